@@ -1,0 +1,161 @@
+# kyso — GNU make build. `make` builds into build/; `make check` runs every test (also
+# under ASan+UBSan); `make demo` shows the main job on a demo token; `make bench` measures.
+# `make SAN=1 BUILD=build-asan` builds the sanitizer variant by hand.
+
+VERSION := 0.1.0
+BUILD ?= build
+SAN ?= 0
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+
+CC ?= cc
+PKGS := openssl p11-kit-1 jansson libsystemd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Werror
+HARDEN := -fstack-protector-strong -fstack-clash-protection -fcf-protection \
+	-D_FORTIFY_SOURCE=2
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -O2 -g -fPIC $(WARN) \
+	-DKYSO_VERSION='"$(VERSION)"' -Icommon -Ipkcs11 -Iagent -Iclient $(PKG_CFLAGS)
+LDFLAGS_BASE := -Wl,-z,relro,-z,now -Wl,--as-needed
+ifeq ($(SAN),1)
+CFLAGS_BASE += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+LDFLAGS_BASE += -fsanitize=address,undefined
+else
+CFLAGS_BASE += $(HARDEN)
+endif
+ALL_CFLAGS := $(CFLAGS_BASE) $(CFLAGS)
+ALL_LDFLAGS := $(LDFLAGS_BASE) $(LDFLAGS)
+
+# ---- sources, one per line ----
+COMMON_SRCS += common/buf.c
+COMMON_SRCS += common/encode.c
+COMMON_SRCS += common/kyso_err.c
+COMMON_SRCS += common/log.c
+COMMON_SRCS += common/secret.c
+COMMON_SRCS += common/sockpath.c
+COMMON_SRCS += common/wire.c
+
+P11_SRCS += pkcs11/p11_ckr.c
+P11_SRCS += pkcs11/p11_module.c
+P11_SRCS += pkcs11/p11_objects.c
+P11_SRCS += pkcs11/p11_session.c
+P11_SRCS += pkcs11/p11_sign.c
+P11_SRCS += pkcs11/p11_uri.c
+
+AGENT_SRCS += agent/agent.c
+AGENT_SRCS += agent/alg.c
+AGENT_SRCS += agent/certinfo.c
+AGENT_SRCS += agent/conn.c
+AGENT_SRCS += agent/dispatch.c
+AGENT_SRCS += agent/inventory.c
+AGENT_SRCS += agent/job.c
+AGENT_SRCS += agent/jsonmem.c
+AGENT_SRCS += agent/listen.c
+AGENT_SRCS += agent/methods_service.c
+AGENT_SRCS += agent/methods_sign.c
+AGENT_SRCS += agent/methods_tokens.c
+AGENT_SRCS += agent/params.c
+AGENT_SRCS += agent/reply.c
+AGENT_SRCS += agent/token_ops.c
+AGENT_SRCS += agent/worker.c
+
+LIBKYSO_SRCS += client/libkyso.c
+LIBKYSO_SRCS += client/libkyso_parse.c
+
+CLI_SRCS += client/kyso.c
+CLI_SRCS += client/kyso_cmds.c
+CLI_SRCS += client/kyso_output.c
+
+IDL := docs/io.kyso.Agent.varlink docs/org.varlink.service.varlink
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+COMMON_OBJS := $(call obj,$(COMMON_SRCS))
+P11_OBJS := $(call obj,$(P11_SRCS))
+AGENT_OBJS := $(call obj,$(AGENT_SRCS)) $(BUILD)/obj/idl.o
+LIBKYSO_OBJS := $(call obj,$(LIBKYSO_SRCS))
+CLI_OBJS := $(call obj,$(CLI_SRCS))
+
+LIBKYSO_SONAME := libkyso.so.0
+
+PROGRAMS := $(BUILD)/kysod $(BUILD)/kyso
+LIBS := $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a $(BUILD)/libkyso.so $(BUILD)/kyso.pc
+
+.PHONY: all clean check check-build demo bench deps install lint
+all: $(PROGRAMS) $(LIBS)
+
+-include tests/tests.mk
+-include bench/bench.mk
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+# the varlink interface descriptions, embedded as C strings
+$(BUILD)/idl.c: $(IDL) Makefile
+	@mkdir -p $(dir $@)
+	{ echo '/* generated from the docs varlink files by the Makefile; do not edit */'; \
+	  echo '#include "idl.h"'; \
+	  echo 'const char idl_io_kyso_agent[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' docs/io.kyso.Agent.varlink; \
+	  echo ';'; \
+	  echo 'const char idl_org_varlink_service[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' docs/org.varlink.service.varlink; \
+	  echo ';'; } > $@
+$(BUILD)/obj/idl.o: $(BUILD)/idl.c
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# the agent core: everything kysod runs, linked by kysod, tests, fuzzers and benchmarks
+$(BUILD)/libkysod-core.a: $(AGENT_OBJS) $(P11_OBJS) $(COMMON_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/kysod: $(BUILD)/obj/agent/kysod.o $(BUILD)/libkysod-core.a
+	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(PKG_LIBS) -lpthread
+
+# libkyso: exports only the API (client/libkyso.map)
+$(BUILD)/libkyso.a: $(LIBKYSO_OBJS) $(COMMON_OBJS)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/libkyso.so: $(LIBKYSO_OBJS) $(COMMON_OBJS) client/libkyso.map
+	$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,$(LIBKYSO_SONAME) \
+		-Wl,--version-script=client/libkyso.map -o $@.0 $(LIBKYSO_OBJS) $(COMMON_OBJS) \
+		$(shell pkg-config --libs jansson libcrypto)
+	ln -sf libkyso.so.0 $@
+$(BUILD)/kyso.pc: client/kyso.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+$(BUILD)/kyso: $(CLI_OBJS) $(BUILD)/libkyso.a
+	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(shell pkg-config --libs jansson libcrypto)
+
+deps:
+	packaging/deps.sh
+
+demo: deps
+	$(MAKE) all
+	tests/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/kyso \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PREFIX)/lib/systemd/user
+	install -m 755 $(BUILD)/kysod $(BUILD)/kyso $(DESTDIR)$(BINDIR)/
+	install -m 644 $(BUILD)/libkyso.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(BUILD)/libkyso.so.0 $(DESTDIR)$(LIBDIR)/
+	ln -sf libkyso.so.0 $(DESTDIR)$(LIBDIR)/libkyso.so
+	install -m 644 client/kyso.h common/kyso_err.h $(DESTDIR)$(INCLUDEDIR)/kyso/
+	install -m 644 $(BUILD)/kyso.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 644 docs/kysod.1 docs/kyso.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 packaging/kysod.service packaging/kysod.socket \
+		$(DESTDIR)$(PREFIX)/lib/systemd/user/
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,274 @@
+/* agent.c — the agent's life cycle and its event loop. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "conn.h"
+#include "dispatch.h"
+#include "job.h"
+#include "kyso_err.h"
+#include "listen.h"
+#include "log.h"
+#include "p11.h"
+#include "sockpath.h"
+
+/* How long the initial token scans may delay serving before the agent serves anyway. */
+#define READY_TIMEOUT_MS 15000
+
+static int
+agent_watch(struct agent *a, int fd, void *tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = tag };
+
+	return epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? KYSO_OK : KYSO_ERR_IO;
+}
+
+static int
+agent_modules(struct agent *a, const struct agent_options *o, char *err, size_t errlen)
+{
+	if (o->nmodules == 0)
+		return p11_modules_load_registered(&a->modules, &a->nmodules);
+	if ((a->modules = calloc(o->nmodules, sizeof(*a->modules))) == NULL)
+		return KYSO_ERR_NOMEM;
+	for (size_t i = 0; i < o->nmodules; i++) {
+		int r = p11_module_load(o->modules[i], &a->modules[i], err, errlen);
+
+		if (r != KYSO_OK)
+			return r;
+		a->nmodules++;
+		log_info("loaded PKCS#11 module %s", o->modules[i]);
+	}
+	return KYSO_OK;
+}
+
+/* Starts a worker and an initial scan for every token present. */
+static int
+agent_tokens(struct agent *a)
+{
+	for (size_t i = 0; i < a->nmodules; i++) {
+		struct p11_token_desc *d = NULL;
+		struct p11_fail f;
+		size_t n = 0;
+		int r;
+
+		if (p11_module_tokens(a->modules[i], &d, &n, &f) != KYSO_OK) {
+			log_warn("%s: cannot list slots: %s in %s", p11_module_path(a->modules[i]),
+			    f.ckr_name, f.call);
+			continue;
+		}
+		for (size_t k = 0; k < n; k++) {
+			struct token *t;
+			struct job *j;
+
+			if (!(d[k].flags & P11_TOKEN_INITIALIZED)) {
+				log_debug("%s: slot %lu holds an uninitialised token; skipped",
+				    p11_module_path(a->modules[i]), d[k].slot);
+				continue;
+			}
+			if ((r = inventory_add_token(&a->inv, a->modules[i], &d[k], &t)) != KYSO_OK ||
+			    (r = worker_start(a->modules[i], d[k].slot, &a->done, &t->worker)) !=
+			    KYSO_OK || (j = job_new(JOB_SCAN)) == NULL) {
+				free(d);
+				return r != KYSO_OK ? r : KYSO_ERR_NOMEM;
+			}
+			log_info("token '%s' (serial %s) in %s, slot %lu", d[k].label, d[k].serial,
+			    p11_module_path(a->modules[i]), d[k].slot);
+			j->token = t;
+			a->pending_scans++;
+			worker_submit(t->worker, j);
+		}
+		free(d);
+	}
+	return KYSO_OK;
+}
+
+static int
+agent_socket(struct agent *a, const struct agent_options *o, char *err, size_t errlen)
+{
+	char path[256];
+	int n, fd;
+
+	n = listen_inherited(a->listen_fds, sizeof(a->listen_fds) / sizeof(a->listen_fds[0]),
+	    err, errlen);
+	if (n < 0)
+		return n;
+	if (n > 0) {
+		a->nlisten = (size_t)n;
+		log_info("using %d socket(s) passed by systemd", n);
+		return KYSO_OK;
+	}
+	if (o->socket_path != NULL)
+		snprintf(path, sizeof(path), "%s", o->socket_path);
+	else if (sockpath_default(path, sizeof(path)) != KYSO_OK) {
+		snprintf(err, errlen, "the default socket path is too long; use --socket");
+		return KYSO_ERR_INVALID_ARG;
+	}
+	if ((fd = listen_create(path, err, errlen)) < 0)
+		return fd;
+	a->listen_fds[0] = fd;
+	a->nlisten = 1;
+	if ((a->socket_path = strdup(path)) == NULL)
+		return KYSO_ERR_NOMEM;
+	log_info("listening on %s", path);
+	return KYSO_OK;
+}
+
+int
+agent_init(struct agent *a, const struct agent_options *o, char *err, size_t errlen)
+{
+	sigset_t mask;
+	int r;
+
+	memset(a, 0, sizeof(*a));
+	a->epfd = a->sigfd = a->done.efd = -1;
+	a->ready_fd = o->ready_fd;
+	snprintf(err, errlen, "%s", "");
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0 ||
+	    (a->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
+	    (a->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    completions_init(&a->done) != KYSO_OK) {
+		snprintf(err, errlen, "cannot set up the event loop: %s", strerror(errno));
+		return KYSO_ERR_IO;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	/* bind first: clients that connect during module loading wait in the backlog */
+	if ((r = agent_socket(a, o, err, errlen)) != KYSO_OK ||
+	    (r = agent_modules(a, o, err, errlen)) != KYSO_OK ||
+	    (r = agent_tokens(a)) != KYSO_OK ||
+	    (r = agent_watch(a, a->sigfd, &a->sigfd)) != KYSO_OK ||
+	    (r = agent_watch(a, a->done.efd, &a->done)) != KYSO_OK) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "%s", kyso_strerror(r));
+		return r;
+	}
+	if (a->nmodules == 0)
+		log_warn("no PKCS#11 module is loaded: no token will be seen");
+	return KYSO_OK;
+}
+
+/* Starts accepting clients (once the initial scans are done or took too long). */
+static void
+agent_serve(struct agent *a)
+{
+	if (a->serving)
+		return;
+	a->serving = 1;
+	for (size_t i = 0; i < a->nlisten; i++)
+		if (agent_watch(a, a->listen_fds[i], &a->listen_fds[i]) != KYSO_OK)
+			log_error("cannot watch the listening socket: %s", strerror(errno));
+	log_info("ready: %zu token(s)", a->inv.ntokens);
+	if (a->ready_fd >= 0) {
+		(void)!write(a->ready_fd, "1", 1);
+		close(a->ready_fd);
+		a->ready_fd = -1;
+	}
+}
+
+static void
+agent_completions(struct agent *a)
+{
+	struct job *j = completions_take(&a->done), *next;
+
+	for (; j != NULL; j = next) {
+		next = j->next;
+		if (j->kind == JOB_SCAN && j->conn == NULL && a->pending_scans > 0)
+			a->pending_scans--;
+		dispatch_complete(a, j);
+		job_free(j);
+	}
+	if (a->pending_scans == 0)
+		agent_serve(a);
+}
+
+static void
+agent_signal(struct agent *a)
+{
+	struct signalfd_siginfo si;
+
+	while (read(a->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			log_info("SIGHUP ignored (nothing to reload yet)");
+			continue;
+		}
+		log_info("%s received: shutting down", strsignal((int)si.ssi_signo));
+		a->stop = 1;
+	}
+}
+
+int
+agent_run(struct agent *a)
+{
+	struct epoll_event ev[64];
+
+	if (a->pending_scans == 0)
+		agent_serve(a);
+	while (!a->stop) {
+		int n = epoll_wait(a->epfd, ev, 64, a->serving ? -1 : READY_TIMEOUT_MS);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("epoll_wait: %s", strerror(errno));
+			return KYSO_ERR_IO;
+		}
+		if (n == 0 && !a->serving) {
+			log_warn("%d token(s) still scanning after %d s; serving anyway",
+			    a->pending_scans, READY_TIMEOUT_MS / 1000);
+			agent_serve(a);
+		}
+		for (int i = 0; i < n; i++) {
+			void *tag = ev[i].data.ptr;
+
+			if (tag == &a->sigfd)
+				agent_signal(a);
+			else if (tag == &a->done)
+				agent_completions(a);
+			else if (tag >= (void *)&a->listen_fds[0] &&
+			    tag < (void *)&a->listen_fds[a->nlisten]) {
+				if (conn_accept(a, *(int *)tag) != KYSO_OK)
+					log_warn("accept: %s", strerror(errno));
+			} else
+				conn_event(a, tag, ev[i].events);
+		}
+	}
+	return KYSO_OK;
+}
+
+void
+agent_free(struct agent *a)
+{
+	for (struct token *t = a->inv.tokens; t != NULL; t = t->next) {
+		worker_stop(t->worker);
+		t->worker = NULL;
+	}
+	if (a->done.efd >= 0)
+		completions_free(&a->done);
+	conn_drop_all(a);
+	inventory_free(&a->inv);
+	for (size_t i = 0; i < a->nmodules; i++)
+		p11_module_free(a->modules[i]);
+	free(a->modules);
+	for (size_t i = 0; i < a->nlisten; i++)
+		close(a->listen_fds[i]);
+	if (a->socket_path != NULL) {
+		(void)unlink(a->socket_path);
+		free(a->socket_path);
+	}
+	if (a->ready_fd >= 0)
+		close(a->ready_fd);
+	if (a->sigfd >= 0)
+		close(a->sigfd);
+	if (a->epfd >= 0)
+		close(a->epfd);
+	memset(a, 0, sizeof(*a));
+}

@@ -1,0 +1,55 @@
+/*
+ * agent.h — the agent's state and its life cycle: what kysod's main() drives and what
+ * tests and fuzzers link.
+ */
+#ifndef KYSO_AGENT_H
+#define KYSO_AGENT_H
+
+#include <stddef.h>
+
+#include "inventory.h"
+#include "worker.h"
+
+struct conn;
+
+#define AGENT_MAX_MODULES 32
+#define AGENT_MAX_CONNS 256
+
+struct agent_options {
+	const char *socket_path;       /* NULL: the default (sockpath.h) */
+	const char *modules[AGENT_MAX_MODULES];
+	size_t nmodules;               /* 0: the modules registered with p11-kit */
+	int ready_fd;                  /* written to and closed once serving; -1 for none */
+};
+
+struct agent {
+	int epfd;
+	int sigfd;
+	struct completions done;
+	int listen_fds[8];
+	size_t nlisten;
+	char *socket_path;     /* the socket we created and unlink at exit (NULL if inherited) */
+	struct p11_module **modules;
+	size_t nmodules;
+	struct inventory inv;
+	struct conn *conns;
+	size_t nconns;
+	int pending_scans;     /* initial scans still running; serving starts at 0 */
+	int serving;
+	int ready_fd;
+	int stop;
+};
+
+/*
+ * Loads the modules, binds (or inherits, LISTEN_FDS) the socket and starts a worker and an
+ * initial scan for every token. Returns KYSO_OK, or an error with a sentence in err.
+ */
+int agent_init(struct agent *a, const struct agent_options *o, char *err, size_t errlen);
+
+/* Runs the event loop until SIGTERM/SIGINT or agent_request_stop. Returns KYSO_OK. */
+int agent_run(struct agent *a);
+
+/* Stops workers, closes connections, removes the socket, unloads modules. */
+void agent_free(struct agent *a);
+
+#endif

@@ -1,0 +1,301 @@
+/* conn.c — client connections: accept, peer checks, reading calls, writing replies. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "conn.h"
+#include "dispatch.h"
+#include "kyso_err.h"
+#include "log.h"
+#include "wire.h"
+
+/* Replies may be larger than calls (a listing with many certificates). */
+#define CONN_OUT_MAX (16 * 1024 * 1024)
+
+static unsigned long conn_serials;
+
+static void
+conn_watch(struct agent *a, struct conn *c, int op)
+{
+	struct epoll_event ev = { 0 };
+
+	if (c->dead)
+		return;
+	/* while a call is served nothing is read: HUP and ERR still tell of a vanished peer */
+	ev.data.ptr = c;
+	ev.events = 0;
+	if (!c->busy && !c->closing && !c->eof)
+		ev.events |= EPOLLIN | EPOLLRDHUP;
+	if (c->out.len > 0)
+		ev.events |= EPOLLOUT;
+	if (epoll_ctl(a->epfd, op, c->fd, &ev) != 0)
+		log_warn("epoll_ctl on client %lu: %s", c->serial, strerror(errno));
+}
+
+static void
+conn_free(struct agent *a, struct conn *c)
+{
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		a->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	a->nconns--;
+	if (c->fd >= 0)
+		close(c->fd);
+	kbuf_free(&c->in);
+	kbuf_free(&c->out);
+	free(c);
+}
+
+void
+conn_drop(struct agent *a, struct conn *c)
+{
+	if (c->fd >= 0) {
+		(void)epoll_ctl(a->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+		close(c->fd);
+		c->fd = -1;
+	}
+	log_debug("client %lu (pid %ld) disconnected", c->serial, (long)c->pid);
+	if (c->busy) {
+		c->dead = 1;  /* the worker's job still points here */
+		return;
+	}
+	conn_free(a, c);
+}
+
+int
+conn_release_if_dead(struct agent *a, struct conn *c)
+{
+	if (!c->dead)
+		return 0;
+	c->busy = 0;
+	conn_free(a, c);
+	return 1;
+}
+
+void
+conn_drop_all(struct agent *a)
+{
+	while (a->conns != NULL) {
+		a->conns->busy = 0;
+		conn_drop(a, a->conns);
+	}
+}
+
+/* Queues the reply to the current call (unless it was oneway). */
+static void
+conn_send(struct conn *c, const struct reply *r)
+{
+	json_t *msg;
+	int e;
+
+	if (c->oneway) {
+		c->oneway = 0;
+		return;
+	}
+	msg = reply_message(r);
+	e = msg != NULL ? wire_append(&c->out, msg) : KYSO_ERR_NOMEM;
+	json_decref(msg);
+	if (e != KYSO_OK) {
+		struct reply fail = { 0 };
+
+		reply_fail(&fail, KYSO_ERR_INTERNAL, NULL, "the reply could not be sent: %s",
+		    kyso_strerror(e));
+		msg = reply_message(&fail);
+		if (msg == NULL || wire_append(&c->out, msg) != KYSO_OK)
+			c->closing = 1;
+		json_decref(msg);
+		reply_clear(&fail);
+	}
+}
+
+/* Sends an error that ends the connection (the stream cannot be trusted any more). */
+static void
+conn_send_fatal(struct conn *c, int err, json_t *eparams, const char *why)
+{
+	struct reply r = { 0 };
+
+	c->oneway = 0;
+	reply_fail(&r, err, eparams, "%s", why);
+	conn_send(c, &r);
+	reply_clear(&r);
+	c->closing = 1;
+}
+
+static void
+conn_flush(struct agent *a, struct conn *c)
+{
+	int e = wire_write_some(c->fd, &c->out);
+
+	if (e == KYSO_ERR_IO) {
+		conn_drop(a, c);
+		return;
+	}
+	if (c->eof && !c->busy) {
+		size_t len;
+
+		if (wire_frame_find(&c->in, &len) != 1)
+			c->closing = 1;  /* nothing more can come */
+	}
+	if (c->out.len == 0 && c->closing && !c->busy) {
+		conn_drop(a, c);
+		return;
+	}
+	conn_watch(a, c, EPOLL_CTL_MOD);
+}
+
+/* Serves the complete calls in c's input, one at a time, until one goes to a worker. */
+static void
+conn_process(struct agent *a, struct conn *c)
+{
+	char why[256];
+
+	while (!c->busy && !c->closing) {
+		struct reply r = { 0 };
+		json_t *msg = NULL;
+		size_t len;
+		int e = wire_frame_find(&c->in, &len);
+
+		if (e == 0)
+			break;
+		if (e < 0) {
+			log_warn("client %lu (pid %ld): message over %d bytes; closing", c->serial,
+			    (long)c->pid, KYSO_WIRE_MAX);
+			conn_send_fatal(c, KYSO_ERR_TOO_LARGE,
+			    json_pack("{s:i}", "limit", KYSO_WIRE_MAX - 1),
+			    "message exceeds the 1 MiB limit");
+			break;
+		}
+		e = wire_parse((const char *)c->in.data, len, &msg, why, sizeof(why));
+		kbuf_consume(&c->in, len + 1);
+		if (e != KYSO_OK) {
+			log_info("client %lu (pid %ld): %s", c->serial, (long)c->pid, why);
+			reply_fail(&r, KYSO_ERR_PROTOCOL, NULL, "%s", why);
+			c->oneway = 0;
+			conn_send(c, &r);
+			reply_clear(&r);
+			continue;
+		}
+		if (dispatch_call(a, c, msg, &r, &c->oneway) == DISPATCH_PENDING)
+			c->busy = 1;
+		else
+			conn_send(c, &r);
+		reply_clear(&r);
+		json_decref(msg);
+	}
+}
+
+void
+conn_reply(struct agent *a, struct conn *c, const struct reply *r)
+{
+	if (conn_release_if_dead(a, c))
+		return;
+	c->busy = 0;
+	conn_send(c, r);
+	conn_process(a, c);
+	conn_flush(a, c);
+}
+
+void
+conn_event(struct agent *a, struct conn *c, unsigned events)
+{
+	if (events & (EPOLLERR | EPOLLHUP)) {
+		/* the peer is gone entirely: nobody would read a reply */
+		conn_drop(a, c);
+		return;
+	}
+	if ((events & (EPOLLIN | EPOLLRDHUP)) && !c->eof) {
+		for (;;) {
+			long n = wire_read_some(c->fd, &c->in);
+
+			if (n == WIRE_AGAIN || n == KYSO_ERR_TOO_LARGE)
+				break;  /* too large: conn_process reports it */
+			if (n == 0) {
+				c->eof = 1;  /* half-closed: serve what came, then close */
+				break;
+			}
+			if (n < 0) {
+				conn_drop(a, c);
+				return;
+			}
+		}
+	}
+	conn_process(a, c);
+	conn_flush(a, c);
+}
+
+/* Reads the caller's executable path for the log (best effort). */
+static void
+conn_exe(pid_t pid, char *out, size_t outlen)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%ld/exe", (long)pid);
+	n = readlink(link, out, outlen - 1);
+	if (n < 0)
+		n = snprintf(out, outlen, "?");
+	out[n] = '\0';
+}
+
+int
+conn_accept(struct agent *a, int listen_fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct conn *c;
+	int fd;
+
+	fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) ? KYSO_OK :
+		    KYSO_ERR_IO;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+		log_warn("cannot read the peer credentials of a client: %s; refused",
+		    strerror(errno));
+		close(fd);
+		return KYSO_OK;
+	}
+	if (cred.uid != getuid()) {
+		static const char refusal[] = "{\"error\":\"io.kyso.Agent.PermissionDenied\","
+		    "\"parameters\":{\"message\":\"this agent serves only its own user\"}}";
+
+		log_warn("refused a connection from uid %lu (pid %ld): only uid %lu may connect",
+		    (unsigned long)cred.uid, (long)cred.pid, (unsigned long)getuid());
+		(void)!send(fd, refusal, sizeof(refusal), MSG_NOSIGNAL | MSG_DONTWAIT);
+		close(fd);
+		return KYSO_OK;
+	}
+	if (a->nconns >= AGENT_MAX_CONNS) {
+		log_warn("refused a connection from pid %ld: %d clients already connected",
+		    (long)cred.pid, AGENT_MAX_CONNS);
+		close(fd);
+		return KYSO_OK;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		return KYSO_ERR_NOMEM;
+	}
+	c->fd = fd;
+	c->pid = cred.pid;
+	c->uid = cred.uid;
+	c->serial = ++conn_serials;
+	kbuf_init(&c->in, KYSO_WIRE_MAX);
+	kbuf_init(&c->out, CONN_OUT_MAX);
+	conn_exe(cred.pid, c->exe, sizeof(c->exe));
+	c->next = a->conns;
+	if (a->conns != NULL)
+		a->conns->prev = c;
+	a->conns = c;
+	a->nconns++;
+	log_debug("client %lu connected: pid %ld, %s", c->serial, (long)c->pid, c->exe);
+	conn_watch(a, c, EPOLL_CTL_ADD);
+	return KYSO_OK;
+}

@@ -1,0 +1,65 @@
+/*
+ * dispatch.h — validating a varlink call and routing it to the method that serves it.
+ */
+#ifndef KYSO_DISPATCH_H
+#define KYSO_DISPATCH_H
+
+#include <jansson.h>
+
+#include "reply.h"
+
+struct agent;
+struct conn;
+struct job;
+
+/* A handler either fills the reply now or hands a job to a worker and replies later. */
+enum dispatch_result { DISPATCH_DONE, DISPATCH_PENDING };
+
+typedef enum dispatch_result (*method_fn)(struct agent *a, struct conn *c, json_t *params,
+    struct reply *r);
+
+/*
+ * Serves one call message (a parsed JSON object) from c. Returns DISPATCH_DONE with r
+ * filled, or DISPATCH_PENDING when a worker will finish it. *oneway is set when the
+ * caller wants no reply.
+ */
+enum dispatch_result dispatch_call(struct agent *a, struct conn *c, json_t *msg,
+    struct reply *r, int *oneway);
+
+/* Finishes a job that came back from a worker: updates the inventory and replies. */
+void dispatch_complete(struct agent *a, struct job *j);
+
+/* The methods (methods_*.c). */
+enum dispatch_result method_get_info(struct agent *a, struct conn *c, json_t *p,
+    struct reply *r);
+enum dispatch_result method_get_interface_description(struct agent *a, struct conn *c,
+    json_t *p, struct reply *r);
+enum dispatch_result method_list_tokens(struct agent *a, struct conn *c, json_t *p,
+    struct reply *r);
+enum dispatch_result method_list_certificates(struct agent *a, struct conn *c, json_t *p,
+    struct reply *r);
+enum dispatch_result method_login(struct agent *a, struct conn *c, json_t *p,
+    struct reply *r);
+enum dispatch_result method_lock(struct agent *a, struct conn *c, json_t *p,
+    struct reply *r);
+enum dispatch_result method_sign(struct agent *a, struct conn *c, json_t *p,
+    struct reply *r);
+
+/* Job completions (methods_*.c), each replying to j->conn when there is one. */
+void complete_scan(struct agent *a, struct job *j);
+void complete_login(struct agent *a, struct job *j, struct reply *r);
+void complete_logout(struct agent *a, struct job *j);
+void complete_sign(struct agent *a, struct job *j, struct reply *r);
+
+struct kyso_secret;
+
+/*
+ * Copies the optional 'pin' parameter into locked memory. Returns KYSO_OK with *pin (NULL
+ * when absent), or an error with r filled.
+ */
+int pin_param(json_t *p, struct kyso_secret **pin, struct reply *r);
+
+/* Fills r with the error a token job ended with (PinIncorrect with flags, TokenError...). */
+void reply_from_job(struct reply *r, const struct job *j);
+
+#endif

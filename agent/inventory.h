@@ -1,0 +1,87 @@
+/*
+ * inventory.h — the tokens and certificates the agent knows, owned by the event loop.
+ *
+ * Listings are answered from here without touching a token; workers send fresh
+ * descriptions and certificate lists in their job results and the loop stores them.
+ */
+#ifndef KYSO_INVENTORY_H
+#define KYSO_INVENTORY_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "certinfo.h"
+#include "p11.h"
+
+struct worker;
+struct token;
+
+struct cert {
+	struct certinfo ci;
+	struct token *token;
+	unsigned char *key_id;  /* CKA_ID */
+	size_t key_id_len;
+	char *label;
+	char *key_uri;
+	int can_sign;
+	json_t *json;           /* the protocol's Certificate object */
+};
+
+struct token {
+	char id[17];
+	struct p11_module *module;
+	struct p11_token_desc desc;
+	int logged_in;
+	struct worker *worker;
+	struct cert *certs;
+	size_t ncerts;
+	struct token *next;
+};
+
+struct inventory {
+	struct token *tokens;
+	size_t ntokens;
+};
+
+/*
+ * Adds a token described by d in module m. Returns KYSO_OK with *out, or KYSO_ERR_NOMEM.
+ */
+int inventory_add_token(struct inventory *inv, struct p11_module *m,
+    const struct p11_token_desc *d, struct token **out);
+
+/* Replaces t's description (after a login, a failed PIN, ...). */
+void inventory_set_desc(struct token *t, const struct p11_token_desc *d);
+
+/*
+ * Replaces t's certificates with those in c (the array stays the caller's). Certificates
+ * that cannot be parsed are skipped with a warning. Returns KYSO_OK or KYSO_ERR_NOMEM.
+ */
+int inventory_set_certs(struct token *t, const struct p11_cert_desc *c, size_t n);
+
+/* Returns a new Token object for the protocol, or NULL on ENOMEM. */
+json_t *inventory_token_json(const struct token *t);
+
+/*
+ * Finds the token named by ref: its id, serial or label (exact). Returns KYSO_OK with
+ * *out, KYSO_ERR_NO_SUCH_TOKEN, or KYSO_ERR_INVALID_PARAMETER when ref matches several
+ * tokens (a sentence in why).
+ */
+int inventory_find_token(const struct inventory *inv, const char *ref, struct token **out,
+    char *why, size_t whylen);
+
+/*
+ * Finds the certificate named by ref: a certificate id, a unique prefix of at least 8 hex
+ * digits, or a PKCS#11 key URI. Returns KYSO_OK with *out, KYSO_ERR_NO_SUCH_CERT, or
+ * KYSO_ERR_INVALID_PARAMETER (malformed or ambiguous; a sentence in why).
+ */
+int inventory_find_cert(const struct inventory *inv, const char *ref, struct cert **out,
+    char *why, size_t whylen);
+
+/* Returns a new JSON array of the names of the algorithms usable with c. */
+json_t *inventory_cert_algorithms(const struct cert *c);
+
+/* Frees every token and certificate (workers must be stopped first). */
+void inventory_free(struct inventory *inv);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * job.h — work handed from the event loop to a token's worker, and its result.
+ *
+ * The loop fills the inputs and submits the job; the worker runs it against its token and
+ * fills the outputs; the loop takes it back from the completion queue and replies. The
+ * worker never touches loop-owned state (connections, inventory): it reads only the job.
+ */
+#ifndef KYSO_JOB_H
+#define KYSO_JOB_H
+
+#include <stddef.h>
+
+#include "alg.h"
+#include "p11.h"
+
+struct conn;
+struct token;
+struct kyso_secret;
+struct fanout;
+
+enum job_kind {
+	JOB_SCAN,    /* describe the token and list its certificates */
+	JOB_LOGIN,   /* log in with pin (or on the reader's PIN pad) */
+	JOB_LOGOUT,  /* log out and forget */
+	JOB_SIGN,    /* log in if needed, then sign */
+};
+
+struct job {
+	enum job_kind kind;
+	struct job *next;
+
+	/* loop-side context, opaque to the worker */
+	struct conn *conn;      /* who waits for the reply; NULL for internal jobs */
+	struct token *token;
+	struct fanout *fanout;  /* Lock(): counts the outstanding logouts */
+	char cert_id[65];
+
+	/* inputs */
+	struct kyso_secret *pin;    /* owned; the worker wipes it as soon as it is used */
+	int login_required;         /* the token wants a login before private-key use */
+	int protected_auth_path;    /* log in on the reader: no PIN from us */
+	struct p11_sign_req req;    /* for JOB_SIGN; req.in and req.key_id point into bufs */
+	unsigned char *in_buf;
+	unsigned char *key_id_buf;
+	const struct alg *alg;
+	int ecdsa_der;              /* convert raw r||s to DER */
+
+	/* outputs */
+	int result;                 /* kyso_err */
+	struct p11_fail fail;
+	unsigned char *sig;
+	size_t siglen;
+	int desc_valid;             /* desc holds a fresh description */
+	struct p11_token_desc desc;
+	int certs_valid;            /* certs holds a fresh list */
+	struct p11_cert_desc *certs;
+	size_t ncerts;
+	int logged_in;              /* session state after the job */
+};
+
+/* Returns a new zeroed job of kind, or NULL on ENOMEM. */
+struct job *job_new(enum job_kind kind);
+
+/* Frees the job and everything it owns (wiping the PIN and the signature). */
+void job_free(struct job *j);
+
+#endif

@@ -1,0 +1,239 @@
+/* methods_sign.c — io.kyso.Agent.Sign: validate, plan the mechanism, hand to the worker. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "conn.h"
+#include "dispatch.h"
+#include "encode.h"
+#include "job.h"
+#include "kyso_err.h"
+#include "log.h"
+#include "params.h"
+#include "secret.h"
+
+struct sign_params {
+	const char *certificate, *algorithm, *description, *format;
+	unsigned char *digest, *data;
+	size_t digest_len, data_len;
+	struct kyso_secret *pin;
+};
+
+static void
+sign_params_free(struct sign_params *sp)
+{
+	free(sp->digest);
+	free(sp->data);
+	secret_free(sp->pin);
+}
+
+static int
+sign_read_params(json_t *p, struct sign_params *sp, struct reply *r)
+{
+	static const char *const allowed[] = { "certificate", "algorithm", "digest", "data",
+		"pin", "description", "signature_format", NULL };
+	int e;
+
+	if ((e = params_only(p, allowed, r)) != KYSO_OK ||
+	    (e = params_string(p, "certificate", 1, 1024, &sp->certificate, r)) != KYSO_OK ||
+	    (e = params_string(p, "algorithm", 1, 64, &sp->algorithm, r)) != KYSO_OK ||
+	    (e = params_string(p, "description", 0, 1024, &sp->description, r)) != KYSO_OK ||
+	    (e = params_string(p, "signature_format", 0, 16, &sp->format, r)) != KYSO_OK ||
+	    (e = params_base64(p, "digest", 0, &sp->digest, &sp->digest_len, r)) != KYSO_OK ||
+	    (e = params_base64(p, "data", 0, &sp->data, &sp->data_len, r)) != KYSO_OK ||
+	    (e = pin_param(p, &sp->pin, r)) != KYSO_OK)
+		return e;
+	if ((sp->digest == NULL) == (sp->data == NULL)) {
+		reply_invalid(r, sp->digest == NULL ? "digest" : "data",
+		    "send exactly one of 'digest' and 'data'");
+		return KYSO_ERR_INVALID_PARAMETER;
+	}
+	if (sp->format != NULL && strcmp(sp->format, "der") != 0 &&
+	    strcmp(sp->format, "raw") != 0) {
+		reply_invalid(r, "signature_format", "signature_format must be 'der' or 'raw'");
+		return KYSO_ERR_INVALID_PARAMETER;
+	}
+	return KYSO_OK;
+}
+
+/* Resolves the certificate and checks that its key can sign with the algorithm. */
+static int
+sign_check(struct agent *a, const struct sign_params *sp, struct cert **cert,
+    const struct alg **alg, struct reply *r)
+{
+	char why[200];
+	int e;
+
+	e = inventory_find_cert(&a->inv, sp->certificate, cert, why, sizeof(why));
+	if (e == KYSO_ERR_INVALID_PARAMETER) {
+		reply_invalid(r, "certificate", "%s", why);
+		return e;
+	}
+	if (e == KYSO_ERR_NO_SUCH_CERT) {
+		reply_fail(r, e, json_pack("{s:s}", "certificate", sp->certificate),
+		    "no certificate '%.128s' on any present token", sp->certificate);
+		return e;
+	}
+	if (!(*cert)->can_sign) {
+		reply_fail(r, KYSO_ERR_KEY_NOT_FOUND, json_pack("{s:s}", "certificate",
+		    (*cert)->ci.id), "token '%s' holds no private key for certificate %.16s",
+		    (*cert)->token->desc.label, (*cert)->ci.id);
+		return KYSO_ERR_KEY_NOT_FOUND;
+	}
+	*alg = alg_find(sp->algorithm);
+	if (*alg == NULL || !alg_usable(*alg, (*cert)->ci.key_type, (*cert)->token->desc.mechs)) {
+		json_t *ep = json_pack("{s:s, s:o}", "algorithm", sp->algorithm, "supported",
+		    inventory_cert_algorithms(*cert));
+
+		if (alg_is_sha1(sp->algorithm))
+			reply_fail(r, KYSO_ERR_UNSUPPORTED_ALG, ep, "SHA-1 signatures are refused; "
+			    "use SHA-256 or stronger");
+		else if (*alg == NULL)
+			reply_fail(r, KYSO_ERR_UNSUPPORTED_ALG, ep, "unknown algorithm '%.64s'",
+			    sp->algorithm);
+		else
+			reply_fail(r, KYSO_ERR_UNSUPPORTED_ALG, ep, "algorithm '%.64s' is not "
+			    "possible with this %s key on this token", sp->algorithm,
+			    certinfo_key_type_name((*cert)->ci.key_type));
+		return KYSO_ERR_UNSUPPORTED_ALG;
+	}
+	if ((*alg)->scheme == SCHEME_EDDSA && sp->data == NULL) {
+		reply_invalid(r, "data", "ed25519 signs the document itself: send 'data', "
+		    "not 'digest'");
+		return KYSO_ERR_INVALID_PARAMETER;
+	}
+	if (sp->digest != NULL && sp->digest_len != alg_digest_len(*alg)) {
+		reply_fail(r, KYSO_ERR_INVALID_DIGEST, json_pack("{s:i, s:i}", "expected_length",
+		    (int)alg_digest_len(*alg), "actual_length", (int)sp->digest_len),
+		    "%s needs a %zu-byte digest, got %zu bytes", (*alg)->name,
+		    alg_digest_len(*alg), sp->digest_len);
+		return KYSO_ERR_INVALID_DIGEST;
+	}
+	if (sp->format != NULL && strcmp(sp->format, "raw") == 0 &&
+	    (*alg)->scheme != SCHEME_ECDSA) {
+		reply_invalid(r, "signature_format", "signature_format 'raw' applies to ECDSA "
+		    "only");
+		return KYSO_ERR_INVALID_PARAMETER;
+	}
+	return KYSO_OK;
+}
+
+/* Builds what the mechanism takes (data, digest or DigestInfo) into the job. */
+static int
+sign_input(struct job *j, struct sign_params *sp, const struct alg_plan *plan)
+{
+	unsigned char digest[64], *buf;
+	const unsigned char *dig = sp->digest;
+	size_t len;
+
+	if (plan->input == INPUT_DATA) {
+		j->in_buf = sp->data;  /* moved */
+		j->req.in_len = sp->data_len;
+		sp->data = NULL;
+		return KYSO_OK;
+	}
+	if (dig == NULL) {
+		if (alg_hash(j->alg->hash_bits, sp->data, sp->data_len, digest) != KYSO_OK)
+			return KYSO_ERR_CRYPTO;
+		dig = digest;
+	}
+	if ((buf = malloc(19 + 64)) == NULL)
+		return KYSO_ERR_NOMEM;
+	if (plan->input == INPUT_DIGEST_INFO) {
+		len = alg_digest_info(j->alg->hash_bits, dig, alg_digest_len(j->alg), buf);
+	} else {
+		len = alg_digest_len(j->alg);
+		memcpy(buf, dig, len);
+	}
+	j->in_buf = buf;
+	j->req.in_len = len;
+	return KYSO_OK;
+}
+
+enum dispatch_result
+method_sign(struct agent *a, struct conn *c, json_t *p, struct reply *r)
+{
+	struct sign_params sp = { 0 };
+	const struct alg *alg = NULL;
+	struct alg_plan plan;
+	struct cert *cert = NULL;
+	struct token *t;
+	struct job *j = NULL;
+	int e;
+
+	if (sign_read_params(p, &sp, r) != KYSO_OK || sign_check(a, &sp, &cert, &alg, r) !=
+	    KYSO_OK)
+		goto done;
+	t = cert->token;
+	if (alg_plan(alg, cert->ci.key_type, t->desc.mechs, sp.data != NULL, &plan) !=
+	    KYSO_OK) {
+		reply_fail(r, KYSO_ERR_UNSUPPORTED_ALG, json_pack("{s:s, s:o}", "algorithm",
+		    alg->name, "supported", inventory_cert_algorithms(cert)),
+		    "token '%s' cannot sign %s over a digest; send 'data'", t->desc.label,
+		    alg->name);
+		goto done;
+	}
+	if ((t->desc.flags & P11_TOKEN_LOGIN_REQUIRED) && !t->logged_in && sp.pin == NULL &&
+	    !(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH)) {
+		struct job probe = { .token = t, .result = KYSO_ERR_PIN_REQUIRED };
+
+		reply_from_job(r, &probe);
+		goto done;
+	}
+	if ((j = job_new(JOB_SIGN)) == NULL ||
+	    (cert->key_id_len > 0 && (j->key_id_buf = malloc(cert->key_id_len)) == NULL)) {
+		reply_fail(r, KYSO_ERR_NOMEM, NULL, NULL);
+		goto done;
+	}
+	j->alg = alg;
+	if ((e = sign_input(j, &sp, &plan)) != KYSO_OK) {
+		reply_fail(r, e, NULL, NULL);
+		goto done;
+	}
+	memcpy(j->cert_id, cert->ci.id, sizeof(j->cert_id));
+	if (cert->key_id_len > 0)
+		memcpy(j->key_id_buf, cert->key_id, cert->key_id_len);
+	j->req.key_id = j->key_id_buf;
+	j->req.key_id_len = cert->key_id_len;
+	j->req.mech = plan.mech;
+	j->req.pss_hash_bits = alg->scheme == SCHEME_PSS ? alg->hash_bits : 0;
+	j->req.in = j->in_buf;
+	j->ecdsa_der = alg->scheme == SCHEME_ECDSA &&
+	    (sp.format == NULL || strcmp(sp.format, "der") == 0);
+	j->conn = c;
+	j->token = t;
+	j->pin = sp.pin;
+	sp.pin = NULL;
+	j->login_required = !!(t->desc.flags & P11_TOKEN_LOGIN_REQUIRED);
+	j->protected_auth_path = !!(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH);
+	log_info("client %lu (pid %ld, %s): sign with certificate %.16s (%s) on token '%s', "
+	    "%s; description: %.200s", c->serial, (long)c->pid, c->exe, cert->ci.id,
+	    cert->ci.subject, t->desc.label, alg->name,
+	    sp.description != NULL ? sp.description : "(none)");
+	worker_submit(t->worker, j);
+	sign_params_free(&sp);
+	return DISPATCH_PENDING;
+done:
+	job_free(j);
+	sign_params_free(&sp);
+	return DISPATCH_DONE;
+}
+
+void
+complete_sign(struct agent *a, struct job *j, struct reply *r)
+{
+	char *b64;
+
+	(void)a;
+	if (j->result != KYSO_OK) {
+		reply_from_job(r, j);
+		return;
+	}
+	if ((b64 = b64_encode(j->sig, j->siglen)) == NULL) {
+		reply_fail(r, KYSO_ERR_NOMEM, NULL, NULL);
+		return;
+	}
+	reply_ok(r, json_pack("{s:s, s:s, s:s}", "signature", b64, "algorithm", j->alg->name,
+	    "certificate", j->cert_id));
+	free(b64);
+}

@@ -1,0 +1,274 @@
+/* methods_tokens.c — ListTokens, ListCertificates, Login, Lock, and job error replies. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "conn.h"
+#include "dispatch.h"
+#include "job.h"
+#include "kyso_err.h"
+#include "log.h"
+#include "params.h"
+#include "secret.h"
+
+/* Lock(): one logout per token; the caller hears back when the last is done. */
+struct fanout {
+	int pending;
+	int failed;
+	struct conn *conn;
+};
+
+enum dispatch_result
+method_list_tokens(struct agent *a, struct conn *c, json_t *p, struct reply *r)
+{
+	static const char *const allowed[] = { NULL };
+	json_t *list;
+
+	(void)c;
+	if (params_only(p, allowed, r) != KYSO_OK)
+		return DISPATCH_DONE;
+	if ((list = json_array()) == NULL) {
+		reply_fail(r, KYSO_ERR_NOMEM, NULL, NULL);
+		return DISPATCH_DONE;
+	}
+	for (struct token *t = a->inv.tokens; t != NULL; t = t->next)
+		json_array_append_new(list, inventory_token_json(t));
+	reply_ok(r, json_pack("{s:o}", "tokens", list));
+	return DISPATCH_DONE;
+}
+
+/* Resolves the 'token' parameter, filling r on failure. */
+static struct token *
+token_param(struct agent *a, const char *ref, struct reply *r)
+{
+	struct token *t;
+	char why[160];
+	int e = inventory_find_token(&a->inv, ref, &t, why, sizeof(why));
+
+	if (e == KYSO_ERR_NO_SUCH_TOKEN)
+		reply_fail(r, e, json_pack("{s:s}", "token", ref),
+		    "no token with id, serial or label '%.64s' is present", ref);
+	else if (e != KYSO_OK)
+		reply_invalid(r, "token", "%s", why);
+	return e == KYSO_OK ? t : NULL;
+}
+
+enum dispatch_result
+method_list_certificates(struct agent *a, struct conn *c, json_t *p, struct reply *r)
+{
+	static const char *const allowed[] = { "token", NULL };
+	struct token *only = NULL;
+	const char *ref;
+	json_t *list;
+
+	(void)c;
+	if (params_only(p, allowed, r) != KYSO_OK ||
+	    params_string(p, "token", 0, 256, &ref, r) != KYSO_OK)
+		return DISPATCH_DONE;
+	if (ref != NULL && (only = token_param(a, ref, r)) == NULL)
+		return DISPATCH_DONE;
+	if ((list = json_array()) == NULL) {
+		reply_fail(r, KYSO_ERR_NOMEM, NULL, NULL);
+		return DISPATCH_DONE;
+	}
+	for (struct token *t = a->inv.tokens; t != NULL; t = t->next) {
+		if (only != NULL && t != only)
+			continue;
+		for (size_t i = 0; i < t->ncerts; i++)
+			json_array_append(list, t->certs[i].json);
+	}
+	reply_ok(r, json_pack("{s:o}", "certificates", list));
+	return DISPATCH_DONE;
+}
+
+int
+pin_param(json_t *p, struct kyso_secret **pin, struct reply *r)
+{
+	const char *s;
+	int e;
+
+	*pin = NULL;
+	if ((e = params_string(p, "pin", 0, 256, &s, r)) != KYSO_OK || s == NULL)
+		return e;
+	if ((e = secret_new(s, strlen(s), pin)) != KYSO_OK)
+		reply_fail(r, e, NULL, NULL);
+	return e;
+}
+
+enum dispatch_result
+method_login(struct agent *a, struct conn *c, json_t *p, struct reply *r)
+{
+	static const char *const allowed[] = { "token", "pin", NULL };
+	struct kyso_secret *pin = NULL;
+	struct token *t;
+	const char *ref;
+	struct job *j;
+
+	if (params_only(p, allowed, r) != KYSO_OK ||
+	    params_string(p, "token", 1, 256, &ref, r) != KYSO_OK ||
+	    (t = token_param(a, ref, r)) == NULL || pin_param(p, &pin, r) != KYSO_OK)
+		return DISPATCH_DONE;
+	if (pin == NULL && !(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH)) {
+		reply_fail(r, KYSO_ERR_PIN_REQUIRED, json_pack("{s:s, s:b, s:b}", "token", t->id,
+		    "user_pin_count_low", !!(t->desc.flags & P11_TOKEN_USER_PIN_COUNT_LOW),
+		    "user_pin_final_try", !!(t->desc.flags & P11_TOKEN_USER_PIN_FINAL_TRY)),
+		    "Login needs the user PIN of token '%s' in 'pin'", t->desc.label);
+		return DISPATCH_DONE;
+	}
+	if ((j = job_new(JOB_LOGIN)) == NULL) {
+		secret_free(pin);
+		reply_fail(r, KYSO_ERR_NOMEM, NULL, NULL);
+		return DISPATCH_DONE;
+	}
+	j->conn = c;
+	j->token = t;
+	j->pin = pin;
+	j->protected_auth_path = !!(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH);
+	worker_submit(t->worker, j);
+	return DISPATCH_PENDING;
+}
+
+void
+complete_login(struct agent *a, struct job *j, struct reply *r)
+{
+	(void)a;
+	if (j->result == KYSO_OK) {
+		log_info("logged in to token '%s' (serial %s)", j->token->desc.label,
+		    j->token->desc.serial);
+		reply_ok(r, NULL);
+	} else {
+		reply_from_job(r, j);
+	}
+}
+
+enum dispatch_result
+method_lock(struct agent *a, struct conn *c, json_t *p, struct reply *r)
+{
+	static const char *const allowed[] = { NULL };
+	struct fanout *f;
+
+	if (params_only(p, allowed, r) != KYSO_OK)
+		return DISPATCH_DONE;
+	if (a->inv.tokens == NULL) {
+		reply_ok(r, NULL);
+		return DISPATCH_DONE;
+	}
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		reply_fail(r, KYSO_ERR_NOMEM, NULL, NULL);
+		return DISPATCH_DONE;
+	}
+	f->conn = c;
+	for (struct token *t = a->inv.tokens; t != NULL; t = t->next) {
+		struct job *j = job_new(JOB_LOGOUT);
+
+		if (j == NULL) {
+			f->failed++;
+			continue;
+		}
+		j->token = t;
+		j->fanout = f;
+		f->pending++;
+		worker_submit(t->worker, j);
+	}
+	if (f->pending == 0) {
+		free(f);
+		reply_fail(r, KYSO_ERR_NOMEM, NULL, NULL);
+		return DISPATCH_DONE;
+	}
+	return DISPATCH_PENDING;
+}
+
+void
+complete_logout(struct agent *a, struct job *j)
+{
+	struct fanout *f = j->fanout;
+	struct reply r = { 0 };
+
+	if (j->result != KYSO_OK && j->result != KYSO_ERR_TOKEN_NOT_PRESENT) {
+		log_warn("logout of token '%s' failed: %s", j->token->desc.label,
+		    j->fail.ckr_name);
+		f->failed++;
+	}
+	if (--f->pending > 0)
+		return;
+	if (f->failed == 0) {
+		log_info("locked: logged out of every token");
+		reply_ok(&r, NULL);
+	} else {
+		reply_fail(&r, KYSO_ERR_TOKEN, json_pack("{s:s, s:s}", "ckr", "", "call",
+		    "C_Logout"), "%d token(s) could not be logged out", f->failed);
+	}
+	conn_reply(a, f->conn, &r);
+	reply_clear(&r);
+	free(f);
+}
+
+void
+complete_scan(struct agent *a, struct job *j)
+{
+	(void)a;
+	if (j->result != KYSO_OK)
+		log_warn("token in slot %lu could not be read: %s%s%s", j->token->desc.slot,
+		    kyso_strerror(j->result), j->fail.ckr_name[0] ? ": " : "", j->fail.ckr_name);
+	else
+		log_info("token '%s': %zu certificate(s)", j->token->desc.label,
+		    j->token->ncerts);
+}
+
+void
+reply_from_job(struct reply *r, const struct job *j)
+{
+	const struct token *t = j->token;
+	const struct p11_token_desc *d = &t->desc;
+	int low = !!(d->flags & P11_TOKEN_USER_PIN_COUNT_LOW);
+	int final = !!(d->flags & P11_TOKEN_USER_PIN_FINAL_TRY);
+	json_t *supported;
+
+	switch (j->result) {
+	case KYSO_ERR_PIN_INCORRECT:
+		reply_fail(r, j->result, json_pack("{s:s, s:b, s:b}", "token", t->id,
+		    "user_pin_count_low", low, "user_pin_final_try", final),
+		    "the PIN for token '%s' is incorrect%s", d->label,
+		    final ? "; one try is left before it locks" :
+		    low ? "; few tries are left before it locks" : "");
+		break;
+	case KYSO_ERR_PIN_LOCKED:
+		reply_fail(r, j->result, json_pack("{s:s}", "token", t->id),
+		    "the PIN of token '%s' is locked; an administrator must unblock it",
+		    d->label);
+		break;
+	case KYSO_ERR_PIN_REQUIRED:
+		reply_fail(r, j->result, json_pack("{s:s, s:b, s:b}", "token", t->id,
+		    "user_pin_count_low", low, "user_pin_final_try", final),
+		    "token '%s' needs the user PIN: send 'pin' or call Login first", d->label);
+		break;
+	case KYSO_ERR_TOKEN_NOT_PRESENT:
+		reply_fail(r, j->result, json_pack("{s:s}", "token", t->id),
+		    "token '%s' is not present", d->label);
+		break;
+	case KYSO_ERR_KEY_NOT_FOUND:
+		reply_fail(r, j->result, json_pack("{s:s}", "certificate", j->cert_id),
+		    "token '%s' holds no private key for this certificate", d->label);
+		break;
+	case KYSO_ERR_UNSUPPORTED_ALG:
+		supported = json_array();
+		for (size_t i = 0; i < t->ncerts; i++)
+			if (strcmp(t->certs[i].ci.id, j->cert_id) == 0) {
+				json_decref(supported);
+				supported = inventory_cert_algorithms(&t->certs[i]);
+			}
+		reply_fail(r, j->result, json_pack("{s:s, s:o}", "algorithm",
+		    j->alg != NULL ? j->alg->name : "", "supported", supported),
+		    "token '%s' refused the mechanism: %s in %s", d->label, j->fail.ckr_name,
+		    j->fail.call);
+		break;
+	case KYSO_ERR_TOKEN:
+		reply_fail(r, j->result, json_pack("{s:s, s:s}", "ckr", j->fail.ckr_name, "call",
+		    j->fail.call), "token '%s' failed: %s in %s", d->label, j->fail.ckr_name,
+		    j->fail.call);
+		break;
+	default:
+		reply_fail(r, KYSO_ERR_INTERNAL, NULL, "%s", kyso_strerror(j->result));
+		break;
+	}
+}

@@ -1,0 +1,35 @@
+/*
+ * params.h — typed access to a call's parameters. Each getter checks presence and type
+ * and, when something is wrong, fills the reply with InvalidParameter naming the field.
+ */
+#ifndef KYSO_PARAMS_H
+#define KYSO_PARAMS_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "reply.h"
+
+/*
+ * Checks that params holds no field outside allowed (NULL-terminated). Returns KYSO_OK,
+ * or KYSO_ERR_INVALID_PARAMETER with r naming the first unknown field.
+ */
+int params_only(json_t *params, const char *const *allowed, struct reply *r);
+
+/*
+ * Reads string field name into *out (borrowed from params; NULL if absent and optional).
+ * A JSON null counts as absent. Returns KYSO_OK or KYSO_ERR_INVALID_PARAMETER (missing
+ * when required, not a string, empty, or longer than maxlen bytes).
+ */
+int params_string(json_t *params, const char *name, int required, size_t maxlen,
+    const char **out, struct reply *r);
+
+/*
+ * Reads base64 field name, decoded into *out (malloc'd) and *outlen; absent optional
+ * fields give *out NULL. Returns KYSO_OK or KYSO_ERR_INVALID_PARAMETER.
+ */
+int params_base64(json_t *params, const char *name, int required, unsigned char **out,
+    size_t *outlen, struct reply *r);
+
+#endif

@@ -1,0 +1,146 @@
+/*
+ * token_ops.c — what a worker does with its token for each job. Runs in the worker thread
+ * and touches only the job and the worker's own session.
+ */
+#include <stdlib.h>
+
+#include "job.h"
+#include "kyso_err.h"
+#include "log.h"
+#include "p11.h"
+#include "secret.h"
+#include "worker.h"
+
+/* Opens the session if there is none. Returns KYSO_OK or an error + j->fail. */
+static int
+ops_session(struct p11_module *m, unsigned long slot, struct p11_session **sess,
+    struct job *j)
+{
+	if (*sess != NULL)
+		return KYSO_OK;
+	return p11_session_open(m, slot, sess, &j->fail);
+}
+
+/* Drops a session the token no longer honours, so the next job opens a new one. */
+static void
+ops_session_check(struct p11_session **sess, struct job *j)
+{
+	if (j->result == KYSO_ERR_TOKEN_NOT_PRESENT || p11_fail_session_lost(&j->fail)) {
+		p11_session_close(*sess);
+		*sess = NULL;
+	}
+}
+
+static void
+ops_describe(struct p11_session *s, struct job *j)
+{
+	struct p11_fail f;
+
+	j->desc_valid = p11_session_describe(s, &j->desc, &f) == KYSO_OK;
+}
+
+static void
+ops_certs(struct p11_session *s, struct job *j)
+{
+	struct p11_fail f;
+
+	p11_certs_free(j->certs, j->ncerts);
+	j->certs = NULL;
+	j->ncerts = 0;
+	j->certs_valid = p11_session_certs(s, &j->certs, &j->ncerts, &f) == KYSO_OK;
+	if (!j->certs_valid)
+		log_warn("cannot list the certificates of token '%s': %s in %s",
+		    j->desc.label, f.ckr_name, f.call);
+}
+
+/* Logs in with the job's PIN (wiped right after), or on the PIN pad. */
+static int
+ops_login(struct p11_session *s, struct job *j)
+{
+	int r;
+
+	if (j->pin == NULL && !j->protected_auth_path)
+		return KYSO_ERR_PIN_REQUIRED;
+	r = p11_session_login(s, j->pin, &j->fail);
+	secret_free(j->pin);
+	j->pin = NULL;
+	return r;
+}
+
+static int
+ops_sign(struct p11_session *s, struct job *j)
+{
+	unsigned char *der;
+	size_t derlen;
+	int r, logged_in_now = 0;
+
+	if (j->login_required && !p11_session_logged_in(s)) {
+		if ((r = ops_login(s, j)) != KYSO_OK)
+			return r;
+		logged_in_now = 1;
+	}
+	r = p11_session_sign(s, &j->req, &j->sig, &j->siglen, &j->fail);
+	if (r == KYSO_ERR_PIN_REQUIRED && !logged_in_now &&
+	    (j->pin != NULL || j->protected_auth_path)) {
+		/* the key needs a login the token flags did not announce */
+		if ((r = ops_login(s, j)) != KYSO_OK)
+			return r;
+		logged_in_now = 1;
+		r = p11_session_sign(s, &j->req, &j->sig, &j->siglen, &j->fail);
+	}
+	if (logged_in_now)
+		ops_certs(s, j);  /* private keys are visible now */
+	if (r != KYSO_OK || !j->ecdsa_der)
+		return r;
+	if ((r = alg_ecdsa_raw_to_der(j->sig, j->siglen, &der, &derlen)) != KYSO_OK)
+		return r;
+	free(j->sig);
+	j->sig = der;
+	j->siglen = derlen;
+	return KYSO_OK;
+}
+
+void
+token_ops_run(struct p11_module *m, unsigned long slot, struct p11_session **sess,
+    struct job *j)
+{
+	int r;
+
+	if ((r = ops_session(m, slot, sess, j)) != KYSO_OK) {
+		j->result = r;
+		secret_free(j->pin);
+		j->pin = NULL;
+		return;
+	}
+	switch (j->kind) {
+	case JOB_SCAN:
+		ops_describe(*sess, j);
+		r = j->desc_valid ? KYSO_OK : KYSO_ERR_TOKEN;
+		if (r == KYSO_OK)
+			ops_certs(*sess, j);
+		break;
+	case JOB_LOGIN:
+		r = ops_login(*sess, j);
+		if (r == KYSO_OK)
+			ops_certs(*sess, j);
+		break;
+	case JOB_LOGOUT:
+		r = p11_session_logout(*sess, &j->fail);
+		break;
+	case JOB_SIGN:
+		r = ops_sign(*sess, j);
+		break;
+	default:
+		r = KYSO_ERR_INTERNAL;
+		break;
+	}
+	j->result = r;
+	/* PIN failures change the token's counters; a login changes what is visible */
+	if (!j->desc_valid && (r == KYSO_ERR_PIN_INCORRECT || r == KYSO_ERR_PIN_LOCKED ||
+	    j->kind != JOB_SIGN || j->certs_valid))
+		ops_describe(*sess, j);
+	j->logged_in = p11_session_logged_in(*sess);
+	ops_session_check(sess, j);
+	secret_free(j->pin);
+	j->pin = NULL;
+}

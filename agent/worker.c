@@ -1,0 +1,174 @@
+/* worker.c — per-token threads, their job queues, and the completion queue. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "kyso_err.h"
+#include "log.h"
+#include "p11.h"
+#include "worker.h"
+
+struct worker {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct job *head, *tail;
+	int stopping;
+	struct p11_module *module;
+	unsigned long slot;
+	struct p11_session *session;  /* the worker's own; opened on demand */
+	struct completions *done;
+};
+
+int
+completions_init(struct completions *c)
+{
+	c->head = c->tail = NULL;
+	if ((c->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+		return KYSO_ERR_IO;
+	pthread_mutex_init(&c->mu, NULL);
+	return KYSO_OK;
+}
+
+static void
+completions_put(struct completions *c, struct job *j)
+{
+	uint64_t one = 1;
+
+	j->next = NULL;
+	pthread_mutex_lock(&c->mu);
+	if (c->tail != NULL)
+		c->tail->next = j;
+	else
+		c->head = j;
+	c->tail = j;
+	pthread_mutex_unlock(&c->mu);
+	/* cannot fail short of a counter overflow; the loop drains the queue anyway */
+	(void)!write(c->efd, &one, sizeof(one));
+}
+
+struct job *
+completions_take(struct completions *c)
+{
+	struct job *all;
+	uint64_t n;
+
+	(void)!read(c->efd, &n, sizeof(n));
+	pthread_mutex_lock(&c->mu);
+	all = c->head;
+	c->head = c->tail = NULL;
+	pthread_mutex_unlock(&c->mu);
+	return all;
+}
+
+void
+completions_free(struct completions *c)
+{
+	struct job *j, *next;
+
+	for (j = c->head; j != NULL; j = next) {
+		next = j->next;
+		job_free(j);
+	}
+	c->head = c->tail = NULL;
+	if (c->efd >= 0)
+		close(c->efd);
+	c->efd = -1;
+	pthread_mutex_destroy(&c->mu);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	for (;;) {
+		struct job *j;
+
+		pthread_mutex_lock(&w->mu);
+		while (w->head == NULL && !w->stopping)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->stopping) {
+			pthread_mutex_unlock(&w->mu);
+			break;
+		}
+		j = w->head;
+		w->head = j->next;
+		if (w->head == NULL)
+			w->tail = NULL;
+		pthread_mutex_unlock(&w->mu);
+
+		token_ops_run(w->module, w->slot, &w->session, j);
+		completions_put(w->done, j);
+	}
+	p11_session_close(w->session);
+	w->session = NULL;
+	return NULL;
+}
+
+int
+worker_start(struct p11_module *m, unsigned long slot, struct completions *done,
+    struct worker **out)
+{
+	struct worker *w;
+	int e;
+
+	*out = NULL;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return KYSO_ERR_NOMEM;
+	w->module = m;
+	w->slot = slot;
+	w->done = done;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	if ((e = pthread_create(&w->thread, NULL, worker_main, w)) != 0) {
+		log_error("cannot start a worker thread: %s", strerror(e));
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
+		free(w);
+		return KYSO_ERR_INTERNAL;
+	}
+	*out = w;
+	return KYSO_OK;
+}
+
+void
+worker_submit(struct worker *w, struct job *j)
+{
+	j->next = NULL;
+	pthread_mutex_lock(&w->mu);
+	if (w->tail != NULL)
+		w->tail->next = j;
+	else
+		w->head = j;
+	w->tail = j;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void
+worker_stop(struct worker *w)
+{
+	struct job *j, *next;
+
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stopping = 1;
+	j = w->head;
+	w->head = w->tail = NULL;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	for (; j != NULL; j = next) {
+		next = j->next;
+		j->result = KYSO_ERR_TOKEN_NOT_PRESENT;
+		completions_put(w->done, j);
+	}
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	free(w);
+}

@@ -1,0 +1,53 @@
+/*
+ * worker.h — one thread per token, so that a slow token or a long operation never stalls
+ * the event loop, another token, or another client.
+ *
+ * Jobs run in submission order. Finished jobs go to a completion queue shared by all
+ * workers, which wakes the loop through an eventfd.
+ */
+#ifndef KYSO_WORKER_H
+#define KYSO_WORKER_H
+
+#include <pthread.h>
+
+#include "job.h"
+
+struct p11_module;
+struct worker;
+
+struct completions {
+	pthread_mutex_t mu;
+	struct job *head, *tail;
+	int efd;  /* readable while jobs wait to be taken */
+};
+
+/* Sets up the queue and its eventfd. Returns KYSO_OK or KYSO_ERR_IO. */
+int completions_init(struct completions *c);
+
+/* Takes every finished job (in order of completion); clears the eventfd. */
+struct job *completions_take(struct completions *c);
+
+/* Closes the eventfd and frees jobs left in the queue. */
+void completions_free(struct completions *c);
+
+/*
+ * Starts a worker for the token in slot of module m, delivering finished jobs to done.
+ * Returns KYSO_OK with *out, KYSO_ERR_NOMEM, or KYSO_ERR_INTERNAL if no thread can start.
+ */
+int worker_start(struct p11_module *m, unsigned long slot, struct completions *done,
+    struct worker **out);
+
+/* Queues j; the worker owns it until it appears on the completion queue. */
+void worker_submit(struct worker *w, struct job *j);
+
+/*
+ * Stops the worker after its current job, completes queued jobs with
+ * KYSO_ERR_TOKEN_NOT_PRESENT, closes its session and joins the thread. NULL is allowed.
+ */
+void worker_stop(struct worker *w);
+
+/* Runs job j against the token (in the worker thread; exposed for tests). */
+void token_ops_run(struct p11_module *m, unsigned long slot, struct p11_session **sess,
+    struct job *j);
+
+#endif

@@ -1,0 +1,88 @@
+/* kyso.c — the kyso command: global options and the command table. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kyso_cli.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(struct cli *, int, char **);
+	const char *summary;
+} commands[] = {
+	{ "tokens", cmd_tokens, "list the tokens present" },
+	{ "certs", cmd_certs, "list the certificates on the tokens" },
+	{ "sign", cmd_sign, "sign a digest or a file with a certificate's key" },
+	{ "login", cmd_login, "log in to a token with its PIN" },
+	{ "lock", cmd_lock, "log out of every token; the agent forgets every PIN" },
+	{ "info", cmd_info, "show which agent answers, and where" },
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "Usage: kyso [--socket PATH] COMMAND [OPTION]...\n"
+	    "Sign with the keys on your tokens through the kyso agent (kysod).\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nOptions:\n"
+	    "  -s, --socket PATH  the agent's socket (default: $KYSO_SOCKET, else\n"
+	    "                     $XDG_RUNTIME_DIR/kyso/agent.sock)\n"
+	    "  -h, --help         show this help; 'kyso COMMAND --help' for a command\n"
+	    "  -V, --version      show the version\n"
+	    "\nExit status: 0 success, 1 error, 2 usage, 3 agent not reachable, 4 PIN required\n"
+	    "or incorrect, 5 PIN locked, 6 no such certificate or token, 7 algorithm or\n"
+	    "digest refused, 8 token failed or removed. See kyso(1).\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli cli = { 0 };
+	int ch, r;
+
+	/* stop at the command: its options are its own */
+	while ((ch = getopt_long(argc, argv, "+s:hV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			cli.socket = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("kyso %s\n", kyso_version());
+			return EXIT_OK;
+		default:
+			fprintf(stderr, "Try 'kyso --help' for more information.\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[optind], "help") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[optind], commands[i].name) != 0)
+			continue;
+		argc -= optind;
+		argv += optind;
+		optind = 0;  /* let the command run getopt afresh */
+		r = commands[i].fn(&cli, argc, argv);
+		kyso_disconnect(cli.client);
+		return r;
+	}
+	fprintf(stderr, "kyso: unknown command '%s'\nTry 'kyso --help' for the list of "
+	    "commands.\n", argv[optind]);
+	return EXIT_USAGE;
+}

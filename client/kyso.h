@@ -1,0 +1,136 @@
+/*
+ * kyso.h — libkyso, the C client of the kyso agent.
+ *
+ * Connect once, then list tokens and certificates and sign; every call is a blocking
+ * round trip over the agent's Unix socket (protocol: docs/protocol.md). A kyso_client is
+ * not thread-safe: use one per thread. Every function that can fail returns KYSO_OK (0) or
+ * a negative kyso_err (kyso_err.h); after a failure, kyso_error_message() tells what went
+ * wrong in a sentence and kyso_error_name() the agent's varlink error name.
+ *
+ * Link with `pkg-config --cflags --libs kyso`.
+ */
+#ifndef KYSO_H
+#define KYSO_H
+
+#include <stddef.h>
+
+#include "kyso_err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct kyso_client kyso_client;
+
+/* A token present in a slot (see ListTokens in docs/protocol.md). */
+struct kyso_token {
+	char *id, *label, *manufacturer, *model, *serial, *module;
+	int logged_in;
+	int login_required;
+	int protected_auth_path;
+	int user_pin_count_low;
+	int user_pin_final_try;
+	int user_pin_locked;
+	int user_pin_to_be_changed;
+};
+
+/* A certificate on a token (see ListCertificates in docs/protocol.md). */
+struct kyso_cert {
+	char *id, *token, *key_uri, *label, *subject, *issuer, *serial;
+	char *not_before, *not_after;  /* RFC 3339 UTC */
+	char *key_type;                /* "rsa", "ec", "ed25519" */
+	int key_bits;
+	char *curve;                   /* "P-256", ..., "" for RSA */
+	char **key_usage;              /* NULL-terminated */
+	int can_sign;
+	char **algorithms;             /* NULL-terminated */
+	unsigned char *der;
+	size_t der_len;
+};
+
+/* What to sign and how; unused pointers are NULL. */
+struct kyso_sign_request {
+	const char *certificate;       /* certificate id (or unique prefix) or key URI */
+	const char *algorithm;         /* e.g. "ecdsa-sha256", "rsa-pss-sha256", "ed25519" */
+	const unsigned char *digest;   /* the hash to sign, or NULL with data */
+	size_t digest_len;
+	const unsigned char *data;     /* the document, hashed by the agent, or NULL */
+	size_t data_len;
+	const char *pin;               /* user PIN if the token is not logged in, or NULL */
+	const char *description;       /* what is signed, for the agent's log, or NULL */
+	const char *signature_format;  /* "der" (default) or "raw" for ECDSA, or NULL */
+};
+
+/*
+ * Connects to the agent at socket_path, or when NULL at the default path ($KYSO_SOCKET,
+ * else $XDG_RUNTIME_DIR/kyso/agent.sock). Returns KYSO_OK with *out, KYSO_ERR_CONNECT
+ * (*out is still set so that kyso_error_message() can explain; free it with
+ * kyso_disconnect) or KYSO_ERR_NOMEM (*out NULL).
+ */
+int kyso_connect(const char *socket_path, kyso_client **out);
+
+/* Closes the connection and frees c; NULL is allowed. */
+void kyso_disconnect(kyso_client *c);
+
+/* Returns the socket path c uses; never NULL. */
+const char *kyso_socket_path(const kyso_client *c);
+
+/* Returns a sentence about the last failure on c ("" if none); valid until the next call. */
+const char *kyso_error_message(const kyso_client *c);
+
+/* Returns the varlink error name of the last failure ("" if it was not the agent's). */
+const char *kyso_error_name(const kyso_client *c);
+
+/* Returns the parameters of the agent's last error as JSON text ("{}" if none). */
+const char *kyso_error_parameters(const kyso_client *c);
+
+/*
+ * Calls method with parameters given as JSON object text (NULL for none). Returns
+ * KYSO_OK with *reply set to the reply parameters as JSON text (free with kyso_free), or
+ * an error: the agent's error mapped to a kyso_err (KYSO_ERR_UNKNOWN_REMOTE if unknown).
+ */
+int kyso_call(kyso_client *c, const char *method, const char *params_json, char **reply);
+
+/* Lists the tokens present. Returns KYSO_OK with *tokens (free with kyso_tokens_free). */
+int kyso_list_tokens(kyso_client *c, struct kyso_token **tokens, size_t *n);
+void kyso_tokens_free(struct kyso_token *tokens, size_t n);
+
+/*
+ * Lists the certificates of token (id, serial or label; NULL for all). Returns KYSO_OK
+ * with *certs (free with kyso_certs_free), or e.g. KYSO_ERR_NO_SUCH_TOKEN.
+ */
+int kyso_list_certificates(kyso_client *c, const char *token, struct kyso_cert **certs,
+    size_t *n);
+void kyso_certs_free(struct kyso_cert *certs, size_t n);
+
+/*
+ * Signs. Returns KYSO_OK with *sig (free with kyso_free) and *siglen, or an error such as
+ * KYSO_ERR_PIN_REQUIRED, KYSO_ERR_PIN_INCORRECT, KYSO_ERR_PIN_LOCKED,
+ * KYSO_ERR_NO_SUCH_CERT, KYSO_ERR_UNSUPPORTED_ALG, KYSO_ERR_INVALID_DIGEST,
+ * KYSO_ERR_TOKEN_NOT_PRESENT or KYSO_ERR_TOKEN.
+ */
+int kyso_sign(kyso_client *c, const struct kyso_sign_request *req, unsigned char **sig,
+    size_t *siglen);
+
+/* Logs in to token (id, serial or label) with pin. Returns KYSO_OK or a PIN error. */
+int kyso_login(kyso_client *c, const char *token, const char *pin);
+
+/* Logs out of every token; the agent forgets every PIN. Returns KYSO_OK or an error. */
+int kyso_lock(kyso_client *c);
+
+/*
+ * Asks the agent who it is. Returns KYSO_OK with *product and *version (free with
+ * kyso_free; either pointer may be NULL if not wanted).
+ */
+int kyso_get_info(kyso_client *c, char **product, char **version);
+
+/* Frees memory returned by libkyso (signatures, JSON text, strings); NULL is allowed. */
+void kyso_free(void *p);
+
+/* Returns the libkyso version string, e.g. "0.1.0". */
+const char *kyso_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

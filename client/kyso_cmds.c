@@ -1,0 +1,597 @@
+/* kyso_cmds.c — the commands of the kyso tool. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "encode.h"
+#include "kyso_cli.h"
+
+/* Largest document kyso sign reads (it is hashed here, not sent). */
+#define SIGN_FILE_MAX (1024L * 1024 * 1024)
+/* Largest document sent whole (ed25519): base64 and JSON must fit the 1 MiB message. */
+#define SIGN_DATA_MAX (700 * 1024)
+#define PIN_MAX 256
+
+int
+cli_connect(struct cli *cli)
+{
+	int e = kyso_connect(cli->socket, &cli->client);
+
+	if (e == KYSO_OK)
+		return EXIT_OK;
+	fprintf(stderr, "kyso: %s\n", cli->client != NULL ? kyso_error_message(cli->client) :
+	    kyso_strerror(e));
+	return EXIT_NO_AGENT;
+}
+
+int
+cli_fail(struct cli *cli, int err)
+{
+	const char *msg = cli->client != NULL ? kyso_error_message(cli->client) : "";
+
+	fprintf(stderr, "kyso: %s\n", msg[0] != '\0' ? msg : kyso_strerror(err));
+	switch (err) {
+	case KYSO_ERR_CONNECT:
+	case KYSO_ERR_DISCONNECTED:
+	case KYSO_ERR_PERMISSION:
+		return EXIT_NO_AGENT;
+	case KYSO_ERR_PIN_REQUIRED:
+	case KYSO_ERR_PIN_INCORRECT:
+		return EXIT_PIN;
+	case KYSO_ERR_PIN_LOCKED:
+		return EXIT_PIN_LOCKED;
+	case KYSO_ERR_NO_SUCH_CERT:
+	case KYSO_ERR_NO_SUCH_TOKEN:
+	case KYSO_ERR_KEY_NOT_FOUND:
+		return EXIT_NOT_FOUND;
+	case KYSO_ERR_UNSUPPORTED_ALG:
+	case KYSO_ERR_INVALID_DIGEST:
+		return EXIT_REFUSED;
+	case KYSO_ERR_TOKEN:
+	case KYSO_ERR_TOKEN_NOT_PRESENT:
+		return EXIT_TOKEN;
+	default:
+		return EXIT_ERROR;
+	}
+}
+
+void
+cli_pin_free(char *pin)
+{
+	if (pin == NULL)
+		return;
+	explicit_bzero(pin, PIN_MAX + 2);
+	(void)munlock(pin, PIN_MAX + 2);
+	free(pin);
+}
+
+/* Strips the line end; returns 0 if the line was complete and not empty. */
+static int
+pin_line(char *pin)
+{
+	size_t n = strlen(pin);
+
+	if (n == 0 || pin[n - 1] != '\n') {
+		if (n <= PIN_MAX)
+			return n > 0 ? 0 : -1;  /* last line without newline */
+		return -1;
+	}
+	pin[--n] = '\0';
+	if (n > 0 && pin[n - 1] == '\r')
+		pin[--n] = '\0';
+	return n > 0 ? 0 : -1;
+}
+
+char *
+cli_read_pin(int from_stdin, const char *prompt)
+{
+	struct termios old, quiet;
+	char *pin = calloc(1, PIN_MAX + 2);
+	FILE *tty;
+	int ok;
+
+	if (pin == NULL)
+		return NULL;
+	(void)mlock(pin, PIN_MAX + 2);
+	if (from_stdin) {
+		ok = fgets(pin, PIN_MAX + 2, stdin) != NULL && pin_line(pin) == 0;
+		if (!ok) {
+			fprintf(stderr, "kyso: no PIN on standard input (one line, at most %d "
+			    "bytes)\n", PIN_MAX);
+			cli_pin_free(pin);
+			return NULL;
+		}
+		return pin;
+	}
+	if (!isatty(STDIN_FILENO) || (tty = fopen("/dev/tty", "r+e")) == NULL) {
+		fprintf(stderr, "kyso: the token needs a PIN and there is no terminal to ask "
+		    "on; use --pin-stdin\n");
+		cli_pin_free(pin);
+		return NULL;
+	}
+	fprintf(tty, "%s", prompt);
+	fflush(tty);
+	tcgetattr(fileno(tty), &old);
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+	ok = fgets(pin, PIN_MAX + 2, tty) != NULL && pin_line(pin) == 0;
+	tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	fprintf(tty, "\n");
+	fclose(tty);
+	if (!ok) {
+		fprintf(stderr, "kyso: no PIN entered\n");
+		cli_pin_free(pin);
+		return NULL;
+	}
+	return pin;
+}
+
+/* Handles the options every command shares; returns -1 to go on, else an exit code. */
+static int
+common_opt(struct cli *cli, int ch, const char *usage_text, const char *cmd)
+{
+	switch (ch) {
+	case 'j':
+		cli->json = 1;
+		return -1;
+	case 'h':
+		fputs(usage_text, stdout);
+		return EXIT_OK;
+	default:
+		fprintf(stderr, "Try 'kyso %s --help' for more information.\n", cmd);
+		return EXIT_USAGE;
+	}
+}
+
+static int
+no_extra_args(int argc, char **argv, const char *cmd)
+{
+	if (optind < argc) {
+		fprintf(stderr, "kyso %s: unexpected argument '%s'\n", cmd, argv[optind]);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+int
+cmd_tokens(struct cli *cli, int argc, char **argv)
+{
+	static const char usage_text[] = "Usage: kyso tokens [--json]\n"
+	    "List the tokens the agent sees, with their PIN state.\n\n"
+	    "  -j, --json   print the agent's answer as JSON\n";
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	struct kyso_token *t;
+	char *json;
+	size_t n;
+	int ch, e;
+
+	while ((ch = getopt_long(argc, argv, "jh", opts, NULL)) != -1)
+		if ((e = common_opt(cli, ch, usage_text, "tokens")) >= 0)
+			return e;
+	if ((e = no_extra_args(argc, argv, "tokens")) >= 0 || (e = cli_connect(cli)) != 0)
+		return e;
+	if (cli->json) {
+		if ((e = kyso_call(cli->client, "io.kyso.Agent.ListTokens", NULL, &json)) != 0)
+			return cli_fail(cli, e);
+		out_json(stdout, json, "tokens");
+		kyso_free(json);
+		return EXIT_OK;
+	}
+	if ((e = kyso_list_tokens(cli->client, &t, &n)) != KYSO_OK)
+		return cli_fail(cli, e);
+	out_tokens(stdout, t, n);
+	kyso_tokens_free(t, n);
+	return EXIT_OK;
+}
+
+int
+cmd_certs(struct cli *cli, int argc, char **argv)
+{
+	static const char usage_text[] = "Usage: kyso certs [--token TOKEN] [--json]\n"
+	    "List the certificates on the tokens, with what their keys can sign.\n\n"
+	    "  -t, --token TOKEN  only this token (id, serial or label)\n"
+	    "  -j, --json         print the agent's answer as JSON (with the DER)\n";
+	static const struct option opts[] = { { "token", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 } };
+	const char *token = NULL;
+	struct kyso_cert *c;
+	struct kyso_token *t = NULL;
+	size_t n, nt;
+	int ch, e;
+
+	while ((ch = getopt_long(argc, argv, "t:jh", opts, NULL)) != -1) {
+		if (ch == 't')
+			token = optarg;
+		else if ((e = common_opt(cli, ch, usage_text, "certs")) >= 0)
+			return e;
+	}
+	if ((e = no_extra_args(argc, argv, "certs")) >= 0 || (e = cli_connect(cli)) != 0)
+		return e;
+	if (cli->json) {
+		json_t *p = token != NULL ? json_pack("{s:s}", "token", token) : NULL;
+		char *ptext = p != NULL ? json_dumps(p, JSON_COMPACT) : NULL, *json;
+
+		json_decref(p);
+		e = kyso_call(cli->client, "io.kyso.Agent.ListCertificates", ptext, &json);
+		free(ptext);
+		if (e != KYSO_OK)
+			return cli_fail(cli, e);
+		out_json(stdout, json, "certificates");
+		kyso_free(json);
+		return EXIT_OK;
+	}
+	if ((e = kyso_list_certificates(cli->client, token, &c, &n)) != KYSO_OK)
+		return cli_fail(cli, e);
+	if (kyso_list_tokens(cli->client, &t, &nt) != KYSO_OK)
+		nt = 0;
+	out_certs(stdout, c, n, t, nt);
+	kyso_certs_free(c, n);
+	kyso_tokens_free(t, nt);
+	return EXIT_OK;
+}
+
+/* Reads a whole file ("-" for standard input), up to max bytes. */
+static unsigned char *
+read_file(const char *path, long max, size_t *len)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rbe");
+	unsigned char *buf = NULL, *nb;
+	size_t cap = 0, n = 0, got;
+
+	*len = 0;
+	if (f == NULL) {
+		fprintf(stderr, "kyso: cannot open %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	do {
+		if (n == cap) {
+			cap = cap == 0 ? 65536 : cap * 2;
+			if (cap > (size_t)max + 1)
+				cap = (size_t)max + 1;
+			if (n == cap || (nb = realloc(buf, cap)) == NULL) {
+				fprintf(stderr, "kyso: %s is larger than %ld bytes\n", path, max);
+				free(buf);
+				buf = NULL;
+				goto out;
+			}
+			buf = nb;
+		}
+		got = fread(buf + n, 1, cap - n, f);
+		n += got;
+	} while (got > 0);
+	if (ferror(f)) {
+		fprintf(stderr, "kyso: cannot read %s: %s\n", path, strerror(errno));
+		free(buf);
+		buf = NULL;
+		goto out;
+	}
+	if (buf == NULL)
+		buf = malloc(1);
+	*len = n;
+out:
+	if (f != stdin)
+		fclose(f);
+	return buf;
+}
+
+/* The SHA-2 size named by an algorithm's suffix, or 0 (ed25519, unknown). */
+static unsigned
+alg_hash_bits(const char *alg)
+{
+	size_t n = strlen(alg);
+
+	if (n > 7 && strcmp(alg + n - 7, "-sha256") == 0)
+		return 256;
+	if (n > 7 && strcmp(alg + n - 7, "-sha384") == 0)
+		return 384;
+	if (n > 7 && strcmp(alg + n - 7, "-sha512") == 0)
+		return 512;
+	return 0;
+}
+
+/* Builds the PIN prompt for the token named in the agent's last error. */
+static void
+pin_prompt(struct cli *cli, char *out, size_t outlen)
+{
+	json_t *p = json_loads(kyso_error_parameters(cli->client), 0, NULL);
+	const char *id = json_string_value(json_object_get(p, "token"));
+	struct kyso_token *t = NULL;
+	size_t n = 0;
+
+	snprintf(out, outlen, "PIN for the token: ");
+	if (id != NULL && kyso_list_tokens(cli->client, &t, &n) == KYSO_OK)
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(t[i].id, id) == 0)
+				snprintf(out, outlen, "PIN for token '%s' (serial %s)%s: ",
+				    t[i].label, t[i].serial, t[i].user_pin_final_try ?
+				    " — FINAL TRY before it locks" : t[i].user_pin_count_low ?
+				    " — few tries left" : "");
+	kyso_tokens_free(t, n);
+	json_decref(p);
+}
+
+static int
+write_signature(const char *out, const unsigned char *sig, size_t len)
+{
+	FILE *f;
+
+	if (out == NULL) {
+		char *b64 = b64_encode(sig, len);
+
+		if (b64 == NULL)
+			return EXIT_ERROR;
+		printf("%s\n", b64);
+		free(b64);
+		return EXIT_OK;
+	}
+	if ((f = fopen(out, "wbe")) == NULL || fwrite(sig, 1, len, f) != len ||
+	    fclose(f) != 0) {
+		fprintf(stderr, "kyso: cannot write %s: %s\n", out, strerror(errno));
+		return EXIT_ERROR;
+	}
+	return EXIT_OK;
+}
+
+int
+cmd_sign(struct cli *cli, int argc, char **argv)
+{
+	static const char usage_text[] =
+	    "Usage: kyso sign --cert ID --alg ALG (--digest HEX | --in FILE) [OPTION]...\n"
+	    "Sign a digest, or a file (hashed here; sent whole for ed25519), with the key of\n"
+	    "a certificate. The signature goes to --out as bytes, else to stdout as base64.\n\n"
+	    "  -c, --cert ID          certificate id (or a unique prefix of 8+ digits) or a\n"
+	    "                         pkcs11: key URI, as 'kyso certs' shows\n"
+	    "  -a, --alg ALG          rsa-pkcs1v15-sha256|384|512, rsa-pss-sha256|384|512,\n"
+	    "                         ecdsa-sha256|384|512, ed25519\n"
+	    "  -d, --digest HEX       the hash to sign, in hex\n"
+	    "  -i, --in FILE          the document to sign ('-' for standard input)\n"
+	    "  -o, --out FILE         write the signature bytes to FILE\n"
+	    "      --format der|raw   ECDSA signature encoding (default der)\n"
+	    "      --description TEXT what is being signed, for the agent's log\n"
+	    "      --pin-stdin        read the PIN from the first line of standard input\n"
+	    "  -j, --json             print the agent's answer as JSON\n"
+	    "Without --pin-stdin, a token that needs a PIN is asked for it on the terminal.\n";
+	static const struct option opts[] = {
+		{ "cert", required_argument, NULL, 'c' },
+		{ "alg", required_argument, NULL, 'a' },
+		{ "digest", required_argument, NULL, 'd' },
+		{ "in", required_argument, NULL, 'i' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "description", required_argument, NULL, 'D' },
+		{ "pin-stdin", no_argument, NULL, 'P' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct kyso_sign_request req = { 0 };
+	const char *digest_hex = NULL, *in = NULL, *out = NULL;
+	unsigned char *digest = NULL, *data = NULL, *sig = NULL, md[64];
+	size_t len = 0, siglen = 0;
+	char *pin = NULL, prompt[200], desc[300];
+	int ch, e, pin_stdin = 0, rc = EXIT_ERROR;
+	unsigned bits;
+
+	while ((ch = getopt_long(argc, argv, "c:a:d:i:o:jh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': req.certificate = optarg; break;
+		case 'a': req.algorithm = optarg; break;
+		case 'd': digest_hex = optarg; break;
+		case 'i': in = optarg; break;
+		case 'o': out = optarg; break;
+		case 'F': req.signature_format = optarg; break;
+		case 'D': req.description = optarg; break;
+		case 'P': pin_stdin = 1; break;
+		default:
+			if ((e = common_opt(cli, ch, usage_text, "sign")) >= 0)
+				return e;
+		}
+	}
+	if ((e = no_extra_args(argc, argv, "sign")) >= 0)
+		return e;
+	if (req.certificate == NULL || req.algorithm == NULL || (digest_hex == NULL) ==
+	    (in == NULL)) {
+		fprintf(stderr, "kyso sign: needs --cert, --alg, and one of --digest or --in\n"
+		    "Try 'kyso sign --help' for more information.\n");
+		return EXIT_USAGE;
+	}
+	if (pin_stdin && in != NULL && strcmp(in, "-") == 0) {
+		fprintf(stderr, "kyso sign: --pin-stdin and --in - both want standard input\n");
+		return EXIT_USAGE;
+	}
+	if (digest_hex != NULL) {
+		if (hex_decode(digest_hex, &digest, &len) != KYSO_OK || len == 0) {
+			fprintf(stderr, "kyso sign: --digest must be hexadecimal\n");
+			return EXIT_USAGE;
+		}
+		req.digest = digest;
+		req.digest_len = len;
+	} else {
+		if ((data = read_file(in, SIGN_FILE_MAX, &len)) == NULL)
+			return EXIT_ERROR;
+		if ((bits = alg_hash_bits(req.algorithm)) != 0) {
+			const EVP_MD *m = bits == 256 ? EVP_sha256() : bits == 384 ? EVP_sha384() :
+			    EVP_sha512();
+
+			EVP_Digest(data, len, md, NULL, m, NULL);
+			req.digest = md;
+			req.digest_len = bits / 8;
+		} else if (len > SIGN_DATA_MAX) {
+			fprintf(stderr, "kyso sign: %s signs the whole document, and the agent takes "
+			    "documents up to %d KiB\n", req.algorithm, SIGN_DATA_MAX / 1024);
+			goto out;
+		} else {
+			req.data = data;
+			req.data_len = len;
+		}
+		if (req.description == NULL) {
+			snprintf(desc, sizeof(desc), "file %s", strcmp(in, "-") == 0 ? "(stdin)" : in);
+			req.description = desc;
+		}
+	}
+	if ((rc = cli_connect(cli)) != 0)
+		goto out;
+	if (pin_stdin && (pin = cli_read_pin(1, NULL)) == NULL) {
+		rc = EXIT_PIN;
+		goto out;
+	}
+	req.pin = pin;
+	e = kyso_sign(cli->client, &req, &sig, &siglen);
+	if (e == KYSO_ERR_PIN_REQUIRED && !pin_stdin) {
+		/* the officer types the PIN once; a wrong PIN is reported, never retried */
+		pin_prompt(cli, prompt, sizeof(prompt));
+		if ((pin = cli_read_pin(0, prompt)) == NULL) {
+			rc = EXIT_PIN;
+			goto out;
+		}
+		req.pin = pin;
+		e = kyso_sign(cli->client, &req, &sig, &siglen);
+	}
+	if (e != KYSO_OK) {
+		rc = cli_fail(cli, e);
+		goto out;
+	}
+	if (cli->json) {
+		char *b64 = b64_encode(sig, siglen);
+
+		printf("{\n  \"signature\": \"%s\",\n  \"algorithm\": \"%s\"\n}\n",
+		    b64 != NULL ? b64 : "", req.algorithm);
+		free(b64);
+		rc = EXIT_OK;
+	} else {
+		rc = write_signature(out, sig, siglen);
+	}
+out:
+	cli_pin_free(pin);
+	free(digest);
+	free(data);
+	kyso_free(sig);
+	return rc;
+}
+
+/* Picks the only token when none is named. */
+static int
+login_token(struct cli *cli, const char **token, char **owned)
+{
+	struct kyso_token *t;
+	size_t n;
+	int e;
+
+	if (*token != NULL)
+		return EXIT_OK;
+	if ((e = kyso_list_tokens(cli->client, &t, &n)) != KYSO_OK)
+		return cli_fail(cli, e);
+	if (n != 1) {
+		fprintf(stderr, "kyso login: %s; name one with --token\n", n == 0 ?
+		    "no token is present" : "several tokens are present");
+		kyso_tokens_free(t, n);
+		return n == 0 ? EXIT_NOT_FOUND : EXIT_USAGE;
+	}
+	*owned = strdup(t[0].id);
+	*token = *owned;
+	kyso_tokens_free(t, n);
+	return *owned != NULL ? EXIT_OK : EXIT_ERROR;
+}
+
+int
+cmd_login(struct cli *cli, int argc, char **argv)
+{
+	static const char usage_text[] = "Usage: kyso login [--token TOKEN] [--pin-stdin]\n"
+	    "Log in to a token, so that signing needs no PIN until 'kyso lock'.\n\n"
+	    "  -t, --token TOKEN  the token (id, serial or label); needed when several\n"
+	    "                     tokens are present\n"
+	    "      --pin-stdin    read the PIN from the first line of standard input\n";
+	static const struct option opts[] = { { "token", required_argument, NULL, 't' },
+		{ "pin-stdin", no_argument, NULL, 'P' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 } };
+	const char *token = NULL;
+	char *owned = NULL, *pin = NULL, prompt[200];
+	int ch, e, pin_stdin = 0, rc;
+
+	while ((ch = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
+		if (ch == 't')
+			token = optarg;
+		else if (ch == 'P')
+			pin_stdin = 1;
+		else if (ch == 'j' || (e = common_opt(cli, ch, usage_text, "login")) >= 0)
+			return ch == 'j' ? EXIT_USAGE : e;
+	}
+	if ((e = no_extra_args(argc, argv, "login")) >= 0 || (e = cli_connect(cli)) != 0)
+		return e;
+	if ((rc = login_token(cli, &token, &owned)) != EXIT_OK)
+		return rc;
+	snprintf(prompt, sizeof(prompt), "PIN for token '%s': ", token);
+	if ((pin = cli_read_pin(pin_stdin, prompt)) == NULL) {
+		free(owned);
+		return EXIT_PIN;
+	}
+	e = kyso_login(cli->client, token, pin);
+	cli_pin_free(pin);
+	free(owned);
+	if (e != KYSO_OK)
+		return cli_fail(cli, e);
+	fprintf(stderr, "kyso: logged in\n");
+	return EXIT_OK;
+}
+
+int
+cmd_lock(struct cli *cli, int argc, char **argv)
+{
+	static const char usage_text[] = "Usage: kyso lock\n"
+	    "Log out of every token; the agent forgets every PIN.\n";
+	static const struct option opts[] = { { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 } };
+	int ch, e;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1)
+		if (ch == 'j' || (e = common_opt(cli, ch, usage_text, "lock")) >= 0)
+			return ch == 'j' ? EXIT_USAGE : e;
+	if ((e = no_extra_args(argc, argv, "lock")) >= 0 || (e = cli_connect(cli)) != 0)
+		return e;
+	if ((e = kyso_lock(cli->client)) != KYSO_OK)
+		return cli_fail(cli, e);
+	fprintf(stderr, "kyso: locked; every token is logged out\n");
+	return EXIT_OK;
+}
+
+int
+cmd_info(struct cli *cli, int argc, char **argv)
+{
+	static const char usage_text[] = "Usage: kyso info [--json]\n"
+	    "Show which agent answers on which socket.\n";
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	char *product = NULL, *version = NULL, *json;
+	int ch, e;
+
+	while ((ch = getopt_long(argc, argv, "jh", opts, NULL)) != -1)
+		if ((e = common_opt(cli, ch, usage_text, "info")) >= 0)
+			return e;
+	if ((e = no_extra_args(argc, argv, "info")) >= 0 || (e = cli_connect(cli)) != 0)
+		return e;
+	if (cli->json) {
+		if ((e = kyso_call(cli->client, "org.varlink.service.GetInfo", NULL, &json)) != 0)
+			return cli_fail(cli, e);
+		out_json(stdout, json, NULL);
+		kyso_free(json);
+		return EXIT_OK;
+	}
+	if ((e = kyso_get_info(cli->client, &product, &version)) != KYSO_OK)
+		return cli_fail(cli, e);
+	printf("agent:   %s %s\nsocket:  %s\nclient:  libkyso %s\n", product, version,
+	    kyso_socket_path(cli->client), kyso_version());
+	kyso_free(product);
+	kyso_free(version);
+	return EXIT_OK;
+}

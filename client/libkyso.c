@@ -1,0 +1,361 @@
+/* libkyso.c — connecting to the agent, calls, and errors. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "encode.h"
+#include "libkyso_internal.h"
+#include "sockpath.h"
+#include "wire.h"
+
+#ifndef KYSO_VERSION
+#define KYSO_VERSION "0.0.0"
+#endif
+
+const char *
+kyso_version(void)
+{
+	return KYSO_VERSION;
+}
+
+int
+kyso_set_error(kyso_client *c, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->message, sizeof(c->message), fmt, ap);
+	va_end(ap);
+	c->error_name[0] = '\0';
+	free(c->error_params);
+	c->error_params = NULL;
+	return err;
+}
+
+static void
+kyso_clear_error(kyso_client *c)
+{
+	c->message[0] = '\0';
+	c->error_name[0] = '\0';
+	free(c->error_params);
+	c->error_params = NULL;
+}
+
+int
+kyso_connect(const char *socket_path, kyso_client **out)
+{
+	struct sockaddr_un sa;
+	kyso_client *c;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return KYSO_ERR_NOMEM;
+	c->fd = -1;
+	kbuf_init(&c->in, KYSO_WIRE_MAX);
+	*out = c;
+	if (socket_path != NULL) {
+		if (strlen(socket_path) >= sizeof(c->path))
+			return kyso_set_error(c, KYSO_ERR_CONNECT, "socket path is too long");
+		snprintf(c->path, sizeof(c->path), "%s", socket_path);
+	} else if (sockpath_default(c->path, sizeof(c->path)) != KYSO_OK) {
+		return kyso_set_error(c, KYSO_ERR_CONNECT, "the default socket path is too "
+		    "long; set KYSO_SOCKET");
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, c->path, strlen(c->path));
+	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return kyso_set_error(c, KYSO_ERR_CONNECT, "socket: %s", strerror(errno));
+	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		int e = errno;
+
+		close(c->fd);
+		c->fd = -1;
+		if (e == ENOENT || e == ECONNREFUSED)
+			return kyso_set_error(c, KYSO_ERR_CONNECT, "the kyso agent is not running "
+			    "(nothing listens on %s); start it with 'kysod'", c->path);
+		return kyso_set_error(c, KYSO_ERR_CONNECT, "cannot connect to the kyso agent at "
+		    "%s: %s", c->path, strerror(e));
+	}
+	return KYSO_OK;
+}
+
+void
+kyso_disconnect(kyso_client *c)
+{
+	if (c == NULL)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	kbuf_free(&c->in);
+	free(c->error_params);
+	free(c);
+}
+
+const char *
+kyso_socket_path(const kyso_client *c)
+{
+	return c->path;
+}
+
+const char *
+kyso_error_message(const kyso_client *c)
+{
+	return c->message;
+}
+
+const char *
+kyso_error_name(const kyso_client *c)
+{
+	return c->error_name;
+}
+
+const char *
+kyso_error_parameters(const kyso_client *c)
+{
+	return c->error_params != NULL ? c->error_params : "{}";
+}
+
+/* Records the agent's error reply and returns the kyso_err it stands for. */
+static int
+kyso_remote_error(kyso_client *c, const char *name, json_t *params)
+{
+	const char *msg = json_string_value(json_object_get(params, "message"));
+	const char *param = json_string_value(json_object_get(params, "parameter"));
+	int err = kyso_err_from_varlink(name);
+
+	kyso_clear_error(c);
+	snprintf(c->error_name, sizeof(c->error_name), "%s", name);
+	if (msg != NULL)
+		snprintf(c->message, sizeof(c->message), "%s", msg);
+	else if (param != NULL)
+		snprintf(c->message, sizeof(c->message), "invalid parameter '%s'", param);
+	else
+		snprintf(c->message, sizeof(c->message), "%s (%s)", kyso_strerror(err), name);
+	c->error_params = params != NULL ? json_dumps(params, JSON_COMPACT) : NULL;
+	return err;
+}
+
+int
+kyso_rpc(kyso_client *c, const char *method, json_t *params, json_t **reply)
+{
+	struct kbuf out;
+	json_t *call, *msg = NULL, *p;
+	const char *ename;
+	int e;
+
+	*reply = NULL;
+	kyso_clear_error(c);
+	if (c->fd < 0)
+		return kyso_set_error(c, KYSO_ERR_DISCONNECTED, "not connected to the agent");
+	call = json_pack("{s:s, s:O}", "method", method, "parameters",
+	    params != NULL ? params : json_object());
+	if (call == NULL)
+		return kyso_set_error(c, KYSO_ERR_NOMEM, "out of memory");
+	kbuf_init(&out, KYSO_WIRE_MAX);
+	e = wire_append(&out, call);
+	json_decref(call);
+	if (e == KYSO_OK)
+		e = wire_send_all(c->fd, out.data, out.len);
+	kbuf_free(&out);  /* wiped: the call may carry a PIN */
+	if (e == KYSO_ERR_TOO_LARGE)
+		return kyso_set_error(c, e, "the request is larger than the 1 MiB the agent "
+		    "accepts");
+	if (e != KYSO_OK)
+		return kyso_set_error(c, e, "cannot send to the agent: %s", strerror(errno));
+	if ((e = wire_recv(c->fd, &c->in, &msg)) != KYSO_OK) {
+		close(c->fd);
+		c->fd = -1;
+		if (e == KYSO_ERR_DISCONNECTED)
+			return kyso_set_error(c, e, "the agent closed the connection");
+		return kyso_set_error(c, e, "bad reply from the agent: %s", kyso_strerror(e));
+	}
+	p = json_object_get(msg, "parameters");
+	if ((ename = json_string_value(json_object_get(msg, "error"))) != NULL) {
+		e = kyso_remote_error(c, ename, p);
+		json_decref(msg);
+		return e;
+	}
+	*reply = p != NULL ? json_incref(p) : json_object();
+	json_decref(msg);
+	return *reply != NULL ? KYSO_OK : kyso_set_error(c, KYSO_ERR_NOMEM, "out of memory");
+}
+
+int
+kyso_call(kyso_client *c, const char *method, const char *params_json, char **reply)
+{
+	json_t *params = NULL, *r = NULL;
+	json_error_t jerr;
+	int e;
+
+	*reply = NULL;
+	if (params_json != NULL) {
+		params = json_loads(params_json, JSON_REJECT_DUPLICATES, &jerr);
+		if (params == NULL || !json_is_object(params)) {
+			json_decref(params);
+			return kyso_set_error(c, KYSO_ERR_INVALID_ARG, "parameters are not a JSON "
+			    "object: %s", params == NULL ? jerr.text : "wrong type");
+		}
+	}
+	e = kyso_rpc(c, method, params, &r);
+	json_decref(params);
+	if (e != KYSO_OK)
+		return e;
+	*reply = json_dumps(r, JSON_COMPACT);
+	json_decref(r);
+	return *reply != NULL ? KYSO_OK : kyso_set_error(c, KYSO_ERR_NOMEM, "out of memory");
+}
+
+int
+kyso_list_tokens(kyso_client *c, struct kyso_token **tokens, size_t *n)
+{
+	json_t *r;
+	int e;
+
+	*tokens = NULL;
+	*n = 0;
+	if ((e = kyso_rpc(c, "io.kyso.Agent.ListTokens", NULL, &r)) != KYSO_OK)
+		return e;
+	e = kyso_parse_tokens(json_object_get(r, "tokens"), tokens, n);
+	json_decref(r);
+	if (e != KYSO_OK)
+		return kyso_set_error(c, e, "the agent's token list is malformed");
+	return KYSO_OK;
+}
+
+int
+kyso_list_certificates(kyso_client *c, const char *token, struct kyso_cert **certs,
+    size_t *n)
+{
+	json_t *params = token != NULL ? json_pack("{s:s}", "token", token) : NULL, *r;
+	int e;
+
+	*certs = NULL;
+	*n = 0;
+	e = kyso_rpc(c, "io.kyso.Agent.ListCertificates", params, &r);
+	json_decref(params);
+	if (e != KYSO_OK)
+		return e;
+	e = kyso_parse_certs(json_object_get(r, "certificates"), certs, n);
+	json_decref(r);
+	if (e != KYSO_OK)
+		return kyso_set_error(c, e, "the agent's certificate list is malformed");
+	return KYSO_OK;
+}
+
+/* Sets key to the base64 of p, if p is given. */
+static int
+set_b64(json_t *o, const char *key, const unsigned char *p, size_t len)
+{
+	char *s;
+	int e;
+
+	if (p == NULL)
+		return 0;
+	if ((s = b64_encode(p, len)) == NULL)
+		return -1;
+	e = json_object_set_new(o, key, json_string(s));
+	free(s);
+	return e;
+}
+
+static int
+set_str(json_t *o, const char *key, const char *v)
+{
+	return v == NULL ? 0 : json_object_set_new(o, key, json_string(v));
+}
+
+int
+kyso_sign(kyso_client *c, const struct kyso_sign_request *req, unsigned char **sig,
+    size_t *siglen)
+{
+	json_t *p, *r = NULL;
+	const char *s;
+	int e;
+
+	*sig = NULL;
+	*siglen = 0;
+	if (req->certificate == NULL || req->algorithm == NULL)
+		return kyso_set_error(c, KYSO_ERR_INVALID_ARG, "a certificate and an algorithm "
+		    "are required");
+	if ((p = json_object()) == NULL || set_str(p, "certificate", req->certificate) ||
+	    set_str(p, "algorithm", req->algorithm) ||
+	    set_b64(p, "digest", req->digest, req->digest_len) ||
+	    set_b64(p, "data", req->data, req->data_len) || set_str(p, "pin", req->pin) ||
+	    set_str(p, "description", req->description) ||
+	    set_str(p, "signature_format", req->signature_format)) {
+		json_decref(p);
+		return kyso_set_error(c, KYSO_ERR_NOMEM, "out of memory");
+	}
+	e = kyso_rpc(c, "io.kyso.Agent.Sign", p, &r);
+	json_decref(p);
+	if (e != KYSO_OK)
+		return e;
+	s = json_string_value(json_object_get(r, "signature"));
+	e = s != NULL ? b64_decode(s, sig, siglen) : KYSO_ERR_PROTOCOL;
+	json_decref(r);
+	if (e != KYSO_OK)
+		return kyso_set_error(c, KYSO_ERR_PROTOCOL, "the agent's signature is not base64");
+	return KYSO_OK;
+}
+
+int
+kyso_login(kyso_client *c, const char *token, const char *pin)
+{
+	json_t *p = json_pack("{s:s}", "token", token != NULL ? token : ""), *r = NULL;
+	int e;
+
+	if (p == NULL || set_str(p, "pin", pin)) {
+		json_decref(p);
+		return kyso_set_error(c, KYSO_ERR_NOMEM, "out of memory");
+	}
+	e = kyso_rpc(c, "io.kyso.Agent.Login", p, &r);
+	json_decref(p);
+	json_decref(r);
+	return e;
+}
+
+int
+kyso_lock(kyso_client *c)
+{
+	json_t *r = NULL;
+	int e = kyso_rpc(c, "io.kyso.Agent.Lock", NULL, &r);
+
+	json_decref(r);
+	return e;
+}
+
+int
+kyso_get_info(kyso_client *c, char **product, char **version)
+{
+	json_t *r;
+	const char *pr, *ve;
+	int e;
+
+	if (product != NULL)
+		*product = NULL;
+	if (version != NULL)
+		*version = NULL;
+	if ((e = kyso_rpc(c, "org.varlink.service.GetInfo", NULL, &r)) != KYSO_OK)
+		return e;
+	pr = json_string_value(json_object_get(r, "product"));
+	ve = json_string_value(json_object_get(r, "version"));
+	if ((product != NULL && (*product = strdup(pr != NULL ? pr : "")) == NULL) ||
+	    (version != NULL && (*version = strdup(ve != NULL ? ve : "")) == NULL)) {
+		json_decref(r);
+		return kyso_set_error(c, KYSO_ERR_NOMEM, "out of memory");
+	}
+	json_decref(r);
+	return KYSO_OK;
+}
+
+void
+kyso_free(void *p)
+{
+	free(p);
+}

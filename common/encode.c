@@ -1,0 +1,131 @@
+/* encode.c — base64 through OpenSSL's block coder with strict validation; hex. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "encode.h"
+#include "kyso_err.h"
+
+char *
+b64_encode(const unsigned char *p, size_t len)
+{
+	size_t n;
+	char *s;
+
+	if (len > (size_t)(1u << 30))
+		return NULL;
+	n = 4 * ((len + 2) / 3);
+	if ((s = malloc(n + 1)) == NULL)
+		return NULL;
+	if (EVP_EncodeBlock((unsigned char *)s, p, (int)len) != (int)n) {
+		free(s);
+		return NULL;
+	}
+	s[n] = '\0';
+	return s;
+}
+
+static int
+b64_char_ok(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	    c == '+' || c == '/';
+}
+
+int
+b64_decode(const char *s, unsigned char **out, size_t *outlen)
+{
+	size_t len = strlen(s), pad = 0, i;
+	unsigned char *buf;
+	int n;
+
+	*out = NULL;
+	*outlen = 0;
+	if (len % 4 != 0 || len > (size_t)(1u << 30))
+		return KYSO_ERR_INVALID_ARG;
+	if (len > 0 && s[len - 1] == '=')
+		pad++;
+	if (len > 1 && s[len - 2] == '=')
+		pad++;
+	for (i = 0; i < len - pad; i++)
+		if (!b64_char_ok((unsigned char)s[i]))
+			return KYSO_ERR_INVALID_ARG;
+	if ((buf = malloc(len / 4 * 3 + 1)) == NULL)
+		return KYSO_ERR_NOMEM;
+	if (len == 0) {
+		*out = buf;
+		return KYSO_OK;
+	}
+	n = EVP_DecodeBlock(buf, (const unsigned char *)s, (int)len);
+	if (n < 0 || (size_t)n < pad) {
+		free(buf);
+		return KYSO_ERR_INVALID_ARG;
+	}
+	*out = buf;
+	*outlen = (size_t)n - pad;
+	return KYSO_OK;
+}
+
+void
+hex_encode(const unsigned char *p, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}
+
+char *
+hex_encode_new(const unsigned char *p, size_t len)
+{
+	char *s;
+
+	if (len > ((size_t)-1 - 1) / 2 || (s = malloc(2 * len + 1)) == NULL)
+		return NULL;
+	hex_encode(p, len, s);
+	return s;
+}
+
+static int
+hex_val(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+hex_decode(const char *s, unsigned char **out, size_t *outlen)
+{
+	size_t len = strlen(s), n = 0;
+	unsigned char *buf;
+
+	*out = NULL;
+	*outlen = 0;
+	if ((buf = malloc(len / 2 + 1)) == NULL)
+		return KYSO_ERR_NOMEM;
+	for (size_t i = 0; i < len;) {
+		int hi, lo;
+
+		if (n > 0 && s[i] == ':' && i + 1 < len)
+			i++;
+		if (i + 1 >= len || (hi = hex_val(s[i])) < 0 ||
+		    (lo = hex_val(s[i + 1])) < 0) {
+			free(buf);
+			return KYSO_ERR_INVALID_ARG;
+		}
+		buf[n++] = (unsigned char)(hi << 4 | lo);
+		i += 2;
+	}
+	*out = buf;
+	*outlen = n;
+	return KYSO_OK;
+}

@@ -1,0 +1,30 @@
+/* encode.h — base64 (RFC 4648, strict) and lower-case hex. */
+#ifndef KYSO_ENCODE_H
+#define KYSO_ENCODE_H
+
+#include <stddef.h>
+
+/* Returns a new NUL-terminated base64 string of len bytes, or NULL when out of memory. */
+char *b64_encode(const unsigned char *p, size_t len);
+
+/*
+ * Decodes the standard-alphabet, padded base64 string s (no whitespace). Returns KYSO_OK
+ * with *out (malloc'd, caller frees) and *outlen, KYSO_ERR_INVALID_ARG if s is not valid
+ * base64, or KYSO_ERR_NOMEM.
+ */
+int b64_decode(const char *s, unsigned char **out, size_t *outlen);
+
+/* Writes 2*len lower-case hex digits and a NUL into out (2*len+1 bytes). */
+void hex_encode(const unsigned char *p, size_t len, char *out);
+
+/* Returns a new lower-case hex string for len bytes, or NULL when out of memory. */
+char *hex_encode_new(const unsigned char *p, size_t len);
+
+/*
+ * Decodes the hex string s (either case, even length, optional ':' separators between
+ * bytes). Returns KYSO_OK with *out (malloc'd) and *outlen, KYSO_ERR_INVALID_ARG if s is
+ * not hex, or KYSO_ERR_NOMEM.
+ */
+int hex_decode(const char *s, unsigned char **out, size_t *outlen);
+
+#endif

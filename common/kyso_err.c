@@ -1,0 +1,85 @@
+/* kyso_err.c — sentences and varlink names for the error codes in kyso_err.h. */
+#include <string.h>
+
+#include "kyso_err.h"
+
+struct err_entry {
+	int code;
+	const char *varlink;
+	const char *sentence;
+};
+
+static const struct err_entry errors[] = {
+	{ KYSO_OK, "", "success" },
+	{ KYSO_ERR_INTERNAL, "io.kyso.Agent.InternalError", "internal error" },
+	{ KYSO_ERR_NOMEM, "io.kyso.Agent.InternalError", "out of memory" },
+	{ KYSO_ERR_INVALID_PARAMETER, "org.varlink.service.InvalidParameter",
+	  "a request parameter is missing or invalid" },
+	{ KYSO_ERR_INVALID_ARG, "org.varlink.service.InvalidParameter", "invalid argument" },
+	{ KYSO_ERR_METHOD_NOT_FOUND, "org.varlink.service.MethodNotFound", "no such method" },
+	{ KYSO_ERR_INTERFACE_NOT_FOUND, "org.varlink.service.InterfaceNotFound",
+	  "no such interface" },
+	{ KYSO_ERR_PROTOCOL, "io.kyso.Agent.ProtocolError", "malformed message" },
+	{ KYSO_ERR_TOO_LARGE, "io.kyso.Agent.MessageTooLarge", "message exceeds the size limit" },
+	{ KYSO_ERR_IO, "io.kyso.Agent.InternalError", "input/output error" },
+	{ KYSO_ERR_CONNECT, "io.kyso.Agent.InternalError", "cannot connect to the kyso agent" },
+	{ KYSO_ERR_DISCONNECTED, "io.kyso.Agent.InternalError",
+	  "the kyso agent closed the connection" },
+	{ KYSO_ERR_PERMISSION, "io.kyso.Agent.PermissionDenied",
+	  "permission denied: the agent serves only its own user" },
+	{ KYSO_ERR_NO_SUCH_CERT, "io.kyso.Agent.NoSuchCertificate", "no such certificate" },
+	{ KYSO_ERR_NO_SUCH_TOKEN, "io.kyso.Agent.NoSuchToken", "no such token" },
+	{ KYSO_ERR_TOKEN_NOT_PRESENT, "io.kyso.Agent.TokenNotPresent", "the token is not present" },
+	{ KYSO_ERR_PIN_REQUIRED, "io.kyso.Agent.PinRequired", "the token needs a PIN" },
+	{ KYSO_ERR_PIN_INCORRECT, "io.kyso.Agent.PinIncorrect", "the PIN is incorrect" },
+	{ KYSO_ERR_PIN_LOCKED, "io.kyso.Agent.PinLocked",
+	  "the PIN is locked; an administrator must unblock it" },
+	{ KYSO_ERR_UNSUPPORTED_ALG, "io.kyso.Agent.UnsupportedAlgorithm",
+	  "the algorithm is not supported for this key" },
+	{ KYSO_ERR_INVALID_DIGEST, "io.kyso.Agent.InvalidDigest",
+	  "the digest length does not match the algorithm" },
+	{ KYSO_ERR_TOKEN, "io.kyso.Agent.TokenError", "the token reported an error" },
+	{ KYSO_ERR_KEY_NOT_FOUND, "io.kyso.Agent.NoSuchCertificate",
+	  "no private key on the token matches the certificate" },
+	{ KYSO_ERR_MODULE, "io.kyso.Agent.TokenError", "a PKCS#11 module could not be loaded" },
+	{ KYSO_ERR_CRYPTO, "io.kyso.Agent.InternalError", "a cryptographic operation failed" },
+	{ KYSO_ERR_UNKNOWN_REMOTE, "io.kyso.Agent.InternalError",
+	  "the agent reported an unknown error" },
+};
+
+static const struct err_entry *
+err_find(int code)
+{
+	for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++)
+		if (errors[i].code == code)
+			return &errors[i];
+	return NULL;
+}
+
+const char *
+kyso_strerror(int err)
+{
+	const struct err_entry *e = err_find(err);
+
+	return e != NULL ? e->sentence : "unknown error";
+}
+
+const char *
+kyso_err_varlink(int err)
+{
+	const struct err_entry *e = err_find(err);
+
+	return e != NULL ? e->varlink : "io.kyso.Agent.InternalError";
+}
+
+int
+kyso_err_from_varlink(const char *name)
+{
+	if (name == NULL)
+		return KYSO_ERR_UNKNOWN_REMOTE;
+	/* the first entry with a name is its canonical code: the table is ordered so */
+	for (size_t i = 1; i < sizeof(errors) / sizeof(errors[0]); i++)
+		if (strcmp(errors[i].varlink, name) == 0)
+			return errors[i].code;
+	return KYSO_ERR_UNKNOWN_REMOTE;
+}

@@ -1,0 +1,71 @@
+/* log.c — leveled logging; one write per line so threads do not interleave. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static const char *log_prog = "kyso";
+static enum log_level log_threshold = LOG_LVL_INFO;
+static int log_syslog;
+
+static const char *const level_names[] = { "error", "warning", "info", "debug" };
+
+void
+log_init(const char *progname, enum log_level level, int use_syslog)
+{
+	log_prog = progname;
+	log_threshold = level;
+	log_syslog = use_syslog;
+	if (use_syslog)
+		openlog(progname, LOG_PID, LOG_DAEMON);
+}
+
+int
+log_level_parse(const char *s)
+{
+	for (int i = 0; i < (int)(sizeof(level_names) / sizeof(level_names[0])); i++)
+		if (strcmp(s, level_names[i]) == 0)
+			return i;
+	if (strcmp(s, "warn") == 0)
+		return LOG_LVL_WARNING;
+	return -1;
+}
+
+int
+log_enabled(enum log_level level)
+{
+	return level <= log_threshold;
+}
+
+static void
+log_vemit(enum log_level level, const char *fmt, va_list ap)
+{
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	char msg[2048];
+
+	if (!log_enabled(level))
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (log_syslog)
+		syslog(prio[level], "%s", msg);
+	else
+		fprintf(stderr, "%s[%ld]: %s: %s\n", log_prog, (long)getpid(), level_names[level],
+		    msg);
+}
+
+#define LOG_FN(name, level)                         \
+	void name(const char *fmt, ...)             \
+	{                                           \
+		va_list ap;                         \
+		va_start(ap, fmt);                  \
+		log_vemit(level, fmt, ap);          \
+		va_end(ap);                         \
+	}
+
+LOG_FN(log_error, LOG_LVL_ERROR)
+LOG_FN(log_warn, LOG_LVL_WARNING)
+LOG_FN(log_info, LOG_LVL_INFO)
+LOG_FN(log_debug, LOG_LVL_DEBUG)

@@ -1,0 +1,26 @@
+/* log.h — leveled logging to stderr or syslog (the journal picks either up). */
+#ifndef KYSO_LOG_H
+#define KYSO_LOG_H
+
+enum log_level {
+	LOG_LVL_ERROR = 0,
+	LOG_LVL_WARNING = 1,
+	LOG_LVL_INFO = 2,
+	LOG_LVL_DEBUG = 3,
+};
+
+/* Sets the program name, threshold and destination (syslog when use_syslog != 0). */
+void log_init(const char *progname, enum log_level level, int use_syslog);
+
+/* Returns the level named by s ("error", "warning", "info", "debug"), or -1 if unknown. */
+int log_level_parse(const char *s);
+
+/* Returns non-zero when messages of this level are currently emitted. */
+int log_enabled(enum log_level level);
+
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,170 @@
+/* wire.c — message framing and JSON rules shared by the agent and libkyso. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "kyso_err.h"
+#include "wire.h"
+
+int
+wire_frame_find(const struct kbuf *in, size_t *len)
+{
+	const unsigned char *nul;
+
+	*len = 0;
+	if (in->len == 0)
+		return 0;
+	nul = memchr(in->data, '\0', in->len);
+	if (nul != NULL) {
+		*len = (size_t)(nul - in->data);
+		return 1;
+	}
+	return in->len >= in->max ? KYSO_ERR_TOO_LARGE : 0;
+}
+
+int
+wire_parse(const char *text, size_t len, json_t **obj, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *o;
+
+	*obj = NULL;
+	o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (o == NULL) {
+		snprintf(err, errlen, "malformed JSON at line %d, column %d: %s", jerr.line,
+		    jerr.column, jerr.text);
+		return KYSO_ERR_PROTOCOL;
+	}
+	if (!json_is_object(o)) {
+		json_decref(o);
+		snprintf(err, errlen, "a message must be a JSON object");
+		return KYSO_ERR_PROTOCOL;
+	}
+	*obj = o;
+	return KYSO_OK;
+}
+
+struct dump_ctx {
+	struct kbuf *out;
+	int r;
+};
+
+static int
+dump_cb(const char *p, size_t n, void *data)
+{
+	struct dump_ctx *c = data;
+
+	if ((c->r = kbuf_append(c->out, p, n)) != KYSO_OK)
+		return -1;
+	return 0;
+}
+
+int
+wire_append(struct kbuf *out, const json_t *obj)
+{
+	struct dump_ctx c = { out, KYSO_OK };
+	size_t start = out->len;
+
+	if (json_dump_callback(obj, dump_cb, &c, JSON_COMPACT) != 0 ||
+	    (c.r = kbuf_append(out, "", 1)) != KYSO_OK) {
+		out->len = start;
+		return c.r != KYSO_OK ? c.r : KYSO_ERR_NOMEM;
+	}
+	return KYSO_OK;
+}
+
+long
+wire_read_some(int fd, struct kbuf *in)
+{
+	size_t room;
+	ssize_t n;
+	int r;
+
+	if (in->len >= in->max)
+		return KYSO_ERR_TOO_LARGE;
+	room = in->max - in->len;
+	if (room > 65536)
+		room = 65536;
+	if ((r = kbuf_reserve(in, room)) != KYSO_OK)
+		return r;
+	do
+		n = read(fd, in->data + in->len, room);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return (errno == EAGAIN || errno == EWOULDBLOCK) ? WIRE_AGAIN : KYSO_ERR_IO;
+	in->len += (size_t)n;
+	return (long)n;
+}
+
+int
+wire_write_some(int fd, struct kbuf *out)
+{
+	while (out->len > 0) {
+		ssize_t n = send(fd, out->data, out->len, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return WIRE_AGAIN;
+			return KYSO_ERR_IO;
+		}
+		kbuf_consume(out, (size_t)n);
+	}
+	return KYSO_OK;
+}
+
+int
+wire_send_all(int fd, const unsigned char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+				(void)poll(&pfd, 1, -1);
+				continue;
+			}
+			return KYSO_ERR_IO;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return KYSO_OK;
+}
+
+int
+wire_recv(int fd, struct kbuf *in, json_t **obj)
+{
+	char err[256];
+	size_t len;
+	long n;
+	int r;
+
+	*obj = NULL;
+	for (;;) {
+		if ((r = wire_frame_find(in, &len)) < 0)
+			return r;
+		if (r == 1)
+			break;
+		n = wire_read_some(fd, in);
+		if (n == WIRE_AGAIN) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			(void)poll(&pfd, 1, -1);
+			continue;
+		}
+		if (n == 0)
+			return KYSO_ERR_DISCONNECTED;
+		if (n < 0)
+			return (int)n;
+	}
+	r = wire_parse((const char *)in->data, len, obj, err, sizeof(err));
+	kbuf_consume(in, len + 1);
+	return r;
+}

@@ -1,0 +1,67 @@
+/*
+ * wire.h — the one way kyso reads and writes socket messages.
+ *
+ * The protocol is varlink: each message is one JSON object followed by a NUL byte. Bytes are
+ * gathered in a bounded kbuf, so a message larger than the cap is refused before it is
+ * buffered whole. The agent uses the non-blocking calls from its event loop; libkyso uses
+ * the blocking ones. Both share the framing and JSON rules below.
+ */
+#ifndef KYSO_WIRE_H
+#define KYSO_WIRE_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+
+/* Largest message accepted or sent, NUL included. */
+#define KYSO_WIRE_MAX (1024 * 1024)
+
+/*
+ * Looks for one complete message at the start of in. Returns 1 with *len set to the length
+ * of the JSON text (the NUL at in->data[*len]), 0 if the message is not complete yet, or
+ * KYSO_ERR_TOO_LARGE if the buffer is full without a NUL.
+ */
+int wire_frame_find(const struct kbuf *in, size_t *len);
+
+/*
+ * Parses the JSON text of one message (len bytes, no NUL inside). Returns KYSO_OK with
+ * *obj (caller json_decref's), or KYSO_ERR_PROTOCOL with a sentence in err (which names
+ * the line/column or says "not a JSON object").
+ */
+int wire_parse(const char *text, size_t len, json_t **obj, char *err, size_t errlen);
+
+/*
+ * Appends obj serialised compactly and a NUL to out. Returns KYSO_OK, KYSO_ERR_TOO_LARGE
+ * if it would exceed out's cap, or KYSO_ERR_NOMEM.
+ */
+int wire_append(struct kbuf *out, const json_t *obj);
+
+/* Returned by the non-blocking calls when the socket is not ready. */
+#define WIRE_AGAIN (-1000)
+
+/*
+ * Reads what is available from fd into in, never past in's cap. Returns the number of
+ * bytes read (> 0), 0 on end of file, WIRE_AGAIN when nothing is ready,
+ * KYSO_ERR_TOO_LARGE when in is already full, or KYSO_ERR_IO.
+ */
+long wire_read_some(int fd, struct kbuf *in);
+
+/*
+ * Writes as much of out as the fd takes and consumes it. Returns KYSO_OK when out is
+ * empty, WIRE_AGAIN when bytes remain, or KYSO_ERR_IO (peer gone, EPIPE).
+ */
+int wire_write_some(int fd, struct kbuf *out);
+
+/* Blocking: writes all of buf. Returns KYSO_OK or KYSO_ERR_IO. */
+int wire_send_all(int fd, const unsigned char *p, size_t len);
+
+/*
+ * Blocking: reads until one message is complete, parses it, and consumes it from in.
+ * Returns KYSO_OK with *obj, KYSO_ERR_DISCONNECTED, KYSO_ERR_TOO_LARGE, KYSO_ERR_PROTOCOL
+ * or KYSO_ERR_IO.
+ */
+int wire_recv(int fd, struct kbuf *in, json_t **obj);
+
+#endif

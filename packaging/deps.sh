@@ -1,0 +1,58 @@
+#!/bin/sh
+# packaging/deps.sh — install the Debian 12 packages kyso needs to build, test and demo.
+#
+#   packaging/deps.sh [--check] [build|test|all]
+#
+# "build" installs what `make` needs; "test" adds the tokens and independent peers that
+# `make check`, `make demo` and `make bench` use; "all" (the default) is both.
+# --check only reports what is missing (exit 1 if anything is) and installs nothing.
+# Installing needs root; run as another user it says which command to run instead.
+set -eu
+
+BUILD_PKGS="gcc make pkg-config libc6-dev libssl-dev libp11-kit-dev libjansson-dev
+libsystemd-dev libcmocka-dev"
+TEST_PKGS="openssl p11-kit softhsm2 opensc gnutls-bin xxd python3 util-linux procps
+ca-certificates"
+
+check_only=0
+set_name=all
+for arg in "$@"; do
+	case "$arg" in
+	--check) check_only=1 ;;
+	build|test|all) set_name=$arg ;;
+	-h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "deps.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+	esac
+done
+
+case "$set_name" in
+build) want=$BUILD_PKGS ;;
+test) want=$TEST_PKGS ;;
+all) want="$BUILD_PKGS $TEST_PKGS" ;;
+esac
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -z "$missing" ]; then
+	exit 0
+fi
+if [ "$check_only" = 1 ]; then
+	echo "deps.sh: missing Debian packages:$missing" >&2
+	exit 1
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "deps.sh: missing Debian packages:$missing" >&2
+	echo "deps.sh: run as root: apt-get install$missing" >&2
+	exit 1
+fi
+echo "deps.sh: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
+echo "deps.sh: done"

@@ -1,0 +1,56 @@
+/* p11_internal.h — shared by the files of pkcs11/ only; holds the Cryptoki types. */
+#ifndef KYSO_P11_INTERNAL_H
+#define KYSO_P11_INTERNAL_H
+
+#include <p11-kit/pkcs11.h>
+
+#include "p11.h"
+
+struct p11_module {
+	CK_FUNCTION_LIST *fn;
+	char *path;
+};
+
+#define P11_KEY_CACHE 8
+
+struct p11_key_cache_entry {
+	unsigned char id[64];
+	size_t id_len;  /* 0 = unused */
+	CK_OBJECT_HANDLE handle;
+};
+
+struct p11_session {
+	struct p11_module *m;
+	CK_SLOT_ID slot;
+	CK_SESSION_HANDLE h;
+	struct p11_key_cache_entry keys[P11_KEY_CACHE];
+	unsigned next_key;  /* round-robin replacement */
+};
+
+/*
+ * Records a failed call in fail and returns the kyso_err it maps to
+ * (PIN, presence and mechanism failures get their own codes; the rest KYSO_ERR_TOKEN).
+ */
+int p11_fail_set(struct p11_fail *fail, const char *call, CK_RV rv);
+
+/* Clears fail (no failure). */
+void p11_fail_clear(struct p11_fail *fail);
+
+/* Copies a blank-padded Cryptoki string field into a trimmed NUL-terminated one. */
+void p11_trim_copy(char *dst, const CK_UTF8CHAR *src, size_t srclen);
+
+/* Fills d from the slot's token and slot info and mechanism list. KYSO_OK or error+fail. */
+int p11_describe_slot(struct p11_module *m, CK_SLOT_ID slot, struct p11_token_desc *d,
+    struct p11_fail *fail);
+
+/*
+ * Finds the private key with CKA_ID id, using the session's handle cache. Returns KYSO_OK
+ * with *h, KYSO_ERR_KEY_NOT_FOUND, or an error + fail.
+ */
+int p11_key_find(struct p11_session *s, const unsigned char *id, size_t id_len,
+    CK_OBJECT_HANDLE *h, struct p11_fail *fail);
+
+/* Forgets every cached key handle of s. */
+void p11_keys_forget(struct p11_session *s);
+
+#endif

@@ -1,0 +1,275 @@
+/* p11_module.c — loading PKCS#11 modules through p11-kit and listing their tokens. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <p11-kit/p11-kit.h>
+
+#include "kyso_err.h"
+#include "log.h"
+#include "p11_internal.h"
+
+/* Initialise for a multi-threaded caller: the module uses the OS's own locks. */
+static CK_RV
+module_initialize(CK_FUNCTION_LIST *fn)
+{
+	CK_C_INITIALIZE_ARGS args;
+
+	memset(&args, 0, sizeof(args));
+	args.flags = CKF_OS_LOCKING_OK;
+	return fn->C_Initialize(&args);
+}
+
+static int
+module_wrap(CK_FUNCTION_LIST *fn, const char *path, struct p11_module **out)
+{
+	struct p11_module *m;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL || (m->path = strdup(path)) == NULL) {
+		free(m);
+		return KYSO_ERR_NOMEM;
+	}
+	m->fn = fn;
+	*out = m;
+	return KYSO_OK;
+}
+
+int
+p11_module_load(const char *path, struct p11_module **out, char *err, size_t errlen)
+{
+	CK_FUNCTION_LIST *fn;
+	CK_RV rv;
+	int r;
+
+	*out = NULL;
+	fn = p11_kit_module_load(path, P11_KIT_MODULE_UNMANAGED);
+	if (fn == NULL) {
+		snprintf(err, errlen, "cannot load PKCS#11 module %s: %s", path,
+		    p11_kit_message() != NULL ? p11_kit_message() : "not found");
+		return KYSO_ERR_MODULE;
+	}
+	rv = module_initialize(fn);
+	if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+		snprintf(err, errlen, "PKCS#11 module %s failed to initialise: %s", path,
+		    p11_ckr_name(rv));
+		p11_kit_module_release(fn);
+		return KYSO_ERR_MODULE;
+	}
+	if ((r = module_wrap(fn, path, out)) != KYSO_OK) {
+		fn->C_Finalize(NULL);
+		p11_kit_module_release(fn);
+		snprintf(err, errlen, "%s", kyso_strerror(r));
+	}
+	return r;
+}
+
+static int
+module_is_trust_policy(CK_FUNCTION_LIST *fn)
+{
+	char *opt = p11_kit_config_option(fn, "trust-policy");
+	int yes = opt != NULL && (strcmp(opt, "yes") == 0 || strcmp(opt, "true") == 0);
+
+	free(opt);
+	return yes;
+}
+
+int
+p11_modules_load_registered(struct p11_module ***out, size_t *n)
+{
+	CK_FUNCTION_LIST **list;
+	struct p11_module **mods = NULL;
+	size_t count = 0, i;
+
+	*out = NULL;
+	*n = 0;
+	list = p11_kit_modules_load(NULL, P11_KIT_MODULE_UNMANAGED);
+	if (list == NULL) {
+		log_warn("p11-kit could not load the registered modules: %s",
+		    p11_kit_message() != NULL ? p11_kit_message() : "unknown reason");
+		return KYSO_OK;
+	}
+	for (i = 0; list[i] != NULL; i++)
+		;
+	if ((mods = calloc(i + 1, sizeof(*mods))) == NULL) {
+		p11_kit_modules_release(list);
+		return KYSO_ERR_NOMEM;
+	}
+	for (i = 0; list[i] != NULL; i++) {
+		CK_FUNCTION_LIST *fn = list[i];
+		char *name = p11_kit_module_get_filename(fn);
+		const char *shown = name != NULL ? name : "(unnamed module)";
+		CK_RV rv;
+
+		if (module_is_trust_policy(fn)) {
+			log_debug("skipping trust-policy module %s", shown);
+			p11_kit_module_release(fn);
+		} else if ((rv = module_initialize(fn)) != CKR_OK &&
+		    rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+			log_warn("PKCS#11 module %s failed to initialise (%s); skipped", shown,
+			    p11_ckr_name(rv));
+			p11_kit_module_release(fn);
+		} else if (module_wrap(fn, shown, &mods[count]) != KYSO_OK) {
+			fn->C_Finalize(NULL);
+			p11_kit_module_release(fn);
+		} else {
+			log_info("loaded PKCS#11 module %s", shown);
+			count++;
+		}
+		free(name);
+	}
+	free(list);  /* the modules now belong to mods */
+	*out = mods;
+	*n = count;
+	return KYSO_OK;
+}
+
+const char *
+p11_module_path(const struct p11_module *m)
+{
+	return m->path;
+}
+
+/* Fills the mechanism bits of d from the slot's mechanism list. */
+static void
+module_mechs(struct p11_module *m, CK_SLOT_ID slot, struct p11_token_desc *d)
+{
+	static const CK_MECHANISM_TYPE ours[P11_MECH_COUNT] = {
+		[P11_MECH_RSA_PKCS] = CKM_RSA_PKCS,
+		[P11_MECH_SHA256_RSA_PKCS] = CKM_SHA256_RSA_PKCS,
+		[P11_MECH_SHA384_RSA_PKCS] = CKM_SHA384_RSA_PKCS,
+		[P11_MECH_SHA512_RSA_PKCS] = CKM_SHA512_RSA_PKCS,
+		[P11_MECH_RSA_PKCS_PSS] = CKM_RSA_PKCS_PSS,
+		[P11_MECH_SHA256_RSA_PKCS_PSS] = CKM_SHA256_RSA_PKCS_PSS,
+		[P11_MECH_SHA384_RSA_PKCS_PSS] = CKM_SHA384_RSA_PKCS_PSS,
+		[P11_MECH_SHA512_RSA_PKCS_PSS] = CKM_SHA512_RSA_PKCS_PSS,
+		[P11_MECH_ECDSA] = CKM_ECDSA,
+		[P11_MECH_ECDSA_SHA256] = CKM_ECDSA_SHA256,
+		[P11_MECH_ECDSA_SHA384] = CKM_ECDSA_SHA384,
+		[P11_MECH_ECDSA_SHA512] = CKM_ECDSA_SHA512,
+		[P11_MECH_EDDSA] = CKM_EDDSA,
+	};
+	CK_MECHANISM_TYPE *list = NULL;
+	CK_ULONG count = 0, i;
+	CK_MECHANISM_INFO info;
+
+	d->mechs = 0;
+	if (m->fn->C_GetMechanismList(slot, NULL, &count) != CKR_OK || count == 0 ||
+	    count > 4096 || (list = calloc(count, sizeof(*list))) == NULL)
+		return;
+	if (m->fn->C_GetMechanismList(slot, list, &count) == CKR_OK) {
+		for (int k = 0; k < P11_MECH_COUNT; k++)
+			for (i = 0; i < count; i++)
+				if (list[i] == ours[k] &&
+				    m->fn->C_GetMechanismInfo(slot, list[i], &info) == CKR_OK &&
+				    (info.flags & CKF_SIGN))
+					d->mechs |= P11_MECH_BIT(k);
+	}
+	free(list);
+}
+
+int
+p11_describe_slot(struct p11_module *m, CK_SLOT_ID slot, struct p11_token_desc *d,
+    struct p11_fail *fail)
+{
+	static const struct {
+		CK_FLAGS ck;
+		unsigned ours;
+	} flagmap[] = {
+		{ CKF_LOGIN_REQUIRED, P11_TOKEN_LOGIN_REQUIRED },
+		{ CKF_PROTECTED_AUTHENTICATION_PATH, P11_TOKEN_PROTECTED_AUTH_PATH },
+		{ CKF_USER_PIN_COUNT_LOW, P11_TOKEN_USER_PIN_COUNT_LOW },
+		{ CKF_USER_PIN_FINAL_TRY, P11_TOKEN_USER_PIN_FINAL_TRY },
+		{ CKF_USER_PIN_LOCKED, P11_TOKEN_USER_PIN_LOCKED },
+		{ CKF_USER_PIN_TO_BE_CHANGED, P11_TOKEN_USER_PIN_TO_BE_CHANGED },
+		{ CKF_USER_PIN_INITIALIZED, P11_TOKEN_USER_PIN_INITIALIZED },
+		{ CKF_TOKEN_INITIALIZED, P11_TOKEN_INITIALIZED },
+		{ CKF_WRITE_PROTECTED, P11_TOKEN_WRITE_PROTECTED },
+	};
+	CK_TOKEN_INFO ti;
+	CK_SLOT_INFO si;
+	CK_RV rv;
+
+	if ((rv = m->fn->C_GetTokenInfo(slot, &ti)) != CKR_OK)
+		return p11_fail_set(fail, "C_GetTokenInfo", rv);
+	d->slot = slot;
+	p11_trim_copy(d->label, ti.label, sizeof(ti.label));
+	p11_trim_copy(d->manufacturer, ti.manufacturerID, sizeof(ti.manufacturerID));
+	p11_trim_copy(d->model, ti.model, sizeof(ti.model));
+	p11_trim_copy(d->serial, ti.serialNumber, sizeof(ti.serialNumber));
+	d->slot_description[0] = '\0';
+	if (m->fn->C_GetSlotInfo(slot, &si) == CKR_OK)
+		p11_trim_copy(d->slot_description, si.slotDescription,
+		    sizeof(si.slotDescription));
+	d->flags = 0;
+	for (size_t i = 0; i < sizeof(flagmap) / sizeof(flagmap[0]); i++)
+		if (ti.flags & flagmap[i].ck)
+			d->flags |= flagmap[i].ours;
+	module_mechs(m, slot, d);
+	p11_fail_clear(fail);
+	return KYSO_OK;
+}
+
+int
+p11_module_tokens(struct p11_module *m, struct p11_token_desc **out, size_t *n,
+    struct p11_fail *fail)
+{
+	CK_SLOT_ID *slots = NULL;
+	CK_ULONG count = 0, i;
+	struct p11_token_desc *d = NULL;
+	size_t got = 0;
+	CK_RV rv;
+	int r = KYSO_OK;
+
+	*out = NULL;
+	*n = 0;
+	p11_fail_clear(fail);
+	/* a slot may appear between the two calls: retry while the buffer is too small */
+	for (int tries = 0; tries < 4; tries++) {
+		if ((rv = m->fn->C_GetSlotList(CK_TRUE, NULL, &count)) != CKR_OK)
+			return p11_fail_set(fail, "C_GetSlotList", rv);
+		if (count == 0)
+			return KYSO_OK;
+		free(slots);
+		if (count > 1024 || (slots = calloc(count, sizeof(*slots))) == NULL)
+			return KYSO_ERR_NOMEM;
+		rv = m->fn->C_GetSlotList(CK_TRUE, slots, &count);
+		if (rv != CKR_BUFFER_TOO_SMALL)
+			break;
+	}
+	if (rv != CKR_OK) {
+		r = p11_fail_set(fail, "C_GetSlotList", rv);
+		goto out;
+	}
+	if ((d = calloc(count, sizeof(*d))) == NULL) {
+		r = KYSO_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < count; i++) {
+		struct p11_fail f;
+
+		/* a token that vanished or is unreadable is skipped, not fatal */
+		if (p11_describe_slot(m, slots[i], &d[got], &f) == KYSO_OK)
+			got++;
+		else
+			log_debug("%s: slot %lu: %s in %s", m->path, (unsigned long)slots[i],
+			    f.ckr_name, f.call);
+	}
+	*out = d;
+	*n = got;
+	d = NULL;
+out:
+	free(slots);
+	free(d);
+	return r;
+}
+
+void
+p11_module_free(struct p11_module *m)
+{
+	if (m == NULL)
+		return;
+	m->fn->C_Finalize(NULL);
+	p11_kit_module_release(m->fn);
+	free(m->path);
+	free(m);
+}

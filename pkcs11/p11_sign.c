@@ -1,0 +1,124 @@
+/* p11_sign.c — one signature: C_SignInit + C_Sign with the right mechanism. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kyso_err.h"
+#include "p11_internal.h"
+
+static const CK_MECHANISM_TYPE mech_ck[P11_MECH_COUNT] = {
+	[P11_MECH_RSA_PKCS] = CKM_RSA_PKCS,
+	[P11_MECH_SHA256_RSA_PKCS] = CKM_SHA256_RSA_PKCS,
+	[P11_MECH_SHA384_RSA_PKCS] = CKM_SHA384_RSA_PKCS,
+	[P11_MECH_SHA512_RSA_PKCS] = CKM_SHA512_RSA_PKCS,
+	[P11_MECH_RSA_PKCS_PSS] = CKM_RSA_PKCS_PSS,
+	[P11_MECH_SHA256_RSA_PKCS_PSS] = CKM_SHA256_RSA_PKCS_PSS,
+	[P11_MECH_SHA384_RSA_PKCS_PSS] = CKM_SHA384_RSA_PKCS_PSS,
+	[P11_MECH_SHA512_RSA_PKCS_PSS] = CKM_SHA512_RSA_PKCS_PSS,
+	[P11_MECH_ECDSA] = CKM_ECDSA,
+	[P11_MECH_ECDSA_SHA256] = CKM_ECDSA_SHA256,
+	[P11_MECH_ECDSA_SHA384] = CKM_ECDSA_SHA384,
+	[P11_MECH_ECDSA_SHA512] = CKM_ECDSA_SHA512,
+	[P11_MECH_EDDSA] = CKM_EDDSA,
+};
+
+static int
+mech_is_pss(enum p11_mech m)
+{
+	return m >= P11_MECH_RSA_PKCS_PSS && m <= P11_MECH_SHA512_RSA_PKCS_PSS;
+}
+
+/* Fills the PSS parameters: MGF1 with the same hash, salt as long as the hash. */
+static int
+pss_params(unsigned bits, CK_RSA_PKCS_PSS_PARAMS *p)
+{
+	switch (bits) {
+	case 256:
+		p->hashAlg = CKM_SHA256;
+		p->mgf = CKG_MGF1_SHA256;
+		break;
+	case 384:
+		p->hashAlg = CKM_SHA384;
+		p->mgf = CKG_MGF1_SHA384;
+		break;
+	case 512:
+		p->hashAlg = CKM_SHA512;
+		p->mgf = CKG_MGF1_SHA512;
+		break;
+	default:
+		return KYSO_ERR_INVALID_ARG;
+	}
+	p->sLen = bits / 8;
+	return KYSO_OK;
+}
+
+/* C_SignInit + C_Sign (length query, then the signature). */
+static int
+sign_once(struct p11_session *s, CK_OBJECT_HANDLE key, CK_MECHANISM *mech,
+    const struct p11_sign_req *req, unsigned char **sig, size_t *siglen,
+    struct p11_fail *fail)
+{
+	CK_FUNCTION_LIST *fn = s->m->fn;
+	CK_ULONG len = 0;
+	unsigned char *buf;
+	CK_RV rv;
+
+	if ((rv = fn->C_SignInit(s->h, mech, key)) != CKR_OK)
+		return p11_fail_set(fail, "C_SignInit", rv);
+	rv = fn->C_Sign(s->h, (CK_BYTE_PTR)(uintptr_t)req->in, req->in_len, NULL, &len);
+	if (rv != CKR_OK)
+		return p11_fail_set(fail, "C_Sign", rv);
+	if (len == 0 || len > 16384 || (buf = malloc(len)) == NULL) {
+		/* end the operation the length query left active */
+		unsigned char scratch[1024];
+		CK_ULONG sl = sizeof(scratch);
+
+		(void)fn->C_Sign(s->h, (CK_BYTE_PTR)(uintptr_t)req->in, req->in_len, scratch,
+		    &sl);
+		return len == 0 || len > 16384 ? p11_fail_set(fail, "C_Sign", CKR_GENERAL_ERROR)
+		    : KYSO_ERR_NOMEM;
+	}
+	rv = fn->C_Sign(s->h, (CK_BYTE_PTR)(uintptr_t)req->in, req->in_len, buf, &len);
+	if (rv != CKR_OK) {
+		free(buf);
+		return p11_fail_set(fail, "C_Sign", rv);
+	}
+	*sig = buf;
+	*siglen = len;
+	return KYSO_OK;
+}
+
+int
+p11_session_sign(struct p11_session *s, const struct p11_sign_req *req,
+    unsigned char **sig, size_t *siglen, struct p11_fail *fail)
+{
+	CK_RSA_PKCS_PSS_PARAMS pss;
+	CK_MECHANISM mech = { 0, NULL, 0 };
+	CK_OBJECT_HANDLE key;
+	int r;
+
+	*sig = NULL;
+	*siglen = 0;
+	p11_fail_clear(fail);
+	if ((unsigned)req->mech >= P11_MECH_COUNT)
+		return KYSO_ERR_INVALID_ARG;
+	mech.mechanism = mech_ck[req->mech];
+	if (mech_is_pss(req->mech)) {
+		if ((r = pss_params(req->pss_hash_bits, &pss)) != KYSO_OK)
+			return r;
+		mech.pParameter = &pss;
+		mech.ulParameterLen = sizeof(pss);
+	}
+	if ((r = p11_key_find(s, req->key_id, req->key_id_len, &key, fail)) != KYSO_OK)
+		return r;
+	r = sign_once(s, key, &mech, req, sig, siglen, fail);
+	if (r == KYSO_ERR_TOKEN && (fail->ckr == CKR_KEY_HANDLE_INVALID ||
+	    fail->ckr == CKR_OBJECT_HANDLE_INVALID)) {
+		/* the cached handle went stale (objects changed): look the key up again */
+		p11_keys_forget(s);
+		if ((r = p11_key_find(s, req->key_id, req->key_id_len, &key, fail)) != KYSO_OK)
+			return r;
+		r = sign_once(s, key, &mech, req, sig, siglen, fail);
+	}
+	return r;
+}

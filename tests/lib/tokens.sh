@@ -56,7 +56,8 @@ tok_key() {
 	*) echo "tok_key: unknown key type $type" >&2; return 1 ;;
 	esac
 	$p11 --login --pin "$TOK_PIN" --keypairgen --key-type "$p11type" --id "$id" \
-		--label "$name" >/dev/null 2>&1 || { echo "tok_key: keygen $type failed" >&2; return 1; }
+		--label "$name" > "$TOK_DIR/keygen.out" 2>&1 ||
+		{ echo "tok_key: keygen $type failed" >&2; cat "$TOK_DIR/keygen.out" >&2; return 1; }
 	case $type in
 	rsa:*)
 		$p11 --read-object --type pubkey --id "$id" -o "$TOK_DIR/$name.pub.der" \
@@ -64,9 +65,9 @@ tok_key() {
 		openssl pkey -pubin -inform DER -in "$TOK_DIR/$name.pub.der" \
 			-out "$TOK_DIR/$name.pub.pem" || return 1 ;;
 	*)
-		# CKA_EC_POINT is a DER OCTET STRING around the point: drop its 2-byte header
-		point=$($p11 --list-objects --type pubkey --id "$id" 2>/dev/null |
-			awk '/EC_POINT:/ {print $2}')
+		# CKA_EC_POINT (printed by the key generation) is a DER OCTET STRING around
+		# the point: drop its 2-byte header
+		point=$(awk '/EC_POINT:/ {print $2; exit}' "$TOK_DIR/keygen.out")
 		[ -n "$point" ] || { echo "tok_key: no EC_POINT for $name" >&2; return 1; }
 		{ tok_spki_prefix "$type"; echo "${point:4}"; } | tr -d '\n' | xxd -r -p \
 			> "$TOK_DIR/$name.pub.der"

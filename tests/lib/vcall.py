@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""tests/lib/vcall.py — a raw varlink client for kyso's tests (stdlib only).
+
+  vcall.py call METHOD [PARAMS_JSON]   one call; prints the reply object (compact JSON)
+  vcall.py raw                         sends stdin's bytes as they are; prints every reply
+                                       (one per line) until the agent closes or 3 s pass;
+                                       prints "CLOSED" if the agent closed the connection
+  vcall.py vanish METHOD PARAMS_JSON   sends a call and disconnects without reading
+  vcall.py half                        sends half a message and disconnects
+  vcall.py parallel N METHOD           N connections at once, each calls METHOD; prints
+                                       how many got a successful reply
+The socket is $KYSO_SOCKET.
+"""
+import json
+import os
+import socket
+import sys
+import threading
+
+
+def connect():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(os.environ["KYSO_SOCKET"])
+    return s
+
+
+def read_replies(s, timeout=3.0, limit=None):
+    s.settimeout(timeout)
+    buf, out, closed = b"", [], False
+    while limit is None or len(out) < limit:
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            break
+        if not chunk:
+            closed = True
+            break
+        buf += chunk
+        while b"\0" in buf:
+            msg, buf = buf.split(b"\0", 1)
+            out.append(msg.decode())
+    return out, closed
+
+
+def call(method, params):
+    s = connect()
+    s.sendall(json.dumps({"method": method, "parameters": params}).encode() + b"\0")
+    replies, _ = read_replies(s, timeout=30, limit=1)
+    s.close()
+    return replies[0] if replies else "NO REPLY"
+
+
+def main():
+    cmd = sys.argv[1]
+    if cmd == "call":
+        params = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
+        print(call(sys.argv[2], params))
+    elif cmd == "raw":
+        s = connect()
+        s.sendall(sys.stdin.buffer.read())
+        replies, closed = read_replies(s)
+        for r in replies:
+            print(r)
+        if closed:
+            print("CLOSED")
+    elif cmd == "vanish":
+        s = connect()
+        s.sendall(json.dumps({"method": sys.argv[2],
+                              "parameters": json.loads(sys.argv[3])}).encode() + b"\0")
+        s.close()
+    elif cmd == "half":
+        s = connect()
+        s.sendall(b'{"method": "io.kyso.Agent.ListTo')
+        s.close()
+    elif cmd == "parallel":
+        n, method, ok = int(sys.argv[2]), sys.argv[3], []
+        socks = [connect() for _ in range(n)]  # all connected before any call
+
+        def one(s):
+            s.sendall(json.dumps({"method": method}).encode() + b"\0")
+            r, _ = read_replies(s, timeout=30, limit=1)
+            if r and "error" not in json.loads(r[0]):
+                ok.append(1)
+            s.close()
+        threads = [threading.Thread(target=one, args=(s,)) for s in socks]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        print(len(ok))
+    else:
+        sys.exit("unknown command " + cmd)
+
+
+if __name__ == "__main__":
+    main()

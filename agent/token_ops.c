@@ -21,14 +21,25 @@ ops_session(struct p11_module *m, unsigned long slot, struct p11_session **sess,
 	return p11_session_open(m, slot, sess, &j->fail);
 }
 
-/* Drops a session the token no longer honours, so the next job opens a new one. */
+/*
+ * Replaces a session the token no longer honours. The new session is opened before the
+ * old one is closed, so that a login (shared by the application's sessions) survives;
+ * if none can be opened the next job tries again.
+ */
 static void
-ops_session_check(struct p11_session **sess, struct job *j)
+ops_session_check(struct p11_module *m, unsigned long slot, struct p11_session **sess,
+    struct job *j)
 {
-	if (j->result == KYSO_ERR_TOKEN_NOT_PRESENT || p11_fail_session_lost(&j->fail)) {
-		p11_session_close(*sess);
-		*sess = NULL;
-	}
+	struct p11_session *fresh = NULL;
+	struct p11_fail f;
+
+	if (j->result != KYSO_ERR_TOKEN_NOT_PRESENT && !p11_fail_session_lost(&j->fail))
+		return;
+	if (j->result != KYSO_ERR_TOKEN_NOT_PRESENT && p11_session_open(m, slot, &fresh, &f) !=
+	    KYSO_OK)
+		fresh = NULL;
+	p11_session_close(*sess);
+	*sess = fresh;
 }
 
 static void
@@ -139,8 +150,8 @@ token_ops_run(struct p11_module *m, unsigned long slot, struct p11_session **ses
 	if (!j->desc_valid && (r == KYSO_ERR_PIN_INCORRECT || r == KYSO_ERR_PIN_LOCKED ||
 	    j->kind != JOB_SIGN || j->certs_valid))
 		ops_describe(*sess, j);
-	j->logged_in = p11_session_logged_in(*sess);
-	ops_session_check(sess, j);
+	ops_session_check(m, slot, sess, j);
+	j->logged_in = *sess != NULL && p11_session_logged_in(*sess);
 	secret_free(j->pin);
 	j->pin = NULL;
 }

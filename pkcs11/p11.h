@@ -190,7 +190,10 @@ int p11_uri_parse_key(const char *uri, struct p11_uri_key *out);
 /* Returns 1 if the token matches the URI's token attributes, else 0. */
 int p11_uri_match_token(const struct p11_uri_key *u, const struct p11_token_desc *t);
 
-/* Returns 1 if the failure means the session is gone (closed, invalid), else 0. */
+/*
+ * Returns 1 if the failure means the session is unusable (closed, invalid, or stuck with
+ * an operation the module left active), else 0.
+ */
 int p11_fail_session_lost(const struct p11_fail *fail);
 
 /* Returns the name of a CKR_* value ("CKR_PIN_INCORRECT"), or "CKR_VENDOR_DEFINED". */

@@ -101,7 +101,9 @@ p11_fail_set(struct p11_fail *fail, const char *call, CK_RV rv)
 int
 p11_fail_session_lost(const struct p11_fail *fail)
 {
-	return fail->ckr == CKR_SESSION_HANDLE_INVALID || fail->ckr == CKR_SESSION_CLOSED;
+	/* an operation left active by a module that failed mid-way blocks the session too */
+	return fail->ckr == CKR_SESSION_HANDLE_INVALID || fail->ckr == CKR_SESSION_CLOSED ||
+	    fail->ckr == CKR_OPERATION_ACTIVE;
 }
 
 void

@@ -7,8 +7,8 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libkysod-core.a \
-		$(LIBKYSO_OBJS) $(PKG_LIBS) -lcmocka -lpthread
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $< $(LIBKYSO_OBJS) \
+		$(BUILD)/libkysod-core.a $(PKG_LIBS) -lcmocka -lpthread
 
 .PHONY: check-build tests
 tests: all $(UNIT_BINS)

@@ -176,8 +176,24 @@ WRAP_SESSION(C_FindObjectsInit, (CK_SESSION_HANDLE h, CK_ATTRIBUTE_PTR t, CK_ULO
     (h, t, n))
 WRAP_SESSION(C_SignInit, (CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k),
     (h, m, k))
-WRAP_SESSION(C_Sign, (CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR s,
-    CK_ULONG_PTR sl), (h, d, dl, s, sl))
+
+/* A failing C_Sign ends the operation, as the specification says a real one does. */
+static CK_RV
+faulty_C_Sign(CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR s,
+    CK_ULONG_PTR sl)
+{
+	unsigned char scratch[2048];
+	CK_ULONG n = sizeof(scratch);
+	char label[33];
+	CK_RV rv;
+
+	label_of_session(h, label);
+	if ((rv = rules("C_Sign", label)) != CKR_OK) {
+		(void)real->C_Sign(h, d, dl, scratch, &n);
+		return rv;
+	}
+	return real->C_Sign(h, d, dl, s, sl);
+}
 
 static CK_RV
 faulty_C_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app, CK_NOTIFY notify,

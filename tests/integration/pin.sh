@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# PINs: required, incorrect (tried exactly once, never retried), locked, Login/Lock, and
+# never written to the agent's log. The token is SoftHSM behind tests' fault module, which
+# traces every Cryptoki call and can make C_Login answer CKR_PIN_LOCKED.
+TOK_PIN=918273
+. "$(dirname "$0")/../lib/common.sh"
+. "$T_TOP/tests/lib/verify.sh"
+VCALL=$T_TOP/tests/lib/vcall.py
+WRONG=555444
+
+tok_init "$T_DIR/tok" && tok_create officer && tok_key officer 01 ec:p256 key1 ||
+	{ t_flunk "make the test token"; t_done; exit 1; }
+export KYSO_FAULTY_MODULE=$SOFTHSM_MODULE KYSO_FAULTY_CONTROL=$T_DIR/rules \
+	KYSO_FAULTY_TRACE=$T_DIR/trace
+: > "$T_DIR/rules"
+agent_start --module "$BUILD/tests/libkyso-faulty.so" || { t_flunk "start kysod"; t_done; exit 1; }
+
+id=$(cert_id "$TOK_DIR/key1.crt.pem")
+doc=$T_DIR/doc; echo "the document" > "$doc"
+dig=$(openssl dgst -sha256 -binary "$doc" | base64 -w0)
+sign() {  # [PIN]
+	local pin=${1:+,\"pin\":\"$1\"}
+	python3 "$VCALL" call io.kyso.Agent.Sign \
+		"{\"certificate\":\"$id\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$dig\"$pin}"
+}
+logins() { grep -c '^C_Login ' "$T_DIR/trace" || true; }
+
+r=$(sign)
+t_match "no PIN, not logged in → PinRequired naming the token" \
+	'"error":"io.kyso.Agent.PinRequired".*"token":"[0-9a-f]{16}"' "$r"
+t_match "  ... with the PIN flags and a sentence" '"user_pin_count_low":false.*"message":"token .officer. needs the user PIN' "$r"
+$K sign --cert "$id" --alg ecdsa-sha256 --in "$doc" </dev/null >/dev/null 2>"$T_DIR/err"
+t_eq "kyso sign without PIN and without a terminal: exit 4" 4 $?
+t_match "  ... and says to use --pin-stdin" "pin-stdin" "$(cat "$T_DIR/err")"
+
+: > "$T_DIR/trace"
+r=$(sign $WRONG)
+t_match "wrong PIN → PinIncorrect" '"error":"io.kyso.Agent.PinIncorrect"' "$r"
+t_eq "the wrong PIN was tried exactly once (C_Login calls)" 1 "$(logins)"
+low=$(pkcs11-tool --module "$SOFTHSM_MODULE" -L 2>/dev/null | grep -c 'user PIN count low')
+if [ "$low" -gt 0 ]; then exp=true; else exp=false; fi
+t_match "PinIncorrect carries the token's count-low flag ($exp)" "\"user_pin_count_low\":$exp" "$r"
+t_match "  ... and the token id and a sentence" '"token":"[0-9a-f]{16}".*"message":"the PIN for token .officer. is incorrect' "$r"
+tokflag=$(python3 "$VCALL" call io.kyso.Agent.ListTokens | python3 -c 'import json,sys; print(str(json.load(sys.stdin)["parameters"]["tokens"][0]["user_pin_count_low"]).lower())')
+t_eq "ListTokens shows the refreshed count-low flag" "$exp" "$tokflag"
+
+: > "$T_DIR/trace"
+echo $WRONG | $K login --token officer --pin-stdin >/dev/null 2>"$T_DIR/err"
+t_eq "kyso login with a wrong PIN: exit 4" 4 $?
+t_match "  ... says the PIN is incorrect" "incorrect" "$(cat "$T_DIR/err")"
+t_eq "  ... and the agent tried it once" 1 "$(logins)"
+
+r=$(sign $TOK_PIN)
+t_match "Sign with the right PIN signs" '"signature":' "$r"
+r=$(sign)
+t_match "the login lasts: the next Sign needs no PIN (a batch, one PIN)" '"signature":' "$r"
+t_ok "kyso lock" $K lock
+t_match "after Lock the token is logged out" '"logged_in":false' "$(python3 "$VCALL" call io.kyso.Agent.ListTokens)"
+t_match "after Lock, Sign needs the PIN again" 'PinRequired' "$(sign)"
+
+echo $TOK_PIN | $K login --token officer --pin-stdin >/dev/null 2>&1
+t_eq "kyso login --pin-stdin: exit 0" 0 $?
+t_match "after Login the token is logged in" '"logged_in":true' "$(python3 "$VCALL" call io.kyso.Agent.ListTokens)"
+t_ok "kyso sign after login needs no PIN" $K sign --cert "$id" --alg ecdsa-sha256 --in "$doc" --out "$T_DIR/s"
+t_ok "  ... and OpenSSL verifies it" verify_sig ecdsa-sha256 "$TOK_DIR/key1.pub.pem" "$T_DIR/s" "$doc"
+r=$(python3 "$VCALL" call io.kyso.Agent.Login '{"token":"officer"}')
+t_match "Login without a PIN → PinRequired" 'PinRequired' "$r"
+r=$(python3 "$VCALL" call io.kyso.Agent.Login '{"token":"nope","pin":"1"}')
+t_match "Login to an unknown token → NoSuchToken" 'NoSuchToken' "$r"
+
+# a locked PIN (SoftHSM never locks: the fault module answers CKR_PIN_LOCKED)
+$K lock >/dev/null 2>&1
+echo "C_Login fail CKR_PIN_LOCKED" > "$T_DIR/rules"
+: > "$T_DIR/trace"
+r=$(sign $TOK_PIN)
+t_match "locked PIN → PinLocked" '"error":"io.kyso.Agent.PinLocked"' "$r"
+t_match "  ... saying an administrator must unblock it" 'administrator must unblock' "$r"
+t_eq "  ... after exactly one C_Login" 1 "$(logins)"
+echo $TOK_PIN | $K login --token officer --pin-stdin >/dev/null 2>&1
+t_eq "kyso login on a locked PIN: exit 5" 5 $?
+: > "$T_DIR/rules"
+
+t_ok "agent still alive" agent_alive
+t_agent_stops
+# the log at debug level records every request: never a PIN
+if grep -q -e "$TOK_PIN" -e "$WRONG" "$T_DIR/kysod.log"; then
+	t_flunk "no PIN in the agent's log" "$(grep -e "$TOK_PIN" -e "$WRONG" "$T_DIR/kysod.log")"
+else
+	t_pass "no PIN in the agent's log"
+fi
+t_done

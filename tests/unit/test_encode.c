@@ -1,0 +1,300 @@
+/* test_encode.c — common/encode.h: strict base64 (RFC 4648) and hex. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "encode.h"
+#include "kyso_err.h"
+
+/* RFC 4648, section 10 */
+static const struct {
+	const char *plain, *b64;
+} rfc4648[] = {
+	{ "", "" },
+	{ "f", "Zg==" },
+	{ "fo", "Zm8=" },
+	{ "foo", "Zm9v" },
+	{ "foob", "Zm9vYg==" },
+	{ "fooba", "Zm9vYmE=" },
+	{ "foobar", "Zm9vYmFy" },
+};
+
+static void
+test_b64_encode_rfc4648(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(rfc4648) / sizeof(rfc4648[0]); i++) {
+		char *s = b64_encode((const unsigned char *)rfc4648[i].plain,
+		    strlen(rfc4648[i].plain));
+
+		assert_non_null(s);
+		assert_string_equal(s, rfc4648[i].b64);
+		free(s);
+	}
+}
+
+static void
+test_b64_decode_rfc4648(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(rfc4648) / sizeof(rfc4648[0]); i++) {
+		unsigned char *out = (unsigned char *)"sentinel";
+		size_t outlen = 999;
+
+		assert_int_equal(b64_decode(rfc4648[i].b64, &out, &outlen), KYSO_OK);
+		assert_non_null(out);
+		assert_int_equal(outlen, strlen(rfc4648[i].plain));
+		if (outlen > 0)
+			assert_memory_equal(out, rfc4648[i].plain, outlen);
+		free(out);
+	}
+}
+
+static void
+test_b64_binary_round_trip(void **state)
+{
+	unsigned char src[300];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (unsigned char)(255 - i * 13);
+	for (size_t len = 0; len <= sizeof(src); len++) {
+		unsigned char *out;
+		size_t outlen;
+		char *s = b64_encode(src, len);
+
+		assert_non_null(s);
+		assert_int_equal(strlen(s), 4 * ((len + 2) / 3));
+		assert_int_equal(b64_decode(s, &out, &outlen), KYSO_OK);
+		assert_int_equal(outlen, len);
+		if (len > 0)
+			assert_memory_equal(out, src, len);
+		free(out);
+		free(s);
+	}
+}
+
+static void
+test_b64_all_alphabet(void **state)
+{
+	/* 0x00 0x10 0x83 ... 0xff: exercises '+' (62) and '/' (63) */
+	static const unsigned char bytes[] = { 0xfb, 0xff, 0xbf };
+	unsigned char *out;
+	size_t outlen;
+	char *s;
+
+	(void)state;
+	s = b64_encode(bytes, sizeof(bytes));
+	assert_string_equal(s, "+/+/");
+	assert_int_equal(b64_decode(s, &out, &outlen), KYSO_OK);
+	assert_int_equal(outlen, 3);
+	assert_memory_equal(out, bytes, 3);
+	free(out);
+	free(s);
+}
+
+static void
+expect_b64_invalid(const char *s)
+{
+	unsigned char *out = (unsigned char *)"sentinel";
+	size_t outlen = 999;
+
+	int r = b64_decode(s, &out, &outlen);
+
+	if (r != KYSO_ERR_INVALID_ARG)
+		fail_msg("b64_decode(\"%s\") returned %d, not KYSO_ERR_INVALID_ARG", s, r);
+	assert_null(out);
+	assert_int_equal(outlen, 0);
+}
+
+static void
+test_b64_rejects_bad_length(void **state)
+{
+	(void)state;
+	expect_b64_invalid("Z");
+	expect_b64_invalid("Zg");
+	expect_b64_invalid("Zg=");
+	expect_b64_invalid("Zm9vY");
+	expect_b64_invalid("Zm9vYg=");
+	expect_b64_invalid("Zm9vYmFy=");
+}
+
+static void
+test_b64_rejects_bad_chars(void **state)
+{
+	(void)state;
+	expect_b64_invalid("Zm9!");
+	expect_b64_invalid("Zm9-");      /* base64url is not accepted */
+	expect_b64_invalid("Zm9_");
+	expect_b64_invalid("Zm9v\x80Zm9");
+	expect_b64_invalid("Zm.v");
+	expect_b64_invalid("*m9v");
+}
+
+static void
+test_b64_rejects_whitespace(void **state)
+{
+	(void)state;
+	expect_b64_invalid(" Zm9");
+	expect_b64_invalid("Zm9 ");
+	expect_b64_invalid("Zm 9");
+	expect_b64_invalid("Zm9v\nZm9");
+	expect_b64_invalid("Zm9\n");
+	expect_b64_invalid("\tZm9");
+	expect_b64_invalid("Zg=\n");
+	expect_b64_invalid("Zm9vYmFy\r\n\r\n");
+}
+
+static void
+test_b64_rejects_misplaced_padding(void **state)
+{
+	(void)state;
+	expect_b64_invalid("====");
+	expect_b64_invalid("=Zm9");
+	expect_b64_invalid("Z===");
+	expect_b64_invalid("Z=g=");
+	expect_b64_invalid("Zg=a");
+	expect_b64_invalid("Zm=v");
+	expect_b64_invalid("Zm9v=m9v");
+	expect_b64_invalid("Zg==Zm9v");
+	expect_b64_invalid("Zm8=Zm8=");
+}
+
+static void
+test_hex_encode(void **state)
+{
+	static const unsigned char bytes[] = { 0x00, 0xff, 0x1a, 0xb0, 0x09 };
+	char out[2 * sizeof(bytes) + 1];
+	char *s;
+
+	(void)state;
+	memset(out, 'X', sizeof(out));
+	hex_encode(bytes, sizeof(bytes), out);
+	assert_string_equal(out, "00ff1ab009");
+	hex_encode(bytes, 0, out);
+	assert_string_equal(out, "");
+	s = hex_encode_new(bytes, sizeof(bytes));
+	assert_string_equal(s, "00ff1ab009");
+	free(s);
+	s = hex_encode_new(bytes, 0);
+	assert_string_equal(s, "");
+	free(s);
+}
+
+static void
+expect_hex(const char *s, const unsigned char *want, size_t wantlen)
+{
+	unsigned char *out = NULL;
+	size_t outlen = 999;
+
+	int r = hex_decode(s, &out, &outlen);
+
+	if (r != KYSO_OK)
+		fail_msg("hex_decode(\"%s\") returned %d", s, r);
+	assert_non_null(out);
+	assert_int_equal(outlen, wantlen);
+	if (wantlen > 0)
+		assert_memory_equal(out, want, wantlen);
+	free(out);
+}
+
+static void
+expect_hex_invalid(const char *s)
+{
+	unsigned char *out = (unsigned char *)"sentinel";
+	size_t outlen = 999;
+
+	int r = hex_decode(s, &out, &outlen);
+
+	if (r != KYSO_ERR_INVALID_ARG)
+		fail_msg("hex_decode(\"%s\") returned %d, not KYSO_ERR_INVALID_ARG", s, r);
+	assert_null(out);
+	assert_int_equal(outlen, 0);
+}
+
+static void
+test_hex_decode(void **state)
+{
+	static const unsigned char b[] = { 0x00, 0xff, 0x1a, 0xb0, 0x09 };
+
+	(void)state;
+	expect_hex("", b, 0);
+	expect_hex("00ff1ab009", b, 5);
+	expect_hex("00FF1AB009", b, 5);
+	expect_hex("00Ff1aB009", b, 5);
+	expect_hex("00:ff:1a:b0:09", b, 5);
+	expect_hex("00:FF:1A:B0:09", b, 5);
+	expect_hex("00ff:1ab0:09", b, 5);  /* separators are optional between any bytes */
+	expect_hex("ff", b + 1, 1);
+}
+
+static void
+test_hex_decode_rejects(void **state)
+{
+	(void)state;
+	expect_hex_invalid("0");
+	expect_hex_invalid("abc");
+	expect_hex_invalid("00f");
+	expect_hex_invalid("0g");
+	expect_hex_invalid("g0");
+	expect_hex_invalid("zz");
+	expect_hex_invalid("0x00");
+	expect_hex_invalid(" 00");
+	expect_hex_invalid("00 ");
+	expect_hex_invalid("00 11");
+	expect_hex_invalid("-1");
+	expect_hex_invalid(":00");     /* no leading separator */
+	expect_hex_invalid("00:");     /* no trailing separator */
+	expect_hex_invalid("00::11");  /* one separator at a time */
+	expect_hex_invalid("0:0");     /* separators only between whole bytes */
+	expect_hex_invalid("00:1");
+	expect_hex_invalid(":");
+}
+
+static void
+test_hex_round_trip(void **state)
+{
+	unsigned char src[256], *out;
+	size_t outlen;
+	char *s;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (unsigned char)i;
+	s = hex_encode_new(src, sizeof(src));
+	assert_non_null(s);
+	assert_int_equal(strlen(s), 512);
+	assert_memory_equal(s, "000102", 6);
+	assert_string_equal(s + 506, "fdfeff");
+	assert_int_equal(hex_decode(s, &out, &outlen), KYSO_OK);
+	assert_int_equal(outlen, sizeof(src));
+	assert_memory_equal(out, src, sizeof(src));
+	free(out);
+	free(s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_b64_encode_rfc4648),
+		cmocka_unit_test(test_b64_decode_rfc4648),
+		cmocka_unit_test(test_b64_binary_round_trip),
+		cmocka_unit_test(test_b64_all_alphabet),
+		cmocka_unit_test(test_b64_rejects_bad_length),
+		cmocka_unit_test(test_b64_rejects_bad_chars),
+		cmocka_unit_test(test_b64_rejects_whitespace),
+		cmocka_unit_test(test_b64_rejects_misplaced_padding),
+		cmocka_unit_test(test_hex_encode),
+		cmocka_unit_test(test_hex_decode),
+		cmocka_unit_test(test_hex_decode_rejects),
+		cmocka_unit_test(test_hex_round_trip),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

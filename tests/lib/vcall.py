@@ -2,9 +2,9 @@
 """tests/lib/vcall.py — a raw varlink client for kyso's tests (stdlib only).
 
   vcall.py call METHOD [PARAMS_JSON]   one call; prints the reply object (compact JSON)
-  vcall.py raw                         sends stdin's bytes as they are; prints every reply
-                                       (one per line) until the agent closes or 3 s pass;
-                                       prints "CLOSED" if the agent closed the connection
+  vcall.py raw                         sends stdin's bytes as they are, then half-closes;
+                                       prints every reply (one per line) until the agent
+                                       closes (then "CLOSED") or 10 s pass
   vcall.py vanish METHOD PARAMS_JSON   sends a call and disconnects without reading
   vcall.py half                        sends half a message and disconnects
   vcall.py parallel N METHOD           N connections at once, each calls METHOD; prints
@@ -32,6 +32,9 @@ def read_replies(s, timeout=3.0, limit=None):
             chunk = s.recv(65536)
         except socket.timeout:
             break
+        except ConnectionResetError:
+            closed = True
+            break
         if not chunk:
             closed = True
             break
@@ -57,8 +60,12 @@ def main():
         print(call(sys.argv[2], params))
     elif cmd == "raw":
         s = connect()
-        s.sendall(sys.stdin.buffer.read())
-        replies, closed = read_replies(s)
+        try:
+            s.sendall(sys.stdin.buffer.read())
+            s.shutdown(socket.SHUT_WR)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the agent refused the rest; its reply may still be readable
+        replies, closed = read_replies(s, timeout=10)
         for r in replies:
             print(r)
         if closed:

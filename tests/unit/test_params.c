@@ -392,6 +392,7 @@ test_reply_message_no_eparams(void **state)
 {
 	struct reply r = { NULL, "io.kyso.Agent.InternalError", NULL, KYSO_ERR_INTERNAL };
 	json_t *m;
+	size_t refs;
 
 	(void)state;
 	m = reply_message(&r);
@@ -400,8 +401,9 @@ test_reply_message_no_eparams(void **state)
 	    "io.kyso.Agent.InternalError");
 	assert_true(json_is_object(json_object_get(m, "parameters")));
 	/* the message must hold the only reference, or json_decref(m) leaks it */
-	assert_int_equal(json_object_get(m, "parameters")->refcount, 1);
+	refs = json_object_get(m, "parameters")->refcount;
 	json_decref(m);
+	assert_int_equal(refs, 1);
 }
 
 /* The message holds its own references: clearing the reply does not break it. */

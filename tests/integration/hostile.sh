@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Hostile and broken clients: malformed JSON, wrong shapes and types, unknown fields and
+# methods, oversized messages, half-sent messages, vanishing clients, many clients at once,
+# another uid. Each gets a clear error or a closed connection; the agent keeps serving.
+. "$(dirname "$0")/../lib/common.sh"
+. "$T_TOP/tests/lib/verify.sh"
+VCALL=$T_TOP/tests/lib/vcall.py
+
+tok_init "$T_DIR/tok" && tok_create main && tok_key main 01 ec:p256 key1 ||
+	{ t_flunk "make the test token"; t_done; exit 1; }
+agent_start --module "$SOFTHSM_MODULE" || { t_flunk "start kysod"; t_done; exit 1; }
+echo "$TOK_PIN" | $K login --token main --pin-stdin >/dev/null 2>&1
+id=$(cert_id "$TOK_DIR/key1.crt.pem")
+dig=$(printf 'x' | openssl dgst -sha256 -binary | base64 -w0)
+
+raw() { printf "$1" | python3 "$VCALL" raw; }
+call() { python3 "$VCALL" call "$@"; }
+
+r=$(raw '{"method": "io.kyso.Agent.ListTokens", \0{"method":"io.kyso.Agent.ListTokens"}\0')
+t_match "malformed JSON → ProtocolError naming line and column" \
+	'^\{"error":"io.kyso.Agent.ProtocolError".*malformed JSON at line 1, column' "$(echo "$r" | sed -n 1p)"
+t_match "  ... and the connection still serves the next call" '^\{"parameters":\{"tokens"' "$(echo "$r" | sed -n 2p)"
+t_match "a JSON array is not a call" 'ProtocolError.*must be a JSON object' "$(raw '[1,2]\0')"
+t_match "a JSON string is not a call" 'ProtocolError' "$(raw '"hello"\0')"
+t_match "no method → ProtocolError" "ProtocolError.*has no 'method'" "$(raw '{}\0')"
+t_match "method not a string → ProtocolError" "'method' must be a string" "$(raw '{"method":5}\0')"
+t_match "parameters not an object → ProtocolError" "'parameters' must be a JSON object" \
+	"$(raw '{"method":"io.kyso.Agent.ListTokens","parameters":[]}\0')"
+t_match "unknown top-level field → ProtocolError naming it" "unknown field 'bogus'" \
+	"$(raw '{"method":"io.kyso.Agent.ListTokens","bogus":1}\0')"
+t_match "duplicate keys are refused" 'ProtocolError.*duplicate' \
+	"$(raw '{"method":"io.kyso.Agent.ListTokens","method":"io.kyso.Agent.Lock"}\0')"
+t_match "unknown method → MethodNotFound naming it" \
+	'"error":"org.varlink.service.MethodNotFound","parameters":\{"method":"io.kyso.Agent.Explode"' \
+	"$(call io.kyso.Agent.Explode)"
+t_match "unknown interface → InterfaceNotFound" \
+	'"error":"org.varlink.service.InterfaceNotFound","parameters":\{"interface":"com.evil.X"' "$(call com.evil.X.Y)"
+t_match "unknown parameter → InvalidParameter naming it" \
+	'"error":"org.varlink.service.InvalidParameter","parameters":\{"parameter":"colour"' \
+	"$(call io.kyso.Agent.ListTokens '{"colour":"red"}')"
+t_match "wrong type → InvalidParameter naming it" '"parameter":"certificate".*must be a string' \
+	"$(call io.kyso.Agent.Sign '{"certificate":5,"algorithm":"ecdsa-sha256","digest":"AA=="}')"
+t_match "missing required parameter → InvalidParameter naming it" '"parameter":"algorithm".*required' \
+	"$(call io.kyso.Agent.Sign "{\"certificate\":\"$id\",\"digest\":\"$dig\"}")"
+t_match "digest not base64 → InvalidParameter" '"parameter":"digest".*not valid base64' \
+	"$(call io.kyso.Agent.Sign "{\"certificate\":\"$id\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"!!!\"}")"
+t_match "both digest and data → InvalidParameter" 'exactly one of' \
+	"$(call io.kyso.Agent.Sign "{\"certificate\":\"$id\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$dig\",\"data\":\"YQ==\"}")"
+t_match "neither digest nor data → InvalidParameter" 'exactly one of' \
+	"$(call io.kyso.Agent.Sign "{\"certificate\":\"$id\",\"algorithm\":\"ecdsa-sha256\"}")"
+r=$(call io.kyso.Agent.Sign "{\"certificate\":\"$id\",\"algorithm\":\"ecdsa-sha384\",\"digest\":\"$dig\"}")
+t_match "digest of the wrong length → InvalidDigest with the lengths" \
+	'"error":"io.kyso.Agent.InvalidDigest","parameters":\{"expected_length":48,"actual_length":32' "$r"
+r=$(call io.kyso.Agent.Sign "{\"certificate\":\"$id\",\"algorithm\":\"rsa-pss-sha256\",\"digest\":\"$dig\"}")
+t_match "RSA algorithm on an EC key → UnsupportedAlgorithm with the supported list" \
+	'UnsupportedAlgorithm.*"supported":\["ecdsa-sha256","ecdsa-sha384","ecdsa-sha512"\]' "$r"
+t_match "SHA-1 is refused" 'UnsupportedAlgorithm.*SHA-1 signatures are refused' \
+	"$(call io.kyso.Agent.Sign "{\"certificate\":\"$id\",\"algorithm\":\"ecdsa-sha1\",\"digest\":\"$dig\"}")"
+t_match "unknown certificate → NoSuchCertificate" '"error":"io.kyso.Agent.NoSuchCertificate","parameters":\{"certificate":"0123456789abcdef' \
+	"$(call io.kyso.Agent.Sign "{\"certificate\":\"0123456789abcdef\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$dig\"}")"
+t_match "a certificate name that is neither id nor URI → InvalidParameter" '"parameter":"certificate"' \
+	"$(call io.kyso.Agent.Sign "{\"certificate\":\"my cert\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$dig\"}")"
+t_match "bad signature_format → InvalidParameter" '"parameter":"signature_format"' \
+	"$(call io.kyso.Agent.Sign "{\"certificate\":\"$id\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$dig\",\"signature_format\":\"pem\"}")"
+t_match "a string with a \\u0000 escape is refused" 'ProtocolError.*u0000 is not allowed' \
+	"$(call io.kyso.Agent.ListCertificates '{"token":"ma\u0000in"}')"
+
+# oneway: no reply; pipelined calls: replies in order
+r=$(raw '{"method":"io.kyso.Agent.ListTokens","oneway":true}\0{"method":"org.varlink.service.GetInfo"}\0{"method":"io.kyso.Agent.ListCertificates"}\0')
+t_eq "oneway call gets no reply; the two others get theirs" 2 "$(echo "$r" | grep -c parameters)"
+t_match "  ... in order" 'vendor.*\n?.*' "$(echo "$r" | sed -n 1p)"
+t_match "  ... in order (second)" 'certificates' "$(echo "$r" | sed -n 2p)"
+
+# oversized: over 1 MiB without a NUL → MessageTooLarge, then the agent closes
+r=$(python3 -c 'import sys; sys.stdout.write("{\"method\":\"io.kyso.Agent.Sign\",\"parameters\":{\"data\":\"" + "A"*(1100*1024))' | python3 "$VCALL" raw)
+t_match "oversized message → MessageTooLarge with the limit" '"error":"io.kyso.Agent.MessageTooLarge","parameters":\{"limit":1048575' "$r"
+t_match "  ... and the connection is closed" 'CLOSED' "$r"
+r=$(python3 -c 'import sys; sys.stdout.write("{\"method\":\"org.varlink.service.GetInfo\",\"x\":\"" + "A"*(1000*1024) + "\"}\0")' | python3 "$VCALL" raw)
+t_match "a client that half-closes after its call still gets the reply, then EOF" 'CLOSED' "$r"
+t_match "a large message under the cap is parsed (and refused for its field)" "unknown field 'x'" "$r"
+
+# half a message, then gone; a call then gone; garbage bytes
+python3 "$VCALL" half
+python3 "$VCALL" vanish io.kyso.Agent.ListCertificates '{}'
+head -c 4096 /dev/urandom | tr -d '\0' | python3 "$VCALL" raw >/dev/null
+printf '\0\0\0' | python3 "$VCALL" raw >/dev/null
+t_ok "after half messages, vanishing clients and garbage, the agent serves" $K tokens
+
+# many clients at once
+t_eq "64 simultaneous clients all served" 64 "$(python3 "$VCALL" parallel 64 io.kyso.Agent.ListCertificates)"
+
+# another uid: open the socket on purpose; SO_PEERCRED still refuses
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	chmod 755 "$T_DIR"; chmod 666 "$KYSO_SOCKET"
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups env KYSO_SOCKET="$KYSO_SOCKET" \
+		"$K" tokens 2>&1); rc=$?
+	chmod 700 "$T_DIR"; chmod 600 "$KYSO_SOCKET"
+	t_eq "a client of another uid is refused (exit 3)" 3 "$rc"
+	t_match "  ... with a sentence" 'serves only its own user' "$out"
+	t_match "  ... and the agent logs the refusal with the uid" 'refused a connection from uid 65534' \
+		"$(cat "$T_DIR/kysod.log")"
+else
+	t_skip "a client of another uid is refused" "needs root and setpriv to switch uid"
+fi
+
+t_ok "agent still alive" agent_alive
+t_ok "and still signs" $K sign --cert "$id" --alg ecdsa-sha256 --digest "$(echo "$dig" | base64 -d | xxd -p -c 64)"
+t_agent_stops
+t_done

@@ -88,9 +88,10 @@ LIBKYSO_SONAME := libkyso.so.0
 
 PROGRAMS := $(BUILD)/kysod $(BUILD)/kyso
 LIBS := $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a $(BUILD)/libkyso.so $(BUILD)/kyso.pc
+UNITS := $(BUILD)/kysod.service
 
 .PHONY: all clean check check-build demo bench deps install lint
-all: $(PROGRAMS) $(LIBS)
+all: $(PROGRAMS) $(LIBS) $(UNITS)
 
 -include tests/tests.mk
 -include bench/bench.mk
@@ -132,6 +133,9 @@ $(BUILD)/kyso.pc: client/kyso.pc.in Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
+$(BUILD)/kysod.service: packaging/kysod.service.in Makefile
+	sed -e 's|@BINDIR@|$(BINDIR)|' $< > $@
+
 $(BUILD)/kyso: $(CLI_OBJS) $(BUILD)/libkyso.a
 	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(shell pkg-config --libs jansson libcrypto)
 
@@ -144,16 +148,21 @@ demo: deps
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/kyso \
-		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PREFIX)/lib/systemd/user
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PREFIX)/lib/systemd/user \
+		$(DESTDIR)$(PREFIX)/lib/udev/rules.d
 	install -m 755 $(BUILD)/kysod $(BUILD)/kyso $(DESTDIR)$(BINDIR)/
 	install -m 644 $(BUILD)/libkyso.a $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(BUILD)/libkyso.so.0 $(DESTDIR)$(LIBDIR)/
 	ln -sf libkyso.so.0 $(DESTDIR)$(LIBDIR)/libkyso.so
 	install -m 644 client/kyso.h common/kyso_err.h $(DESTDIR)$(INCLUDEDIR)/kyso/
-	install -m 644 $(BUILD)/kyso.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' client/kyso.pc.in \
+	    > $(DESTDIR)$(LIBDIR)/pkgconfig/kyso.pc
 	install -m 644 docs/kysod.1 docs/kyso.1 $(DESTDIR)$(MANDIR)/man1/
-	install -m 644 packaging/kysod.service packaging/kysod.socket \
-		$(DESTDIR)$(PREFIX)/lib/systemd/user/
+	sed -e 's|@BINDIR@|$(BINDIR)|' packaging/kysod.service.in \
+	    > $(DESTDIR)$(PREFIX)/lib/systemd/user/kysod.service
+	install -m 644 packaging/kysod.socket $(DESTDIR)$(PREFIX)/lib/systemd/user/
+	install -m 644 udev/70-kyso-tokens.rules $(DESTDIR)$(PREFIX)/lib/udev/rules.d/
 
 clean:
 	rm -rf build build-asan

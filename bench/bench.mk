@@ -1,0 +1,25 @@
+# bench/bench.mk — included by the Makefile: the signing benchmark.
+#
+# `make bench` installs what it needs (packaging/deps.sh), builds kyso and
+# $(BUILD)/bench/kyso_bench, and runs bench/run.sh: direct PKCS#11, the agent and p11-kit
+# remoting on one SoftHSM token, P-256 and RSA-2048. It measures; it is not a test (its
+# exit status does not depend on the targets). Figures: docs/performance.md.
+# `make bench-build` only builds the program.
+
+BENCH_BIN := $(BUILD)/bench/kyso_bench
+
+# linked like the unit tests: the agent core (the p11 layer kysod runs) and libkyso's
+# objects (before the archive, whose common/ objects they use)
+$(BENCH_BIN): bench/kyso_bench.c $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBKYSO_OBJS) \
+		$(BUILD)/libkysod-core.a $(PKG_LIBS) -lpthread
+
+.PHONY: bench-build
+bench-build: all $(BENCH_BIN)
+
+# deps first, then a fresh make: the Makefile reads pkg-config when it starts, which on a
+# fresh machine is before deps.sh has installed the -dev packages (as `make demo` does)
+bench: deps
+	$(MAKE) bench-build
+	BUILD=$(BUILD) bench/run.sh

@@ -1,0 +1,518 @@
+/*
+ * kyso_bench.c — signing throughput on one token, by one of three paths:
+ *
+ *   direct  kyso's PKCS#11 layer on the module itself, one session;
+ *   p11kit  the same loop on p11-kit-client.so, talking to a `p11-kit server`;
+ *   agent   libkyso's kyso_sign over one persistent connection to kysod.
+ *
+ * The direct and p11kit loops go through pkcs11/p11.h (p11_session_sign: sign-init, a
+ * length query and the signature) with the mechanisms the agent chooses for a digest
+ * request: ECDSA over the 32-byte digest for P-256, RSA PKCS#1 v1.5 over the SHA-256
+ * DigestInfo for RSA-2048. bench/run.sh interleaves the paths; docs/performance.md tells
+ * how to read the figures.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "alg.h"
+#include "kyso.h"
+#include "kyso_err.h"
+#include "p11.h"
+#include "secret.h"
+
+#define P11KIT_CLIENT "/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so"
+
+enum bench_mode { MODE_DIRECT, MODE_P11KIT, MODE_AGENT };
+enum bench_key { BK_P256, BK_RSA2048 };
+
+struct bench_opts {
+	enum bench_mode mode;
+	enum bench_key key;
+	const char *module;   /* direct: the module; p11kit: the client module */
+	const char *server;   /* p11kit: P11_KIT_SERVER_ADDRESS */
+	const char *socket;   /* agent: its socket */
+	const char *token;    /* token label */
+	const char *label;    /* the certificate's CKA_LABEL (names the key too) */
+	const char *pin;
+	double seconds;       /* run this long ... */
+	long count;           /* ... or this many signatures (when > 0) */
+	long warmup;          /* untimed signatures first */
+	int raw;              /* agent: ask for raw r||s instead of DER (ECDSA) */
+	int quiet;            /* print only the ops/s figure */
+};
+
+/* One signing path, set up and ready: sign() makes one signature. */
+struct bench_path {
+	int (*sign)(struct bench_path *p);
+	size_t min_len, max_len;   /* what a signature of this key may measure */
+	size_t last_len;
+	/* direct / p11kit */
+	struct p11_module *module;
+	struct p11_session *session;
+	struct p11_sign_req req;
+	unsigned char in[19 + 64];
+	unsigned char key_id[256];
+	/* agent */
+	kyso_client *client;
+	struct kyso_sign_request kreq;
+	char cert_id[65];
+	unsigned char digest[32];
+};
+
+static const char *const mode_names[] = { "direct", "p11kit", "agent" };
+static const char *const key_names[] = { "p256", "rsa2048" };
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "Usage: kyso_bench MODE [OPTION]...\n"
+	    "Signs a SHA-256 digest in a loop on one token and prints signatures per second.\n"
+	    "\nModes:\n"
+	    "  direct   kyso's PKCS#11 layer on --module, one session\n"
+	    "  p11kit   the same loop through p11-kit-client.so and a p11-kit server\n"
+	    "  agent    libkyso's kyso_sign over one connection to kysod\n"
+	    "\nOptions:\n"
+	    "  -k, --key TYPE        p256 or rsa2048 (default p256)\n"
+	    "  -L, --label NAME      the certificate's label on the token (default: TYPE)\n"
+	    "  -t, --token LABEL     the token's label (required)\n"
+	    "  -P, --pin PIN         the user PIN (default 123456)\n"
+	    "  -m, --module PATH     direct: the PKCS#11 module; p11kit: the client module\n"
+	    "                        (default " P11KIT_CLIENT ")\n"
+	    "  -A, --server ADDRESS  p11kit: the server address, e.g. unix:path=/tmp/p.sock\n"
+	    "  -s, --socket PATH     agent: kysod's socket\n"
+	    "  -d, --seconds S       run for S seconds (default 2)\n"
+	    "  -n, --count N         make N signatures instead\n"
+	    "  -w, --warmup N        untimed signatures first (default 20)\n"
+	    "  -r, --raw             agent: ask for raw r||s ECDSA signatures, not DER\n"
+	    "  -q, --quiet           print only the ops/s figure\n"
+	    "  -h, --help            show this help\n");
+}
+
+static double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Parses a count of at least min into *out. Returns 0, or -1 (said on stderr). */
+static int
+parse_count(const char *s, long min, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min) {
+		fprintf(stderr, "kyso_bench: bad number '%s'\n", s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+parse_opts(int argc, char **argv, struct bench_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "key", required_argument, NULL, 'k' },
+		{ "label", required_argument, NULL, 'L' },
+		{ "token", required_argument, NULL, 't' },
+		{ "pin", required_argument, NULL, 'P' },
+		{ "module", required_argument, NULL, 'm' },
+		{ "server", required_argument, NULL, 'A' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "seconds", required_argument, NULL, 'd' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "warmup", required_argument, NULL, 'w' },
+		{ "raw", no_argument, NULL, 'r' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	int ch;
+
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 1;
+	}
+	if (strcmp(argv[1], "direct") == 0)
+		o->mode = MODE_DIRECT;
+	else if (strcmp(argv[1], "p11kit") == 0)
+		o->mode = MODE_P11KIT;
+	else if (strcmp(argv[1], "agent") == 0)
+		o->mode = MODE_AGENT;
+	else {
+		fprintf(stderr, "kyso_bench: unknown mode '%s' (direct, p11kit or agent)\n",
+		    argv[1]);
+		return 2;
+	}
+	optind = 2;
+	while ((ch = getopt_long(argc, argv, "k:L:t:P:m:A:s:d:n:w:rqh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'k':
+			if (strcmp(optarg, "p256") == 0)
+				o->key = BK_P256;
+			else if (strcmp(optarg, "rsa2048") == 0)
+				o->key = BK_RSA2048;
+			else {
+				fprintf(stderr, "kyso_bench: unknown key type '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'L':
+			o->label = optarg;
+			break;
+		case 't':
+			o->token = optarg;
+			break;
+		case 'P':
+			o->pin = optarg;
+			break;
+		case 'm':
+			o->module = optarg;
+			break;
+		case 'A':
+			o->server = optarg;
+			break;
+		case 's':
+			o->socket = optarg;
+			break;
+		case 'd':
+			errno = 0;
+			o->seconds = strtod(optarg, &end);
+			if (errno != 0 || *end != '\0' || !(o->seconds > 0.0)) {
+				fprintf(stderr, "kyso_bench: bad --seconds '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'n':
+			if (parse_count(optarg, 1, &o->count) != 0)
+				return 2;
+			break;
+		case 'w':
+			if (parse_count(optarg, 0, &o->warmup) != 0)
+				return 2;
+			break;
+		case 'r':
+			o->raw = 1;
+			break;
+		case 'q':
+			o->quiet = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		default:
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "kyso_bench: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (o->label == NULL)
+		o->label = key_names[o->key];
+	if (o->token == NULL) {
+		fprintf(stderr, "kyso_bench: --token is required\n");
+		return 2;
+	}
+	if (o->mode == MODE_DIRECT && o->module == NULL) {
+		fprintf(stderr, "kyso_bench: direct needs --module\n");
+		return 2;
+	}
+	if (o->mode == MODE_P11KIT && o->server == NULL) {
+		fprintf(stderr, "kyso_bench: p11kit needs --server\n");
+		return 2;
+	}
+	if (o->mode == MODE_AGENT && o->socket == NULL) {
+		fprintf(stderr, "kyso_bench: agent needs --socket\n");
+		return 2;
+	}
+	return 0;
+}
+
+/* ---- direct and p11kit: kyso's PKCS#11 layer ---- */
+
+static int
+p11_sign_one(struct bench_path *p)
+{
+	struct p11_fail f;
+	unsigned char *sig = NULL;
+	size_t len = 0;
+	int r = p11_session_sign(p->session, &p->req, &sig, &len, &f);
+
+	if (r != KYSO_OK)
+		fprintf(stderr, "kyso_bench: signing failed: %s (%s in %s)\n", kyso_strerror(r),
+		    f.ckr_name, f.call);
+	free(sig);
+	p->last_len = len;
+	return r;
+}
+
+/* Finds the token labelled label and returns its slot in *slot. */
+static int
+p11_find_slot(struct p11_module *m, const char *label, unsigned long *slot)
+{
+	struct p11_token_desc *d = NULL;
+	struct p11_fail f;
+	size_t n = 0;
+	int r;
+
+	if ((r = p11_module_tokens(m, &d, &n, &f)) != KYSO_OK) {
+		fprintf(stderr, "kyso_bench: cannot list the slots: %s (%s in %s)\n",
+		    kyso_strerror(r), f.ckr_name, f.call);
+		return r;
+	}
+	r = KYSO_ERR_NO_SUCH_TOKEN;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(d[i].label, label) == 0) {
+			*slot = d[i].slot;
+			r = KYSO_OK;
+			break;
+		}
+	free(d);
+	if (r != KYSO_OK)
+		fprintf(stderr, "kyso_bench: no token labelled '%s'\n", label);
+	return r;
+}
+
+/* Looks up the CKA_ID of the certificate labelled label (its key shares it). */
+static int
+p11_find_key_id(struct bench_path *p, const char *label)
+{
+	struct p11_cert_desc *c = NULL;
+	struct p11_fail f;
+	size_t n = 0;
+	int r;
+
+	if ((r = p11_session_certs(p->session, &c, &n, &f)) != KYSO_OK) {
+		fprintf(stderr, "kyso_bench: cannot list the certificates: %s (%s in %s)\n",
+		    kyso_strerror(r), f.ckr_name, f.call);
+		return r;
+	}
+	r = KYSO_ERR_NO_SUCH_CERT;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(c[i].label, label) == 0 && c[i].has_private_key &&
+		    c[i].id_len <= sizeof(p->key_id)) {
+			memcpy(p->key_id, c[i].id, c[i].id_len);
+			p->req.key_id = p->key_id;
+			p->req.key_id_len = c[i].id_len;
+			r = KYSO_OK;
+			break;
+		}
+	p11_certs_free(c, n);
+	if (r != KYSO_OK)
+		fprintf(stderr, "kyso_bench: no certificate labelled '%s' with a private key\n",
+		    label);
+	return r;
+}
+
+static int
+p11_path_open(const struct bench_opts *o, struct bench_path *p)
+{
+	const char *path = o->module != NULL ? o->module : P11KIT_CLIENT;
+	struct kyso_secret *pin = NULL;
+	struct p11_fail f;
+	unsigned long slot = 0;
+	char err[512];
+	int r;
+
+	if (o->mode == MODE_P11KIT && setenv("P11_KIT_SERVER_ADDRESS", o->server, 1) != 0) {
+		fprintf(stderr, "kyso_bench: setenv: %s\n", strerror(errno));
+		return KYSO_ERR_NOMEM;
+	}
+	if ((r = p11_module_load(path, &p->module, err, sizeof(err))) != KYSO_OK) {
+		fprintf(stderr, "kyso_bench: %s\n", err);
+		return r;
+	}
+	if ((r = p11_find_slot(p->module, o->token, &slot)) != KYSO_OK)
+		return r;
+	if ((r = p11_session_open(p->module, slot, &p->session, &f)) != KYSO_OK) {
+		fprintf(stderr, "kyso_bench: cannot open a session: %s (%s in %s)\n",
+		    kyso_strerror(r), f.ckr_name, f.call);
+		return r;
+	}
+	if ((r = secret_new(o->pin, strlen(o->pin), &pin)) != KYSO_OK)
+		return r;
+	r = p11_session_login(p->session, pin, &f);
+	secret_free(pin);
+	if (r != KYSO_OK) {
+		fprintf(stderr, "kyso_bench: login failed: %s (%s in %s)\n", kyso_strerror(r),
+		    f.ckr_name, f.call);
+		return r;
+	}
+	if ((r = p11_find_key_id(p, o->label)) != KYSO_OK)
+		return r;
+	/* what the agent feeds the token for a digest request (agent/alg.c alg_plan) */
+	if (o->key == BK_P256) {
+		p->req.mech = P11_MECH_ECDSA;
+		memcpy(p->in, p->digest, sizeof(p->digest));
+		p->req.in_len = sizeof(p->digest);
+		p->min_len = p->max_len = 64;
+	} else {
+		p->req.mech = P11_MECH_RSA_PKCS;
+		p->req.in_len = alg_digest_info(256, p->digest, sizeof(p->digest), p->in);
+		if (p->req.in_len == 0)
+			return KYSO_ERR_INTERNAL;
+		p->min_len = p->max_len = 256;
+	}
+	p->req.in = p->in;
+	p->sign = p11_sign_one;
+	return KYSO_OK;
+}
+
+static void
+p11_path_close(struct bench_path *p)
+{
+	p11_session_close(p->session);
+	p->session = NULL;
+	p11_module_free(p->module);
+	p->module = NULL;
+}
+
+/* ---- agent: libkyso ---- */
+
+static int
+agent_sign_one(struct bench_path *p)
+{
+	unsigned char *sig = NULL;
+	size_t len = 0;
+	int r = kyso_sign(p->client, &p->kreq, &sig, &len);
+
+	if (r != KYSO_OK)
+		fprintf(stderr, "kyso_bench: Sign failed: %s (%s)\n",
+		    kyso_error_message(p->client), kyso_error_name(p->client));
+	kyso_free(sig);
+	p->last_len = len;
+	return r;
+}
+
+static int
+agent_path_open(const struct bench_opts *o, struct bench_path *p)
+{
+	struct kyso_cert *certs = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = kyso_connect(o->socket, &p->client)) != KYSO_OK) {
+		fprintf(stderr, "kyso_bench: %s\n", p->client != NULL ?
+		    kyso_error_message(p->client) : kyso_strerror(r));
+		return r;
+	}
+	if ((r = kyso_login(p->client, o->token, o->pin)) != KYSO_OK) {
+		fprintf(stderr, "kyso_bench: Login failed: %s\n", kyso_error_message(p->client));
+		return r;
+	}
+	if ((r = kyso_list_certificates(p->client, o->token, &certs, &n)) != KYSO_OK) {
+		fprintf(stderr, "kyso_bench: ListCertificates failed: %s\n",
+		    kyso_error_message(p->client));
+		return r;
+	}
+	r = KYSO_ERR_NO_SUCH_CERT;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(certs[i].label, o->label) == 0 && certs[i].can_sign) {
+			snprintf(p->cert_id, sizeof(p->cert_id), "%s", certs[i].id);
+			r = KYSO_OK;
+			break;
+		}
+	kyso_certs_free(certs, n);
+	if (r != KYSO_OK) {
+		fprintf(stderr, "kyso_bench: the agent knows no signing certificate labelled "
+		    "'%s' on token '%s'\n", o->label, o->token);
+		return r;
+	}
+	/* the full certificate id: the agent's lookup is the same for any prefix */
+	p->kreq.certificate = p->cert_id;
+	p->kreq.digest = p->digest;
+	p->kreq.digest_len = sizeof(p->digest);
+	if (o->key == BK_P256) {
+		p->kreq.algorithm = "ecdsa-sha256";
+		if (o->raw) {
+			p->kreq.signature_format = "raw";
+			p->min_len = p->max_len = 64;
+		} else {
+			p->min_len = 8;   /* DER: SEQUENCE of two INTEGERs */
+			p->max_len = 72;
+		}
+	} else {
+		p->kreq.algorithm = "rsa-pkcs1v15-sha256";
+		p->min_len = p->max_len = 256;
+	}
+	p->sign = agent_sign_one;
+	return KYSO_OK;
+}
+
+/* ---- the loop ---- */
+
+static int
+bench_run(const struct bench_opts *o, struct bench_path *p)
+{
+	double t0, t1;
+	long ops = 0;
+
+	for (long i = 0; i < o->warmup; i++)
+		if (p->sign(p) != KYSO_OK)
+			return 1;
+	/* the first signature also checks that the path signs with the right key type */
+	if (p->sign(p) != KYSO_OK)
+		return 1;
+	if (p->last_len < p->min_len || p->last_len > p->max_len) {
+		fprintf(stderr, "kyso_bench: %s: a %zu-byte signature; expected %zu to %zu\n",
+		    mode_names[o->mode], p->last_len, p->min_len, p->max_len);
+		return 1;
+	}
+	t0 = now_seconds();
+	t1 = t0;
+	for (;;) {
+		if (p->sign(p) != KYSO_OK)
+			return 1;
+		ops++;
+		t1 = now_seconds();
+		if (o->count > 0 ? ops >= o->count : t1 - t0 >= o->seconds)
+			break;
+	}
+	if (o->quiet)
+		printf("%.1f\n", (double)ops / (t1 - t0));
+	else
+		printf("%s %s: %ld signatures in %.3f s = %.1f ops/s\n", mode_names[o->mode],
+		    key_names[o->key], ops, t1 - t0, (double)ops / (t1 - t0));
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct bench_opts o = { .pin = "123456", .seconds = 2.0, .warmup = 20 };
+	struct bench_path p;
+	int r;
+
+	/* a peer that dies (agent, p11-kit server) must show as an error, not kill us */
+	signal(SIGPIPE, SIG_IGN);
+	if ((r = parse_opts(argc, argv, &o)) != 0)
+		return r == 1 ? 0 : 2;
+	memset(&p, 0, sizeof(p));
+	/* any fixed 32 bytes will do: the token signs them as a SHA-256 digest */
+	if (alg_hash(256, (const unsigned char *)"kyso bench", 10, p.digest) != KYSO_OK) {
+		fprintf(stderr, "kyso_bench: cannot hash\n");
+		return 1;
+	}
+	if (o.mode == MODE_AGENT) {
+		r = agent_path_open(&o, &p) == KYSO_OK ? bench_run(&o, &p) : 1;
+		kyso_disconnect(p.client);
+	} else {
+		r = p11_path_open(&o, &p) == KYSO_OK ? bench_run(&o, &p) : 1;
+		p11_path_close(&p);
+	}
+	return r;
+}

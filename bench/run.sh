@@ -1,0 +1,191 @@
+#!/bin/bash
+# bench/run.sh — signing throughput on one SoftHSM token, three ways, in one run:
+#
+#   direct  kyso's PKCS#11 layer on libsofthsm2.so, one session
+#   agent   kysod's Sign through libkyso, one persistent connection
+#   p11kit  the direct loop on p11-kit-client.so, through `p11-kit server`
+#
+# for P-256 and RSA-2048. Each round runs every path for BENCH_SECONDS, in an order that
+# rotates from round to round; the table shows the median of BENCH_ROUNDS rounds and the
+# median of the per-round ratios. Run by `make bench`; see docs/performance.md.
+#
+# Environment: BUILD (default build), BENCH_ROUNDS (5), BENCH_SECONDS (2),
+# BENCH_KEYS ("p256 rsa2048"), BENCH_KEEP=1 keeps the temp dir (token, logs, raw figures).
+# Exit status: 0 when the benchmark ran (whether or not the targets were met), 1 if not.
+set -eu
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$(cd "${BUILD:-$ROOT/build}" && pwd)
+ROUNDS=${BENCH_ROUNDS:-5}
+SECONDS_PER=${BENCH_SECONDS:-2}
+KEYS=${BENCH_KEYS:-p256 rsa2048}
+SOFTHSM=/usr/lib/softhsm/libsofthsm2.so
+P11KIT_CLIENT=/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so
+P11KIT_SERVER_EXE=/usr/libexec/p11-kit/p11-kit-server
+BENCH=$BUILD/bench/kyso_bench
+TOKEN=kyso-bench
+
+# the targets (docs/performance.md): agent/direct at least this, agent/p11kit above 1
+TARGET_DIRECT_p256=0.60
+TARGET_DIRECT_rsa2048=0.90
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+for f in "$BENCH" "$BUILD/kysod" "$BUILD/kyso" "$SOFTHSM" "$P11KIT_CLIENT"; do
+	[ -e "$f" ] || die "$f is missing (run 'make bench', or 'make deps bench-build')"
+done
+for c in softhsm2-util pkcs11-tool p11-kit openssl xxd ps awk; do
+	command -v "$c" >/dev/null || die "'$c' is missing (run packaging/deps.sh)"
+done
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/kyso-bench.XXXXXX")
+chmod 700 "$T"
+AGENT_PID=
+P11_PID=
+
+# Stops the p11-kit server and the per-connection processes it forked. Those outlive
+# their parent, so they go first, by pid: the server's children, then any process of
+# that server program still serving our socket (a child whose parent already died).
+p11kit_stop() {
+	local pid exe
+	[ -n "$P11_PID" ] || return 0
+	for pid in $(ps -o pid= --ppid "$P11_PID" 2>/dev/null); do
+		kill "$pid" 2>/dev/null || true
+	done
+	kill "$P11_PID" 2>/dev/null || true
+	wait "$P11_PID" 2>/dev/null || true
+	P11_PID=
+	for pid in /proc/[0-9]*; do
+		pid=${pid#/proc/}
+		exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || continue
+		[ "$exe" = "$P11KIT_SERVER_EXE" ] || continue
+		if tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF "$T/p11kit.sock"; then
+			kill "$pid" 2>/dev/null || true
+		fi
+	done
+}
+
+agent_stop() {
+	[ -n "$AGENT_PID" ] || return 0
+	kill -TERM "$AGENT_PID" 2>/dev/null || true
+	wait "$AGENT_PID" 2>/dev/null || true
+	AGENT_PID=
+}
+
+cleanup() {
+	trap - EXIT INT TERM
+	agent_stop
+	p11kit_stop
+	if [ -n "${BENCH_KEEP:-}" ]; then
+		echo "bench: kept $T"
+	else
+		rm -rf "$T"
+	fi
+}
+trap cleanup EXIT
+trap 'echo "bench: interrupted" >&2; exit 130' INT TERM
+
+# ---- the token ----
+. "$ROOT/tests/lib/tokens.sh"
+echo "bench: creating a SoftHSM token with a P-256 and an RSA-2048 key in $T"
+tok_init "$T/tok" || die "cannot set up the SoftHSM store"
+tok_create "$TOKEN" || die "cannot create the token"
+tok_key "$TOKEN" 01 ec:p256 p256 || die "cannot make the P-256 key"
+tok_key "$TOKEN" 02 rsa:2048 rsa2048 || die "cannot make the RSA-2048 key"
+
+# ---- the agent ----
+export KYSO_SOCKET=$T/agent.sock
+"$BUILD/kysod" -f -s "$KYSO_SOCKET" -m "$SOFTHSM" --log-level warning \
+	> "$T/kysod.log" 2>&1 &
+AGENT_PID=$!
+up=0
+for _ in $(seq 1 200); do
+	if "$BUILD/kyso" info >/dev/null 2>&1; then up=1; break; fi
+	kill -0 "$AGENT_PID" 2>/dev/null || break
+	sleep 0.05
+done
+[ "$up" = 1 ] || { cat "$T/kysod.log" >&2; die "kysod did not come up"; }
+
+# ---- the p11-kit server ----
+p11-kit server -f --provider "$SOFTHSM" -n "$T/p11kit.sock" "pkcs11:" \
+	> "$T/p11kit.log" 2>&1 &
+P11_PID=$!
+for _ in $(seq 1 100); do
+	[ -S "$T/p11kit.sock" ] && break
+	kill -0 "$P11_PID" 2>/dev/null || break
+	sleep 0.05
+done
+[ -S "$T/p11kit.sock" ] || { cat "$T/p11kit.log" >&2; die "p11-kit server did not come up"; }
+
+# ---- the rounds ----
+# one measurement: prints ops/s
+measure() {
+	local mode=$1 key=$2
+	case $mode in
+	direct) set -- -m "$SOFTHSM" ;;
+	agent) set -- -s "$KYSO_SOCKET" ;;
+	p11kit) set -- -A "unix:path=$T/p11kit.sock" ;;
+	esac
+	"$BENCH" "$mode" -q -k "$key" -t "$TOKEN" -P "$TOK_PIN" -d "$SECONDS_PER" "$@" \
+		2> "$T/err" || { cat "$T/err" >&2; die "$mode $key failed"; }
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2];
+	else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+minmax() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s-%s", lo, hi }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", a / b }'; }
+
+MODES=(direct agent p11kit)
+nkeys=$(echo $KEYS | wc -w)
+echo "bench: $ROUNDS rounds x ${#MODES[@]} paths x $SECONDS_PER s for $KEYS (about" \
+	"$(awk -v a="$ROUNDS" -v b="${#MODES[@]}" -v c="$SECONDS_PER" -v d="$nkeys" \
+	'BEGIN { printf "%.0f", a * b * c * d }') s)"
+for key in $KEYS; do
+	: > "$T/$key.direct"; : > "$T/$key.agent"; : > "$T/$key.p11kit"
+	: > "$T/$key.ad"; : > "$T/$key.ap"
+	for r in $(seq 1 "$ROUNDS"); do
+		declare -A got=()
+		line="bench: $key round $r:"
+		for i in 0 1 2; do
+			mode=${MODES[$(((i + r - 1) % 3))]}
+			got[$mode]=$(measure "$mode" "$key")
+			echo "${got[$mode]}" >> "$T/$key.$mode"
+			line="$line $mode ${got[$mode]}"
+		done
+		ratio "${got[agent]}" "${got[direct]}" >> "$T/$key.ad"
+		ratio "${got[agent]}" "${got[p11kit]}" >> "$T/$key.ap"
+		echo "$line"
+		unset got
+	done
+done
+
+# ---- the table ----
+echo
+echo "kyso signing benchmark — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPU(s)," \
+	"SoftHSM $(softhsm2-util --version 2>/dev/null || echo '?'), $ROUNDS rounds x $SECONDS_PER s"
+echo "ops/s: median (min-max) of the rounds; ratios: median of the per-round ratios"
+echo
+printf '%-8s  %-26s  %-26s  %-26s  %-12s  %s\n' key "direct ops/s" "agent ops/s" \
+	"p11kit ops/s" agent/direct agent/p11kit
+verdicts=
+for key in $KEYS; do
+	d=$(median < "$T/$key.direct"); a=$(median < "$T/$key.agent")
+	p=$(median < "$T/$key.p11kit")
+	ad=$(median < "$T/$key.ad"); ap=$(median < "$T/$key.ap")
+	printf '%-8s  %-26s  %-26s  %-26s  %-12s  %s\n' "$key" \
+		"$d ($(minmax < "$T/$key.direct"))" "$a ($(minmax < "$T/$key.agent"))" \
+		"$p ($(minmax < "$T/$key.p11kit"))" "$ad" "$ap"
+	tvar=TARGET_DIRECT_$key
+	target=${!tvar:-}
+	if [ -n "$target" ]; then
+		v=$(awk -v x="$ad" -v t="$target" 'BEGIN { print (x >= t) ? "PASS" : "MISS" }')
+		verdicts="$verdicts$(printf '%-4s  %s: agent/direct %s >= %s' "$v" "$key" "$ad" \
+			"$target")"$'\n'
+	fi
+	v=$(awk -v x="$ap" 'BEGIN { print (x > 1) ? "PASS" : "MISS" }')
+	verdicts="$verdicts$(printf '%-4s  %s: agent/p11kit %s > 1 (agent faster than p11-kit remoting)' \
+		"$v" "$key" "$ap")"$'\n'
+done
+echo
+echo "targets:"
+printf '%s' "$verdicts"

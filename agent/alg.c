@@ -37,7 +37,7 @@ alg_is_sha1(const char *name)
 	size_t n = strlen(name);
 
 	return (n >= 5 && strcmp(name + n - 5, "-sha1") == 0) ||
-	    (n >= 5 && strcmp(name + n - 5, "-sha-1") == 0);
+	    (n >= 6 && strcmp(name + n - 6, "-sha-1") == 0);
 }
 
 size_t

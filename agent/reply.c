@@ -54,8 +54,8 @@ json_t *
 reply_message(const struct reply *r)
 {
 	if (r->error != NULL)
-		return json_pack("{s:s, s:O}", "error", r->error, "parameters",
-		    r->eparams != NULL ? r->eparams : json_object());
+		return json_pack("{s:s, s:o}", "error", r->error, "parameters",
+		    r->eparams != NULL ? json_incref(r->eparams) : json_object());
 	if (r->params != NULL)
 		return json_pack("{s:O}", "parameters", r->params);
 	return json_pack("{s:{}}", "parameters");

@@ -33,7 +33,7 @@ token_state(const struct kyso_token *t)
 		return "logged in";
 	if (t->user_pin_to_be_changed)
 		return "PIN to be changed";
-	return t->login_required ? "locked" : "open";
+	return t->login_required ? "PIN needed" : "open";
 }
 
 void

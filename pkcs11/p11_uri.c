@@ -67,7 +67,10 @@ p11_uri_parse_key(const char *str, struct p11_uri_key *out)
 	memset(out, 0, sizeof(*out));
 	if (strncmp(str, "pkcs11:", 7) != 0 || (uri = p11_kit_uri_new()) == NULL)
 		return KYSO_ERR_INVALID_ARG;
-	if (p11_kit_uri_parse(str, P11_KIT_URI_FOR_OBJECT_ON_TOKEN, uri) != P11_KIT_URI_OK)
+	/* an attribute p11-kit could not represent (an over-long label, type=bogus) must not
+	 * be dropped silently: the URI would then match more keys than it names */
+	if (p11_kit_uri_parse(str, P11_KIT_URI_FOR_OBJECT_ON_TOKEN, uri) != P11_KIT_URI_OK ||
+	    p11_kit_uri_any_unrecognized(uri))
 		goto out;
 	ti = p11_kit_uri_get_token_info(uri);
 	p11_trim_copy(out->token, ti->label, sizeof(ti->label));
@@ -87,7 +90,8 @@ p11_uri_parse_key(const char *str, struct p11_uri_key *out)
 		out->id_len = a->ulValueLen;
 	}
 	if ((a = p11_kit_uri_get_attribute(uri, CKA_LABEL)) != NULL) {
-		if (a->ulValueLen >= sizeof(out->object))
+		if (a->ulValueLen >= sizeof(out->object) ||
+		    memchr(a->pValue, '\0', a->ulValueLen) != NULL)
 			goto out;
 		memcpy(out->object, a->pValue, a->ulValueLen);
 		out->object[a->ulValueLen] = '\0';

@@ -47,7 +47,7 @@ tok_spki_prefix() {
 
 tok_key() {
 	local label=$1 id=$2 type=$3 name=$4 p11type point
-	local p11="pkcs11-tool --module $SOFTHSM_MODULE --token-label $label"
+	local p11=(pkcs11-tool --module "$SOFTHSM_MODULE" --token-label "$label")
 	case $type in
 	rsa:*) p11type=$type ;;
 	ec:p256) p11type=EC:prime256v1 ;;
@@ -55,12 +55,12 @@ tok_key() {
 	ed25519) p11type=EC:edwards25519 ;;
 	*) echo "tok_key: unknown key type $type" >&2; return 1 ;;
 	esac
-	$p11 --login --pin "$TOK_PIN" --keypairgen --key-type "$p11type" --id "$id" \
+	"${p11[@]}" --login --pin "$TOK_PIN" --keypairgen --key-type "$p11type" --id "$id" \
 		--label "$name" > "$TOK_DIR/keygen.out" 2>&1 ||
 		{ echo "tok_key: keygen $type failed" >&2; cat "$TOK_DIR/keygen.out" >&2; return 1; }
 	case $type in
 	rsa:*)
-		$p11 --read-object --type pubkey --id "$id" -o "$TOK_DIR/$name.pub.der" \
+		"${p11[@]}" --read-object --type pubkey --id "$id" -o "$TOK_DIR/$name.pub.der" \
 			>/dev/null 2>&1 || return 1
 		openssl pkey -pubin -inform DER -in "$TOK_DIR/$name.pub.der" \
 			-out "$TOK_DIR/$name.pub.pem" || return 1 ;;
@@ -85,7 +85,7 @@ tok_key() {
 		-force_pubkey "$TOK_DIR/$name.pub.pem" -extfile "$TOK_DIR/ext.cnf" \
 		-out "$TOK_DIR/$name.crt.pem" 2>/dev/null || return 1
 	openssl x509 -in "$TOK_DIR/$name.crt.pem" -outform DER -out "$TOK_DIR/$name.crt.der"
-	$p11 --login --pin "$TOK_PIN" --write-object "$TOK_DIR/$name.crt.der" --type cert \
+	"${p11[@]}" --login --pin "$TOK_PIN" --write-object "$TOK_DIR/$name.crt.der" --type cert \
 		--id "$id" --label "$name" >/dev/null 2>&1 || { echo "tok_key: cert import failed" >&2; return 1; }
 	rm -f "$TOK_DIR/throwaway.key" "$TOK_DIR/$name.csr"
 }

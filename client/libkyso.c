@@ -153,8 +153,8 @@ kyso_rpc(kyso_client *c, const char *method, json_t *params, json_t **reply)
 	kyso_clear_error(c);
 	if (c->fd < 0)
 		return kyso_set_error(c, KYSO_ERR_DISCONNECTED, "not connected to the agent");
-	call = json_pack("{s:s, s:O}", "method", method, "parameters",
-	    params != NULL ? params : json_object());
+	call = json_pack("{s:s, s:o}", "method", method, "parameters",
+	    params != NULL ? json_incref(params) : json_object());
 	if (call == NULL)
 		return kyso_set_error(c, KYSO_ERR_NOMEM, "out of memory");
 	kbuf_init(&out, KYSO_WIRE_MAX);

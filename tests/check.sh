@@ -8,7 +8,7 @@ total_p=0 total_f=0 total_s=0 rc=0
 for variant in build build-asan; do
 	echo "=== tests on $variant ==="
 	if [ "$variant" = build-asan ]; then
-		export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1
+		export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1:fast_unwind_on_malloc=0
 		export LSAN_OPTIONS=suppressions=$top/tests/lsan.supp:print_suppressions=0
 		export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 	fi

@@ -18,8 +18,11 @@ pc=$root/usr/lib/pkgconfig
 cflags=$(PKG_CONFIG_PATH=$pc PKG_CONFIG_SYSROOT_DIR=$root pkg-config --cflags kyso)
 libs=$(PKG_CONFIG_PATH=$pc PKG_CONFIG_SYSROOT_DIR=$root pkg-config --libs kyso)
 t_match "pkg-config --cflags kyso" "-I$root/usr/include/kyso" "$cflags"
+# a sanitizer build of libkyso needs a client built the same way
+san=
+ldd "$root/usr/lib/libkyso.so.0" | grep -q libasan && san="-fsanitize=address,undefined"
 t_ok "a C client compiles and links against libkyso.so" \
-	cc -std=c11 -Wall -Werror $cflags -o "$T_DIR/client" "$T_TOP/tests/integration/c/libkyso_client.c" $libs
+	cc -std=c11 -Wall -Werror $san $cflags -o "$T_DIR/client" "$T_TOP/tests/integration/c/libkyso_client.c" $libs
 exported=$(nm -D --defined-only "$root/usr/lib/libkyso.so.0" | awk '{print $3}' | grep -v '^KYSO_0$' | grep -v '^kyso_' || true)
 t_eq "libkyso.so exports only kyso_* symbols" "" "$exported"
 t_eq "libkyso.so has the soname libkyso.so.0" "libkyso.so.0" \

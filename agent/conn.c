@@ -14,8 +14,6 @@
 #include "log.h"
 #include "wire.h"
 
-/* Replies may be larger than calls (a listing with many certificates). */
-#define CONN_OUT_MAX (16 * 1024 * 1024)
 
 static unsigned long conn_serials;
 
@@ -288,7 +286,7 @@ conn_accept(struct agent *a, int listen_fd)
 	c->uid = cred.uid;
 	c->serial = ++conn_serials;
 	kbuf_init(&c->in, KYSO_WIRE_MAX);
-	kbuf_init(&c->out, CONN_OUT_MAX);
+	kbuf_init(&c->out, KYSO_WIRE_REPLY_MAX);
 	conn_exe(cred.pid, c->exe, sizeof(c->exe));
 	c->next = a->conns;
 	if (a->conns != NULL)

@@ -64,6 +64,7 @@ certs_free(struct cert *c, size_t n)
 		certinfo_clear(&c[i].ci);
 		free(c[i].key_id);
 		free(c[i].label);
+		free(c[i].key_label);
 		free(c[i].key_uri);
 		json_decref(c[i].json);
 	}
@@ -145,8 +146,10 @@ inventory_set_certs(struct token *t, const struct p11_cert_desc *c, size_t n)
 		if (r != KYSO_OK ||
 		    (x->label = strdup(c[i].label)) == NULL ||
 		    (c[i].id_len > 0 && (x->key_id = malloc(c[i].id_len)) == NULL) ||
+		    (c[i].key_label != NULL &&
+		    (x->key_label = strdup(c[i].key_label)) == NULL) ||
 		    (x->key_uri = p11_uri_for_key(&t->desc, c[i].id, c[i].id_len,
-		    c[i].label)) == NULL) {
+		    c[i].key_label)) == NULL) {
 			got++;
 			certs_free(nc, got);
 			return KYSO_ERR_NOMEM;
@@ -248,7 +251,10 @@ find_cert_by_uri(const struct inventory *inv, const char *ref, struct cert **out
 			if (u.id_len > 0 && (c->key_id_len != u.id_len ||
 			    memcmp(c->key_id, u.id, u.id_len) != 0))
 				continue;
-			if (u.object[0] != '\0' && strcmp(c->label, u.object) != 0)
+			/* object= names the key; a key whose label is hidden (before login)
+			 * is matched by its certificate's label */
+			if (u.object[0] != '\0' && strcmp(c->key_label != NULL ? c->key_label :
+			    c->label, u.object) != 0)
 				continue;
 			found = c;
 			matches++;

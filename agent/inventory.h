@@ -22,7 +22,8 @@ struct cert {
 	struct token *token;
 	unsigned char *key_id;  /* CKA_ID */
 	size_t key_id_len;
-	char *label;
+	char *label;            /* the certificate's CKA_LABEL */
+	char *key_label;        /* the key's CKA_LABEL, or NULL when unknown */
 	char *key_uri;
 	int can_sign;
 	json_t *json;           /* the protocol's Certificate object */

@@ -56,6 +56,8 @@ struct job {
 	struct p11_cert_desc *certs;
 	size_t ncerts;
 	int logged_in;              /* session state after the job */
+	int already_logged_in;      /* JOB_LOGIN found the token logged in: PIN unused */
+	int key_wants_pin;          /* PIN_REQUIRED although logged in: an always-auth key */
 };
 
 /* Returns a new zeroed job of kind, or NULL on ENOMEM. */

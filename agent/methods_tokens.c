@@ -133,9 +133,10 @@ complete_login(struct agent *a, struct job *j, struct reply *r)
 {
 	(void)a;
 	if (j->result == KYSO_OK) {
-		log_info("logged in to token '%s' (serial %s)", j->token->desc.label,
+		log_info("%s token '%s' (serial %s)", j->already_logged_in ?
+		    "Login: already logged in to" : "logged in to", j->token->desc.label,
 		    j->token->desc.serial);
-		reply_ok(r, NULL);
+		reply_ok(r, json_pack("{s:b}", "already_logged_in", j->already_logged_in));
 	} else {
 		reply_from_job(r, j);
 	}
@@ -238,9 +239,16 @@ reply_from_job(struct reply *r, const struct job *j)
 		    d->label);
 		break;
 	case KYSO_ERR_PIN_REQUIRED:
-		reply_fail(r, j->result, json_pack("{s:s, s:b, s:b}", "token", t->id,
-		    "user_pin_count_low", low, "user_pin_final_try", final),
-		    "token '%s' needs the user PIN: send 'pin' or call Login first", d->label);
+		if (j->key_wants_pin)
+			reply_fail(r, j->result, json_pack("{s:s, s:b, s:b}", "token", t->id,
+			    "user_pin_count_low", low, "user_pin_final_try", final),
+			    "the key of this certificate on token '%s' needs the PIN for every "
+			    "signature: send 'pin' with each Sign", d->label);
+		else
+			reply_fail(r, j->result, json_pack("{s:s, s:b, s:b}", "token", t->id,
+			    "user_pin_count_low", low, "user_pin_final_try", final),
+			    "token '%s' needs the user PIN: send 'pin' or call Login first",
+			    d->label);
 		break;
 	case KYSO_ERR_TOKEN_NOT_PRESENT:
 		reply_fail(r, j->result, json_pack("{s:s}", "token", t->id),

@@ -1,4 +1,5 @@
 /* params.c — parameter validation with errors that name the parameter. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "encode.h"
@@ -62,11 +63,18 @@ int
 params_base64(json_t *params, const char *name, int required, unsigned char **out,
     size_t *outlen, struct reply *r)
 {
+	json_t *v = json_object_get(params, name);
 	const char *s;
 	int e;
 
 	*out = NULL;
 	*outlen = 0;
+	/* an empty string is valid base64 (an empty document) */
+	if (v != NULL && json_is_string(v) && json_string_length(v) == 0) {
+		*out = malloc(1);
+		return *out != NULL ? KYSO_OK : (reply_fail(r, KYSO_ERR_NOMEM, NULL, NULL),
+		    KYSO_ERR_NOMEM);
+	}
 	if ((e = params_string(params, name, required, (size_t)-1, &s, r)) != KYSO_OK ||
 	    s == NULL)
 		return e;

@@ -27,7 +27,8 @@ int params_string(json_t *params, const char *name, int required, size_t maxlen,
 
 /*
  * Reads base64 field name, decoded into *out (malloc'd) and *outlen; absent optional
- * fields give *out NULL. Returns KYSO_OK or KYSO_ERR_INVALID_PARAMETER.
+ * fields give *out NULL, an empty string an empty (non-NULL) buffer. Returns KYSO_OK or
+ * KYSO_ERR_INVALID_PARAMETER.
  */
 int params_base64(json_t *params, const char *name, int required, unsigned char **out,
     size_t *outlen, struct reply *r);

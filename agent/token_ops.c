@@ -64,18 +64,16 @@ ops_certs(struct p11_session *s, struct job *j)
 		    j->desc.label, f.ckr_name, f.call);
 }
 
-/* Logs in with the job's PIN (wiped right after), or on the PIN pad. */
+/*
+ * Logs in with the job's PIN, or on the PIN pad. The PIN stays in the job (locked memory)
+ * until the job ends, for a key that wants it again before each signature.
+ */
 static int
 ops_login(struct p11_session *s, struct job *j)
 {
-	int r;
-
 	if (j->pin == NULL && !j->protected_auth_path)
 		return KYSO_ERR_PIN_REQUIRED;
-	r = p11_session_login(s, j->pin, &j->fail);
-	secret_free(j->pin);
-	j->pin = NULL;
-	return r;
+	return p11_session_login(s, j->pin, &j->fail);
 }
 
 static int
@@ -90,8 +88,9 @@ ops_sign(struct p11_session *s, struct job *j)
 			return r;
 		logged_in_now = 1;
 	}
+	j->req.context_pin = j->pin;
 	r = p11_session_sign(s, &j->req, &j->sig, &j->siglen, &j->fail);
-	if (r == KYSO_ERR_PIN_REQUIRED && !logged_in_now &&
+	if (r == KYSO_ERR_PIN_REQUIRED && !logged_in_now && !p11_session_logged_in(s) &&
 	    (j->pin != NULL || j->protected_auth_path)) {
 		/* the key needs a login the token flags did not announce */
 		if ((r = ops_login(s, j)) != KYSO_OK)
@@ -99,6 +98,8 @@ ops_sign(struct p11_session *s, struct job *j)
 		logged_in_now = 1;
 		r = p11_session_sign(s, &j->req, &j->sig, &j->siglen, &j->fail);
 	}
+	if (r == KYSO_ERR_PIN_REQUIRED && p11_session_logged_in(s))
+		j->key_wants_pin = 1;  /* CKA_ALWAYS_AUTHENTICATE: a PIN for every signature */
 	if (logged_in_now)
 		ops_certs(s, j);  /* private keys are visible now */
 	if (r != KYSO_OK || !j->ecdsa_der)
@@ -131,6 +132,11 @@ token_ops_run(struct p11_module *m, unsigned long slot, struct p11_session **ses
 			ops_certs(*sess, j);
 		break;
 	case JOB_LOGIN:
+		if (p11_session_logged_in(*sess)) {
+			j->already_logged_in = 1;  /* the PIN is not checked: say so */
+			r = KYSO_OK;
+			break;
+		}
 		r = ops_login(*sess, j);
 		if (r == KYSO_OK)
 			ops_certs(*sess, j);

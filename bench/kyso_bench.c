@@ -3,7 +3,9 @@
  *
  *   direct  kyso's PKCS#11 layer on the module itself, one session;
  *   p11kit  the same loop on p11-kit-client.so, talking to a `p11-kit server`;
- *   agent   libkyso's kyso_sign over one persistent connection to kysod.
+ *   agent   libkyso's kyso_sign over one persistent connection to kysod;
+ *   ping    libkyso's kyso_get_info on one connection: the agent's round trip without
+ *           the token (what the agent costs before its worker is involved).
  *
  * The direct and p11kit loops go through pkcs11/p11.h (p11_session_sign: sign-init, a
  * length query and the signature) with the mechanisms the agent chooses for a digest
@@ -27,7 +29,7 @@
 
 #define P11KIT_CLIENT "/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so"
 
-enum bench_mode { MODE_DIRECT, MODE_P11KIT, MODE_AGENT };
+enum bench_mode { MODE_DIRECT, MODE_P11KIT, MODE_AGENT, MODE_PING };
 enum bench_key { BK_P256, BK_RSA2048 };
 
 struct bench_opts {
@@ -64,7 +66,7 @@ struct bench_path {
 	unsigned char digest[32];
 };
 
-static const char *const mode_names[] = { "direct", "p11kit", "agent" };
+static const char *const mode_names[] = { "direct", "p11kit", "agent", "ping" };
 static const char *const key_names[] = { "p256", "rsa2048" };
 
 static void
@@ -77,6 +79,7 @@ usage(FILE *f)
 	    "  direct   kyso's PKCS#11 layer on --module, one session\n"
 	    "  p11kit   the same loop through p11-kit-client.so and a p11-kit server\n"
 	    "  agent    libkyso's kyso_sign over one connection to kysod\n"
+	    "  ping     libkyso's kyso_get_info over one connection to kysod (no token)\n"
 	    "\nOptions:\n"
 	    "  -k, --key TYPE        p256 or rsa2048 (default p256)\n"
 	    "  -L, --label NAME      the certificate's label on the token (default: TYPE)\n"
@@ -152,8 +155,11 @@ parse_opts(int argc, char **argv, struct bench_opts *o)
 		o->mode = MODE_P11KIT;
 	else if (strcmp(argv[1], "agent") == 0)
 		o->mode = MODE_AGENT;
+	else if (strcmp(argv[1], "ping") == 0)
+		o->mode = MODE_PING;
 	else {
-		fprintf(stderr, "kyso_bench: unknown mode '%s' (direct, p11kit or agent)\n",
+		fprintf(stderr, "kyso_bench: unknown mode '%s' (direct, p11kit, agent or "
+		    "ping)\n",
 		    argv[1]);
 		return 2;
 	}
@@ -223,7 +229,7 @@ parse_opts(int argc, char **argv, struct bench_opts *o)
 	}
 	if (o->label == NULL)
 		o->label = key_names[o->key];
-	if (o->token == NULL) {
+	if (o->token == NULL && o->mode != MODE_PING) {
 		fprintf(stderr, "kyso_bench: --token is required\n");
 		return 2;
 	}
@@ -235,8 +241,8 @@ parse_opts(int argc, char **argv, struct bench_opts *o)
 		fprintf(stderr, "kyso_bench: p11kit needs --server\n");
 		return 2;
 	}
-	if (o->mode == MODE_AGENT && o->socket == NULL) {
-		fprintf(stderr, "kyso_bench: agent needs --socket\n");
+	if ((o->mode == MODE_AGENT || o->mode == MODE_PING) && o->socket == NULL) {
+		fprintf(stderr, "kyso_bench: %s needs --socket\n", mode_names[o->mode]);
 		return 2;
 	}
 	return 0;
@@ -343,10 +349,13 @@ p11_path_open(const struct bench_opts *o, struct bench_path *p)
 		    kyso_strerror(r), f.ckr_name, f.call);
 		return r;
 	}
-	if ((r = secret_new(o->pin, strlen(o->pin), &pin)) != KYSO_OK)
-		return r;
-	r = p11_session_login(p->session, pin, &f);
-	secret_free(pin);
+	/* a token already logged in (by this process) does not check the PIN: skip it */
+	if (p11_session_logged_in(p->session))
+		r = KYSO_OK;
+	else if ((r = secret_new(o->pin, strlen(o->pin), &pin)) == KYSO_OK) {
+		r = p11_session_login(p->session, pin, &f);
+		secret_free(pin);
+	}
 	if (r != KYSO_OK) {
 		fprintf(stderr, "kyso_bench: login failed: %s (%s in %s)\n", kyso_strerror(r),
 		    f.ckr_name, f.call);
@@ -453,6 +462,35 @@ agent_path_open(const struct bench_opts *o, struct bench_path *p)
 	return KYSO_OK;
 }
 
+static int
+ping_one(struct bench_path *p)
+{
+	char *product = NULL;
+	int r = kyso_get_info(p->client, &product, NULL);
+
+	if (r != KYSO_OK)
+		fprintf(stderr, "kyso_bench: GetInfo failed: %s\n", kyso_error_message(p->client));
+	p->last_len = product != NULL ? strlen(product) : 0;
+	kyso_free(product);
+	return r;
+}
+
+static int
+ping_path_open(const struct bench_opts *o, struct bench_path *p)
+{
+	int r;
+
+	if ((r = kyso_connect(o->socket, &p->client)) != KYSO_OK) {
+		fprintf(stderr, "kyso_bench: %s\n", p->client != NULL ?
+		    kyso_error_message(p->client) : kyso_strerror(r));
+		return r;
+	}
+	p->min_len = 1;
+	p->max_len = 1024;
+	p->sign = ping_one;
+	return KYSO_OK;
+}
+
 /* ---- the loop ---- */
 
 static int
@@ -485,8 +523,10 @@ bench_run(const struct bench_opts *o, struct bench_path *p)
 	if (o->quiet)
 		printf("%.1f\n", (double)ops / (t1 - t0));
 	else
-		printf("%s %s: %ld signatures in %.3f s = %.1f ops/s\n", mode_names[o->mode],
-		    key_names[o->key], ops, t1 - t0, (double)ops / (t1 - t0));
+		printf("%s %s: %ld %s in %.3f s = %.1f ops/s\n", mode_names[o->mode],
+		    o->mode == MODE_PING ? "-" : key_names[o->key], ops,
+		    o->mode == MODE_PING ? "calls" : "signatures", t1 - t0,
+		    (double)ops / (t1 - t0));
 	return 0;
 }
 
@@ -507,8 +547,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "kyso_bench: cannot hash\n");
 		return 1;
 	}
-	if (o.mode == MODE_AGENT) {
-		r = agent_path_open(&o, &p) == KYSO_OK ? bench_run(&o, &p) : 1;
+	if (o.mode == MODE_AGENT || o.mode == MODE_PING) {
+		r = (o.mode == MODE_AGENT ? agent_path_open(&o, &p) : ping_path_open(&o, &p)) ==
+		    KYSO_OK ? bench_run(&o, &p) : 1;
 		kyso_disconnect(p.client);
 	} else {
 		r = p11_path_open(&o, &p) == KYSO_OK ? bench_run(&o, &p) : 1;

@@ -14,7 +14,7 @@ static const struct {
 	{ "certs", cmd_certs, "list the certificates on the tokens" },
 	{ "sign", cmd_sign, "sign a digest or a file with a certificate's key" },
 	{ "login", cmd_login, "log in to a token with its PIN" },
-	{ "lock", cmd_lock, "log out of every token; the agent forgets every PIN" },
+	{ "lock", cmd_lock, "log out of every token (signing needs the PIN again)" },
 	{ "info", cmd_info, "show which agent answers, and where" },
 };
 
@@ -27,7 +27,8 @@ usage(FILE *f)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nOptions:\n"
 	    "  -s, --socket PATH  the agent's socket (default: $KYSO_SOCKET, else\n"
-	    "                     $XDG_RUNTIME_DIR/kyso/agent.sock)\n"
+	    "                     $XDG_RUNTIME_DIR/kyso/agent.sock, else\n"
+	    "                     /tmp/kyso-UID/agent.sock)\n"
 	    "  -h, --help         show this help; 'kyso COMMAND --help' for a command\n"
 	    "  -V, --version      show the version\n"
 	    "\nExit status: 0 success, 1 error, 2 usage, 3 agent not reachable, 4 PIN required\n"

@@ -115,7 +115,7 @@ int kyso_sign(kyso_client *c, const struct kyso_sign_request *req, unsigned char
 /* Logs in to token (id, serial or label) with pin. Returns KYSO_OK or a PIN error. */
 int kyso_login(kyso_client *c, const char *token, const char *pin);
 
-/* Logs out of every token; the agent forgets every PIN. Returns KYSO_OK or an error. */
+/* Logs out of every token (the agent keeps no PIN). Returns KYSO_OK or an error. */
 int kyso_lock(kyso_client *c);
 
 /*

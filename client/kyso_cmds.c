@@ -360,7 +360,8 @@ cmd_sign(struct cli *cli, int argc, char **argv)
 	    "      --format der|raw   ECDSA signature encoding (default der)\n"
 	    "      --description TEXT what is being signed, for the agent's log\n"
 	    "      --pin-stdin        read the PIN from the first line of standard input\n"
-	    "  -j, --json             print the agent's answer as JSON\n"
+	    "  -j, --json             print the signature and algorithm as JSON (and write\n"
+	    "                         --out if given)\n"
 	    "Without --pin-stdin, a token that needs a PIN is asked for it on the terminal.\n";
 	static const struct option opts[] = {
 		{ "cert", required_argument, NULL, 'c' },
@@ -468,7 +469,7 @@ cmd_sign(struct cli *cli, int argc, char **argv)
 		printf("{\n  \"signature\": \"%s\",\n  \"algorithm\": \"%s\"\n}\n",
 		    b64 != NULL ? b64 : "", req.algorithm);
 		free(b64);
-		rc = EXIT_OK;
+		rc = out != NULL ? write_signature(out, sig, siglen) : EXIT_OK;
 	} else {
 		rc = write_signature(out, sig, siglen);
 	}
@@ -480,28 +481,42 @@ out:
 	return rc;
 }
 
-/* Picks the only token when none is named. */
+/*
+ * Finds the token to log in to: the one named (id, serial or label), or the only one.
+ * Fills id, *logged_in and *pin_pad from the agent's listing.
+ */
 static int
-login_token(struct cli *cli, const char **token, char **owned)
+login_token(struct cli *cli, const char *token, char *id, size_t idlen,
+    int *logged_in, int *pin_pad)
 {
-	struct kyso_token *t;
+	struct kyso_token *t, *found = NULL;
 	size_t n;
-	int e;
+	int e, matches = 0;
 
-	if (*token != NULL)
-		return EXIT_OK;
 	if ((e = kyso_list_tokens(cli->client, &t, &n)) != KYSO_OK)
 		return cli_fail(cli, e);
-	if (n != 1) {
-		fprintf(stderr, "kyso login: %s; name one with --token\n", n == 0 ?
-		    "no token is present" : "several tokens are present");
+	for (size_t i = 0; i < n; i++)
+		if (token == NULL || strcmp(t[i].id, token) == 0 ||
+		    strcmp(t[i].serial, token) == 0 || strcmp(t[i].label, token) == 0) {
+			found = &t[i];
+			matches++;
+		}
+	if (matches != 1) {
+		if (token != NULL && matches == 0)
+			fprintf(stderr, "kyso login: no token '%s' is present\n", token);
+		else
+			fprintf(stderr, "kyso login: %s; name one with --token\n", matches == 0 ?
+			    "no token is present" : "several tokens match");
 		kyso_tokens_free(t, n);
-		return n == 0 ? EXIT_NOT_FOUND : EXIT_USAGE;
+		return matches == 0 ? EXIT_NOT_FOUND : EXIT_USAGE;
 	}
-	*owned = strdup(t[0].id);
-	*token = *owned;
+	snprintf(id, idlen, "%s", found->id);
+	*logged_in = found->logged_in;
+	*pin_pad = found->protected_auth_path;
+	if (token == NULL || strcmp(token, found->id) != 0)
+		fprintf(stderr, "kyso: token '%s' (serial %s)\n", found->label, found->serial);
 	kyso_tokens_free(t, n);
-	return *owned != NULL ? EXIT_OK : EXIT_ERROR;
+	return EXIT_OK;
 }
 
 int
@@ -516,8 +531,8 @@ cmd_login(struct cli *cli, int argc, char **argv)
 		{ "pin-stdin", no_argument, NULL, 'P' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 } };
 	const char *token = NULL;
-	char *owned = NULL, *pin = NULL, prompt[200];
-	int ch, e, pin_stdin = 0, rc;
+	char *pin = NULL, prompt[200], id[64];
+	int ch, e, pin_stdin = 0, rc, logged_in = 0, pin_pad = 0;
 
 	while ((ch = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
 		if (ch == 't')
@@ -529,16 +544,22 @@ cmd_login(struct cli *cli, int argc, char **argv)
 	}
 	if ((e = no_extra_args(argc, argv, "login")) >= 0 || (e = cli_connect(cli)) != 0)
 		return e;
-	if ((rc = login_token(cli, &token, &owned)) != EXIT_OK)
+	if ((rc = login_token(cli, token, id, sizeof(id), &logged_in, &pin_pad)) != EXIT_OK)
 		return rc;
-	snprintf(prompt, sizeof(prompt), "PIN for token '%s': ", token);
-	if ((pin = cli_read_pin(pin_stdin, prompt)) == NULL) {
-		free(owned);
-		return EXIT_PIN;
+	if (logged_in) {
+		fprintf(stderr, "kyso: already logged in\n");
+		return EXIT_OK;
 	}
-	e = kyso_login(cli->client, token, pin);
+	if (pin_pad) {
+		fprintf(stderr, "kyso: enter the PIN on the reader's PIN pad\n");
+	} else {
+		snprintf(prompt, sizeof(prompt), "PIN for token '%s': ",
+		    token != NULL ? token : id);
+		if ((pin = cli_read_pin(pin_stdin, prompt)) == NULL)
+			return EXIT_PIN;
+	}
+	e = kyso_login(cli->client, id, pin);
 	cli_pin_free(pin);
-	free(owned);
 	if (e != KYSO_OK)
 		return cli_fail(cli, e);
 	fprintf(stderr, "kyso: logged in\n");
@@ -549,7 +570,7 @@ int
 cmd_lock(struct cli *cli, int argc, char **argv)
 {
 	static const char usage_text[] = "Usage: kyso lock\n"
-	    "Log out of every token; the agent forgets every PIN.\n";
+	    "Log out of every token: the next signature needs the PIN again.\n";
 	static const struct option opts[] = { { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 } };
 	int ch, e;

@@ -1,6 +1,7 @@
 /* libkyso.c — connecting to the agent, calls, and errors. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +57,7 @@ kyso_connect(const char *socket_path, kyso_client **out)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return KYSO_ERR_NOMEM;
 	c->fd = -1;
-	kbuf_init(&c->in, KYSO_WIRE_MAX);
+	kbuf_init(&c->in, KYSO_WIRE_REPLY_MAX);
 	*out = c;
 	if (socket_path != NULL) {
 		if (strlen(socket_path) >= sizeof(c->path))
@@ -270,6 +271,20 @@ set_str(json_t *o, const char *key, const char *v)
 	return v == NULL ? 0 : json_object_set_new(o, key, json_string(v));
 }
 
+/*
+ * Wipes the PIN string inside a request object before the object is freed: jansson owns a
+ * private copy (the serialised message is wiped by kbuf_free).
+ */
+static void
+wipe_pin(json_t *o)
+{
+	json_t *pin = json_object_get(o, "pin");
+
+	if (json_is_string(pin))
+		explicit_bzero((char *)(uintptr_t)json_string_value(pin),
+		    json_string_length(pin));
+}
+
 int
 kyso_sign(kyso_client *c, const struct kyso_sign_request *req, unsigned char **sig,
     size_t *siglen)
@@ -293,6 +308,7 @@ kyso_sign(kyso_client *c, const struct kyso_sign_request *req, unsigned char **s
 		return kyso_set_error(c, KYSO_ERR_NOMEM, "out of memory");
 	}
 	e = kyso_rpc(c, "io.kyso.Agent.Sign", p, &r);
+	wipe_pin(p);
 	json_decref(p);
 	if (e != KYSO_OK)
 		return e;
@@ -315,6 +331,7 @@ kyso_login(kyso_client *c, const char *token, const char *pin)
 		return kyso_set_error(c, KYSO_ERR_NOMEM, "out of memory");
 	}
 	e = kyso_rpc(c, "io.kyso.Agent.Login", p, &r);
+	wipe_pin(p);
 	json_decref(p);
 	json_decref(r);
 	return e;

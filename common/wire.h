@@ -15,8 +15,11 @@
 
 #include "buf.h"
 
-/* Largest message accepted or sent, NUL included. */
+/* Largest call the agent accepts, NUL included. */
 #define KYSO_WIRE_MAX (1024 * 1024)
+
+/* Largest reply the agent sends (a listing of many certificates), NUL included. */
+#define KYSO_WIRE_REPLY_MAX (16 * 1024 * 1024)
 
 /*
  * Looks for one complete message at the start of in. Returns 1 with *len set to the length

@@ -77,6 +77,7 @@ struct p11_cert_desc {
 	unsigned char *id;  /* CKA_ID, shared with the key objects */
 	size_t id_len;
 	char *label;        /* CKA_LABEL, never NULL */
+	char *key_label;    /* CKA_LABEL of the private key (else public key), or NULL */
 	int has_private_key; /* a CKO_PRIVATE_KEY with this CKA_ID is visible */
 	int has_public_key;  /* a CKO_PUBLIC_KEY with this CKA_ID is visible */
 	int key_can_sign;    /* the private key's CKA_SIGN is true */
@@ -128,7 +129,8 @@ int p11_session_logged_in(struct p11_session *s);
 
 /*
  * Logs the user in with pin (NULL for a protected authentication path). Never retries.
- * Returns KYSO_OK (also when already logged in), KYSO_ERR_PIN_INCORRECT,
+ * The caller checks p11_session_logged_in first: a token that is already logged in does
+ * not check the PIN. Returns KYSO_OK, KYSO_ERR_PIN_INCORRECT,
  * KYSO_ERR_PIN_LOCKED, KYSO_ERR_TOKEN_NOT_PRESENT or KYSO_ERR_TOKEN + fail.
  */
 int p11_session_login(struct p11_session *s, const struct kyso_secret *pin,
@@ -155,11 +157,17 @@ struct p11_sign_req {
 	unsigned pss_hash_bits;       /* 256/384/512 for the PSS mechanisms, else 0 */
 	const unsigned char *in;      /* the data or digest the mechanism takes */
 	size_t in_len;
+	/* the PIN for a key with CKA_ALWAYS_AUTHENTICATE (a context-specific login before
+	 * each signature); NULL if the caller has none */
+	const struct kyso_secret *context_pin;
 };
 
 /*
- * Signs with the private key named by req->key_id. Returns KYSO_OK with *sig (malloc'd)
- * and *siglen; KYSO_ERR_PIN_REQUIRED if the token wants a login first;
+ * Signs with the private key named by req->key_id. A key with CKA_ALWAYS_AUTHENTICATE
+ * gets a context-specific login with req->context_pin after C_SignInit (never retried).
+ * Returns KYSO_OK with *sig (malloc'd) and *siglen; KYSO_ERR_PIN_REQUIRED if the token
+ * wants a login first, or the key wants its PIN and there is none; KYSO_ERR_PIN_INCORRECT
+ * or KYSO_ERR_PIN_LOCKED from the context-specific login;
  * KYSO_ERR_KEY_NOT_FOUND; KYSO_ERR_UNSUPPORTED_ALG if the token refuses the mechanism;
  * KYSO_ERR_TOKEN_NOT_PRESENT; or KYSO_ERR_TOKEN + fail.
  */

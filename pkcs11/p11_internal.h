@@ -17,6 +17,7 @@ struct p11_key_cache_entry {
 	unsigned char id[64];
 	size_t id_len;  /* 0 = unused */
 	CK_OBJECT_HANDLE handle;
+	int always_auth;  /* CKA_ALWAYS_AUTHENTICATE */
 };
 
 struct p11_session {
@@ -48,7 +49,7 @@ int p11_describe_slot(struct p11_module *m, CK_SLOT_ID slot, struct p11_token_de
  * with *h, KYSO_ERR_KEY_NOT_FOUND, or an error + fail.
  */
 int p11_key_find(struct p11_session *s, const unsigned char *id, size_t id_len,
-    CK_OBJECT_HANDLE *h, struct p11_fail *fail);
+    CK_OBJECT_HANDLE *h, int *always_auth, struct p11_fail *fail);
 
 /* Forgets every cached key handle of s. */
 void p11_keys_forget(struct p11_session *s);

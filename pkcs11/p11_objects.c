@@ -93,15 +93,19 @@ struct key_ids {
 	unsigned char **id;
 	size_t *len;
 	int *can_sign;
+	char **label;
 	size_t n;
 };
 
 static void
 key_ids_free(struct key_ids *k)
 {
-	for (size_t i = 0; i < k->n; i++)
+	for (size_t i = 0; i < k->n; i++) {
 		free(k->id[i]);
+		free(k->label[i]);
+	}
 	free(k->id);
+	free(k->label);
 	free(k->len);
 	free(k->can_sign);
 	memset(k, 0, sizeof(*k));
@@ -114,7 +118,7 @@ key_ids_collect(struct p11_session *s, CK_OBJECT_CLASS cls, struct key_ids *k,
 {
 	CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &cls, sizeof(cls) } };
 	CK_OBJECT_HANDLE *h = NULL;
-	size_t n = 0;
+	size_t n = 0, len;
 	int r;
 
 	memset(k, 0, sizeof(*k));
@@ -122,7 +126,8 @@ key_ids_collect(struct p11_session *s, CK_OBJECT_CLASS cls, struct key_ids *k,
 		return r;
 	if (n > 0 && ((k->id = calloc(n, sizeof(*k->id))) == NULL ||
 	    (k->len = calloc(n, sizeof(*k->len))) == NULL ||
-	    (k->can_sign = calloc(n, sizeof(*k->can_sign))) == NULL)) {
+	    (k->can_sign = calloc(n, sizeof(*k->can_sign))) == NULL ||
+	    (k->label = calloc(n, sizeof(*k->label))) == NULL)) {
 		free(h);
 		key_ids_free(k);
 		return KYSO_ERR_NOMEM;
@@ -131,6 +136,9 @@ key_ids_collect(struct p11_session *s, CK_OBJECT_CLASS cls, struct key_ids *k,
 		if (attr_read(s, h[i], CKA_ID, &k->id[k->n], &k->len[k->n]) != KYSO_OK)
 			continue;
 		k->can_sign[k->n] = cls == CKO_PRIVATE_KEY ? attr_bool(s, h[i], CKA_SIGN) : 0;
+		if (attr_read(s, h[i], CKA_LABEL, (unsigned char **)&k->label[k->n], &len) !=
+		    KYSO_OK)
+			k->label[k->n] = NULL;
 		k->n++;
 	}
 	free(h);
@@ -156,6 +164,7 @@ p11_certs_free(struct p11_cert_desc *c, size_t n)
 		free(c[i].der);
 		free(c[i].id);
 		free(c[i].label);
+		free(c[i].key_label);
 	}
 	free(c);
 }
@@ -209,11 +218,23 @@ p11_session_certs(struct p11_session *s, struct p11_cert_desc **out, size_t *n,
 			goto out;
 		}
 		if (d->id_len > 0) {
+			const char *kl = NULL;
+
 			if ((k = key_ids_index(&priv, d->id, d->id_len)) >= 0) {
 				d->has_private_key = 1;
 				d->key_can_sign = priv.can_sign[k];
+				kl = priv.label[k];
 			}
-			d->has_public_key = key_ids_index(&pub, d->id, d->id_len) >= 0;
+			if ((k = key_ids_index(&pub, d->id, d->id_len)) >= 0) {
+				d->has_public_key = 1;
+				if (kl == NULL)
+					kl = pub.label[k];
+			}
+			if (kl != NULL && (d->key_label = strdup(kl)) == NULL) {
+				r = KYSO_ERR_NOMEM;
+				got++;
+				goto out;
+			}
 		}
 		got++;
 	}
@@ -238,7 +259,7 @@ p11_keys_forget(struct p11_session *s)
 
 int
 p11_key_find(struct p11_session *s, const unsigned char *id, size_t id_len,
-    CK_OBJECT_HANDLE *h, struct p11_fail *fail)
+    CK_OBJECT_HANDLE *h, int *always_auth, struct p11_fail *fail)
 {
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
 	CK_ATTRIBUTE tmpl[] = {
@@ -253,6 +274,7 @@ p11_key_find(struct p11_session *s, const unsigned char *id, size_t id_len,
 		if (s->keys[i].id_len == id_len && id_len > 0 &&
 		    memcmp(s->keys[i].id, id, id_len) == 0) {
 			*h = s->keys[i].handle;
+			*always_auth = s->keys[i].always_auth;
 			return KYSO_OK;
 		}
 	if ((r = objects_find(s, tmpl, 2, &found, &n, fail)) != KYSO_OK)
@@ -264,6 +286,7 @@ p11_key_find(struct p11_session *s, const unsigned char *id, size_t id_len,
 	if (n > 1)
 		log_warn("%zu private keys share one CKA_ID; using the first", n);
 	*h = found[0];
+	*always_auth = attr_bool(s, *h, CKA_ALWAYS_AUTHENTICATE);
 	free(found);
 	if (id_len <= sizeof(s->keys[0].id)) {
 		struct p11_key_cache_entry *e = &s->keys[s->next_key++ % P11_KEY_CACHE];
@@ -271,6 +294,7 @@ p11_key_find(struct p11_session *s, const unsigned char *id, size_t id_len,
 		memcpy(e->id, id, id_len);
 		e->id_len = id_len;
 		e->handle = *h;
+		e->always_auth = *always_auth;
 	}
 	return KYSO_OK;
 }

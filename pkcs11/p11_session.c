@@ -65,8 +65,6 @@ p11_session_login(struct p11_session *s, const struct kyso_secret *pin, struct p
 		    (CK_UTF8CHAR_PTR)(uintptr_t)secret_data(pin), (CK_ULONG)secret_len(pin));
 	else
 		rv = s->m->fn->C_Login(s->h, CKU_USER, NULL, 0);
-	if (rv == CKR_USER_ALREADY_LOGGED_IN)
-		rv = CKR_OK;
 	if (rv == CKR_OK)
 		p11_keys_forget(s);  /* private objects are visible now */
 	return p11_fail_set(fail, "C_Login", rv);

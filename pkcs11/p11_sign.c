@@ -5,6 +5,7 @@
 
 #include "kyso_err.h"
 #include "p11_internal.h"
+#include "secret.h"
 
 static const CK_MECHANISM_TYPE mech_ck[P11_MECH_COUNT] = {
 	[P11_MECH_RSA_PKCS] = CKM_RSA_PKCS,
@@ -52,9 +53,36 @@ pss_params(unsigned bits, CK_RSA_PKCS_PSS_PARAMS *p)
 	return KYSO_OK;
 }
 
-/* C_SignInit + C_Sign (length query, then the signature). */
+/* Ends an operation C_SignInit started, after a failure between it and C_Sign. */
+static void
+sign_abandon(struct p11_session *s, const struct p11_sign_req *req)
+{
+	unsigned char scratch[1024];
+	CK_ULONG n = sizeof(scratch);
+
+	(void)s->m->fn->C_Sign(s->h, (CK_BYTE_PTR)(uintptr_t)req->in, req->in_len, scratch, &n);
+}
+
+/* The context-specific login a CKA_ALWAYS_AUTHENTICATE key needs after C_SignInit. */
 static int
-sign_once(struct p11_session *s, CK_OBJECT_HANDLE key, CK_MECHANISM *mech,
+sign_context_login(struct p11_session *s, const struct p11_sign_req *req,
+    struct p11_fail *fail)
+{
+	const struct kyso_secret *pin = req->context_pin;
+	CK_RV rv;
+
+	rv = s->m->fn->C_Login(s->h, CKU_CONTEXT_SPECIFIC,
+	    (CK_UTF8CHAR_PTR)(uintptr_t)secret_data(pin), (CK_ULONG)secret_len(pin));
+	if (rv != CKR_OK) {
+		sign_abandon(s, req);
+		return p11_fail_set(fail, "C_Login", rv);
+	}
+	return KYSO_OK;
+}
+
+/* C_SignInit (+ context login) + C_Sign (length query, then the signature). */
+static int
+sign_once(struct p11_session *s, CK_OBJECT_HANDLE key, int always_auth, CK_MECHANISM *mech,
     const struct p11_sign_req *req, unsigned char **sig, size_t *siglen,
     struct p11_fail *fail)
 {
@@ -62,19 +90,19 @@ sign_once(struct p11_session *s, CK_OBJECT_HANDLE key, CK_MECHANISM *mech,
 	CK_ULONG len = 0;
 	unsigned char *buf;
 	CK_RV rv;
+	int r;
 
+	if (always_auth && req->context_pin == NULL)
+		return KYSO_ERR_PIN_REQUIRED;  /* checked before C_SignInit: nothing to undo */
 	if ((rv = fn->C_SignInit(s->h, mech, key)) != CKR_OK)
 		return p11_fail_set(fail, "C_SignInit", rv);
+	if (always_auth && (r = sign_context_login(s, req, fail)) != KYSO_OK)
+		return r;
 	rv = fn->C_Sign(s->h, (CK_BYTE_PTR)(uintptr_t)req->in, req->in_len, NULL, &len);
 	if (rv != CKR_OK)
 		return p11_fail_set(fail, "C_Sign", rv);
 	if (len == 0 || len > 16384 || (buf = malloc(len)) == NULL) {
-		/* end the operation the length query left active */
-		unsigned char scratch[1024];
-		CK_ULONG sl = sizeof(scratch);
-
-		(void)fn->C_Sign(s->h, (CK_BYTE_PTR)(uintptr_t)req->in, req->in_len, scratch,
-		    &sl);
+		sign_abandon(s, req);  /* end the operation the length query left active */
 		return len == 0 || len > 16384 ? p11_fail_set(fail, "C_Sign", CKR_GENERAL_ERROR)
 		    : KYSO_ERR_NOMEM;
 	}
@@ -95,7 +123,7 @@ p11_session_sign(struct p11_session *s, const struct p11_sign_req *req,
 	CK_RSA_PKCS_PSS_PARAMS pss;
 	CK_MECHANISM mech = { 0, NULL, 0 };
 	CK_OBJECT_HANDLE key;
-	int r;
+	int r, always_auth = 0;
 
 	*sig = NULL;
 	*siglen = 0;
@@ -109,16 +137,16 @@ p11_session_sign(struct p11_session *s, const struct p11_sign_req *req,
 		mech.pParameter = &pss;
 		mech.ulParameterLen = sizeof(pss);
 	}
-	if ((r = p11_key_find(s, req->key_id, req->key_id_len, &key, fail)) != KYSO_OK)
+	if ((r = p11_key_find(s, req->key_id, req->key_id_len, &key, &always_auth, fail)) != KYSO_OK)
 		return r;
-	r = sign_once(s, key, &mech, req, sig, siglen, fail);
+	r = sign_once(s, key, always_auth, &mech, req, sig, siglen, fail);
 	if (r == KYSO_ERR_TOKEN && (fail->ckr == CKR_KEY_HANDLE_INVALID ||
 	    fail->ckr == CKR_OBJECT_HANDLE_INVALID)) {
 		/* the cached handle went stale (objects changed): look the key up again */
 		p11_keys_forget(s);
-		if ((r = p11_key_find(s, req->key_id, req->key_id_len, &key, fail)) != KYSO_OK)
+		if ((r = p11_key_find(s, req->key_id, req->key_id_len, &key, &always_auth, fail)) != KYSO_OK)
 			return r;
-		r = sign_once(s, key, &mech, req, sig, siglen, fail);
+		r = sign_once(s, key, always_auth, &mech, req, sig, siglen, fail);
 	}
 	return r;
 }

@@ -25,3 +25,9 @@ $(BUILD)/tests/libkyso-faulty.so: tests/mock/faulty_p11.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -shared $(ALL_LDFLAGS) -o $@ $< -ldl -lpthread
 tests: $(BUILD)/tests/libkyso-faulty.so
+
+# small independent checkers used by integration tests
+$(BUILD)/tests/ed25519_verify: tests/tools/ed25519_verify.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< -lcrypto
+tests: $(BUILD)/tests/ed25519_verify

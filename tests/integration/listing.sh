@@ -46,6 +46,13 @@ uri=$(get key_uri)
 for part in "^pkcs11:" "token=first" "serial=$serial" "id=%0A" "object=alice" "type=private"; do
 	t_match "key_uri has $part" "$part" "$uri"
 done
+if command -v p11tool >/dev/null; then
+	out=$(GNUTLS_PIN=$TOK_PIN p11tool --provider "$SOFTHSM_MODULE" --login --list-privkeys "$uri" 2>&1)
+	t_match "GnuTLS p11tool finds the private key by the agent's key_uri" 'Type: Private key' "$out"
+	t_eq "  ... exactly one" 1 "$(grep -c 'Type: Private key' <<<"$out")"
+else
+	t_skip "GnuTLS p11tool finds the private key by key_uri" "p11tool is not installed"
+fi
 get der | base64 -d > "$T_DIR/alice.der" 2>/dev/null
 t_ok "der is the certificate on the token" cmp "$T_DIR/alice.der" "$TOK_DIR/alice.crt.der"
 bob=$(echo "$certs" | json '[c for c in d["parameters"]["certificates"] if c["label"]=="bob"][0]["algorithms"]')

@@ -8,7 +8,8 @@ TOK_PIN=918273
 VCALL=$T_TOP/tests/lib/vcall.py
 WRONG=555444
 
-tok_init "$T_DIR/tok" && tok_create officer && tok_key officer 01 ec:p256 key1 ||
+tok_init "$T_DIR/tok" && tok_create officer && tok_key officer 01 ec:p256 key1 &&
+	tok_key officer 02 ec:p256 qualified always-auth ||
 	{ t_flunk "make the test token"; t_done; exit 1; }
 export KYSO_FAULTY_MODULE=$SOFTHSM_MODULE KYSO_FAULTY_CONTROL=$T_DIR/rules \
 	KYSO_FAULTY_TRACE=$T_DIR/trace
@@ -65,6 +66,32 @@ t_ok "kyso sign after login needs no PIN" $K sign --cert "$id" --alg ecdsa-sha25
 t_ok "  ... and OpenSSL verifies it" verify_sig ecdsa-sha256 "$TOK_DIR/key1.pub.pem" "$T_DIR/s" "$doc"
 r=$(python3 "$VCALL" call io.kyso.Agent.Login '{"token":"officer"}')
 t_match "Login without a PIN → PinRequired" 'PinRequired' "$r"
+: > "$T_DIR/trace"
+r=$(python3 "$VCALL" call io.kyso.Agent.Login "{\"token\":\"officer\",\"pin\":\"$WRONG\"}")
+t_match "Login on a logged-in token says so, and does not claim to check the PIN" \
+	'"parameters":\{"already_logged_in":true\}' "$r"
+t_eq "  ... and does not send the PIN to the token" 0 "$(logins)"
+out=$($K login --token officer </dev/null 2>&1)
+t_match "kyso login on a logged-in token asks for no PIN" 'already logged in' "$out"
+
+# a key with CKA_ALWAYS_AUTHENTICATE: a context-specific login before every signature
+qid=$(cert_id "$TOK_DIR/qualified.crt.pem")
+qsign() {  # [PIN]
+	local pin=${1:+,\"pin\":\"$1\"}
+	python3 "$VCALL" call io.kyso.Agent.Sign \
+		"{\"certificate\":\"$qid\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$dig\"$pin}"
+}
+r=$(qsign)
+t_match "always-authenticate key, logged in, no PIN → PinRequired for every signature" \
+	'PinRequired.*needs the PIN for every signature' "$r"
+: > "$T_DIR/trace"
+for n in 1 2; do
+	qsign $TOK_PIN | python3 -c 'import json,sys,base64; sys.stdout.buffer.write(base64.b64decode(json.load(sys.stdin)["parameters"]["signature"]))' > "$T_DIR/q$n.sig" 2>/dev/null
+	t_ok "always-authenticate key with the PIN signs (signature $n verifies)" \
+		verify_sig ecdsa-sha256 "$TOK_DIR/qualified.pub.pem" "$T_DIR/q$n.sig" "$doc"
+done
+t_eq "  ... with one context-specific C_Login per signature" 2 "$(logins)"
+t_match "always-authenticate key with a wrong PIN → PinIncorrect" 'PinIncorrect' "$(qsign $WRONG)"
 r=$(python3 "$VCALL" call io.kyso.Agent.Login '{"token":"nope","pin":"1"}')
 t_match "Login to an unknown token → NoSuchToken" 'NoSuchToken' "$r"
 

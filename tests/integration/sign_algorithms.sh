@@ -57,6 +57,13 @@ for pair in rsa2048:rsa-pss-sha384 rsa3072:rsa-pkcs1v15-sha512 p256:ecdsa-sha256
 		"$T_DIR/data.sig" "$doc"
 done
 
+# an empty document
+: > "$T_DIR/empty"
+t_ok "ed25519 signs an empty document" $K sign --cert "$(cert_id "$TOK_DIR/ed25519.crt.pem")" \
+	--alg ed25519 --in "$T_DIR/empty" --out "$T_DIR/empty.sig"
+t_ok "  ... and OpenSSL (EVP) verifies it" "$BUILD/tests/ed25519_verify" \
+	"$TOK_DIR/ed25519.pub.pem" "$T_DIR/empty.sig" "$T_DIR/empty"
+
 # a digest given in hex on the command line, and a certificate named by an 8-digit prefix
 dig=$(openssl dgst -sha256 -binary "$doc" | xxd -p -c 64)
 id=$(cert_id "$TOK_DIR/p256.crt.pem")

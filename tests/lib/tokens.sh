@@ -3,10 +3,12 @@
 # Source it, then:
 #   tok_init DIR                 private SoftHSM store in DIR (sets SOFTHSM2_CONF)
 #   tok_create LABEL             a new token (SO PIN $TOK_SO_PIN, user PIN $TOK_PIN)
-#   tok_key LABEL ID TYPE NAME   on-token key pair (TYPE: rsa:2048 rsa:3072 ec:p256
+#   tok_key LABEL ID TYPE NAME [always-auth]
+#                                on-token key pair (TYPE: rsa:2048 rsa:3072 ec:p256
 #                                ec:p384 ed25519), a certificate for it issued by the
 #                                test CA, stored with the same CKA_ID; writes
-#                                DIR/NAME.pub.pem and DIR/NAME.crt.pem
+#                                DIR/NAME.pub.pem and DIR/NAME.crt.pem. With always-auth
+#                                the private key has CKA_ALWAYS_AUTHENTICATE.
 # Needs: softhsm2-util, pkcs11-tool, openssl, xxd.
 
 TOK_PIN=${TOK_PIN:-123456}
@@ -46,7 +48,8 @@ tok_spki_prefix() {
 }
 
 tok_key() {
-	local label=$1 id=$2 type=$3 name=$4 p11type point
+	local label=$1 id=$2 type=$3 name=$4 p11type point extra=()
+	[ "${5:-}" = always-auth ] && extra=(--always-auth)
 	local p11=(pkcs11-tool --module "$SOFTHSM_MODULE" --token-label "$label")
 	case $type in
 	rsa:*) p11type=$type ;;
@@ -56,7 +59,7 @@ tok_key() {
 	*) echo "tok_key: unknown key type $type" >&2; return 1 ;;
 	esac
 	"${p11[@]}" --login --pin "$TOK_PIN" --keypairgen --key-type "$p11type" --id "$id" \
-		--label "$name" > "$TOK_DIR/keygen.out" 2>&1 ||
+		--label "$name" "${extra[@]}" > "$TOK_DIR/keygen.out" 2>&1 ||
 		{ echo "tok_key: keygen $type failed" >&2; cat "$TOK_DIR/keygen.out" >&2; return 1; }
 	case $type in
 	rsa:*)

@@ -301,8 +301,10 @@ static struct p11_cert_desc
 cdesc(unsigned char *der, size_t len, const unsigned char *id, size_t id_len,
     const char *label, int priv, int pub, int can_sign)
 {
-	struct p11_cert_desc c = { der, len, (unsigned char *)(uintptr_t)id, id_len,
-		(char *)(uintptr_t)label, priv, pub, can_sign };
+	struct p11_cert_desc c = { .der = der, .der_len = len,
+		.id = (unsigned char *)(uintptr_t)id, .id_len = id_len,
+		.label = (char *)(uintptr_t)label, .key_label = NULL,
+		.has_private_key = priv, .has_public_key = pub, .key_can_sign = can_sign };
 
 	return c;
 }
@@ -378,6 +380,7 @@ setup_inventory(void **state)
 	c1[3] = cdesc(f->der_ed, f->len_ed, ID_ED, sizeof(ID_ED), "ed key", 0, 1, 0);
 	c1[4] = cdesc(f->der_shared, f->len_shared, ID_SHARED, 1, "shared key", 1, 1, 1);
 	c2[0] = cdesc(f->der_shared, f->len_shared, ID_SHARED, 1, "shared key", 1, 1, 1);
+	c2[0].key_label = (char *)(uintptr_t)"shared key";  /* the key's label is known here */
 	if (inventory_set_certs(f->t1, c1, 5) != KYSO_OK ||
 	    inventory_set_certs(f->t2, c2, 1) != KYSO_OK)
 		return -1;
@@ -562,8 +565,11 @@ test_inv_certs_stored(void **state)
 	assert_string_equal(c->label, "rsa key");
 	assert_int_equal(c->key_id_len, 1);
 	assert_memory_equal(c->key_id, ID_RSA, 1);
-	uri = p11_uri_for_key(&f->t1->desc, ID_RSA, 1, "rsa key");
+	/* the key's own label is unknown here (key_label NULL): the URI names it by id */
+	assert_null(c->key_label);
+	uri = p11_uri_for_key(&f->t1->desc, ID_RSA, 1, NULL);
 	assert_string_equal(c->key_uri, uri);
+	assert_null(strstr(c->key_uri, "object="));
 	free(uri);
 	c = &f->t1->certs[2];
 	assert_int_equal(c->key_id_len, 2);

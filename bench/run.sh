@@ -18,6 +18,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${BUILD:-$ROOT/build}" && pwd)
 ROUNDS=${BENCH_ROUNDS:-5}
 SECONDS_PER=${BENCH_SECONDS:-2}
+case $ROUNDS in '' | *[!0-9]* | 0) echo "bench: BENCH_ROUNDS must be a count" >&2; exit 1 ;; esac
+awk -v s="$SECONDS_PER" 'BEGIN { exit !(s + 0 > 0) }' ||
+	{ echo "bench: BENCH_SECONDS must be a positive number" >&2; exit 1; }
 KEYS=${BENCH_KEYS:-p256 rsa2048}
 SOFTHSM=/usr/lib/softhsm/libsofthsm2.so
 P11KIT_CLIENT=/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so
@@ -123,7 +126,7 @@ measure() {
 	local mode=$1 key=$2
 	case $mode in
 	direct) set -- -m "$SOFTHSM" ;;
-	agent) set -- -s "$KYSO_SOCKET" ;;
+	agent | ping) set -- -s "$KYSO_SOCKET" ;;
 	p11kit) set -- -A "unix:path=$T/p11kit.sock" ;;
 	esac
 	"$BENCH" "$mode" -q -k "$key" -t "$TOKEN" -P "$TOK_PIN" -d "$SECONDS_PER" "$@" \
@@ -132,60 +135,80 @@ measure() {
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2];
 	else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-minmax() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s-%s", lo, hi }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", a / b }'; }
+minmax() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.0f-%.0f", lo, hi }'; }
+calc() { awk "BEGIN { printf \"$1\n\", $2 }"; }
 
-MODES=(direct agent p11kit)
-nkeys=$(echo $KEYS | wc -w)
-echo "bench: $ROUNDS rounds x ${#MODES[@]} paths x $SECONDS_PER s for $KEYS (about" \
-	"$(awk -v a="$ROUNDS" -v b="${#MODES[@]}" -v c="$SECONDS_PER" -v d="$nkeys" \
-	'BEGIN { printf "%.0f", a * b * c * d }') s)"
+# the three paths compared, and the agent's round trip without the token (GetInfo), which
+# tells how much of the agent's cost is the trip to it and back
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+MODES=(direct agent p11kit ping)
+nmodes=${#MODES[@]}
+echo "bench: $ROUNDS rounds x $nmodes measurements x $SECONDS_PER s for $KEYS (about" \
+	"$(calc %.0f "$ROUNDS * $nmodes * $SECONDS_PER * $(echo $KEYS | wc -w)") s)"
 for key in $KEYS; do
-	: > "$T/$key.direct"; : > "$T/$key.agent"; : > "$T/$key.p11kit"
-	: > "$T/$key.ad"; : > "$T/$key.ap"
+	for f in "${MODES[@]}" ad ap bound; do : > "$T/$key.$f"; done
 	for r in $(seq 1 "$ROUNDS"); do
 		declare -A got=()
 		line="bench: $key round $r:"
-		for i in 0 1 2; do
-			mode=${MODES[$(((i + r - 1) % 3))]}
+		# the order rotates from round to round: no path always runs first or last
+		for i in $(seq 0 $((nmodes - 1))); do
+			mode=${MODES[$(((i + r - 1) % nmodes))]}
 			got[$mode]=$(measure "$mode" "$key")
 			echo "${got[$mode]}" >> "$T/$key.$mode"
 			line="$line $mode ${got[$mode]}"
 		done
-		ratio "${got[agent]}" "${got[direct]}" >> "$T/$key.ad"
-		ratio "${got[agent]}" "${got[p11kit]}" >> "$T/$key.ap"
+		calc %.3f "${got[agent]} / ${got[direct]}" >> "$T/$key.ad"
+		calc %.3f "${got[agent]} / ${got[p11kit]}" >> "$T/$key.ap"
+		# agent/direct if the agent cost nothing but one GetInfo round trip per signature
+		calc %.3f "${got[ping]} / (${got[ping]} + ${got[direct]})" >> "$T/$key.bound"
 		echo "$line"
 		unset got
 	done
 done
 
-# ---- the table ----
+# ---- the tables ----
 echo
-echo "kyso signing benchmark — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPU(s)," \
-	"SoftHSM $(softhsm2-util --version 2>/dev/null || echo '?'), $ROUNDS rounds x $SECONDS_PER s"
+echo "kyso signing benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPU(s)," \
+	"$(softhsm2-util --version 2>/dev/null | sed 's/^/SoftHSM /'), $ROUNDS rounds x $SECONDS_PER s"
 echo "ops/s: median (min-max) of the rounds; ratios: median of the per-round ratios"
+echo "load average before the rounds: $LOAD0 (other work running makes the figures differ:" \
+	"see docs/performance.md)"
 echo
-printf '%-8s  %-26s  %-26s  %-26s  %-12s  %s\n' key "direct ops/s" "agent ops/s" \
-	"p11kit ops/s" agent/direct agent/p11kit
+row='%-8s  %-20s  %-20s  %-20s  %-12s  %s\n'
+printf "$row" key "direct ops/s" "agent ops/s" "p11kit ops/s" agent/direct agent/p11kit
 verdicts=
 for key in $KEYS; do
 	d=$(median < "$T/$key.direct"); a=$(median < "$T/$key.agent")
 	p=$(median < "$T/$key.p11kit")
 	ad=$(median < "$T/$key.ad"); ap=$(median < "$T/$key.ap")
-	printf '%-8s  %-26s  %-26s  %-26s  %-12s  %s\n' "$key" \
-		"$d ($(minmax < "$T/$key.direct"))" "$a ($(minmax < "$T/$key.agent"))" \
-		"$p ($(minmax < "$T/$key.p11kit"))" "$ad" "$ap"
+	printf "$row" "$key" "$(calc %.0f "$d") ($(minmax < "$T/$key.direct"))" \
+		"$(calc %.0f "$a") ($(minmax < "$T/$key.agent"))" \
+		"$(calc %.0f "$p") ($(minmax < "$T/$key.p11kit"))" "$ad" "$ap"
 	tvar=TARGET_DIRECT_$key
 	target=${!tvar:-}
 	if [ -n "$target" ]; then
 		v=$(awk -v x="$ad" -v t="$target" 'BEGIN { print (x >= t) ? "PASS" : "MISS" }')
-		verdicts="$verdicts$(printf '%-4s  %s: agent/direct %s >= %s' "$v" "$key" "$ad" \
+		verdicts="$verdicts$(printf '%-4s  %-8s agent/direct %s >= %s' "$v" "$key" "$ad" \
 			"$target")"$'\n'
 	fi
 	v=$(awk -v x="$ap" 'BEGIN { print (x > 1) ? "PASS" : "MISS" }')
-	verdicts="$verdicts$(printf '%-4s  %s: agent/p11kit %s > 1 (agent faster than p11-kit remoting)' \
+	verdicts="$verdicts$(printf '%-4s  %-8s agent/p11kit %s > 1 (the agent beats p11-kit remoting)' \
 		"$v" "$key" "$ap")"$'\n'
 done
+
+echo
+echo "time per signature, from the medians (us = microseconds):"
+row='%-8s  %-10s  %-10s  %-14s  %-18s  %s\n'
+printf "$row" key "direct us" "agent us" "agent extra us" "GetInfo trip us" \
+	"agent/direct if extra = trip"
+for key in $KEYS; do
+	d=$(median < "$T/$key.direct"); a=$(median < "$T/$key.agent")
+	g=$(median < "$T/$key.ping")
+	printf "$row" "$key" "$(calc %.0f "1e6 / $d")" "$(calc %.0f "1e6 / $a")" \
+		"$(calc %.0f "1e6 / $a - 1e6 / $d")" "$(calc %.0f "1e6 / $g")" \
+		"$(median < "$T/$key.bound")"
+done
+
 echo
 echo "targets:"
 printf '%s' "$verdicts"

@@ -31,3 +31,22 @@ $(BUILD)/tests/ed25519_verify: tests/tools/ed25519_verify.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< -lcrypto
 tests: $(BUILD)/tests/ed25519_verify
+
+# fuzzing: tests/fuzz/fuzz_call.c. The smoke build (any compiler, run by `make check` under
+# ASan+UBSan through tests/integration/fuzz_smoke.sh) replays the corpus and a fixed set of
+# mutations; `make fuzz` runs libFuzzer (clang) for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+$(BUILD)/tests/fuzz_call_smoke: tests/fuzz/fuzz_call.c tests/fuzz/driver.c $(BUILD)/libkysod-core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ tests/fuzz/fuzz_call.c tests/fuzz/driver.c \
+		$(BUILD)/libkysod-core.a $(PKG_LIBS) -lpthread
+tests: $(BUILD)/tests/fuzz_call_smoke
+
+.PHONY: fuzz
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=clang SAN=1 CFLAGS=-fsanitize=fuzzer-no-link \
+		build-fuzz/libkysod-core.a
+	clang $(CFLAGS_BASE) -O1 -fsanitize=fuzzer,address,undefined -o build-fuzz/fuzz_call \
+		tests/fuzz/fuzz_call.c build-fuzz/libkysod-core.a $(PKG_LIBS) -lpthread
+	mkdir -p build-fuzz/corpus && cp -n tests/fuzz/corpus/* build-fuzz/corpus/
+	build-fuzz/fuzz_call -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build-fuzz/corpus

@@ -6,6 +6,9 @@
 
 #include "p11.h"
 
+/* The CKM_* value of each of kyso's mechanisms (p11_sign.c). */
+extern const CK_MECHANISM_TYPE p11_mech_ckm[P11_MECH_COUNT];
+
 struct p11_module {
 	CK_FUNCTION_LIST *fn;
 	char *path;

@@ -133,21 +133,6 @@ p11_module_path(const struct p11_module *m)
 static void
 module_mechs(struct p11_module *m, CK_SLOT_ID slot, struct p11_token_desc *d)
 {
-	static const CK_MECHANISM_TYPE ours[P11_MECH_COUNT] = {
-		[P11_MECH_RSA_PKCS] = CKM_RSA_PKCS,
-		[P11_MECH_SHA256_RSA_PKCS] = CKM_SHA256_RSA_PKCS,
-		[P11_MECH_SHA384_RSA_PKCS] = CKM_SHA384_RSA_PKCS,
-		[P11_MECH_SHA512_RSA_PKCS] = CKM_SHA512_RSA_PKCS,
-		[P11_MECH_RSA_PKCS_PSS] = CKM_RSA_PKCS_PSS,
-		[P11_MECH_SHA256_RSA_PKCS_PSS] = CKM_SHA256_RSA_PKCS_PSS,
-		[P11_MECH_SHA384_RSA_PKCS_PSS] = CKM_SHA384_RSA_PKCS_PSS,
-		[P11_MECH_SHA512_RSA_PKCS_PSS] = CKM_SHA512_RSA_PKCS_PSS,
-		[P11_MECH_ECDSA] = CKM_ECDSA,
-		[P11_MECH_ECDSA_SHA256] = CKM_ECDSA_SHA256,
-		[P11_MECH_ECDSA_SHA384] = CKM_ECDSA_SHA384,
-		[P11_MECH_ECDSA_SHA512] = CKM_ECDSA_SHA512,
-		[P11_MECH_EDDSA] = CKM_EDDSA,
-	};
 	CK_MECHANISM_TYPE *list = NULL;
 	CK_ULONG count = 0, i;
 	CK_MECHANISM_INFO info;
@@ -159,7 +144,7 @@ module_mechs(struct p11_module *m, CK_SLOT_ID slot, struct p11_token_desc *d)
 	if (m->fn->C_GetMechanismList(slot, list, &count) == CKR_OK) {
 		for (int k = 0; k < P11_MECH_COUNT; k++)
 			for (i = 0; i < count; i++)
-				if (list[i] == ours[k] &&
+				if (list[i] == p11_mech_ckm[k] &&
 				    m->fn->C_GetMechanismInfo(slot, list[i], &info) == CKR_OK &&
 				    (info.flags & CKF_SIGN))
 					d->mechs |= P11_MECH_BIT(k);

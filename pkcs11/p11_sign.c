@@ -7,7 +7,7 @@
 #include "p11_internal.h"
 #include "secret.h"
 
-static const CK_MECHANISM_TYPE mech_ck[P11_MECH_COUNT] = {
+const CK_MECHANISM_TYPE p11_mech_ckm[P11_MECH_COUNT] = {
 	[P11_MECH_RSA_PKCS] = CKM_RSA_PKCS,
 	[P11_MECH_SHA256_RSA_PKCS] = CKM_SHA256_RSA_PKCS,
 	[P11_MECH_SHA384_RSA_PKCS] = CKM_SHA384_RSA_PKCS,
@@ -130,7 +130,7 @@ p11_session_sign(struct p11_session *s, const struct p11_sign_req *req,
 	p11_fail_clear(fail);
 	if ((unsigned)req->mech >= P11_MECH_COUNT)
 		return KYSO_ERR_INVALID_ARG;
-	mech.mechanism = mech_ck[req->mech];
+	mech.mechanism = p11_mech_ckm[req->mech];
 	if (mech_is_pss(req->mech)) {
 		if ((r = pss_params(req->pss_hash_bits, &pss)) != KYSO_OK)
 			return r;

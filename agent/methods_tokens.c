@@ -108,7 +108,7 @@ method_login(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 	    params_string(p, "token", 1, 256, &ref, r) != KYSO_OK ||
 	    (t = token_param(a, ref, r)) == NULL || pin_param(p, &pin, r) != KYSO_OK)
 		return DISPATCH_DONE;
-	if (pin == NULL && !(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH)) {
+	if (pin == NULL && !(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH) && !t->logged_in) {
 		reply_fail(r, KYSO_ERR_PIN_REQUIRED, json_pack("{s:s, s:b, s:b}", "token", t->id,
 		    "user_pin_count_low", !!(t->desc.flags & P11_TOKEN_USER_PIN_COUNT_LOW),
 		    "user_pin_final_try", !!(t->desc.flags & P11_TOKEN_USER_PIN_FINAL_TRY)),

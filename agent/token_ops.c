@@ -89,6 +89,7 @@ ops_sign(struct p11_session *s, struct job *j)
 		logged_in_now = 1;
 	}
 	j->req.context_pin = j->pin;
+	j->req.context_pin_pad = j->protected_auth_path;
 	r = p11_session_sign(s, &j->req, &j->sig, &j->siglen, &j->fail);
 	if (r == KYSO_ERR_PIN_REQUIRED && !logged_in_now && !p11_session_logged_in(s) &&
 	    (j->pin != NULL || j->protected_auth_path)) {
@@ -154,7 +155,7 @@ token_ops_run(struct p11_module *m, unsigned long slot, struct p11_session **ses
 	j->result = r;
 	/* PIN failures change the token's counters; a login changes what is visible */
 	if (!j->desc_valid && (r == KYSO_ERR_PIN_INCORRECT || r == KYSO_ERR_PIN_LOCKED ||
-	    j->kind != JOB_SIGN || j->certs_valid))
+	    j->kind != JOB_SIGN || j->certs_valid || j->pin != NULL))
 		ops_describe(*sess, j);
 	ops_session_check(m, slot, sess, j);
 	j->logged_in = *sess != NULL && p11_session_logged_in(*sess);

@@ -419,7 +419,7 @@ agent_path_open(const struct bench_opts *o, struct bench_path *p)
 		    kyso_error_message(p->client) : kyso_strerror(r));
 		return r;
 	}
-	if ((r = kyso_login(p->client, o->token, o->pin)) != KYSO_OK) {
+	if ((r = kyso_login(p->client, o->token, o->pin, NULL)) != KYSO_OK) {
 		fprintf(stderr, "kyso_bench: Login failed: %s\n", kyso_error_message(p->client));
 		return r;
 	}

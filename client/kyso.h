@@ -56,14 +56,15 @@ struct kyso_sign_request {
 	size_t digest_len;
 	const unsigned char *data;     /* the document, hashed by the agent, or NULL */
 	size_t data_len;
-	const char *pin;               /* user PIN if the token is not logged in, or NULL */
+	const char *pin;               /* user PIN if the token is not logged in, or for a key
+	                                * that needs it for every signature; or NULL */
 	const char *description;       /* what is signed, for the agent's log, or NULL */
 	const char *signature_format;  /* "der" (default) or "raw" for ECDSA, or NULL */
 };
 
 /*
  * Connects to the agent at socket_path, or when NULL at the default path ($KYSO_SOCKET,
- * else $XDG_RUNTIME_DIR/kyso/agent.sock). Returns KYSO_OK with *out, KYSO_ERR_CONNECT
+ * else $XDG_RUNTIME_DIR/kyso/agent.sock, else /tmp/kyso-UID/agent.sock). Returns KYSO_OK with *out, KYSO_ERR_CONNECT
  * (*out is still set so that kyso_error_message() can explain; free it with
  * kyso_disconnect) or KYSO_ERR_NOMEM (*out NULL).
  */
@@ -91,7 +92,7 @@ const char *kyso_error_parameters(const kyso_client *c);
  */
 int kyso_call(kyso_client *c, const char *method, const char *params_json, char **reply);
 
-/* Lists the tokens present. Returns KYSO_OK with *tokens (free with kyso_tokens_free). */
+/* Lists the tokens the agent found. Returns KYSO_OK with *tokens (free with kyso_tokens_free). */
 int kyso_list_tokens(kyso_client *c, struct kyso_token **tokens, size_t *n);
 void kyso_tokens_free(struct kyso_token *tokens, size_t n);
 
@@ -112,8 +113,12 @@ void kyso_certs_free(struct kyso_cert *certs, size_t n);
 int kyso_sign(kyso_client *c, const struct kyso_sign_request *req, unsigned char **sig,
     size_t *siglen);
 
-/* Logs in to token (id, serial or label) with pin. Returns KYSO_OK or a PIN error. */
-int kyso_login(kyso_client *c, const char *token, const char *pin);
+/*
+ * Logs in to token (id, serial or label) with pin (NULL for a PIN-pad reader). Returns
+ * KYSO_OK or a PIN error. *already_logged_in (if not NULL) is set to 1 when the token was
+ * logged in before: the PIN was then not checked.
+ */
+int kyso_login(kyso_client *c, const char *token, const char *pin, int *already_logged_in);
 
 /* Logs out of every token (the agent keeps no PIN). Returns KYSO_OK or an error. */
 int kyso_lock(kyso_client *c);

@@ -495,9 +495,14 @@ login_token(struct cli *cli, const char *token, char *id, size_t idlen,
 
 	if ((e = kyso_list_tokens(cli->client, &t, &n)) != KYSO_OK)
 		return cli_fail(cli, e);
-	for (size_t i = 0; i < n; i++)
-		if (token == NULL || strcmp(t[i].id, token) == 0 ||
-		    strcmp(t[i].serial, token) == 0 || strcmp(t[i].label, token) == 0) {
+	for (size_t i = 0; i < n && token != NULL; i++)
+		if (strcmp(t[i].id, token) == 0) {  /* an exact id wins, as in the agent */
+			found = &t[i];
+			matches = 1;
+		}
+	for (size_t i = 0; i < n && found == NULL; i++)
+		if (token == NULL || strcmp(t[i].serial, token) == 0 ||
+		    strcmp(t[i].label, token) == 0) {
 			found = &t[i];
 			matches++;
 		}
@@ -558,11 +563,12 @@ cmd_login(struct cli *cli, int argc, char **argv)
 		if ((pin = cli_read_pin(pin_stdin, prompt)) == NULL)
 			return EXIT_PIN;
 	}
-	e = kyso_login(cli->client, id, pin);
+	e = kyso_login(cli->client, id, pin, &logged_in);
 	cli_pin_free(pin);
 	if (e != KYSO_OK)
 		return cli_fail(cli, e);
-	fprintf(stderr, "kyso: logged in\n");
+	fprintf(stderr, "kyso: %s\n", logged_in ? "already logged in (the PIN was not checked)" :
+	    "logged in");
 	return EXIT_OK;
 }
 

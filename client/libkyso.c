@@ -321,11 +321,13 @@ kyso_sign(kyso_client *c, const struct kyso_sign_request *req, unsigned char **s
 }
 
 int
-kyso_login(kyso_client *c, const char *token, const char *pin)
+kyso_login(kyso_client *c, const char *token, const char *pin, int *already_logged_in)
 {
 	json_t *p = json_pack("{s:s}", "token", token != NULL ? token : ""), *r = NULL;
 	int e;
 
+	if (already_logged_in != NULL)
+		*already_logged_in = 0;
 	if (p == NULL || set_str(p, "pin", pin)) {
 		json_decref(p);
 		return kyso_set_error(c, KYSO_ERR_NOMEM, "out of memory");
@@ -333,6 +335,8 @@ kyso_login(kyso_client *c, const char *token, const char *pin)
 	e = kyso_rpc(c, "io.kyso.Agent.Login", p, &r);
 	wipe_pin(p);
 	json_decref(p);
+	if (e == KYSO_OK && already_logged_in != NULL)
+		*already_logged_in = json_is_true(json_object_get(r, "already_logged_in"));
 	json_decref(r);
 	return e;
 }

@@ -77,7 +77,7 @@ struct p11_cert_desc {
 	unsigned char *id;  /* CKA_ID, shared with the key objects */
 	size_t id_len;
 	char *label;        /* CKA_LABEL, never NULL */
-	char *key_label;    /* CKA_LABEL of the private key (else public key), or NULL */
+	char *key_label;    /* CKA_LABEL of the public key (else private key), or NULL */
 	int has_private_key; /* a CKO_PRIVATE_KEY with this CKA_ID is visible */
 	int has_public_key;  /* a CKO_PUBLIC_KEY with this CKA_ID is visible */
 	int key_can_sign;    /* the private key's CKA_SIGN is true */
@@ -160,6 +160,7 @@ struct p11_sign_req {
 	/* the PIN for a key with CKA_ALWAYS_AUTHENTICATE (a context-specific login before
 	 * each signature); NULL if the caller has none */
 	const struct kyso_secret *context_pin;
+	int context_pin_pad;  /* no PIN: the reader's PIN pad does the context login */
 };
 
 /*

@@ -220,15 +220,17 @@ p11_session_certs(struct p11_session *s, struct p11_cert_desc **out, size_t *n,
 		if (d->id_len > 0) {
 			const char *kl = NULL;
 
+			/* the public key's label first: it is visible before and after a
+			 * login, so the key URI does not change when the token logs in */
+			if ((k = key_ids_index(&pub, d->id, d->id_len)) >= 0) {
+				d->has_public_key = 1;
+				kl = pub.label[k];
+			}
 			if ((k = key_ids_index(&priv, d->id, d->id_len)) >= 0) {
 				d->has_private_key = 1;
 				d->key_can_sign = priv.can_sign[k];
-				kl = priv.label[k];
-			}
-			if ((k = key_ids_index(&pub, d->id, d->id_len)) >= 0) {
-				d->has_public_key = 1;
 				if (kl == NULL)
-					kl = pub.label[k];
+					kl = priv.label[k];
 			}
 			if (kl != NULL && (d->key_label = strdup(kl)) == NULL) {
 				r = KYSO_ERR_NOMEM;

@@ -71,8 +71,11 @@ sign_context_login(struct p11_session *s, const struct p11_sign_req *req,
 	const struct kyso_secret *pin = req->context_pin;
 	CK_RV rv;
 
-	rv = s->m->fn->C_Login(s->h, CKU_CONTEXT_SPECIFIC,
-	    (CK_UTF8CHAR_PTR)(uintptr_t)secret_data(pin), (CK_ULONG)secret_len(pin));
+	if (pin != NULL)
+		rv = s->m->fn->C_Login(s->h, CKU_CONTEXT_SPECIFIC,
+		    (CK_UTF8CHAR_PTR)(uintptr_t)secret_data(pin), (CK_ULONG)secret_len(pin));
+	else  /* protected authentication path: the reader asks for the PIN */
+		rv = s->m->fn->C_Login(s->h, CKU_CONTEXT_SPECIFIC, NULL, 0);
 	if (rv != CKR_OK) {
 		sign_abandon(s, req);
 		return p11_fail_set(fail, "C_Login", rv);
@@ -92,7 +95,7 @@ sign_once(struct p11_session *s, CK_OBJECT_HANDLE key, int always_auth, CK_MECHA
 	CK_RV rv;
 	int r;
 
-	if (always_auth && req->context_pin == NULL)
+	if (always_auth && req->context_pin == NULL && !req->context_pin_pad)
 		return KYSO_ERR_PIN_REQUIRED;  /* checked before C_SignInit: nothing to undo */
 	if ((rv = fn->C_SignInit(s->h, mech, key)) != CKR_OK)
 		return p11_fail_set(fail, "C_SignInit", rv);

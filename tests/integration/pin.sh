@@ -64,13 +64,17 @@ t_eq "kyso login --pin-stdin: exit 0" 0 $?
 t_match "after Login the token is logged in" '"logged_in":true' "$(python3 "$VCALL" call io.kyso.Agent.ListTokens)"
 t_ok "kyso sign after login needs no PIN" $K sign --cert "$id" --alg ecdsa-sha256 --in "$doc" --out "$T_DIR/s"
 t_ok "  ... and OpenSSL verifies it" verify_sig ecdsa-sha256 "$TOK_DIR/key1.pub.pem" "$T_DIR/s" "$doc"
+$K lock >/dev/null 2>&1
 r=$(python3 "$VCALL" call io.kyso.Agent.Login '{"token":"officer"}')
-t_match "Login without a PIN → PinRequired" 'PinRequired' "$r"
+t_match "Login without a PIN on a logged-out token → PinRequired" 'PinRequired' "$r"
+echo $TOK_PIN | $K login --token officer --pin-stdin >/dev/null 2>&1
 : > "$T_DIR/trace"
 r=$(python3 "$VCALL" call io.kyso.Agent.Login "{\"token\":\"officer\",\"pin\":\"$WRONG\"}")
 t_match "Login on a logged-in token says so, and does not claim to check the PIN" \
 	'"parameters":\{"already_logged_in":true\}' "$r"
 t_eq "  ... and does not send the PIN to the token" 0 "$(logins)"
+t_match "Login without a PIN on a logged-in token: already_logged_in, no PinRequired" \
+	'"parameters":\{"already_logged_in":true\}' "$(python3 "$VCALL" call io.kyso.Agent.Login '{"token":"officer"}')"
 out=$($K login --token officer </dev/null 2>&1)
 t_match "kyso login on a logged-in token asks for no PIN" 'already logged in' "$out"
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -205,15 +206,25 @@ agent_signal(struct agent *a)
 	}
 }
 
+long
+agent_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec;
+}
+
 int
 agent_run(struct agent *a)
 {
 	struct epoll_event ev[64];
+	int timeout = -1;
 
 	if (a->pending_scans == 0)
 		agent_serve(a);
 	while (!a->stop) {
-		int n = epoll_wait(a->epfd, ev, 64, a->serving ? -1 : READY_TIMEOUT_MS);
+		int n = epoll_wait(a->epfd, ev, 64, a->serving ? timeout : READY_TIMEOUT_MS);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -240,6 +251,8 @@ agent_run(struct agent *a)
 			} else
 				conn_event(a, tag, ev[i].events);
 		}
+		timeout = conn_housekeeping(a);  /* waiting calls, unfinished messages */
+		conn_reap(a);  /* never inside a batch: later events may name a dropped conn */
 	}
 	return KYSO_OK;
 }

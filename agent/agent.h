@@ -49,6 +49,9 @@ int agent_init(struct agent *a, const struct agent_options *o, char *err, size_t
 /* Runs the event loop until SIGTERM/SIGINT or agent_request_stop. Returns KYSO_OK. */
 int agent_run(struct agent *a);
 
+/* Returns a monotonic clock in seconds. */
+long agent_now(void);
+
 /* Stops workers, closes connections, removes the socket, unloads modules. */
 void agent_free(struct agent *a);
 

@@ -15,7 +15,23 @@
 #include "wire.h"
 
 
+/* Replies queued past this stop the serving of further calls until the client reads. */
+#define CONN_OUT_HIGH (256 * 1024)
+/* Calls served from one connection before the others get their turn. */
+#define CONN_CALLS_PER_PASS 32
+/* Connections one process may hold. */
+#define CONN_PER_PID_MAX 32
+
 static unsigned long conn_serials;
+
+/* Closes c once its output is flushed (and gives up on that after a timeout). */
+static void
+conn_closing(struct conn *c)
+{
+	if (!c->closing)
+		c->closing_since = agent_now();
+	c->closing = 1;
+}
 
 static void
 conn_watch(struct agent *a, struct conn *c, int op)
@@ -27,7 +43,8 @@ conn_watch(struct agent *a, struct conn *c, int op)
 	/* while a call is served nothing is read: HUP and ERR still tell of a vanished peer */
 	ev.data.ptr = c;
 	ev.events = 0;
-	if (!c->busy && !c->closing && !c->eof)
+	if (!c->busy && !c->closing && !c->eof && c->out.len <= CONN_OUT_HIGH &&
+	    c->in.len < c->in.max)
 		ev.events |= EPOLLIN | EPOLLRDHUP;
 	if (c->out.len > 0)
 		ev.events |= EPOLLOUT;
@@ -44,46 +61,59 @@ conn_free(struct agent *a, struct conn *c)
 		a->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	a->nconns--;
-	if (c->fd >= 0)
-		close(c->fd);
-	kbuf_free(&c->in);
-	kbuf_free(&c->out);
 	free(c);
 }
 
+/*
+ * Closes c's socket and marks it dead. The memory stays until conn_reap: later events of
+ * the same epoll batch, or a worker's job, may still point to it.
+ */
 void
 conn_drop(struct agent *a, struct conn *c)
 {
+	if (c->dead)
+		return;
 	if (c->fd >= 0) {
 		(void)epoll_ctl(a->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 		close(c->fd);
 		c->fd = -1;
 	}
+	c->dead = 1;
+	a->nconns--;
+	kbuf_free(&c->in);
+	kbuf_free(&c->out);
 	log_debug("client %lu (pid %ld) disconnected", c->serial, (long)c->pid);
-	if (c->busy) {
-		c->dead = 1;  /* the worker's job still points here */
-		return;
-	}
-	conn_free(a, c);
 }
 
 int
 conn_release_if_dead(struct agent *a, struct conn *c)
 {
+	(void)a;
 	if (!c->dead)
 		return 0;
-	c->busy = 0;
-	conn_free(a, c);
+	c->busy = 0;  /* conn_reap frees it */
 	return 1;
+}
+
+void
+conn_reap(struct agent *a)
+{
+	struct conn *c, *next;
+
+	for (c = a->conns; c != NULL; c = next) {
+		next = c->next;
+		if (c->dead && !c->busy)
+			conn_free(a, c);
+	}
 }
 
 void
 conn_drop_all(struct agent *a)
 {
 	while (a->conns != NULL) {
-		a->conns->busy = 0;
 		conn_drop(a, a->conns);
+		a->conns->busy = 0;
+		conn_free(a, a->conns);
 	}
 }
 
@@ -108,10 +138,22 @@ conn_send(struct conn *c, const struct reply *r)
 		    kyso_strerror(e));
 		msg = reply_message(&fail);
 		if (msg == NULL || wire_append(&c->out, msg) != KYSO_OK)
-			c->closing = 1;
+			conn_closing(c);
 		json_decref(msg);
 		reply_clear(&fail);
 	}
+}
+
+/* Notes since when a message has been arriving without its end (for the timeout). */
+static void
+conn_mark_partial(struct conn *c)
+{
+	size_t len;
+
+	if (c->in.len == 0 || wire_frame_find(&c->in, &len) == 1)
+		c->partial_since = 0;
+	else if (c->partial_since == 0)
+		c->partial_since = agent_now();
 }
 
 /* Sends an error that ends the connection (the stream cannot be trusted any more). */
@@ -124,10 +166,10 @@ conn_send_fatal(struct conn *c, int err, json_t *eparams, const char *why)
 	reply_fail(&r, err, eparams, "%s", why);
 	conn_send(c, &r);
 	reply_clear(&r);
-	c->closing = 1;
+	conn_closing(c);
 }
 
-static void
+void
 conn_flush(struct agent *a, struct conn *c)
 {
 	int e = wire_write_some(c->fd, &c->out);
@@ -140,7 +182,7 @@ conn_flush(struct agent *a, struct conn *c)
 		size_t len;
 
 		if (wire_frame_find(&c->in, &len) != 1)
-			c->closing = 1;  /* nothing more can come */
+			conn_closing(c);  /* nothing more can come */
 	}
 	if (c->out.len == 0 && c->closing && !c->busy) {
 		conn_drop(a, c);
@@ -149,17 +191,24 @@ conn_flush(struct agent *a, struct conn *c)
 	conn_watch(a, c, EPOLL_CTL_MOD);
 }
 
-/* Serves the complete calls in c's input, one at a time, until one goes to a worker. */
-static void
+/*
+ * Serves the complete calls in c's input, one at a time, until one goes to a worker, the
+ * replies waiting to be sent pass CONN_OUT_HIGH (the client is not reading), or
+ * CONN_CALLS_PER_PASS calls were served (other clients get their turn; agent_run comes
+ * back). The served calls are consumed from the buffer in one go.
+ */
+void
 conn_process(struct agent *a, struct conn *c)
 {
 	char why[256];
+	size_t off = 0, len;
+	int served = 0;
 
-	while (!c->busy && !c->closing) {
+	while (!c->dead && !c->busy && !c->closing && c->out.len <= CONN_OUT_HIGH &&
+	    served < CONN_CALLS_PER_PASS) {
 		struct reply r = { 0 };
 		json_t *msg = NULL;
-		size_t len;
-		int e = wire_frame_find(&c->in, &len);
+		int e = wire_frame_find_at(&c->in, off, &len);
 
 		if (e == 0)
 			break;
@@ -171,8 +220,9 @@ conn_process(struct agent *a, struct conn *c)
 			    "message exceeds the 1 MiB limit");
 			break;
 		}
-		e = wire_parse((const char *)c->in.data, len, &msg, why, sizeof(why));
-		kbuf_consume(&c->in, len + 1);
+		e = wire_parse((const char *)c->in.data + off, len, &msg, why, sizeof(why));
+		off += len + 1;
+		served++;
 		if (e != KYSO_OK) {
 			log_info("client %lu (pid %ld): %s", c->serial, (long)c->pid, why);
 			reply_fail(&r, KYSO_ERR_PROTOCOL, NULL, "%s", why);
@@ -188,6 +238,9 @@ conn_process(struct agent *a, struct conn *c)
 		reply_clear(&r);
 		json_decref(msg);
 	}
+	kbuf_consume(&c->in, off);  /* wipes what was served: calls may carry a PIN */
+	c->backlog = !c->busy && !c->closing && wire_frame_find(&c->in, &len) == 1;
+	conn_mark_partial(c);
 }
 
 void
@@ -204,6 +257,8 @@ conn_reply(struct agent *a, struct conn *c, const struct reply *r)
 void
 conn_event(struct agent *a, struct conn *c, unsigned events)
 {
+	if (c->dead)
+		return;  /* dropped earlier in this batch */
 	if (events & (EPOLLERR | EPOLLHUP)) {
 		/* the peer is gone entirely: nobody would read a reply */
 		conn_drop(a, c);
@@ -229,6 +284,59 @@ conn_event(struct agent *a, struct conn *c, unsigned events)
 	conn_flush(a, c);
 }
 
+/* Milliseconds until the deadline at since + CONN_PARTIAL_TIMEOUT, at least 0. */
+static int
+conn_ms_left(long since, long now)
+{
+	long left = (since + CONN_PARTIAL_TIMEOUT - now) * 1000;
+
+	return left < 0 ? 0 : (int)left;
+}
+
+int
+conn_housekeeping(struct agent *a)
+{
+	long now = agent_now();
+	int timeout = -1, left;
+	struct conn *c;
+
+	for (c = a->conns; c != NULL; c = c->next) {
+		if (c->dead)
+			continue;
+		if (c->closing && c->out.len > 0 &&
+		    now - c->closing_since >= CONN_PARTIAL_TIMEOUT) {
+			log_info("client %lu (pid %ld) reads nothing; dropped", c->serial,
+			    (long)c->pid);
+			conn_drop(a, c);
+			continue;
+		}
+		if (c->partial_since != 0 && now - c->partial_since >= CONN_PARTIAL_TIMEOUT) {
+			log_info("client %lu (pid %ld): message unfinished after %d s; closing",
+			    c->serial, (long)c->pid, CONN_PARTIAL_TIMEOUT);
+			c->partial_since = 0;
+			conn_send_fatal(c, KYSO_ERR_PROTOCOL, NULL, "the message was not finished "
+			    "(no NUL byte) within 30 seconds");
+			conn_flush(a, c);
+			continue;
+		}
+		if (c->backlog && c->out.len <= CONN_OUT_HIGH) {
+			conn_process(a, c);
+			conn_flush(a, c);
+			if (c->dead)
+				continue;
+		}
+		if (c->backlog && c->out.len <= CONN_OUT_HIGH)
+			timeout = 0;
+		if (c->partial_since != 0 && ((left = conn_ms_left(c->partial_since, now)) <
+		    timeout || timeout < 0))
+			timeout = left;
+		if (c->closing && c->out.len > 0 && ((left = conn_ms_left(c->closing_since,
+		    now)) < timeout || timeout < 0))
+			timeout = left;
+	}
+	return timeout;
+}
+
 /* Reads the caller's executable path for the log (best effort). */
 static void
 conn_exe(pid_t pid, char *out, size_t outlen)
@@ -241,6 +349,16 @@ conn_exe(pid_t pid, char *out, size_t outlen)
 	if (n < 0)
 		n = snprintf(out, outlen, "?");
 	out[n] = '\0';
+}
+
+static int
+conn_count_pid(const struct agent *a, pid_t pid)
+{
+	int n = 0;
+
+	for (const struct conn *c = a->conns; c != NULL; c = c->next)
+		n += !c->dead && c->pid == pid;
+	return n;
 }
 
 int
@@ -271,9 +389,15 @@ conn_accept(struct agent *a, int listen_fd)
 		close(fd);
 		return KYSO_OK;
 	}
-	if (a->nconns >= AGENT_MAX_CONNS) {
-		log_warn("refused a connection from pid %ld: %d clients already connected",
-		    (long)cred.pid, AGENT_MAX_CONNS);
+	if (a->nconns >= AGENT_MAX_CONNS || conn_count_pid(a, cred.pid) >= CONN_PER_PID_MAX) {
+		static const char busy[] = "{\"error\":\"io.kyso.Agent.TooManyConnections\","
+		    "\"parameters\":{\"message\":\"the agent has too many connections open; "
+		    "close some and try again\"}}";
+
+		log_warn("refused a connection from pid %ld: %s", (long)cred.pid,
+		    a->nconns >= AGENT_MAX_CONNS ? "the agent's connection limit is reached" :
+		    "that process holds too many connections");
+		(void)!send(fd, busy, sizeof(busy), MSG_NOSIGNAL | MSG_DONTWAIT);
 		close(fd);
 		return KYSO_OK;
 	}

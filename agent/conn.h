@@ -24,6 +24,9 @@ struct conn {
 	int oneway;          /* the call being served wants no reply */
 	int dead;            /* the peer went away; freed once not busy */
 	int eof;             /* the peer half-closed: no more input */
+	int backlog;         /* complete calls wait in the input (served by agent_run) */
+	long partial_since;  /* agent_now() when an unfinished message began; 0 if none */
+	long closing_since;  /* agent_now() when closing was decided */
 	int closing;         /* close once the output is flushed */
 	struct conn *prev, *next;
 };
@@ -40,11 +43,29 @@ void conn_event(struct agent *a, struct conn *c, unsigned events);
 /* Sends the reply to the call c is serving, then resumes reading its next call. */
 void conn_reply(struct agent *a, struct conn *c, const struct reply *r);
 
-/* Drops c now (if busy, only marks it dead; conn_release frees it later). */
+/* Closes c and marks it dead; its memory is freed by conn_reap once no job points to it. */
 void conn_drop(struct agent *a, struct conn *c);
 
-/* Called when the job serving c finished: frees c if it died meanwhile. Returns 1 if freed. */
+/* Called when the job serving c finished. Returns 1 if c is dead (nothing to reply to). */
 int conn_release_if_dead(struct agent *a, struct conn *c);
+
+/* Frees the dead connections no job points to; called between epoll batches only. */
+void conn_reap(struct agent *a);
+
+/* Serves calls waiting in c's input (a bounded number; sets c->backlog if more wait). */
+void conn_process(struct agent *a, struct conn *c);
+
+/* Writes what c's output holds and updates what c waits for; may drop c. */
+void conn_flush(struct agent *a, struct conn *c);
+
+/*
+ * Serves connections with waiting calls, and drops those whose unfinished message is older
+ * than CONN_PARTIAL_TIMEOUT seconds. Returns the epoll timeout to use next (ms, -1: none).
+ */
+int conn_housekeeping(struct agent *a);
+
+/* Seconds after which a message that never ends is given up on. */
+#define CONN_PARTIAL_TIMEOUT 30
 
 /* Closes and frees every connection. */
 void conn_drop_all(struct agent *a);

@@ -251,7 +251,7 @@ parse_opts(int argc, char **argv, struct bench_opts *o)
 /* ---- direct and p11kit: kyso's PKCS#11 layer ---- */
 
 static int
-p11_sign_one(struct bench_path *p)
+direct_sign_one(struct bench_path *p)
 {
 	struct p11_fail f;
 	unsigned char *sig = NULL;
@@ -268,7 +268,7 @@ p11_sign_one(struct bench_path *p)
 
 /* Finds the token labelled label and returns its slot in *slot. */
 static int
-p11_find_slot(struct p11_module *m, const char *label, unsigned long *slot)
+direct_find_slot(struct p11_module *m, const char *label, unsigned long *slot)
 {
 	struct p11_token_desc *d = NULL;
 	struct p11_fail f;
@@ -295,7 +295,7 @@ p11_find_slot(struct p11_module *m, const char *label, unsigned long *slot)
 
 /* Looks up the CKA_ID of the certificate labelled label (its key shares it). */
 static int
-p11_find_key_id(struct bench_path *p, const char *label)
+direct_find_key_id(struct bench_path *p, const char *label)
 {
 	struct p11_cert_desc *c = NULL;
 	struct p11_fail f;
@@ -325,7 +325,7 @@ p11_find_key_id(struct bench_path *p, const char *label)
 }
 
 static int
-p11_path_open(const struct bench_opts *o, struct bench_path *p)
+direct_path_open(const struct bench_opts *o, struct bench_path *p)
 {
 	const char *path = o->module != NULL ? o->module : P11KIT_CLIENT;
 	struct kyso_secret *pin = NULL;
@@ -342,7 +342,7 @@ p11_path_open(const struct bench_opts *o, struct bench_path *p)
 		fprintf(stderr, "kyso_bench: %s\n", err);
 		return r;
 	}
-	if ((r = p11_find_slot(p->module, o->token, &slot)) != KYSO_OK)
+	if ((r = direct_find_slot(p->module, o->token, &slot)) != KYSO_OK)
 		return r;
 	if ((r = p11_session_open(p->module, slot, &p->session, &f)) != KYSO_OK) {
 		fprintf(stderr, "kyso_bench: cannot open a session: %s (%s in %s)\n",
@@ -361,7 +361,7 @@ p11_path_open(const struct bench_opts *o, struct bench_path *p)
 		    f.ckr_name, f.call);
 		return r;
 	}
-	if ((r = p11_find_key_id(p, o->label)) != KYSO_OK)
+	if ((r = direct_find_key_id(p, o->label)) != KYSO_OK)
 		return r;
 	/* what the agent feeds the token for a digest request (agent/alg.c alg_plan) */
 	if (o->key == BK_P256) {
@@ -377,12 +377,12 @@ p11_path_open(const struct bench_opts *o, struct bench_path *p)
 		p->min_len = p->max_len = 256;
 	}
 	p->req.in = p->in;
-	p->sign = p11_sign_one;
+	p->sign = direct_sign_one;
 	return KYSO_OK;
 }
 
 static void
-p11_path_close(struct bench_path *p)
+direct_path_close(struct bench_path *p)
 {
 	p11_session_close(p->session);
 	p->session = NULL;
@@ -552,8 +552,8 @@ main(int argc, char **argv)
 		    KYSO_OK ? bench_run(&o, &p) : 1;
 		kyso_disconnect(p.client);
 	} else {
-		r = p11_path_open(&o, &p) == KYSO_OK ? bench_run(&o, &p) : 1;
-		p11_path_close(&p);
+		r = direct_path_open(&o, &p) == KYSO_OK ? bench_run(&o, &p) : 1;
+		direct_path_close(&p);
 	}
 	return r;
 }

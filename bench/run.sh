@@ -10,7 +10,9 @@
 # median of the per-round ratios. Run by `make bench`; see docs/performance.md.
 #
 # Environment: BUILD (default build), BENCH_ROUNDS (5), BENCH_SECONDS (2),
-# BENCH_KEYS ("p256 rsa2048"), BENCH_KEEP=1 keeps the temp dir (token, logs, raw figures).
+# BENCH_KEYS ("p256 rsa2048"), BENCH_KEEP=1 keeps the temp dir (token, logs, raw figures),
+# BENCH_CPU=N runs everything (agent, p11-kit server, clients) on CPU N only: a diagnostic
+# that shows what the paths cost without wake-ups across CPUs (docs/performance.md).
 # Exit status: 0 when the benchmark ran (whether or not the targets were met), 1 if not.
 set -eu
 
@@ -21,23 +23,40 @@ SECONDS_PER=${BENCH_SECONDS:-2}
 case $ROUNDS in '' | *[!0-9]* | 0) echo "bench: BENCH_ROUNDS must be a count" >&2; exit 1 ;; esac
 awk -v s="$SECONDS_PER" 'BEGIN { exit !(s + 0 > 0) }' ||
 	{ echo "bench: BENCH_SECONDS must be a positive number" >&2; exit 1; }
-KEYS=${BENCH_KEYS:-p256 rsa2048}
+read -ra KEYS <<< "${BENCH_KEYS:-p256 rsa2048}"
+[ "${#KEYS[@]}" -gt 0 ] || { echo "bench: BENCH_KEYS is empty" >&2; exit 1; }
+for key in "${KEYS[@]}"; do
+	case $key in
+	p256 | rsa2048) ;;
+	*) echo "bench: unknown key type '$key' in BENCH_KEYS (p256, rsa2048)" >&2; exit 1 ;;
+	esac
+done
 SOFTHSM=/usr/lib/softhsm/libsofthsm2.so
 P11KIT_CLIENT=/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so
-P11KIT_SERVER_EXE=/usr/libexec/p11-kit/p11-kit-server
 BENCH=$BUILD/bench/kyso_bench
 TOKEN=kyso-bench
+PIN_CPU=()
+if [ -n "${BENCH_CPU:-}" ]; then
+	case $BENCH_CPU in
+	*[!0-9]*) echo "bench: BENCH_CPU must be a CPU number" >&2; exit 1 ;;
+	esac
+	PIN_CPU=(taskset -c "$BENCH_CPU")
+fi
 
 # the targets (docs/performance.md): agent/direct at least this, agent/p11kit above 1
-TARGET_DIRECT_p256=0.60
-TARGET_DIRECT_rsa2048=0.90
+target_direct() {
+	case $1 in
+	p256) echo 0.60 ;;
+	rsa2048) echo 0.90 ;;
+	esac
+}
 
 die() { echo "bench: $*" >&2; exit 1; }
 
 for f in "$BENCH" "$BUILD/kysod" "$BUILD/kyso" "$SOFTHSM" "$P11KIT_CLIENT"; do
 	[ -e "$f" ] || die "$f is missing (run 'make bench', or 'make deps bench-build')"
 done
-for c in softhsm2-util pkcs11-tool p11-kit openssl xxd ps awk; do
+for c in softhsm2-util pkcs11-tool p11-kit openssl xxd ps awk setsid taskset; do
 	command -v "$c" >/dev/null || die "'$c' is missing (run packaging/deps.sh)"
 done
 
@@ -46,9 +65,10 @@ chmod 700 "$T"
 AGENT_PID=
 P11_PID=
 
-# Stops the p11-kit server and the per-connection processes it forked. Those outlive
-# their parent, so they go first, by pid: the server's children, then any process of
-# that server program still serving our socket (a child whose parent already died).
+# Stops the p11-kit server and the per-connection processes (p11-kit-remote) it forks.
+# Those outlive their parent, so they go first, by pid: the server's children, then the
+# server; then any p11-kit process still running with our private SoftHSM configuration
+# (a child whose parent had already died).
 p11kit_stop() {
 	local pid exe
 	[ -n "$P11_PID" ] || return 0
@@ -61,8 +81,9 @@ p11kit_stop() {
 	for pid in /proc/[0-9]*; do
 		pid=${pid#/proc/}
 		exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || continue
-		[ "$exe" = "$P11KIT_SERVER_EXE" ] || continue
-		if tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF "$T/p11kit.sock"; then
+		case $exe in /usr/libexec/p11-kit/*) ;; *) continue ;; esac
+		if tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null |
+			grep -qxF "SOFTHSM2_CONF=$T/tok/softhsm2.conf"; then
 			kill "$pid" 2>/dev/null || true
 		fi
 	done
@@ -89,6 +110,7 @@ trap cleanup EXIT
 trap 'echo "bench: interrupted" >&2; exit 130' INT TERM
 
 # ---- the token ----
+# shellcheck source=tests/lib/tokens.sh
 . "$ROOT/tests/lib/tokens.sh"
 echo "bench: creating a SoftHSM token with a P-256 and an RSA-2048 key in $T"
 tok_init "$T/tok" || die "cannot set up the SoftHSM store"
@@ -96,10 +118,11 @@ tok_create "$TOKEN" || die "cannot create the token"
 tok_key "$TOKEN" 01 ec:p256 p256 || die "cannot make the P-256 key"
 tok_key "$TOKEN" 02 rsa:2048 rsa2048 || die "cannot make the RSA-2048 key"
 
-# ---- the agent ----
+# ---- the agent and the p11-kit server ----
+# each in a session of its own (setsid): Ctrl-C reaches this script, which stops them
 export KYSO_SOCKET=$T/agent.sock
-"$BUILD/kysod" -f -s "$KYSO_SOCKET" -m "$SOFTHSM" --log-level warning \
-	> "$T/kysod.log" 2>&1 &
+setsid ${PIN_CPU[@]+"${PIN_CPU[@]}"} "$BUILD/kysod" -f -s "$KYSO_SOCKET" -m "$SOFTHSM" \
+	--log-level warning > "$T/kysod.log" 2>&1 &
 AGENT_PID=$!
 up=0
 for _ in $(seq 1 200); do
@@ -109,9 +132,8 @@ for _ in $(seq 1 200); do
 done
 [ "$up" = 1 ] || { cat "$T/kysod.log" >&2; die "kysod did not come up"; }
 
-# ---- the p11-kit server ----
-p11-kit server -f --provider "$SOFTHSM" -n "$T/p11kit.sock" "pkcs11:" \
-	> "$T/p11kit.log" 2>&1 &
+setsid ${PIN_CPU[@]+"${PIN_CPU[@]}"} p11-kit server -f --provider "$SOFTHSM" \
+	-n "$T/p11kit.sock" "pkcs11:" > "$T/p11kit.log" 2>&1 &
 P11_PID=$!
 for _ in $(seq 1 100); do
 	[ -S "$T/p11kit.sock" ] && break
@@ -129,8 +151,8 @@ measure() {
 	agent | ping) set -- -s "$KYSO_SOCKET" ;;
 	p11kit) set -- -A "unix:path=$T/p11kit.sock" ;;
 	esac
-	"$BENCH" "$mode" -q -k "$key" -t "$TOKEN" -P "$TOK_PIN" -d "$SECONDS_PER" "$@" \
-		2> "$T/err" || { cat "$T/err" >&2; die "$mode $key failed"; }
+	${PIN_CPU[@]+"${PIN_CPU[@]}"} "$BENCH" "$mode" -q -k "$key" -t "$TOKEN" -P "$TOK_PIN" \
+		-d "$SECONDS_PER" "$@" 2> "$T/err" || { cat "$T/err" >&2; die "$mode $key failed"; }
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2];
@@ -143,9 +165,9 @@ calc() { awk "BEGIN { printf \"$1\n\", $2 }"; }
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 MODES=(direct agent p11kit ping)
 nmodes=${#MODES[@]}
-echo "bench: $ROUNDS rounds x $nmodes measurements x $SECONDS_PER s for $KEYS (about" \
-	"$(calc %.0f "$ROUNDS * $nmodes * $SECONDS_PER * $(echo $KEYS | wc -w)") s)"
-for key in $KEYS; do
+echo "bench: $ROUNDS rounds x $nmodes measurements x $SECONDS_PER s for ${KEYS[*]} (about" \
+	"$(calc %.0f "$ROUNDS * $nmodes * $SECONDS_PER * ${#KEYS[@]}") s)"
+for key in "${KEYS[@]}"; do
 	for f in "${MODES[@]}" ad ap bound; do : > "$T/$key.$f"; done
 	for r in $(seq 1 "$ROUNDS"); do
 		declare -A got=()
@@ -171,21 +193,21 @@ echo
 echo "kyso signing benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPU(s)," \
 	"$(softhsm2-util --version 2>/dev/null | sed 's/^/SoftHSM /'), $ROUNDS rounds x $SECONDS_PER s"
 echo "ops/s: median (min-max) of the rounds; ratios: median of the per-round ratios"
+[ -z "${BENCH_CPU:-}" ] || echo "everything ran on CPU $BENCH_CPU only (BENCH_CPU)"
 echo "load average before the rounds: $LOAD0 (other work running makes the figures differ:" \
 	"see docs/performance.md)"
 echo
-row='%-8s  %-20s  %-20s  %-20s  %-12s  %s\n'
-printf "$row" key "direct ops/s" "agent ops/s" "p11kit ops/s" agent/direct agent/p11kit
+row1() { printf '%-8s  %-20s  %-20s  %-20s  %-12s  %s\n' "$@"; }
+row1 key "direct ops/s" "agent ops/s" "p11kit ops/s" agent/direct agent/p11kit
 verdicts=
-for key in $KEYS; do
+for key in "${KEYS[@]}"; do
 	d=$(median < "$T/$key.direct"); a=$(median < "$T/$key.agent")
 	p=$(median < "$T/$key.p11kit")
 	ad=$(median < "$T/$key.ad"); ap=$(median < "$T/$key.ap")
-	printf "$row" "$key" "$(calc %.0f "$d") ($(minmax < "$T/$key.direct"))" \
+	row1 "$key" "$(calc %.0f "$d") ($(minmax < "$T/$key.direct"))" \
 		"$(calc %.0f "$a") ($(minmax < "$T/$key.agent"))" \
 		"$(calc %.0f "$p") ($(minmax < "$T/$key.p11kit"))" "$ad" "$ap"
-	tvar=TARGET_DIRECT_$key
-	target=${!tvar:-}
+	target=$(target_direct "$key")
 	if [ -n "$target" ]; then
 		v=$(awk -v x="$ad" -v t="$target" 'BEGIN { print (x >= t) ? "PASS" : "MISS" }')
 		verdicts="$verdicts$(printf '%-4s  %-8s agent/direct %s >= %s' "$v" "$key" "$ad" \
@@ -198,13 +220,13 @@ done
 
 echo
 echo "time per signature, from the medians (us = microseconds):"
-row='%-8s  %-10s  %-10s  %-14s  %-18s  %s\n'
-printf "$row" key "direct us" "agent us" "agent extra us" "GetInfo trip us" \
+row2() { printf '%-8s  %-10s  %-10s  %-14s  %-18s  %s\n' "$@"; }
+row2 key "direct us" "agent us" "agent extra us" "GetInfo trip us" \
 	"agent/direct if extra = trip"
-for key in $KEYS; do
+for key in "${KEYS[@]}"; do
 	d=$(median < "$T/$key.direct"); a=$(median < "$T/$key.agent")
 	g=$(median < "$T/$key.ping")
-	printf "$row" "$key" "$(calc %.0f "1e6 / $d")" "$(calc %.0f "1e6 / $a")" \
+	row2 "$key" "$(calc %.0f "1e6 / $d")" "$(calc %.0f "1e6 / $a")" \
 		"$(calc %.0f "1e6 / $a - 1e6 / $d")" "$(calc %.0f "1e6 / $g")" \
 		"$(median < "$T/$key.bound")"
 done

@@ -45,6 +45,8 @@ static const struct err_entry errors[] = {
 	{ KYSO_ERR_CRYPTO, "io.kyso.Agent.InternalError", "a cryptographic operation failed" },
 	{ KYSO_ERR_UNKNOWN_REMOTE, "io.kyso.Agent.InternalError",
 	  "the agent reported an unknown error" },
+	{ KYSO_ERR_BUSY, "io.kyso.Agent.TooManyConnections",
+	  "the agent has too many connections open" },
 };
 
 static const struct err_entry *

@@ -39,6 +39,7 @@ typedef enum kyso_err {
 	KYSO_ERR_CRYPTO = -31,          /* an OpenSSL operation failed */
 	KYSO_ERR_INTERNAL = -32,        /* a bug: an invariant did not hold */
 	KYSO_ERR_UNKNOWN_REMOTE = -33,  /* the agent answered with an error this client does not know */
+	KYSO_ERR_BUSY = -34,            /* the agent refused: too many connections */
 } kyso_err;
 
 /* Returns a static, never-NULL sentence describing err (no trailing period). */

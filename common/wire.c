@@ -10,19 +10,26 @@
 #include "wire.h"
 
 int
-wire_frame_find(const struct kbuf *in, size_t *len)
+wire_frame_find_at(const struct kbuf *in, size_t off, size_t *len)
 {
 	const unsigned char *nul;
 
 	*len = 0;
-	if (in->len == 0)
+	if (off >= in->len)
 		return 0;
-	nul = memchr(in->data, '\0', in->len);
+	nul = memchr(in->data + off, '\0', in->len - off);
 	if (nul != NULL) {
-		*len = (size_t)(nul - in->data);
+		*len = (size_t)(nul - (in->data + off));
 		return 1;
 	}
-	return in->len >= in->max ? KYSO_ERR_TOO_LARGE : 0;
+	/* a message that started at 0 and filled the buffer can never end */
+	return off == 0 && in->len >= in->max ? KYSO_ERR_TOO_LARGE : 0;
+}
+
+int
+wire_frame_find(const struct kbuf *in, size_t *len)
+{
+	return wire_frame_find_at(in, 0, len);
 }
 
 int

@@ -29,6 +29,12 @@
 int wire_frame_find(const struct kbuf *in, size_t *len);
 
 /*
+ * The same for the message starting at byte off of in (off <= in->len): the caller may
+ * serve several messages and consume them from the buffer at once.
+ */
+int wire_frame_find_at(const struct kbuf *in, size_t off, size_t *len);
+
+/*
  * Parses the JSON text of one message (len bytes, no NUL inside). Returns KYSO_OK with
  * *obj (caller json_decref's), or KYSO_ERR_PROTOCOL with a sentence in err (which names
  * the line/column or says "not a JSON object").

@@ -11,7 +11,7 @@ set -eu
 
 BUILD_PKGS="gcc make pkg-config libc6-dev libssl-dev libp11-kit-dev libjansson-dev
 libsystemd-dev libcmocka-dev"
-TEST_PKGS="openssl p11-kit softhsm2 opensc gnutls-bin xxd python3 util-linux procps
+TEST_PKGS="openssl p11-kit softhsm2 opensc gnutls-bin xxd python3 util-linux procps bc bsdutils
 ca-certificates"
 
 check_only=0

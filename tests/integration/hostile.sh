@@ -86,8 +86,70 @@ head -c 4096 /dev/urandom | tr -d '\0' | python3 "$VCALL" raw >/dev/null
 printf '\0\0\0' | python3 "$VCALL" raw >/dev/null
 t_ok "after half messages, vanishing clients and garbage, the agent serves" $K tokens
 
-# many clients at once
-t_eq "64 simultaneous clients all served" 64 "$(python3 "$VCALL" parallel 64 io.kyso.Agent.ListCertificates)"
+# many clients at once: 4 processes with 16 connections each
+pids=()
+for i in 1 2 3 4; do
+	python3 "$VCALL" parallel 16 io.kyso.Agent.ListCertificates > "$T_DIR/par.$i" &
+	pids+=($!)
+done
+wait "${pids[@]}"
+t_eq "64 simultaneous clients in 4 processes all served" 64 "$(cat "$T_DIR"/par.* | paste -sd+ | bc)"
+# one process may hold 32 connections; the next is told why it is refused
+t_eq "one process: 32 connections served, the rest refused" 32 \
+	"$(python3 "$VCALL" parallel 40 io.kyso.Agent.ListCertificates 2>/dev/null)"
+r=$(python3 - "$KYSO_SOCKET" <<'PY'
+import socket, sys
+held = []
+for _ in range(32):
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); held.append(s)
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.settimeout(5)
+print(s.recv(4096).decode(errors="replace"))
+PY
+)
+t_match "  ... the 33rd is told TooManyConnections" '"error":"io.kyso.Agent.TooManyConnections"' "$r"
+
+# a client that sends part of a message and then nothing is not held forever (30 s)
+python3 - "$KYSO_SOCKET" > "$T_DIR/slow.out" 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b'{"method":"io.kyso.Agent.ListTo')
+s.settimeout(45)
+data = b''
+try:
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+except socket.timeout:
+    print("TIMEOUT")
+print(data.decode(errors="replace"))
+PY
+slowpid=$!
+
+# a client that pipelines a megabyte of calls and never reads does not make others wait
+python3 - "$KYSO_SOCKET" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+msg = b'{"method":"io.kyso.Agent.ListCertificates"}\0'
+try:
+    s.sendall(msg * ((1024 * 1024 - 1) // len(msg)))
+except OSError:
+    pass
+time.sleep(8)
+PY
+floodpid=$!
+sleep 1
+: > "$T_DIR/order"
+( $K tokens >/dev/null && echo served >> "$T_DIR/order" ) &
+sleep 3
+t_eq "while one client floods without reading, another is served" served "$(cat "$T_DIR/order")"
+rss=$(awk '/VmRSS/ {print $2}' /proc/$AGENT_PID/status)
+t_ok "  ... and the agent buffers little for the flooder (RSS $rss kB < 200 MB)" test "$rss" -lt 200000
+wait $floodpid
+wait $slowpid
+t_match "an unfinished message is answered after 30 s, then closed" 'not finished .no NUL byte. within 30 seconds' "$(cat "$T_DIR/slow.out")"
 
 # another uid: open the socket on purpose; SO_PEERCRED still refuses
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then

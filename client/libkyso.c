@@ -199,8 +199,10 @@ kyso_call(kyso_client *c, const char *method, const char *params_json, char **re
 		params = json_loads(params_json, JSON_REJECT_DUPLICATES, &jerr);
 		if (params == NULL || !json_is_object(params)) {
 			json_decref(params);
-			return kyso_set_error(c, KYSO_ERR_INVALID_ARG, "parameters are not a JSON "
-			    "object: %s", params == NULL ? jerr.text : "wrong type");
+			e = kyso_set_error(c, KYSO_ERR_INVALID_ARG, "parameters are not a JSON "
+			    "object: %s", params == NULL ? wire_json_fault(&jerr) : "wrong type");
+			explicit_bzero(&jerr, sizeof(jerr));
+			return e;
 		}
 	}
 	e = kyso_rpc(c, method, params, &r);

@@ -32,6 +32,36 @@ wire_frame_find(const struct kbuf *in, size_t *len)
 	return wire_frame_find_at(in, 0, len);
 }
 
+const char *
+wire_json_fault(const json_error_t *jerr)
+{
+	switch (json_error_code(jerr)) {
+	case json_error_out_of_memory:
+		return "out of memory";
+	case json_error_stack_overflow:
+		return "nested too deeply";
+	case json_error_invalid_utf8:
+		return "invalid UTF-8";
+	case json_error_premature_end_of_input:
+		return "the text ends too early";
+	case json_error_end_of_input_expected:
+		return "text after the JSON value";
+	case json_error_null_character:
+		return "a \\u0000 (NUL) escape in a string";
+	case json_error_null_byte_in_key:
+		return "a NUL byte in a key";
+	case json_error_duplicate_key:
+		return "a duplicate key";
+	case json_error_numeric_overflow:
+		return "a number out of range";
+	case json_error_invalid_syntax:
+		return "invalid syntax (a control character, an unknown escape, a missing "
+		    "comma or quote...)";
+	default:
+		return "invalid JSON";
+	}
+}
+
 int
 wire_parse(const char *text, size_t len, json_t **obj, char *err, size_t errlen)
 {
@@ -41,8 +71,11 @@ wire_parse(const char *text, size_t len, json_t **obj, char *err, size_t errlen)
 	*obj = NULL;
 	o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (o == NULL) {
+		/* jansson's own text quotes the input near the fault, and the input may hold a
+		 * PIN: name only the kind of fault and where it is */
 		snprintf(err, errlen, "malformed JSON at line %d, column %d: %s", jerr.line,
-		    jerr.column, jerr.text);
+		    jerr.column, wire_json_fault(&jerr));
+		explicit_bzero(&jerr, sizeof(jerr));
 		return KYSO_ERR_PROTOCOL;
 	}
 	if (!json_is_object(o)) {

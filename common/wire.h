@@ -36,10 +36,14 @@ int wire_frame_find_at(const struct kbuf *in, size_t off, size_t *len);
 
 /*
  * Parses the JSON text of one message (len bytes, no NUL inside). Returns KYSO_OK with
- * *obj (caller json_decref's), or KYSO_ERR_PROTOCOL with a sentence in err (which names
- * the line/column or says "not a JSON object").
+ * *obj (caller json_decref's), or KYSO_ERR_PROTOCOL with a sentence in err naming the
+ * line, column and kind of fault (never quoting the input: it may hold a PIN), or saying
+ * "not a JSON object".
  */
 int wire_parse(const char *text, size_t len, json_t **obj, char *err, size_t errlen);
+
+/* Returns a sentence for the kind of fault jansson found, quoting nothing of the input. */
+const char *wire_json_fault(const json_error_t *jerr);
 
 /*
  * Appends obj serialised compactly and a NUL to out. Returns KYSO_OK, KYSO_ERR_TOO_LARGE

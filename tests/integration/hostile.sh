@@ -28,7 +28,7 @@ t_match "parameters not an object → ProtocolError" "'parameters' must be a JSO
 	"$(raw '{"method":"io.kyso.Agent.ListTokens","parameters":[]}\0')"
 t_match "unknown top-level field → ProtocolError naming it" "unknown field 'bogus'" \
 	"$(raw '{"method":"io.kyso.Agent.ListTokens","bogus":1}\0')"
-t_match "duplicate keys are refused" 'ProtocolError.*duplicate' \
+t_match "duplicate keys are refused" 'ProtocolError.*a duplicate key' \
 	"$(raw '{"method":"io.kyso.Agent.ListTokens","method":"io.kyso.Agent.Lock"}\0')"
 t_match "unknown method → MethodNotFound naming it" \
 	'"error":"org.varlink.service.MethodNotFound","parameters":\{"method":"io.kyso.Agent.Explode"' \
@@ -62,8 +62,16 @@ t_match "a certificate name that is neither id nor URI → InvalidParameter" '"p
 	"$(call io.kyso.Agent.Sign "{\"certificate\":\"my cert\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$dig\"}")"
 t_match "bad signature_format → InvalidParameter" '"parameter":"signature_format"' \
 	"$(call io.kyso.Agent.Sign "{\"certificate\":\"$id\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$dig\",\"signature_format\":\"pem\"}")"
-t_match "a string with a \\u0000 escape is refused" 'ProtocolError.*u0000 is not allowed' \
+t_match "a string with a \\u0000 escape is refused" 'ProtocolError.*NUL. escape in a string' \
 	"$(call io.kyso.Agent.ListCertificates '{"token":"ma\u0000in"}')"
+
+# a malformed PIN must not come back in the error, nor reach the log
+r=$(printf '{"method":"io.kyso.Agent.Login","parameters":{"token":"main","pin":"Se3cr3t\tPIN"}}\0' | python3 "$VCALL" raw)
+t_match "a control character in a string → ProtocolError with line and column" 'malformed JSON at line 1, column [0-9]+: invalid syntax' "$r"
+t_fail "  ... the error does not quote the PIN" grep -q Se3cr3t <<<"$r"
+t_fail "  ... nor does the log" grep -q Se3cr3t "$T_DIR/kysod.log"
+r=$(printf '{"method":"io.kyso.Agent.Login","parameters":{"token":"main","pin":"Se3cr3t\\qPIN"}}\0' | python3 "$VCALL" raw)
+t_fail "an unknown escape next to a PIN is not quoted either" grep -q Se3cr3t <<<"$r$(cat "$T_DIR/kysod.log")"
 
 # oneway: no reply; pipelined calls: replies in order
 r=$(raw '{"method":"io.kyso.Agent.ListTokens","oneway":true}\0{"method":"org.varlink.service.GetInfo"}\0{"method":"io.kyso.Agent.ListCertificates"}\0')

@@ -23,10 +23,13 @@ name_string(const X509_NAME *name)
 
 	if (b == NULL)
 		return NULL;
-	if (X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
-	    (n = BIO_get_mem_data(b, &p)) >= 0 && (s = malloc((size_t)n + 1)) != NULL) {
+	/* a name OpenSSL cannot print (a malformed string) reads as empty, not as a failure */
+	if (X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0)
+		(void)BIO_reset(b);
+	if ((n = BIO_get_mem_data(b, &p)) >= 0 && (s = malloc((size_t)n + 1)) != NULL) {
 		memcpy(s, p, (size_t)n);
 		s[n] = '\0';
+		utf8_sanitize(s);
 	}
 	BIO_free(b);
 	return s;

@@ -159,9 +159,15 @@ inventory_set_certs(struct token *t, const struct p11_cert_desc *c, size_t n)
 		x->key_id_len = c[i].id_len;
 		x->can_sign = cert_can_sign(t, &c[i]);
 		if ((x->json = cert_json(x, c[i].der, c[i].der_len)) == NULL) {
-			got++;
-			certs_free(nc, got);
-			return KYSO_ERR_NOMEM;
+			log_warn("token %s: certificate '%s' cannot be listed; skipped",
+			    t->desc.label, c[i].label);
+			certinfo_clear(&x->ci);
+			free(x->label);
+			free(x->key_label);
+			free(x->key_uri);
+			free(x->key_id);
+			memset(x, 0, sizeof(*x));
+			continue;
 		}
 		got++;
 	}

@@ -1,6 +1,7 @@
 /* p11_ckr.c — Cryptoki return values: their names and the kyso errors they map to. */
 #include <string.h>
 
+#include "encode.h"
 #include "kyso_err.h"
 #include "p11_internal.h"
 
@@ -115,4 +116,6 @@ p11_trim_copy(char *dst, const CK_UTF8CHAR *src, size_t srclen)
 		n--;
 	memcpy(dst, src, n);
 	dst[n] = '\0';
+	/* token strings must be UTF-8 by the standard; not all tokens keep to it */
+	utf8_sanitize(dst);
 }

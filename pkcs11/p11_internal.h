@@ -40,7 +40,10 @@ int p11_fail_set(struct p11_fail *fail, const char *call, CK_RV rv);
 /* Clears fail (no failure). */
 void p11_fail_clear(struct p11_fail *fail);
 
-/* Copies a blank-padded Cryptoki string field into a trimmed NUL-terminated one. */
+/*
+ * Copies a blank-padded Cryptoki string field into a trimmed NUL-terminated one; bytes
+ * that are not valid UTF-8 become '?'.
+ */
 void p11_trim_copy(char *dst, const CK_UTF8CHAR *src, size_t srclen);
 
 /* Fills d from the slot's token and slot info and mechanism list. KYSO_OK or error+fail. */

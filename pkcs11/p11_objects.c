@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "encode.h"
 #include "kyso_err.h"
 #include "log.h"
 #include "p11_internal.h"
@@ -139,6 +140,8 @@ key_ids_collect(struct p11_session *s, CK_OBJECT_CLASS cls, struct key_ids *k,
 		if (attr_read(s, h[i], CKA_LABEL, (unsigned char **)&k->label[k->n], &len) !=
 		    KYSO_OK)
 			k->label[k->n] = NULL;
+		else
+			utf8_sanitize(k->label[k->n]);
 		k->n++;
 	}
 	free(h);
@@ -211,8 +214,10 @@ p11_session_certs(struct p11_session *s, struct p11_cert_desc **out, size_t *n,
 		}
 		if (attr_read(s, h[i], CKA_ID, &d->id, &d->id_len) != KYSO_OK)
 			d->id_len = 0;
-		if (attr_read(s, h[i], CKA_LABEL, (unsigned char **)&d->label, &lablen) !=
-		    KYSO_OK && (d->label = strdup("")) == NULL) {
+		if (attr_read(s, h[i], CKA_LABEL, (unsigned char **)&d->label, &lablen) ==
+		    KYSO_OK)
+			utf8_sanitize(d->label);  /* a NUL inside ends it; bad bytes become '?' */
+		else if ((d->label = strdup("")) == NULL) {
 			r = KYSO_ERR_NOMEM;
 			got++;
 			goto out;

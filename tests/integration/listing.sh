@@ -13,6 +13,9 @@ tok_init "$T_DIR/tok" && tok_create first && tok_key first 0a ec:p256 alice &&
 openssl x509 -in "$TOK_DIR/ca.crt" -outform DER -out "$TOK_DIR/ca.der"
 pkcs11-tool --module "$SOFTHSM_MODULE" --token-label second --login --pin "$TOK_PIN" \
 	--write-object "$TOK_DIR/ca.der" --type cert --id ff --label "test CA" >/dev/null 2>&1
+# a certificate whose label is Latin-1, not UTF-8, as some Windows tools write it
+pkcs11-tool --module "$SOFTHSM_MODULE" --token-label second --login --pin "$TOK_PIN" \
+	--write-object "$TOK_DIR/alice.crt.der" --type cert --id ee --label $'Minist\xe8re' >/dev/null 2>&1
 agent_start --module "$SOFTHSM_MODULE" || { t_flunk "start kysod"; t_done; exit 1; }
 
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
@@ -28,7 +31,7 @@ t_match "token flags: login required, PIN fine" "'login_required': True, 'protec
 t_match "token id is 16 hex digits" "'id': '[0-9a-f]{16}'" "$first"
 
 certs=$(python3 "$VCALL" call io.kyso.Agent.ListCertificates)
-t_eq "three certificates on the two tokens" 3 "$(echo "$certs" | json 'len(d["parameters"]["certificates"])')"
+t_eq "four certificates on the two tokens (one with a Latin-1 label)" 4 "$(echo "$certs" | json 'len(d["parameters"]["certificates"])')"
 alice=$(echo "$certs" | json '[c for c in d["parameters"]["certificates"] if c["label"]=="alice"][0]')
 get() { echo "$alice" | python3 -c "import ast,sys; print(ast.literal_eval(sys.stdin.read())['$1'])"; }
 t_eq "id is SHA-256 of the DER" "$(cert_id "$TOK_DIR/alice.crt.pem")" "$(get id)"
@@ -65,7 +68,8 @@ echo "$TOK_PIN" | $K login --token first --pin-stdin >/dev/null 2>&1
 t_eq "after login: logged_in, can_sign" "True True" "$(python3 "$VCALL" call io.kyso.Agent.ListCertificates '{"token":"first"}' | json 'd["parameters"]["certificates"][0]["can_sign"]') $(python3 "$VCALL" call io.kyso.Agent.ListTokens | json '[t["logged_in"] for t in d["parameters"]["tokens"] if t["label"]=="first"][0]')"
 
 # filtering by token: by label, by serial, by id; unknown token
-t_eq "ListCertificates(token=label)" 2 "$(python3 "$VCALL" call io.kyso.Agent.ListCertificates '{"token":"second"}' | json 'len(d["parameters"]["certificates"])')"
+t_match "a label that is not UTF-8 is listed with '?' for the bad byte" '"label": ?"Minist\?re"' "$certs"
+t_eq "ListCertificates(token=label)" 3 "$(python3 "$VCALL" call io.kyso.Agent.ListCertificates '{"token":"second"}' | json 'len(d["parameters"]["certificates"])')"
 t_eq "ListCertificates(token=serial)" 1 "$(python3 "$VCALL" call io.kyso.Agent.ListCertificates "{\"token\":\"$serial\"}" | json 'len(d["parameters"]["certificates"])')"
 t_match "ListCertificates(unknown token) → NoSuchToken" '"error":"io.kyso.Agent.NoSuchToken".*"token":"nope"' \
 	"$(python3 "$VCALL" call io.kyso.Agent.ListCertificates '{"token":"nope"}')"
@@ -78,7 +82,7 @@ t_match "kyso certs: subject CN, key, token label" 'alice officer +ec-P-256 .* y
 t_match "kyso certs: key-less certificate shows SIGN no" 'kyso test CA .* no +second' "$out"
 t_ok "kyso certs --json is JSON" python3 -c "import json,sys; json.loads(sys.argv[1])" "$($K certs --json)"
 t_ok "kyso tokens --json is JSON" python3 -c "import json,sys; json.loads(sys.argv[1])" "$($K tokens --json)"
-t_eq "kyso certs --token second --json: 2 certificates" 2 "$($K certs --token second --json | json 'len(d)')"
+t_eq "kyso certs --token second --json: 3 certificates" 3 "$($K certs --token second --json | json 'len(d)')"
 $K certs --token nope >/dev/null 2>&1
 t_eq "kyso certs --token unknown: exit 6" 6 $?
 

@@ -278,10 +278,33 @@ test_hex_round_trip(void **state)
 	free(s);
 }
 
+static void
+test_utf8_sanitize(void **state)
+{
+	char ascii[] = "plain ASCII", ok[] = "Minist\xc3\xa8re \xe2\x82\xac \xf0\x9f\x94\x91";
+	char latin1[] = "Minist\xe8re", overlong[] = "a\xc0\xaf" "b", surrogate[] = "x\xed\xa0\x80y";
+	char cut[] = "end\xe2\x82";
+
+	(void)state;
+	assert_int_equal(utf8_sanitize(ascii), 0);
+	assert_string_equal(ascii, "plain ASCII");
+	assert_int_equal(utf8_sanitize(ok), 0);
+	assert_string_equal(ok, "Minist\xc3\xa8re \xe2\x82\xac \xf0\x9f\x94\x91");
+	assert_int_equal(utf8_sanitize(latin1), 1);
+	assert_string_equal(latin1, "Minist?re");
+	assert_int_equal(utf8_sanitize(overlong), 2);
+	assert_string_equal(overlong, "a??b");
+	assert_int_equal(utf8_sanitize(surrogate), 3);
+	assert_string_equal(surrogate, "x???y");
+	assert_int_equal(utf8_sanitize(cut), 2);
+	assert_string_equal(cut, "end??");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_utf8_sanitize),
 		cmocka_unit_test(test_b64_encode_rfc4648),
 		cmocka_unit_test(test_b64_decode_rfc4648),
 		cmocka_unit_test(test_b64_binary_round_trip),

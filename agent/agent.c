@@ -260,15 +260,18 @@ agent_run(struct agent *a)
 void
 agent_free(struct agent *a)
 {
+	int all_stopped = 1;
+
 	for (struct token *t = a->inv.tokens; t != NULL; t = t->next) {
-		worker_stop(t->worker);
+		all_stopped &= worker_stop(t->worker);
 		t->worker = NULL;
 	}
 	if (a->done.efd >= 0)
 		completions_free(&a->done);
 	conn_drop_all(a);
 	inventory_free(&a->inv);
-	for (size_t i = 0; i < a->nmodules; i++)
+	/* a thread still inside a module forbids C_Finalize; the process ends anyway */
+	for (size_t i = 0; all_stopped && i < a->nmodules; i++)
 		p11_module_free(a->modules[i]);
 	free(a->modules);
 	for (size_t i = 0; i < a->nlisten; i++)

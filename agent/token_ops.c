@@ -33,7 +33,8 @@ ops_session_check(struct p11_module *m, unsigned long slot, struct p11_session *
 	struct p11_session *fresh = NULL;
 	struct p11_fail f;
 
-	if (j->result != KYSO_ERR_TOKEN_NOT_PRESENT && !p11_fail_session_lost(&j->fail))
+	if (j->result != KYSO_ERR_TOKEN_NOT_PRESENT && !p11_fail_session_lost(&j->fail) &&
+	    (*sess == NULL || !p11_session_stuck(*sess)))
 		return;
 	if (j->result != KYSO_ERR_TOKEN_NOT_PRESENT && p11_session_open(m, slot, &fresh, &f) !=
 	    KYSO_OK)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kyso_err.h"
@@ -149,20 +150,32 @@ worker_submit(struct worker *w, struct job *j)
 	pthread_mutex_unlock(&w->mu);
 }
 
-void
+int
 worker_stop(struct worker *w)
 {
 	struct job *j, *next;
+	struct timespec deadline;
 
 	if (w == NULL)
-		return;
+		return 1;
 	pthread_mutex_lock(&w->mu);
 	w->stopping = 1;
 	j = w->head;
 	w->head = w->tail = NULL;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += WORKER_STOP_WAIT_S;
+	if (pthread_timedjoin_np(w->thread, NULL, &deadline) != 0) {
+		log_warn("a token has not answered for %d s; leaving its worker behind",
+		    WORKER_STOP_WAIT_S);
+		for (; j != NULL; j = next) {
+			next = j->next;
+			j->result = KYSO_ERR_TOKEN_NOT_PRESENT;
+			completions_put(w->done, j);
+		}
+		return 0;  /* w stays allocated: the thread still uses it */
+	}
 	for (; j != NULL; j = next) {
 		next = j->next;
 		j->result = KYSO_ERR_TOKEN_NOT_PRESENT;
@@ -171,4 +184,5 @@ worker_stop(struct worker *w)
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
 	free(w);
+	return 1;
 }

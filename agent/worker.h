@@ -42,9 +42,14 @@ void worker_submit(struct worker *w, struct job *j);
 
 /*
  * Stops the worker after its current job, completes queued jobs with
- * KYSO_ERR_TOKEN_NOT_PRESENT, closes its session and joins the thread. NULL is allowed.
+ * KYSO_ERR_TOKEN_NOT_PRESENT, closes its session and joins the thread. A worker still
+ * inside its token after WORKER_STOP_WAIT_S seconds (a hung token, a PIN pad waiting
+ * for a person) is left running. Returns 1 when the worker stopped, 0 when it was left
+ * (its module must then not be finalised). NULL is allowed (returns 1).
  */
-void worker_stop(struct worker *w);
+int worker_stop(struct worker *w);
+
+#define WORKER_STOP_WAIT_S 3
 
 /* Runs job j against the token (in the worker thread; exposed for tests). */
 void token_ops_run(struct p11_module *m, unsigned long slot, struct p11_session **sess,

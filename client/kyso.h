@@ -64,7 +64,7 @@ struct kyso_sign_request {
 
 /*
  * Connects to the agent at socket_path, or when NULL at the default path ($KYSO_SOCKET,
- * else $XDG_RUNTIME_DIR/kyso/agent.sock, else /tmp/kyso-UID/agent.sock). Returns KYSO_OK with *out, KYSO_ERR_CONNECT
+ * else $XDG_RUNTIME_DIR/kyso/agent.sock, else /tmp/kyso-UID/agent.sock).
  * (*out is still set so that kyso_error_message() can explain; free it with
  * kyso_disconnect) or KYSO_ERR_NOMEM (*out NULL).
  */

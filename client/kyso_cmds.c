@@ -102,6 +102,7 @@ cli_read_pin(int from_stdin, const char *prompt)
 		return NULL;
 	(void)mlock(pin, PIN_MAX + 2);
 	if (from_stdin) {
+		setvbuf(stdin, NULL, _IONBF, 0);  /* no copy of the PIN in a stdio buffer */
 		ok = fgets(pin, PIN_MAX + 2, stdin) != NULL && pin_line(pin) == 0;
 		if (!ok) {
 			fprintf(stderr, "kyso: no PIN on standard input (one line, at most %d "
@@ -117,8 +118,8 @@ cli_read_pin(int from_stdin, const char *prompt)
 		cli_pin_free(pin);
 		return NULL;
 	}
+	setvbuf(tty, NULL, _IONBF, 0);  /* no copy of the PIN in a stdio buffer */
 	fprintf(tty, "%s", prompt);
-	fflush(tty);
 	tcgetattr(fileno(tty), &old);
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)ECHO;

@@ -51,6 +51,8 @@ int
 kyso_connect(const char *socket_path, kyso_client **out)
 {
 	struct sockaddr_un sa;
+	struct ucred cred = { 0 };
+	socklen_t len = sizeof(cred);
 	kyso_client *c;
 
 	*out = NULL;
@@ -82,6 +84,15 @@ kyso_connect(const char *socket_path, kyso_client **out)
 			    "(nothing listens on %s); start it with 'kysod'", c->path);
 		return kyso_set_error(c, KYSO_ERR_CONNECT, "cannot connect to the kyso agent at "
 		    "%s: %s", c->path, strerror(e));
+	}
+	/* a socket another user made in a shared directory (/tmp) must not get our PINs */
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+	    (cred.uid != getuid() && cred.uid != 0)) {
+		close(c->fd);
+		c->fd = -1;
+		return kyso_set_error(c, KYSO_ERR_PERMISSION, "the process listening on %s runs as "
+		    "uid %lu, not as you: refusing to talk to it", c->path,
+		    (unsigned long)cred.uid);
 	}
 	return KYSO_OK;
 }

@@ -49,6 +49,10 @@ log_vemit(enum log_level level, const char *fmt, va_list ap)
 	if (!log_enabled(level))
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* text from clients (a method name, a description) must not forge log lines */
+	for (char *p = msg; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	if (log_syslog)
 		syslog(prio[level], "%s", msg);
 	else

@@ -124,6 +124,12 @@ void p11_session_close(struct p11_session *s);
 int p11_session_describe(struct p11_session *s, struct p11_token_desc *out,
     struct p11_fail *fail);
 
+/*
+ * Returns 1 if an operation the module failed in could not be ended, so that the session
+ * must be replaced; else 0.
+ */
+int p11_session_stuck(const struct p11_session *s);
+
 /* Returns 1 if the session is logged in as the user, 0 if not (or unknown). */
 int p11_session_logged_in(struct p11_session *s);
 

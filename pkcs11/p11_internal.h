@@ -29,6 +29,7 @@ struct p11_session {
 	CK_SESSION_HANDLE h;
 	struct p11_key_cache_entry keys[P11_KEY_CACHE];
 	unsigned next_key;  /* round-robin replacement */
+	int stuck;          /* an operation could not be ended: replace the session */
 };
 
 /*

@@ -45,6 +45,12 @@ p11_session_describe(struct p11_session *s, struct p11_token_desc *out, struct p
 }
 
 int
+p11_session_stuck(const struct p11_session *s)
+{
+	return s->stuck;
+}
+
+int
 p11_session_logged_in(struct p11_session *s)
 {
 	CK_SESSION_INFO si;

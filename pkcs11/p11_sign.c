@@ -53,14 +53,27 @@ pss_params(unsigned bits, CK_RSA_PKCS_PSS_PARAMS *p)
 	return KYSO_OK;
 }
 
-/* Ends an operation C_SignInit started, after a failure between it and C_Sign. */
+/*
+ * Ends an operation C_SignInit started, after a failure between it and C_Sign: a C_Sign
+ * with room for the whole signature ends it either way. If it cannot (no memory, or the
+ * module still says the buffer is too small), the session is marked stuck and the
+ * worker replaces it (p11_session_stuck).
+ */
 static void
 sign_abandon(struct p11_session *s, const struct p11_sign_req *req)
 {
-	unsigned char scratch[1024];
-	CK_ULONG n = sizeof(scratch);
+	CK_ULONG n = 0;
+	unsigned char *buf;
+	CK_RV rv;
 
-	(void)s->m->fn->C_Sign(s->h, (CK_BYTE_PTR)(uintptr_t)req->in, req->in_len, scratch, &n);
+	if (s->m->fn->C_Sign(s->h, (CK_BYTE_PTR)(uintptr_t)req->in, req->in_len, NULL, &n) !=
+	    CKR_OK || n == 0 || n > 65536 || (buf = malloc(n)) == NULL) {
+		s->stuck = 1;
+		return;
+	}
+	rv = s->m->fn->C_Sign(s->h, (CK_BYTE_PTR)(uintptr_t)req->in, req->in_len, buf, &n);
+	s->stuck = rv == CKR_BUFFER_TOO_SMALL;
+	free(buf);
 }
 
 /* The context-specific login a CKA_ALWAYS_AUTHENTICATE key needs after C_SignInit. */
@@ -105,13 +118,17 @@ sign_once(struct p11_session *s, CK_OBJECT_HANDLE key, int always_auth, CK_MECHA
 	if (rv != CKR_OK)
 		return p11_fail_set(fail, "C_Sign", rv);
 	if (len == 0 || len > 16384 || (buf = malloc(len)) == NULL) {
-		sign_abandon(s, req);  /* end the operation the length query left active */
+		/* end the operation the length query left active; if that fails too, the
+		 * session is replaced */
+		sign_abandon(s, req);
 		return len == 0 || len > 16384 ? p11_fail_set(fail, "C_Sign", CKR_GENERAL_ERROR)
 		    : KYSO_ERR_NOMEM;
 	}
 	rv = fn->C_Sign(s->h, (CK_BYTE_PTR)(uintptr_t)req->in, req->in_len, buf, &len);
 	if (rv != CKR_OK) {
 		free(buf);
+		if (rv == CKR_BUFFER_TOO_SMALL)  /* the module lied about the length */
+			sign_abandon(s, req);
 		return p11_fail_set(fail, "C_Sign", rv);
 	}
 	*sig = buf;

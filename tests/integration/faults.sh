@@ -71,5 +71,15 @@ sleep 4.5
 t_ok "agent alive after the vanished client's Sign completed" agent_alive
 : > "$T_DIR/rules"
 t_ok "the slow token signs again" $K sign --cert "$slow" --alg ecdsa-sha256 --in "$doc" --out "$T_DIR/c.sig"
+
+# SIGTERM while a token hangs in C_Sign: the agent still stops (after a few seconds)
+echo "C_Sign delay 20000 slow" > "$T_DIR/rules"
+$K sign --cert "$slow" --alg ecdsa-sha256 --in "$doc" --out "$T_DIR/d.sig" >/dev/null 2>&1 &
+signpid=$!
+sleep 0.5
+start=$(date +%s)
 t_agent_stops
+t_ok "  ... without waiting for the hung token ($(( $(date +%s) - start )) s)" test $(( $(date +%s) - start )) -lt 15
+t_match "  ... and says it left the token's worker" 'has not answered for 3 s' "$(cat "$T_DIR/kysod.log")"
+wait $signpid 2>/dev/null
 t_done

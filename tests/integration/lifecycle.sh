@@ -103,6 +103,23 @@ else
 	t_skip "p11-kit registered modules" "softhsm2 is not registered with p11-kit here"
 fi
 
+# a client does not talk to an agent of another user (a socket planted in /tmp)
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	mkdir -m 755 "$T_DIR/other"; chown 65534:65534 "$T_DIR/other"; chmod 755 "$T_DIR"
+	setpriv --reuid=65534 --regid=65534 --clear-groups env -u XDG_RUNTIME_DIR \
+		"$BUILD/kysod" -f -s "$T_DIR/other/a.sock" -m "$M" >> "$T_DIR/other.log" 2>&1 &
+	otherpid=$!
+	for _ in $(seq 100); do [ -S "$T_DIR/other/a.sock" ] && break; sleep 0.05; done
+	chmod 666 "$T_DIR/other/a.sock" 2>/dev/null
+	out=$(KYSO_SOCKET=$T_DIR/other/a.sock $K tokens 2>&1); rc=$?
+	t_eq "a client refuses an agent of another uid (exit 3)" 3 "$rc"
+	t_match "  ... saying whose it is" 'runs as uid 65534, not as you' "$out"
+	kill -TERM "$otherpid"; wait "$otherpid" 2>/dev/null
+	chmod 700 "$T_DIR"
+else
+	t_skip "a client refuses an agent of another uid" "needs root and setpriv"
+fi
+
 # the command line
 t_match "kysod --help" 'Usage: kysod' "$("$BUILD/kysod" --help)"
 t_match "kysod --version" '^kysod [0-9]+\.[0-9]+\.[0-9]+$' "$("$BUILD/kysod" --version)"

@@ -206,6 +206,30 @@ agent_signal(struct agent *a)
 	}
 }
 
+/*
+ * epoll_wait; right after activity (active), a wait that would block first polls for
+ * LOOP_IDLE_SPIN_US: a client's next call usually comes sooner than a sleeping loop
+ * would wake up. An idle agent blocks at once.
+ */
+static int
+agent_wait(struct agent *a, struct epoll_event *ev, int max, int timeout, int active)
+{
+	struct timespec start, now;
+	int n;
+
+	if (!active || timeout == 0 || !spin_useful())
+		return epoll_wait(a->epfd, ev, max, timeout);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		if ((n = epoll_wait(a->epfd, ev, max, 0)) != 0)
+			return n;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - start.tv_sec) * 1000000L + (now.tv_nsec - start.tv_nsec) /
+		    1000 >= LOOP_IDLE_SPIN_US)
+			return epoll_wait(a->epfd, ev, max, timeout);
+	}
+}
+
 long
 agent_now(void)
 {
@@ -219,12 +243,22 @@ int
 agent_run(struct agent *a)
 {
 	struct epoll_event ev[64];
-	int timeout = -1;
+	int timeout = -1, active = 0;
 
 	if (a->pending_scans == 0)
 		agent_serve(a);
 	while (!a->stop) {
-		int n = epoll_wait(a->epfd, ev, 64, a->serving ? timeout : READY_TIMEOUT_MS);
+		int n;
+
+		/* a job in flight on a fast token ends sooner than a sleeping loop wakes up */
+		if (a->serving && timeout != 0 && atomic_load(&a->done.inflight) > 0 &&
+		    atomic_load(&a->done.job_us) < LOOP_SPIN_MAX_US &&
+		    spin_until(completions_ready, &a->done, atomic_load(&a->done.job_us) + 50)) {
+			agent_completions(a);
+			timeout = 0;  /* still look at the sockets, without sleeping */
+		}
+		n = agent_wait(a, ev, 64, a->serving ? timeout : READY_TIMEOUT_MS, active);
+		active = n > 0;
 
 		if (n < 0) {
 			if (errno == EINTR)

@@ -17,6 +17,7 @@ struct worker {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct job *head, *tail;
+	atomic_int queued;  /* jobs in head..tail (the worker may spin on this) */
 	int stopping;
 	struct p11_module *module;
 	unsigned long slot;
@@ -25,9 +26,60 @@ struct worker {
 };
 
 int
+spin_useful(void)
+{
+	static atomic_int useful = -1;
+	int u = atomic_load(&useful);
+
+	if (u < 0) {
+		u = sysconf(_SC_NPROCESSORS_ONLN) > 1;
+		atomic_store(&useful, u);
+	}
+	return u;
+}
+
+int
+spin_until(int (*cond)(void *), void *arg, long us)
+{
+	struct timespec now, end;
+
+	if (!spin_useful())
+		return cond(arg);
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_nsec += us * 1000L;
+	while (end.tv_nsec >= 1000000000L) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000L;
+	}
+	for (;;) {
+		if (cond(arg))
+			return 1;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec &&
+		    now.tv_nsec >= end.tv_nsec))
+			return cond(arg);
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#endif
+	}
+}
+
+int
+completions_ready(void *arg)
+{
+	struct completions *c = arg;
+
+	return atomic_load_explicit(&c->ready, memory_order_acquire);
+}
+
+int
 completions_init(struct completions *c)
 {
 	c->head = c->tail = NULL;
+	atomic_init(&c->inflight, 0);
+	atomic_init(&c->ready, 0);
+	atomic_init(&c->job_us, 0);
 	if ((c->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
 		return KYSO_ERR_IO;
 	pthread_mutex_init(&c->mu, NULL);
@@ -46,6 +98,8 @@ completions_put(struct completions *c, struct job *j)
 	else
 		c->head = j;
 	c->tail = j;
+	atomic_store_explicit(&c->ready, 1, memory_order_release);
+	atomic_fetch_sub(&c->inflight, 1);
 	pthread_mutex_unlock(&c->mu);
 	/* cannot fail short of a counter overflow; the loop drains the queue anyway */
 	(void)!write(c->efd, &one, sizeof(one));
@@ -61,6 +115,7 @@ completions_take(struct completions *c)
 	pthread_mutex_lock(&c->mu);
 	all = c->head;
 	c->head = c->tail = NULL;
+	atomic_store_explicit(&c->ready, 0, memory_order_relaxed);
 	pthread_mutex_unlock(&c->mu);
 	return all;
 }
@@ -81,14 +136,28 @@ completions_free(struct completions *c)
 	pthread_mutex_destroy(&c->mu);
 }
 
+static int
+worker_has_work(void *arg)
+{
+	struct worker *w = arg;
+
+	return atomic_load_explicit(&w->queued, memory_order_acquire) > 0;
+}
+
 static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
+	struct timespec t0, t1;
+	long us, avg;
+	int busy = 0;
 
 	for (;;) {
 		struct job *j;
 
+		/* right after a job the next one often follows: poll briefly before sleeping */
+		if (busy)
+			(void)spin_until(worker_has_work, w, WORKER_SPIN_US);
 		pthread_mutex_lock(&w->mu);
 		while (w->head == NULL && !w->stopping)
 			pthread_cond_wait(&w->cv, &w->mu);
@@ -100,10 +169,17 @@ worker_main(void *arg)
 		w->head = j->next;
 		if (w->head == NULL)
 			w->tail = NULL;
+		atomic_fetch_sub(&w->queued, 1);
 		pthread_mutex_unlock(&w->mu);
 
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		token_ops_run(w->module, w->slot, &w->session, j);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
+		avg = atomic_load(&w->done->job_us);
+		atomic_store(&w->done->job_us, avg == 0 ? us : (7 * avg + us) / 8);
 		completions_put(w->done, j);
+		busy = 1;
 	}
 	p11_session_close(w->session);
 	w->session = NULL;
@@ -146,6 +222,8 @@ worker_submit(struct worker *w, struct job *j)
 	else
 		w->head = j;
 	w->tail = j;
+	atomic_fetch_add(&w->queued, 1);
+	atomic_fetch_add(&w->done->inflight, 1);
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 }

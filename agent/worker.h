@@ -9,6 +9,7 @@
 #define KYSO_WORKER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "job.h"
 
@@ -18,8 +19,35 @@ struct worker;
 struct completions {
 	pthread_mutex_t mu;
 	struct job *head, *tail;
-	int efd;  /* readable while jobs wait to be taken */
+	int efd;              /* readable while jobs wait to be taken */
+	atomic_int inflight;  /* jobs submitted and not yet finished */
+	atomic_int ready;     /* finished jobs wait (the loop may spin on this) */
+	atomic_long job_us;   /* moving average of how long jobs take (µs) */
 };
+
+/*
+ * Waking a sleeping thread costs tens of µs on virtual machines, more than a signature on
+ * a fast token. So a thread that expects an answer soon polls briefly before it sleeps:
+ * the worker for its next job (WORKER_SPIN_US after finishing one), the loop for a job in
+ * flight (about as long as recent jobs took, if that is under LOOP_SPIN_MAX_US; a slow
+ * token is never polled for). Only while work is in flight: an idle agent sleeps.
+ */
+#define WORKER_SPIN_US 200
+#define LOOP_SPIN_MAX_US 1000
+/* After serving, the loop polls its sockets this long for the client's next call. */
+#define LOOP_IDLE_SPIN_US 100
+
+/*
+ * Polls until cond() or us microseconds pass. Returns cond()'s last value. On a machine
+ * with one CPU polling only delays the thread being waited for: cond() is checked once.
+ */
+int spin_until(int (*cond)(void *), void *arg, long us);
+
+/* Returns 1 when polling can help (more than one CPU online), else 0. */
+int spin_useful(void);
+
+/* Returns 1 when finished jobs wait in c (for spin_until). */
+int completions_ready(void *c);
 
 /* Sets up the queue and its eventfd. Returns KYSO_OK or KYSO_ERR_IO. */
 int completions_init(struct completions *c);

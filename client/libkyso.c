@@ -178,13 +178,15 @@ kyso_rpc(kyso_client *c, const char *method, json_t *params, json_t **reply)
 	if (e == KYSO_ERR_TOO_LARGE)
 		return kyso_set_error(c, e, "the request is larger than the 1 MiB the agent "
 		    "accepts");
-	if (e != KYSO_OK)
+	if (e != KYSO_OK && errno != EPIPE && errno != ECONNRESET)
 		return kyso_set_error(c, e, "cannot send to the agent: %s", strerror(errno));
+	/* on EPIPE the agent closed the connection: it may have said why (a refusal) */
 	if ((e = wire_recv(c->fd, &c->in, &msg)) != KYSO_OK) {
 		close(c->fd);
 		c->fd = -1;
-		if (e == KYSO_ERR_DISCONNECTED)
-			return kyso_set_error(c, e, "the agent closed the connection");
+		if (e == KYSO_ERR_DISCONNECTED || e == KYSO_ERR_IO)
+			return kyso_set_error(c, KYSO_ERR_DISCONNECTED, "the agent closed the "
+			    "connection");
 		return kyso_set_error(c, e, "bad reply from the agent: %s", kyso_strerror(e));
 	}
 	p = json_object_get(msg, "parameters");

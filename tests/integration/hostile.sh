@@ -112,7 +112,7 @@ for _ in range(32):
     s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); held.append(s)
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
 s.settimeout(5)
-print(s.recv(4096).decode(errors="replace"))
+print(s.recv(4096).replace(b"\0", b"\n").decode(errors="replace"))
 PY
 )
 t_match "  ... the 33rd is told TooManyConnections" '"error":"io.kyso.Agent.TooManyConnections"' "$r"
@@ -132,7 +132,7 @@ try:
         data += chunk
 except socket.timeout:
     print("TIMEOUT")
-print(data.decode(errors="replace"))
+print(data.replace(b"\0", b"\n").decode(errors="replace"))
 PY
 slowpid=$!
 

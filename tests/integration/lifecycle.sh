@@ -27,6 +27,19 @@ t_match "  ... saying another agent serves it" 'another agent is already serving
 KYSO_SOCKET=$XDG_RUNTIME_DIR/kyso/agent.sock
 t_agent_stops
 
+# idle means idle: no thread of the agent wakes while nobody calls (no timers, no polling)
+switches() {
+	cat /proc/"$AGENT_PID"/task/*/status 2>/dev/null |
+		awk '/^(voluntary|nonvoluntary)_ctxt_switches/ {n += $2} END {print n + 0}'
+}
+$K certs >/dev/null 2>&1
+sleep 1
+before=$(switches)
+sleep 2
+after=$(switches)
+t_eq "an idle agent does not wake up (context switches of all threads over 2 s)" \
+	"$before" "$after"
+
 # a stale socket (agent killed) is replaced
 export KYSO_SOCKET=$T_DIR/s/agent.sock
 mkdir -m 700 "$T_DIR/s"

@@ -41,5 +41,9 @@ main(int argc, char **argv)
 	    EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) == 1 &&
 	    EVP_DigestVerify(ctx, sig, siglen, doc, doclen) == 1;
 	printf("%s\n", ok ? "Signature Verified Successfully" : "Signature Verification Failure");
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(key);
+	free(sig);
+	free(doc);
 	return ok ? 0 : 1;
 }

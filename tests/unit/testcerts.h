@@ -16,6 +16,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "p11.h"
+
 /* Key usage bit numbers of RFC 5280 (KeyUsage ::= BIT STRING). */
 enum {
 	TC_KU_DIGITAL_SIGNATURE = 0,
@@ -137,6 +139,38 @@ tc_sha256_hex(const unsigned char *p, size_t len, char out[65])
 		out[2 * i + 1] = digits[md[i] & 15];
 	}
 	out[64] = '\0';
+}
+
+/* A token description for tests (no token behind it). */
+static inline struct p11_token_desc
+desc(const char *label, const char *manufacturer, const char *model, const char *serial,
+    unsigned long slot, unsigned flags, unsigned mechs)
+{
+	struct p11_token_desc d;
+
+	memset(&d, 0, sizeof(d));
+	d.slot = slot;
+	snprintf(d.label, sizeof(d.label), "%s", label);
+	snprintf(d.manufacturer, sizeof(d.manufacturer), "%s", manufacturer);
+	snprintf(d.model, sizeof(d.model), "%s", model);
+	snprintf(d.serial, sizeof(d.serial), "%s", serial);
+	snprintf(d.slot_description, sizeof(d.slot_description), "slot %lu", slot);
+	d.flags = flags;
+	d.mechs = mechs;
+	return d;
+}
+
+/* A certificate as the p11 layer describes it (the pointers stay the caller's). */
+static inline struct p11_cert_desc
+cdesc(unsigned char *der, size_t len, const unsigned char *id, size_t id_len,
+    const char *label, int priv, int pub, int can_sign)
+{
+	struct p11_cert_desc c = { .der = der, .der_len = len,
+		.id = (unsigned char *)(uintptr_t)id, .id_len = id_len,
+		.label = (char *)(uintptr_t)label, .key_label = NULL,
+		.has_private_key = priv, .has_public_key = pub, .key_can_sign = can_sign };
+
+	return c;
 }
 
 #endif

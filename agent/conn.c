@@ -14,7 +14,6 @@
 #include "log.h"
 #include "wire.h"
 
-
 /* Replies queued past this stop the serving of further calls until the client reads. */
 #define CONN_OUT_HIGH (256 * 1024)
 /* Calls served from one connection before the others get their turn. */

@@ -217,17 +217,21 @@ agent_wait(struct agent *a, struct epoll_event *ev, int max, int timeout, int ac
 	struct timespec start, now;
 	int n;
 
-	if (!active || timeout == 0 || !spin_useful())
-		return epoll_wait(a->epfd, ev, max, timeout);
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;) {
-		if ((n = epoll_wait(a->epfd, ev, max, 0)) != 0)
-			return n;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((now.tv_sec - start.tv_sec) * 1000000L + (now.tv_nsec - start.tv_nsec) /
-		    1000 >= LOOP_IDLE_SPIN_US)
-			return epoll_wait(a->epfd, ev, max, timeout);
+	if (active && timeout != 0 && spin_useful()) {
+		clock_gettime(CLOCK_MONOTONIC, &start);
+		do {
+			if ((n = epoll_wait(a->epfd, ev, max, 0)) != 0 ||
+			    completions_ready(&a->done))
+				return n;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+		} while ((now.tv_sec - start.tv_sec) * 1000000L + (now.tv_nsec - start.tv_nsec) /
+		    1000 < LOOP_IDLE_SPIN_US);
 	}
+	if (timeout != 0 && !completions_sleep(&a->done))
+		return 0;  /* jobs finished meanwhile: the caller takes them */
+	n = epoll_wait(a->epfd, ev, max, timeout);
+	completions_awake(&a->done);
+	return n;
 }
 
 long
@@ -252,8 +256,12 @@ agent_run(struct agent *a)
 
 		/* a job in flight on a fast token ends sooner than a sleeping loop wakes up */
 		if (a->serving && timeout != 0 && atomic_load(&a->done.inflight) > 0 &&
-		    atomic_load(&a->done.job_us) < LOOP_SPIN_MAX_US &&
-		    spin_until(completions_ready, &a->done, atomic_load(&a->done.job_us) + 50)) {
+		    atomic_load(&a->done.job_us) < LOOP_SPIN_MAX_US)
+			(void)spin_until(completions_ready, &a->done,
+			    atomic_load(&a->done.job_us) + 50);
+		if (completions_ready(&a->done)) {
+			/* finished jobs are taken here: the eventfd is written only when the
+			 * loop sleeps (completions_sleep) */
 			agent_completions(a);
 			timeout = 0;  /* still look at the sockets, without sleeping */
 		}

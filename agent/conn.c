@@ -32,6 +32,11 @@ conn_closing(struct conn *c)
 	c->closing = 1;
 }
 
+/*
+ * Tells epoll what c waits for, when that changed. Input is read also while a call is
+ * served (later calls wait in the bounded buffer), until the buffer is full, the client
+ * half-closed, or 256 KiB of replies wait unread; HUP and ERR always come.
+ */
 static void
 conn_watch(struct agent *a, struct conn *c, int op)
 {
@@ -39,16 +44,17 @@ conn_watch(struct agent *a, struct conn *c, int op)
 
 	if (c->dead)
 		return;
-	/* while a call is served nothing is read: HUP and ERR still tell of a vanished peer */
 	ev.data.ptr = c;
 	ev.events = 0;
-	if (!c->busy && !c->closing && !c->eof && c->out.len <= CONN_OUT_HIGH &&
-	    c->in.len < c->in.max)
+	if (!c->closing && !c->eof && c->out.len <= CONN_OUT_HIGH && c->in.len < c->in.max)
 		ev.events |= EPOLLIN | EPOLLRDHUP;
 	if (c->out.len > 0)
 		ev.events |= EPOLLOUT;
+	if (op == EPOLL_CTL_MOD && ev.events == c->events)
+		return;  /* unchanged: no system call on the hot path */
 	if (epoll_ctl(a->epfd, op, c->fd, &ev) != 0)
 		log_warn("epoll_ctl on client %lu: %s", c->serial, strerror(errno));
+	c->events = ev.events;
 }
 
 static void

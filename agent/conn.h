@@ -21,6 +21,7 @@ struct conn {
 	char exe[256];       /* the caller's executable, from /proc/PID/exe */
 	unsigned long serial;/* connection number, for the log */
 	int busy;            /* a call is being served by a worker */
+	unsigned events;     /* what epoll watches for (EPOLLIN...) */
 	int oneway;          /* the call being served wants no reply */
 	int dead;            /* the peer went away; freed once not busy */
 	int eof;             /* the peer half-closed: no more input */

@@ -38,6 +38,8 @@ struct job {
 	/* inputs */
 	struct kyso_secret *pin;    /* owned; the worker wipes it as soon as it is used */
 	int login_required;         /* the token wants a login before private-key use */
+	int was_logged_in;          /* the loop's view: the last job left the token logged in */
+	int did_login;              /* JOB_SIGN logged in on the way */
 	int protected_auth_path;    /* log in on the reader: no PIN from us */
 	struct p11_sign_req req;    /* for JOB_SIGN; req.in and req.key_id point into bufs */
 	unsigned char *in_buf;

@@ -205,6 +205,7 @@ method_sign(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 	j->pin = sp.pin;
 	sp.pin = NULL;
 	j->login_required = !!(t->desc.flags & P11_TOKEN_LOGIN_REQUIRED);
+	j->was_logged_in = t->logged_in;
 	j->protected_auth_path = !!(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH);
 	log_info("client %lu (pid %ld, %s): sign with certificate %.16s (%s) on token '%s', "
 	    "%s; description: %.200s", c->serial, (long)c->pid, c->exe, cert->ci.id,

@@ -84,7 +84,9 @@ ops_sign(struct p11_session *s, struct job *j)
 	size_t derlen;
 	int r, logged_in_now = 0;
 
-	if (j->login_required && !p11_session_logged_in(s)) {
+	/* a token the last job left logged in is trusted to be so: if it was logged out
+	 * behind our back, C_Sign says CKR_USER_NOT_LOGGED_IN and the login follows below */
+	if (j->login_required && !j->was_logged_in && !p11_session_logged_in(s)) {
 		if ((r = ops_login(s, j)) != KYSO_OK)
 			return r;
 		logged_in_now = 1;
@@ -102,6 +104,7 @@ ops_sign(struct p11_session *s, struct job *j)
 	}
 	if (r == KYSO_ERR_PIN_REQUIRED && p11_session_logged_in(s))
 		j->key_wants_pin = 1;  /* CKA_ALWAYS_AUTHENTICATE: a PIN for every signature */
+	j->did_login = logged_in_now;
 	if (logged_in_now)
 		ops_certs(s, j);  /* private keys are visible now */
 	if (r != KYSO_OK || !j->ecdsa_der)
@@ -159,7 +162,11 @@ token_ops_run(struct p11_module *m, unsigned long slot, struct p11_session **ses
 	    j->kind != JOB_SIGN || j->certs_valid || j->pin != NULL))
 		ops_describe(*sess, j);
 	ops_session_check(m, slot, sess, j);
-	j->logged_in = *sess != NULL && p11_session_logged_in(*sess);
+	if (j->kind == JOB_SIGN && r == KYSO_OK && !j->did_login)
+		/* the state did not change, unless a login was needed and so was there */
+		j->logged_in = j->login_required || j->was_logged_in;
+	else
+		j->logged_in = *sess != NULL && p11_session_logged_in(*sess);
 	secret_free(j->pin);
 	j->pin = NULL;
 }

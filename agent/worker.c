@@ -79,6 +79,7 @@ completions_init(struct completions *c)
 	c->head = c->tail = NULL;
 	atomic_init(&c->inflight, 0);
 	atomic_init(&c->ready, 0);
+	atomic_init(&c->sleeping, 0);
 	atomic_init(&c->job_us, 0);
 	if ((c->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
 		return KYSO_ERR_IO;
@@ -98,11 +99,33 @@ completions_put(struct completions *c, struct job *j)
 	else
 		c->head = j;
 	c->tail = j;
-	atomic_store_explicit(&c->ready, 1, memory_order_release);
+	atomic_store(&c->ready, 1);  /* sequentially consistent: see completions_sleep */
 	atomic_fetch_sub(&c->inflight, 1);
 	pthread_mutex_unlock(&c->mu);
-	/* cannot fail short of a counter overflow; the loop drains the queue anyway */
-	(void)!write(c->efd, &one, sizeof(one));
+	/* wake the loop only if it sleeps; a loop that is awake sees ready itself */
+	if (atomic_load(&c->sleeping))
+		(void)!write(c->efd, &one, sizeof(one));
+}
+
+int
+completions_sleep(struct completions *c)
+{
+	/*
+	 * With completions_put, a Dekker handshake on two sequentially consistent atomics:
+	 * either the worker sees sleeping and writes the eventfd, or this sees ready.
+	 */
+	atomic_store(&c->sleeping, 1);
+	if (atomic_load(&c->ready)) {
+		atomic_store(&c->sleeping, 0);
+		return 0;
+	}
+	return 1;
+}
+
+void
+completions_awake(struct completions *c)
+{
+	atomic_store(&c->sleeping, 0);
 }
 
 struct job *
@@ -115,7 +138,7 @@ completions_take(struct completions *c)
 	pthread_mutex_lock(&c->mu);
 	all = c->head;
 	c->head = c->tail = NULL;
-	atomic_store_explicit(&c->ready, 0, memory_order_relaxed);
+	atomic_store(&c->ready, 0);
 	pthread_mutex_unlock(&c->mu);
 	return all;
 }

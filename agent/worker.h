@@ -23,6 +23,7 @@ struct completions {
 	atomic_int inflight;  /* jobs submitted and not yet finished */
 	atomic_int ready;     /* finished jobs wait (the loop may spin on this) */
 	atomic_long job_us;   /* moving average of how long jobs take (µs) */
+	atomic_int sleeping;  /* the loop is (about to be) blocked in epoll_wait */
 };
 
 /*
@@ -51,6 +52,15 @@ int completions_ready(void *c);
 
 /* Sets up the queue and its eventfd. Returns KYSO_OK or KYSO_ERR_IO. */
 int completions_init(struct completions *c);
+
+/*
+ * The loop calls this right before a blocking epoll_wait. Returns 1 if it may block (a job
+ * finishing from now on writes the eventfd), or 0 if finished jobs already wait.
+ */
+int completions_sleep(struct completions *c);
+
+/* The loop calls this when epoll_wait returned. */
+void completions_awake(struct completions *c);
 
 /* Takes every finished job (in order of completion); clears the eventfd. */
 struct job *completions_take(struct completions *c);

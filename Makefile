@@ -165,6 +165,6 @@ install: all
 	install -m 644 udev/70-kyso-tokens.rules $(DESTDIR)$(PREFIX)/lib/udev/rules.d/
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-tsan
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

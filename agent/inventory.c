@@ -99,13 +99,13 @@ cert_json(const struct cert *c, const unsigned char *der, size_t der_len)
 	if (usage != NULL)
 		certinfo_key_usages(&c->ci, add_usage, usage);
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:o, s:b,"
-	    " s:o, s:s}",
+	    " s:b, s:o, s:s}",
 	    "id", c->ci.id, "token", c->token->id, "key_uri", c->key_uri, "label", c->label,
 	    "subject", c->ci.subject, "issuer", c->ci.issuer, "serial", c->ci.serial,
 	    "not_before", c->ci.not_before, "not_after", c->ci.not_after,
 	    "key_type", certinfo_key_type_name(c->ci.key_type), "key_bits", c->ci.key_bits,
 	    "curve", c->ci.curve, "key_usage", usage != NULL ? usage : json_array(),
-	    "can_sign", c->can_sign, "algorithms",
+	    "can_sign", c->can_sign, "always_authenticate", c->always_auth, "algorithms",
 	    c->can_sign ? inventory_cert_algorithms(c) : json_array(), "der",
 	    b64 != NULL ? b64 : "");
 	free(b64);
@@ -158,6 +158,7 @@ inventory_set_certs(struct token *t, const struct p11_cert_desc *c, size_t n)
 			memcpy(x->key_id, c[i].id, c[i].id_len);
 		x->key_id_len = c[i].id_len;
 		x->can_sign = cert_can_sign(t, &c[i]);
+		x->always_auth = c[i].key_always_auth;
 		if ((x->json = cert_json(x, c[i].der, c[i].der_len)) == NULL) {
 			log_warn("token %s: certificate '%s' cannot be listed; skipped",
 			    t->desc.label, c[i].label);

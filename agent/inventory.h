@@ -26,6 +26,7 @@ struct cert {
 	char *key_label;        /* the key's CKA_LABEL, or NULL when unknown */
 	char *key_uri;
 	int can_sign;
+	int always_auth;        /* the key needs the PIN for every signature (known after login) */
 	json_t *json;           /* the protocol's Certificate object */
 };
 

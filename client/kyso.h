@@ -43,6 +43,7 @@ struct kyso_cert {
 	char *curve;                   /* "P-256", ..., "" for RSA */
 	char **key_usage;              /* NULL-terminated */
 	int can_sign;
+	int always_authenticate;       /* the key needs the PIN with every signature */
 	char **algorithms;             /* NULL-terminated */
 	unsigned char *der;
 	size_t der_len;

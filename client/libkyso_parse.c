@@ -155,6 +155,7 @@ kyso_parse_certs(json_t *array, struct kyso_cert **out, size_t *n)
 				bad = 1;
 		c[i].key_bits = (int)json_integer_value(json_object_get(o, "key_bits"));
 		c[i].can_sign = bool_get(o, "can_sign");
+		c[i].always_authenticate = bool_get(o, "always_authenticate");
 		c[i].key_usage = strv_dup(json_object_get(o, "key_usage"));
 		c[i].algorithms = strv_dup(json_object_get(o, "algorithms"));
 		if (der != NULL && b64_decode(der, &c[i].der, &c[i].der_len) != KYSO_OK)

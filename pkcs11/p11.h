@@ -81,6 +81,7 @@ struct p11_cert_desc {
 	int has_private_key; /* a CKO_PRIVATE_KEY with this CKA_ID is visible */
 	int has_public_key;  /* a CKO_PUBLIC_KEY with this CKA_ID is visible */
 	int key_can_sign;    /* the private key's CKA_SIGN is true */
+	int key_always_auth; /* the private key's CKA_ALWAYS_AUTHENTICATE is true */
 };
 
 /* ---- modules ---- */

@@ -94,6 +94,7 @@ struct key_ids {
 	unsigned char **id;
 	size_t *len;
 	int *can_sign;
+	int *always_auth;
 	char **label;
 	size_t n;
 };
@@ -109,6 +110,7 @@ key_ids_free(struct key_ids *k)
 	free(k->label);
 	free(k->len);
 	free(k->can_sign);
+	free(k->always_auth);
 	memset(k, 0, sizeof(*k));
 }
 
@@ -128,6 +130,7 @@ key_ids_collect(struct p11_session *s, CK_OBJECT_CLASS cls, struct key_ids *k,
 	if (n > 0 && ((k->id = calloc(n, sizeof(*k->id))) == NULL ||
 	    (k->len = calloc(n, sizeof(*k->len))) == NULL ||
 	    (k->can_sign = calloc(n, sizeof(*k->can_sign))) == NULL ||
+	    (k->always_auth = calloc(n, sizeof(*k->always_auth))) == NULL ||
 	    (k->label = calloc(n, sizeof(*k->label))) == NULL)) {
 		free(h);
 		key_ids_free(k);
@@ -137,6 +140,8 @@ key_ids_collect(struct p11_session *s, CK_OBJECT_CLASS cls, struct key_ids *k,
 		if (attr_read(s, h[i], CKA_ID, &k->id[k->n], &k->len[k->n]) != KYSO_OK)
 			continue;
 		k->can_sign[k->n] = cls == CKO_PRIVATE_KEY ? attr_bool(s, h[i], CKA_SIGN) : 0;
+		k->always_auth[k->n] = cls == CKO_PRIVATE_KEY ?
+		    attr_bool(s, h[i], CKA_ALWAYS_AUTHENTICATE) : 0;
 		if (attr_read(s, h[i], CKA_LABEL, (unsigned char **)&k->label[k->n], &len) !=
 		    KYSO_OK)
 			k->label[k->n] = NULL;
@@ -234,6 +239,7 @@ p11_session_certs(struct p11_session *s, struct p11_cert_desc **out, size_t *n,
 			if ((k = key_ids_index(&priv, d->id, d->id_len)) >= 0) {
 				d->has_private_key = 1;
 				d->key_can_sign = priv.can_sign[k];
+				d->key_always_auth = priv.always_auth[k];
 				if (kl == NULL)
 					kl = priv.label[k];
 			}

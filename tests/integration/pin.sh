@@ -80,6 +80,8 @@ t_match "kyso login on a logged-in token asks for no PIN" 'already logged in' "$
 
 # a key with CKA_ALWAYS_AUTHENTICATE: a context-specific login before every signature
 qid=$(cert_id "$TOK_DIR/qualified.crt.pem")
+aa=$(python3 "$VCALL" call io.kyso.Agent.ListCertificates | python3 -c 'import json,sys; print(" ".join("%s=%s" % (c["label"], c["always_authenticate"]) for c in sorted(json.load(sys.stdin)["parameters"]["certificates"], key=lambda c: c["label"])))')
+t_eq "listings say which key needs the PIN for every signature" "key1=False qualified=True" "$aa"
 qsign() {  # [PIN]
 	local pin=${1:+,\"pin\":\"$1\"}
 	python3 "$VCALL" call io.kyso.Agent.Sign \

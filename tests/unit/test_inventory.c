@@ -377,7 +377,7 @@ test_inv_cert_json(void **state)
 	struct certinfo ci;
 
 	/* exactly the fields the interface declares */
-	assert_int_equal(nfields, 16);
+	assert_int_equal(nfields, 17);
 	assert_int_equal(json_object_size(o), nfields);
 	for (size_t i = 0; i < nfields; i++)
 		if (json_object_get(o, names[i]) == NULL)
@@ -399,6 +399,7 @@ test_inv_cert_json(void **state)
 	assert_string_equal(json_string_value(json_object_get(o, "curve")), "");
 	expect_strings(json_object_get(o, "key_usage"), KU, 2);
 	assert_true(json_is_true(json_object_get(o, "can_sign")));
+	assert_true(json_is_false(json_object_get(o, "always_authenticate")));
 	expect_strings(json_object_get(o, "algorithms"), rsa_t1, 6);
 	/* der: base64 of the very certificate */
 	assert_int_equal(b64_decode(json_string_value(json_object_get(o, "der")), &der,

@@ -211,22 +211,31 @@ agent_signal(struct agent *a)
  * LOOP_IDLE_SPIN_US: a client's next call usually comes sooner than a sleeping loop
  * would wake up. An idle agent blocks at once.
  */
+struct poll_state {
+	struct agent *a;
+	struct epoll_event *ev;
+	int max;
+	int n;
+};
+
+/* spin_until condition: an event on a socket (stored in st->n), or finished jobs. */
+static int
+agent_poll_once(void *arg)
+{
+	struct poll_state *st = arg;
+
+	st->n = epoll_wait(st->a->epfd, st->ev, st->max, 0);
+	return st->n != 0 || completions_ready(&st->a->done);
+}
+
 static int
 agent_wait(struct agent *a, struct epoll_event *ev, int max, int timeout, int active)
 {
-	struct timespec start, now;
+	struct poll_state st = { a, ev, max, 0 };
 	int n;
 
-	if (active && timeout != 0 && spin_useful()) {
-		clock_gettime(CLOCK_MONOTONIC, &start);
-		do {
-			if ((n = epoll_wait(a->epfd, ev, max, 0)) != 0 ||
-			    completions_ready(&a->done))
-				return n;
-			clock_gettime(CLOCK_MONOTONIC, &now);
-		} while ((now.tv_sec - start.tv_sec) * 1000000L + (now.tv_nsec - start.tv_nsec) /
-		    1000 < LOOP_IDLE_SPIN_US);
-	}
+	if (active && timeout != 0 && spin_until(agent_poll_once, &st, LOOP_IDLE_SPIN_US))
+		return st.n;
 	if (timeout != 0 && !completions_sleep(&a->done))
 		return 0;  /* jobs finished meanwhile: the caller takes them */
 	n = epoll_wait(a->epfd, ev, max, timeout);
@@ -284,8 +293,10 @@ agent_run(struct agent *a)
 
 			if (tag == &a->sigfd)
 				agent_signal(a);
-			else if (tag == &a->done)
+			else if (tag == &a->done) {
+				completions_clear_wakeup(&a->done);
 				agent_completions(a);
+			}
 			else if (tag >= (void *)&a->listen_fds[0] &&
 			    tag < (void *)&a->listen_fds[a->nlisten]) {
 				if (conn_accept(a, *(int *)tag) != KYSO_OK)

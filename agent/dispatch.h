@@ -59,6 +59,14 @@ struct kyso_secret;
  */
 int pin_param(json_t *p, struct kyso_secret **pin, struct reply *r);
 
+struct token;
+
+/* Returns new error parameters naming t and its PIN flags (token, count low, final try). */
+json_t *token_pin_params(const struct token *t);
+
+/* Fills r with PinRequired for t; key_wants_pin: a key that needs the PIN every Sign. */
+void reply_pin_required(struct reply *r, const struct token *t, int key_wants_pin);
+
 /* Fills r with the error a token job ended with (PinIncorrect with flags, TokenError...). */
 void reply_from_job(struct reply *r, const struct job *j);
 

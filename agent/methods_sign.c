@@ -175,9 +175,7 @@ method_sign(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 	}
 	if ((t->desc.flags & P11_TOKEN_LOGIN_REQUIRED) && !t->logged_in && sp.pin == NULL &&
 	    !(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH)) {
-		struct job probe = { .token = t, .result = KYSO_ERR_PIN_REQUIRED };
-
-		reply_from_job(r, &probe);
+		reply_pin_required(r, t, 0);
 		goto done;
 	}
 	if ((j = job_new(JOB_SIGN)) == NULL ||

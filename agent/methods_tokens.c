@@ -109,9 +109,7 @@ method_login(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 	    (t = token_param(a, ref, r)) == NULL || pin_param(p, &pin, r) != KYSO_OK)
 		return DISPATCH_DONE;
 	if (pin == NULL && !(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH) && !t->logged_in) {
-		reply_fail(r, KYSO_ERR_PIN_REQUIRED, json_pack("{s:s, s:b, s:b}", "token", t->id,
-		    "user_pin_count_low", !!(t->desc.flags & P11_TOKEN_USER_PIN_COUNT_LOW),
-		    "user_pin_final_try", !!(t->desc.flags & P11_TOKEN_USER_PIN_FINAL_TRY)),
+		reply_fail(r, KYSO_ERR_PIN_REQUIRED, token_pin_params(t),
 		    "Login needs the user PIN of token '%s' in 'pin'", t->desc.label);
 		return DISPATCH_DONE;
 	}
@@ -216,6 +214,26 @@ complete_scan(struct agent *a, struct job *j)
 		    j->token->ncerts);
 }
 
+json_t *
+token_pin_params(const struct token *t)
+{
+	return json_pack("{s:s, s:b, s:b}", "token", t->id, "user_pin_count_low",
+	    !!(t->desc.flags & P11_TOKEN_USER_PIN_COUNT_LOW), "user_pin_final_try",
+	    !!(t->desc.flags & P11_TOKEN_USER_PIN_FINAL_TRY));
+}
+
+void
+reply_pin_required(struct reply *r, const struct token *t, int key_wants_pin)
+{
+	if (key_wants_pin)
+		reply_fail(r, KYSO_ERR_PIN_REQUIRED, token_pin_params(t), "the key of this "
+		    "certificate on token '%s' needs the PIN for every signature: send 'pin' with "
+		    "each Sign", t->desc.label);
+	else
+		reply_fail(r, KYSO_ERR_PIN_REQUIRED, token_pin_params(t), "token '%s' needs the "
+		    "user PIN: send 'pin' or call Login first", t->desc.label);
+}
+
 void
 reply_from_job(struct reply *r, const struct job *j)
 {
@@ -227,8 +245,7 @@ reply_from_job(struct reply *r, const struct job *j)
 
 	switch (j->result) {
 	case KYSO_ERR_PIN_INCORRECT:
-		reply_fail(r, j->result, json_pack("{s:s, s:b, s:b}", "token", t->id,
-		    "user_pin_count_low", low, "user_pin_final_try", final),
+		reply_fail(r, j->result, token_pin_params(t),
 		    "the PIN for token '%s' is incorrect%s", d->label,
 		    final ? "; one try is left before it locks" :
 		    low ? "; few tries are left before it locks" : "");
@@ -239,16 +256,7 @@ reply_from_job(struct reply *r, const struct job *j)
 		    d->label);
 		break;
 	case KYSO_ERR_PIN_REQUIRED:
-		if (j->key_wants_pin)
-			reply_fail(r, j->result, json_pack("{s:s, s:b, s:b}", "token", t->id,
-			    "user_pin_count_low", low, "user_pin_final_try", final),
-			    "the key of this certificate on token '%s' needs the PIN for every "
-			    "signature: send 'pin' with each Sign", d->label);
-		else
-			reply_fail(r, j->result, json_pack("{s:s, s:b, s:b}", "token", t->id,
-			    "user_pin_count_low", low, "user_pin_final_try", final),
-			    "token '%s' needs the user PIN: send 'pin' or call Login first",
-			    d->label);
+		reply_pin_required(r, t, j->key_wants_pin);
 		break;
 	case KYSO_ERR_TOKEN_NOT_PRESENT:
 		reply_fail(r, j->result, json_pack("{s:s}", "token", t->id),

@@ -128,13 +128,19 @@ completions_awake(struct completions *c)
 	atomic_store(&c->sleeping, 0);
 }
 
+void
+completions_clear_wakeup(struct completions *c)
+{
+	uint64_t n;
+
+	(void)!read(c->efd, &n, sizeof(n));
+}
+
 struct job *
 completions_take(struct completions *c)
 {
 	struct job *all;
-	uint64_t n;
 
-	(void)!read(c->efd, &n, sizeof(n));
 	pthread_mutex_lock(&c->mu);
 	all = c->head;
 	c->head = c->tail = NULL;

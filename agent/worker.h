@@ -62,7 +62,10 @@ int completions_sleep(struct completions *c);
 /* The loop calls this when epoll_wait returned. */
 void completions_awake(struct completions *c);
 
-/* Takes every finished job (in order of completion); clears the eventfd. */
+/* Resets the eventfd after it woke the loop. */
+void completions_clear_wakeup(struct completions *c);
+
+/* Takes every finished job (in order of completion). */
 struct job *completions_take(struct completions *c);
 
 /* Closes the eventfd and frees jobs left in the queue. */

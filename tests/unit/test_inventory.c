@@ -23,8 +23,6 @@
 
 #define BIT(m) P11_MECH_BIT(m)
 
-/* ==== the inventory ==== */
-
 static EVP_PKEY *k_rsa, *k_ec, *k_ed, *k_shared;
 
 struct fixture {

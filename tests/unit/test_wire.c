@@ -112,6 +112,33 @@ test_frame_full_without_nul(void **state)
 }
 
 static void
+test_frame_at_offset(void **state)
+{
+	struct kbuf b;
+	size_t len = 77;
+
+	(void)state;
+	/* two messages and the start of a third: served from offsets, consumed at once */
+	buf_set(&b, 16, "{}\0[1]\0{\"a", 10);
+	assert_int_equal(wire_frame_find_at(&b, 0, &len), 1);
+	assert_int_equal(len, 2);
+	assert_int_equal(wire_frame_find_at(&b, 3, &len), 1);
+	assert_int_equal(len, 3);
+	assert_memory_equal(b.data + 3, "[1]", 3);
+	assert_int_equal(wire_frame_find_at(&b, 7, &len), 0);
+	assert_int_equal(len, 0);
+	assert_int_equal(wire_frame_find_at(&b, 10, &len), 0);  /* off == len: nothing */
+	kbuf_free(&b);
+	/* a full buffer without a NUL is too large only for a message that began at 0 */
+	buf_set(&b, 8, "{}\0abcde", 8);
+	assert_int_equal(wire_frame_find_at(&b, 3, &len), 0);
+	kbuf_free(&b);
+	buf_set(&b, 8, "abcdefgh", 8);
+	assert_int_equal(wire_frame_find_at(&b, 0, &len), KYSO_ERR_TOO_LARGE);
+	kbuf_free(&b);
+}
+
+static void
 test_frame_empty_message(void **state)
 {
 	struct kbuf b;
@@ -569,6 +596,7 @@ main(void)
 		cmocka_unit_test(test_frame_empty),
 		cmocka_unit_test(test_frame_incomplete),
 		cmocka_unit_test(test_frame_one),
+		cmocka_unit_test(test_frame_at_offset),
 		cmocka_unit_test(test_frame_two_back_to_back),
 		cmocka_unit_test(test_frame_full_without_nul),
 		cmocka_unit_test(test_frame_empty_message),

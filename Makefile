@@ -13,7 +13,7 @@ MANDIR ?= $(PREFIX)/share/man
 DESTDIR ?=
 
 CC ?= cc
-PKGS := openssl p11-kit-1 jansson libsystemd
+PKGS := openssl p11-kit-1 jansson libsystemd libusb-1.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -44,6 +44,7 @@ COMMON_SRCS += common/sockpath.c
 COMMON_SRCS += common/wire.c
 
 P11_SRCS += pkcs11/p11_ckr.c
+P11_SRCS += pkcs11/p11_events.c
 P11_SRCS += pkcs11/p11_module.c
 P11_SRCS += pkcs11/p11_objects.c
 P11_SRCS += pkcs11/p11_session.c
@@ -55,16 +56,21 @@ AGENT_SRCS += agent/alg.c
 AGENT_SRCS += agent/certinfo.c
 AGENT_SRCS += agent/conn.c
 AGENT_SRCS += agent/dispatch.c
+AGENT_SRCS += agent/events.c
 AGENT_SRCS += agent/inventory.c
 AGENT_SRCS += agent/job.c
 AGENT_SRCS += agent/jsonmem.c
 AGENT_SRCS += agent/listen.c
+AGENT_SRCS += agent/methods_modules.c
 AGENT_SRCS += agent/methods_service.c
+AGENT_SRCS += agent/modwatch.c
 AGENT_SRCS += agent/methods_sign.c
 AGENT_SRCS += agent/methods_tokens.c
 AGENT_SRCS += agent/params.c
 AGENT_SRCS += agent/reply.c
 AGENT_SRCS += agent/token_ops.c
+AGENT_SRCS += agent/tokens.c
+AGENT_SRCS += agent/usb.c
 AGENT_SRCS += agent/worker.c
 
 LIBKYSO_SRCS += client/libkyso.c

@@ -18,6 +18,8 @@
 #include "log.h"
 #include "p11.h"
 #include "sockpath.h"
+#include "tokens.h"
+#include "usb.h"
 
 /* How long the initial token scans may delay serving before the agent serves anyway. */
 #define READY_TIMEOUT_MS 15000
@@ -48,44 +50,39 @@ agent_modules(struct agent *a, const struct agent_options *o, char *err, size_t 
 	return KYSO_OK;
 }
 
-/* Starts a worker and an initial scan for every token present. */
-static int
-agent_tokens(struct agent *a)
+/* USB activity (usb.c's thread): a token or reader may have come or gone. */
+static void
+agent_usb_activity(void *arg)
 {
+	struct agent *a = arg;
+
+	for (size_t i = 0; i < a->nmodules; i++)
+		modwatch_burst(&a->watch[i]);
+}
+
+/* Starts a watcher per module: its first scan finds the tokens (tokens.c). */
+static int
+agent_watchers(struct agent *a)
+{
+	int poll_allowed;
+
+	if (a->nmodules == 0)
+		return KYSO_OK;
+	if ((a->watch = calloc(a->nmodules, sizeof(*a->watch))) == NULL)
+		return KYSO_ERR_NOMEM;
+	poll_allowed = !usb_hotplug_possible();
+	if (poll_allowed)
+		log_info("no USB hotplug here: modules without slot events are polled every %d ms",
+		    MODWATCH_POLL_MS);
 	for (size_t i = 0; i < a->nmodules; i++) {
-		struct p11_token_desc *d = NULL;
-		struct p11_fail f;
-		size_t n = 0;
-		int r;
+		int r = modwatch_start(&a->watch[i], a->modules[i], &a->done, poll_allowed);
 
-		if (p11_module_tokens(a->modules[i], &d, &n, &f) != KYSO_OK) {
-			log_warn("%s: cannot list slots: %s in %s", p11_module_path(a->modules[i]),
-			    f.ckr_name, f.call);
-			continue;
-		}
-		for (size_t k = 0; k < n; k++) {
-			struct token *t;
-			struct job *j;
-
-			if (!(d[k].flags & P11_TOKEN_INITIALIZED)) {
-				log_debug("%s: slot %lu holds an uninitialised token; skipped",
-				    p11_module_path(a->modules[i]), d[k].slot);
-				continue;
-			}
-			if ((r = inventory_add_token(&a->inv, a->modules[i], &d[k], &t)) != KYSO_OK ||
-			    (r = worker_start(a->modules[i], d[k].slot, &a->done, &t->worker)) !=
-			    KYSO_OK || (j = job_new(JOB_SCAN)) == NULL) {
-				free(d);
-				return r != KYSO_OK ? r : KYSO_ERR_NOMEM;
-			}
-			log_info("token '%s' (serial %s) in %s, slot %lu", d[k].label, d[k].serial,
-			    p11_module_path(a->modules[i]), d[k].slot);
-			j->token = t;
-			a->pending_scans++;
-			worker_submit(t->worker, j);
-		}
-		free(d);
+		if (r != KYSO_OK)
+			return r;
+		a->pending_scans++;
 	}
+	if (!poll_allowed)
+		a->usb = usb_watch_start(agent_usb_activity, a);
 	return KYSO_OK;
 }
 
@@ -145,7 +142,7 @@ agent_init(struct agent *a, const struct agent_options *o, char *err, size_t err
 	/* bind first: clients that connect during module loading wait in the backlog */
 	if ((r = agent_socket(a, o, err, errlen)) != KYSO_OK ||
 	    (r = agent_modules(a, o, err, errlen)) != KYSO_OK ||
-	    (r = agent_tokens(a)) != KYSO_OK ||
+	    (r = agent_watchers(a)) != KYSO_OK ||
 	    (r = agent_watch(a, a->sigfd, &a->sigfd)) != KYSO_OK ||
 	    (r = agent_watch(a, a->done.efd, &a->done)) != KYSO_OK) {
 		if (err[0] == '\0')
@@ -167,7 +164,11 @@ agent_serve(struct agent *a)
 	for (size_t i = 0; i < a->nlisten; i++)
 		if (agent_watch(a, a->listen_fds[i], &a->listen_fds[i]) != KYSO_OK)
 			log_error("cannot watch the listening socket: %s", strerror(errno));
-	log_info("ready: %zu token(s)", a->inv.ntokens);
+	size_t n = 0;
+
+	for (struct token *t = a->inv.tokens; t != NULL; t = t->next)
+		n += t->visible;
+	log_info("ready: %zu token(s)", n);
 	if (a->ready_fd >= 0) {
 		(void)!write(a->ready_fd, "1", 1);
 		close(a->ready_fd);
@@ -182,11 +183,12 @@ agent_completions(struct agent *a)
 
 	for (; j != NULL; j = next) {
 		next = j->next;
-		if (j->kind == JOB_SCAN && j->conn == NULL && a->pending_scans > 0)
+		if (j->initial && a->pending_scans > 0)
 			a->pending_scans--;
 		dispatch_complete(a, j);
 		job_free(j);
 	}
+	inventory_reap(&a->inv);
 	if (a->pending_scans == 0)
 		agent_serve(a);
 }
@@ -198,7 +200,8 @@ agent_signal(struct agent *a)
 
 	while (read(a->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			log_info("SIGHUP ignored (nothing to reload yet)");
+			log_info("SIGHUP: looking for tokens in every module");
+			tokens_rescan_all(a, 0);
 			continue;
 		}
 		log_info("%s received: shutting down", strsignal((int)si.ssi_signo));
@@ -313,20 +316,23 @@ agent_run(struct agent *a)
 void
 agent_free(struct agent *a)
 {
-	int all_stopped = 1;
-
+	usb_watch_stop(a->usb);
+	a->usb = NULL;
 	for (struct token *t = a->inv.tokens; t != NULL; t = t->next) {
-		all_stopped &= worker_stop(t->worker);
+		worker_retire(t->worker);
 		t->worker = NULL;
 	}
+	for (size_t i = 0; i < a->nmodules; i++) {
+		/* a thread still inside a module forbids unloading it; the process ends anyway */
+		if (a->watch == NULL || modwatch_stop(&a->watch[i]))
+			p11_module_free(a->modules[i]);
+	}
+	free(a->watch);
+	free(a->modules);
 	if (a->done.efd >= 0)
 		completions_free(&a->done);
 	conn_drop_all(a);
 	inventory_free(&a->inv);
-	/* a thread still inside a module forbids C_Finalize; the process ends anyway */
-	for (size_t i = 0; all_stopped && i < a->nmodules; i++)
-		p11_module_free(a->modules[i]);
-	free(a->modules);
 	for (size_t i = 0; i < a->nlisten; i++)
 		close(a->listen_fds[i]);
 	if (a->socket_path != NULL) {

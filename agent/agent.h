@@ -8,9 +8,11 @@
 #include <stddef.h>
 
 #include "inventory.h"
+#include "modwatch.h"
 #include "worker.h"
 
 struct conn;
+struct usb_watch;
 
 #define AGENT_MAX_MODULES 32
 #define AGENT_MAX_CONNS 256
@@ -30,19 +32,22 @@ struct agent {
 	size_t nlisten;
 	char *socket_path;     /* the socket we created and unlink at exit (NULL if inherited) */
 	struct p11_module **modules;
+	struct modwatch *watch;  /* one per module */
 	size_t nmodules;
+	struct usb_watch *usb;   /* USB hotplug, NULL where it cannot work */
 	struct inventory inv;
 	struct conn *conns;
 	size_t nconns;
-	int pending_scans;     /* initial scans still running; serving starts at 0 */
+	int pending_scans;     /* start-up scans (modules, then tokens) still running */
 	int serving;
 	int ready_fd;
 	int stop;
 };
 
 /*
- * Loads the modules, binds (or inherits, LISTEN_FDS) the socket and starts a worker and an
- * initial scan for every token. Returns KYSO_OK, or an error with a sentence in err.
+ * Loads the modules, binds (or inherits, LISTEN_FDS) the socket and starts a watcher per
+ * module (its first scan finds the tokens; serving starts when they are read, or after
+ * 15 s). Returns KYSO_OK, or an error with a sentence in err.
  */
 int agent_init(struct agent *a, const struct agent_options *o, char *err, size_t errlen);
 
@@ -52,7 +57,10 @@ int agent_run(struct agent *a);
 /* Returns a monotonic clock in seconds. */
 long agent_now(void);
 
-/* Stops workers, closes connections, removes the socket, unloads modules. */
+/*
+ * Retires workers, stops the watchers, closes connections, removes the socket, unloads
+ * the modules that nothing is stuck in.
+ */
 void agent_free(struct agent *a);
 
 #endif

@@ -84,6 +84,10 @@ conn_drop(struct agent *a, struct conn *c)
 		c->fd = -1;
 	}
 	c->dead = 1;
+	if (c->subscribed) {  /* no job points to a subscriber: free it at the next reap */
+		c->subscribed = 0;
+		c->busy = 0;
+	}
 	a->nconns--;
 	kbuf_free(&c->in);
 	kbuf_free(&c->out);
@@ -246,6 +250,45 @@ conn_process(struct agent *a, struct conn *c)
 	kbuf_consume(&c->in, off);  /* wipes what was served: calls may carry a PIN */
 	c->backlog = !c->busy && !c->closing && wire_frame_find(&c->in, &len) == 1;
 	conn_mark_partial(c);
+}
+
+int
+conn_stream(struct agent *a, struct conn *c, json_t *params, size_t max)
+{
+	json_t *msg;
+	int e;
+
+	if (c->dead) {
+		json_decref(params);
+		return KYSO_OK;
+	}
+	if (c->out.len > max) {
+		struct reply r = { 0 };
+
+		json_decref(params);
+		log_warn("client %lu (pid %ld, %s) left %zu bytes of events unread; "
+		    "its subscription is ended", c->serial, (long)c->pid, c->exe, c->out.len);
+		reply_fail(&r, KYSO_ERR_TOO_SLOW, json_pack("{s:i}", "unread",
+		    (json_int_t)c->out.len), "%zu bytes of events were left unread; the "
+		    "subscription is ended", c->out.len);
+		c->subscribed = 0;
+		c->busy = 0;
+		c->oneway = 0;
+		conn_send(c, &r);
+		reply_clear(&r);
+		conn_closing(c);
+		conn_flush(a, c);
+		return KYSO_ERR_TOO_SLOW;
+	}
+	msg = params != NULL ? json_pack("{s:o, s:b}", "parameters", params, "continues", 1) :
+	    NULL;
+	e = msg != NULL ? wire_append(&c->out, msg) : KYSO_ERR_NOMEM;
+	json_decref(msg);
+	if (e != KYSO_OK)
+		log_error("client %lu: an event could not be queued: %s", c->serial,
+		    kyso_strerror(e));
+	conn_flush(a, c);
+	return KYSO_OK;
 }
 
 void

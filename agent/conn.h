@@ -23,6 +23,8 @@ struct conn {
 	int busy;            /* a call is being served by a worker */
 	unsigned events;     /* what epoll watches for (EPOLLIN...) */
 	int oneway;          /* the call being served wants no reply */
+	int call_more;       /* the call being served asked for "more" (streamed replies) */
+	int subscribed;      /* the connection streams token events (events.c) */
 	int dead;            /* the peer went away; freed once not busy */
 	int eof;             /* the peer half-closed: no more input */
 	int backlog;         /* complete calls wait in the input (served by agent_run) */
@@ -43,6 +45,13 @@ void conn_event(struct agent *a, struct conn *c, unsigned events);
 
 /* Sends the reply to the call c is serving, then resumes reading its next call. */
 void conn_reply(struct agent *a, struct conn *c, const struct reply *r);
+
+/*
+ * Queues params (stolen) as a streamed reply ("continues": true) to c's call and flushes.
+ * A client with more than max bytes unread gets a last SubscriberTooSlow error instead
+ * and is closed (after 30 s if it never reads). Returns KYSO_OK or KYSO_ERR_TOO_SLOW.
+ */
+int conn_stream(struct agent *a, struct conn *c, json_t *params, size_t max);
 
 /* Closes c and marks it dead; its memory is freed by conn_reap once no job points to it. */
 void conn_drop(struct agent *a, struct conn *c);

@@ -4,9 +4,11 @@
 #include "agent.h"
 #include "conn.h"
 #include "dispatch.h"
+#include "events.h"
 #include "job.h"
 #include "kyso_err.h"
 #include "log.h"
+#include "tokens.h"
 
 static const struct {
 	const char *name;
@@ -19,13 +21,15 @@ static const struct {
 	{ "io.kyso.Agent.Sign", method_sign },
 	{ "io.kyso.Agent.Login", method_login },
 	{ "io.kyso.Agent.Lock", method_lock },
+	{ "io.kyso.Agent.Subscribe", method_subscribe },
+	{ "io.kyso.Agent.ListModules", method_list_modules },
 };
 
 static const char *const interfaces[] = { "org.varlink.service", "io.kyso.Agent" };
 
 /* Checks the call envelope. Returns KYSO_OK with *method and *params, or fills r. */
 static int
-dispatch_envelope(json_t *msg, const char **method, json_t **params, int *oneway,
+dispatch_envelope(json_t *msg, const char **method, json_t **params, int *oneway, int *more,
     struct reply *r)
 {
 	const char *key;
@@ -34,6 +38,7 @@ dispatch_envelope(json_t *msg, const char **method, json_t **params, int *oneway
 	*method = NULL;
 	*params = NULL;
 	*oneway = 0;
+	*more = 0;
 	json_object_foreach(msg, key, v) {
 		if (strcmp(key, "method") == 0) {
 			if (!json_is_string(v)) {
@@ -62,6 +67,8 @@ dispatch_envelope(json_t *msg, const char **method, json_t **params, int *oneway
 			}
 			if (strcmp(key, "oneway") == 0)
 				*oneway = json_is_true(v);
+			if (strcmp(key, "more") == 0)
+				*more = json_is_true(v);
 		} else {
 			reply_fail(r, KYSO_ERR_PROTOCOL, NULL, "unknown field '%.64s' in the call",
 			    key);
@@ -101,7 +108,7 @@ dispatch_call(struct agent *a, struct conn *c, json_t *msg, struct reply *r, int
 	enum dispatch_result d = DISPATCH_DONE;
 	size_t i;
 
-	if (dispatch_envelope(msg, &method, &params, oneway, r) != KYSO_OK) {
+	if (dispatch_envelope(msg, &method, &params, oneway, &c->call_more, r) != KYSO_OK) {
 		*oneway = 0;
 		log_info("client %lu (pid %ld, %s): bad call: %s", c->serial, (long)c->pid, c->exe,
 		    json_string_value(json_object_get(r->eparams, "message")));
@@ -127,7 +134,7 @@ dispatch_call(struct agent *a, struct conn *c, json_t *msg, struct reply *r, int
 	return d;
 }
 
-/* Stores what the worker learnt about its token. */
+/* Stores what the worker learnt about its token (not for a token that left). */
 static void
 dispatch_apply_state(struct job *j)
 {
@@ -135,6 +142,12 @@ dispatch_apply_state(struct job *j)
 
 	if (t == NULL)
 		return;
+	if (t->gone) {
+		/* in flight when the token was pulled: whatever failed, it is gone */
+		if (j->result != KYSO_OK)
+			j->result = KYSO_ERR_TOKEN_NOT_PRESENT;
+		return;
+	}
 	if (j->desc_valid)
 		inventory_set_desc(t, &j->desc);
 	t->logged_in = j->logged_in;
@@ -147,27 +160,38 @@ void
 dispatch_complete(struct agent *a, struct job *j)
 {
 	struct reply r = { 0 };
+	struct p11_token_desc before;
+	int was_logged_in = 0;
 
+	memset(&before, 0, sizeof(before));
+	if (j->token != NULL) {
+		before = j->token->desc;
+		was_logged_in = j->token->logged_in;
+	}
 	dispatch_apply_state(j);
 	switch (j->kind) {
 	case JOB_SCAN:
 		complete_scan(a, j);
-		return;
+		break;
 	case JOB_LOGOUT:
 		complete_logout(a, j);
-		return;
+		break;
 	case JOB_LOGIN:
 		complete_login(a, j, &r);
 		break;
 	case JOB_SIGN:
 		complete_sign(a, j, &r);
 		break;
+	case JOB_MODSCAN:
+		tokens_module_scanned(a, j);
+		return;
 	}
-	if (j->conn != NULL) {
+	if (j->conn != NULL && (j->kind == JOB_LOGIN || j->kind == JOB_SIGN)) {
 		if (r.error != NULL)
 			log_info("client %lu: %s: %s", j->conn->serial, r.error,
 			    json_string_value(json_object_get(r.eparams, "message")));
 		conn_reply(a, j->conn, &r);
 	}
 	reply_clear(&r);
+	tokens_job_done(a, j, j->token != NULL ? &before : NULL, was_logged_in);
 }

@@ -44,6 +44,8 @@ enum dispatch_result method_lock(struct agent *a, struct conn *c, json_t *p,
     struct reply *r);
 enum dispatch_result method_sign(struct agent *a, struct conn *c, json_t *p,
     struct reply *r);
+enum dispatch_result method_list_modules(struct agent *a, struct conn *c, json_t *p,
+    struct reply *r);
 
 /* Job completions (methods_*.c), each replying to j->conn when there is one. */
 void complete_scan(struct agent *a, struct job *j);

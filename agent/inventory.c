@@ -11,8 +11,8 @@
 #include "log.h"
 
 /* A token's id: the first 16 hex digits of SHA-256(manufacturer, model, serial). */
-static void
-token_make_id(struct p11_module *m, const struct p11_token_desc *d, char id[17])
+void
+inventory_token_id(struct p11_module *m, const struct p11_token_desc *d, char id[17])
 {
 	unsigned char md[32];
 	char buf[512];
@@ -42,7 +42,8 @@ inventory_add_token(struct inventory *inv, struct p11_module *m,
 		return KYSO_ERR_NOMEM;
 	t->module = m;
 	t->desc = *d;
-	token_make_id(m, d, t->id);
+	t->visible = 1;
+	inventory_token_id(m, d, t->id);
 	for (tail = &inv->tokens; *tail != NULL; tail = &(*tail)->next)
 		;
 	*tail = t;
@@ -206,12 +207,13 @@ inventory_find_token(const struct inventory *inv, const char *ref, struct token 
 	*out = NULL;
 	/* an exact id wins over labels and serials */
 	for (struct token *t = inv->tokens; t != NULL; t = t->next)
-		if (strcmp(t->id, ref) == 0) {
+		if (t->visible && strcmp(t->id, ref) == 0) {
 			*out = t;
 			return KYSO_OK;
 		}
 	for (struct token *t = inv->tokens; t != NULL; t = t->next)
-		if (strcmp(t->desc.serial, ref) == 0 || strcmp(t->desc.label, ref) == 0) {
+		if (t->visible && (strcmp(t->desc.serial, ref) == 0 ||
+		    strcmp(t->desc.label, ref) == 0)) {
 			found = t;
 			matches++;
 		}
@@ -250,7 +252,7 @@ find_cert_by_uri(const struct inventory *inv, const char *ref, struct cert **out
 		return KYSO_ERR_INVALID_PARAMETER;
 	}
 	for (struct token *t = inv->tokens; t != NULL; t = t->next) {
-		if (!p11_uri_match_token(&u, &t->desc))
+		if (!t->visible || !p11_uri_match_token(&u, &t->desc))
 			continue;
 		for (size_t i = 0; i < t->ncerts; i++) {
 			struct cert *c = &t->certs[i];
@@ -295,7 +297,7 @@ inventory_find_cert(const struct inventory *inv, const char *ref, struct cert **
 		return KYSO_ERR_INVALID_PARAMETER;
 	}
 	for (struct token *t = inv->tokens; t != NULL; t = t->next)
-		for (size_t i = 0; i < t->ncerts; i++)
+		for (size_t i = 0; t->visible && i < t->ncerts; i++)
 			if (strncasecmp(t->certs[i].ci.id, ref, len) == 0) {
 				/* the same certificate on two tokens is two matches */
 				found = &t->certs[i];
@@ -310,6 +312,23 @@ inventory_find_cert(const struct inventory *inv, const char *ref, struct cert **
 	}
 	*out = found;
 	return KYSO_OK;
+}
+
+void
+inventory_reap(struct inventory *inv)
+{
+	struct token **pp = &inv->tokens, *t;
+
+	while ((t = *pp) != NULL) {
+		if (t->gone && t->pending == 0) {
+			*pp = t->next;
+			certs_free(t->certs, t->ncerts);
+			free(t);
+			inv->ntokens--;
+		} else {
+			pp = &t->next;
+		}
+	}
 }
 
 void

@@ -16,6 +16,7 @@
 
 struct worker;
 struct token;
+struct modwatch;
 
 struct cert {
 	struct certinfo ci;
@@ -33,8 +34,12 @@ struct cert {
 struct token {
 	char id[17];
 	struct p11_module *module;
+	struct modwatch *mw;    /* the watcher of its module (NULL in unit tests) */
 	struct p11_token_desc desc;
 	int logged_in;
+	int visible;            /* listed and usable (set once its certificates were read) */
+	int gone;               /* removed: freed by inventory_reap once no job points to it */
+	int pending;            /* jobs submitted for it and not yet completed */
 	struct worker *worker;
 	struct cert *certs;
 	size_t ncerts;
@@ -47,10 +52,17 @@ struct inventory {
 };
 
 /*
- * Adds a token described by d in module m. Returns KYSO_OK with *out, or KYSO_ERR_NOMEM.
+ * Adds a token described by d in module m, visible at once (tokens.c hides it until its
+ * certificates are read). Returns KYSO_OK with *out, or KYSO_ERR_NOMEM.
  */
 int inventory_add_token(struct inventory *inv, struct p11_module *m,
     const struct p11_token_desc *d, struct token **out);
+
+/* Computes the id a token described by d in module m has (16 hex digits). */
+void inventory_token_id(struct p11_module *m, const struct p11_token_desc *d, char id[17]);
+
+/* Frees the gone tokens that no job points to any more. */
+void inventory_reap(struct inventory *inv);
 
 /* Replaces t's description (after a login, a failed PIN, ...). */
 void inventory_set_desc(struct token *t, const struct p11_token_desc *d);
@@ -65,6 +77,7 @@ int inventory_set_certs(struct token *t, const struct p11_cert_desc *c, size_t n
 json_t *inventory_token_json(const struct token *t);
 
 /*
+ * Lookups see visible tokens only.
  * Finds the token named by ref: its id, serial or label (exact). Returns KYSO_OK with
  * *out, KYSO_ERR_NO_SUCH_TOKEN, or KYSO_ERR_INVALID_PARAMETER when ref matches several
  * tokens (a sentence in why).

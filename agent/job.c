@@ -28,5 +28,6 @@ job_free(struct job *j)
 	free(j->key_id_buf);
 	free(j->sig);
 	p11_certs_free(j->certs, j->ncerts);
+	free(j->slots);
 	free(j);
 }

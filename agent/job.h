@@ -17,12 +17,14 @@ struct conn;
 struct token;
 struct kyso_secret;
 struct fanout;
+struct modwatch;
 
 enum job_kind {
 	JOB_SCAN,    /* describe the token and list its certificates */
 	JOB_LOGIN,   /* log in with pin (or on the reader's PIN pad) */
 	JOB_LOGOUT,  /* log out and forget */
 	JOB_SIGN,    /* log in if needed, then sign */
+	JOB_MODSCAN, /* not a worker's: a module watcher's list of the module's tokens */
 };
 
 struct job {
@@ -34,6 +36,7 @@ struct job {
 	struct token *token;
 	struct fanout *fanout;  /* Lock(): counts the outstanding logouts */
 	char cert_id[65];
+	int initial;            /* JOB_SCAN/JOB_MODSCAN of the start-up: serving waits for it */
 
 	/* inputs */
 	struct kyso_secret *pin;    /* owned; the worker wipes it as soon as it is used */
@@ -60,6 +63,14 @@ struct job {
 	int logged_in;              /* session state after the job */
 	int already_logged_in;      /* JOB_LOGIN found the token logged in: PIN unused */
 	int key_wants_pin;          /* PIN_REQUIRED although logged in: an always-auth key */
+	int module_suspect;         /* the failure may mean the module broke: rescan it */
+
+	/* JOB_MODSCAN: the tokens in the module's slots, or result/fail when the module
+	 * failed (failures: how many times in a row) */
+	struct modwatch *mw;
+	struct p11_token_desc *slots;
+	size_t nslots;
+	int failures;
 };
 
 /* Returns a new zeroed job of kind, or NULL on ENOMEM. */

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "params.h"
 #include "secret.h"
+#include "tokens.h"
 
 struct sign_params {
 	const char *certificate, *algorithm, *description, *format;
@@ -209,7 +210,7 @@ method_sign(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 	    "%s; description: %.200s", c->serial, (long)c->pid, c->exe, cert->ci.id,
 	    cert->ci.subject, t->desc.label, alg->name,
 	    sp.description != NULL ? sp.description : "(none)");
-	worker_submit(t->worker, j);
+	tokens_submit(t, j);
 	sign_params_free(&sp);
 	return DISPATCH_PENDING;
 done:

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "params.h"
 #include "secret.h"
+#include "tokens.h"
 
 /* Lock(): one logout per token; the caller hears back when the last is done. */
 struct fanout {
@@ -32,7 +33,8 @@ method_list_tokens(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 		return DISPATCH_DONE;
 	}
 	for (struct token *t = a->inv.tokens; t != NULL; t = t->next)
-		json_array_append_new(list, inventory_token_json(t));
+		if (t->visible)
+			json_array_append_new(list, inventory_token_json(t));
 	reply_ok(r, json_pack("{s:o}", "tokens", list));
 	return DISPATCH_DONE;
 }
@@ -72,7 +74,7 @@ method_list_certificates(struct agent *a, struct conn *c, json_t *p, struct repl
 		return DISPATCH_DONE;
 	}
 	for (struct token *t = a->inv.tokens; t != NULL; t = t->next) {
-		if (only != NULL && t != only)
+		if (!t->visible || (only != NULL && t != only))
 			continue;
 		for (size_t i = 0; i < t->ncerts; i++)
 			json_array_append(list, t->certs[i].json);
@@ -122,7 +124,7 @@ method_login(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 	j->token = t;
 	j->pin = pin;
 	j->protected_auth_path = !!(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH);
-	worker_submit(t->worker, j);
+	tokens_submit(t, j);
 	return DISPATCH_PENDING;
 }
 
@@ -148,30 +150,33 @@ method_lock(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 
 	if (params_only(p, allowed, r) != KYSO_OK)
 		return DISPATCH_DONE;
-	if (a->inv.tokens == NULL) {
-		reply_ok(r, NULL);
-		return DISPATCH_DONE;
-	}
 	if ((f = calloc(1, sizeof(*f))) == NULL) {
 		reply_fail(r, KYSO_ERR_NOMEM, NULL, NULL);
 		return DISPATCH_DONE;
 	}
 	f->conn = c;
 	for (struct token *t = a->inv.tokens; t != NULL; t = t->next) {
-		struct job *j = job_new(JOB_LOGOUT);
+		struct job *j;
 
-		if (j == NULL) {
+		if (!t->visible)
+			continue;  /* a token being read is not logged in yet */
+		if ((j = job_new(JOB_LOGOUT)) == NULL) {
 			f->failed++;
 			continue;
 		}
 		j->token = t;
 		j->fanout = f;
 		f->pending++;
-		worker_submit(t->worker, j);
+		tokens_submit(t, j);
 	}
 	if (f->pending == 0) {
+		int failed = f->failed;
+
 		free(f);
-		reply_fail(r, KYSO_ERR_NOMEM, NULL, NULL);
+		if (failed > 0)
+			reply_fail(r, KYSO_ERR_NOMEM, NULL, NULL);
+		else
+			reply_ok(r, NULL);  /* no token: nothing to lock */
 		return DISPATCH_DONE;
 	}
 	return DISPATCH_PENDING;
@@ -206,12 +211,10 @@ void
 complete_scan(struct agent *a, struct job *j)
 {
 	(void)a;
-	if (j->result != KYSO_OK)
-		log_warn("token in slot %lu could not be read: %s%s%s", j->token->desc.slot,
-		    kyso_strerror(j->result), j->fail.ckr_name[0] ? ": " : "", j->fail.ckr_name);
-	else
-		log_info("token '%s': %zu certificate(s)", j->token->desc.label,
-		    j->token->ncerts);
+	if (j->result != KYSO_OK && !j->token->gone)
+		log_warn("token '%s' in slot %lu could not be read: %s%s%s",
+		    j->token->desc.label, j->token->desc.slot, kyso_strerror(j->result),
+		    j->fail.ckr_name[0] ? ": " : "", j->fail.ckr_name);
 }
 
 json_t *

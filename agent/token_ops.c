@@ -3,6 +3,7 @@
  * and touches only the job and the worker's own session.
  */
 #include <stdlib.h>
+#include <time.h>
 
 #include "job.h"
 #include "kyso_err.h"
@@ -117,6 +118,40 @@ ops_sign(struct p11_session *s, struct job *j)
 	return KYSO_OK;
 }
 
+/*
+ * After a failure that a pulled token also causes (CKR_DEVICE_ERROR, a lost session...),
+ * asks the slot. A card reader may take a moment to notice: a removable slot that still
+ * says "present" is asked again for up to REMOVAL_SETTLE_MS.
+ */
+#define REMOVAL_SETTLE_MS 500
+
+static int
+ops_token_gone(struct p11_module *m, unsigned long slot)
+{
+	struct timespec pause = { 0, 50 * 1000000L };
+	int present = p11_slot_present(m, slot);
+
+	if (present == 1 && p11_slot_removable(m, slot))
+		for (int waited = 0; present == 1 && waited < REMOVAL_SETTLE_MS; waited += 50) {
+			nanosleep(&pause, NULL);
+			present = p11_slot_present(m, slot);
+		}
+	return present == 0;
+}
+
+/* Names the cause of a failure: the token left, or the module may be broken. */
+static int
+ops_failure(struct p11_module *m, unsigned long slot, struct job *j, int r)
+{
+	if (r == KYSO_OK)
+		return r;
+	if (r != KYSO_ERR_TOKEN_NOT_PRESENT && p11_fail_maybe_removed(&j->fail) &&
+	    ops_token_gone(m, slot))
+		r = KYSO_ERR_TOKEN_NOT_PRESENT;
+	j->module_suspect = r != KYSO_ERR_TOKEN_NOT_PRESENT && p11_fail_module_broken(&j->fail);
+	return r;
+}
+
 void
 token_ops_run(struct p11_module *m, unsigned long slot, struct p11_session **sess,
     struct job *j)
@@ -124,7 +159,7 @@ token_ops_run(struct p11_module *m, unsigned long slot, struct p11_session **ses
 	int r;
 
 	if ((r = ops_session(m, slot, sess, j)) != KYSO_OK) {
-		j->result = r;
+		j->result = ops_failure(m, slot, j, r);
 		secret_free(j->pin);
 		j->pin = NULL;
 		return;
@@ -156,7 +191,7 @@ token_ops_run(struct p11_module *m, unsigned long slot, struct p11_session **ses
 		r = KYSO_ERR_INTERNAL;
 		break;
 	}
-	j->result = r;
+	j->result = r = ops_failure(m, slot, j, r);
 	/* PIN failures change the token's counters; a login changes what is visible */
 	if (!j->desc_valid && (r == KYSO_ERR_PIN_INCORRECT || r == KYSO_ERR_PIN_LOCKED ||
 	    j->kind != JOB_SIGN || j->certs_valid || j->pin != NULL))

@@ -23,6 +23,7 @@ struct worker {
 	unsigned long slot;
 	struct p11_session *session;  /* the worker's own; opened on demand */
 	struct completions *done;
+	atomic_int *users;  /* the module's count of live workers */
 };
 
 int
@@ -87,8 +88,9 @@ completions_init(struct completions *c)
 	return KYSO_OK;
 }
 
+/* Queues a finished job; submitted: it came through worker_submit (counted in flight). */
 static void
-completions_put(struct completions *c, struct job *j)
+completions_put(struct completions *c, struct job *j, int submitted)
 {
 	uint64_t one = 1;
 
@@ -100,11 +102,18 @@ completions_put(struct completions *c, struct job *j)
 		c->head = j;
 	c->tail = j;
 	atomic_store(&c->ready, 1);  /* sequentially consistent: see completions_sleep */
-	atomic_fetch_sub(&c->inflight, 1);
+	if (submitted)
+		atomic_fetch_sub(&c->inflight, 1);
 	pthread_mutex_unlock(&c->mu);
 	/* wake the loop only if it sleeps; a loop that is awake sees ready itself */
 	if (atomic_load(&c->sleeping))
 		(void)!write(c->efd, &one, sizeof(one));
+}
+
+void
+completions_post(struct completions *c, struct job *j)
+{
+	completions_put(c, j, 0);
 }
 
 int
@@ -207,18 +216,23 @@ worker_main(void *arg)
 		us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
 		avg = atomic_load(&w->done->job_us);
 		atomic_store(&w->done->job_us, avg == 0 ? us : (7 * avg + us) / 8);
-		completions_put(w->done, j);
+		completions_put(w->done, j, 1);
 		busy = 1;
 	}
+	/* retired: nobody else points to w any more */
 	p11_session_close(w->session);
-	w->session = NULL;
+	atomic_fetch_sub(w->users, 1);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	free(w);
 	return NULL;
 }
 
 int
 worker_start(struct p11_module *m, unsigned long slot, struct completions *done,
-    struct worker **out)
+    atomic_int *users, struct worker **out)
 {
+	pthread_attr_t attr;
 	struct worker *w;
 	int e;
 
@@ -228,10 +242,17 @@ worker_start(struct p11_module *m, unsigned long slot, struct completions *done,
 	w->module = m;
 	w->slot = slot;
 	w->done = done;
+	w->users = users;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
-	if ((e = pthread_create(&w->thread, NULL, worker_main, w)) != 0) {
+	atomic_fetch_add(users, 1);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	e = pthread_create(&w->thread, &attr, worker_main, w);
+	pthread_attr_destroy(&attr);
+	if (e != 0) {
 		log_error("cannot start a worker thread: %s", strerror(e));
+		atomic_fetch_sub(users, 1);
 		pthread_mutex_destroy(&w->mu);
 		pthread_cond_destroy(&w->cv);
 		free(w);
@@ -245,51 +266,55 @@ void
 worker_submit(struct worker *w, struct job *j)
 {
 	j->next = NULL;
+	atomic_fetch_add(&w->done->inflight, 1);
 	pthread_mutex_lock(&w->mu);
+	if (w->stopping) {  /* not reached while the loop keeps to worker_retire's rule */
+		pthread_mutex_unlock(&w->mu);
+		j->result = KYSO_ERR_TOKEN_NOT_PRESENT;
+		completions_put(w->done, j, 1);
+		return;
+	}
 	if (w->tail != NULL)
 		w->tail->next = j;
 	else
 		w->head = j;
 	w->tail = j;
 	atomic_fetch_add(&w->queued, 1);
-	atomic_fetch_add(&w->done->inflight, 1);
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 }
 
-int
-worker_stop(struct worker *w)
+void
+worker_retire(struct worker *w)
 {
 	struct job *j, *next;
-	struct timespec deadline;
 
 	if (w == NULL)
-		return 1;
+		return;
 	pthread_mutex_lock(&w->mu);
 	w->stopping = 1;
 	j = w->head;
 	w->head = w->tail = NULL;
+	atomic_store(&w->queued, 0);
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += WORKER_STOP_WAIT_S;
-	if (pthread_timedjoin_np(w->thread, NULL, &deadline) != 0) {
-		log_warn("a token has not answered for %d s; leaving its worker behind",
-		    WORKER_STOP_WAIT_S);
-		for (; j != NULL; j = next) {
-			next = j->next;
-			j->result = KYSO_ERR_TOKEN_NOT_PRESENT;
-			completions_put(w->done, j);
-		}
-		return 0;  /* w stays allocated: the thread still uses it */
-	}
+	/* from here on the thread may free w at any moment */
 	for (; j != NULL; j = next) {
 		next = j->next;
 		j->result = KYSO_ERR_TOKEN_NOT_PRESENT;
-		completions_put(w->done, j);
+		completions_put(w->done, j, 1);
 	}
-	pthread_mutex_destroy(&w->mu);
-	pthread_cond_destroy(&w->cv);
-	free(w);
+}
+
+int
+workers_wait_gone(atomic_int *users, long ms)
+{
+	struct timespec pause = { 0, 10 * 1000000L };
+
+	for (long waited = 0; atomic_load(users) > 0; waited += 10) {
+		if (waited >= ms)
+			return 0;
+		nanosleep(&pause, NULL);
+	}
 	return 1;
 }

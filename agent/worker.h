@@ -65,6 +65,12 @@ void completions_awake(struct completions *c);
 /* Resets the eventfd after it woke the loop. */
 void completions_clear_wakeup(struct completions *c);
 
+/*
+ * Queues j for the loop from a thread that is not a worker (a module watcher): it was
+ * never submitted, so it does not count as in flight.
+ */
+void completions_post(struct completions *c, struct job *j);
+
 /* Takes every finished job (in order of completion). */
 struct job *completions_take(struct completions *c);
 
@@ -73,23 +79,28 @@ void completions_free(struct completions *c);
 
 /*
  * Starts a worker for the token in slot of module m, delivering finished jobs to done.
- * Returns KYSO_OK with *out, KYSO_ERR_NOMEM, or KYSO_ERR_INTERNAL if no thread can start.
+ * *users (the module's count of live workers) is raised now and lowered when the thread
+ * ends. Returns KYSO_OK with *out, KYSO_ERR_NOMEM, or KYSO_ERR_INTERNAL if no thread
+ * can start.
  */
 int worker_start(struct p11_module *m, unsigned long slot, struct completions *done,
-    struct worker **out);
+    atomic_int *users, struct worker **out);
 
 /* Queues j; the worker owns it until it appears on the completion queue. */
 void worker_submit(struct worker *w, struct job *j);
 
 /*
- * Stops the worker after its current job, completes queued jobs with
- * KYSO_ERR_TOKEN_NOT_PRESENT, closes its session and joins the thread. A worker still
- * inside its token after WORKER_STOP_WAIT_S seconds (a hung token, a PIN pad waiting
- * for a person) is left running. Returns 1 when the worker stopped, 0 when it was left
- * (its module must then not be finalised). NULL is allowed (returns 1).
+ * Retires the worker without waiting: queued jobs complete at once with
+ * KYSO_ERR_TOKEN_NOT_PRESENT, the job in progress (if any) completes as it ends, then the
+ * thread closes its session and frees itself. w must not be used afterwards. NULL is
+ * allowed.
  */
-int worker_stop(struct worker *w);
+void worker_retire(struct worker *w);
 
+/* Waits up to ms milliseconds for *users to reach 0. Returns 1 if it did, else 0. */
+int workers_wait_gone(atomic_int *users, long ms);
+
+/* How long shutdown waits for workers still inside a token. */
 #define WORKER_STOP_WAIT_S 3
 
 /* Runs job j against the token (in the worker thread; exposed for tests). */

@@ -47,6 +47,12 @@ static const struct err_entry errors[] = {
 	  "the agent reported an unknown error" },
 	{ KYSO_ERR_BUSY, "io.kyso.Agent.TooManyConnections",
 	  "the agent has too many connections open" },
+	{ KYSO_ERR_UNSUPPORTED, "io.kyso.Agent.InternalError", "not supported" },
+	{ KYSO_ERR_EXPECTED_MORE, "org.varlink.service.ExpectedMore",
+	  "this method streams its replies: call it with \"more\": true" },
+	{ KYSO_ERR_TOO_SLOW, "io.kyso.Agent.SubscriberTooSlow",
+	  "events were not read fast enough; the subscription was ended" },
+	{ KYSO_ERR_TIMEOUT, "io.kyso.Agent.InternalError", "timed out" },
 };
 
 static const struct err_entry *

@@ -40,6 +40,10 @@ typedef enum kyso_err {
 	KYSO_ERR_INTERNAL = -32,        /* a bug: an invariant did not hold */
 	KYSO_ERR_UNKNOWN_REMOTE = -33,  /* the agent answered with an error this client does not know */
 	KYSO_ERR_BUSY = -34,            /* the agent refused: too many connections */
+	KYSO_ERR_UNSUPPORTED = -35,     /* the module or agent does not offer this */
+	KYSO_ERR_EXPECTED_MORE = -36,   /* a streaming method was called without "more" */
+	KYSO_ERR_TOO_SLOW = -37,        /* a subscriber did not read its events; dropped */
+	KYSO_ERR_TIMEOUT = -38,         /* nothing arrived in the time given */
 } kyso_err;
 
 /* Returns a static, never-NULL sentence describing err (no trailing period). */

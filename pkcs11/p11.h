@@ -109,8 +109,33 @@ const char *p11_module_path(const struct p11_module *m);
 int p11_module_tokens(struct p11_module *m, struct p11_token_desc **out, size_t *n,
     struct p11_fail *fail);
 
-/* Finalises and unloads m; NULL is allowed. No session of m may remain open. */
+/* Finalises (unless p11_module_finalize did) and unloads m; NULL is allowed. */
 void p11_module_free(struct p11_module *m);
+
+/*
+ * Waits (blocking) for a slot event: a token inserted or removed. Returns KYSO_OK with the
+ * slot, KYSO_ERR_UNSUPPORTED when the module has no slot events, or KYSO_ERR_TOKEN + fail
+ * (CKR_CRYPTOKI_NOT_INITIALIZED after p11_module_finalize from another thread).
+ */
+int p11_module_wait_event(struct p11_module *m, unsigned long *slot, struct p11_fail *fail);
+
+/*
+ * C_Finalize: ends every session and wakes a thread blocked in p11_module_wait_event.
+ * Nothing else may be inside the module. Idempotent.
+ */
+void p11_module_finalize(struct p11_module *m);
+
+/*
+ * Finalises (if needed) and initialises m again, for a module that broke. Nothing else
+ * may be inside the module. Returns KYSO_OK, or KYSO_ERR_MODULE + fail.
+ */
+int p11_module_reinit(struct p11_module *m, struct p11_fail *fail);
+
+/* Returns 1 if slot holds a token, 0 if not, -1 if the module cannot tell. */
+int p11_slot_present(struct p11_module *m, unsigned long slot);
+
+/* Returns 1 if the slot's device is removable (a reader, a USB token), else 0. */
+int p11_slot_removable(struct p11_module *m, unsigned long slot);
 
 /* ---- sessions ---- */
 
@@ -211,6 +236,15 @@ int p11_uri_match_token(const struct p11_uri_key *u, const struct p11_token_desc
  * an operation the module left active), else 0.
  */
 int p11_fail_session_lost(const struct p11_fail *fail);
+
+/*
+ * Returns 1 if the failure may mean the whole module is unusable (CKR_DEVICE_ERROR,
+ * CKR_CRYPTOKI_NOT_INITIALIZED, CKR_GENERAL_ERROR...), so that a rescan should check it.
+ */
+int p11_fail_module_broken(const struct p11_fail *fail);
+
+/* Returns 1 if the failure may mean the token was pulled out. */
+int p11_fail_maybe_removed(const struct p11_fail *fail);
 
 /* Returns the name of a CKR_* value ("CKR_PIN_INCORRECT"), or "CKR_VENDOR_DEFINED". */
 const char *p11_ckr_name(unsigned long ckr);

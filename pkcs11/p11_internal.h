@@ -12,7 +12,11 @@ extern const CK_MECHANISM_TYPE p11_mech_ckm[P11_MECH_COUNT];
 struct p11_module {
 	CK_FUNCTION_LIST *fn;
 	char *path;
+	int initialized;  /* C_Initialize succeeded and C_Finalize was not called since */
 };
+
+/* C_Initialize for a multi-threaded caller (the module uses the OS's own locks). */
+CK_RV p11_module_initialize(CK_FUNCTION_LIST *fn);
 
 #define P11_KEY_CACHE 8
 

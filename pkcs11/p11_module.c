@@ -9,9 +9,8 @@
 #include "log.h"
 #include "p11_internal.h"
 
-/* Initialise for a multi-threaded caller: the module uses the OS's own locks. */
-static CK_RV
-module_initialize(CK_FUNCTION_LIST *fn)
+CK_RV
+p11_module_initialize(CK_FUNCTION_LIST *fn)
 {
 	CK_C_INITIALIZE_ARGS args;
 
@@ -30,6 +29,7 @@ module_wrap(CK_FUNCTION_LIST *fn, const char *path, struct p11_module **out)
 		return KYSO_ERR_NOMEM;
 	}
 	m->fn = fn;
+	m->initialized = 1;
 	*out = m;
 	return KYSO_OK;
 }
@@ -48,7 +48,7 @@ p11_module_load(const char *path, struct p11_module **out, char *err, size_t err
 		    p11_kit_message() != NULL ? p11_kit_message() : "not found");
 		return KYSO_ERR_MODULE;
 	}
-	rv = module_initialize(fn);
+	rv = p11_module_initialize(fn);
 	if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
 		snprintf(err, errlen, "PKCS#11 module %s failed to initialise: %s", path,
 		    p11_ckr_name(rv));
@@ -103,7 +103,7 @@ p11_modules_load_registered(struct p11_module ***out, size_t *n)
 		if (module_is_trust_policy(fn)) {
 			log_debug("skipping trust-policy module %s", shown);
 			p11_kit_module_release(fn);
-		} else if ((rv = module_initialize(fn)) != CKR_OK &&
+		} else if ((rv = p11_module_initialize(fn)) != CKR_OK &&
 		    rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
 			log_warn("PKCS#11 module %s failed to initialise (%s); skipped", shown,
 			    p11_ckr_name(rv));
@@ -253,7 +253,7 @@ p11_module_free(struct p11_module *m)
 {
 	if (m == NULL)
 		return;
-	m->fn->C_Finalize(NULL);
+	p11_module_finalize(m);
 	p11_kit_module_release(m->fn);
 	free(m->path);
 	free(m);

@@ -171,7 +171,7 @@ static void
 test_inv_token_without_serial(void **state)
 {
 	char path[] = "/usr/lib/fake-pkcs11.so";
-	struct p11_module fake = { NULL, path };
+	struct p11_module fake = { NULL, path, 0 };
 	struct p11_token_desc d = desc("No Serial", "Acme", "M1", "", 7,
 	    P11_TOKEN_LOGIN_REQUIRED | P11_TOKEN_USER_PIN_FINAL_TRY, 0);
 	struct inventory inv = { NULL, 0 };

@@ -238,7 +238,7 @@ scanner_scan(struct modwatch *w, int broken, int initial)
 {
 	struct p11_token_desc *d = NULL;
 	struct p11_fail f;
-	size_t n = 0;
+	size_t n = 0, slots = 0;
 	int r = KYSO_OK, scanned = 0;
 
 	f = (struct p11_fail){ 0, "", "" };
@@ -247,6 +247,18 @@ scanner_scan(struct modwatch *w, int broken, int initial)
 	if (r == KYSO_OK) {
 		r = p11_module_tokens(w->m, &d, &n, &f);
 		scanned = 1;
+	}
+	if (r == KYSO_OK && broken && n == 0 && p11_module_slot_count(w->m, &slots) ==
+	    KYSO_OK && slots == 0) {
+		/*
+		 * Initialised again but without a single slot: a remoting module (p11-kit-client)
+		 * whose server is still away says so. Not recovered: keep the old failure and
+		 * try again later.
+		 */
+		r = KYSO_ERR_MODULE;
+		scanned = 0;
+		log_debug("%s has no slots after re-initialisation; still failing",
+		    p11_module_path(w->m));
 	}
 	pthread_mutex_lock(&w->mu);
 	if (r != KYSO_OK) {

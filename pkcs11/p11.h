@@ -131,6 +131,9 @@ void p11_module_finalize(struct p11_module *m);
  */
 int p11_module_reinit(struct p11_module *m, struct p11_fail *fail);
 
+/* Counts the module's slots, with or without a token. Returns KYSO_OK or KYSO_ERR_TOKEN. */
+int p11_module_slot_count(struct p11_module *m, size_t *n);
+
 /* Returns 1 if slot holds a token, 0 if not, -1 if the module cannot tell. */
 int p11_slot_present(struct p11_module *m, unsigned long slot);
 

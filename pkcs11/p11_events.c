@@ -92,3 +92,13 @@ p11_fail_maybe_removed(const struct p11_fail *fail)
 	    fail->ckr == CKR_DEVICE_ERROR || fail->ckr == CKR_GENERAL_ERROR ||
 	    fail->ckr == CKR_FUNCTION_FAILED || fail->ckr == CKR_CRYPTOKI_NOT_INITIALIZED;
 }
+
+int
+p11_module_slot_count(struct p11_module *m, size_t *n)
+{
+	CK_ULONG count = 0;
+	CK_RV rv = m->fn->C_GetSlotList(CK_FALSE, NULL, &count);
+
+	*n = rv == CKR_OK ? (size_t)count : 0;
+	return rv == CKR_OK ? KYSO_OK : KYSO_ERR_TOKEN;
+}

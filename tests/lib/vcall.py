@@ -9,6 +9,10 @@
   vcall.py half                        sends half a message and disconnects
   vcall.py parallel N METHOD           N connections at once, each calls METHOD; prints
                                        how many got a successful reply
+  vcall.py subscribe                   Subscribe with "more"; prints each reply as it
+                                       comes (one per line, flushed) until the agent
+                                       closes (then "CLOSED")
+  vcall.py sleeper                     Subscribe with "more" and never read (until killed)
 The socket is $KYSO_SOCKET.
 """
 import json
@@ -79,6 +83,25 @@ def main():
         s = connect()
         s.sendall(b'{"method": "io.kyso.Agent.ListTo')
         s.close()
+    elif cmd == "subscribe":
+        s = connect()
+        s.sendall(b'{"method":"io.kyso.Agent.Subscribe","more":true}\0')
+        buf = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                print("CLOSED", flush=True)
+                break
+            buf += chunk
+            while b"\0" in buf:
+                msg, buf = buf.split(b"\0", 1)
+                print(msg.decode(), flush=True)
+    elif cmd == "sleeper":
+        s = connect()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(b'{"method":"io.kyso.Agent.Subscribe","more":true}\0')
+        print("subscribed", flush=True)
+        threading.Event().wait()
     elif cmd == "parallel":
         n, method, ok = int(sys.argv[2]), sys.argv[3], []
         socks = [connect() for _ in range(n)]  # all connected before any call

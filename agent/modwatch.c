@@ -19,9 +19,8 @@ now_ms(void)
 	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-/* The backoff before re-initialisation attempt number failures (1, 2, ...). */
-static long
-retry_delay_ms(int failures)
+long
+modwatch_retry_delay_ms(int failures)
 {
 	long ms = MODWATCH_RETRY_MIN_MS;
 
@@ -266,7 +265,7 @@ scanner_scan(struct modwatch *w, int broken, int initial)
 			w->fail = f;
 		w->broken = 1;
 		w->failures++;
-		w->retry_at = now_ms() + retry_delay_ms(w->failures);
+		w->retry_at = now_ms() + modwatch_retry_delay_ms(w->failures);
 	} else {
 		w->broken = 0;
 		w->failures = 0;

@@ -99,6 +99,9 @@ void modwatch_burst(struct modwatch *w);
 /* Copies what the loop may show of the watcher. */
 void modwatch_status(struct modwatch *w, struct modwatch_status *st);
 
+/* The backoff before the next attempt after failures failures in a row (1, 2, ...). */
+long modwatch_retry_delay_ms(int failures);
+
 /* Returns a short name for a source ("slot-events", "usb-hotplug", "poll", "unknown"). */
 const char *modwatch_source_name(enum modwatch_source s);
 

@@ -13,6 +13,8 @@
                                        comes (one per line, flushed) until the agent
                                        closes (then "CLOSED")
   vcall.py sleeper                     Subscribe with "more" and never read (until killed)
+  vcall.py cycle N TOKEN               on one connection, N times Login (PIN from $PIN)
+                                       then Lock; prints how many calls succeeded
 The socket is $KYSO_SOCKET.
 """
 import json
@@ -102,6 +104,19 @@ def main():
         s.sendall(b'{"method":"io.kyso.Agent.Subscribe","more":true}\0')
         print("subscribed", flush=True)
         threading.Event().wait()
+    elif cmd == "cycle":
+        n, token, ok = int(sys.argv[2]), sys.argv[3], 0
+        s = connect()
+        login = json.dumps({"method": "io.kyso.Agent.Login",
+                            "parameters": {"token": token, "pin": os.environ["PIN"]}})
+        lock = json.dumps({"method": "io.kyso.Agent.Lock"})
+        for _ in range(n):
+            for msg in (login, lock):
+                s.sendall(msg.encode() + b"\0")
+                r, _ = read_replies(s, timeout=30, limit=1)
+                if r and "error" not in json.loads(r[0]):
+                    ok += 1
+        print(ok)
     elif cmd == "parallel":
         n, method, ok = int(sys.argv[2]), sys.argv[3], []
         socks = [connect() for _ in range(n)]  # all connected before any call

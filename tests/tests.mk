@@ -50,3 +50,15 @@ fuzz:
 		tests/fuzz/fuzz_call.c build-fuzz/libkysod-core.a $(PKG_LIBS) -lpthread
 	mkdir -p build-fuzz/corpus && cp -n tests/fuzz/corpus/* build-fuzz/corpus/
 	build-fuzz/fuzz_call -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build-fuzz/corpus
+
+# the virtual CAC card for the real-card stack (tests/lib/cardstack.sh): libcacard behind
+# vsmartcard's vpcd. Built only where libcacard-dev is installed (packaging/deps.sh test);
+# without it the card-stack tests skip.
+CARDEMU_PKG_CFLAGS := $(shell pkg-config --cflags libcacard 2>/dev/null)
+CARDEMU_PKG_LIBS := $(shell pkg-config --libs libcacard 2>/dev/null)
+$(BUILD)/tests/cardemu: tests/cardemu/cardemu.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CARDEMU_PKG_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CARDEMU_PKG_LIBS)
+ifneq ($(CARDEMU_PKG_LIBS),)
+tests: $(BUILD)/tests/cardemu
+endif

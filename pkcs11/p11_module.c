@@ -138,8 +138,10 @@ module_mechs(struct p11_module *m, CK_SLOT_ID slot, struct p11_token_desc *d)
 	CK_MECHANISM_INFO info;
 
 	d->mechs = 0;
+	/* one spare element: p11-kit-client 0.24, purging mechanisms it cannot remote,
+	 * moves the list with memmove one element too far (reads past the end) */
 	if (m->fn->C_GetMechanismList(slot, NULL, &count) != CKR_OK || count == 0 ||
-	    count > 4096 || (list = calloc(count, sizeof(*list))) == NULL)
+	    count > 4096 || (list = calloc(count + 1, sizeof(*list))) == NULL)
 		return;
 	if (m->fn->C_GetMechanismList(slot, list, &count) == CKR_OK) {
 		for (int k = 0; k < P11_MECH_COUNT; k++)

@@ -4,7 +4,9 @@
 # $(BUILD)/bench/kyso_bench, and runs bench/run.sh: direct PKCS#11, the agent and p11-kit
 # remoting on one SoftHSM token, P-256 and RSA-2048. It measures; it is not a test (its
 # exit status does not depend on the targets). Figures: docs/performance.md.
-# `make bench-build` only builds the program.
+# Then bench/hotplug.sh: token insertion/removal latency through the test module and the
+# real card stack, and the wake-ups of idle agents (`make bench-hotplug` runs it alone).
+# `make bench-build` only builds the programs.
 
 BENCH_BIN := $(BUILD)/bench/kyso_bench
 
@@ -15,11 +17,17 @@ $(BENCH_BIN): bench/kyso_bench.c $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBKYSO_OBJS) \
 		$(BUILD)/libkysod-core.a $(PKG_LIBS) -lpthread
 
-.PHONY: bench-build
-bench-build: all $(BENCH_BIN)
+.PHONY: bench-build bench-hotplug
+bench-build: all $(BENCH_BIN) $(BUILD)/tests/libkyso-faulty.so \
+	$(if $(CARDEMU_PKG_LIBS),$(BUILD)/tests/cardemu)
 
 # deps first, then a fresh make: the Makefile reads pkg-config when it starts, which on a
 # fresh machine is before deps.sh has installed the -dev packages (as `make demo` does)
 bench: deps
 	$(MAKE) bench-build
 	BUILD=$(BUILD) bench/run.sh
+	BUILD=$(BUILD) bench/hotplug.sh
+
+bench-hotplug: deps
+	$(MAKE) bench-build
+	BUILD=$(BUILD) bench/hotplug.sh

@@ -21,9 +21,11 @@ check: deps
 	tests/check.sh
 
 # the fault-injecting PKCS#11 module (wraps a real one; see tests/mock/faulty_p11.c)
-$(BUILD)/tests/libkyso-faulty.so: tests/mock/faulty_p11.c
+FAULTY_SRCS := $(wildcard tests/mock/faulty*.c)
+$(BUILD)/tests/libkyso-faulty.so: $(FAULTY_SRCS) $(wildcard tests/mock/faulty*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -shared $(ALL_LDFLAGS) -o $@ $< -ldl -lpthread
+	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -shared $(ALL_LDFLAGS) -o $@ $(FAULTY_SRCS) \
+		-ldl -lpthread
 tests: $(BUILD)/tests/libkyso-faulty.so
 
 # small independent checkers used by integration tests
@@ -62,3 +64,10 @@ $(BUILD)/tests/cardemu: tests/cardemu/cardemu.c
 ifneq ($(CARDEMU_PKG_LIBS),)
 tests: $(BUILD)/tests/cardemu
 endif
+
+# mock_probe: drives the test module step by step (tests/integration/mock_module.sh)
+$(BUILD)/tests/mock_probe: tests/tools/mock_probe.c tests/mock/faulty_ckr.c tests/mock/faulty_ckr.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/mock $(ALL_LDFLAGS) -o $@ tests/tools/mock_probe.c \
+		tests/mock/faulty_ckr.c -ldl -lpthread
+tests: $(BUILD)/tests/mock_probe

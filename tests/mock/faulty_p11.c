@@ -1,234 +1,137 @@
 /*
- * faulty_p11.c — a PKCS#11 module for tests that wraps a real one (SoftHSM) and injects
- * failures and delays on demand, for what no real soft token can do: a locked PIN, a
- * device error, a removed token, a slow signature.
+ * faulty_p11.c — libkyso-faulty.so, a PKCS#11 module for tests. It wraps a real module
+ * (SoftHSM) and, on demand, injects failures and delays, puts SoftHSM's tokens into
+ * removable virtual slots (insert, remove, swap), sends slot events, and breaks as a whole
+ * the way p11-kit-client.so does when its server dies.
  *
- *   KYSO_FAULTY_MODULE=/usr/lib/softhsm/libsofthsm2.so   the module to wrap
- *   KYSO_FAULTY_CONTROL=/path/rules                      rules, re-read on every call
- *
+ * Environment:
+ *   KYSO_FAULTY_MODULE=/usr/lib/softhsm/libsofthsm2.so   the module to wrap (required)
+ *   KYSO_FAULTY_CONTROL=/path/control                    the control file (optional)
  *   KYSO_FAULTY_TRACE=/path/trace                        appends "FUNCTION LABEL" per call
  *
- * Each line of the rules file is "FUNCTION ACTION ARG [TOKEN-LABEL]":
- *   C_Login fail CKR_PIN_LOCKED      the call returns that code (name or 0x hex)
- *   C_Sign delay 2000 slow           the call sleeps 2000 ms first (only on token "slow")
- *   C_Sign fail-once CKR_DEVICE_ERROR  fails once, then the line is ignored
- * Without a label a rule applies to every token. Lines starting with '#' are ignored.
- * Only the functions wrapped below honour rules.
+ * THE CONTROL FILE is read at the start of every call, every 10 ms while a delay runs and
+ * every 20 ms while C_WaitForSlotEvent blocks. Write it atomically (a temporary file, then
+ * rename: tests/lib/mock.sh does): a half-written file is taken as it is. A missing file
+ * is an empty one. Blank lines, lines starting with '#' and lines not understood are
+ * ignored. Words are separated by blanks; labels are one word of at most 32 bytes.
+ *
+ *   slot N LABEL [TAG]   virtual slot N (1..16) holds the SoftHSM token labelled LABEL
+ *   slot N -             virtual slot N exists and is empty
+ *   events off           C_WaitForSlotEvent returns CKR_FUNCTION_NOT_SUPPORTED (as
+ *                        SoftHSM does); without this line slot events are on
+ *   FUNCTION ACTION ARG [LABEL]   a rule (below)
+ * When N appears in several slot lines, the last one counts.
+ *
+ * SLOTS. Without any slot line, SoftHSM's slots and tokens pass through unchanged. With
+ * at least one, the application sees the virtual slots only:
+ *   - C_GetSlotList(TRUE) lists the occupied slots, C_GetSlotList(FALSE) every declared
+ *     slot, in increasing order. A slot is occupied when its LABEL names a token SoftHSM
+ *     has; a LABEL SoftHSM does not have looks like an empty slot.
+ *   - C_GetSlotInfo: slotDescription "kyso mock slot N", manufacturerID "kyso tests",
+ *     flags CKF_REMOVABLE_DEVICE, plus CKF_TOKEN_PRESENT when occupied; versions 1.0.
+ *   - C_GetTokenInfo, C_GetMechanismList, C_GetMechanismInfo, C_InitToken, C_OpenSession
+ *     go to the SoftHSM slot of the slot's token; on an empty slot they return
+ *     CKR_TOKEN_NOT_PRESENT.
+ *   - Any slot id that is not declared gives CKR_SLOT_ID_INVALID (C_CloseAllSessions too).
+ *   - Session handles are SoftHSM's; C_GetSessionInfo reports the virtual slot.
+ *     C_CloseAllSessions(N) closes the sessions opened on slot N only.
+ *   - A label should sit in one slot at a time: SoftHSM keeps a token's login while any of
+ *     its sessions is open, whichever slot it was opened on.
+ *
+ * REMOVAL AND SWAP. A slot's content is "empty" (slot N -, or no line for N) or its
+ * LABEL with its TAG. The content changes when a call sees it differ from what the last
+ * call saw: any call of any thread, a delay's or C_WaitForSlotEvent's periodic look —
+ * nothing else watches the file, so a removal undone before anything looked is never seen
+ * (a new TAG with the same LABEL is a removal and re-insertion nothing can miss). When a
+ * slot's content changes, every session opened on it before is dead, like on a real card:
+ *   - a call on it held by a delay returns CKR_DEVICE_REMOVED at the delay's next look
+ *     (within 10 ms); a call inside SoftHSM at that moment returns CKR_DEVICE_REMOVED
+ *     when SoftHSM returns;
+ *   - later calls on it return CKR_SESSION_HANDLE_INVALID, except C_CloseSession, which
+ *     returns CKR_OK and forgets the handle (closing it again reaches SoftHSM, which
+ *     normally answers CKR_SESSION_HANDLE_INVALID; SoftHSM may hand the number out again
+ *     for a new session);
+ *   - its SoftHSM session is closed at once (or when the call in progress on it returns),
+ *     so once all of a token's sessions are closed its login is gone: after re-insertion
+ *     a new session needs a new C_Login;
+ *   - a C_OpenSession that raced with the change returns CKR_DEVICE_REMOVED.
+ * Going from SoftHSM's slots to virtual ones or back (the first slot line appears, the
+ * last one goes) kills every open session the same way.
+ *
+ * SLOT EVENTS. C_WaitForSlotEvent returns slot N when N's content changed (as above)
+ * since C_WaitForSlotEvent last returned N, or since C_Initialize: no event for what was
+ * there at C_Initialize, nor for changes while the module was not initialised. A change
+ * undone is still an event if the change was seen (a card pulled and pushed back is
+ * one). An undeclared slot counts as empty: dropping the line of an occupied slot is an
+ * event. One slot per call, the lowest first; the others stay pending for the next calls.
+ *   - flags 0 blocks until there is an event (it looks every 20 ms, and wakes at once when
+ *     another thread's call sees a change); CKF_DONT_BLOCK returns a pending slot or
+ *     CKR_NO_EVENT.
+ *   - C_Finalize wakes every blocked caller, which returns CKR_CRYPTOKI_NOT_INITIALIZED;
+ *     the module breaking (below) wakes them with its code; "events off" appearing makes
+ *     them return CKR_FUNCTION_NOT_SUPPORTED; a C_WaitForSlotEvent fail or break rule
+ *     appearing makes them return its code.
+ *   - pReserved must be NULL and pSlot not (CKR_ARGUMENTS_BAD). Thread-safe: several
+ *     threads may wait while others call the module; each event goes to one caller.
+ *   - Without slot lines no slot is declared: it blocks until one of the above happens.
+ *
+ * RULES: "FUNCTION ACTION ARG [LABEL]".
+ *   FUNCTION   any Cryptoki function name but C_GetFunctionList (every other function is
+ *              wrapped), or * for every function except C_Initialize, C_Finalize,
+ *              C_GetFunctionList and C_WaitForSlotEvent
+ *   LABEL      only calls about the token with that label: on a session (the token it
+ *              was opened on) or on a slot holding it. Calls about no token (C_GetInfo,
+ *              C_GetSlotList, C_Initialize, C_Finalize, C_WaitForSlotEvent, an empty slot)
+ *              match only rules without a LABEL.
+ *   CODE       a CKR name (CKR_DEVICE_ERROR) or a number (0x30); CKR_OK or an unknown name
+ *              means CKR_GENERAL_ERROR
+ * Actions:
+ *   C_Login fail CKR_PIN_LOCKED            the call returns CODE without reaching SoftHSM
+ *   C_Sign fail-once CKR_DEVICE_ERROR      the first matching call fails, later ones do
+ *                                          not; once the line has left the file, the same
+ *                                          line written again fires again
+ *   C_Sign delay 2000 slow                 the call waits 2000 ms first, then goes on. The
+ *                                          wait ends early, and the call goes on, when
+ *                                          the line leaves the file; it ends with
+ *                                          CKR_DEVICE_REMOVED when the session's or slot's
+ *                                          token goes, CKR_CRYPTOKI_NOT_INITIALIZED on
+ *                                          C_Finalize, the code of a break
+ *   * break CKR_DEVICE_ERROR               the module breaks (below); the call returns CODE
+ * A call applies the rules that match it in file order: delays add up, the first fail,
+ * fail-once or break ends it. A failing C_Sign also ends the signing operation in SoftHSM,
+ * as the specification says a real one does. A call is first refused, before the rules,
+ * when the module is not initialised (CKR_CRYPTOKI_NOT_INITIALIZED), broken (its code),
+ * the session dead, the slot undeclared or empty (as above). C_WaitForSlotEvent applies
+ * delay and fail-once rules when it starts, fail and break rules also while it waits.
+ *
+ * A BROKEN MODULE (like p11-kit-client.so after its server died): once a break rule
+ * matched, every call but C_Initialize, C_Finalize and C_GetFunctionList returns that
+ * rule's CODE, even after the line is gone, until the application calls C_Finalize (which
+ * works and finalises SoftHSM) and then C_Initialize while no break line at all is in
+ * the file. C_Initialize on a broken module while some break line is present returns the
+ * CODE of the first such line and leaves the module uninitialised, so a later C_Initialize
+ * can succeed. "C_Initialize break CODE" breaks the module at C_Initialize; "C_Initialize
+ * fail CODE" makes C_Initialize return CODE (uninitialised, not broken).
+ *
+ * THE TRACE gets one line "FUNCTION LABEL" at the start of every call of every wrapped
+ * function, C_Initialize, C_Finalize and C_WaitForSlotEvent included, refused calls too;
+ * LABEL is the call's token label as for rules, empty (the line ends with a blank) when
+ * none.
+ *
+ * Shell helpers: tests/lib/mock.sh. Checked by tests/integration/mock_module.sh. The code
+ * is split as faulty.h lists; this file holds C_GetFunctionList, the only symbol exported.
  */
 #include <dlfcn.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
-#include <p11-kit/pkcs11.h>
+#include "faulty.h"
+
+CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list) __attribute__((visibility("default")));
 
 static CK_FUNCTION_LIST real_copy;
-static CK_FUNCTION_LIST *real;
 static CK_FUNCTION_LIST ours;
-static pthread_mutex_t once_mu = PTHREAD_MUTEX_INITIALIZER;
-static char fired[64][32];  /* functions whose fail-once rule already fired */
-static int nfired;
-
-/* Token label of each open session, to apply per-token rules. */
-#define SESSIONS_MAX 256
-static struct {
-	CK_SESSION_HANDLE h;
-	char label[33];
-} sessions[SESSIONS_MAX];
-static pthread_mutex_t sessions_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static void
-label_of_slot(CK_SLOT_ID slot, char out[33])
-{
-	CK_TOKEN_INFO ti;
-	int n = 32;
-
-	out[0] = '\0';
-	if (real->C_GetTokenInfo(slot, &ti) != CKR_OK)
-		return;
-	memcpy(out, ti.label, 32);
-	while (n > 0 && out[n - 1] == ' ')
-		n--;
-	out[n] = '\0';
-}
-
-static void
-label_of_session(CK_SESSION_HANDLE h, char out[33])
-{
-	out[0] = '\0';
-	pthread_mutex_lock(&sessions_mu);
-	for (int i = 0; i < SESSIONS_MAX; i++)
-		if (sessions[i].h == h && h != 0)
-			memcpy(out, sessions[i].label, 33);
-	pthread_mutex_unlock(&sessions_mu);
-}
-
-static const struct {
-	const char *name;
-	CK_RV rv;
-} codes[] = {
-	{ "CKR_PIN_LOCKED", CKR_PIN_LOCKED }, { "CKR_PIN_INCORRECT", CKR_PIN_INCORRECT },
-	{ "CKR_DEVICE_ERROR", CKR_DEVICE_ERROR }, { "CKR_DEVICE_REMOVED", CKR_DEVICE_REMOVED },
-	{ "CKR_TOKEN_NOT_PRESENT", CKR_TOKEN_NOT_PRESENT },
-	{ "CKR_GENERAL_ERROR", CKR_GENERAL_ERROR }, { "CKR_FUNCTION_FAILED", CKR_FUNCTION_FAILED },
-	{ "CKR_MECHANISM_INVALID", CKR_MECHANISM_INVALID },
-	{ "CKR_SESSION_HANDLE_INVALID", CKR_SESSION_HANDLE_INVALID },
-	{ "CKR_USER_NOT_LOGGED_IN", CKR_USER_NOT_LOGGED_IN },
-	{ "CKR_KEY_HANDLE_INVALID", CKR_KEY_HANDLE_INVALID },
-};
-
-static CK_RV
-code_parse(const char *s)
-{
-	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
-		if (strcmp(s, codes[i].name) == 0)
-			return codes[i].rv;
-	return (CK_RV)strtoul(s, NULL, 0);
-}
-
-/*
- * Applies the rules for fn on the token labelled label: sleeps for delays; returns CKR_OK
- * or the code to fail with.
- */
-static CK_RV
-rules(const char *fn, const char *label)
-{
-	const char *path = getenv("KYSO_FAULTY_CONTROL");
-	const char *trace = getenv("KYSO_FAULTY_TRACE");
-	char line[256], name[64], action[32], arg[64], only[64];
-	CK_RV rv = CKR_OK;
-	FILE *f;
-	int n;
-
-	if (trace != NULL && (f = fopen(trace, "ae")) != NULL) {
-		fprintf(f, "%s %s\n", fn, label);
-		fclose(f);
-	}
-	if (path == NULL || (f = fopen(path, "re")) == NULL)
-		return CKR_OK;
-	while (rv == CKR_OK && fgets(line, sizeof(line), f) != NULL) {
-		only[0] = '\0';
-		if (line[0] == '#' ||
-		    (n = sscanf(line, "%63s %31s %63s %63s", name, action, arg, only)) < 3 ||
-		    strcmp(name, fn) != 0 || (n == 4 && strcmp(only, label) != 0))
-			continue;
-		if (strcmp(action, "delay") == 0) {
-			long ms = strtol(arg, NULL, 10);
-			struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-			nanosleep(&ts, NULL);
-		} else if (strcmp(action, "fail") == 0) {
-			rv = code_parse(arg);
-		} else if (strcmp(action, "fail-once") == 0) {
-			int done = 0;
-
-			pthread_mutex_lock(&once_mu);
-			for (int i = 0; i < nfired; i++)
-				done |= strcmp(fired[i], fn) == 0;
-			if (!done && nfired < 64) {
-				snprintf(fired[nfired++], sizeof(fired[0]), "%s", fn);
-				rv = code_parse(arg);
-			}
-			pthread_mutex_unlock(&once_mu);
-		}
-	}
-	fclose(f);
-	return rv;
-}
-
-/* A wrapper for a call on a session (LABEL from the session) or a slot. */
-#define WRAP_SESSION(fn, params, args)                       \
-	static CK_RV faulty_##fn params                      \
-	{                                                    \
-		char label[33];                              \
-		CK_RV rv;                                    \
-		label_of_session(h, label);                  \
-		if ((rv = rules(#fn, label)) != CKR_OK)      \
-			return rv;                           \
-		return real->fn args;                        \
-	}
-#define WRAP_SLOT(fn, params, args)                          \
-	static CK_RV faulty_##fn params                      \
-	{                                                    \
-		char label[33];                              \
-		CK_RV rv;                                    \
-		label_of_slot(slot, label);                  \
-		if ((rv = rules(#fn, label)) != CKR_OK)      \
-			return rv;                           \
-		return real->fn args;                        \
-	}
-
-static CK_RV
-faulty_C_GetSlotList(CK_BBOOL present, CK_SLOT_ID_PTR list, CK_ULONG_PTR count)
-{
-	CK_RV rv = rules("C_GetSlotList", "");
-
-	return rv != CKR_OK ? rv : real->C_GetSlotList(present, list, count);
-}
-
-WRAP_SLOT(C_GetTokenInfo, (CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info), (slot, info))
-WRAP_SESSION(C_Login, (CK_SESSION_HANDLE h, CK_USER_TYPE type, CK_UTF8CHAR_PTR pin,
-    CK_ULONG len), (h, type, pin, len))
-WRAP_SESSION(C_Logout, (CK_SESSION_HANDLE h), (h))
-WRAP_SESSION(C_FindObjectsInit, (CK_SESSION_HANDLE h, CK_ATTRIBUTE_PTR t, CK_ULONG n),
-    (h, t, n))
-WRAP_SESSION(C_SignInit, (CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k),
-    (h, m, k))
-
-/* A failing C_Sign ends the operation, as the specification says a real one does. */
-static CK_RV
-faulty_C_Sign(CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR s,
-    CK_ULONG_PTR sl)
-{
-	unsigned char scratch[2048];
-	CK_ULONG n = sizeof(scratch);
-	char label[33];
-	CK_RV rv;
-
-	label_of_session(h, label);
-	if ((rv = rules("C_Sign", label)) != CKR_OK) {
-		(void)real->C_Sign(h, d, dl, scratch, &n);
-		return rv;
-	}
-	return real->C_Sign(h, d, dl, s, sl);
-}
-
-static CK_RV
-faulty_C_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app, CK_NOTIFY notify,
-    CK_SESSION_HANDLE_PTR h)
-{
-	char label[33];
-	CK_RV rv;
-
-	label_of_slot(slot, label);
-	if ((rv = rules("C_OpenSession", label)) != CKR_OK ||
-	    (rv = real->C_OpenSession(slot, flags, app, notify, h)) != CKR_OK)
-		return rv;
-	pthread_mutex_lock(&sessions_mu);
-	for (int i = 0; i < SESSIONS_MAX; i++)
-		if (sessions[i].h == 0) {
-			sessions[i].h = *h;
-			memcpy(sessions[i].label, label, 33);
-			break;
-		}
-	pthread_mutex_unlock(&sessions_mu);
-	return CKR_OK;
-}
-
-static CK_RV
-faulty_C_CloseSession(CK_SESSION_HANDLE h)
-{
-	pthread_mutex_lock(&sessions_mu);
-	for (int i = 0; i < SESSIONS_MAX; i++)
-		if (sessions[i].h == h)
-			sessions[i].h = 0;
-	pthread_mutex_unlock(&sessions_mu);
-	return real->C_CloseSession(h);
-}
-
-CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list);
+static pthread_mutex_t load_mu = PTHREAD_MUTEX_INITIALIZER;
 
 CK_RV
 C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list)
@@ -236,26 +139,26 @@ C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list)
 	CK_RV (*get)(CK_FUNCTION_LIST_PTR_PTR);
 	const char *path = getenv("KYSO_FAULTY_MODULE");
 	CK_FUNCTION_LIST *fl;
+	CK_RV rv = CKR_OK;
 	void *h;
 
-	if (real == NULL) {
+	if (list == NULL)
+		return CKR_ARGUMENTS_BAD;
+	pthread_mutex_lock(&load_mu);
+	if (faulty_real == NULL) {
 		if (path == NULL || (h = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL ||
 		    (get = (CK_RV (*)(CK_FUNCTION_LIST_PTR_PTR))dlsym(h, "C_GetFunctionList")) ==
-		    NULL || get(&fl) != CKR_OK)
-			return CKR_GENERAL_ERROR;
-		real_copy = *fl;
-		real = &real_copy;
-		ours = *fl;
-		ours.C_GetSlotList = faulty_C_GetSlotList;
-		ours.C_GetTokenInfo = faulty_C_GetTokenInfo;
-		ours.C_OpenSession = faulty_C_OpenSession;
-		ours.C_CloseSession = faulty_C_CloseSession;
-		ours.C_Login = faulty_C_Login;
-		ours.C_Logout = faulty_C_Logout;
-		ours.C_FindObjectsInit = faulty_C_FindObjectsInit;
-		ours.C_SignInit = faulty_C_SignInit;
-		ours.C_Sign = faulty_C_Sign;
+		    NULL || get(&fl) != CKR_OK) {
+			rv = CKR_GENERAL_ERROR;
+		} else {
+			real_copy = *fl;
+			ours = *fl;
+			faulty_wrap(&ours);
+			faulty_real = &real_copy;
+		}
 	}
-	*list = &ours;
-	return CKR_OK;
+	pthread_mutex_unlock(&load_mu);
+	if (rv == CKR_OK)
+		*list = &ours;
+	return rv;
 }

@@ -1,0 +1,330 @@
+/*
+ * faulty_core.c — the module's state (initialised, broken), what every wrapped call does
+ * before and after SoftHSM's function (faulty_begin, faulty_end), rules and delays, and
+ * the three functions that are the module's own: C_Initialize, C_Finalize,
+ * C_WaitForSlotEvent. Semantics: the comment at the top of faulty_p11.c.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "faulty.h"
+
+/* under faulty_mu */
+static int initialised;
+static unsigned long epoch;  /* grows at each C_Initialize and C_Finalize */
+static CK_RV broken;         /* CKR_OK, or what every call answers */
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void
+make_broken(CK_RV rv)
+{
+	pthread_mutex_lock(&faulty_mu);
+	if (broken == CKR_OK)
+		broken = rv;
+	pthread_cond_broadcast(&faulty_cv);
+	pthread_mutex_unlock(&faulty_mu);
+}
+
+/*
+ * What ends a call early, under faulty_mu: C_Finalize, a break, its session's or slot's
+ * token going away. CKR_OK if none.
+ */
+static CK_RV
+interrupted_locked(const struct faulty_call *c)
+{
+	if (strcmp(c->fn, "C_Initialize") == 0)
+		return CKR_OK;  /* before the module is initialised: nothing can interrupt */
+	if (!initialised || epoch != c->epoch)
+		return CKR_CRYPTOKI_NOT_INITIALIZED;
+	if (broken != CKR_OK)
+		return broken;
+	if (c->sess >= 0 && faulty_sess_at(c->sess)->dead)
+		return CKR_DEVICE_REMOVED;
+	if (c->vslot > 0 && c->kind != FAULTY_SESSION &&
+	    faulty_vslot_gen_locked(c->vslot) != c->vgen)
+		return CKR_DEVICE_REMOVED;
+	return CKR_OK;
+}
+
+/*
+ * Sleeps ms, looking at the control file every FAULTY_TICK_MS: the delay ends early when
+ * its line leaves the file (CKR_OK) or when the call is interrupted (its code).
+ */
+static CK_RV
+delay(const struct faulty_call *c, const struct faulty_rule *r, long ms)
+{
+	long until = now_ms() + ms, left;
+
+	while ((left = until - now_ms()) > 0) {
+		struct faulty_ctl *ctl;
+		CK_RV rv;
+		int gone;
+
+		sleep_ms(left < FAULTY_TICK_MS ? left : FAULTY_TICK_MS);
+		if ((ctl = faulty_ctl_read()) == NULL)
+			continue;
+		gone = !faulty_ctl_has_line(ctl, r->line);
+		pthread_mutex_lock(&faulty_mu);
+		faulty_sync_locked(ctl);
+		rv = interrupted_locked(c);
+		pthread_mutex_unlock(&faulty_mu);
+		free(ctl);
+		if (rv != CKR_OK)
+			return rv;
+		if (gone)
+			break;
+	}
+	return CKR_OK;
+}
+
+/* Applies the rules for c in file order. waiting: only fail and break (inside a wait). */
+static CK_RV
+rules(const struct faulty_ctl *ctl, const struct faulty_call *c, int waiting)
+{
+	for (int i = 0; i < ctl->nrules; i++) {
+		const struct faulty_rule *r = &ctl->rules[i];
+		CK_RV rv = CKR_OK;
+
+		if (!faulty_rule_matches(r, c->fn, c->label))
+			continue;
+		if (strcmp(r->action, "fail") == 0) {
+			rv = faulty_rule_code(r);
+		} else if (strcmp(r->action, "break") == 0) {
+			rv = faulty_rule_code(r);
+			make_broken(rv);
+		} else if (waiting) {
+			continue;
+		} else if (strcmp(r->action, "delay") == 0) {
+			rv = delay(c, r, strtol(r->arg, NULL, 10));
+		} else if (strcmp(r->action, "fail-once") == 0) {
+			if (faulty_once_fire(r->line))
+				rv = faulty_rule_code(r);
+		}
+		if (rv != CKR_OK)
+			return rv;
+	}
+	return CKR_OK;
+}
+
+static void
+leave(struct faulty_call *c)
+{
+	if (c->sess >= 0) {
+		pthread_mutex_lock(&faulty_mu);
+		c->dead |= faulty_sess_leave_locked(c->sess);
+		pthread_mutex_unlock(&faulty_mu);
+		c->sess = -1;
+	}
+}
+
+/*
+ * The start of a wrapped call: the control file is read (slot changes take effect), the
+ * call traced, then refused if the module is not initialised or broken, the session dead,
+ * the slot unknown or empty; then the rules. CKR_OK: go on to SoftHSM, then faulty_end.
+ */
+CK_RV
+faulty_begin(struct faulty_call *c)
+{
+	struct faulty_ctl *ctl = faulty_ctl_read();
+	int init, declared = 0;
+	CK_RV rv = CKR_OK, brk;
+
+	c->sess = -1;
+	c->dead = 0;
+	c->vslot = 0;
+	c->vgen = 0;
+	c->present = 0;
+	c->real_slot = c->slot;
+	c->label[0] = '\0';
+	if (ctl == NULL) {
+		faulty_trace(c->fn, "");
+		return CKR_HOST_MEMORY;
+	}
+	pthread_mutex_lock(&faulty_mu);
+	faulty_sync_locked(ctl);
+	init = initialised;
+	brk = broken;
+	c->epoch = epoch;
+	c->virt = faulty_virtual_locked();
+	if (c->kind == FAULTY_SESSION) {
+		int i = faulty_sess_find_locked(c->h);
+
+		if (i >= 0) {
+			struct faulty_session *s = faulty_sess_at(i);
+
+			memcpy(c->label, s->label, 33);
+			c->vslot = s->vslot;
+			c->dead = s->dead;
+			if (init && brk == CKR_OK && !s->dead) {
+				s->busy++;  /* faulty_end (or a refusal below) leaves */
+				c->sess = i;
+			}
+		}
+	} else if (c->kind != FAULTY_GLOBAL && c->virt) {
+		faulty_vslot_locked(c->slot > FAULTY_SLOTS ? 0 : (int)c->slot, &declared, c->label,
+		    &c->vgen);
+		c->vslot = declared ? (int)c->slot : 0;
+	}
+	pthread_mutex_unlock(&faulty_mu);
+	if (c->kind != FAULTY_GLOBAL && c->kind != FAULTY_SESSION && !c->virt && init)
+		faulty_real_label(c->slot, c->label);
+	faulty_trace(c->fn, c->label);
+
+	if (!init)
+		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
+	else if (brk != CKR_OK)
+		rv = brk;
+	else if (c->kind == FAULTY_SESSION && c->dead)
+		rv = CKR_SESSION_HANDLE_INVALID;
+	else if ((c->kind == FAULTY_SLOT || c->kind == FAULTY_TOKEN) && c->virt) {
+		if (!declared)
+			rv = CKR_SLOT_ID_INVALID;
+		else
+			c->present = faulty_token_slot(c->label, &c->real_slot) == CKR_OK;
+		if (rv == CKR_OK && c->kind == FAULTY_TOKEN && !c->present)
+			rv = CKR_TOKEN_NOT_PRESENT;
+	} else if (c->kind == FAULTY_SLOT || c->kind == FAULTY_TOKEN) {
+		c->present = 1;
+	}
+	if (rv == CKR_OK)
+		rv = rules(ctl, c, 0);
+	free(ctl);
+	if (rv != CKR_OK)
+		leave(c);
+	return rv;
+}
+
+/* The end of a call that went to SoftHSM: a session that died meanwhile was removed. */
+CK_RV
+faulty_end(struct faulty_call *c, CK_RV rv)
+{
+	leave(c);
+	return c->dead ? CKR_DEVICE_REMOVED : rv;
+}
+
+CK_RV
+faulty_C_Initialize(CK_VOID_PTR args)
+{
+	struct faulty_call c = { .fn = "C_Initialize", .kind = FAULTY_GLOBAL, .sess = -1 };
+	struct faulty_ctl *ctl;
+	CK_RV rv;
+
+	faulty_trace(c.fn, "");
+	if ((ctl = faulty_ctl_read()) == NULL)
+		return CKR_HOST_MEMORY;
+	pthread_mutex_lock(&faulty_mu);
+	rv = initialised ? CKR_CRYPTOKI_ALREADY_INITIALIZED :
+	    broken != CKR_OK && ctl->has_break ? ctl->break_rv : CKR_OK;
+	c.epoch = epoch;
+	pthread_mutex_unlock(&faulty_mu);
+	if (rv == CKR_OK)
+		rv = rules(ctl, &c, 0);
+	if (rv == CKR_OK)
+		rv = faulty_real->C_Initialize(args);
+	if (rv == CKR_OK) {
+		pthread_mutex_lock(&faulty_mu);
+		initialised = 1;
+		broken = CKR_OK;
+		epoch++;
+		faulty_sync_locked(ctl);
+		faulty_events_baseline_locked();
+		pthread_mutex_unlock(&faulty_mu);
+	}
+	free(ctl);
+	return rv;
+}
+
+CK_RV
+faulty_C_Finalize(CK_VOID_PTR reserved)
+{
+	struct faulty_call c = { .fn = "C_Finalize", .kind = FAULTY_GLOBAL, .sess = -1 };
+	struct faulty_ctl *ctl;
+	CK_RV rv;
+
+	faulty_trace(c.fn, "");
+	if ((ctl = faulty_ctl_read()) == NULL)
+		return CKR_HOST_MEMORY;
+	pthread_mutex_lock(&faulty_mu);
+	rv = initialised ? CKR_OK : CKR_CRYPTOKI_NOT_INITIALIZED;
+	c.epoch = epoch;
+	pthread_mutex_unlock(&faulty_mu);
+	if (rv == CKR_OK)
+		rv = rules(ctl, &c, 0);
+	free(ctl);
+	if (rv != CKR_OK)
+		return rv;
+	pthread_mutex_lock(&faulty_mu);
+	initialised = 0;
+	epoch++;
+	faulty_sess_drop_all_locked();
+	pthread_cond_broadcast(&faulty_cv);  /* C_WaitForSlotEvent returns */
+	pthread_mutex_unlock(&faulty_mu);
+	return faulty_real->C_Finalize(reserved);
+}
+
+CK_RV
+faulty_C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR slot, CK_VOID_PTR reserved)
+{
+	struct faulty_call c = { .fn = "C_WaitForSlotEvent", .kind = FAULTY_GLOBAL };
+	CK_RV rv = faulty_begin(&c);
+
+	if (rv != CKR_OK)
+		return rv;
+	if (slot == NULL || reserved != NULL)
+		return CKR_ARGUMENTS_BAD;
+	for (;;) {
+		struct faulty_ctl *ctl = faulty_ctl_read();
+		struct timespec until;
+		int n;
+
+		if (ctl == NULL)
+			return CKR_HOST_MEMORY;
+		rv = ctl->events_off ? CKR_FUNCTION_NOT_SUPPORTED : rules(ctl, &c, 1);
+		pthread_mutex_lock(&faulty_mu);
+		faulty_sync_locked(ctl);
+		free(ctl);
+		if (rv == CKR_OK)
+			rv = interrupted_locked(&c);
+		if (rv == CKR_OK && (n = faulty_events_take_locked()) > 0) {
+			*slot = (CK_SLOT_ID)n;
+		} else if (rv == CKR_OK && (flags & CKF_DONT_BLOCK)) {
+			rv = CKR_NO_EVENT;
+		} else if (rv == CKR_OK) {
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += FAULTY_WAIT_TICK_MS * 1000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			(void)pthread_cond_timedwait(&faulty_cv, &faulty_mu, &until);
+			if ((rv = interrupted_locked(&c)) == CKR_OK &&
+			    (n = faulty_events_take_locked()) > 0) {
+				*slot = (CK_SLOT_ID)n;
+			} else if (rv == CKR_OK) {
+				pthread_mutex_unlock(&faulty_mu);
+				continue;
+			}
+		}
+		pthread_mutex_unlock(&faulty_mu);
+		return rv;
+	}
+}

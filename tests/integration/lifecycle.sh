@@ -27,18 +27,34 @@ t_match "  ... saying another agent serves it" 'another agent is already serving
 KYSO_SOCKET=$XDG_RUNTIME_DIR/kyso/agent.sock
 t_agent_stops
 
-# idle means idle: no thread of the agent wakes while nobody calls (no timers, no polling)
+# idle means idle: with an event source (the test module's blocking C_WaitForSlotEvent)
+# no thread of the agent wakes while nobody calls; a module without events is polled
+. "$T_TOP/tests/lib/mock.sh"
 switches() {
 	cat /proc/"$AGENT_PID"/task/*/status 2>/dev/null |
 		awk '/^(voluntary|nonvoluntary)_ctxt_switches/ {n += $2} END {print n + 0}'
 }
+mock_env "$T_DIR/mock" && mock_slot 1 life
+agent_start --module "$MOCK_MODULE" || t_flunk "start kysod on the test module"
+t_match "  (the module's slot events are used)" '"events":"slot-events"' \
+	"$(python3 "$T_TOP/tests/lib/vcall.py" call io.kyso.Agent.ListModules)"
 $K certs >/dev/null 2>&1
 sleep 1
 before=$(switches)
 sleep 2
 after=$(switches)
-t_eq "an idle agent does not wake up (context switches of all threads over 2 s)" \
+t_ok "the agent runs (its threads are counted)" test "$before" -gt 0
+t_eq "an idle agent with slot events does not wake up (context switches of all threads over 2 s)" \
 	"$before" "$after"
+t_agent_stops
+mock_env "$T_DIR/mock2" && mock_slot 1 life && mock_events off
+agent_start --module "$MOCK_MODULE" || t_flunk "start kysod on the test module (no events)"
+before=$(switches)
+sleep 2.5
+after=$(switches)
+t_ok "  ... while a module without events (and no USB here) is polled: it wakes ($before -> $after)" \
+	test "$after" -gt "$before"
+t_agent_stops
 
 # a stale socket (agent killed) is replaced
 export KYSO_SOCKET=$T_DIR/s/agent.sock

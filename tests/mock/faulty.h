@@ -74,6 +74,7 @@ void faulty_vslot_locked(int n, int *declared, char label[33], unsigned long *ge
 unsigned long faulty_vslot_gen_locked(int n);
 void faulty_events_baseline_locked(void);
 int faulty_events_take_locked(void);
+int faulty_events_pending_locked(void);
 CK_RV faulty_token_slot(const char *label, CK_SLOT_ID *real);
 void faulty_real_label(CK_SLOT_ID real, char out[33]);
 

@@ -5,9 +5,14 @@
  * C_WaitForSlotEvent. Semantics: the comment at the top of faulty_p11.c.
  */
 #include <errno.h>
+#include <libgen.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "faulty.h"
 
@@ -15,6 +20,65 @@
 static int initialised;
 static unsigned long epoch;  /* grows at each C_Initialize and C_Finalize */
 static CK_RV broken;         /* CKR_OK, or what every call answers */
+static int watching;         /* the control file's directory is watched (inotify) */
+static unsigned long file_gen;  /* grows at each change in that directory */
+
+/*
+ * A thread that sleeps until the control file's directory changes, then wakes the callers
+ * blocked in C_WaitForSlotEvent: they wait without a timer, so an idle application that
+ * waits in the module is not woken by the module (bench/hotplug.sh counts wake-ups).
+ */
+static void *
+watch_main(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	char buf[4096];
+
+	for (;;) {
+		struct pollfd p = { fd, POLLIN, 0 };
+
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			break;
+		while (read(fd, buf, sizeof(buf)) > 0)
+			;
+		pthread_mutex_lock(&faulty_mu);
+		file_gen++;
+		pthread_cond_broadcast(&faulty_cv);
+		pthread_mutex_unlock(&faulty_mu);
+	}
+	pthread_mutex_lock(&faulty_mu);
+	watching = 0;  /* the callers fall back to looking every FAULTY_WAIT_TICK_MS */
+	pthread_mutex_unlock(&faulty_mu);
+	return NULL;
+}
+
+/* Starts the watch thread once (for the process's life), under faulty_mu. */
+static void
+watch_start_locked(void)
+{
+	static int tried;
+	const char *path = getenv("KYSO_FAULTY_CONTROL");
+	pthread_attr_t attr;
+	pthread_t t;
+	char *copy;
+	int fd;
+
+	if (tried || path == NULL || (copy = strdup(path)) == NULL)
+		return;
+	tried = 1;
+	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd >= 0 && inotify_add_watch(fd, dirname(copy), IN_CLOSE_WRITE | IN_MOVED_TO |
+	    IN_MOVED_FROM | IN_CREATE | IN_DELETE) >= 0) {
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &attr, watch_main, (void *)(intptr_t)fd) == 0)
+			watching = 1;
+		pthread_attr_destroy(&attr);
+	}
+	if (!watching && fd >= 0)
+		close(fd);
+	free(copy);
+}
 
 static void
 sleep_ms(long ms)
@@ -291,11 +355,20 @@ faulty_C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR slot, CK_VOID_PTR reser
 		return rv;
 	if (slot == NULL || reserved != NULL)
 		return CKR_ARGUMENTS_BAD;
+	pthread_mutex_lock(&faulty_mu);
+	if (!(flags & CKF_DONT_BLOCK))
+		watch_start_locked();
+	pthread_mutex_unlock(&faulty_mu);
 	for (;;) {
-		struct faulty_ctl *ctl = faulty_ctl_read();
+		struct faulty_ctl *ctl;
 		struct timespec until;
+		unsigned long gen;
 		int n;
 
+		pthread_mutex_lock(&faulty_mu);
+		gen = file_gen;  /* a change from here on is not missed */
+		pthread_mutex_unlock(&faulty_mu);
+		ctl = faulty_ctl_read();
 		if (ctl == NULL)
 			return CKR_HOST_MEMORY;
 		rv = ctl->events_off ? CKR_FUNCTION_NOT_SUPPORTED : rules(ctl, &c, 1);
@@ -308,6 +381,19 @@ faulty_C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR slot, CK_VOID_PTR reser
 			*slot = (CK_SLOT_ID)n;
 		} else if (rv == CKR_OK && (flags & CKF_DONT_BLOCK)) {
 			rv = CKR_NO_EVENT;
+		} else if (rv == CKR_OK && watching) {
+			/* woken by a file change, another call seeing a change, a break or
+			 * C_Finalize (all broadcast faulty_cv) */
+			while (watching && gen == file_gen && interrupted_locked(&c) == CKR_OK &&
+			    !faulty_events_pending_locked())
+				pthread_cond_wait(&faulty_cv, &faulty_mu);
+			if ((rv = interrupted_locked(&c)) == CKR_OK &&
+			    (n = faulty_events_take_locked()) > 0) {
+				*slot = (CK_SLOT_ID)n;
+			} else if (rv == CKR_OK) {
+				pthread_mutex_unlock(&faulty_mu);
+				continue;
+			}
 		} else if (rv == CKR_OK) {
 			clock_gettime(CLOCK_REALTIME, &until);
 			until.tv_nsec += FAULTY_WAIT_TICK_MS * 1000000L;

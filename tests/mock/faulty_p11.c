@@ -10,7 +10,7 @@
  *   KYSO_FAULTY_TRACE=/path/trace                        appends "FUNCTION LABEL" per call
  *
  * THE CONTROL FILE is read at the start of every call, every 10 ms while a delay runs and
- * every 20 ms while C_WaitForSlotEvent blocks. Write it atomically (a temporary file, then
+ * whenever its directory changes while C_WaitForSlotEvent blocks. Write it atomically (a temporary file, then
  * rename: tests/lib/mock.sh does): a half-written file is taken as it is. A missing file
  * is an empty one. Blank lines, lines starting with '#' and lines not understood are
  * ignored. Words are separated by blanks; labels are one word of at most 32 bytes.
@@ -64,9 +64,11 @@
  * undone is still an event if the change was seen (a card pulled and pushed back is
  * one). An undeclared slot counts as empty: dropping the line of an occupied slot is an
  * event. One slot per call, the lowest first; the others stay pending for the next calls.
- *   - flags 0 blocks until there is an event (it looks every 20 ms, and wakes at once when
- *     another thread's call sees a change); CKF_DONT_BLOCK returns a pending slot or
- *     CKR_NO_EVENT.
+ *   - flags 0 blocks until there is an event: a thread of the module watches the control
+ *     file's directory (inotify) and wakes the callers when it changes, so a caller waiting
+ *     in an idle process is not woken by the module (where inotify fails it looks every
+ *     20 ms); it also wakes at once when another thread's call sees a change.
+ *     CKF_DONT_BLOCK returns a pending slot or CKR_NO_EVENT.
  *   - C_Finalize wakes every blocked caller, which returns CKR_CRYPTOKI_NOT_INITIALIZED;
  *     the module breaking (below) wakes them with its code; "events off" appearing makes
  *     them return CKR_FUNCTION_NOT_SUPPORTED; a C_WaitForSlotEvent fail or break rule

@@ -110,6 +110,15 @@ faulty_events_baseline_locked(void)
 }
 
 int
+faulty_events_pending_locked(void)
+{
+	for (int n = 1; n <= FAULTY_SLOTS; n++)
+		if (vs[n].reported != vs[n].gen)
+			return 1;
+	return 0;
+}
+
+int
 faulty_events_take_locked(void)
 {
 	for (int n = 1; n <= FAULTY_SLOTS; n++)

@@ -11,7 +11,6 @@
 #include "usb.h"
 
 #define USB_CLASS_SMART_CARD 0x0b
-#define USB_TRACKED_MAX 64
 
 /* Vendors whose tokens may not announce the CCID class (vendor-specific interfaces). */
 static const uint16_t token_vendors[] = {
@@ -36,9 +35,7 @@ struct usb_watch {
 	atomic_int stopping;
 	void (*activity)(void *);
 	void *arg;
-	/* bus << 8 | address of the token devices seen arriving (the USB thread's own) */
-	unsigned tracked[USB_TRACKED_MAX];
-	size_t ntracked;
+	struct usb_tracker tracker;  /* the USB thread's own */
 };
 
 int
@@ -54,6 +51,29 @@ usb_is_token_device(uint8_t dev_class, uint16_t vendor, const uint8_t *iface_cla
 		if (token_vendors[i] == vendor)
 			return 1;
 	return 0;
+}
+
+int
+usb_tracker_event(struct usb_tracker *t, int arrived, unsigned key, uint8_t dev_class,
+    uint16_t vendor, const uint8_t *iface_classes, size_t n)
+{
+	size_t i;
+
+	if (arrived) {
+		if (!usb_is_token_device(dev_class, vendor, iface_classes, n))
+			return 0;
+		for (i = 0; i < t->n && t->key[i] != key; i++)
+			;
+		if (i == t->n && t->n < USB_TRACKED_MAX)
+			t->key[t->n++] = key;
+		return 1;
+	}
+	for (i = 0; i < t->n && t->key[i] != key; i++)
+		;
+	if (i == t->n)
+		return 0;  /* not a token: a mouse, a disk... */
+	t->key[i] = t->key[--t->n];
+	return 1;
 }
 
 int
@@ -98,27 +118,22 @@ usb_on_hotplug(libusb_context *ctx, libusb_device *dev, libusb_hotplug_event ev,
 	    libusb_get_device_address(dev);
 	struct libusb_device_descriptor dd;
 	uint8_t classes[32];
-	size_t n, i;
+	size_t n = 0;
 
 	(void)ctx;
+	memset(&dd, 0, sizeof(dd));
 	if (ev == LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED) {
 		if (libusb_get_device_descriptor(dev, &dd) != 0)
 			return 0;
 		n = usb_iface_classes(dev, classes, sizeof(classes));
-		if (!usb_is_token_device(dd.bDeviceClass, dd.idVendor, classes, n))
-			return 0;
-		log_info("USB token or reader %04x:%04x arrived", dd.idVendor, dd.idProduct);
-		if (w->ntracked < USB_TRACKED_MAX)
-			w->tracked[w->ntracked++] = key;
-		w->activity(w->arg);
-		return 0;
 	}
-	for (i = 0; i < w->ntracked && w->tracked[i] != key; i++)
-		;
-	if (i == w->ntracked)
-		return 0;  /* not a token: a mouse, a disk... */
-	w->tracked[i] = w->tracked[--w->ntracked];
-	log_info("USB token or reader left (bus %u, device %u)", key >> 8, key & 0xff);
+	if (!usb_tracker_event(&w->tracker, ev == LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED, key,
+	    dd.bDeviceClass, dd.idVendor, classes, n))
+		return 0;
+	if (ev == LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED)
+		log_info("USB token or reader %04x:%04x arrived", dd.idVendor, dd.idProduct);
+	else
+		log_info("USB token or reader left (bus %u, device %u)", key >> 8, key & 0xff);
 	w->activity(w->arg);
 	return 0;
 }

@@ -33,6 +33,21 @@ struct usb_watch *usb_watch_start(void (*activity)(void *), void *arg);
 /* Stops the thread and frees the watch; NULL is allowed. */
 void usb_watch_stop(struct usb_watch *w);
 
+/* The token devices seen arriving, so that their departure is recognised. */
+#define USB_TRACKED_MAX 64
+struct usb_tracker {
+	unsigned key[USB_TRACKED_MAX];  /* bus << 8 | device address */
+	size_t n;
+};
+
+/*
+ * Feeds one hotplug event to t: a device arrived (with its descriptors) or left (only its
+ * bus and address are known then). Returns 1 when the event concerns a token or reader
+ * (the agent then rescans), else 0.
+ */
+int usb_tracker_event(struct usb_tracker *t, int arrived, unsigned key, uint8_t dev_class,
+    uint16_t vendor, const uint8_t *iface_classes, size_t n);
+
 /*
  * Returns 1 if a device looks like a token or smart-card reader: device class 0x0B, an
  * interface of class 0x0B (iface_classes, n of them), or a known token vendor.

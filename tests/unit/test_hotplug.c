@@ -60,6 +60,30 @@ test_usb_turned_off(void **state)
 }
 
 static void
+test_usb_tracker(void **state)
+{
+	struct usb_tracker t = { { 0 }, 0 };
+	const uint8_t ccid[] = { 0x0b }, hid[] = { 0x03 };
+
+	(void)state;
+	assert_int_equal(usb_tracker_event(&t, 1, 0x0103, 0, 0x1234, ccid, 1), 1);  /* reader */
+	assert_int_equal(usb_tracker_event(&t, 1, 0x0104, 0, 0x046d, hid, 1), 0);   /* mouse */
+	assert_int_equal(t.n, 1);
+	assert_int_equal(usb_tracker_event(&t, 0, 0x0104, 0, 0, NULL, 0), 0);  /* mouse leaves */
+	assert_int_equal(usb_tracker_event(&t, 0, 0x0103, 0, 0, NULL, 0), 1);  /* reader leaves */
+	assert_int_equal(t.n, 0);
+	assert_int_equal(usb_tracker_event(&t, 0, 0x0103, 0, 0, NULL, 0), 0);  /* once only */
+	/* the same device arriving twice is tracked once */
+	assert_int_equal(usb_tracker_event(&t, 1, 0x0201, 0x0b, 0, NULL, 0), 1);
+	assert_int_equal(usb_tracker_event(&t, 1, 0x0201, 0x0b, 0, NULL, 0), 1);
+	assert_int_equal(t.n, 1);
+	/* more tokens than tracked: arrivals still count, the table does not overflow */
+	for (unsigned k = 0; k < 2 * USB_TRACKED_MAX; k++)
+		assert_int_equal(usb_tracker_event(&t, 1, 0x1000 + k, 0x0b, 0, NULL, 0), 1);
+	assert_int_equal(t.n, USB_TRACKED_MAX);
+}
+
+static void
 test_backoff_doubles_then_caps(void **state)
 {
 	(void)state;
@@ -91,6 +115,7 @@ main(void)
 		cmocka_unit_test(test_usb_known_vendor),
 		cmocka_unit_test(test_usb_other_devices),
 		cmocka_unit_test(test_usb_turned_off),
+		cmocka_unit_test(test_usb_tracker),
 		cmocka_unit_test(test_backoff_doubles_then_caps),
 		cmocka_unit_test(test_source_names),
 	};

@@ -316,6 +316,8 @@ agent_run(struct agent *a)
 void
 agent_free(struct agent *a)
 {
+	int left_behind = 0;
+
 	usb_watch_stop(a->usb);
 	a->usb = NULL;
 	for (struct token *t = a->inv.tokens; t != NULL; t = t->next) {
@@ -326,11 +328,17 @@ agent_free(struct agent *a)
 		/* a thread still inside a module forbids unloading it; the process ends anyway */
 		if (a->watch == NULL || modwatch_stop(&a->watch[i]))
 			p11_module_free(a->modules[i]);
+		else
+			left_behind = 1;
 	}
-	free(a->watch);
+	/* a thread left behind still points to its watcher and the completion queue: they
+	 * stay allocated until the process ends */
+	if (!left_behind) {
+		free(a->watch);
+		if (a->done.efd >= 0)
+			completions_free(&a->done);
+	}
 	free(a->modules);
-	if (a->done.efd >= 0)
-		completions_free(&a->done);
 	conn_drop_all(a);
 	inventory_free(&a->inv);
 	for (size_t i = 0; i < a->nlisten; i++)

@@ -51,5 +51,11 @@ method_subscribe(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 	    (long)c->pid, c->exe);
 	conn_stream(a, c, json_pack("{s:s, s:o}", "event", "subscribed", "tokens", list),
 	    EVENTS_UNREAD_MAX);
+	if (c->dead || !c->subscribed) {
+		/* gone already, or ended as too slow (pipelined replies left unread): the
+		 * call is over and nothing more is to be sent for it */
+		c->oneway = 1;
+		return DISPATCH_DONE;
+	}
 	return DISPATCH_PENDING;  /* the call never ends: the connection stays busy */
 }

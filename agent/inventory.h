@@ -40,6 +40,7 @@ struct token {
 	int visible;            /* listed and usable (set once its certificates were read) */
 	int gone;               /* removed: freed by inventory_reap once no job points to it */
 	int pending;            /* jobs submitted for it and not yet completed */
+	int reread;             /* its first read failed and was tried once more */
 	struct worker *worker;
 	struct cert *certs;
 	size_t ncerts;

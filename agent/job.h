@@ -63,7 +63,8 @@ struct job {
 	int logged_in;              /* session state after the job */
 	int already_logged_in;      /* JOB_LOGIN found the token logged in: PIN unused */
 	int key_wants_pin;          /* PIN_REQUIRED although logged in: an always-auth key */
-	int module_suspect;         /* the failure may mean the module broke: rescan it */
+	int rescan;                 /* the failure may mean the token left or the module
+	                             * broke: the loop asks the module for a scan */
 
 	/* JOB_MODSCAN: the tokens in the module's slots, or result/fail when the module
 	 * failed (failures: how many times in a row) */

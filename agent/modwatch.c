@@ -1,5 +1,6 @@
 /* modwatch.c — the scanner and slot-event threads of each module (see modwatch.h). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -10,13 +11,29 @@
 #include "modwatch.h"
 #include "worker.h"
 
-static long
+static int64_t
 now_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The absolute CLOCK_MONOTONIC time ms from now, for the cond var's timed waits. */
+static struct timespec
+deadline_in(int64_t ms)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	t.tv_sec += (time_t)(ms / 1000);
+	t.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
 }
 
 long
@@ -42,6 +59,13 @@ modwatch_source_name(enum modwatch_source s)
 	default:
 		return "unknown";
 	}
+}
+
+static enum modwatch_source
+modwatch_source_locked(const struct modwatch *w)
+{
+	return w->events == 1 ? MODWATCH_SRC_SLOT_EVENTS : w->events < 0 ?
+	    MODWATCH_SRC_UNKNOWN : w->poll_allowed ? MODWATCH_SRC_POLL : MODWATCH_SRC_USB;
 }
 
 /* Waits in C_WaitForSlotEvent; each event asks the scanner for a scan. */
@@ -75,7 +99,7 @@ waiter_main(void *arg)
 			    p11_module_path(w->m), f.ckr_name);
 		/* no events from now on (until a re-initialisation): never a hot loop */
 		w->events = 0;
-		w->scan_asked = r != KYSO_ERR_UNSUPPORTED;  /* did the module break? */
+		w->scan_asked |= r != KYSO_ERR_UNSUPPORTED;  /* did the module break? */
 		pthread_cond_signal(&w->cv);
 		pthread_mutex_unlock(&w->mu);
 		break;
@@ -106,29 +130,17 @@ waiter_start_locked(struct modwatch *w)
 
 /* Joins the waiter if it ended or ends within ms (under mu). Returns 1 if joined. */
 static int
-waiter_join_locked(struct modwatch *w, long ms)
+waiter_join_locked(struct modwatch *w, int64_t ms)
 {
-	struct timespec until;
-	int joinable = 1;
+	struct timespec until = deadline_in(ms);
 
-	if (!w->waiter_running) {
-		if (w->waiter_joinable)
-			pthread_join(w->waiter, NULL);
-		w->waiter_joinable = 0;
-		return 1;
-	}
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	while (w->waiter_running && joinable)
-		joinable = pthread_cond_timedwait(&w->cv, &w->mu, &until) != ETIMEDOUT;
+	while (w->waiter_running)
+		if (pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT)
+			break;
 	if (w->waiter_running)
 		return 0;
-	pthread_join(w->waiter, NULL);
+	if (w->waiter_joinable)
+		pthread_join(w->waiter, NULL);
 	w->waiter_joinable = 0;
 	return 1;
 }
@@ -159,9 +171,10 @@ scanner_post(struct modwatch *w, int result, struct p11_token_desc *slots, size_
 }
 
 /*
- * Brings a broken module back: waits for its workers to leave (the loop retires them when
- * it hears of the failure), then C_Finalize (which also wakes the waiter) and
- * C_Initialize. Returns KYSO_OK or an error (w->fail filled).
+ * Brings a broken module back: no new worker may enter it from now on; waits for its
+ * workers to leave (the loop retires them when it hears of the failure), then C_Finalize
+ * (which also wakes the waiter), joins the waiter, and C_Initialize. Returns KYSO_OK or
+ * an error (w->fail filled).
  */
 static int
 scanner_reinit(struct modwatch *w)
@@ -169,30 +182,45 @@ scanner_reinit(struct modwatch *w)
 	struct p11_fail f;
 	int r, joined;
 
+	pthread_mutex_lock(&w->mu);
+	w->reiniting = 1;
+	pthread_mutex_unlock(&w->mu);
 	if (!workers_wait_gone(&w->users, MODWATCH_QUIESCE_MS)) {
 		log_warn("%s: a token operation is still running; re-initialising later",
 		    p11_module_path(w->m));
-		return KYSO_ERR_TOKEN;
+		r = KYSO_ERR_TOKEN;
+		goto out;
 	}
-	r = p11_module_reinit(w->m, &f);
+	pthread_mutex_lock(&w->mu);
+	r = w->stopping ? KYSO_ERR_INTERNAL : KYSO_OK;
+	pthread_mutex_unlock(&w->mu);
+	if (r != KYSO_OK)
+		goto out;  /* shutting down: modwatch_stop finalises */
+	p11_module_finalize(w->m);
 	pthread_mutex_lock(&w->mu);
 	joined = waiter_join_locked(w, 2000);
-	if (r == KYSO_OK) {
+	pthread_mutex_unlock(&w->mu);
+	r = p11_module_init(w->m, &f);
+	pthread_mutex_lock(&w->mu);
+	if (r == KYSO_OK)
 		w->events = joined ? -1 : 0;  /* ask the fresh module again */
-	} else {
+	else
 		w->fail = f;
-	}
 	pthread_mutex_unlock(&w->mu);
 	if (r == KYSO_OK)
 		log_info("%s re-initialised", p11_module_path(w->m));
+out:
+	pthread_mutex_lock(&w->mu);
+	w->reiniting = 0;
+	pthread_mutex_unlock(&w->mu);
 	return r;
 }
 
 /* How long the scanner may sleep (ms, -1: until asked); under mu. */
-static long
-scanner_timeout_locked(struct modwatch *w, long now)
+static int64_t
+scanner_timeout_locked(struct modwatch *w, int64_t now)
 {
-	long t = -1;
+	int64_t t = -1;
 
 	if (w->broken)
 		t = w->retry_at > now ? w->retry_at - now : 0;
@@ -208,7 +236,7 @@ static int
 scanner_wait_locked(struct modwatch *w)
 {
 	for (;;) {
-		long now = now_ms(), t;
+		int64_t now = now_ms(), t;
 		struct timespec until;
 
 		if (w->stopping)
@@ -219,13 +247,7 @@ scanner_wait_locked(struct modwatch *w)
 			pthread_cond_wait(&w->cv, &w->mu);
 			continue;
 		}
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += t / 1000;
-		until.tv_nsec += (t % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		until = deadline_in(t);
 		if (pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT && !w->stopping)
 			return 1;
 	}
@@ -261,6 +283,8 @@ scanner_scan(struct modwatch *w, int broken, int initial)
 	}
 	pthread_mutex_lock(&w->mu);
 	if (r != KYSO_OK) {
+		if (!w->broken)
+			w->source_ok = modwatch_source_locked(w);
 		if (scanned)
 			w->fail = f;
 		w->broken = 1;
@@ -300,12 +324,17 @@ int
 modwatch_start(struct modwatch *w, struct p11_module *m, struct completions *done,
     int poll_allowed)
 {
+	pthread_condattr_t ca;
+
 	memset(w, 0, sizeof(*w));
 	w->m = m;
 	w->done = done;
 	atomic_init(&w->users, 0);
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);  /* immune to clock steps */
+	pthread_cond_init(&w->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	w->poll_allowed = poll_allowed;
 	w->events = -1;
 	w->first_scan = 1;
@@ -316,6 +345,25 @@ modwatch_start(struct modwatch *w, struct p11_module *m, struct completions *don
 	}
 	w->scanner_started = 1;
 	return KYSO_OK;
+}
+
+int
+modwatch_worker_enter(struct modwatch *w)
+{
+	int ok;
+
+	pthread_mutex_lock(&w->mu);
+	ok = !w->reiniting && !w->broken && !w->stopping;
+	if (ok)
+		atomic_fetch_add(&w->users, 1);
+	pthread_mutex_unlock(&w->mu);
+	return ok;
+}
+
+void
+modwatch_worker_leave(struct modwatch *w)
+{
+	atomic_fetch_sub(&w->users, 1);
 }
 
 void
@@ -340,11 +388,11 @@ modwatch_burst(struct modwatch *w)
 void
 modwatch_status(struct modwatch *w, struct modwatch_status *st)
 {
-	long now = now_ms();
+	int64_t now = now_ms();
 
 	pthread_mutex_lock(&w->mu);
-	st->source = w->events == 1 ? MODWATCH_SRC_SLOT_EVENTS : w->events < 0 ?
-	    MODWATCH_SRC_UNKNOWN : w->poll_allowed ? MODWATCH_SRC_POLL : MODWATCH_SRC_USB;
+	/* while broken, how it was watched when it last worked */
+	st->source = w->broken ? w->source_ok : modwatch_source_locked(w);
 	st->broken = w->broken;
 	st->failures = w->failures;
 	st->retry_in_ms = w->broken && w->retry_at > now ? w->retry_at - now : 0;
@@ -359,7 +407,7 @@ modwatch_stop(struct modwatch *w)
 	int ok = 1;
 
 	if (!w->scanner_started)
-		return 1;
+		return 1;  /* never started: nothing inside the module */
 	pthread_mutex_lock(&w->mu);
 	w->stopping = 1;
 	pthread_cond_broadcast(&w->cv);

@@ -26,6 +26,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "p11.h"
 
@@ -67,15 +68,17 @@ struct modwatch {
 	/* under mu */
 	int stopping;
 	int scan_asked;
-	long burst_until;         /* monotonic ms: scan every MODWATCH_BURST_MS until then */
+	int64_t burst_until;      /* monotonic ms: scan every MODWATCH_BURST_MS until then */
 	int poll_allowed;         /* no better source than polling (set by the loop) */
 	int events;               /* -1 unknown, 0 no slot events, 1 slot events */
 	int waiter_running;
 	int waiter_joinable;      /* started and not joined yet */
 	int broken;
 	int failures;
-	long retry_at;            /* monotonic ms of the next re-initialisation */
+	int64_t retry_at;         /* monotonic ms of the next re-initialisation */
 	int first_scan;           /* the next scan is the start-up one */
+	int reiniting;            /* C_Finalize/C_Initialize under way: no worker may enter */
+	enum modwatch_source source_ok;  /* how it was watched before it broke */
 	struct p11_fail fail;
 
 	/* loop-side bookkeeping (only the loop touches these) */
@@ -89,6 +92,14 @@ struct modwatch {
  */
 int modwatch_start(struct modwatch *w, struct p11_module *m, struct completions *done,
     int poll_allowed);
+
+/*
+ * Counts a new worker in the module, unless the module is broken or being re-initialised
+ * (then it returns 0 and the worker must not start). The loop calls it before
+ * worker_start; modwatch_worker_leave undoes it if the worker cannot start.
+ */
+int modwatch_worker_enter(struct modwatch *w);
+void modwatch_worker_leave(struct modwatch *w);
 
 /* Asks for a scan now (any thread). */
 void modwatch_request_scan(struct modwatch *w);

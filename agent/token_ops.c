@@ -3,6 +3,7 @@
  * and touches only the job and the worker's own session.
  */
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "job.h"
@@ -12,14 +13,46 @@
 #include "secret.h"
 #include "worker.h"
 
+/* Returns 1 if d describes the token the worker serves (another may sit in its slot). */
+static int
+ops_same_token(const struct p11_token_desc *expect, const struct p11_token_desc *d)
+{
+	return strcmp(expect->manufacturer, d->manufacturer) == 0 &&
+	    strcmp(expect->model, d->model) == 0 && strcmp(expect->serial, d->serial) == 0 &&
+	    (expect->serial[0] != '\0' || strcmp(expect->label, d->label) == 0);
+}
+
+/*
+ * Opens a session on the slot and checks that the token in it is still the worker's:
+ * after a swap the slot holds another token, which must not get this token's jobs (nor
+ * its PIN). Returns KYSO_OK, KYSO_ERR_TOKEN_NOT_PRESENT for another token, or an error.
+ */
+static int
+ops_open(struct p11_module *m, unsigned long slot, const struct p11_token_desc *expect,
+    struct p11_session **out, struct p11_fail *fail)
+{
+	struct p11_token_desc d;
+	int r;
+
+	if ((r = p11_session_open(m, slot, out, fail)) != KYSO_OK)
+		return r;
+	if ((r = p11_session_describe(*out, &d, fail)) == KYSO_OK && !ops_same_token(expect, &d))
+		r = KYSO_ERR_TOKEN_NOT_PRESENT;
+	if (r != KYSO_OK) {
+		p11_session_close(*out);
+		*out = NULL;
+	}
+	return r;
+}
+
 /* Opens the session if there is none. Returns KYSO_OK or an error + j->fail. */
 static int
-ops_session(struct p11_module *m, unsigned long slot, struct p11_session **sess,
-    struct job *j)
+ops_session(struct p11_module *m, unsigned long slot, const struct p11_token_desc *expect,
+    struct p11_session **sess, struct job *j)
 {
 	if (*sess != NULL)
 		return KYSO_OK;
-	return p11_session_open(m, slot, sess, &j->fail);
+	return ops_open(m, slot, expect, sess, &j->fail);
 }
 
 /*
@@ -28,8 +61,8 @@ ops_session(struct p11_module *m, unsigned long slot, struct p11_session **sess,
  * if none can be opened the next job tries again.
  */
 static void
-ops_session_check(struct p11_module *m, unsigned long slot, struct p11_session **sess,
-    struct job *j)
+ops_session_check(struct p11_module *m, unsigned long slot,
+    const struct p11_token_desc *expect, struct p11_session **sess, struct job *j)
 {
 	struct p11_session *fresh = NULL;
 	struct p11_fail f;
@@ -37,33 +70,40 @@ ops_session_check(struct p11_module *m, unsigned long slot, struct p11_session *
 	if (j->result != KYSO_ERR_TOKEN_NOT_PRESENT && !p11_fail_session_lost(&j->fail) &&
 	    (*sess == NULL || !p11_session_stuck(*sess)))
 		return;
-	if (j->result != KYSO_ERR_TOKEN_NOT_PRESENT && p11_session_open(m, slot, &fresh, &f) !=
-	    KYSO_OK)
+	if (j->result != KYSO_ERR_TOKEN_NOT_PRESENT &&
+	    ops_open(m, slot, expect, &fresh, &f) != KYSO_OK)
 		fresh = NULL;
 	p11_session_close(*sess);
 	*sess = fresh;
 }
 
-static void
-ops_describe(struct p11_session *s, struct job *j)
+/* Re-reads the token's description (kept only if it is still the worker's token). */
+static int
+ops_describe(struct p11_session *s, const struct p11_token_desc *expect, struct job *j,
+    struct p11_fail *fail)
 {
-	struct p11_fail f;
+	int r = p11_session_describe(s, &j->desc, fail);
 
-	j->desc_valid = p11_session_describe(s, &j->desc, &f) == KYSO_OK;
+	if (r == KYSO_OK && !ops_same_token(expect, &j->desc))
+		r = KYSO_ERR_TOKEN_NOT_PRESENT;
+	j->desc_valid = r == KYSO_OK;
+	return r;
 }
 
-static void
-ops_certs(struct p11_session *s, struct job *j)
+static int
+ops_certs(struct p11_session *s, struct job *j, struct p11_fail *fail)
 {
-	struct p11_fail f;
+	int r;
 
 	p11_certs_free(j->certs, j->ncerts);
 	j->certs = NULL;
 	j->ncerts = 0;
-	j->certs_valid = p11_session_certs(s, &j->certs, &j->ncerts, &f) == KYSO_OK;
+	r = p11_session_certs(s, &j->certs, &j->ncerts, fail);
+	j->certs_valid = r == KYSO_OK;
 	if (!j->certs_valid)
 		log_warn("cannot list the certificates of token '%s': %s in %s",
-		    j->desc.label, f.ckr_name, f.call);
+		    j->desc.label, fail->ckr_name, fail->call);
+	return r;
 }
 
 /*
@@ -106,8 +146,11 @@ ops_sign(struct p11_session *s, struct job *j)
 	if (r == KYSO_ERR_PIN_REQUIRED && p11_session_logged_in(s))
 		j->key_wants_pin = 1;  /* CKA_ALWAYS_AUTHENTICATE: a PIN for every signature */
 	j->did_login = logged_in_now;
-	if (logged_in_now)
-		ops_certs(s, j);  /* private keys are visible now */
+	if (logged_in_now) {
+		struct p11_fail f;
+
+		(void)ops_certs(s, j, &f);  /* private keys are visible now */
+	}
 	if (r != KYSO_OK || !j->ecdsa_der)
 		return r;
 	if ((r = alg_ecdsa_raw_to_der(j->sig, j->siglen, &der, &derlen)) != KYSO_OK)
@@ -126,9 +169,11 @@ ops_sign(struct p11_session *s, struct job *j)
 #define REMOVAL_SETTLE_MS 500
 
 static int
-ops_token_gone(struct p11_module *m, unsigned long slot)
+ops_token_gone(struct p11_module *m, unsigned long slot, const struct p11_token_desc *expect)
 {
 	struct timespec pause = { 0, 50 * 1000000L };
+	struct p11_token_desc d;
+	struct p11_fail f;
 	int present = p11_slot_present(m, slot);
 
 	if (present == 1 && p11_slot_removable(m, slot))
@@ -136,40 +181,46 @@ ops_token_gone(struct p11_module *m, unsigned long slot)
 			nanosleep(&pause, NULL);
 			present = p11_slot_present(m, slot);
 		}
+	/* swapped: another token sits in the slot */
+	if (present == 1 && p11_slot_describe(m, slot, &d, &f) == KYSO_OK &&
+	    !ops_same_token(expect, &d))
+		present = 0;
 	return present == 0;
 }
 
 /* Names the cause of a failure: the token left, or the module may be broken. */
 static int
-ops_failure(struct p11_module *m, unsigned long slot, struct job *j, int r)
+ops_failure(struct p11_module *m, unsigned long slot, const struct p11_token_desc *expect,
+    struct job *j, int r)
 {
 	if (r == KYSO_OK)
 		return r;
 	if (r != KYSO_ERR_TOKEN_NOT_PRESENT && p11_fail_maybe_removed(&j->fail) &&
-	    ops_token_gone(m, slot))
+	    ops_token_gone(m, slot, expect))
 		r = KYSO_ERR_TOKEN_NOT_PRESENT;
-	j->module_suspect = r != KYSO_ERR_TOKEN_NOT_PRESENT && p11_fail_module_broken(&j->fail);
+	/* the module's view of its slots may have changed: the loop asks it again */
+	j->rescan = r == KYSO_ERR_TOKEN_NOT_PRESENT || p11_fail_module_broken(&j->fail) ||
+	    p11_fail_maybe_removed(&j->fail);
 	return r;
 }
 
 void
-token_ops_run(struct p11_module *m, unsigned long slot, struct p11_session **sess,
-    struct job *j)
+token_ops_run(struct p11_module *m, unsigned long slot, const struct p11_token_desc *expect,
+    struct p11_session **sess, struct job *j)
 {
+	struct p11_fail f;
 	int r;
 
-	if ((r = ops_session(m, slot, sess, j)) != KYSO_OK) {
-		j->result = ops_failure(m, slot, j, r);
+	if ((r = ops_session(m, slot, expect, sess, j)) != KYSO_OK) {
+		j->result = ops_failure(m, slot, expect, j, r);
 		secret_free(j->pin);
 		j->pin = NULL;
 		return;
 	}
 	switch (j->kind) {
 	case JOB_SCAN:
-		ops_describe(*sess, j);
-		r = j->desc_valid ? KYSO_OK : KYSO_ERR_TOKEN;
-		if (r == KYSO_OK)
-			ops_certs(*sess, j);
+		if ((r = ops_describe(*sess, expect, j, &j->fail)) == KYSO_OK)
+			r = ops_certs(*sess, j, &j->fail);
 		break;
 	case JOB_LOGIN:
 		if (p11_session_logged_in(*sess)) {
@@ -179,7 +230,7 @@ token_ops_run(struct p11_module *m, unsigned long slot, struct p11_session **ses
 		}
 		r = ops_login(*sess, j);
 		if (r == KYSO_OK)
-			ops_certs(*sess, j);
+			(void)ops_certs(*sess, j, &f);
 		break;
 	case JOB_LOGOUT:
 		r = p11_session_logout(*sess, &j->fail);
@@ -191,12 +242,12 @@ token_ops_run(struct p11_module *m, unsigned long slot, struct p11_session **ses
 		r = KYSO_ERR_INTERNAL;
 		break;
 	}
-	j->result = r = ops_failure(m, slot, j, r);
+	j->result = r = ops_failure(m, slot, expect, j, r);
 	/* PIN failures change the token's counters; a login changes what is visible */
-	if (!j->desc_valid && (r == KYSO_ERR_PIN_INCORRECT || r == KYSO_ERR_PIN_LOCKED ||
-	    j->kind != JOB_SIGN || j->certs_valid || j->pin != NULL))
-		ops_describe(*sess, j);
-	ops_session_check(m, slot, sess, j);
+	if (!j->desc_valid && r != KYSO_ERR_TOKEN_NOT_PRESENT && (r == KYSO_ERR_PIN_INCORRECT ||
+	    r == KYSO_ERR_PIN_LOCKED || j->kind != JOB_SIGN || j->certs_valid || j->pin != NULL))
+		(void)ops_describe(*sess, expect, j, &f);
+	ops_session_check(m, slot, expect, sess, j);
 	if (j->kind == JOB_SIGN && r == KYSO_OK && !j->did_login)
 		/* the state did not change, unless a login was needed and so was there */
 		j->logged_in = j->login_required || j->was_logged_in;

@@ -48,8 +48,16 @@ tokens_add(struct agent *a, struct modwatch *mw, const struct p11_token_desc *d,
 	}
 	t->visible = 0;
 	t->mw = mw;
-	if (worker_start(mw->m, d->slot, &a->done, &mw->users, &t->worker) != KYSO_OK ||
-	    (j = job_new(JOB_SCAN)) == NULL) {
+	if (!modwatch_worker_enter(mw)) {
+		/* a stale scan: the module broke meanwhile; a later scan finds the token */
+		t->gone = 1;
+		return;
+	}
+	if (worker_start(mw->m, d, &a->done, &mw->users, &t->worker) != KYSO_OK) {
+		modwatch_worker_leave(mw);
+		t->worker = NULL;
+	}
+	if (t->worker == NULL || (j = job_new(JOB_SCAN)) == NULL) {
 		log_error("cannot serve token '%s' (serial %s): no thread or no memory",
 		    d->label, d->serial);
 		t->gone = 1;
@@ -136,6 +144,16 @@ tokens_module_scanned(struct agent *a, struct job *j)
 			continue;
 		}
 		used[k] = 1;
+		if (!t->visible && t->pending == 0 && !t->reread) {
+			/* its first read failed, yet it is still there: one more try */
+			struct job *again = job_new(JOB_SCAN);
+
+			t->reread = 1;
+			if (again != NULL) {
+				again->token = t;
+				tokens_submit(t, again);
+			}
+		}
 		if (desc_differs(&t->desc, &j->slots[k])) {
 			inventory_set_desc(t, &j->slots[k]);
 			if (t->visible)
@@ -146,8 +164,9 @@ tokens_module_scanned(struct agent *a, struct job *j)
 		if (used[k])
 			continue;
 		if (!(j->slots[k].flags & P11_TOKEN_INITIALIZED)) {
-			log_debug("%s: slot %lu holds an uninitialised token; skipped",
-			    p11_module_path(mw->m), j->slots[k].slot);
+			if (j->initial)  /* not again at every poll */
+				log_debug("%s: slot %lu holds an uninitialised token; skipped",
+				    p11_module_path(mw->m), j->slots[k].slot);
 			continue;
 		}
 		tokens_add(a, mw, &j->slots[k], j->initial);
@@ -168,11 +187,17 @@ tokens_job_done(struct agent *a, struct job *j, const struct p11_token_desc *bef
 	if (t->gone)
 		return;
 	if (j->kind == JOB_SCAN && !t->visible) {
-		if (j->result == KYSO_ERR_TOKEN_NOT_PRESENT) {
+		if (j->result == KYSO_ERR_TOKEN_NOT_PRESENT || (j->rescan && !j->desc_valid)) {
+			/* it left already, or the module broke: a scan settles it (and, if the
+			 * token is still there, reads it once more: tokens_module_scanned) */
 			if (t->mw != NULL)
-				modwatch_request_scan(t->mw);  /* it left already */
+				modwatch_request_scan(t->mw);
 			return;
 		}
+		if (j->result != KYSO_OK)
+			log_warn("token '%s' (serial %s) is listed without its certificates: they "
+			    "could not be read (%s in %s)", t->desc.label, t->desc.serial,
+			    j->fail.ckr_name, j->fail.call);
 		t->visible = 1;
 		log_info("token '%s' (serial %s) ready: %zu certificate(s)", t->desc.label,
 		    t->desc.serial, t->ncerts);
@@ -181,7 +206,7 @@ tokens_job_done(struct agent *a, struct job *j, const struct p11_token_desc *bef
 	}
 	if (t->visible && (desc_differs(before, &t->desc) || was_logged_in != t->logged_in))
 		events_token(a, "token-changed", t);
-	if ((j->result == KYSO_ERR_TOKEN_NOT_PRESENT || j->module_suspect) && t->mw != NULL)
+	if ((j->result == KYSO_ERR_TOKEN_NOT_PRESENT || j->rescan) && t->mw != NULL)
 		modwatch_request_scan(t->mw);
 }
 

@@ -21,6 +21,7 @@ struct worker {
 	int stopping;
 	struct p11_module *module;
 	unsigned long slot;
+	struct p11_token_desc expect;  /* the token it serves: another one in the slot is not */
 	struct p11_session *session;  /* the worker's own; opened on demand */
 	struct completions *done;
 	atomic_int *users;  /* the module's count of live workers */
@@ -211,7 +212,7 @@ worker_main(void *arg)
 		pthread_mutex_unlock(&w->mu);
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		token_ops_run(w->module, w->slot, &w->session, j);
+		token_ops_run(w->module, w->slot, &w->expect, &w->session, j);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
 		avg = atomic_load(&w->done->job_us);
@@ -229,8 +230,8 @@ worker_main(void *arg)
 }
 
 int
-worker_start(struct p11_module *m, unsigned long slot, struct completions *done,
-    atomic_int *users, struct worker **out)
+worker_start(struct p11_module *m, const struct p11_token_desc *expect,
+    struct completions *done, atomic_int *users, struct worker **out)
 {
 	pthread_attr_t attr;
 	struct worker *w;
@@ -240,19 +241,18 @@ worker_start(struct p11_module *m, unsigned long slot, struct completions *done,
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return KYSO_ERR_NOMEM;
 	w->module = m;
-	w->slot = slot;
+	w->slot = expect->slot;
+	w->expect = *expect;
 	w->done = done;
 	w->users = users;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
-	atomic_fetch_add(users, 1);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	e = pthread_create(&w->thread, &attr, worker_main, w);
 	pthread_attr_destroy(&attr);
 	if (e != 0) {
 		log_error("cannot start a worker thread: %s", strerror(e));
-		atomic_fetch_sub(users, 1);
 		pthread_mutex_destroy(&w->mu);
 		pthread_cond_destroy(&w->cv);
 		free(w);
@@ -265,13 +265,15 @@ worker_start(struct p11_module *m, unsigned long slot, struct completions *done,
 void
 worker_submit(struct worker *w, struct job *j)
 {
+	struct completions *done = w->done;  /* w may be freed once unlocked if stopping */
+
 	j->next = NULL;
-	atomic_fetch_add(&w->done->inflight, 1);
+	atomic_fetch_add(&done->inflight, 1);
 	pthread_mutex_lock(&w->mu);
 	if (w->stopping) {  /* not reached while the loop keeps to worker_retire's rule */
 		pthread_mutex_unlock(&w->mu);
 		j->result = KYSO_ERR_TOKEN_NOT_PRESENT;
-		completions_put(w->done, j, 1);
+		completions_put(done, j, 1);
 		return;
 	}
 	if (w->tail != NULL)
@@ -287,10 +289,12 @@ worker_submit(struct worker *w, struct job *j)
 void
 worker_retire(struct worker *w)
 {
+	struct completions *done;
 	struct job *j, *next;
 
 	if (w == NULL)
 		return;
+	done = w->done;
 	pthread_mutex_lock(&w->mu);
 	w->stopping = 1;
 	j = w->head;
@@ -302,7 +306,7 @@ worker_retire(struct worker *w)
 	for (; j != NULL; j = next) {
 		next = j->next;
 		j->result = KYSO_ERR_TOKEN_NOT_PRESENT;
-		completions_put(w->done, j, 1);
+		completions_put(done, j, 1);
 	}
 }
 

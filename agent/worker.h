@@ -78,13 +78,14 @@ struct job *completions_take(struct completions *c);
 void completions_free(struct completions *c);
 
 /*
- * Starts a worker for the token in slot of module m, delivering finished jobs to done.
- * *users (the module's count of live workers) is raised now and lowered when the thread
- * ends. Returns KYSO_OK with *out, KYSO_ERR_NOMEM, or KYSO_ERR_INTERNAL if no thread
- * can start.
+ * Starts a worker for the token described by expect (its slot, and who it is: a different
+ * token found in that slot is treated as absent) in module m, delivering finished jobs
+ * to done. The caller has counted the worker in *users (modwatch_worker_enter); the
+ * thread lowers it when it ends (if the thread cannot start, the caller lowers it).
+ * Returns KYSO_OK with *out, KYSO_ERR_NOMEM, or KYSO_ERR_INTERNAL if no thread can start.
  */
-int worker_start(struct p11_module *m, unsigned long slot, struct completions *done,
-    atomic_int *users, struct worker **out);
+int worker_start(struct p11_module *m, const struct p11_token_desc *expect,
+    struct completions *done, atomic_int *users, struct worker **out);
 
 /* Queues j; the worker owns it until it appears on the completion queue. */
 void worker_submit(struct worker *w, struct job *j);
@@ -104,7 +105,7 @@ int workers_wait_gone(atomic_int *users, long ms);
 #define WORKER_STOP_WAIT_S 3
 
 /* Runs job j against the token (in the worker thread; exposed for tests). */
-void token_ops_run(struct p11_module *m, unsigned long slot, struct p11_session **sess,
-    struct job *j);
+void token_ops_run(struct p11_module *m, unsigned long slot,
+    const struct p11_token_desc *expect, struct p11_session **sess, struct job *j);
 
 #endif

@@ -126,16 +126,21 @@ int p11_module_wait_event(struct p11_module *m, unsigned long *slot, struct p11_
 void p11_module_finalize(struct p11_module *m);
 
 /*
- * Finalises (if needed) and initialises m again, for a module that broke. Nothing else
- * may be inside the module. Returns KYSO_OK, or KYSO_ERR_MODULE + fail.
+ * Initialises m again after p11_module_finalize (a module that broke); does nothing if it
+ * is initialised. Nothing else may be inside the module. Returns KYSO_OK, or
+ * KYSO_ERR_MODULE + fail.
  */
-int p11_module_reinit(struct p11_module *m, struct p11_fail *fail);
+int p11_module_init(struct p11_module *m, struct p11_fail *fail);
 
 /* Counts the module's slots, with or without a token. Returns KYSO_OK or KYSO_ERR_TOKEN. */
 int p11_module_slot_count(struct p11_module *m, size_t *n);
 
 /* Returns 1 if slot holds a token, 0 if not, -1 if the module cannot tell. */
 int p11_slot_present(struct p11_module *m, unsigned long slot);
+
+/* Describes the token in slot (no session needed). Returns KYSO_OK or an error + fail. */
+int p11_slot_describe(struct p11_module *m, unsigned long slot, struct p11_token_desc *d,
+    struct p11_fail *fail);
 
 /* Returns 1 if the slot's device is removable (a reader, a USB token), else 0. */
 int p11_slot_removable(struct p11_module *m, unsigned long slot);

@@ -61,15 +61,16 @@ p11_module_finalize(struct p11_module *m)
 }
 
 int
-p11_module_reinit(struct p11_module *m, struct p11_fail *fail)
+p11_module_init(struct p11_module *m, struct p11_fail *fail)
 {
 	CK_RV rv;
 
-	p11_module_finalize(m);
+	p11_fail_clear(fail);
+	if (m->initialized)
+		return KYSO_OK;
 	rv = p11_module_initialize(m->fn);
 	if (rv == CKR_OK || rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
 		m->initialized = 1;
-		p11_fail_clear(fail);
 		return KYSO_OK;
 	}
 	p11_fail_set(fail, "C_Initialize", rv);
@@ -101,4 +102,11 @@ p11_module_slot_count(struct p11_module *m, size_t *n)
 
 	*n = rv == CKR_OK ? (size_t)count : 0;
 	return rv == CKR_OK ? KYSO_OK : KYSO_ERR_TOKEN;
+}
+
+int
+p11_slot_describe(struct p11_module *m, unsigned long slot, struct p11_token_desc *d,
+    struct p11_fail *fail)
+{
+	return p11_describe_slot(m, slot, d, fail);
 }

@@ -145,7 +145,7 @@ wait_for 5 Modules '"state":"failing"' || t_flunk "the module fails"
 sleep 6
 n=$(( $(mock_calls C_Initialize) - inits0 ))
 t_ok "a module that keeps failing is retried with backoff ($n C_Initialize in ~6 s)" test "$n" -ge 1 -a "$n" -le 4
-t_match "  ... and reported with its failures and the next attempt" '"state":"failing","events":"[a-z-]+","tokens":0,"failures":[2-9][0-9]*,"error":\{[^}]*\},"retry_in":[0-9]+' "$(list Modules)"
+t_match "  ... and reported with its failures and the next attempt (and how it was watched)" '"state":"failing","events":"slot-events","tokens":0,"failures":[2-9][0-9]*,"error":\{[^}]*\},"retry_in":[0-9]+' "$(list Modules)"
 t_match "  ... in the log" 'still fails after [0-9]+ attempts' "$(cat "$T_DIR/kysod.log")"
 mock_unrule 'C_Initialize fail'; mock_unrule break
 t_ok "  ... and recovers when the cause goes (within its backoff)" wait_for 20 Tokens '"label":"other"'
@@ -163,5 +163,17 @@ mock_slot 2 tokB
 t_ok "  ... an inserted token is still found" wait_for 5 Tokens '"label":"tokB"'
 mock_slot 2 -
 t_ok "  ... and a removed one dropped" wait_gone 5 Tokens '"label":"tokB"'
+
+# a swap the agent has not seen yet (between two polls): tokA's jobs, and its PIN, must
+# never reach tokB, which now sits in tokA's slot
+echo "$TOK_PIN" | $K login --token tokA --pin-stdin >/dev/null || t_flunk "log in to tokA"
+idA=$(list Tokens | python3 -c 'import json,sys; print([t["id"] for t in json.load(sys.stdin)["parameters"]["tokens"] if t["label"]=="tokA"][0])')
+mock_slot 1 tokB
+r=$(python3 "$VCALL" call io.kyso.Agent.Login "{\"token\":\"$idA\",\"pin\":\"999999\"}")
+t_match "a Login for a token swapped out meanwhile: TokenNotPresent (or, once seen, NoSuchToken)" \
+	'"error":"io.kyso.Agent.(TokenNotPresent|NoSuchToken)"' "$r"
+t_eq "  ... the other token never got the PIN (the module's trace: no C_Login on tokB)" 0 \
+	"$(grep -c '^C_Login tokB' "$KYSO_FAULTY_TRACE")"
+t_ok "  ... and the swap is seen at the next poll" wait_for 5 Tokens '"label":"tokB"'
 t_agent_stops
 t_done

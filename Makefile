@@ -74,10 +74,12 @@ AGENT_SRCS += agent/usb.c
 AGENT_SRCS += agent/worker.c
 
 LIBKYSO_SRCS += client/libkyso.c
+LIBKYSO_SRCS += client/libkyso_events.c
 LIBKYSO_SRCS += client/libkyso_parse.c
 
 CLI_SRCS += client/kyso.c
 CLI_SRCS += client/kyso_cmds.c
+CLI_SRCS += client/kyso_cmds_agent.c
 CLI_SRCS += client/kyso_output.c
 
 IDL := docs/io.kyso.Agent.varlink docs/org.varlink.service.varlink

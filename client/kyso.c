@@ -15,7 +15,9 @@ static const struct {
 	{ "sign", cmd_sign, "sign a digest or a file with a certificate's key" },
 	{ "login", cmd_login, "log in to a token with its PIN" },
 	{ "lock", cmd_lock, "log out of every token (signing needs the PIN again)" },
-	{ "info", cmd_info, "show which agent answers, and where" },
+	{ "watch", cmd_watch, "show tokens coming, going and changing, as it happens" },
+	{ "modules", cmd_modules, "list the PKCS#11 modules the agent uses, and their health" },
+	{ "info", cmd_info, "show which agent answers, where, and its modules" },
 };
 
 static void
@@ -33,7 +35,8 @@ usage(FILE *f)
 	    "  -V, --version      show the version\n"
 	    "\nExit status: 0 success, 1 error, 2 usage, 3 agent not reachable, 4 PIN required\n"
 	    "or incorrect, 5 PIN locked, 6 no such certificate or token, 7 algorithm or\n"
-	    "digest refused, 8 token failed or removed. See kyso(1).\n");
+	    "digest refused, 8 token failed or removed. 'kyso watch' ends with 0 when\n"
+	    "interrupted, 3 when the agent stops. See kyso(1).\n");
 }
 
 int

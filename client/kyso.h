@@ -2,7 +2,8 @@
  * kyso.h — libkyso, the C client of the kyso agent.
  *
  * Connect once, then list tokens and certificates and sign; every call is a blocking
- * round trip over the agent's Unix socket (protocol: docs/protocol.md). A kyso_client is
+ * round trip over the agent's Unix socket (protocol: docs/protocol.md). A connection of its
+ * own can follow token events instead (kyso_subscribe, kyso_next_event). A kyso_client is
  * not thread-safe: use one per thread. Every function that can fail returns KYSO_OK (0) or
  * a negative kyso_err (kyso_err.h); after a failure, kyso_error_message() tells what went
  * wrong in a sentence and kyso_error_name() the agent's varlink error name.
@@ -65,7 +66,8 @@ struct kyso_sign_request {
 
 /*
  * Connects to the agent at socket_path, or when NULL at the default path ($KYSO_SOCKET,
- * else $XDG_RUNTIME_DIR/kyso/agent.sock, else /tmp/kyso-UID/agent.sock).
+ * else $XDG_RUNTIME_DIR/kyso/agent.sock, else /tmp/kyso-UID/agent.sock). Returns KYSO_OK
+ * with *out (free it with kyso_disconnect), KYSO_ERR_CONNECT or KYSO_ERR_PERMISSION
  * (*out is still set so that kyso_error_message() can explain; free it with
  * kyso_disconnect) or KYSO_ERR_NOMEM (*out NULL).
  */
@@ -129,6 +131,64 @@ int kyso_lock(kyso_client *c);
  * kyso_free; either pointer may be NULL if not wanted).
  */
 int kyso_get_info(kyso_client *c, char **product, char **version);
+
+/*
+ * Token events. A program that wants to know when tokens come and go, log in or out, or
+ * change their PIN state subscribes on a connection of its own: from then on that
+ * connection carries only events (other calls on it fail with KYSO_ERR_INVALID_ARG), until
+ * kyso_disconnect. The agent sends events as they happen; a subscriber that leaves more
+ * than 64 KiB of them unread is dropped (KYSO_ERR_TOO_SLOW), so read them promptly.
+ */
+
+/* One event (see Subscribe in docs/protocol.md). */
+struct kyso_event {
+	/* "token-added", "token-removed", "token-changed"; "subscribed" for the first event
+	 * when kyso_subscribe was not asked for the tokens; a name a newer agent sends is
+	 * passed on as it is (cut to 31 bytes) */
+	char event[32];
+	/* the token as it is now (for token-removed: as it was last); every string is ""
+	 * and every flag 0 when the event carries no token */
+	struct kyso_token token;
+	/* the event's parameters as the agent sent them, JSON text ({"event": ...,
+	 * "token": {...}}), for the fields struct kyso_token does not hold */
+	char *json;
+};
+
+/*
+ * Subscribes c to token events. Returns KYSO_OK with the tokens present now in *tokens and
+ * *n (free with kyso_tokens_free); every change after them comes from kyso_next_event.
+ * With tokens and n NULL, the list is not parsed: it comes as the first event instead
+ * (event "subscribed", json {"event": "subscribed", "tokens": [...]}). Fails with
+ * KYSO_ERR_INVALID_ARG if c is subscribed already, KYSO_ERR_METHOD_NOT_FOUND from an
+ * agent without events, or a connection error.
+ */
+int kyso_subscribe(kyso_client *c, struct kyso_token **tokens, size_t *n);
+
+/*
+ * Waits up to timeout_ms milliseconds (-1: as long as it takes; 0: only what has arrived)
+ * for the next event. ev need not be initialised: it is overwritten, so clear the previous
+ * event first. Several events that arrive together are kept and returned one per call.
+ * Returns KYSO_OK with *ev (free with kyso_event_clear), or with ev empty:
+ * KYSO_ERR_TIMEOUT (nothing came; the subscription goes on), KYSO_ERR_TOO_SLOW (events
+ * were left unread and the agent ended the subscription; kyso_error_parameters() has
+ * "unread"), KYSO_ERR_DISCONNECTED (the agent stopped, or the subscription ended
+ * earlier), KYSO_ERR_PROTOCOL (a malformed event, skipped; the next call goes on),
+ * KYSO_ERR_INVALID_ARG (c is not subscribed), KYSO_ERR_IO or KYSO_ERR_NOMEM. After
+ * KYSO_ERR_TOO_SLOW or KYSO_ERR_DISCONNECTED, subscribe again on a new connection.
+ * A signal does not end the wait; to wait for signals or other input too, see kyso_fd.
+ */
+int kyso_next_event(kyso_client *c, int timeout_ms, struct kyso_event *ev);
+
+/* Frees what an event holds and empties it; it can be cleared again. NULL is allowed. */
+void kyso_event_clear(struct kyso_event *ev);
+
+/*
+ * Returns the socket c uses (-1 when not connected), for a main loop that waits on it
+ * with poll or select. Do not read or write it. Events can already be waiting in c: when
+ * the socket is readable, call kyso_next_event with timeout 0 until it returns
+ * KYSO_ERR_TIMEOUT, and only then wait on the socket again.
+ */
+int kyso_fd(const kyso_client *c);
 
 /* Frees memory returned by libkyso (signatures, JSON text, strings); NULL is allowed. */
 void kyso_free(void *p);

@@ -4,6 +4,8 @@
 
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "kyso.h"
 
 /* Exit codes, documented in kyso(1). */
@@ -31,19 +33,42 @@ int cli_connect(struct cli *cli);
 /* Prints the client's last error as "kyso: SENTENCE" and returns the matching exit code. */
 int cli_fail(struct cli *cli, int err);
 
+/*
+ * Handles the options every command shares (-j, -h, unknown): returns -1 to go on, else
+ * the exit code to return.
+ */
+int cli_common_opt(struct cli *cli, int ch, const char *usage_text, const char *cmd);
+
+/* After getopt: returns EXIT_USAGE (with a message) if arguments are left, else -1. */
+int cli_no_extra_args(int argc, char **argv, const char *cmd);
+
 /* Commands: each parses its own options from argv (argv[0] is the command name). */
 int cmd_tokens(struct cli *cli, int argc, char **argv);
 int cmd_certs(struct cli *cli, int argc, char **argv);
 int cmd_sign(struct cli *cli, int argc, char **argv);
 int cmd_login(struct cli *cli, int argc, char **argv);
 int cmd_lock(struct cli *cli, int argc, char **argv);
+/* kyso_cmds_agent.c: the agent itself and what it watches */
 int cmd_info(struct cli *cli, int argc, char **argv);
+int cmd_modules(struct cli *cli, int argc, char **argv);
+int cmd_watch(struct cli *cli, int argc, char **argv);
 
 /* Output (kyso_output.c). */
 void out_tokens(FILE *f, const struct kyso_token *t, size_t n);
 /* Prints the certificates; tokens (may be empty) give the token labels. */
 void out_certs(FILE *f, const struct kyso_cert *c, size_t n, const struct kyso_token *t,
     size_t nt);
+/* Prints the ListModules modules array as a table (MODULE last: paths are long). */
+void out_modules(FILE *f, const json_t *modules);
+/* Prints one module as "PATH (ok, 2 tokens, watched by polling)" on one line. */
+void out_module_line(FILE *f, const json_t *module);
+/* Writes the local time now: "2026-11-22 10:00:01", or with iso RFC 3339 with the offset. */
+void out_now(char *buf, size_t len, int iso);
+/*
+ * Prints one line for a token event (token-present, -added, -removed, -changed) with the
+ * time when: the label, serial, manufacturer and model, and the state it is in now.
+ */
+void out_event(FILE *f, const char *when, const char *event, const struct kyso_token *t);
 /* Prints JSON text indented, as the --json output of a command. */
 void out_json(FILE *f, const char *json_text, const char *member);
 

@@ -136,9 +136,8 @@ cli_read_pin(int from_stdin, const char *prompt)
 	return pin;
 }
 
-/* Handles the options every command shares; returns -1 to go on, else an exit code. */
-static int
-common_opt(struct cli *cli, int ch, const char *usage_text, const char *cmd)
+int
+cli_common_opt(struct cli *cli, int ch, const char *usage_text, const char *cmd)
 {
 	switch (ch) {
 	case 'j':
@@ -153,8 +152,8 @@ common_opt(struct cli *cli, int ch, const char *usage_text, const char *cmd)
 	}
 }
 
-static int
-no_extra_args(int argc, char **argv, const char *cmd)
+int
+cli_no_extra_args(int argc, char **argv, const char *cmd)
 {
 	if (optind < argc) {
 		fprintf(stderr, "kyso %s: unexpected argument '%s'\n", cmd, argv[optind]);
@@ -177,9 +176,9 @@ cmd_tokens(struct cli *cli, int argc, char **argv)
 	int ch, e;
 
 	while ((ch = getopt_long(argc, argv, "jh", opts, NULL)) != -1)
-		if ((e = common_opt(cli, ch, usage_text, "tokens")) >= 0)
+		if ((e = cli_common_opt(cli, ch, usage_text, "tokens")) >= 0)
 			return e;
-	if ((e = no_extra_args(argc, argv, "tokens")) >= 0 || (e = cli_connect(cli)) != 0)
+	if ((e = cli_no_extra_args(argc, argv, "tokens")) >= 0 || (e = cli_connect(cli)) != 0)
 		return e;
 	if (cli->json) {
 		if ((e = kyso_call(cli->client, "io.kyso.Agent.ListTokens", NULL, &json)) != 0)
@@ -214,10 +213,10 @@ cmd_certs(struct cli *cli, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "t:jh", opts, NULL)) != -1) {
 		if (ch == 't')
 			token = optarg;
-		else if ((e = common_opt(cli, ch, usage_text, "certs")) >= 0)
+		else if ((e = cli_common_opt(cli, ch, usage_text, "certs")) >= 0)
 			return e;
 	}
-	if ((e = no_extra_args(argc, argv, "certs")) >= 0 || (e = cli_connect(cli)) != 0)
+	if ((e = cli_no_extra_args(argc, argv, "certs")) >= 0 || (e = cli_connect(cli)) != 0)
 		return e;
 	if (cli->json) {
 		json_t *p = token != NULL ? json_pack("{s:s}", "token", token) : NULL;
@@ -396,11 +395,11 @@ cmd_sign(struct cli *cli, int argc, char **argv)
 		case 'D': req.description = optarg; break;
 		case 'P': pin_stdin = 1; break;
 		default:
-			if ((e = common_opt(cli, ch, usage_text, "sign")) >= 0)
+			if ((e = cli_common_opt(cli, ch, usage_text, "sign")) >= 0)
 				return e;
 		}
 	}
-	if ((e = no_extra_args(argc, argv, "sign")) >= 0)
+	if ((e = cli_no_extra_args(argc, argv, "sign")) >= 0)
 		return e;
 	if (req.certificate == NULL || req.algorithm == NULL || (digest_hex == NULL) ==
 	    (in == NULL)) {
@@ -545,10 +544,10 @@ cmd_login(struct cli *cli, int argc, char **argv)
 			token = optarg;
 		else if (ch == 'P')
 			pin_stdin = 1;
-		else if (ch == 'j' || (e = common_opt(cli, ch, usage_text, "login")) >= 0)
+		else if (ch == 'j' || (e = cli_common_opt(cli, ch, usage_text, "login")) >= 0)
 			return ch == 'j' ? EXIT_USAGE : e;
 	}
-	if ((e = no_extra_args(argc, argv, "login")) >= 0 || (e = cli_connect(cli)) != 0)
+	if ((e = cli_no_extra_args(argc, argv, "login")) >= 0 || (e = cli_connect(cli)) != 0)
 		return e;
 	if ((rc = login_token(cli, token, id, sizeof(id), &logged_in, &pin_pad)) != EXIT_OK)
 		return rc;
@@ -583,43 +582,12 @@ cmd_lock(struct cli *cli, int argc, char **argv)
 	int ch, e;
 
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1)
-		if (ch == 'j' || (e = common_opt(cli, ch, usage_text, "lock")) >= 0)
+		if (ch == 'j' || (e = cli_common_opt(cli, ch, usage_text, "lock")) >= 0)
 			return ch == 'j' ? EXIT_USAGE : e;
-	if ((e = no_extra_args(argc, argv, "lock")) >= 0 || (e = cli_connect(cli)) != 0)
+	if ((e = cli_no_extra_args(argc, argv, "lock")) >= 0 || (e = cli_connect(cli)) != 0)
 		return e;
 	if ((e = kyso_lock(cli->client)) != KYSO_OK)
 		return cli_fail(cli, e);
 	fprintf(stderr, "kyso: locked; every token is logged out\n");
-	return EXIT_OK;
-}
-
-int
-cmd_info(struct cli *cli, int argc, char **argv)
-{
-	static const char usage_text[] = "Usage: kyso info [--json]\n"
-	    "Show which agent answers on which socket.\n";
-	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-	char *product = NULL, *version = NULL, *json;
-	int ch, e;
-
-	while ((ch = getopt_long(argc, argv, "jh", opts, NULL)) != -1)
-		if ((e = common_opt(cli, ch, usage_text, "info")) >= 0)
-			return e;
-	if ((e = no_extra_args(argc, argv, "info")) >= 0 || (e = cli_connect(cli)) != 0)
-		return e;
-	if (cli->json) {
-		if ((e = kyso_call(cli->client, "org.varlink.service.GetInfo", NULL, &json)) != 0)
-			return cli_fail(cli, e);
-		out_json(stdout, json, NULL);
-		kyso_free(json);
-		return EXIT_OK;
-	}
-	if ((e = kyso_get_info(cli->client, &product, &version)) != KYSO_OK)
-		return cli_fail(cli, e);
-	printf("agent:   %s %s\nsocket:  %s\nclient:  libkyso %s\n", product, version,
-	    kyso_socket_path(cli->client), kyso_version());
-	kyso_free(product);
-	kyso_free(version);
 	return EXIT_OK;
 }

@@ -1,5 +1,6 @@
 /* kyso_output.c — readable tables and JSON for the kyso tool. */
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -96,4 +97,166 @@ out_certs(FILE *f, const struct kyso_cert *c, size_t n, const struct kyso_token 
 		    c[i].not_after, c[i].can_sign ? "yes" : "no", tok);
 	}
 	fprintf(f, "\nUse an ID (or its first 8+ digits) with: kyso sign --cert ID ...\n");
+}
+
+void
+out_now(char *buf, size_t len, int iso)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	char zone[8];
+	size_t n;
+
+	localtime_r(&now, &tm);
+	if (!iso) {
+		strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+		return;
+	}
+	/* RFC 3339 wants the offset as +01:00, strftime gives +0100 */
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (strftime(zone, sizeof(zone), "%z", &tm) == 5)
+		snprintf(buf + n, len - n, "%.3s:%.2s", zone, zone + 3);
+}
+
+/* Token text on one line: control characters (a label may hold any) become '?'. */
+static void
+out_safe(FILE *f, const char *s)
+{
+	for (; *s != '\0'; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+}
+
+/* The whole state of a token, for events: "logged in, few PIN tries left". */
+static void
+token_state_long(const struct kyso_token *t, char *buf, size_t len)
+{
+	size_t n;
+
+	if (t->user_pin_locked) {
+		snprintf(buf, len, "PIN locked");
+		return;
+	}
+	n = (size_t)snprintf(buf, len, "%s", t->logged_in ? "logged in" : t->login_required ?
+	    "not logged in" : "no PIN needed");
+	if (n < len && (t->user_pin_final_try || t->user_pin_count_low))
+		n += (size_t)snprintf(buf + n, len - n, ", %s", t->user_pin_final_try ?
+		    "final PIN try" : "few PIN tries left");
+	if (n < len && t->user_pin_to_be_changed)
+		snprintf(buf + n, len - n, ", PIN to be changed");
+}
+
+void
+out_event(FILE *f, const char *when, const char *event, const struct kyso_token *t)
+{
+	static const struct { const char *event, *text; } names[] = {
+		{ "token-present", "token present" }, { "token-added", "token added" },
+		{ "token-removed", "token removed" }, { "token-changed", "token changed" },
+	};
+	const char *what = event;
+	char state[96];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(event, names[i].event) == 0)
+			what = names[i].text;
+	fprintf(f, "%s  ", when);
+	out_safe(f, what);
+	if (t->id == NULL || t->id[0] == '\0') {  /* an event of a newer agent, about no token */
+		fputc('\n', f);
+		return;
+	}
+	fputs(": '", f);
+	out_safe(f, t->label);
+	fputs("' (serial ", f);
+	out_safe(f, t->serial);
+	fputs(", ", f);
+	out_safe(f, t->manufacturer);
+	fputc(' ', f);
+	out_safe(f, t->model);
+	fputc(')', f);
+	if (strcmp(event, "token-removed") != 0) {
+		token_state_long(t, state, sizeof(state));
+		fprintf(f, ": %s", state);
+	}
+	fputc('\n', f);
+}
+
+static const char *
+mod_str(const json_t *m, const char *key)
+{
+	const char *s = json_string_value(json_object_get(m, key));
+
+	return s != NULL ? s : "";
+}
+
+static long long
+mod_int(const json_t *m, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(m, key));
+}
+
+/* How a module's tokens coming and going are noticed, in words. */
+static const char *
+mod_events(const json_t *m)
+{
+	const char *e = mod_str(m, "events");
+
+	if (strcmp(e, "slot-events") == 0)
+		return "slot events";
+	if (strcmp(e, "usb-hotplug") == 0)
+		return "USB hotplug";
+	if (strcmp(e, "poll") == 0)
+		return "polling";
+	return e[0] != '\0' ? e : "unknown";
+}
+
+/* "CKR_DEVICE_ERROR in C_GetSlotList, 3 failures in a row; next try in 8 s" */
+static void
+mod_failure(FILE *f, const json_t *m)
+{
+	const json_t *err = json_object_get(m, "error");
+	long long n = mod_int(m, "failures");
+
+	fprintf(f, "%s in %s, %lld failure%s in a row", mod_str(err, "ckr")[0] ?
+	    mod_str(err, "ckr") : "an error", mod_str(err, "call")[0] ? mod_str(err, "call") :
+	    "loading", n, n == 1 ? "" : "s");
+	if (json_is_integer(json_object_get(m, "retry_in")))
+		fprintf(f, "; next try in %lld s", mod_int(m, "retry_in"));
+}
+
+void
+out_module_line(FILE *f, const json_t *m)
+{
+	long long n = mod_int(m, "tokens");
+
+	fprintf(f, "%s (", mod_str(m, "path"));
+	if (strcmp(mod_str(m, "state"), "ok") == 0) {
+		fprintf(f, "ok, %lld token%s, watched by %s)\n", n, n == 1 ? "" : "s",
+		    mod_events(m));
+		return;
+	}
+	fprintf(f, "%s: ", mod_str(m, "state"));
+	mod_failure(f, m);
+	fputs(")\n", f);
+}
+
+void
+out_modules(FILE *f, const json_t *modules)
+{
+	size_t i;
+	const json_t *m;
+
+	if (json_array_size(modules) == 0) {
+		fprintf(f, "No PKCS#11 module is loaded.\n");
+		return;
+	}
+	fprintf(f, "%-8s  %-12s  %6s  %s\n", "STATE", "EVENTS", "TOKENS", "MODULE");
+	json_array_foreach(modules, i, m) {
+		fprintf(f, "%-8s  %-12s  %6lld  %s\n", mod_str(m, "state"), mod_str(m, "events"),
+		    mod_int(m, "tokens"), mod_str(m, "path"));
+		if (strcmp(mod_str(m, "state"), "ok") != 0) {
+			fprintf(f, "%-8s  ", "");
+			mod_failure(f, m);
+			fputc('\n', f);
+		}
+	}
 }

@@ -38,7 +38,7 @@ kyso_set_error(kyso_client *c, int err, const char *fmt, ...)
 	return err;
 }
 
-static void
+void
 kyso_clear_error(kyso_client *c)
 {
 	c->message[0] = '\0';
@@ -106,6 +106,7 @@ kyso_disconnect(kyso_client *c)
 		close(c->fd);
 	kbuf_free(&c->in);
 	free(c->error_params);
+	json_decref(c->first_event);
 	free(c);
 }
 
@@ -133,8 +134,7 @@ kyso_error_parameters(const kyso_client *c)
 	return c->error_params != NULL ? c->error_params : "{}";
 }
 
-/* Records the agent's error reply and returns the kyso_err it stands for. */
-static int
+int
 kyso_remote_error(kyso_client *c, const char *name, json_t *params)
 {
 	const char *msg = json_string_value(json_object_get(params, "message"));
@@ -154,7 +154,8 @@ kyso_remote_error(kyso_client *c, const char *name, json_t *params)
 }
 
 int
-kyso_rpc(kyso_client *c, const char *method, json_t *params, json_t **reply)
+kyso_rpc_more(kyso_client *c, const char *method, json_t *params, int more,
+    json_t **reply)
 {
 	struct kbuf out;
 	json_t *call, *msg = NULL, *p;
@@ -165,8 +166,15 @@ kyso_rpc(kyso_client *c, const char *method, json_t *params, json_t **reply)
 	kyso_clear_error(c);
 	if (c->fd < 0)
 		return kyso_set_error(c, KYSO_ERR_DISCONNECTED, "not connected to the agent");
+	if (c->subscribed)
+		return kyso_set_error(c, KYSO_ERR_INVALID_ARG, "this connection carries token "
+		    "events only (kyso_subscribe); make calls on another connection");
 	call = json_pack("{s:s, s:o}", "method", method, "parameters",
 	    params != NULL ? json_incref(params) : json_object());
+	if (call != NULL && more && json_object_set_new(call, "more", json_true()) != 0) {
+		json_decref(call);
+		call = NULL;
+	}
 	if (call == NULL)
 		return kyso_set_error(c, KYSO_ERR_NOMEM, "out of memory");
 	kbuf_init(&out, KYSO_WIRE_MAX);
@@ -198,6 +206,12 @@ kyso_rpc(kyso_client *c, const char *method, json_t *params, json_t **reply)
 	*reply = p != NULL ? json_incref(p) : json_object();
 	json_decref(msg);
 	return *reply != NULL ? KYSO_OK : kyso_set_error(c, KYSO_ERR_NOMEM, "out of memory");
+}
+
+int
+kyso_rpc(kyso_client *c, const char *method, json_t *params, json_t **reply)
+{
+	return kyso_rpc_more(c, method, params, 0, reply);
 }
 
 int

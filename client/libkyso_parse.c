@@ -53,19 +53,48 @@ strv_free(char **v)
 }
 
 void
+kyso_token_clear(struct kyso_token *t)
+{
+	free(t->id);
+	free(t->label);
+	free(t->manufacturer);
+	free(t->model);
+	free(t->serial);
+	free(t->module);
+	memset(t, 0, sizeof(*t));
+}
+
+void
 kyso_tokens_free(struct kyso_token *t, size_t n)
 {
 	if (t == NULL)
 		return;
-	for (size_t i = 0; i < n; i++) {
-		free(t[i].id);
-		free(t[i].label);
-		free(t[i].manufacturer);
-		free(t[i].model);
-		free(t[i].serial);
-		free(t[i].module);
-	}
+	for (size_t i = 0; i < n; i++)
+		kyso_token_clear(&t[i]);
 	free(t);
+}
+
+int
+kyso_parse_token(json_t *o, struct kyso_token *t)
+{
+	t->id = str_dup(o, "id");
+	t->label = str_dup(o, "label");
+	t->manufacturer = str_dup(o, "manufacturer");
+	t->model = str_dup(o, "model");
+	t->serial = str_dup(o, "serial");
+	t->module = str_dup(o, "module");
+	if (!t->id || !t->label || !t->manufacturer || !t->model || !t->serial || !t->module) {
+		kyso_token_clear(t);
+		return KYSO_ERR_NOMEM;
+	}
+	t->logged_in = bool_get(o, "logged_in");
+	t->login_required = bool_get(o, "login_required");
+	t->protected_auth_path = bool_get(o, "protected_auth_path");
+	t->user_pin_count_low = bool_get(o, "user_pin_count_low");
+	t->user_pin_final_try = bool_get(o, "user_pin_final_try");
+	t->user_pin_locked = bool_get(o, "user_pin_locked");
+	t->user_pin_to_be_changed = bool_get(o, "user_pin_to_be_changed");
+	return KYSO_OK;
 }
 
 int
@@ -82,26 +111,10 @@ kyso_parse_tokens(json_t *array, struct kyso_token **out, size_t *n)
 	if ((t = calloc(count + 1, sizeof(*t))) == NULL)
 		return KYSO_ERR_NOMEM;
 	for (i = 0; i < count; i++) {
-		json_t *o = json_array_get(array, i);
-
-		t[i].id = str_dup(o, "id");
-		t[i].label = str_dup(o, "label");
-		t[i].manufacturer = str_dup(o, "manufacturer");
-		t[i].model = str_dup(o, "model");
-		t[i].serial = str_dup(o, "serial");
-		t[i].module = str_dup(o, "module");
-		if (!t[i].id || !t[i].label || !t[i].manufacturer || !t[i].model ||
-		    !t[i].serial || !t[i].module) {
-			kyso_tokens_free(t, i + 1);
+		if (kyso_parse_token(json_array_get(array, i), &t[i]) != KYSO_OK) {
+			kyso_tokens_free(t, i);
 			return KYSO_ERR_NOMEM;
 		}
-		t[i].logged_in = bool_get(o, "logged_in");
-		t[i].login_required = bool_get(o, "login_required");
-		t[i].protected_auth_path = bool_get(o, "protected_auth_path");
-		t[i].user_pin_count_low = bool_get(o, "user_pin_count_low");
-		t[i].user_pin_final_try = bool_get(o, "user_pin_final_try");
-		t[i].user_pin_locked = bool_get(o, "user_pin_locked");
-		t[i].user_pin_to_be_changed = bool_get(o, "user_pin_to_be_changed");
 	}
 	*out = t;
 	*n = count;

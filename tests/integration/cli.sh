@@ -15,7 +15,7 @@ out=$($K tokens 2>&1); rc=$?
 t_eq "no agent: exit 3" 3 "$rc"
 t_match "  ... saying the agent is not running and where it looked" "not running.*$KYSO_SOCKET" "$out"
 
-for cmd in tokens certs sign login lock info; do
+for cmd in tokens certs sign login lock info watch modules; do
 	t_match "kyso $cmd --help" "Usage: kyso $cmd" "$($K $cmd --help 2>&1)"
 done
 t_match "kyso --help lists the commands and exit statuses" 'sign .*Exit status' "$($K --help | tr '\n' ' ')"
@@ -23,6 +23,7 @@ t_match "kyso --version" '^kyso [0-9]+\.[0-9]+\.[0-9]+$' "$($K --version)"
 $K >/dev/null 2>&1; t_eq "no command: exit 2" 2 $?
 $K frobnicate >/dev/null 2>&1; t_eq "unknown command: exit 2" 2 $?
 $K tokens --bogus >/dev/null 2>&1; t_eq "unknown option: exit 2" 2 $?
+$K watch now >/dev/null 2>&1; t_eq "watch with an argument: exit 2" 2 $?
 $K sign --cert x >/dev/null 2>&1; t_eq "sign without --alg: exit 2" 2 $?
 $K sign --cert x --alg ed25519 --digest 00 --in "$doc" >/dev/null 2>&1
 t_eq "sign with both --digest and --in: exit 2" 2 $?

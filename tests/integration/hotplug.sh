@@ -136,6 +136,13 @@ t_ok "  ... its tokens come back" wait_for 5 Tokens '"label":"other"'
 t_ok "  ... announced" wait_event 5 token-added other 1
 t_ok "  ... and sign again" sign "$certO" keyO s7
 
+# --- a module that lost its initialisation (CKR_CRYPTOKI_NOT_INITIALIZED) comes back too ---
+mock_rule '* break CKR_CRYPTOKI_NOT_INITIALIZED'
+kill -HUP "$AGENT_PID"
+t_ok "CKR_CRYPTOKI_NOT_INITIALIZED: reported failing" wait_for 5 Modules '"ckr":"CKR_CRYPTOKI_NOT_INITIALIZED"'
+mock_unrule break
+t_ok "  ... and re-initialised: its tokens come back" wait_for 15 Tokens '"label":"other"'
+
 # --- a module that keeps failing: backoff, not a hot loop ---
 mock_rule '* break CKR_DEVICE_ERROR'
 mock_rule 'C_Initialize fail CKR_DEVICE_ERROR'

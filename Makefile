@@ -43,6 +43,8 @@ COMMON_SRCS += common/secret.c
 COMMON_SRCS += common/sockpath.c
 COMMON_SRCS += common/wire.c
 
+P11_SRCS += pkcs11/p11_admin.c
+P11_SRCS += pkcs11/p11_admin_objects.c
 P11_SRCS += pkcs11/p11_ckr.c
 P11_SRCS += pkcs11/p11_events.c
 P11_SRCS += pkcs11/p11_module.c
@@ -82,6 +84,21 @@ CLI_SRCS += client/kyso_cmds.c
 CLI_SRCS += client/kyso_cmds_agent.c
 CLI_SRCS += client/kyso_output.c
 
+# kyso-admin, the administrators' provisioning tool
+ADMIN_SRCS += admin/admin_cmd_keys.c
+ADMIN_SRCS += admin/admin_cmd_pin.c
+ADMIN_SRCS += admin/admin_inventory.c
+ADMIN_SRCS += admin/admin_pin.c
+ADMIN_SRCS += admin/admin_pubkey.c
+ADMIN_SRCS += admin/admin_token.c
+ADMIN_SRCS += admin/kyso_admin.c
+
+# the admin library (libkyso-admin.a): kyso-admin's token-independent OpenSSL logic
+# (certificate requests, certificates to import); linked by kyso-admin and the unit tests
+ADMIN_LIB_SRCS += admin/certmatch.c
+ADMIN_LIB_SRCS += admin/csr.c
+ADMIN_LIB_SRCS += admin/csr_names.c
+
 IDL := docs/io.kyso.Agent.varlink docs/org.varlink.service.varlink
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -91,10 +108,12 @@ P11_OBJS := $(call obj,$(P11_SRCS))
 AGENT_OBJS := $(call obj,$(AGENT_SRCS)) $(BUILD)/obj/idl.o
 LIBKYSO_OBJS := $(call obj,$(LIBKYSO_SRCS))
 CLI_OBJS := $(call obj,$(CLI_SRCS))
+ADMIN_OBJS := $(call obj,$(ADMIN_SRCS))
+ADMIN_LIB_OBJS := $(call obj,$(ADMIN_LIB_SRCS))
 
 LIBKYSO_SONAME := libkyso.so.0
 
-PROGRAMS := $(BUILD)/kysod $(BUILD)/kyso
+PROGRAMS := $(BUILD)/kysod $(BUILD)/kyso $(BUILD)/kyso-admin
 LIBS := $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a $(BUILD)/libkyso.so $(BUILD)/kyso.pc
 UNITS := $(BUILD)/kysod.service
 
@@ -126,6 +145,10 @@ $(BUILD)/obj/idl.o: $(BUILD)/idl.c
 $(BUILD)/libkysod-core.a: $(AGENT_OBJS) $(P11_OBJS) $(COMMON_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
+# the admin library; link it before libkysod-core.a (it uses agent/alg.c)
+$(BUILD)/libkyso-admin.a: $(ADMIN_LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
 $(BUILD)/kysod: $(BUILD)/obj/agent/kysod.o $(BUILD)/libkysod-core.a
 	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(PKG_LIBS) -lpthread
 
@@ -147,6 +170,9 @@ $(BUILD)/kysod.service: packaging/kysod.service.in Makefile
 $(BUILD)/kyso: $(CLI_OBJS) $(BUILD)/libkyso.a
 	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(shell pkg-config --libs jansson libcrypto)
 
+$(BUILD)/kyso-admin: $(ADMIN_OBJS) $(BUILD)/libkysod-core.a
+	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(PKG_LIBS) -lpthread
+
 deps:
 	packaging/deps.sh
 
@@ -158,7 +184,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/kyso \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PREFIX)/lib/systemd/user \
 		$(DESTDIR)$(PREFIX)/lib/udev/rules.d
-	install -m 755 $(BUILD)/kysod $(BUILD)/kyso $(DESTDIR)$(BINDIR)/
+	install -m 755 $(BUILD)/kysod $(BUILD)/kyso $(BUILD)/kyso-admin $(DESTDIR)$(BINDIR)/
 	install -m 644 $(BUILD)/libkyso.a $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(BUILD)/libkyso.so.0 $(DESTDIR)$(LIBDIR)/
 	ln -sf libkyso.so.0 $(DESTDIR)$(LIBDIR)/libkyso.so
@@ -166,7 +192,7 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' client/kyso.pc.in \
 	    > $(DESTDIR)$(LIBDIR)/pkgconfig/kyso.pc
-	install -m 644 docs/kysod.1 docs/kyso.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 docs/kysod.1 docs/kyso.1 docs/kyso-admin.1 $(DESTDIR)$(MANDIR)/man1/
 	sed -e 's|@BINDIR@|$(BINDIR)|' packaging/kysod.service.in \
 	    > $(DESTDIR)$(PREFIX)/lib/systemd/user/kysod.service
 	install -m 644 packaging/kysod.socket $(DESTDIR)$(PREFIX)/lib/systemd/user/

@@ -215,6 +215,224 @@ struct p11_sign_req {
 int p11_session_sign(struct p11_session *s, const struct p11_sign_req *req,
     unsigned char **sig, size_t *siglen, struct p11_fail *fail);
 
+/* ---- administration: kyso-admin (p11_admin.c, p11_admin_objects.c) ---- */
+
+/* A CK_TOKEN_INFO memory or PIN-length field the token does not give. */
+#define P11_UNKNOWN ((unsigned long)-1)
+
+/* A slot, with or without a token. */
+struct p11_slot_desc {
+	unsigned long slot;
+	char description[65];
+	char manufacturer[33];
+	int token_present;
+	int removable;
+	struct p11_token_desc token;  /* when token_present */
+	/* from CK_TOKEN_INFO when token_present, else P11_UNKNOWN; bytes */
+	unsigned long free_public, total_public, free_private, total_private;
+	unsigned long min_pin, max_pin;  /* PIN length bounds, P11_UNKNOWN if not given */
+};
+
+/*
+ * Lists every slot of m (C_GetSlotList(FALSE)), with its token's state where one is
+ * present. Returns KYSO_OK with a malloc'd array *out of *n, or an error + fail.
+ */
+int p11_module_slots(struct p11_module *m, struct p11_slot_desc **out, size_t *n,
+    struct p11_fail *fail);
+
+/* Describes one slot as p11_module_slots does. KYSO_OK or an error + fail. */
+int p11_slot_info(struct p11_module *m, unsigned long slot, struct p11_slot_desc *d,
+    struct p11_fail *fail);
+
+/*
+ * C_InitToken: initialises (erases) the token in slot with label (at most 32 bytes).
+ * so_pin becomes the SO PIN of a blank token; on an initialised one it must be the
+ * current SO PIN. No session may be open on the token. Returns KYSO_OK,
+ * KYSO_ERR_PIN_INCORRECT, KYSO_ERR_PIN_LOCKED, KYSO_ERR_INVALID_ARG (label too long) or an
+ * error + fail.
+ */
+int p11_token_init(struct p11_module *m, unsigned long slot, const struct kyso_secret *so_pin,
+    const char *label, struct p11_fail *fail);
+
+/* Opens a read-write session on slot (needed to change PINs and objects). */
+int p11_session_open_rw(struct p11_module *m, unsigned long slot, struct p11_session **out,
+    struct p11_fail *fail);
+
+/* Logs the security officer in (C_Login CKU_SO). Errors as p11_session_login. */
+int p11_session_login_so(struct p11_session *s, const struct kyso_secret *so_pin,
+    struct p11_fail *fail);
+
+/*
+ * C_InitPIN: sets the user PIN; the session must be logged in as the SO. This is also how
+ * a locked user PIN is unblocked. Returns KYSO_OK, KYSO_ERR_PIN_INCORRECT (the token
+ * refuses the new PIN's length or characters) or an error + fail.
+ */
+int p11_session_init_pin(struct p11_session *s, const struct kyso_secret *new_pin,
+    struct p11_fail *fail);
+
+/*
+ * C_SetPIN: changes the PIN of the user the session is logged in as (the user's when not
+ * logged in or logged in as the user; the SO's when logged in as the SO). Returns
+ * KYSO_OK, KYSO_ERR_PIN_INCORRECT (old PIN wrong, or new PIN refused: fail tells which),
+ * KYSO_ERR_PIN_LOCKED or an error + fail.
+ */
+int p11_session_set_pin(struct p11_session *s, const struct kyso_secret *old_pin,
+    const struct kyso_secret *new_pin, struct p11_fail *fail);
+
+/* The key types kyso-admin generates. */
+enum p11_key_type {
+	P11_KEY_RSA_2048,
+	P11_KEY_RSA_3072,
+	P11_KEY_RSA_4096,
+	P11_KEY_EC_P256,
+	P11_KEY_EC_P384,
+	P11_KEY_ED25519,
+	P11_KEY_TYPE_COUNT
+};
+
+/* Returns "rsa:2048", "ec:p256", "ed25519"...; "?" for an unknown value. */
+const char *p11_key_type_name(int type);
+
+/* Parses a name p11_key_type_name returns. KYSO_OK or KYSO_ERR_INVALID_ARG. */
+int p11_key_type_parse(const char *name, enum p11_key_type *out);
+
+/*
+ * Which key types the token in slot can generate (C_GetMechanismList, then
+ * C_GetMechanismInfo: CKF_GENERATE_KEY_PAIR and the key size range). Returns KYSO_OK with
+ * *types, a mask of (1u << enum p11_key_type), or an error + fail.
+ */
+int p11_slot_keygen_types(struct p11_module *m, unsigned long slot, unsigned *types,
+    struct p11_fail *fail);
+
+/*
+ * Generates a key pair on the token (the session logged in as the user): a private key
+ * with CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE, CKA_SIGN true and CKA_EXTRACTABLE,
+ * CKA_DECRYPT, CKA_UNWRAP, CKA_DERIVE false, and a public key with CKA_VERIFY true
+ * (CKA_ENCRYPT, CKA_WRAP false), both with CKA_ID id and CKA_LABEL label. Returns KYSO_OK,
+ * KYSO_ERR_UNSUPPORTED_ALG (the token refuses the mechanism or curve),
+ * KYSO_ERR_PIN_REQUIRED (not logged in) or an error + fail.
+ */
+int p11_session_keygen(struct p11_session *s, enum p11_key_type type, const unsigned char *id,
+    size_t id_len, const char *label, struct p11_fail *fail);
+
+/* Object classes (our numbering). */
+enum p11_obj_class {
+	P11_OBJ_OTHER,
+	P11_OBJ_DATA,
+	P11_OBJ_CERTIFICATE,
+	P11_OBJ_PUBLIC_KEY,
+	P11_OBJ_PRIVATE_KEY,
+	P11_OBJ_SECRET_KEY,
+};
+#define P11_OBJ_BIT(c) (1u << (c))
+
+/* Returns "certificate", "public-key", "private-key"...; never NULL. */
+const char *p11_obj_class_name(int cls);
+
+/* Attribute flags of an object (enum p11_obj_flag bits); unreadable ones are clear. */
+enum p11_obj_flag {
+	P11_OBJ_TOKEN = 1u << 0,
+	P11_OBJ_PRIVATE = 1u << 1,            /* CKA_PRIVATE: needs the login to be seen */
+	P11_OBJ_SENSITIVE = 1u << 2,
+	P11_OBJ_EXTRACTABLE = 1u << 3,
+	P11_OBJ_ALWAYS_SENSITIVE = 1u << 4,
+	P11_OBJ_NEVER_EXTRACTABLE = 1u << 5,
+	P11_OBJ_SIGN = 1u << 6,
+	P11_OBJ_VERIFY = 1u << 7,
+	P11_OBJ_DECRYPT = 1u << 8,
+	P11_OBJ_ENCRYPT = 1u << 9,
+	P11_OBJ_UNWRAP = 1u << 10,
+	P11_OBJ_WRAP = 1u << 11,
+	P11_OBJ_DERIVE = 1u << 12,
+	P11_OBJ_LOCAL = 1u << 13,             /* CKA_LOCAL: generated on the token */
+	P11_OBJ_TRUSTED = 1u << 14,
+	P11_OBJ_ALWAYS_AUTH = 1u << 15,
+};
+
+/* One object on a token. */
+struct p11_object_desc {
+	enum p11_obj_class cls;
+	unsigned char *id;      /* CKA_ID (may be empty, never NULL) */
+	size_t id_len;
+	char *label;            /* CKA_LABEL, never NULL */
+	char key_type[24];      /* keys: "rsa:2048", "ec:p256", "ed25519", "rsa", "ec"... or "" */
+	unsigned key_bits;      /* keys: modulus or curve size in bits, 0 if unknown */
+	unsigned flags;         /* enum p11_obj_flag bits */
+	unsigned long category; /* certificates: CKA_CERTIFICATE_CATEGORY, else 0 */
+	unsigned char *der;     /* X.509 certificates: CKA_VALUE, else NULL */
+	size_t der_len;
+};
+
+/*
+ * Lists the objects the session can see (private ones only when logged in). Returns
+ * KYSO_OK with a malloc'd array (free with p11_objects_free), or an error + fail.
+ */
+int p11_session_objects(struct p11_session *s, struct p11_object_desc **out, size_t *n,
+    struct p11_fail *fail);
+
+/* Frees an array returned by p11_session_objects; NULL is allowed. */
+void p11_objects_free(struct p11_object_desc *o, size_t n);
+
+/* A public key as the token gives it, for OpenSSL to build a SubjectPublicKeyInfo. */
+struct p11_pubkey {
+	int kind;                 /* 'r' RSA, 'e' EC, 'd' Ed25519 (EC Edwards) */
+	unsigned char *modulus;   /* RSA: big-endian */
+	size_t modulus_len;
+	unsigned char *exponent;  /* RSA: big-endian */
+	size_t exponent_len;
+	unsigned char *params;    /* EC/Edwards: CKA_EC_PARAMS (DER OID or printable name) */
+	size_t params_len;
+	unsigned char *point;     /* EC/Edwards: CKA_EC_POINT (usually a DER OCTET STRING) */
+	size_t point_len;
+};
+
+/*
+ * Reads the public key with CKA_ID id: the CKO_PUBLIC_KEY object, else the public
+ * attributes of the CKO_PRIVATE_KEY. Returns KYSO_OK with *out filled (free with
+ * p11_pubkey_clear), KYSO_ERR_KEY_NOT_FOUND, KYSO_ERR_UNSUPPORTED_ALG (not RSA, EC or
+ * Ed25519) or an error + fail.
+ */
+int p11_session_pubkey(struct p11_session *s, const unsigned char *id, size_t id_len,
+    struct p11_pubkey *out, struct p11_fail *fail);
+
+/* Frees what p11_session_pubkey put in k and zeroes it. */
+void p11_pubkey_clear(struct p11_pubkey *k);
+
+/*
+ * Destroys the objects with CKA_ID id whose class is in classes (P11_OBJ_BIT mask).
+ * Returns KYSO_OK with *deleted (0 if none matched), or an error + fail (objects
+ * destroyed before the failure stay destroyed; *deleted counts them).
+ */
+int p11_session_delete(struct p11_session *s, const unsigned char *id, size_t id_len,
+    unsigned classes, size_t *deleted, struct p11_fail *fail);
+
+/* A certificate to store (p11_session_store_cert). The DER parts come from OpenSSL. */
+struct p11_cert_store {
+	const unsigned char *der;     /* the whole certificate (CKA_VALUE) */
+	size_t der_len;
+	const unsigned char *subject; /* DER Name (CKA_SUBJECT) */
+	size_t subject_len;
+	const unsigned char *issuer;  /* DER Name (CKA_ISSUER) */
+	size_t issuer_len;
+	const unsigned char *serial;  /* DER INTEGER (CKA_SERIAL_NUMBER) */
+	size_t serial_len;
+	const unsigned char *id;      /* CKA_ID (the key's, for an own certificate) */
+	size_t id_len;
+	const char *label;            /* CKA_LABEL */
+	int ca;  /* 1: CA certificate (category 2, CKA_TRUSTED asked, dropped if refused);
+	          * 0: own certificate (category 1) */
+};
+
+/*
+ * Stores an X.509 certificate object (CKO_CERTIFICATE, CKC_X_509, CKA_TOKEN true,
+ * CKA_PRIVATE false) with the attributes of c; the session is logged in as the user.
+ * Returns KYSO_OK or an error + fail.
+ */
+int p11_session_store_cert(struct p11_session *s, const struct p11_cert_store *c,
+    struct p11_fail *fail);
+
+/* Signing for kyso-admin (a CSR): p11_session_sign with P11_MECH_RSA_PKCS, _ECDSA or _EDDSA. */
+
 /* ---- RFC 7512 URIs (parsed and formatted by p11-kit) ---- */
 
 /*

@@ -62,6 +62,30 @@ int p11_describe_slot(struct p11_module *m, CK_SLOT_ID slot, struct p11_token_de
 int p11_key_find(struct p11_session *s, const unsigned char *id, size_t id_len,
     CK_OBJECT_HANDLE *h, int *always_auth, struct p11_fail *fail);
 
+/*
+ * Collects the handles of the objects matching tmpl (at most 4096). Returns KYSO_OK with a
+ * malloc'd array, or an error + fail.
+ */
+int p11_objects_find(struct p11_session *s, CK_ATTRIBUTE *tmpl, CK_ULONG ntmpl,
+    CK_OBJECT_HANDLE **out, size_t *n, struct p11_fail *fail);
+
+/*
+ * Reads one variable-length attribute (at most 1 MiB) into a new buffer, NUL-terminated.
+ * Returns KYSO_OK, KYSO_ERR_TOKEN (absent, sensitive or unreadable) or KYSO_ERR_NOMEM.
+ */
+int p11_attr_read(struct p11_session *s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type,
+    unsigned char **out, size_t *len);
+
+/* Returns 1 if the CK_BBOOL attribute reads as true, else 0 (false or unreadable). */
+int p11_attr_bool(struct p11_session *s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type);
+
+/*
+ * Names the curve of CKA_EC_PARAMS as kyso-admin does ("ec:p256", "ec:p384", "ec:p521",
+ * "ed25519") and sets *bits; NULL (and *bits 0) for a curve it does not know
+ * (p11_admin.c).
+ */
+const char *p11_curve_name(const unsigned char *params, size_t len, unsigned *bits);
+
 /* Forgets every cached key handle of s. */
 void p11_keys_forget(struct p11_session *s);
 

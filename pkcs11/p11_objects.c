@@ -11,12 +11,8 @@
 /* Upper bound on objects read per search, against a hostile or broken module. */
 #define OBJECTS_MAX 4096
 
-/*
- * Collects the handles of the objects matching tmpl. Returns KYSO_OK with a malloc'd
- * array, or an error + fail.
- */
-static int
-objects_find(struct p11_session *s, CK_ATTRIBUTE *tmpl, CK_ULONG ntmpl,
+int
+p11_objects_find(struct p11_session *s, CK_ATTRIBUTE *tmpl, CK_ULONG ntmpl,
     CK_OBJECT_HANDLE **out, size_t *n, struct p11_fail *fail)
 {
 	CK_FUNCTION_LIST *fn = s->m->fn;
@@ -55,9 +51,8 @@ objects_find(struct p11_session *s, CK_ATTRIBUTE *tmpl, CK_ULONG ntmpl,
 	return KYSO_OK;
 }
 
-/* Reads one variable-length attribute into a new buffer (NUL-terminated). */
-static int
-attr_read(struct p11_session *s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type,
+int
+p11_attr_read(struct p11_session *s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type,
     unsigned char **out, size_t *len)
 {
 	CK_ATTRIBUTE a = { type, NULL, 0 };
@@ -81,8 +76,8 @@ attr_read(struct p11_session *s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type,
 	return KYSO_OK;
 }
 
-static int
-attr_bool(struct p11_session *s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type)
+int
+p11_attr_bool(struct p11_session *s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type)
 {
 	CK_BBOOL v = CK_FALSE;
 	CK_ATTRIBUTE a = { type, &v, sizeof(v) };
@@ -125,7 +120,7 @@ key_ids_collect(struct p11_session *s, CK_OBJECT_CLASS cls, struct key_ids *k,
 	int r;
 
 	memset(k, 0, sizeof(*k));
-	if ((r = objects_find(s, tmpl, 1, &h, &n, fail)) != KYSO_OK)
+	if ((r = p11_objects_find(s, tmpl, 1, &h, &n, fail)) != KYSO_OK)
 		return r;
 	if (n > 0 && ((k->id = calloc(n, sizeof(*k->id))) == NULL ||
 	    (k->len = calloc(n, sizeof(*k->len))) == NULL ||
@@ -137,12 +132,12 @@ key_ids_collect(struct p11_session *s, CK_OBJECT_CLASS cls, struct key_ids *k,
 		return KYSO_ERR_NOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (attr_read(s, h[i], CKA_ID, &k->id[k->n], &k->len[k->n]) != KYSO_OK)
+		if (p11_attr_read(s, h[i], CKA_ID, &k->id[k->n], &k->len[k->n]) != KYSO_OK)
 			continue;
-		k->can_sign[k->n] = cls == CKO_PRIVATE_KEY ? attr_bool(s, h[i], CKA_SIGN) : 0;
+		k->can_sign[k->n] = cls == CKO_PRIVATE_KEY ? p11_attr_bool(s, h[i], CKA_SIGN) : 0;
 		k->always_auth[k->n] = cls == CKO_PRIVATE_KEY ?
-		    attr_bool(s, h[i], CKA_ALWAYS_AUTHENTICATE) : 0;
-		if (attr_read(s, h[i], CKA_LABEL, (unsigned char **)&k->label[k->n], &len) !=
+		    p11_attr_bool(s, h[i], CKA_ALWAYS_AUTHENTICATE) : 0;
+		if (p11_attr_read(s, h[i], CKA_LABEL, (unsigned char **)&k->label[k->n], &len) !=
 		    KYSO_OK)
 			k->label[k->n] = NULL;
 		else
@@ -198,7 +193,7 @@ p11_session_certs(struct p11_session *s, struct p11_cert_desc **out, size_t *n,
 	p11_fail_clear(fail);
 	memset(&priv, 0, sizeof(priv));
 	memset(&pub, 0, sizeof(pub));
-	if ((r = objects_find(s, tmpl, 2, &h, &nh, fail)) != KYSO_OK ||
+	if ((r = p11_objects_find(s, tmpl, 2, &h, &nh, fail)) != KYSO_OK ||
 	    (r = key_ids_collect(s, CKO_PRIVATE_KEY, &priv, fail)) != KYSO_OK ||
 	    (r = key_ids_collect(s, CKO_PUBLIC_KEY, &pub, fail)) != KYSO_OK)
 		goto out;
@@ -211,15 +206,15 @@ p11_session_certs(struct p11_session *s, struct p11_cert_desc **out, size_t *n,
 		size_t lablen;
 		long k;
 
-		if (attr_read(s, h[i], CKA_VALUE, &d->der, &d->der_len) != KYSO_OK ||
+		if (p11_attr_read(s, h[i], CKA_VALUE, &d->der, &d->der_len) != KYSO_OK ||
 		    d->der_len == 0) {
 			free(d->der);
 			d->der = NULL;
 			continue;
 		}
-		if (attr_read(s, h[i], CKA_ID, &d->id, &d->id_len) != KYSO_OK)
+		if (p11_attr_read(s, h[i], CKA_ID, &d->id, &d->id_len) != KYSO_OK)
 			d->id_len = 0;
-		if (attr_read(s, h[i], CKA_LABEL, (unsigned char **)&d->label, &lablen) ==
+		if (p11_attr_read(s, h[i], CKA_LABEL, (unsigned char **)&d->label, &lablen) ==
 		    KYSO_OK)
 			utf8_sanitize(d->label);  /* a NUL inside ends it; bad bytes become '?' */
 		else if ((d->label = strdup("")) == NULL) {
@@ -290,7 +285,7 @@ p11_key_find(struct p11_session *s, const unsigned char *id, size_t id_len,
 			*always_auth = s->keys[i].always_auth;
 			return KYSO_OK;
 		}
-	if ((r = objects_find(s, tmpl, 2, &found, &n, fail)) != KYSO_OK)
+	if ((r = p11_objects_find(s, tmpl, 2, &found, &n, fail)) != KYSO_OK)
 		return r;
 	if (n == 0) {
 		free(found);
@@ -299,7 +294,7 @@ p11_key_find(struct p11_session *s, const unsigned char *id, size_t id_len,
 	if (n > 1)
 		log_warn("%zu private keys share one CKA_ID; using the first", n);
 	*h = found[0];
-	*always_auth = attr_bool(s, *h, CKA_ALWAYS_AUTHENTICATE);
+	*always_auth = p11_attr_bool(s, *h, CKA_ALWAYS_AUTHENTICATE);
 	free(found);
 	if (id_len <= sizeof(s->keys[0].id)) {
 		struct p11_key_cache_entry *e = &s->keys[s->next_key++ % P11_KEY_CACHE];

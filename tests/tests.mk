@@ -1,14 +1,15 @@
 # tests/tests.mk — included by the Makefile: test programs and `make check`.
 # Unit tests: tests/unit/test_NAME.c → $(BUILD)/tests/unit/test_NAME, linked with the
-# agent core (the very code kysod runs), libkyso and cmocka.
+# agent core (the very code kysod runs), libkyso, the admin library (admin/) and cmocka.
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a
+$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a \
+    $(BUILD)/libkyso-admin.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $< $(LIBKYSO_OBJS) \
-		$(BUILD)/libkysod-core.a $(PKG_LIBS) -lcmocka -lpthread
+	$(CC) $(ALL_CFLAGS) -Itests/unit -Iadmin $(ALL_LDFLAGS) -o $@ $< $(LIBKYSO_OBJS) \
+		$(BUILD)/libkyso-admin.a $(BUILD)/libkysod-core.a $(PKG_LIBS) -lcmocka -lpthread
 
 .PHONY: check-build tests
 tests: all $(UNIT_BINS)

@@ -80,11 +80,7 @@ waiter_main(void *arg)
 		int r = p11_module_wait_event(w->m, &slot, &f);
 
 		pthread_mutex_lock(&w->mu);
-		if (w->stopping || w->broken) {
-			pthread_mutex_unlock(&w->mu);
-			break;  /* woken by C_Finalize */
-		}
-		if (r == KYSO_OK) {
+		if (r == KYSO_OK && !w->stopping && !w->broken) {
 			log_debug("%s: slot event on slot %lu", p11_module_path(w->m), slot);
 			w->events = 1;
 			w->scan_asked = 1;
@@ -92,23 +88,25 @@ waiter_main(void *arg)
 			pthread_mutex_unlock(&w->mu);
 			continue;
 		}
-		if (r == KYSO_ERR_UNSUPPORTED)
+		if (w->stopping || w->broken) {
+			/* woken by C_Finalize */
+		} else if (r == KYSO_ERR_UNSUPPORTED) {
 			log_debug("%s offers no slot events", p11_module_path(w->m));
-		else
-			log_info("%s: waiting for slot events failed (%s); watching it otherwise",
-			    p11_module_path(w->m), f.ckr_name);
-		/* no events from now on (until a re-initialisation): never a hot loop */
-		w->events = 0;
-		w->scan_asked |= r != KYSO_ERR_UNSUPPORTED;  /* did the module break? */
-		pthread_cond_signal(&w->cv);
+			w->events = 0;
+		} else {
+			/* did the module break? The scan tells; if the module works, it has no
+			 * usable events until a re-initialisation (scanner_scan): no hot loop */
+			log_info("%s: waiting for slot events failed (%s)", p11_module_path(w->m),
+			    f.ckr_name);
+			w->waiter_failed = 1;
+			w->scan_asked = 1;
+		}
+		/* in the same locked section as the decision: the scanner sees both at once */
+		w->waiter_running = 0;
+		pthread_cond_broadcast(&w->cv);
 		pthread_mutex_unlock(&w->mu);
-		break;
+		return NULL;
 	}
-	pthread_mutex_lock(&w->mu);
-	w->waiter_running = 0;
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	return NULL;
 }
 
 /* Starts the waiter unless the module is known to have no events (under mu). */
@@ -117,6 +115,10 @@ waiter_start_locked(struct modwatch *w)
 {
 	if (w->waiter_running || w->events == 0 || w->stopping || w->broken)
 		return;
+	if (w->waiter_joinable) {  /* a waiter that ended: it no longer needs mu */
+		pthread_join(w->waiter, NULL);
+		w->waiter_joinable = 0;
+	}
 	if (pthread_create(&w->waiter, NULL, waiter_main, w) != 0) {
 		log_warn("%s: cannot start a thread for slot events; polling instead",
 		    p11_module_path(w->m));
@@ -202,8 +204,10 @@ scanner_reinit(struct modwatch *w)
 	pthread_mutex_unlock(&w->mu);
 	r = p11_module_init(w->m, &f);
 	pthread_mutex_lock(&w->mu);
-	if (r == KYSO_OK)
+	if (r == KYSO_OK) {
 		w->events = joined ? -1 : 0;  /* ask the fresh module again */
+		w->waiter_failed = 0;
+	}
 	else
 		w->fail = f;
 	pthread_mutex_unlock(&w->mu);
@@ -294,6 +298,9 @@ scanner_scan(struct modwatch *w, int broken, int initial)
 		w->broken = 0;
 		w->failures = 0;
 		w->fail = (struct p11_fail){ 0, "", "" };
+		if (w->waiter_failed)
+			w->events = 0;  /* waiting failed, yet the module works: watch it otherwise */
+		w->waiter_failed = 0;
 		waiter_start_locked(w);
 	}
 	pthread_mutex_unlock(&w->mu);

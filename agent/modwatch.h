@@ -73,6 +73,7 @@ struct modwatch {
 	int events;               /* -1 unknown, 0 no slot events, 1 slot events */
 	int waiter_running;
 	int waiter_joinable;      /* started and not joined yet */
+	int waiter_failed;        /* C_WaitForSlotEvent failed: a scan decides why */
 	int broken;
 	int failures;
 	int64_t retry_at;         /* monotonic ms of the next re-initialisation */

@@ -16,13 +16,16 @@ CC ?= cc
 PKGS := openssl p11-kit-1 jansson libsystemd libusb-1.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libinih, for kyso-admin's provisioning profiles
+INIH_CFLAGS := $(shell pkg-config --cflags inih 2>/dev/null)
+INIH_LIBS := $(shell pkg-config --libs inih 2>/dev/null)
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Werror
 HARDEN := -fstack-protector-strong -fstack-clash-protection -fcf-protection \
 	-D_FORTIFY_SOURCE=2
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -O2 -g -fPIC $(WARN) \
-	-DKYSO_VERSION='"$(VERSION)"' -Icommon -Ipkcs11 -Iagent -Iclient $(PKG_CFLAGS)
+	-DKYSO_VERSION='"$(VERSION)"' -Icommon -Ipkcs11 -Iagent -Iclient $(PKG_CFLAGS) $(INIH_CFLAGS)
 LDFLAGS_BASE := -Wl,-z,relro,-z,now -Wl,--as-needed
 ifeq ($(SAN),1)
 CFLAGS_BASE += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -85,10 +88,12 @@ CLI_SRCS += client/kyso_cmds_agent.c
 CLI_SRCS += client/kyso_output.c
 
 # kyso-admin, the administrators' provisioning tool
+ADMIN_SRCS += admin/admin_cmd_cert.c
 ADMIN_SRCS += admin/admin_cmd_keys.c
 ADMIN_SRCS += admin/admin_cmd_pin.c
 ADMIN_SRCS += admin/admin_inventory.c
 ADMIN_SRCS += admin/admin_pin.c
+ADMIN_SRCS += admin/admin_provision.c
 ADMIN_SRCS += admin/admin_pubkey.c
 ADMIN_SRCS += admin/admin_token.c
 ADMIN_SRCS += admin/kyso_admin.c
@@ -170,8 +175,8 @@ $(BUILD)/kysod.service: packaging/kysod.service.in Makefile
 $(BUILD)/kyso: $(CLI_OBJS) $(BUILD)/libkyso.a
 	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(shell pkg-config --libs jansson libcrypto)
 
-$(BUILD)/kyso-admin: $(ADMIN_OBJS) $(BUILD)/libkysod-core.a
-	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(PKG_LIBS) -lpthread
+$(BUILD)/kyso-admin: $(ADMIN_OBJS) $(BUILD)/libkyso-admin.a $(BUILD)/libkysod-core.a
+	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(PKG_LIBS) $(INIH_LIBS) -lpthread
 
 deps:
 	packaging/deps.sh

@@ -25,6 +25,8 @@ enum admin_exit {
 };
 
 #define ADMIN_MAX_MODULES 16
+#define ADMIN_MAX_SANS 32
+#define ADMIN_MAX_SETS 32
 
 struct admin {
 	const char *cmd;                         /* the command's name */
@@ -41,6 +43,16 @@ struct admin {
 	const char *pin_file, *so_pin_file, *new_pin_file;
 	unsigned min_pin;        /* --min-pin-length, default 4 */
 	int json, force, yes;
+	const char *key_hex;     /* csr --key ID */
+	const char *subject;     /* csr --subject */
+	const char *sans[ADMIN_MAX_SANS]; /* csr --san (repeatable) */
+	size_t nsans;
+	const char *out;         /* csr --out, provision --out */
+	const char *file;        /* import-cert --file */
+	const char *chain;       /* import-cert --chain */
+	const char *profile;     /* provision --profile */
+	const char *sets[ADMIN_MAX_SETS]; /* provision --set NAME=VALUE (repeatable) */
+	size_t nsets;
 };
 
 /* The token (or slot) a command acts on. */
@@ -74,6 +86,12 @@ const char *admin_token_name(const struct p11_token_desc *d);
  */
 int admin_user_session(struct admin *a, struct admin_target *t, struct p11_session **s);
 
+/* The two halves of admin_user_session: open the read-write session (no login)... */
+int admin_open_session(struct admin *a, struct admin_target *t, struct p11_session **s);
+/* ...and log the user in on it when the token wants it and it is not yet (PIN from
+ * --pin-file or a prompt). Both print why on failure and return an exit code. */
+int admin_login(struct admin *a, struct admin_target *t, struct p11_session *s);
+
 int cmd_tokens(struct admin *a);
 
 /* ---- admin_pin.c ---- */
@@ -96,6 +114,15 @@ int admin_confirm(const char *question, const char *expected);
 
 /* ---- admin_cmd_pin.c ---- */
 int cmd_init(struct admin *a);
+
+/*
+ * Initialises the token of t (slot or token) with label and the SO PIN so (the current
+ * one, or the new one of a blank token), sets the user PIN user, and re-reads t->d.
+ * guard: first refuse a token in use as init does (--force and its label typed). Prints
+ * why on failure and returns an exit code.
+ */
+int admin_init_token(struct admin *a, struct admin_target *t, const char *label,
+    const struct kyso_secret *so, const struct kyso_secret *user, int guard);
 int cmd_change_pin(struct admin *a);
 int cmd_unblock_pin(struct admin *a);
 int cmd_set_so_pin(struct admin *a);
@@ -104,6 +131,23 @@ int cmd_set_so_pin(struct admin *a);
 int cmd_keygen(struct admin *a);
 int cmd_list(struct admin *a);
 int cmd_delete(struct admin *a);
+
+/* ---- admin_cmd_cert.c ---- */
+int cmd_csr(struct admin *a);
+int cmd_import_cert(struct admin *a);
+
+/*
+ * Builds the PKCS#10 request for the key with CKA_ID id on the open session s (logging
+ * the user in, with the PIN secret pin if not NULL, else as admin_login, only when the
+ * token signs) and writes it as PEM to path (NULL: standard output). Prints why on
+ * failure and returns an exit code.
+ */
+int admin_csr_write(struct admin *a, struct admin_target *t, struct p11_session *s,
+    const unsigned char *id, size_t id_len, const char *subject, const char *const *sans,
+    size_t nsans, const struct kyso_secret *pin, const char *path);
+
+/* ---- admin_provision.c ---- */
+int cmd_provision(struct admin *a);
 
 /* ---- admin_inventory.c ---- */
 int cmd_inventory(struct admin *a);

@@ -86,8 +86,7 @@ cmd_init(struct admin *a)
 {
 	struct admin_target t;
 	struct kyso_secret *so = NULL, *user = NULL;
-	struct p11_fail f;
-	int rc, r, blank;
+	int rc, blank;
 
 	if (a->label == NULL || a->label[0] == '\0' || strlen(a->label) > 32) {
 		fprintf(stderr, "kyso-admin init: --label LABEL is required (1 to 32 bytes)\n");
@@ -113,25 +112,37 @@ cmd_init(struct admin *a)
 	    (rc = admin_read_pin(a, a->new_pin_file, "--new-pin-file", "user PIN", 1, &t.d,
 	    &user)) != AX_OK)
 		goto out;
-	if ((r = p11_token_init(t.m, t.d.slot, so, a->label, &f)) != KYSO_OK) {
-		rc = admin_fail(a, r == KYSO_ERR_PIN_INCORRECT || r == KYSO_ERR_PIN_LOCKED ?
-		    "SO PIN" : "initialising the token", r, &f);
-		goto out;
-	}
-	if ((rc = so_init_pin(a, &t, so, user)) != AX_OK) {
-		fprintf(stderr, "kyso-admin init: the token was initialised with label '%s' "
-		    "but its user PIN is not set; set it with kyso-admin unblock-pin\n", a->label);
-		goto out;
-	}
-	if (p11_slot_info(t.m, t.d.slot, &t.d, &f) == KYSO_OK && t.d.token_present)
+	if ((rc = admin_init_token(a, &t, a->label, so, user, 0)) == AX_OK)
 		printf("token %s initialised in slot %lu; SO PIN and user PIN set\n",
 		    admin_token_name(&t.d.token), t.d.slot);
-	else
-		printf("token '%s' initialised; SO PIN and user PIN set\n", a->label);
 out:
 	secret_free(so);
 	secret_free(user);
 	return rc;
+}
+
+int
+admin_init_token(struct admin *a, struct admin_target *t, const char *label,
+    const struct kyso_secret *so, const struct kyso_secret *user, int guard)
+{
+	struct p11_fail f;
+	int rc, r;
+
+	if (guard && (rc = init_guard(a, t)) != AX_OK)
+		return rc;
+	if ((r = p11_token_init(t->m, t->d.slot, so, label, &f)) != KYSO_OK)
+		return admin_fail(a, r == KYSO_ERR_PIN_INCORRECT || r == KYSO_ERR_PIN_LOCKED ?
+		    "SO PIN" : "initialising the token", r, &f);
+	if ((rc = so_init_pin(a, t, so, user)) != AX_OK) {
+		fprintf(stderr, "kyso-admin %s: the token was initialised with label '%s' "
+		    "but its user PIN is not set; set it with kyso-admin unblock-pin\n", a->cmd,
+		    label);
+		return rc;
+	}
+	if ((r = p11_slot_info(t->m, t->d.slot, &t->d, &f)) != KYSO_OK || !t->d.token_present)
+		return admin_fail(a, "reading the new token", r != KYSO_OK ? r :
+		    KYSO_ERR_TOKEN_NOT_PRESENT, &f);
+	return AX_OK;
 }
 
 /* Finds the token for a PIN command and checks the token state it needs. */

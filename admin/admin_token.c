@@ -163,12 +163,55 @@ admin_find_target(struct admin *a, struct admin_target *t, int allow_slot)
 }
 
 int
-admin_user_session(struct admin *a, struct admin_target *t, struct p11_session **s)
+admin_open_session(struct admin *a, struct admin_target *t, struct p11_session **s)
+{
+	struct p11_fail f;
+	char what[120];
+	int r;
+
+	*s = NULL;
+	snprintf(what, sizeof(what), "token %s", admin_token_name(&t->d.token));
+	if ((r = p11_session_open_rw(t->m, t->d.slot, s, &f)) != KYSO_OK)
+		return admin_fail(a, what, r, &f);
+	return AX_OK;
+}
+
+int
+admin_login(struct admin *a, struct admin_target *t, struct p11_session *s)
 {
 	struct kyso_secret *pin = NULL;
 	struct p11_fail f;
 	char what[120];
 	int r, rc;
+
+	if (!(t->d.token.flags & P11_TOKEN_LOGIN_REQUIRED) || p11_session_logged_in(s))
+		return AX_OK;
+	if (t->d.token.flags & P11_TOKEN_USER_PIN_LOCKED) {
+		fprintf(stderr, "kyso-admin %s: the user PIN of token %s is locked; unblock it "
+		    "with 'kyso-admin unblock-pin' (needs the SO PIN)\n", a->cmd,
+		    admin_token_name(&t->d.token));
+		return AX_PIN_LOCKED;
+	}
+	if (!(t->d.token.flags & P11_TOKEN_PROTECTED_AUTH_PATH) &&
+	    (rc = admin_read_pin(a, a->pin_file, "--pin-file", "user PIN", 0, &t->d, &pin)) !=
+	    AX_OK)
+		return rc;
+	snprintf(what, sizeof(what), "token %s", admin_token_name(&t->d.token));
+	r = p11_session_login(s, pin, &f);
+	secret_free(pin);
+	if (r != KYSO_OK) {
+		if (r == KYSO_ERR_PIN_LOCKED)
+			fprintf(stderr, "kyso-admin %s: the user PIN of token %s is locked; unblock "
+			    "it with 'kyso-admin unblock-pin'\n", a->cmd, admin_token_name(&t->d.token));
+		return admin_fail(a, r == KYSO_ERR_PIN_INCORRECT ? "user PIN" : what, r, &f);
+	}
+	return AX_OK;
+}
+
+int
+admin_user_session(struct admin *a, struct admin_target *t, struct p11_session **s)
+{
+	int rc;
 
 	*s = NULL;
 	if ((t->d.token.flags & P11_TOKEN_LOGIN_REQUIRED) &&
@@ -178,28 +221,13 @@ admin_user_session(struct admin *a, struct admin_target *t, struct p11_session *
 		    admin_token_name(&t->d.token));
 		return AX_PIN_LOCKED;
 	}
-	if ((t->d.token.flags & P11_TOKEN_LOGIN_REQUIRED) &&
-	    !(t->d.token.flags & P11_TOKEN_PROTECTED_AUTH_PATH) &&
-	    (rc = admin_read_pin(a, a->pin_file, "--pin-file", "user PIN", 0, &t->d, &pin)) !=
-	    AX_OK)
+	if ((rc = admin_open_session(a, t, s)) != AX_OK)
 		return rc;
-	snprintf(what, sizeof(what), "token %s", admin_token_name(&t->d.token));
-	if ((r = p11_session_open_rw(t->m, t->d.slot, s, &f)) != KYSO_OK) {
-		secret_free(pin);
-		return admin_fail(a, what, r, &f);
-	}
-	if ((t->d.token.flags & P11_TOKEN_LOGIN_REQUIRED) && !p11_session_logged_in(*s) &&
-	    (r = p11_session_login(*s, pin, &f)) != KYSO_OK) {
-		secret_free(pin);
+	if ((rc = admin_login(a, t, *s)) != AX_OK) {
 		p11_session_close(*s);
 		*s = NULL;
-		if (r == KYSO_ERR_PIN_LOCKED)
-			fprintf(stderr, "kyso-admin %s: the user PIN of token %s is locked; unblock "
-			    "it with 'kyso-admin unblock-pin'\n", a->cmd, admin_token_name(&t->d.token));
-		return admin_fail(a, r == KYSO_ERR_PIN_INCORRECT ? "user PIN" : what, r, &f);
 	}
-	secret_free(pin);
-	return AX_OK;
+	return rc;
 }
 
 /* ---- tokens ---- */

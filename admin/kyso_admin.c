@@ -23,7 +23,8 @@
 	"PINs not given in files are asked on the terminal without echo (new ones twice);\n" \
 	"they are never taken from the command line.\n"
 
-enum { O_PIN = 256, O_SO_PIN, O_NEW_PIN, O_MIN_PIN, O_SLOT, O_FORCE, O_PUBOUT };
+enum { O_PIN = 256, O_SO_PIN, O_NEW_PIN, O_MIN_PIN, O_SLOT, O_FORCE, O_PUBOUT, O_KEY,
+	O_SUBJECT, O_SAN, O_OUT, O_FILE, O_CHAIN, O_PROFILE, O_SET };
 
 static const struct {
 	const char *name;
@@ -71,6 +72,48 @@ static const struct {
 	  "  -i, --id HEX           the CKA_ID (default: 20 random bytes, printed)\n"
 	  "      --pubkey-out F     also write the public key to F (PEM)\n" PIN_HELP
 	  "\nIf the token cannot generate TYPE, the types it can generate are listed.\n" },
+	{ "csr", cmd_csr, "kuaOP", "a certificate request (PKCS#10) signed by a token key",
+	  "Usage: kyso-admin csr --key ID --subject DN [--san TYPE:VALUE]... [--out F]\n"
+	  "Build a PKCS#10 certificate request for the token key with CKA_ID ID and have the\n"
+	  "token sign it (the private key is used only through C_Sign). The request asks for\n"
+	  "keyUsage digitalSignature, nonRepudiation (critical) and the given names.\n\n"
+	  COMMON_HELP
+	  "      --key ID           the key's CKA_ID in hex (kyso-admin list shows it)\n"
+	  "      --subject DN       \"CN=Alice Example,OU=IT,O=Acme\\, Inc.,C=DE\" (RFC 4514,\n"
+	  "                         most specific first) or \"/C=DE/O=Acme/CN=Alice\"\n"
+	  "      --san TYPE:VALUE   a subject alternative name: email:, dns:, uri:, ip:\n"
+	  "                         (repeatable)\n"
+	  "      --out F            write the PEM request to F (default: standard output)\n"
+	  PIN_HELP
+	  "\nThe subject and names are checked before the token is used; the user PIN is\n"
+	  "asked only when the token signs.\n" },
+	{ "import-cert", cmd_import_cert, "FcP", "store a certificate (and its chain) by its key",
+	  "Usage: kyso-admin import-cert --file F [--chain F] [--token TOKEN] [--pin-file F]\n"
+	  "Store the certificate in F (PEM or DER) on the token with the CKA_ID and label of\n"
+	  "the token key its public key matches; a certificate that matches no key is\n"
+	  "refused and nothing is written. A certificate already on the token is refused;\n"
+	  "CA certificates from --chain already on it are skipped with a note. The others\n"
+	  "are stored as CA certificates (CKA_CERTIFICATE_CATEGORY 2).\n\n"
+	  COMMON_HELP
+	  "      --file F           the certificate (PEM or DER)\n"
+	  "      --chain F          CA certificates (a PEM bundle: intermediates, root)\n"
+	  PIN_HELP },
+	{ "provision", cmd_provision, "pOesSNMf", "a new token from a profile: init, PINs, key, CSR",
+	  "Usage: kyso-admin provision --profile FILE --out DIR (--slot N | --token TOKEN)\n"
+	  "                            [--set NAME=VALUE]... [--force]\n"
+	  "Initialise the token with the profile's label, set its SO PIN and user PIN (the\n"
+	  "profile's PIN policy is enforced before the token is touched), generate the\n"
+	  "profile's key, and write its certificate request to DIR/SERIAL.csr.pem and a\n"
+	  "record of the token to DIR/SERIAL.json. The profile format is in kyso-admin(1).\n\n"
+	  COMMON_HELP
+	  "      --slot N           the slot (as kyso-admin tokens shows; one --module)\n"
+	  "      --profile FILE     the INI profile: [token] [pin] [key] [subject]\n"
+	  "      --out DIR          where the request and the record go\n"
+	  "      --set NAME=VALUE   a value for ${NAME} in the profile (repeatable)\n"
+	  "      --force            erase a token in use (asks to type its label)\n"
+	  SO_PIN_HELP "      --new-pin-file F   the new user PIN ('-': standard input)\n"
+	  "      --min-pin-length N refuse new PINs shorter than N (the profile may ask more)\n"
+	  "\n" PIN_NOTE },
 	{ "list", cmd_list, "P", "list the objects on the token",
 	  "Usage: kyso-admin list [--token TOKEN] [--pin-file F]\n"
 	  "List the objects on the token (after the user login): class, id, label, key type\n"
@@ -94,7 +137,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "Usage: kyso-admin [--module PATH]... COMMAND [OPTION]...\n"
-	    "Provision PKCS#11 tokens: initialise, set PINs, generate keys, list, delete.\n\n"
+	    "Provision PKCS#11 tokens: initialise, set PINs, generate keys, request and import\n"
+	    "certificates, list, delete.\n\n"
 	    "Commands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
@@ -121,6 +165,14 @@ opt_letter(int ch)
 	case O_SLOT: return 's';
 	case O_FORCE: return 'f';
 	case O_PUBOUT: return 'o';
+	case O_KEY: return 'k';
+	case O_SUBJECT: return 'u';
+	case O_SAN: return 'a';
+	case O_OUT: return 'O';
+	case O_FILE: return 'F';
+	case O_CHAIN: return 'c';
+	case O_PROFILE: return 'p';
+	case O_SET: return 'e';
 	default: return (char)ch;
 	}
 }
@@ -143,6 +195,14 @@ main(int argc, char **argv)
 		{ "new-pin-file", required_argument, NULL, O_NEW_PIN },
 		{ "min-pin-length", required_argument, NULL, O_MIN_PIN },
 		{ "pubkey-out", required_argument, NULL, O_PUBOUT },
+		{ "key", required_argument, NULL, O_KEY },
+		{ "subject", required_argument, NULL, O_SUBJECT },
+		{ "san", required_argument, NULL, O_SAN },
+		{ "out", required_argument, NULL, O_OUT },
+		{ "file", required_argument, NULL, O_FILE },
+		{ "chain", required_argument, NULL, O_CHAIN },
+		{ "profile", required_argument, NULL, O_PROFILE },
+		{ "set", required_argument, NULL, O_SET },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -183,6 +243,24 @@ main(int argc, char **argv)
 		case O_SO_PIN: a.so_pin_file = optarg; break;
 		case O_NEW_PIN: a.new_pin_file = optarg; break;
 		case O_PUBOUT: a.pubkey_out = optarg; break;
+		case O_KEY: a.key_hex = optarg; break;
+		case O_SUBJECT: a.subject = optarg; break;
+		case O_OUT: a.out = optarg; break;
+		case O_FILE: a.file = optarg; break;
+		case O_CHAIN: a.chain = optarg; break;
+		case O_PROFILE: a.profile = optarg; break;
+		case O_SAN:
+		case O_SET:
+			if ((ch == O_SAN ? a.nsans : a.nsets) == ADMIN_MAX_SANS) {
+				fprintf(stderr, "kyso-admin: at most %d --%s options\n",
+				    ADMIN_MAX_SANS, ch == O_SAN ? "san" : "set");
+				return AX_USAGE;
+			}
+			if (ch == O_SAN)
+				a.sans[a.nsans++] = optarg;
+			else
+				a.sets[a.nsets++] = optarg;
+			break;
 		case O_SLOT:
 		case O_MIN_PIN:
 			v = strtol(optarg, &end, 10);
@@ -234,7 +312,8 @@ main(int argc, char **argv)
 			static const char *const names[] = { "j--json", "l--label", "s--slot",
 				"f--force", "S--so-pin-file", "N--new-pin-file",
 				"M--min-pin-length", "P--pin-file", "T--type", "i--id",
-				"o--pubkey-out", "y--yes" };
+				"o--pubkey-out", "y--yes", "k--key", "u--subject", "a--san",
+				"O--out", "F--file", "c--chain", "p--profile", "e--set" };
 			const char *name = "?";
 
 			for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)

@@ -419,8 +419,8 @@ struct p11_cert_store {
 	const unsigned char *id;      /* CKA_ID (the key's, for an own certificate) */
 	size_t id_len;
 	const char *label;            /* CKA_LABEL */
-	int ca;  /* 1: CA certificate (category 2, CKA_TRUSTED asked, dropped if refused);
-	          * 0: own certificate (category 1) */
+	int ca;  /* 1: CA certificate (category 2); 0: own certificate (category 1). CKA_TRUSTED
+	          * is never set: only the SO may */
 };
 
 /*

@@ -327,26 +327,23 @@ p11_session_store_cert(struct p11_session *s, const struct p11_cert_store *c,
 		{ CKA_ID, (void *)(uintptr_t)c->id, c->id_len },
 		{ CKA_LABEL, (void *)(uintptr_t)c->label, strlen(c->label) },
 		{ CKA_CERTIFICATE_CATEGORY, &category, sizeof(category) },
-		/* last: only the SO may set it on most tokens; dropped when refused */
-		{ CKA_TRUSTED, (void *)(uintptr_t)&yes, sizeof(yes) },
 	};
 	CK_ULONG nt = sizeof(t) / sizeof(t[0]);
 	CK_OBJECT_HANDLE h;
 	CK_RV rv;
 
+	/*
+	 * No CKA_TRUSTED: only the SO may set it, and a refused template is not always
+	 * harmless (SoftHSM 2.6 leaves an empty certificate object behind when it refuses
+	 * CKA_TRUSTED from a user session). CA certificates are told by their category.
+	 */
 	p11_fail_clear(fail);
 	if (c->der == NULL || c->der_len == 0 || c->subject == NULL || c->issuer == NULL ||
 	    c->serial == NULL || c->label == NULL)
 		return KYSO_ERR_INVALID_ARG;
-	if (!c->ca)
-		nt--;
 	rv = s->m->fn->C_CreateObject(s->h, t, nt, &h);
-	if (c->ca && (rv == CKR_ATTRIBUTE_READ_ONLY || rv == CKR_ATTRIBUTE_VALUE_INVALID ||
-	    rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_TEMPLATE_INCONSISTENT ||
-	    rv == CKR_USER_NOT_LOGGED_IN))
-		rv = s->m->fn->C_CreateObject(s->h, t, --nt, &h);  /* without CKA_TRUSTED */
 	if (rv == CKR_TEMPLATE_INCONSISTENT || rv == CKR_ATTRIBUTE_TYPE_INVALID)
-		/* modules of PKCS#11 2.11 and older: no certificate category either */
-		rv = s->m->fn->C_CreateObject(s->h, t, 10, &h);
+		/* modules of PKCS#11 2.11 and older: no certificate category */
+		rv = s->m->fn->C_CreateObject(s->h, t, nt - 1, &h);
 	return p11_fail_set(fail, "C_CreateObject", rv);
 }

@@ -154,16 +154,19 @@ tty_pin(const struct admin *a, const char *opt, const char *what, int is_new,
 	    d != NULL && d->token_present ? admin_token_name(&d->token) : "?");
 	n = prompt_read(tty, prompt, p);
 	if (n > 0 && is_new) {
+		(void)mlock(&again, sizeof(again));  /* like p: never swapped out */
 		snprintf(prompt, sizeof(prompt), "New %s again: ", what);
 		m = prompt_read(tty, prompt, &again);
 		if (m != n || memcmp(again.b, p->b, (size_t)n) != 0) {
 			pinbuf_wipe(&again);
+			(void)munlock(&again, sizeof(again));
 			fclose(tty);
 			fprintf(stderr, "kyso-admin %s: the two new %ss differ; nothing was "
 			    "changed\n", a->cmd, what);
 			return -AX_USAGE;
 		}
 		pinbuf_wipe(&again);
+		(void)munlock(&again, sizeof(again));
 	}
 	fclose(tty);
 	if (n <= 0) {

@@ -83,18 +83,6 @@ struct ava {
 	size_t len;
 };
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes the escape at s[*i] ('\\') into buf; advances *i. */
 static int
 unescape(const char *s, size_t *i, unsigned char *buf, size_t *len, char *err,
@@ -103,8 +91,8 @@ unescape(const char *s, size_t *i, unsigned char *buf, size_t *len, char *err,
 	char c = s[*i + 1];
 	char tmp[68];
 
-	if (hexval(c) >= 0 && s[*i + 2] != '\0' && hexval(s[*i + 2]) >= 0) {
-		buf[(*len)++] = (unsigned char)(hexval(c) * 16 + hexval(s[*i + 2]));
+	if (hex_digit(c) >= 0 && s[*i + 2] != '\0' && hex_digit(s[*i + 2]) >= 0) {
+		buf[(*len)++] = (unsigned char)(hex_digit(c) * 16 + hex_digit(s[*i + 2]));
 		*i += 3;
 		return KYSO_OK;
 	}

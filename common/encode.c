@@ -136,8 +136,8 @@ utf8_sanitize(char *s)
 	return bad;
 }
 
-static int
-hex_val(char c)
+int
+hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -163,8 +163,8 @@ hex_decode(const char *s, unsigned char **out, size_t *outlen)
 
 		if (n > 0 && s[i] == ':' && i + 1 < len)
 			i++;
-		if (i + 1 >= len || (hi = hex_val(s[i])) < 0 ||
-		    (lo = hex_val(s[i + 1])) < 0) {
+		if (i + 1 >= len || (hi = hex_digit(s[i])) < 0 ||
+		    (lo = hex_digit(s[i + 1])) < 0) {
 			free(buf);
 			return KYSO_ERR_INVALID_ARG;
 		}

@@ -27,6 +27,9 @@ char *hex_encode_new(const unsigned char *p, size_t len);
  */
 int hex_decode(const char *s, unsigned char **out, size_t *outlen);
 
+/* Returns the value of hex digit c (either case), or -1. */
+int hex_digit(char c);
+
 /*
  * Replaces, in place, every byte of s that is not part of valid UTF-8 (RFC 3629: no
  * overlong forms, no surrogates) with '?'. Returns the number of bytes replaced.

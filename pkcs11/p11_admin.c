@@ -63,34 +63,19 @@ int
 p11_module_slots(struct p11_module *m, struct p11_slot_desc **out, size_t *n,
     struct p11_fail *fail)
 {
-	CK_SLOT_ID *slots = NULL;
-	CK_ULONG count = 0;
-	struct p11_slot_desc *d = NULL;
+	CK_SLOT_ID *slots;
+	CK_ULONG count;
+	struct p11_slot_desc *d;
 	size_t got = 0;
-	CK_RV rv = CKR_OK;
-	int r = KYSO_OK;
+	int r;
 
 	*out = NULL;
 	*n = 0;
-	p11_fail_clear(fail);
-	for (int tries = 0; tries < 4; tries++) {
-		if ((rv = m->fn->C_GetSlotList(CK_FALSE, NULL, &count)) != CKR_OK)
-			return p11_fail_set(fail, "C_GetSlotList", rv);
-		if (count == 0)
-			return KYSO_OK;
-		free(slots);
-		if (count > 1024 || (slots = calloc(count, sizeof(*slots))) == NULL)
-			return KYSO_ERR_NOMEM;
-		if ((rv = m->fn->C_GetSlotList(CK_FALSE, slots, &count)) != CKR_BUFFER_TOO_SMALL)
-			break;
-	}
-	if (rv != CKR_OK) {
-		r = p11_fail_set(fail, "C_GetSlotList", rv);
-		goto out;
-	}
+	if ((r = p11_slot_ids(m, 0, &slots, &count, fail)) != KYSO_OK || count == 0)
+		return r;
 	if ((d = calloc(count, sizeof(*d))) == NULL) {
-		r = KYSO_ERR_NOMEM;
-		goto out;
+		free(slots);
+		return KYSO_ERR_NOMEM;
 	}
 	for (CK_ULONG i = 0; i < count; i++) {
 		struct p11_fail f;
@@ -99,13 +84,10 @@ p11_module_slots(struct p11_module *m, struct p11_slot_desc **out, size_t *n,
 		if (p11_slot_info(m, slots[i], &d[got], &f) == KYSO_OK)
 			got++;
 	}
+	free(slots);
 	*out = d;
 	*n = got;
-	d = NULL;
-out:
-	free(slots);
-	free(d);
-	return r;
+	return KYSO_OK;
 }
 
 int

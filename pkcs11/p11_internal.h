@@ -51,6 +51,14 @@ void p11_fail_clear(struct p11_fail *fail);
  */
 void p11_trim_copy(char *dst, const CK_UTF8CHAR *src, size_t srclen);
 
+/*
+ * Lists the module's slot ids (with_token: only slots holding a token). Returns KYSO_OK
+ * with a malloc'd array *out of *n ids (NULL and 0 when there are none), or an error +
+ * fail.
+ */
+int p11_slot_ids(struct p11_module *m, int with_token, CK_SLOT_ID **out, CK_ULONG *n,
+    struct p11_fail *fail);
+
 /* Fills d from the slot's token and slot info and mechanism list. KYSO_OK or error+fail. */
 int p11_describe_slot(struct p11_module *m, CK_SLOT_ID slot, struct p11_token_desc *d,
     struct p11_fail *fail);

@@ -197,39 +197,57 @@ p11_describe_slot(struct p11_module *m, CK_SLOT_ID slot, struct p11_token_desc *
 }
 
 int
-p11_module_tokens(struct p11_module *m, struct p11_token_desc **out, size_t *n,
+p11_slot_ids(struct p11_module *m, int with_token, CK_SLOT_ID **out, CK_ULONG *n,
     struct p11_fail *fail)
 {
 	CK_SLOT_ID *slots = NULL;
-	CK_ULONG count = 0, i;
-	struct p11_token_desc *d = NULL;
-	size_t got = 0;
-	CK_RV rv;
-	int r = KYSO_OK;
+	CK_ULONG count = 0;
+	CK_BBOOL present = with_token ? CK_TRUE : CK_FALSE;
+	CK_RV rv = CKR_OK;
 
 	*out = NULL;
 	*n = 0;
 	p11_fail_clear(fail);
 	/* a slot may appear between the two calls: retry while the buffer is too small */
 	for (int tries = 0; tries < 4; tries++) {
-		if ((rv = m->fn->C_GetSlotList(CK_TRUE, NULL, &count)) != CKR_OK)
-			return p11_fail_set(fail, "C_GetSlotList", rv);
-		if (count == 0)
+		if ((rv = m->fn->C_GetSlotList(present, NULL, &count)) != CKR_OK)
+			break;
+		if (count == 0) {
+			free(slots);
 			return KYSO_OK;
+		}
 		free(slots);
 		if (count > 1024 || (slots = calloc(count, sizeof(*slots))) == NULL)
 			return KYSO_ERR_NOMEM;
-		rv = m->fn->C_GetSlotList(CK_TRUE, slots, &count);
-		if (rv != CKR_BUFFER_TOO_SMALL)
+		if ((rv = m->fn->C_GetSlotList(present, slots, &count)) != CKR_BUFFER_TOO_SMALL)
 			break;
 	}
 	if (rv != CKR_OK) {
-		r = p11_fail_set(fail, "C_GetSlotList", rv);
-		goto out;
+		free(slots);
+		return p11_fail_set(fail, "C_GetSlotList", rv);
 	}
+	*out = slots;
+	*n = count;
+	return KYSO_OK;
+}
+
+int
+p11_module_tokens(struct p11_module *m, struct p11_token_desc **out, size_t *n,
+    struct p11_fail *fail)
+{
+	CK_SLOT_ID *slots;
+	CK_ULONG count, i;
+	struct p11_token_desc *d;
+	size_t got = 0;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if ((r = p11_slot_ids(m, 1, &slots, &count, fail)) != KYSO_OK || count == 0)
+		return r;
 	if ((d = calloc(count, sizeof(*d))) == NULL) {
-		r = KYSO_ERR_NOMEM;
-		goto out;
+		free(slots);
+		return KYSO_ERR_NOMEM;
 	}
 	for (i = 0; i < count; i++) {
 		struct p11_fail f;
@@ -241,13 +259,10 @@ p11_module_tokens(struct p11_module *m, struct p11_token_desc **out, size_t *n,
 			log_debug("%s: slot %lu: %s in %s", m->path, (unsigned long)slots[i],
 			    f.ckr_name, f.call);
 	}
+	free(slots);
 	*out = d;
 	*n = got;
-	d = NULL;
-out:
-	free(slots);
-	free(d);
-	return r;
+	return KYSO_OK;
 }
 
 void

@@ -1,0 +1,699 @@
+/*
+ * config.c — kysod's configuration files (see config.h): each file is read into a
+ * "layer" with libinih, every value checked as it is read; then the admin layer is laid
+ * over the defaults and the user layer over that, tighten-only where the admin spoke.
+ *
+ * libinih reads lines through our reader, which counts them (the handler gets no line
+ * number), refuses over-long lines (inih would split them) and sees section lines, which
+ * inih does not report when they hold no key: "[kysdo]" alone must still be an error.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "config.h"
+#include "kyso_err.h"
+#include "log.h"
+
+#define FILE_MAX (64 * 1024)
+
+enum key {
+	K_LOGIN_CACHE, K_IDLE_TTL, K_MAX_TTL, K_CLIENT_PIN, K_CONFIRM, K_PINENTRY,
+	K_PINENTRY_TIMEOUT, K_MODULES, K_LOG_LEVEL, K_AUDIT_LOG, K_COUNT
+};
+enum type { T_BOOL, T_TTL, T_TIMEOUT, T_PROGRAM, T_PATH, T_MODULES, T_LEVEL };
+/* what the user file may do to a key the admin file set */
+enum rule { R_AND, R_OR, R_MIN, R_FIXED, R_LIST, R_OVERRIDE };
+
+#define F(field) offsetof(struct kysod_config, field)
+static const struct keydef {
+	const char *name;
+	enum type type;
+	enum rule rule;
+	size_t field, fixed;   /* where it goes in struct kysod_config; its _fixed flag */
+} keys[K_COUNT] = {
+	[K_LOGIN_CACHE] = { "login_cache", T_BOOL, R_AND, F(login_cache), 0 },
+	[K_IDLE_TTL] = { "login_idle_ttl", T_TTL, R_MIN, F(login_idle_ttl), 0 },
+	[K_MAX_TTL] = { "login_max_ttl", T_TTL, R_MIN, F(login_max_ttl), 0 },
+	[K_CLIENT_PIN] = { "client_pin", T_BOOL, R_AND, F(client_pin), 0 },
+	[K_CONFIRM] = { "confirm", T_BOOL, R_OR, F(confirm), 0 },
+	[K_PINENTRY] = { "pinentry", T_PROGRAM, R_FIXED, F(pinentry), F(pinentry_fixed) },
+	[K_PINENTRY_TIMEOUT] = { "pinentry_timeout", T_TIMEOUT, R_MIN, F(pinentry_timeout), 0 },
+	[K_MODULES] = { "modules", T_MODULES, R_LIST, F(modules), F(modules_set) },
+	[K_LOG_LEVEL] = { "log_level", T_LEVEL, R_OVERRIDE, F(log_level), F(log_level_set) },
+	[K_AUDIT_LOG] = { "audit_log", T_PATH, R_FIXED, F(audit_log), F(audit_log_fixed) },
+};
+#define FIELD(c, k, type) ((type *)((char *)(c) + keys[k].field))
+
+struct strv {
+	char **v;
+	size_t n;
+};
+
+/* One file's settings: line[k] is where key k was set (0: not set), v[k] its number or
+ * boolean, s[k] its string; modules the real paths of `modules`, written as written. */
+struct layer {
+	const char *path;
+	int line[K_COUNT];
+	long v[K_COUNT];
+	char *s[K_COUNT];
+	struct strv modules, written;
+};
+
+/* The state of one file's parse. */
+struct parse {
+	struct layer *l;
+	struct strv *warnings;
+	const char *pos, *end;      /* the rest of the file's text */
+	int lineno;                 /* the line inih works on */
+	int prev_key;               /* a key came before this line in this section */
+	int continuation;           /* inih takes this line as the previous value's next line */
+	int rc, err_line;           /* the first error, and its line */
+	char *err;
+	size_t errlen;
+};
+
+/* Appends str (taken; freed on failure; NULL means out of memory). */
+static int
+strv_push(struct strv *s, char *str)
+{
+	char **v = str != NULL ? realloc(s->v, (s->n + 1) * sizeof(*v)) : NULL;
+
+	if (v == NULL) {
+		free(str);
+		return KYSO_ERR_NOMEM;
+	}
+	v[s->n++] = str;
+	s->v = v;
+	return KYSO_OK;
+}
+
+static void
+strv_free(struct strv *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	s->v = NULL;
+	s->n = 0;
+}
+
+static int warnf(struct strv *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int
+warnf(struct strv *w, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	return strv_push(w, n < 0 ? NULL : s);
+}
+
+/* Records the first error, "FILE line N: ...", and returns 0 (the handler's "failed"). */
+static int fail(struct parse *p, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int
+fail(struct parse *p, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (p->rc != KYSO_OK)
+		return 0;
+	p->rc = rc;
+	p->err_line = p->lineno;
+	n = snprintf(p->err, p->errlen, "%s line %d: ", p->l->path, p->lineno);
+	if (n >= 0 && (size_t)n < p->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return 0;
+}
+
+/* ---- values ---- */
+
+int
+config_parse_duration(const char *s, long *out)
+{
+	long v = 0, mult = 1;
+	const char *units = "smhd";
+	static const long unit[] = { 1, 60, 3600, 86400 };
+
+	if (strcasecmp(s, "unlimited") == 0) {
+		*out = CONFIG_UNLIMITED;
+		return KYSO_OK;
+	}
+	if (!isdigit((unsigned char)*s))
+		return KYSO_ERR_INVALID_ARG;
+	for (; isdigit((unsigned char)*s); s++)
+		if (v <= CONFIG_MAX_DURATION)   /* past the cap the value only needs to stay big */
+			v = v * 10 + (*s - '0');
+	if (*s != '\0' && strchr(units, *s) != NULL)
+		mult = unit[strchr(units, *s++) - units];
+	if (*s != '\0')
+		return KYSO_ERR_INVALID_ARG;
+	if (v > CONFIG_MAX_DURATION / mult)
+		return KYSO_ERR_TOO_LARGE;
+	*out = v * mult;
+	return KYSO_OK;
+}
+
+void
+config_format_duration(long secs, char *buf, size_t len)
+{
+	if (secs == CONFIG_UNLIMITED)
+		snprintf(buf, len, "unlimited");
+	else if (secs < 120 || secs % 60 != 0)   /* "60s" reads better than "1m" */
+		snprintf(buf, len, "%lds", secs);
+	else if (secs % 86400 == 0)
+		snprintf(buf, len, "%ldd", secs / 86400);
+	else if (secs % 3600 == 0)
+		snprintf(buf, len, "%ldh", secs / 3600);
+	else
+		snprintf(buf, len, "%ldm", secs / 60);
+}
+
+static int
+parse_bool(struct parse *p, const char *key, const char *v, long *out)
+{
+	static const char *const words[] = { "no", "yes", "false", "true", "off", "on", "0", "1" };
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcasecmp(v, words[i]) == 0)
+			return *out = (long)(i % 2), 1;
+	return fail(p, KYSO_ERR_INVALID_ARG, "%s: '%s' is not a boolean (use yes or no, true or "
+	    "false, on or off, 1 or 0)", key, v);
+}
+
+static int
+parse_time(struct parse *p, const char *key, const char *v, long *out, int zero_ok)
+{
+	int r = config_parse_duration(v, out);
+
+	if (r == KYSO_ERR_TOO_LARGE)
+		return fail(p, KYSO_ERR_INVALID_ARG, "%s: '%s' is longer than 30 days (use "
+		    "'unlimited' for no limit)", key, v);
+	if (r != KYSO_OK)
+		return fail(p, KYSO_ERR_INVALID_ARG, "%s: '%s' is not a duration (use e.g. 300, "
+		    "90s, 15m, 8h, 1d or 'unlimited')", key, v);
+	if (*out == 0 && !zero_ok)
+		return fail(p, KYSO_ERR_INVALID_ARG, "%s: '%s' is not a timeout (use 'unlimited' "
+		    "to wait without limit)", key, v);
+	return 1;
+}
+
+/* An absolute path or, with program, also a bare program name. 1 if fine, else 0. */
+static int
+check_path(struct parse *p, const char *key, const char *v, int program, int spaces_ok)
+{
+	if (v[0] == '"' || v[0] == '\'')
+		return fail(p, KYSO_ERR_INVALID_ARG, "%s: write the value without quotes", key);
+	for (const char *s = v; *s != '\0'; s++) {
+		if (iscntrl((unsigned char)*s))
+			return fail(p, KYSO_ERR_INVALID_ARG, "%s: the value contains a control "
+			    "character", key);
+		if (*s == ' ' && !spaces_ok)
+			return fail(p, KYSO_ERR_INVALID_ARG, "%s: '%s' contains a space (name one "
+			    "program, without arguments)", key, v);
+	}
+	if (v[0] != '/' && (!program || strchr(v, '/') != NULL))
+		return fail(p, KYSO_ERR_INVALID_ARG, "%s: '%s' is not an absolute path%s", key, v,
+		    program ? " nor a program name" : "");
+	return 1;
+}
+
+/* Adds the space-separated module paths of v to the layer's list, as real paths. */
+static int
+parse_modules(struct parse *p, const char *v)
+{
+	struct layer *l = p->l;
+	char *copy = strdup(v), *save = NULL, *tok, *real;
+	int ok = 1, dup;
+
+	if (copy == NULL)
+		return fail(p, KYSO_ERR_NOMEM, "out of memory");
+	for (tok = strtok_r(copy, " \t", &save); ok && tok != NULL;
+	    tok = strtok_r(NULL, " \t", &save)) {
+		if (!(ok = check_path(p, "modules", tok, 0, 0)))
+			break;
+		if ((real = realpath(tok, NULL)) == NULL &&
+		    (warnf(p->warnings, "%s line %d: modules: '%s' cannot be resolved (%s); kept "
+		    "as written", l->path, p->lineno, tok, strerror(errno))
+		    != KYSO_OK || (real = strdup(tok)) == NULL)) {
+			ok = fail(p, KYSO_ERR_NOMEM, "out of memory");
+			break;
+		}
+		dup = 0;
+		for (size_t i = 0; i < l->modules.n && !dup; i++)
+			dup = strcmp(l->modules.v[i], real) == 0;
+		if (dup)
+			free(real);
+		else if (strv_push(&l->modules, real) != KYSO_OK ||
+		    strv_push(&l->written, strdup(tok)) != KYSO_OK)
+			ok = fail(p, KYSO_ERR_NOMEM, "out of memory");
+	}
+	free(copy);
+	return ok;
+}
+
+/* ---- reading a file ---- */
+
+/* libinih's fgets: one line of the file per call, noting what inih will make of it. */
+static char *
+reader(char *str, int num, void *stream)
+{
+	struct parse *p = stream;
+	const char *nl, *s, *e;
+	size_t len;
+	int indented;
+
+	if (p->rc != KYSO_OK || p->pos >= p->end || num < 3)
+		return NULL;
+	nl = memchr(p->pos, '\n', (size_t)(p->end - p->pos));
+	len = nl != NULL ? (size_t)(nl - p->pos) + 1 : (size_t)(p->end - p->pos);
+	p->lineno++;
+	if (len > (size_t)num - 1 || memchr(p->pos, '\0', len) != NULL) {
+		if (len > (size_t)num - 1)
+			fail(p, KYSO_ERR_INVALID_ARG, "the line is longer than %d characters (a "
+			    "long modules list may continue on indented lines)", num - 2);
+		else
+			fail(p, KYSO_ERR_INVALID_ARG, "a NUL byte: this is not a text file");
+		return NULL;
+	}
+	memcpy(str, p->pos, len);
+	str[len] = '\0';
+	p->pos += len;
+	s = str;
+	if (p->lineno == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+		s += 3;
+	indented = *s != '\0' && isspace((unsigned char)*s);
+	while (*s != '\0' && isspace((unsigned char)*s))
+		s++;
+	p->continuation = indented && p->prev_key && *s != '\0' && strchr(";#", *s) == NULL;
+	if (*s == '[' && !p->continuation) {
+		p->prev_key = 0;
+		e = strchr(s, ']');
+		if (e == NULL)
+			return str;   /* inih reports the syntax error */
+		if (e - s - 1 != 5 || strncmp(s + 1, "kysod", 5) != 0) {
+			fail(p, KYSO_ERR_INVALID_ARG, "unknown section [%.*s] (keys go before any "
+			    "section or under [kysod])", (int)(e - s - 1), s + 1);
+			return NULL;
+		}
+	}
+	return str;
+}
+
+static int
+handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse *p = user;
+	struct layer *l = p->l;
+	int k;
+
+	if (p->rc != KYSO_OK)
+		return 0;
+	p->prev_key = 1;
+	if (section[0] != '\0' && strcmp(section, "kysod") != 0)
+		return fail(p, KYSO_ERR_INVALID_ARG, "unknown section [%s]", section);
+	for (k = 0; k < K_COUNT && strcmp(name, keys[k].name) != 0; k++)
+		;
+	if (k == K_COUNT)
+		return fail(p, KYSO_ERR_INVALID_ARG, "unknown key '%s'", name);
+	if (p->continuation)
+		return k == K_MODULES ? parse_modules(p, value) : fail(p, KYSO_ERR_INVALID_ARG,
+		    "%s: only modules may continue on an indented line", name);
+	if (l->line[k] != 0)
+		return fail(p, KYSO_ERR_INVALID_ARG, "%s: set twice (first on line %d)", name,
+		    l->line[k]);
+	if (value[0] == '\0')
+		return fail(p, KYSO_ERR_INVALID_ARG, "%s: no value", name);
+	l->line[k] = p->lineno;
+	switch (keys[k].type) {
+	case T_BOOL: return parse_bool(p, name, value, &l->v[k]);
+	case T_TTL: return parse_time(p, name, value, &l->v[k], 1);
+	case T_TIMEOUT: return parse_time(p, name, value, &l->v[k], 0);
+	case T_MODULES: return parse_modules(p, value);
+	case T_LEVEL:
+		if ((l->v[k] = log_level_parse(value)) >= 0)
+			return 1;
+		return fail(p, KYSO_ERR_INVALID_ARG, "%s: '%s' is not a log level (use error, "
+		    "warning, info or debug)", name, value);
+	case T_PROGRAM:
+		if (strcasecmp(value, CONFIG_PINENTRY_NONE) == 0)
+			value = CONFIG_PINENTRY_NONE;
+		else if (!check_path(p, name, value, 1, 0))
+			return 0;
+		break;
+	case T_PATH:
+		if (!check_path(p, name, value, 0, 1))
+			return 0;
+		break;
+	}
+	return (l->s[k] = strdup(value)) != NULL ? 1 : fail(p, KYSO_ERR_NOMEM, "out of memory");
+}
+
+/* Reads l->path into l. A missing file sets nothing, unless required. */
+static int
+load_layer(struct layer *l, int required, struct strv *w, char *err, size_t errlen)
+{
+	struct parse p = { .l = l, .warnings = w, .err = err, .errlen = errlen };
+	struct stat st;
+	char *data = NULL;
+	size_t len = 0;
+	int fd, line, rc = KYSO_OK;
+	FILE *f = NULL;
+
+	if ((fd = open(l->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0 &&
+	    errno == ENOENT && !required)
+		return KYSO_OK;
+	if (fd < 0 || (f = fdopen(fd, "r")) == NULL) {
+		snprintf(err, errlen, "%s: cannot read: %s", l->path, strerror(errno));
+		rc = KYSO_ERR_IO;
+	} else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: cannot read: not a regular file", l->path);
+		rc = KYSO_ERR_IO;
+	} else if ((data = malloc(FILE_MAX + 1)) == NULL)
+		rc = KYSO_ERR_NOMEM;
+	else if ((len = fread(data, 1, FILE_MAX + 1, f)), ferror(f)) {
+		snprintf(err, errlen, "%s: cannot read: %s", l->path, strerror(errno));
+		rc = KYSO_ERR_IO;
+	} else if (len > FILE_MAX) {
+		snprintf(err, errlen, "%s: larger than %d KiB", l->path, FILE_MAX / 1024);
+		rc = KYSO_ERR_INVALID_ARG;
+	}
+	if (f != NULL)
+		fclose(f);
+	else if (fd >= 0)
+		close(fd);
+	if (rc == KYSO_OK) {
+		p.pos = data;
+		p.end = data + len;
+		line = ini_parse_stream(reader, &p, handler, &p);
+		if (p.rc != KYSO_OK && (line <= 0 || line >= p.err_line))
+			rc = p.rc;   /* inih stops when we do: the first error is ours */
+		else if (line != 0) {
+			snprintf(err, errlen, "%s line %d: syntax error (expected 'key = value', "
+			    "[kysod] or a comment)", l->path, line);
+			rc = line == -2 ? KYSO_ERR_NOMEM : KYSO_ERR_INVALID_ARG;
+		}
+	}
+	if (rc == KYSO_ERR_NOMEM)
+		snprintf(err, errlen, "%s: out of memory", l->path);
+	free(data);
+	return rc;
+}
+
+static void
+layer_free(struct layer *l)
+{
+	for (int k = 0; k < K_COUNT; k++)
+		free(l->s[k]);
+	strv_free(&l->modules);
+	strv_free(&l->written);
+}
+
+/* ---- merging ---- */
+
+static void
+take_modules(struct kysod_config *c, struct strv *m)
+{
+	struct strv old = { c->modules, c->nmodules };
+
+	strv_free(&old);
+	c->modules = m->v;
+	c->nmodules = m->n;
+	m->v = NULL;
+	m->n = 0;
+}
+
+/* Sets key k of c from layer l (taking its strings and list); admin: mark it fixed. */
+static void
+put(struct kysod_config *c, struct layer *l, int k, int admin)
+{
+	switch (keys[k].type) {
+	case T_BOOL: case T_LEVEL: *FIELD(c, k, int) = (int)l->v[k]; break;
+	case T_TTL: case T_TIMEOUT: *FIELD(c, k, long) = l->v[k]; break;
+	case T_MODULES: take_modules(c, &l->modules); break;
+	default:
+		free(*FIELD(c, k, char *));
+		*FIELD(c, k, char *) = l->s[k];
+		l->s[k] = NULL;
+	}
+	if (keys[k].fixed != 0 && (admin || keys[k].rule == R_OVERRIDE || k == K_MODULES))
+		*(int *)((char *)c + keys[k].fixed) = 1;
+}
+
+/* x is a longer duration than y. */
+static int
+longer(long x, long y)
+{
+	return x == CONFIG_UNLIMITED ? y != CONFIG_UNLIMITED : y != CONFIG_UNLIMITED && x > y;
+}
+
+static const char *
+show(int k, long v, char *buf, size_t len)
+{
+	if (keys[k].type == T_BOOL)
+		return v ? "yes" : "no";
+	config_format_duration(v, buf, len);
+	return buf;
+}
+
+/* The user's list, cut to what the admin's (already in c) allows. */
+static int
+intersect(struct kysod_config *c, struct layer *u, const struct layer *a, struct strv *w)
+{
+	struct strv keep = { 0 };
+	int rc = KYSO_OK;
+
+	for (size_t i = 0; i < u->modules.n && rc == KYSO_OK; i++) {
+		if (config_module_allowed(c, u->modules.v[i])) {
+			rc = strv_push(&keep, u->modules.v[i]);
+			u->modules.v[i] = NULL;
+		} else
+			rc = warnf(w, "%s line %d: modules: '%s' dropped: %s line %d does not allow "
+			    "it", u->path, u->line[K_MODULES], u->written.v[i], a->path,
+			    a->line[K_MODULES]);
+	}
+	if (rc == KYSO_OK && keep.n == 0)
+		rc = warnf(w, "%s line %d: modules: %s line %d allows none of these: no module "
+		    "will be used", u->path, u->line[K_MODULES], a->path, a->line[K_MODULES]);
+	if (rc == KYSO_OK)
+		take_modules(c, &keep);
+	strv_free(&keep);
+	return rc;
+}
+
+/* Lays a over the defaults in c, then u over that, tighten-only where a set a key. */
+static int
+merge(struct kysod_config *c, struct layer *a, struct layer *u, struct strv *w)
+{
+	char ub[32], ab[32];
+	const char *cs;
+	int looser, rc = KYSO_OK;
+
+	for (int k = 0; k < K_COUNT && rc == KYSO_OK; k++) {
+		if (a->line[k] != 0)
+			put(c, a, k, 1);
+		if (u->line[k] == 0)
+			continue;
+		if (a->line[k] == 0 || keys[k].rule == R_OVERRIDE) {
+			put(c, u, k, 0);
+			continue;
+		}
+		cs = keys[k].rule == R_FIXED ? *FIELD(c, k, char *) : NULL;
+		switch (keys[k].rule) {
+		case R_AND: looser = u->v[k] && !a->v[k]; break;
+		case R_OR: looser = !u->v[k] && a->v[k]; break;
+		case R_MIN: looser = longer(u->v[k], a->v[k]); break;
+		case R_FIXED: looser = strcmp(u->s[k], cs) != 0; break;
+		default: rc = intersect(c, u, a, w); continue;   /* R_LIST */
+		}
+		if (!looser)
+			put(c, u, k, 0);
+		else if (keys[k].rule == R_FIXED)
+			rc = warnf(w, "%s line %d: %s = %s ignored: %s line %d fixes it to %s",
+			    u->path, u->line[k], keys[k].name, u->s[k], a->path, a->line[k], cs);
+		else
+			rc = warnf(w, "%s line %d: %s = %s ignored: it would loosen %s = %s set by "
+			    "%s line %d", u->path, u->line[k], keys[k].name,
+			    show(k, u->v[k], ub, sizeof(ub)), keys[k].name,
+			    show(k, a->v[k], ab, sizeof(ab)), a->path, a->line[k]);
+	}
+	return rc;
+}
+
+/* ---- the API ---- */
+
+int
+config_defaults(struct kysod_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->login_cache = 1;
+	c->login_idle_ttl = 600;
+	c->login_max_ttl = 7200;
+	c->client_pin = 1;
+	c->pinentry_timeout = 60;
+	c->log_level = LOG_LVL_INFO;
+	c->pinentry = strdup("pinentry");
+	return c->pinentry != NULL ? KYSO_OK : KYSO_ERR_NOMEM;
+}
+
+const char *
+config_admin_path(void)
+{
+	const char *env = secure_getenv(CONFIG_ADMIN_ENV);
+
+	return env != NULL && env[0] != '\0' && getuid() == 0 ? env : CONFIG_ADMIN_PATH;
+}
+
+int
+config_user_path(char *buf, size_t len)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	struct passwd pw, *res = NULL;
+	char pwbuf[4096];
+	int n;
+
+	if (xdg != NULL && xdg[0] == '/')
+		n = snprintf(buf, len, "%s/%s", xdg, CONFIG_USER_SUBPATH);
+	else {
+		if ((home == NULL || home[0] != '/') &&
+		    getpwuid_r(getuid(), &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res != NULL)
+			home = pw.pw_dir;
+		if (home == NULL || home[0] != '/')
+			return KYSO_ERR_INVALID_ARG;
+		n = snprintf(buf, len, "%s/.config/%s", home, CONFIG_USER_SUBPATH);
+	}
+	return n >= 0 && (size_t)n < len ? KYSO_OK : KYSO_ERR_INVALID_ARG;
+}
+
+int
+config_load(struct kysod_config *c, const char *admin_path, const char *user_path,
+    unsigned flags, char *err, size_t errlen)
+{
+	struct layer a = { .path = admin_path }, u = { .path = user_path };
+	struct strv w = { 0 };
+	char upath[PATH_MAX];
+	const char *env = secure_getenv(CONFIG_ADMIN_ENV);
+	int rc;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	config_free(c);
+	rc = config_defaults(c);
+	if (rc == KYSO_OK && a.path == NULL) {
+		a.path = config_admin_path();
+		if (env != NULL && env[0] != '\0' && getuid() != 0)
+			rc = warnf(&w, "%s=%s ignored: only root may name another admin file; "
+			    "reading %s", CONFIG_ADMIN_ENV, env, a.path);
+	}
+	if (rc == KYSO_OK && u.path == NULL) {
+		if (config_user_path(upath, sizeof(upath)) == KYSO_OK)
+			u.path = upath;
+		else
+			rc = warnf(&w, "no home directory: no user configuration file is read");
+	}
+	if (rc == KYSO_OK)
+		rc = load_layer(&a, 0, &w, err, errlen);
+	if (rc == KYSO_OK && u.path != NULL)
+		rc = load_layer(&u, (flags & CONFIG_USER_REQUIRED) != 0, &w, err, errlen);
+	if (rc == KYSO_OK)
+		rc = merge(c, &a, &u, &w);
+	if (c->login_idle_ttl == 0 || c->login_max_ttl == 0)
+		c->login_cache = 0;
+	layer_free(&a);
+	layer_free(&u);
+	if (rc != KYSO_OK) {
+		if (rc == KYSO_ERR_NOMEM && errlen > 0 && err[0] == '\0')
+			snprintf(err, errlen, "out of memory");
+		strv_free(&w);
+		config_free(c);
+		config_defaults(c);
+		return rc;
+	}
+	c->warnings = w.v;
+	c->nwarnings = w.n;
+	return KYSO_OK;
+}
+
+int
+config_module_allowed(const struct kysod_config *c, const char *path)
+{
+	char *real;
+	int ok = 0;
+
+	if (!c->modules_set)
+		return 1;
+	real = realpath(path, NULL);
+	for (size_t i = 0; i < c->nmodules && !ok; i++)
+		ok = strcmp(real != NULL ? real : path, c->modules[i]) == 0;
+	free(real);
+	return ok;
+}
+
+void
+config_free(struct kysod_config *c)
+{
+	struct strv m, w;
+
+	if (c == NULL)
+		return;
+	m = (struct strv){ c->modules, c->nmodules };
+	w = (struct strv){ c->warnings, c->nwarnings };
+	strv_free(&m);
+	strv_free(&w);
+	free(c->pinentry);
+	free(c->audit_log);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+config_describe(const struct kysod_config *c, char *buf, size_t len)
+{
+	char idle[32], max[32], pt[32];
+	size_t n;
+
+	if (len == 0)
+		return;
+	config_format_duration(c->login_idle_ttl, idle, sizeof(idle));
+	config_format_duration(c->login_max_ttl, max, sizeof(max));
+	config_format_duration(c->pinentry_timeout, pt, sizeof(pt));
+	if (c->login_cache)
+		snprintf(buf, len, "login cache %s idle / %s max", idle, max);
+	else
+		snprintf(buf, len, "no login cache");
+	n = strlen(buf);
+	snprintf(buf + n, len - n, ", client PINs %s, %s", c->client_pin ? "allowed" : "refused",
+	    c->confirm ? "confirmation for every signature" : "no confirmation");
+	n = strlen(buf);
+	if (c->pinentry == NULL || strcmp(c->pinentry, CONFIG_PINENTRY_NONE) == 0)
+		snprintf(buf + n, len - n, ", no pinentry%s", c->pinentry_fixed ? " (fixed)" : "");
+	else
+		snprintf(buf + n, len - n, ", pinentry '%s' (%s%s)", c->pinentry, pt,
+		    c->pinentry_fixed ? ", fixed" : "");
+	n = strlen(buf);
+	if (c->modules_set)
+		snprintf(buf + n, len - n, ", %zu module(s) allowed", c->nmodules);
+	n = strlen(buf);
+	if (c->audit_log != NULL)
+		snprintf(buf + n, len - n, ", audit log %s%s", c->audit_log,
+		    c->audit_log_fixed ? " (fixed)" : "");
+}

@@ -18,6 +18,7 @@ static const struct {
 	{ "watch", cmd_watch, "show tokens coming, going and changing, as it happens" },
 	{ "modules", cmd_modules, "list the PKCS#11 modules the agent uses, and their health" },
 	{ "info", cmd_info, "show which agent answers, where, and its modules" },
+	{ "audit", cmd_audit, "show the audit log: every signing request, granted or refused" },
 };
 
 static void

@@ -90,8 +90,7 @@ hex_encode_new(const unsigned char *p, size_t len)
 	return s;
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
-static size_t
+size_t
 utf8_seq(const unsigned char *s)
 {
 	unsigned c = s[0];

@@ -31,6 +31,12 @@ int hex_decode(const char *s, unsigned char **out, size_t *outlen);
 int hex_digit(char c);
 
 /*
+ * Returns the length (1-4) of the valid UTF-8 sequence at s (RFC 3629: no overlong forms,
+ * no surrogates), or 0 if there is none (a NUL is a sequence of length 1).
+ */
+size_t utf8_seq(const unsigned char *s);
+
+/*
  * Replaces, in place, every byte of s that is not part of valid UTF-8 (RFC 3629: no
  * overlong forms, no surrogates) with '?'. Returns the number of bytes replaced.
  */

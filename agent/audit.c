@@ -1,0 +1,516 @@
+/*
+ * audit.c — the audit log (see audit.h): one JSON line per signing request in a file,
+ * written in one write(2) and cut back when it fails, reopened for every record (log
+ * rotation by moving the file just works), and a copy in the systemd journal.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <systemd/sd-journal.h>
+
+#include "audit.h"
+#include "encode.h"
+#include "kyso_err.h"
+#include "log.h"
+
+#define OPEN_FLAGS (O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)
+#define MESSAGE_DESCRIPTION_MAX 200  /* the journal's MESSAGE shows this much of it */
+
+struct audit_log {
+	pthread_mutex_t mu;
+	char *path, *dir;
+	int need_dirsync;           /* the file was created: its directory entry is not synced */
+	unsigned journal_failures;
+	char journal_error[160];    /* the first reason */
+};
+
+static void
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- paths ---- */
+
+int
+audit_path_default(char *buf, size_t len)
+{
+	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	struct passwd pw, *res = NULL;
+	char pwbuf[4096];
+	int n;
+
+	if (state != NULL && state[0] == '/') {
+		n = snprintf(buf, len, "%s/%s", state, AUDIT_LOG_SUBPATH);
+		return n >= 0 && (size_t)n < len ? KYSO_OK : KYSO_ERR_INVALID_ARG;
+	}
+	if ((home == NULL || home[0] != '/') &&
+	    getpwuid_r(getuid(), &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res != NULL)
+		home = pw.pw_dir;
+	if (home == NULL || home[0] != '/')
+		return KYSO_ERR_INVALID_ARG;
+	n = snprintf(buf, len, "%s/.local/state/%s", home, AUDIT_LOG_SUBPATH);
+	return n >= 0 && (size_t)n < len ? KYSO_OK : KYSO_ERR_INVALID_ARG;
+}
+
+const char *
+audit_path(const struct audit_log *l)
+{
+	return l->path;
+}
+
+/* mkdir -p dir: what is made gets mode 0700 (whatever the umask). 0, or -1 with errno. */
+static int
+make_dirs(const char *dir)
+{
+	char *p = strdup(dir), *s;
+	int rc = 0;
+
+	if (p == NULL)
+		return -1;
+	for (s = p + 1; rc == 0; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+
+		*s = '\0';
+		if (mkdir(p, 0700) == 0)
+			rc = chmod(p, 0700);
+		else if (errno != EEXIST)
+			rc = -1;
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	if (rc == 0) {
+		struct stat st;
+
+		if (stat(dir, &st) != 0) {
+			rc = -1;
+		} else if (!S_ISDIR(st.st_mode)) {
+			errno = ENOTDIR;
+			rc = -1;
+		}
+	}
+	free(p);
+	return rc;
+}
+
+/*
+ * Opens the file to append to it, creating it (and its directory) if missing: the fd, or
+ * -1 with err. *created tells whether this call made the file.
+ */
+static int
+open_file(struct audit_log *l, int *created, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = -1, e = 0;
+
+	*created = 0;
+	for (int tries = 0; tries < 4 && fd < 0; tries++) {
+		if ((fd = open(l->path, OPEN_FLAGS)) >= 0 || errno != ENOENT)
+			break;
+		if (make_dirs(l->dir) != 0) {
+			e = errno;
+			fail(err, errlen, "cannot make the directory %s of the audit log: %s",
+			    l->dir, strerror(e));
+			return -1;
+		}
+		if ((fd = open(l->path, OPEN_FLAGS | O_CREAT | O_EXCL, 0600)) >= 0) {
+			*created = 1;
+			(void)fchmod(fd, 0600);  /* the umask may have taken more */
+		} else if (errno != EEXIST) {
+			break;
+		}
+	}
+	if (fd < 0) {
+		e = errno;
+		fail(err, errlen, "cannot open the audit log %s: %s", l->path,
+		    e == ELOOP ? "it is a symbolic link (refused)" : strerror(e));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		e = errno;
+		fail(err, errlen, "cannot use the audit log %s: %s", l->path,
+		    fstat(fd, &st) == 0 ? "it is not a regular file" : strerror(e));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), e = 0;
+
+	if (fd < 0)
+		return -1;
+	if (fsync(fd) != 0 && errno != EINVAL)  /* EINVAL: this file system cannot */
+		e = errno;
+	close(fd);
+	errno = e;
+	return e != 0 ? -1 : 0;
+}
+
+int
+audit_open(const char *path, struct audit_log **out, char *err, size_t errlen)
+{
+	struct audit_log *l;
+	const char *slash;
+	int fd, created;
+
+	*out = NULL;
+	if (path == NULL || path[0] == '\0' || path[strlen(path) - 1] == '/') {
+		fail(err, errlen, "the audit log needs the path of a file");
+		return KYSO_ERR_AUDIT;
+	}
+	if ((l = calloc(1, sizeof(*l))) == NULL || (l->path = strdup(path)) == NULL)
+		goto nomem;
+	slash = strrchr(path, '/');
+	l->dir = slash == NULL ? strdup(".") : slash == path ? strdup("/") :
+	    strndup(path, (size_t)(slash - path));
+	if (l->dir == NULL)
+		goto nomem;
+	pthread_mutex_init(&l->mu, NULL);
+	if ((fd = open_file(l, &created, err, errlen)) < 0) {
+		audit_close(l);
+		return KYSO_ERR_AUDIT;
+	}
+	close(fd);
+	l->need_dirsync = created;
+	*out = l;
+	return KYSO_OK;
+nomem:
+	if (l != NULL) {
+		free(l->path);
+		free(l);
+	}
+	fail(err, errlen, "out of memory");
+	return KYSO_ERR_NOMEM;
+}
+
+void
+audit_close(struct audit_log *l)
+{
+	if (l == NULL)
+		return;
+	pthread_mutex_destroy(&l->mu);
+	free(l->path);
+	free(l->dir);
+	free(l);
+}
+
+/* ---- the line ---- */
+
+/* A JSON string of s, each byte that is not valid UTF-8 made U+FFFD; NULL on ENOMEM. */
+static json_t *
+jstr(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), o = 0, k;
+	char *fixed = malloc(len * 3 + 1);
+	json_t *j;
+
+	if (fixed == NULL)
+		return NULL;
+	for (size_t n = 0; n < len; n += k ? k : 1) {
+		k = utf8_seq(p + n);
+		memcpy(fixed + o, k ? s + n : "\xef\xbf\xbd", k ? k : 3);
+		o += k ? k : 3;
+	}
+	j = json_stringn(fixed, o);
+	free(fixed);
+	return j;
+}
+
+static int
+set_str(json_t *o, const char *key, const char *v)
+{
+	if (v == NULL || v[0] == '\0')
+		return 0;
+	return json_object_set_new(o, key, jstr(v));
+}
+
+static void
+format_time(const struct timespec *ts, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t t = ts->tv_sec;
+	size_t n;
+
+	gmtime_r(&t, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%03ldZ", ts->tv_nsec / 1000000 % 1000);
+}
+
+/* The line with its '\n' (malloc'd), or NULL on ENOMEM. */
+static char *
+build_line(const struct audit_record *r, const char *when, const char *digest)
+{
+	json_t *o = json_object();
+	char *text, *line = NULL;
+	int bad;
+
+	if (o == NULL)
+		return NULL;
+	bad = json_object_set_new(o, "time", json_string(when)) ||
+	    json_object_set_new(o, "uid", json_integer((json_int_t)r->uid)) ||
+	    json_object_set_new(o, "pid", json_integer((json_int_t)r->pid)) ||
+	    set_str(o, "exe", r->exe) || set_str(o, "method", r->method) ||
+	    set_str(o, "token_serial", r->token_serial) ||
+	    set_str(o, "token_label", r->token_label) ||
+	    set_str(o, "certificate", r->cert_id) || set_str(o, "subject", r->cert_subject) ||
+	    set_str(o, "algorithm", r->algorithm) || set_str(o, "digest", digest) ||
+	    set_str(o, "digest_alg", digest[0] != '\0' ? r->digest_alg : NULL) ||
+	    set_str(o, "description", r->description) || set_str(o, "result", r->result) ||
+	    set_str(o, "message", r->message);
+	text = bad ? NULL : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	/* JSON escapes every control character: a newline in the text is a bug */
+	if (text != NULL && strchr(text, '\n') == NULL &&
+	    (line = malloc(strlen(text) + 2)) != NULL) {
+		strcpy(line, text);
+		strcat(line, "\n");
+	}
+	if (text != NULL) {
+		/* json_dumps allocates with jansson's functions (kysod's wipe on free) */
+		json_free_t jfree;
+
+		json_get_alloc_funcs(NULL, &jfree);
+		jfree(text);
+	}
+	return line;
+}
+
+/* ---- the file ---- */
+
+/* Appends line in one write; cut back on any failure. 0, or -1 with err. */
+static int
+append(struct audit_log *l, const char *line, int sync, char *err, size_t errlen)
+{
+	size_t len = strlen(line);
+	struct stat st;
+	int fd, created, e = 0;
+	ssize_t n = 0;
+
+	if ((fd = open_file(l, &created, err, errlen)) < 0)
+		return -1;
+	if (created)
+		l->need_dirsync = 1;
+	if (fstat(fd, &st) != 0) {
+		e = errno;
+		goto out;
+	}
+	n = write(fd, line, len);
+	if (n < 0) {
+		e = errno;
+	} else if ((size_t)n < len) {
+		/* why it stopped: the next write says (it is cut back with the rest) */
+		e = write(fd, line + n, len - (size_t)n) < 0 ? errno : EIO;
+	} else if (sync && fsync(fd) != 0) {
+		e = errno;
+	} else if (sync && l->need_dirsync) {
+		if (sync_dir(l->dir) != 0)
+			e = errno;
+		else
+			l->need_dirsync = 0;
+	}
+	if (e != 0 && n > 0 && ftruncate(fd, st.st_size) != 0)
+		log_error("cannot cut the failed record off the audit log %s: %s", l->path,
+		    strerror(errno));
+out:
+	close(fd);
+	if (e == 0)
+		return 0;
+	fail(err, errlen, "cannot write the audit log %s: %s", l->path, strerror(e));
+	return -1;
+}
+
+/* ---- the journal ---- */
+
+/* Appends before, s (control characters as '?', at most max bytes), after; not a NULL s. */
+static void
+put_safe(FILE *f, const char *before, const char *s, size_t max, const char *after)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = 0, k;
+
+	if (s == NULL || s[0] == '\0')
+		return;
+	fputs(before, f);
+	for (; p[n] != '\0'; n += k) {
+		if (n + (k = utf8_seq(p + n) ? utf8_seq(p + n) : 1) > max) {
+			fputs("...", f);
+			break;
+		}
+		if (utf8_seq(p + n) == 0 || p[n] < 0x20 || p[n] == 0x7f)
+			fputc('?', f);
+		else
+			fwrite(p + n, 1, k, f);
+	}
+	fputs(after, f);
+}
+
+/* "kyso: signature granted to /usr/bin/app (pid 123, uid 1000): certificate 7c8e..." */
+static char *
+journal_message(const struct audit_record *r, const char *result, const char *message)
+{
+	int granted = strcmp(result, "granted") == 0;
+	char *text = NULL, id[17];
+	size_t size;
+	FILE *f = open_memstream(&text, &size);
+
+	if (f == NULL)
+		return NULL;
+	fprintf(f, "kyso: signature %s to ", granted ? "granted" : "refused");
+	put_safe(f, "", r->exe, 256, " (");
+	fprintf(f, "pid %ld, uid %ld%s: ", (long)r->pid, (long)r->uid,
+	    r->exe != NULL && r->exe[0] != '\0' ? ")" : "");
+	snprintf(id, sizeof(id), "%.16s", r->cert_id != NULL ? r->cert_id : "");
+	put_safe(f, "certificate ", id, sizeof(id), "");  /* as kyso certs shows it */
+	if (id[0] == '\0')
+		fputs("no certificate", f);
+	put_safe(f, " (", r->cert_subject, 256, ")");
+	put_safe(f, " on token '", r->token_label, 64, "'");
+	put_safe(f, ", ", r->algorithm, 64, "");
+	put_safe(f, ": \"", r->description, MESSAGE_DESCRIPTION_MAX, "\"");
+	if (!granted) {
+		put_safe(f, ": ", result, 128, "");
+		put_safe(f, ": ", message, 512, "");
+	}
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+static int
+priority(const char *result)
+{
+	if (strcmp(result, "granted") == 0)
+		return LOG_INFO;
+	if (strcmp(result, "io.kyso.Agent.AuditFailed") == 0)
+		return LOG_ERR;
+	if (strncmp(result, "io.kyso.Agent.Pin", 17) == 0)
+		return LOG_WARNING;  /* wrong PINs, locked PINs: someone may be guessing */
+	return LOG_NOTICE;
+}
+
+static void
+journal_send(struct audit_log *l, const struct audit_record *r, const char *when,
+    const char *digest, const char *result, const char *message)
+{
+	char num[3][24], *msg = journal_message(r, result, message);
+	const char *const fields[][2] = { { "MESSAGE", msg }, { "PRIORITY", num[0] },
+		{ "SYSLOG_IDENTIFIER", "kysod" }, { "KYSO_TIME", when }, { "KYSO_UID", num[1] },
+		{ "KYSO_PID", num[2] }, { "KYSO_EXE", r->exe }, { "KYSO_METHOD", r->method },
+		{ "KYSO_TOKEN_SERIAL", r->token_serial }, { "KYSO_TOKEN_LABEL", r->token_label },
+		{ "KYSO_CERTIFICATE", r->cert_id }, { "KYSO_SUBJECT", r->cert_subject },
+		{ "KYSO_ALGORITHM", r->algorithm }, { "KYSO_DIGEST", digest },
+		{ "KYSO_DIGEST_ALG", digest[0] != '\0' ? r->digest_alg : NULL },
+		{ "KYSO_DESCRIPTION", r->description }, { "KYSO_RESULT", result },
+		{ "KYSO_MESSAGE", message } };
+	struct iovec iov[sizeof(fields) / sizeof(fields[0])];
+	int n = 0, rc = msg != NULL ? 0 : -ENOMEM, first;
+	char *s;
+
+	snprintf(num[0], sizeof(num[0]), "%d", priority(result));
+	snprintf(num[1], sizeof(num[1]), "%ld", (long)r->uid);
+	snprintf(num[2], sizeof(num[2]), "%ld", (long)r->pid);
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]) && rc == 0; i++) {
+		if (fields[i][1] == NULL || fields[i][1][0] == '\0')
+			continue;  /* absent: left out */
+		if (asprintf(&s, "%s=%s", fields[i][0], fields[i][1]) < 0) {
+			rc = -ENOMEM;
+			break;
+		}
+		iov[n].iov_base = s;
+		iov[n++].iov_len = strlen(s);
+	}
+	if (rc == 0)
+		rc = sd_journal_sendv(iov, n);  /* 0 also when there is no journald at all */
+	for (int i = 0; i < n; i++)
+		free(iov[i].iov_base);
+	free(msg);
+	if (rc >= 0)
+		return;
+	pthread_mutex_lock(&l->mu);
+	first = l->journal_failures++ == 0;
+	if (first)
+		snprintf(l->journal_error, sizeof(l->journal_error),
+		    "cannot send the audit records to the journal: %s", strerror(-rc));
+	pthread_mutex_unlock(&l->mu);
+	if (first)
+		log_warn("%s; the records are still written to %s", l->journal_error, l->path);
+}
+
+unsigned
+audit_journal_error(struct audit_log *l, char *buf, size_t len)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&l->mu);
+	n = l->journal_failures;
+	if (buf != NULL && len > 0)
+		snprintf(buf, len, "%s", n > 0 ? l->journal_error : "");
+	pthread_mutex_unlock(&l->mu);
+	return n;
+}
+
+/* ---- a record ---- */
+
+int
+audit_write(struct audit_log *l, const struct audit_record *r, int sync, char *err,
+    size_t errlen)
+{
+	char when[40], digest[129] = "", why[384];
+	const char *result, *message;
+	char *line;
+	int rc;
+
+	if (l == NULL || r == NULL || r->result == NULL || r->result[0] == '\0') {
+		fail(err, errlen, "an audit record needs a result");
+		return KYSO_ERR_INVALID_ARG;
+	}
+	format_time(&r->when, when, sizeof(when));
+	if (r->digest != NULL && r->digest_len > 0)
+		hex_encode(r->digest, r->digest_len > 64 ? 64 : r->digest_len, digest);
+	if ((line = build_line(r, when, digest)) == NULL) {
+		fail(err, errlen, "cannot write the audit log %s: out of memory", l->path);
+		return KYSO_ERR_NOMEM;
+	}
+	pthread_mutex_lock(&l->mu);
+	rc = append(l, line, sync, err, errlen);
+	pthread_mutex_unlock(&l->mu);
+	free(line);
+	result = r->result;
+	message = r->message;
+	if (rc != 0 && strcmp(r->result, "granted") == 0) {
+		/* the caller withholds the signature: say so in the journal */
+		result = kyso_err_varlink(KYSO_ERR_AUDIT);
+		snprintf(why, sizeof(why), "%s: %s", kyso_strerror(KYSO_ERR_AUDIT),
+		    err != NULL && errlen > 0 ? err : "");
+		message = why;
+	}
+	journal_send(l, r, when, digest, result, message);
+	return rc == 0 ? KYSO_OK : KYSO_ERR_AUDIT;
+}

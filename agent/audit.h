@@ -1,0 +1,112 @@
+/*
+ * audit.h — the audit log: every signing request, granted or refused, as one JSON line
+ * appended to a file (the record that counts: no signature without it) and as a
+ * structured entry in the systemd journal (a copy: its failure refuses nothing).
+ *
+ * The file: one JSON object per line (compact, UTF-8, no newline inside: the client's
+ * text is escaped), written with a single write(2) on a descriptor opened with O_APPEND,
+ * so that concurrent writers never interleave; a write that fails half way is cut back
+ * (ftruncate) so that no half line stays. The file is reopened for every record, so that
+ * moving it away (log rotation) simply starts a new one at the path. Mode 0600; its
+ * directory, made if missing, 0700. A symbolic link at the path is refused (O_NOFOLLOW),
+ * and so is anything but a regular file (/dev/null would lose every record).
+ *
+ * Fields of a line, in this order; a field that is not known is left out (also ""):
+ *   time          RFC 3339, UTC, milliseconds: "2026-12-06T10:00:00.123Z"
+ *   uid, pid      numbers: the caller, from the socket's peer credentials
+ *   exe           the caller's executable (/proc/PID/exe)
+ *   method        "io.kyso.Agent.Sign"
+ *   token_serial, token_label
+ *   certificate   the certificate id (64 hex digits)
+ *   subject       the certificate's subject (RFC 2253)
+ *   algorithm     "ecdsa-sha256"...
+ *   digest        the hash signed, lower-case hex
+ *   digest_alg    "sha256"... (only with a digest)
+ *   description   what the client says is signed (its own words, not checked)
+ *   result        "granted", or the varlink error name ("io.kyso.Agent.PinIncorrect")
+ *   message       the error sentence of a refusal
+ * Strings that are not valid UTF-8 have each bad byte replaced by U+FFFD.
+ *
+ * The journal gets the same as MESSAGE ("kyso: signature granted to /usr/bin/app (pid
+ * 123, uid 1000): certificate 7c8eae3f0fad8461 (CN=...) on token 'alpha', ecdsa-sha256:
+ * \"memo.pdf\"", control characters as '?'), PRIORITY (6 info granted, 5 notice refused,
+ * 4 warning for PinIncorrect/PinLocked..., 3 err for AuditFailed),
+ * SYSLOG_IDENTIFIER=kysod and KYSO_UID, KYSO_PID, KYSO_EXE, KYSO_METHOD,
+ * KYSO_TOKEN_SERIAL, KYSO_TOKEN_LABEL, KYSO_CERTIFICATE, KYSO_SUBJECT, KYSO_ALGORITHM,
+ * KYSO_DIGEST, KYSO_DIGEST_ALG, KYSO_DESCRIPTION, KYSO_RESULT, KYSO_MESSAGE (absent ones
+ * left out; KYSO_TIME is the "time" of the line). When the file cannot be written, the
+ * journal entry of a "granted" record says io.kyso.Agent.AuditFailed instead: the
+ * caller then withholds the signature.
+ *
+ * There is no PIN anywhere in a record: struct audit_record has no field for one, and
+ * none must ever be put in the description or message.
+ */
+#ifndef KYSO_AUDIT_H
+#define KYSO_AUDIT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+/* The default file below $XDG_STATE_HOME (else ~/.local/state); kyso audit reads it too. */
+#define AUDIT_LOG_SUBPATH "kyso/audit.log"
+
+struct audit_log;
+
+struct audit_record {
+	struct timespec when;        /* wall clock (CLOCK_REALTIME) */
+	uid_t uid;                   /* the caller, from the socket's peer credentials */
+	pid_t pid;
+	const char *exe;
+	const char *method;          /* "io.kyso.Agent.Sign" */
+	const char *token_serial, *token_label;   /* NULL if unknown */
+	const char *cert_id, *cert_subject;       /* NULL if unknown */
+	const char *algorithm;       /* NULL if unknown */
+	const unsigned char *digest; /* the hash signed; NULL if none (at most 64 bytes used) */
+	size_t digest_len;
+	const char *digest_alg;      /* "sha256"...; NULL if none */
+	const char *description;     /* the client's words, NULL if none */
+	const char *result;          /* "granted", or the varlink error name */
+	const char *message;         /* the error sentence, or NULL */
+};
+
+/*
+ * Writes the default path, $XDG_STATE_HOME/kyso/audit.log (when set and absolute), else
+ * $HOME/.local/state/kyso/audit.log (HOME from the environment, else the password
+ * database). Returns KYSO_OK, or KYSO_ERR_INVALID_ARG (no home, or len too small).
+ */
+int audit_path_default(char *buf, size_t len);
+
+/*
+ * Opens the audit log at path: makes its directory (and missing parents) with mode 0700,
+ * creates the file (0600) if missing and checks that it can be appended to. Nothing is
+ * kept open. Returns KYSO_OK with *out (free with audit_close), or KYSO_ERR_AUDIT with a
+ * sentence naming the file in err, or KYSO_ERR_NOMEM.
+ */
+int audit_open(const char *path, struct audit_log **out, char *err, size_t errlen);
+
+/*
+ * Appends r as one line (see above) and sends it to the journal; thread-safe. With sync,
+ * the file is fsync'ed before returning (and its directory after the file was created).
+ * Returns KYSO_OK, or KYSO_ERR_AUDIT when the line could not be written (or synced), with
+ * a sentence naming the file and the system error in err: then no part of it is left in
+ * the file, and a signature must not be given out. KYSO_ERR_INVALID_ARG if r->result is
+ * NULL, KYSO_ERR_NOMEM. The journal failing never fails the call (audit_journal_error).
+ */
+int audit_write(struct audit_log *l, const struct audit_record *r, int sync, char *err,
+    size_t errlen);
+
+/*
+ * How sending to the journal went: returns how many records could not be sent (0: none
+ * failed; no journald at all is not a failure) and, if any, the first reason in buf.
+ * The first failure is also logged once with log_warn.
+ */
+unsigned audit_journal_error(struct audit_log *l, char *buf, size_t len);
+
+/* The path the log writes to. */
+const char *audit_path(const struct audit_log *l);
+
+/* Frees l; NULL is allowed. No audit_write may be running. */
+void audit_close(struct audit_log *l);
+
+#endif

@@ -1,0 +1,501 @@
+/*
+ * kyso_cmds_audit.c — kyso audit: the agent's audit log (agent/audit.h writes it), read
+ * straight from the file (same user, no agent needed), filtered by time, certificate and
+ * result, as a table or as a JSON array.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <pwd.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <wchar.h>
+
+#include <jansson.h>
+
+#include "kyso_cli.h"
+#include "kyso_err.h"
+
+/* The same rule as audit_path_default (agent/audit.c), which kyso does not link. */
+static int
+default_path(char *buf, size_t len)
+{
+	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	struct passwd *pw;
+	int n;
+
+	if (state != NULL && state[0] == '/')
+		n = snprintf(buf, len, "%s/kyso/audit.log", state);
+	else {
+		if ((home == NULL || home[0] != '/') && (pw = getpwuid(getuid())) != NULL)
+			home = pw->pw_dir;
+		if (home == NULL || home[0] != '/')
+			return -1;
+		n = snprintf(buf, len, "%s/.local/state/kyso/audit.log", home);
+	}
+	return n >= 0 && (size_t)n < len ? 0 : -1;
+}
+
+/* ---- times ---- */
+
+/* n decimal digits at *p into *v; advances *p. */
+static int
+digits(const char **p, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++, (*p)++) {
+		if (!isdigit((unsigned char)**p))
+			return -1;
+		*v = *v * 10 + (**p - '0');
+	}
+	return 0;
+}
+
+/*
+ * "2026-12-06" (local midnight), "2026-12-06T10:00[:00[.123]]" with "Z", "+07:00" or
+ * nothing (local time); 'T' may be 't' or a space. Milliseconds since the epoch.
+ */
+static int
+parse_rfc3339(const char *s, int64_t *ms)
+{
+	struct tm tm = { 0 };
+	int y, mo, d, h = 0, mi = 0, sec = 0, frac = 0, zone = 0, zh, zm, sign, local = 1;
+	time_t t;
+
+	if (digits(&s, 4, &y) || *s++ != '-' || digits(&s, 2, &mo) || *s++ != '-' ||
+	    digits(&s, 2, &d))
+		return -1;
+	if (*s == 'T' || *s == 't' || *s == ' ') {
+		s++;
+		if (digits(&s, 2, &h) || *s++ != ':' || digits(&s, 2, &mi))
+			return -1;
+		if (*s == ':' && (s++, digits(&s, 2, &sec)))
+			return -1;
+		if (*s == '.') {
+			int scale = 100;
+
+			for (s++; isdigit((unsigned char)*s); s++, scale /= 10)
+				frac += (*s - '0') * scale;
+			if (scale == 100)
+				return -1;
+		}
+		if (*s == 'Z' || *s == 'z') {
+			s++;
+			local = 0;
+		} else if (*s == '+' || *s == '-') {
+			sign = *s++ == '-' ? -1 : 1;
+			if (digits(&s, 2, &zh) || *s++ != ':' || digits(&s, 2, &zm) || zh > 23 ||
+			    zm > 59)
+				return -1;
+			zone = sign * (zh * 3600 + zm * 60);
+			local = 0;
+		}
+	}
+	if (*s != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+	    sec > 60)
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	tm.tm_isdst = -1;
+	t = local ? mktime(&tm) : timegm(&tm);
+	if (t == (time_t)-1 || tm.tm_mday != d)  /* 2026-02-30 */
+		return -1;
+	*ms = ((int64_t)t - zone) * 1000 + frac;
+	return 0;
+}
+
+/* An option's time: RFC 3339, a date, or "30m", "2h", "7d" (also s, w) ago. */
+static int
+parse_when(const char *s, int64_t *ms)
+{
+	static const struct { char unit; int64_t sec; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 604800 } };
+	char *end;
+	long long n;
+
+	if (isdigit((unsigned char)s[0]) && strlen(s) < 12) {
+		errno = 0;
+		n = strtoll(s, &end, 10);
+		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]) && errno == 0; i++)
+			if (end[0] == units[i].unit && end[1] == '\0') {
+				*ms = ((int64_t)time(NULL) - n * units[i].sec) * 1000;
+				return 0;
+			}
+	}
+	return parse_rfc3339(s, ms);
+}
+
+/* ---- text on the terminal ---- */
+
+static int utf8_locale;
+
+/* One code point of s into *cp: its length (1 for a bad byte, *cp = -1). */
+static size_t
+utf8_next(const unsigned char *s, long *cp)
+{
+	size_t n = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 :
+	    s[0] >= 0xe0 && s[0] <= 0xef ? 3 : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+	long v = n == 1 ? s[0] : n == 2 ? s[0] & 0x1f : n == 3 ? s[0] & 0x0f : s[0] & 0x07;
+
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			n = 0;
+		else
+			v = v << 6 | (s[i] & 0x3f);
+		if (n == 0)
+			break;
+	}
+	if (n == 0 || (n == 3 && v < 0x800) || (n == 4 && (v < 0x10000 || v > 0x10ffff)) ||
+	    (v >= 0xd800 && v <= 0xdfff)) {
+		*cp = -1;
+		return 1;
+	}
+	*cp = v;
+	return n;
+}
+
+/*
+ * Prints s in at most width columns (0: no limit), the end cut with an ellipsis, then
+ * spaces up to width if pad. Control characters and bad bytes (a client's description
+ * may hold anything) are shown as '?', tabs and line ends as spaces.
+ */
+static void
+put_cell(const char *s, int width, int pad)
+{
+	const unsigned char *p;
+	int used = 0, total = 0, w, limit, ell = utf8_locale ? 1 : 3;
+	long cp;
+	size_t k;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p += k) {
+		k = utf8_next(p, &cp);
+		total += cp < 0xa0 || (w = wcwidth((wchar_t)cp)) < 0 ? 1 : w;
+	}
+	limit = width > 0 && total > width ? width - ell : total;
+	for (p = (const unsigned char *)s; *p != '\0'; p += k) {
+		k = utf8_next(p, &cp);
+		w = cp < 0xa0 || (w = wcwidth((wchar_t)cp)) < 0 ? 1 : w;
+		if (used + w > limit)
+			break;
+		if (cp == '\t' || cp == '\n' || cp == '\r')
+			fputc(' ', stdout);
+		else if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
+			fputc('?', stdout);  /* also a bad byte (cp -1) */
+		else
+			fwrite(p, 1, k, stdout);
+		used += w;
+	}
+	if (limit < total) {
+		fputs(utf8_locale ? "\u2026" : "...", stdout);
+		used += ell;
+	}
+	for (; pad && used < width; used++)
+		fputc(' ', stdout);
+}
+
+static const char *
+field(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? s : "";
+}
+
+/* The CN of an RFC 2253 subject into out, or "" when it has none. */
+static void
+common_name(const char *dn, char *out, size_t len)
+{
+	const char *cn = dn;
+	size_t n;
+
+	out[0] = '\0';
+	while ((cn = strstr(cn, "CN=")) != NULL && cn != dn && cn[-1] != ',')
+		cn += 3;
+	if (cn == NULL)
+		return;
+	cn += 3;
+	for (n = 0; cn[n] != '\0' && !(cn[n] == ',' && (n == 0 || cn[n - 1] != '\\')); n++)
+		;
+	snprintf(out, len, "%.*s", (int)n, cn);
+}
+
+enum { W_TIME = 19, W_RESULT = 20, W_PROGRAM = 20, W_CERT = 24, W_ALG = 19 };
+
+static void
+print_header(void)
+{
+	printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", W_TIME, "TIME", W_RESULT, "RESULT",
+	    W_PROGRAM, "PROGRAM", W_CERT, "CERTIFICATE", W_ALG, "ALGORITHM", "DESCRIPTION");
+}
+
+static void
+print_row(const json_t *o, int64_t ms, int desc_width)
+{
+	char when[32], prog[320], cert[256];
+	const char *result = field(o, "result"), *exe = field(o, "exe"), *dot;
+	time_t t = (time_t)(ms / 1000 - (ms % 1000 < 0));
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	if (strcmp(result, "granted") != 0 && (dot = strrchr(result, '.')) != NULL)
+		result = dot + 1;  /* io.kyso.Agent.PinIncorrect: PinIncorrect */
+	if (exe[0] != '\0')
+		snprintf(prog, sizeof(prog), "%s[%lld]", strrchr(exe, '/') != NULL ?
+		    strrchr(exe, '/') + 1 : exe,
+		    (long long)json_integer_value(json_object_get(o, "pid")));
+	else
+		snprintf(prog, sizeof(prog), "pid %lld",
+		    (long long)json_integer_value(json_object_get(o, "pid")));
+	common_name(field(o, "subject"), cert, sizeof(cert));
+	if (cert[0] == '\0')
+		snprintf(cert, sizeof(cert), "%.16s", field(o, "certificate"));
+	put_cell(when, W_TIME, 1);
+	fputs("  ", stdout);
+	put_cell(result, W_RESULT, 1);
+	fputs("  ", stdout);
+	put_cell(prog, W_PROGRAM, 1);
+	fputs("  ", stdout);
+	put_cell(cert[0] != '\0' ? cert : "-", W_CERT, 1);
+	fputs("  ", stdout);
+	/* no spaces at the end of a line without a description */
+	put_cell(field(o, "algorithm")[0] != '\0' ? field(o, "algorithm") : "-", W_ALG,
+	    field(o, "description")[0] != '\0');
+	if (field(o, "description")[0] != '\0') {
+		fputs("  ", stdout);
+		put_cell(field(o, "description"), desc_width, 0);
+	}
+	fputc('\n', stdout);
+}
+
+/* The columns left for the description on a terminal; 0 (no limit) elsewhere. */
+static int
+description_width(void)
+{
+	struct winsize ws;
+	int cols = 80, used = W_TIME + W_RESULT + W_PROGRAM + W_CERT + W_ALG + 5 * 2;
+
+	if (!isatty(STDOUT_FILENO))
+		return 0;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		cols = ws.ws_col;
+	return cols - used >= 16 ? cols - used : 16;
+}
+
+/* ---- the command ---- */
+
+struct audit_query {
+	const char *path;
+	int64_t since, until;       /* ms; INT64_MIN/MAX: not given */
+	char cert[65];              /* lower-case id prefix, or "" */
+	const char *result;         /* "granted", "refused", a full error name, or NULL */
+	int json;
+};
+
+/* The record's time if o is a record; -1 if not. */
+static int
+record_time(const json_t *o, int64_t *ms)
+{
+	const char *t = json_string_value(json_object_get(o, "time"));
+
+	if (!json_is_object(o) || t == NULL || field(o, "result")[0] == '\0')
+		return -1;
+	return parse_rfc3339(t, ms);
+}
+
+static int
+matches(const struct audit_query *q, const json_t *o, int64_t ms)
+{
+	const char *result = field(o, "result");
+
+	if (ms < q->since || ms >= q->until)
+		return 0;
+	if (q->cert[0] != '\0' && strncasecmp(field(o, "certificate"), q->cert,
+	    strlen(q->cert)) != 0)
+		return 0;
+	if (q->result == NULL)
+		return 1;
+	if (strcmp(q->result, "refused") == 0)
+		return strcmp(result, "granted") != 0;
+	return strcmp(q->result, result) == 0;
+}
+
+static int
+show(const struct audit_query *q)
+{
+	int desc_width = description_width(), e;
+	FILE *f = fopen(q->path, "r");
+	char *line = NULL;
+	size_t cap = 0, lineno = 0, shown = 0, records = 0;
+	struct stat st;
+	int64_t ms;
+	ssize_t n;
+
+	if (f == NULL && errno == ENOENT) {
+		fprintf(stderr, "kyso audit: no audit log at %s yet (nothing has been signed)\n",
+		    q->path);
+		if (q->json)
+			printf("[]\n");
+		return EXIT_OK;
+	}
+	if (f != NULL && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		f = NULL;
+		errno = EISDIR;
+	}
+	if (f == NULL) {
+		fprintf(stderr, "kyso audit: cannot read the audit log %s: %s\n", q->path,
+		    strerror(errno));
+		return EXIT_ERROR;
+	}
+	while (errno = 0, (n = getline(&line, &cap, f)) >= 0) {
+		json_t *o = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
+
+		lineno++;
+		if (record_time(o, &ms) != 0) {
+			fprintf(stderr, "kyso audit: %s line %zu is not a valid record; skipped\n",
+			    q->path, lineno);
+		} else {
+			records++;
+			if (matches(q, o, ms)) {
+				if (q->json) {
+					fputs(shown == 0 ? "[\n  " : ",\n  ", stdout);
+					json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+				} else {
+					if (shown == 0)
+						print_header();
+					print_row(o, ms, desc_width);
+				}
+				shown++;
+			}
+		}
+		json_decref(o);
+	}
+	e = ferror(f) ? errno : 0;
+	free(line);
+	fclose(f);
+	if (q->json)
+		fputs(shown == 0 ? "[]\n" : "\n]\n", stdout);
+	else if (shown == 0)
+		printf(records == 0 ? "The audit log is empty.\n" : "No record matches.\n");
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "kyso audit: cannot write the records: %s\n", strerror(errno));
+		return EXIT_ERROR;
+	}
+	if (e != 0) {
+		fprintf(stderr, "kyso audit: cannot read the audit log %s: %s\n", q->path,
+		    strerror(e));
+		return EXIT_ERROR;
+	}
+	return EXIT_OK;
+}
+
+/* --result: granted, refused, or an error name (PinIncorrect, io.kyso.Agent.PinLocked). */
+static const char *
+result_option(const char *s, char *buf, size_t len)
+{
+	static const char *const prefixes[] = { "", "io.kyso.Agent.", "org.varlink.service." };
+
+	if (strcasecmp(s, "granted") == 0)
+		return "granted";
+	if (strcasecmp(s, "refused") == 0)
+		return "refused";
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		snprintf(buf, len, "%s%s", prefixes[i], s);
+		if (kyso_err_from_varlink(buf) != KYSO_ERR_UNKNOWN_REMOTE)
+			return buf;
+	}
+	return NULL;
+}
+
+int
+cmd_audit(struct cli *cli, int argc, char **argv)
+{
+	static const char usage_text[] = "Usage: kyso audit [--since T] [--until T] "
+	    "[--cert ID] [--result R] [--file PATH] [--json]\n"
+	    "Show the agent's audit log: every signing request, granted or refused, oldest\n"
+	    "first, with the local time, the result, the program that asked, the certificate,\n"
+	    "the algorithm and the program's description. Reads the file itself: no agent\n"
+	    "is needed.\n\n"
+	    "      --since T      only requests at or after T\n"
+	    "      --until T      only requests before T\n"
+	    "                     T: 2026-12-06T10:00:00Z (or +07:00, or no zone: local\n"
+	    "                     time), 2026-12-06 (local midnight), or 30m, 2h, 7d ago\n"
+	    "  -c, --cert ID      only this certificate: its id, or its first 8+ hex digits\n"
+	    "  -r, --result R     granted, refused, or an error name such as PinIncorrect\n"
+	    "  -f, --file PATH    the audit log (default: $XDG_STATE_HOME/kyso/audit.log,\n"
+	    "                     else ~/.local/state/kyso/audit.log)\n"
+	    "  -j, --json         print the matching records as a JSON array\n";
+	static const struct option opts[] = { { "since", required_argument, NULL, 'S' },
+		{ "until", required_argument, NULL, 'U' }, { "cert", required_argument, NULL, 'c' },
+		{ "result", required_argument, NULL, 'r' }, { "file", required_argument, NULL, 'f' },
+		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 } };
+	struct audit_query q = { .since = INT64_MIN, .until = INT64_MAX };
+	char path[4096], result[128];
+	size_t i;
+	int ch, e;
+
+	while ((ch = getopt_long(argc, argv, "c:r:f:jh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'S':
+		case 'U':
+			if (parse_when(optarg, ch == 'S' ? &q.since : &q.until) != 0) {
+				fprintf(stderr, "kyso audit: --%s: '%s' is not a time: give "
+				    "2026-12-06T10:00:00Z, 2026-12-06, or 30m, 2h, 7d (ago)\n",
+				    ch == 'S' ? "since" : "until", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'c':
+			for (i = 0; optarg[i] != '\0' && i < 64 && isxdigit((unsigned char)optarg[i]);
+			    i++)
+				q.cert[i] = (char)tolower((unsigned char)optarg[i]);
+			q.cert[i] = '\0';
+			if (optarg[i] != '\0' || i < 8) {
+				fprintf(stderr, "kyso audit: --cert wants a certificate id, or its "
+				    "first 8 or more hex digits, not '%s'\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'r':
+			if ((q.result = result_option(optarg, result, sizeof(result))) == NULL) {
+				fprintf(stderr, "kyso audit: --result wants granted, refused or an "
+				    "error name such as PinIncorrect, not '%s'\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'f':
+			q.path = optarg;
+			break;
+		default:
+			if ((e = cli_common_opt(cli, ch, usage_text, "audit")) >= 0)
+				return e;
+		}
+	}
+	if ((e = cli_no_extra_args(argc, argv, "audit")) >= 0)
+		return e;
+	if (q.path == NULL) {
+		if (default_path(path, sizeof(path)) != 0) {
+			fprintf(stderr, "kyso audit: no home directory to find the audit log in; "
+			    "give it with --file\n");
+			return EXIT_ERROR;
+		}
+		q.path = path;
+	}
+	q.json = cli->json;
+	setlocale(LC_CTYPE, "");  /* for the widths of the characters on the terminal */
+	utf8_locale = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
+	return show(&q);
+}

@@ -13,11 +13,13 @@ MANDIR ?= $(PREFIX)/share/man
 DESTDIR ?=
 
 CC ?= cc
-PKGS := openssl p11-kit-1 jansson libsystemd libusb-1.0
+PKGS := openssl p11-kit-1 jansson libsystemd libusb-1.0 libassuan gpg-error inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-# libinih, for kyso-admin's provisioning profiles
+# libinih, for kysod's configuration files and kyso-admin's provisioning profiles
 INIH_CFLAGS := $(shell pkg-config --cflags inih 2>/dev/null)
+# where p11-kit finds modules named without a directory ("module: opensc-pkcs11.so")
+P11_MODULE_DIR := $(shell pkg-config --variable=p11_module_path p11-kit-1 2>/dev/null)
 INIH_LIBS := $(shell pkg-config --libs inih 2>/dev/null)
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -25,7 +27,7 @@ WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 HARDEN := -fstack-protector-strong -fstack-clash-protection -fcf-protection \
 	-D_FORTIFY_SOURCE=2
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -O2 -g -fPIC $(WARN) \
-	-DKYSO_VERSION='"$(VERSION)"' -Icommon -Ipkcs11 -Iagent -Iclient $(PKG_CFLAGS) $(INIH_CFLAGS)
+	-DKYSO_VERSION='"$(VERSION)"' -DKYSO_P11_MODULE_DIR='"$(P11_MODULE_DIR)"' -Icommon -Ipkcs11 -Iagent -Iclient $(PKG_CFLAGS) $(INIH_CFLAGS)
 LDFLAGS_BASE := -Wl,-z,relro,-z,now -Wl,--as-needed
 ifeq ($(SAN),1)
 CFLAGS_BASE += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -58,21 +60,30 @@ P11_SRCS += pkcs11/p11_uri.c
 
 AGENT_SRCS += agent/agent.c
 AGENT_SRCS += agent/alg.c
+AGENT_SRCS += agent/audit.c
 AGENT_SRCS += agent/certinfo.c
+AGENT_SRCS += agent/config.c
 AGENT_SRCS += agent/conn.c
+AGENT_SRCS += agent/dialogs.c
 AGENT_SRCS += agent/dispatch.c
 AGENT_SRCS += agent/events.c
 AGENT_SRCS += agent/inventory.c
 AGENT_SRCS += agent/job.c
 AGENT_SRCS += agent/jsonmem.c
 AGENT_SRCS += agent/listen.c
+AGENT_SRCS += agent/logind.c
+AGENT_SRCS += agent/logins.c
 AGENT_SRCS += agent/methods_modules.c
 AGENT_SRCS += agent/methods_service.c
 AGENT_SRCS += agent/modwatch.c
 AGENT_SRCS += agent/methods_sign.c
 AGENT_SRCS += agent/methods_tokens.c
 AGENT_SRCS += agent/params.c
+AGENT_SRCS += agent/pinentry.c
+AGENT_SRCS += agent/pinentry_proc.c
+AGENT_SRCS += agent/record.c
 AGENT_SRCS += agent/reply.c
+AGENT_SRCS += agent/request.c
 AGENT_SRCS += agent/token_ops.c
 AGENT_SRCS += agent/tokens.c
 AGENT_SRCS += agent/usb.c
@@ -85,6 +96,7 @@ LIBKYSO_SRCS += client/libkyso_parse.c
 CLI_SRCS += client/kyso.c
 CLI_SRCS += client/kyso_cmds.c
 CLI_SRCS += client/kyso_cmds_agent.c
+CLI_SRCS += client/kyso_cmds_audit.c
 CLI_SRCS += client/kyso_output.c
 
 # kyso-admin, the administrators' provisioning tool
@@ -198,6 +210,8 @@ install: all
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' client/kyso.pc.in \
 	    > $(DESTDIR)$(LIBDIR)/pkgconfig/kyso.pc
 	install -m 644 docs/kysod.1 docs/kyso.1 docs/kyso-admin.1 $(DESTDIR)$(MANDIR)/man1/
+	install -d $(DESTDIR)$(MANDIR)/man5
+	install -m 644 docs/kysod.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	sed -e 's|@BINDIR@|$(BINDIR)|' packaging/kysod.service.in \
 	    > $(DESTDIR)$(PREFIX)/lib/systemd/user/kysod.service
 	install -m 644 packaging/kysod.socket $(DESTDIR)$(PREFIX)/lib/systemd/user/

@@ -10,12 +10,15 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "audit.h"
 #include "conn.h"
 #include "dispatch.h"
 #include "job.h"
 #include "kyso_err.h"
 #include "listen.h"
 #include "log.h"
+#include "logind.h"
+#include "logins.h"
 #include "p11.h"
 #include "sockpath.h"
 #include "tokens.h"
@@ -32,15 +35,50 @@ agent_watch(struct agent *a, int fd, void *tag)
 	return epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? KYSO_OK : KYSO_ERR_IO;
 }
 
+/* Drops the registered modules the policy does not allow. */
+static void
+agent_modules_filter(struct agent *a, const struct agent_options *o)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < a->nmodules; i++) {
+		const char *path = p11_module_path(a->modules[i]);
+
+		if (o->module_allowed(path, o->module_allowed_arg)) {
+			a->modules[kept++] = a->modules[i];
+			continue;
+		}
+		log_warn("PKCS#11 module %s is registered with p11-kit but not allowed by the "
+		    "policy (modules = ... in %s): not loaded", path,
+		    o->policy.origin != NULL ? o->policy.origin : "kysod.conf");
+		p11_module_free(a->modules[i]);
+	}
+	a->nmodules = kept;
+}
+
 static int
 agent_modules(struct agent *a, const struct agent_options *o, char *err, size_t errlen)
 {
-	if (o->nmodules == 0)
-		return p11_modules_load_registered(&a->modules, &a->nmodules);
+	if (o->nmodules == 0) {
+		int r = p11_modules_load_registered(&a->modules, &a->nmodules);
+
+		if (r == KYSO_OK && o->module_allowed != NULL)
+			agent_modules_filter(a, o);
+		return r;
+	}
 	if ((a->modules = calloc(o->nmodules, sizeof(*a->modules))) == NULL)
 		return KYSO_ERR_NOMEM;
 	for (size_t i = 0; i < o->nmodules; i++) {
-		int r = p11_module_load(o->modules[i], &a->modules[i], err, errlen);
+		int r;
+
+		if (o->module_allowed != NULL &&
+		    !o->module_allowed(o->modules[i], o->module_allowed_arg)) {
+			snprintf(err, errlen, "PKCS#11 module %s is not allowed by the policy "
+			    "(modules = ... in %s)", o->modules[i], o->policy.origin != NULL ?
+			    o->policy.origin : "kysod.conf");
+			return KYSO_ERR_POLICY;
+		}
+		r = p11_module_load(o->modules[i], &a->modules[i], err, errlen);
 
 		if (r != KYSO_OK)
 			return r;
@@ -117,6 +155,51 @@ agent_socket(struct agent *a, const struct agent_options *o, char *err, size_t e
 	return KYSO_OK;
 }
 
+/* The policy, the audit log, and the session lock and sleep signals of logind. */
+static int
+agent_accounting(struct agent *a, const struct agent_options *o, char *err, size_t errlen)
+{
+	char why[256];
+	int r;
+
+	a->policy = o->policy;
+	if (o->policy.audit_path != NULL) {
+		if ((r = audit_open(o->policy.audit_path, &a->audit, err, errlen)) != KYSO_OK)
+			return r;
+		log_info("recording every signing request in %s", o->policy.audit_path);
+	}
+	if (o->logind) {
+		if (logind_watch_start(&a->logind, why, sizeof(why)) != KYSO_OK) {
+			log_info("logins are not forgotten on session lock or sleep: %s", why);
+			a->logind = NULL;
+		} else if (agent_watch(a, logind_watch_fd(a->logind), &a->logind) != KYSO_OK) {
+			log_warn("cannot watch logind: %s", strerror(errno));
+			logind_watch_stop(a->logind);
+			a->logind = NULL;
+		}
+	}
+	return KYSO_OK;
+}
+
+/* Session locked or the machine going to sleep: every login is forgotten. */
+static void
+agent_logind(struct agent *a)
+{
+	int seen = logind_watch_process(a->logind);
+
+	if (seen & LOGIND_LOCK)
+		logins_forget_all(a, "the session was locked");
+	if (seen & LOGIND_SLEEP)
+		logins_forget_all(a, "the machine prepares to sleep");
+	if (!logind_watch_alive(a->logind)) {
+		log_warn("the connection to logind was lost: logins are no longer forgotten on "
+		    "session lock or sleep");
+		(void)epoll_ctl(a->epfd, EPOLL_CTL_DEL, logind_watch_fd(a->logind), NULL);
+		logind_watch_stop(a->logind);
+		a->logind = NULL;
+	}
+}
+
 int
 agent_init(struct agent *a, const struct agent_options *o, char *err, size_t errlen)
 {
@@ -151,6 +234,8 @@ agent_init(struct agent *a, const struct agent_options *o, char *err, size_t err
 	}
 	if (a->nmodules == 0)
 		log_warn("no PKCS#11 module is loaded: no token will be seen");
+	if ((r = agent_accounting(a, o, err, errlen)) != KYSO_OK)
+		return r;
 	return KYSO_OK;
 }
 
@@ -255,6 +340,26 @@ agent_now(void)
 	return (long)ts.tv_sec;
 }
 
+long
+agent_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The shorter of two epoll timeouts (-1: none). */
+static int
+agent_min_timeout(int t1, int t2)
+{
+	if (t1 < 0)
+		return t2;
+	if (t2 < 0)
+		return t1;
+	return t1 < t2 ? t1 : t2;
+}
+
 int
 agent_run(struct agent *a)
 {
@@ -296,6 +401,8 @@ agent_run(struct agent *a)
 
 			if (tag == &a->sigfd)
 				agent_signal(a);
+			else if (tag == &a->logind)
+				agent_logind(a);
 			else if (tag == &a->done) {
 				completions_clear_wakeup(&a->done);
 				agent_completions(a);
@@ -308,6 +415,7 @@ agent_run(struct agent *a)
 				conn_event(a, tag, ev[i].events);
 		}
 		timeout = conn_housekeeping(a);  /* waiting calls, unfinished messages */
+		timeout = agent_min_timeout(timeout, logins_expire(a));
 		conn_reap(a);  /* never inside a batch: later events may name a dropped conn */
 	}
 	return KYSO_OK;
@@ -320,6 +428,8 @@ agent_free(struct agent *a)
 
 	usb_watch_stop(a->usb);
 	a->usb = NULL;
+	logind_watch_stop(a->logind);
+	a->logind = NULL;
 	for (struct token *t = a->inv.tokens; t != NULL; t = t->next) {
 		worker_retire(t->worker);
 		t->worker = NULL;
@@ -334,6 +444,7 @@ agent_free(struct agent *a)
 	/* a thread left behind still points to its watcher and the completion queue: they
 	 * stay allocated until the process ends */
 	if (!left_behind) {
+		audit_close(a->audit);  /* a worker left behind may still write a record */
 		free(a->watch);
 		if (a->done.efd >= 0)
 			completions_free(&a->done);

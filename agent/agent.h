@@ -11,17 +11,41 @@
 #include "modwatch.h"
 #include "worker.h"
 
+struct audit_log;
 struct conn;
+struct logind_watch;
 struct usb_watch;
 
 #define AGENT_MAX_MODULES 32
 #define AGENT_MAX_CONNS 256
+
+/*
+ * What the policy (kysod.conf, kysod(1) options) lets requests do; all zero: no dialogs,
+ * client PINs allowed, logins kept until Lock, no audit log (tests, fuzzers).
+ */
+struct agent_policy {
+	const char *pinentry;     /* the PIN and confirmation dialog program; NULL: none */
+	const char *tty, *ttytype;/* the terminal for pinentry-curses/-tty, or NULL */
+	long pinentry_timeout;    /* seconds a dialog waits for the officer; 0: for ever */
+	int confirm;              /* every signature is confirmed in a dialog */
+	int no_client_pin;        /* clients may not send PINs */
+	int no_login_cache;       /* a login lasts one request */
+	long login_idle_ttl;      /* seconds an unused login is kept; 0: no limit */
+	long login_max_ttl;       /* seconds any login is kept; 0: no limit */
+	const char *audit_path;   /* the audit log; NULL: none */
+	const char *origin;       /* where the policy was read, for PolicyDenied messages */
+};
 
 struct agent_options {
 	const char *socket_path;       /* NULL: the default (sockpath.h) */
 	const char *modules[AGENT_MAX_MODULES];
 	size_t nmodules;               /* 0: the modules registered with p11-kit */
 	int ready_fd;                  /* written to and closed once serving; -1 for none */
+	struct agent_policy policy;    /* copied; the strings must outlive the agent */
+	int logind;                    /* watch logind for session lock and sleep */
+	/* the modules the policy allows (by real path); NULL: any */
+	int (*module_allowed)(const char *path, void *arg);
+	void *module_allowed_arg;
 };
 
 struct agent {
@@ -35,6 +59,9 @@ struct agent {
 	struct modwatch *watch;  /* one per module */
 	size_t nmodules;
 	struct usb_watch *usb;   /* USB hotplug, NULL where it cannot work */
+	struct logind_watch *logind; /* session lock and sleep, NULL without logind */
+	struct audit_log *audit; /* every Sign request is recorded here, NULL: not at all */
+	struct agent_policy policy;
 	struct inventory inv;
 	struct conn *conns;
 	size_t nconns;
@@ -56,6 +83,9 @@ int agent_run(struct agent *a);
 
 /* Returns a monotonic clock in seconds. */
 long agent_now(void);
+
+/* Returns the same clock in milliseconds. */
+long agent_now_ms(void);
 
 /*
  * Retires workers, stops the watchers, closes connections, removes the socket, unloads

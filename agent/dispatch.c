@@ -8,6 +8,7 @@
 #include "job.h"
 #include "kyso_err.h"
 #include "log.h"
+#include "logins.h"
 #include "tokens.h"
 
 static const struct {
@@ -169,6 +170,8 @@ dispatch_complete(struct agent *a, struct job *j)
 		was_logged_in = j->token->logged_in;
 	}
 	dispatch_apply_state(j);
+	if (j->token != NULL && j->kind != JOB_MODSCAN)
+		logins_note(a, j->token, j, was_logged_in);
 	switch (j->kind) {
 	case JOB_SCAN:
 		complete_scan(a, j);

@@ -57,9 +57,10 @@ struct kyso_secret;
 
 /*
  * Copies the optional 'pin' parameter into locked memory. Returns KYSO_OK with *pin (NULL
- * when absent), or an error with r filled.
+ * when absent), or an error with r filled (PolicyDenied when the policy forbids PINs from
+ * clients: client_pin = no).
  */
-int pin_param(json_t *p, struct kyso_secret **pin, struct reply *r);
+int pin_param(const struct agent *a, json_t *p, struct kyso_secret **pin, struct reply *r);
 
 struct token;
 

@@ -37,6 +37,10 @@ struct token {
 	struct modwatch *mw;    /* the watcher of its module (NULL in unit tests) */
 	struct p11_token_desc desc;
 	int logged_in;
+	long login_at_ms;       /* agent_now_ms() when the login began (logins.c) */
+	long used_at_ms;        /* ... and when it was last used */
+	int logout_queued;      /* a logout for an expired login is on its way */
+	int pin_wrong;          /* the last PIN tried on it was wrong (said in the next dialog) */
 	int visible;            /* listed and usable (set once its certificates were read) */
 	int gone;               /* removed: freed by inventory_reap once no job points to it */
 	int pending;            /* jobs submitted for it and not yet completed */

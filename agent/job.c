@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "job.h"
+#include "request.h"
 #include "secret.h"
 
 struct job *
@@ -10,8 +11,11 @@ job_new(enum job_kind kind)
 {
 	struct job *j = calloc(1, sizeof(*j));
 
-	if (j != NULL)
+	if (j != NULL) {
 		j->kind = kind;
+		pinentry_abort_init(&j->abort);
+		atomic_init(&j->abort_why, JOB_ABORT_NONE);
+	}
 	return j;
 }
 
@@ -26,8 +30,12 @@ job_free(struct job *j)
 		free(j->in_buf);
 	}
 	free(j->key_id_buf);
+	if (j->sig != NULL)
+		explicit_bzero(j->sig, j->siglen);
 	free(j->sig);
+	request_info_free(j->ri);
 	p11_certs_free(j->certs, j->ncerts);
 	free(j->slots);
+	pinentry_abort_destroy(&j->abort);
 	free(j);
 }

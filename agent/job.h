@@ -8,16 +8,19 @@
 #ifndef KYSO_JOB_H
 #define KYSO_JOB_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "alg.h"
 #include "p11.h"
+#include "pinentry.h"
 
 struct conn;
 struct token;
 struct kyso_secret;
 struct fanout;
 struct modwatch;
+struct request_info;
 
 enum job_kind {
 	JOB_SCAN,    /* describe the token and list its certificates */
@@ -27,9 +30,15 @@ enum job_kind {
 	JOB_MODSCAN, /* not a worker's: a module watcher's list of the module's tokens */
 };
 
+/* Why a job's dialog was ended from outside (job.abort_why). */
+enum job_abort { JOB_ABORT_NONE, JOB_ABORT_REMOVED, JOB_ABORT_LOCKED };
+
 struct job {
 	enum job_kind kind;
 	struct job *next;
+	/* ends the job's dialog from the loop: the token left, or Lock / session lock */
+	struct pinentry_abort abort;
+	atomic_int abort_why;       /* enum job_abort, set before abort fires */
 
 	/* loop-side context, opaque to the worker */
 	struct conn *conn;      /* who waits for the reply; NULL for internal jobs */
@@ -44,6 +53,10 @@ struct job {
 	int was_logged_in;          /* the loop's view: the last job left the token logged in */
 	int did_login;              /* JOB_SIGN logged in on the way */
 	int protected_auth_path;    /* log in on the reader: no PIN from us */
+	int always_auth;            /* JOB_SIGN: the key is known to want a PIN per signature */
+	int logout_after;           /* JOB_SIGN/JOB_LOGIN: log out when done (no login cache) */
+	struct request_info *ri;    /* owned; who asks for what (dialogs, audit), or NULL */
+	int recorded;               /* its audit record is written (record.h) */
 	struct p11_sign_req req;    /* for JOB_SIGN; req.in and req.key_id point into bufs */
 	unsigned char *in_buf;
 	unsigned char *key_id_buf;
@@ -63,6 +76,9 @@ struct job {
 	int logged_in;              /* session state after the job */
 	int already_logged_in;      /* JOB_LOGIN found the token logged in: PIN unused */
 	int key_wants_pin;          /* PIN_REQUIRED although logged in: an always-auth key */
+	char why[256];              /* the detail of a dialog or audit failure, or "" */
+	const char *cancel_reason;  /* KYSO_ERR_CANCELLED: "cancelled", "refused", "timeout",
+	                             * "removed" */
 	int rescan;                 /* the failure may mean the token left or the module
 	                             * broke: the loop asks the module for a scan */
 

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "audit.h"
+#include "config.h"
 #include "jsonmem.h"
 #include "kyso_err.h"
 #include "log.h"
@@ -33,12 +35,18 @@ usage(FILE *f)
 	    "  -m, --module PATH      load this PKCS#11 module (repeatable); without it, the\n"
 	    "                         modules registered with p11-kit are loaded\n"
 	    "  -l, --log-level LEVEL  error, warning, info (default) or debug\n"
+	    "  -p, --pinentry PROGRAM the PIN and confirmation dialog (default: the config\n"
+	    "                         key pinentry, else 'pinentry'; 'none': no dialogs)\n"
+	    "  -c, --config FILE      the user's settings (default:\n"
+	    "                         $XDG_CONFIG_HOME/kyso/kysod.conf); /etc/kyso/kysod.conf\n"
+	    "                         is the administrator's policy, which it cannot loosen\n"
 	    "  -h, --help             show this help and exit\n"
 	    "  -V, --version          show the version and exit\n"
 	    "\n"
 	    "Without --foreground kysod detaches once it is ready to serve and logs to\n"
 	    "syslog. With systemd socket activation (LISTEN_FDS) the passed socket is used.\n"
-	    "SIGTERM or SIGINT stop it cleanly and remove the socket. See kysod(1).\n");
+	    "SIGTERM or SIGINT stop it cleanly and remove the socket. See kysod(1) and\n"
+	    "kysod.conf(5).\n");
 }
 
 /* No core dumps, no ptrace by other processes of the user, private files. */
@@ -89,6 +97,82 @@ daemonize(void)
 	return p[1];
 }
 
+/* The terminal for pinentry-curses/-tty: GPG_TTY, else kysod's own standard input. */
+static const char *
+pinentry_tty(void)
+{
+	static char tty[256];
+	const char *env = getenv("GPG_TTY");
+
+	if (env != NULL && env[0] != '\0')
+		return env;
+	if (!isatty(0) || ttyname_r(0, tty, sizeof(tty)) != 0)
+		return NULL;
+	return tty;
+}
+
+#ifndef KYSO_P11_MODULE_DIR
+#define KYSO_P11_MODULE_DIR ""
+#endif
+
+/* The policy's module allow-list; a bare name is p11-kit's, in its module directory. */
+static int
+module_allowed(const char *path, void *arg)
+{
+	char full[4096];
+
+	if (strchr(path, '/') == NULL && KYSO_P11_MODULE_DIR[0] != '\0') {
+		snprintf(full, sizeof(full), "%s/%s", KYSO_P11_MODULE_DIR, path);
+		path = full;
+	}
+	return config_module_allowed(arg, path);
+}
+
+/*
+ * Turns the configuration into the agent's policy (the strings stay in cfg, which
+ * outlives the agent). Returns KYSO_OK or an error with a sentence in err.
+ */
+static int
+policy_from_config(const struct kysod_config *cfg, const char *pinentry_opt,
+    const char *user_path, struct agent_options *o, char *origin, size_t originlen,
+    char *audit, size_t auditlen)
+{
+	struct agent_policy *p = &o->policy;
+	const char *prog = cfg->pinentry;
+
+	if (pinentry_opt != NULL) {
+		if (cfg->pinentry_fixed)
+			log_warn("--pinentry %s ignored: the administrator's policy sets pinentry = "
+			    "%s", pinentry_opt, cfg->pinentry);
+		else
+			prog = pinentry_opt;
+	}
+	p->pinentry = prog != NULL && strcmp(prog, CONFIG_PINENTRY_NONE) != 0 ? prog : NULL;
+	p->tty = pinentry_tty();
+	p->ttytype = getenv("TERM");
+	p->pinentry_timeout = cfg->pinentry_timeout == CONFIG_UNLIMITED ? 0 :
+	    cfg->pinentry_timeout;
+	p->confirm = cfg->confirm;
+	p->no_client_pin = !cfg->client_pin;
+	p->no_login_cache = !cfg->login_cache || cfg->login_idle_ttl == 0 ||
+	    cfg->login_max_ttl == 0;
+	p->login_idle_ttl = cfg->login_idle_ttl == CONFIG_UNLIMITED ? 0 : cfg->login_idle_ttl;
+	p->login_max_ttl = cfg->login_max_ttl == CONFIG_UNLIMITED ? 0 : cfg->login_max_ttl;
+	if (cfg->audit_log != NULL)
+		snprintf(audit, auditlen, "%s", cfg->audit_log);
+	else if (audit_path_default(audit, auditlen) != KYSO_OK)
+		return KYSO_ERR_INVALID_ARG;
+	p->audit_path = audit;
+	snprintf(origin, originlen, "%s or %s", config_admin_path(), user_path);
+	p->origin = origin;
+	o->logind = 1;
+	if (cfg->modules_set) {
+		o->module_allowed = module_allowed;
+		o->module_allowed_arg = (void *)cfg;
+	}
+	return KYSO_OK;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -97,16 +181,20 @@ main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "module", required_argument, NULL, 'm' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "pinentry", required_argument, NULL, 'p' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct agent_options o = { .ready_fd = -1 };
+	struct kysod_config cfg;
 	struct agent a;
-	char err[512];
-	int foreground = 0, level = LOG_LVL_INFO, ch, r;
+	char err[512], user_path[4096], origin[4200], audit[4096], desc[512];
+	const char *pinentry_opt = NULL, *config_opt = NULL;
+	int foreground = 0, level = -1, ch, r;
 
-	while ((ch = getopt_long(argc, argv, "fs:m:l:hV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "fs:m:l:p:c:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			foreground = 1;
@@ -129,6 +217,12 @@ main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'p':
+			pinentry_opt = optarg;
+			break;
+		case 'c':
+			config_opt = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -146,17 +240,57 @@ main(int argc, char **argv)
 		return 2;
 	}
 	jsonmem_install();
-	log_init("kysod", (enum log_level)level, !foreground);
+	/* to standard error until the configuration is read: its errors reach the person
+	 * starting kysod; then to syslog when kysod detaches */
+	log_init("kysod", (enum log_level)(level >= 0 ? level : LOG_LVL_INFO), 0);
 	harden();
+	if (config_defaults(&cfg) != KYSO_OK) {
+		log_error("out of memory");
+		return 1;
+	}
+	if (config_opt != NULL)
+		snprintf(user_path, sizeof(user_path), "%s", config_opt);
+	else if (config_user_path(user_path, sizeof(user_path)) != KYSO_OK)
+		user_path[0] = '\0';
+	if (config_load(&cfg, config_admin_path(), user_path[0] != '\0' ? user_path : NULL,
+	    config_opt != NULL ? CONFIG_USER_REQUIRED : 0, err, sizeof(err)) != KYSO_OK) {
+		log_error("%s", err);
+		config_free(&cfg);
+		return 1;
+	}
+	if (level < 0 && cfg.log_level_set)
+		level = cfg.log_level;
+	log_init("kysod", (enum log_level)(level >= 0 ? level : LOG_LVL_INFO), !foreground);
+	for (size_t i = 0; i < cfg.nwarnings; i++)
+		log_warn("%s", cfg.warnings[i]);
+	if (policy_from_config(&cfg, pinentry_opt, user_path[0] != '\0' ? user_path :
+	    "the user's kysod.conf", &o, origin, sizeof(origin), audit, sizeof(audit)) !=
+	    KYSO_OK) {
+		log_error("cannot find where to keep the audit log: set XDG_STATE_HOME or HOME, "
+		    "or audit_log in kysod.conf");
+		config_free(&cfg);
+		return 1;
+	}
+	config_describe(&cfg, desc, sizeof(desc));
+	log_info("policy: %s", desc);
+	if (o.policy.pinentry != NULL)
+		log_info("PIN and confirmation dialogs: %s", o.policy.pinentry);
+	else if (!o.policy.no_client_pin)
+		log_info("no PIN dialogs (pinentry = none): PINs come from clients only");
+	else
+		log_warn("no PIN dialogs (pinentry = none) and no PINs from clients "
+		    "(client_pin = no): only tokens with a PIN pad or without a login can sign");
 	if (!foreground)
 		o.ready_fd = daemonize();
 	if ((r = agent_init(&a, &o, err, sizeof(err))) != KYSO_OK) {
 		log_error("%s", err);
 		agent_free(&a);
+		config_free(&cfg);
 		return 1;
 	}
 	r = agent_run(&a);
 	agent_free(&a);
+	config_free(&cfg);
 	log_info("stopped");
 	return r == KYSO_OK ? 0 : 1;
 }

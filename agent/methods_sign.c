@@ -10,6 +10,8 @@
 #include "kyso_err.h"
 #include "log.h"
 #include "params.h"
+#include "record.h"
+#include "request.h"
 #include "secret.h"
 #include "tokens.h"
 
@@ -29,7 +31,8 @@ sign_params_free(struct sign_params *sp)
 }
 
 static int
-sign_read_params(json_t *p, struct sign_params *sp, struct reply *r)
+sign_read_params(const struct agent *a, json_t *p, struct sign_params *sp,
+    struct reply *r)
 {
 	static const char *const allowed[] = { "certificate", "algorithm", "digest", "data",
 		"pin", "description", "signature_format", NULL };
@@ -42,7 +45,7 @@ sign_read_params(json_t *p, struct sign_params *sp, struct reply *r)
 	    (e = params_string(p, "signature_format", 0, 16, &sp->format, r)) != KYSO_OK ||
 	    (e = params_base64(p, "digest", 0, &sp->digest, &sp->digest_len, r)) != KYSO_OK ||
 	    (e = params_base64(p, "data", 0, &sp->data, &sp->data_len, r)) != KYSO_OK ||
-	    (e = pin_param(p, &sp->pin, r)) != KYSO_OK)
+	    (e = pin_param(a, p, &sp->pin, r)) != KYSO_OK)
 		return e;
 	if ((sp->digest == NULL) == (sp->data == NULL)) {
 		reply_invalid(r, sp->digest == NULL ? "digest" : "data",
@@ -119,6 +122,38 @@ sign_check(struct agent *a, const struct sign_params *sp, struct cert **cert,
 	return KYSO_OK;
 }
 
+/*
+ * Fills the job's request_info: the certificate, what is signed (the digest the audit log
+ * keeps: the data's hash when the client sent data), and the token's last PIN failure.
+ */
+static int
+sign_request_info(struct agent *a, struct conn *c, const struct sign_params *sp,
+    const struct cert *cert, struct job *j)
+{
+	struct request_info *ri = request_info_new(a, c, "io.kyso.Agent.Sign",
+	    sp->description);
+	unsigned bits = j->alg->hash_bits != 0 ? j->alg->hash_bits : 256;
+
+	if (ri == NULL || (ri->subject = strdup(cert->ci.subject)) == NULL) {
+		request_info_free(ri);
+		return KYSO_ERR_NOMEM;
+	}
+	j->ri = ri;
+	memcpy(ri->cert_id, cert->ci.id, sizeof(ri->cert_id));
+	ri->algorithm = j->alg->name;
+	ri->last_pin_wrong = cert->token->pin_wrong;
+	ri->digest_alg = bits == 384 ? "sha384" : bits == 512 ? "sha512" : "sha256";
+	if (sp->digest != NULL) {
+		memcpy(ri->digest, sp->digest, sp->digest_len);
+		ri->digest_len = sp->digest_len;
+	} else if (alg_hash(bits, sp->data, sp->data_len, ri->digest) == KYSO_OK) {
+		ri->digest_len = bits / 8;
+	} else {
+		return KYSO_ERR_CRYPTO;
+	}
+	return KYSO_OK;
+}
+
 /* Builds what the mechanism takes (data, digest or DigestInfo) into the job. */
 static int
 sign_input(struct job *j, struct sign_params *sp, const struct alg_plan *plan)
@@ -162,7 +197,7 @@ method_sign(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 	struct job *j = NULL;
 	int e;
 
-	if (sign_read_params(p, &sp, r) != KYSO_OK || sign_check(a, &sp, &cert, &alg, r) !=
+	if (sign_read_params(a, p, &sp, r) != KYSO_OK || sign_check(a, &sp, &cert, &alg, r) !=
 	    KYSO_OK)
 		goto done;
 	t = cert->token;
@@ -174,9 +209,10 @@ method_sign(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 		    alg->name);
 		goto done;
 	}
-	if ((t->desc.flags & P11_TOKEN_LOGIN_REQUIRED) && !t->logged_in && sp.pin == NULL &&
-	    !(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH)) {
-		reply_pin_required(r, t, 0);
+	if ((t->desc.flags & P11_TOKEN_LOGIN_REQUIRED) && !tokens_logged_in(t) &&
+	    sp.pin == NULL && !(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH) &&
+	    a->policy.pinentry == NULL) {
+		reply_pin_required(r, t, 0);  /* nobody to ask */
 		goto done;
 	}
 	if ((j = job_new(JOB_SIGN)) == NULL ||
@@ -185,7 +221,8 @@ method_sign(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 		goto done;
 	}
 	j->alg = alg;
-	if ((e = sign_input(j, &sp, &plan)) != KYSO_OK) {
+	if ((e = sign_request_info(a, c, &sp, cert, j)) != KYSO_OK ||
+	    (e = sign_input(j, &sp, &plan)) != KYSO_OK) {
 		reply_fail(r, e, NULL, NULL);
 		goto done;
 	}
@@ -204,8 +241,10 @@ method_sign(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 	j->pin = sp.pin;
 	sp.pin = NULL;
 	j->login_required = !!(t->desc.flags & P11_TOKEN_LOGIN_REQUIRED);
-	j->was_logged_in = t->logged_in;
+	j->was_logged_in = tokens_logged_in(t);
 	j->protected_auth_path = !!(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH);
+	j->always_auth = cert->always_auth;
+	j->logout_after = a->policy.no_login_cache;
 	log_info("client %lu (pid %ld, %s): sign with certificate %.16s (%s) on token '%s', "
 	    "%s; description: %.200s", c->serial, (long)c->pid, c->exe, cert->ci.id,
 	    cert->ci.subject, t->desc.label, alg->name,
@@ -214,6 +253,7 @@ method_sign(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 	sign_params_free(&sp);
 	return DISPATCH_PENDING;
 done:
+	record_refusal(a, c, cert, alg != NULL ? alg->name : sp.algorithm, sp.description, r);
 	job_free(j);
 	sign_params_free(&sp);
 	return DISPATCH_DONE;
@@ -225,6 +265,9 @@ complete_sign(struct agent *a, struct job *j, struct reply *r)
 	char *b64;
 
 	(void)a;
+	record_sign_job(j, &j->token->desc);  /* a job that never ran: its token left */
+	if (j->result == KYSO_OK && j->sig == NULL)
+		j->result = KYSO_ERR_INTERNAL;
 	if (j->result != KYSO_OK) {
 		reply_from_job(r, j);
 		return;

@@ -9,8 +9,10 @@
 #include "kyso_err.h"
 #include "log.h"
 #include "params.h"
+#include "request.h"
 #include "secret.h"
 #include "tokens.h"
+#include "worker.h"
 
 /* Lock(): one logout per token; the caller hears back when the last is done. */
 struct fanout {
@@ -84,7 +86,7 @@ method_list_certificates(struct agent *a, struct conn *c, json_t *p, struct repl
 }
 
 int
-pin_param(json_t *p, struct kyso_secret **pin, struct reply *r)
+pin_param(const struct agent *a, json_t *p, struct kyso_secret **pin, struct reply *r)
 {
 	const char *s;
 	int e;
@@ -92,6 +94,13 @@ pin_param(json_t *p, struct kyso_secret **pin, struct reply *r)
 	*pin = NULL;
 	if ((e = params_string(p, "pin", 0, 256, &s, r)) != KYSO_OK || s == NULL)
 		return e;
+	if (a->policy.no_client_pin) {
+		reply_fail(r, KYSO_ERR_POLICY, json_pack("{s:s}", "setting", "client_pin"),
+		    "the policy (client_pin = no, %s) forbids PINs from programs: leave 'pin' "
+		    "out and the agent asks the officer", a->policy.origin != NULL ?
+		    a->policy.origin : "kysod.conf");
+		return KYSO_ERR_POLICY;
+	}
 	if ((e = secret_new(s, strlen(s), pin)) != KYSO_OK)
 		reply_fail(r, e, NULL, NULL);
 	return e;
@@ -108,18 +117,32 @@ method_login(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 
 	if (params_only(p, allowed, r) != KYSO_OK ||
 	    params_string(p, "token", 1, 256, &ref, r) != KYSO_OK ||
-	    (t = token_param(a, ref, r)) == NULL || pin_param(p, &pin, r) != KYSO_OK)
+	    (t = token_param(a, ref, r)) == NULL || pin_param(a, p, &pin, r) != KYSO_OK)
 		return DISPATCH_DONE;
-	if (pin == NULL && !(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH) && !t->logged_in) {
+	if (a->policy.no_login_cache) {
+		secret_free(pin);
+		reply_fail(r, KYSO_ERR_POLICY, json_pack("{s:s}", "setting", "login_cache"),
+		    "the policy (login_cache = no, %s) keeps no login between requests: each "
+		    "Sign logs in itself", a->policy.origin != NULL ? a->policy.origin :
+		    "kysod.conf");
+		return DISPATCH_DONE;
+	}
+	if (pin == NULL && !(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH) &&
+	    !tokens_logged_in(t) && a->policy.pinentry == NULL) {
 		reply_fail(r, KYSO_ERR_PIN_REQUIRED, token_pin_params(t),
 		    "Login needs the user PIN of token '%s' in 'pin'", t->desc.label);
 		return DISPATCH_DONE;
 	}
-	if ((j = job_new(JOB_LOGIN)) == NULL) {
+	if ((j = job_new(JOB_LOGIN)) == NULL ||
+	    (j->ri = request_info_new(a, c, "io.kyso.Agent.Login", NULL)) == NULL) {
+		job_free(j);
 		secret_free(pin);
 		reply_fail(r, KYSO_ERR_NOMEM, NULL, NULL);
 		return DISPATCH_DONE;
 	}
+	j->ri->audit = NULL;  /* the audit log records signatures */
+	j->ri->confirm = 0;
+	j->ri->last_pin_wrong = t->pin_wrong;
 	j->conn = c;
 	j->token = t;
 	j->pin = pin;
@@ -160,6 +183,7 @@ method_lock(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 
 		if (!t->visible)
 			continue;  /* a token being read is not logged in yet */
+		worker_end_dialog(t->worker, JOB_ABORT_LOCKED);  /* a PIN dialog closes too */
 		if ((j = job_new(JOB_LOGOUT)) == NULL) {
 			f->failed++;
 			continue;
@@ -188,6 +212,12 @@ complete_logout(struct agent *a, struct job *j)
 	struct fanout *f = j->fanout;
 	struct reply r = { 0 };
 
+	if (f == NULL) {  /* not for a client: an expired login, a locked session */
+		if (j->result != KYSO_OK && j->result != KYSO_ERR_TOKEN_NOT_PRESENT)
+			log_warn("logout of token '%s' failed: %s", j->token->desc.label,
+			    j->fail.ckr_name);
+		return;
+	}
 	if (j->result != KYSO_OK && j->result != KYSO_ERR_TOKEN_NOT_PRESENT) {
 		log_warn("logout of token '%s' failed: %s", j->token->desc.label,
 		    j->fail.ckr_name);
@@ -246,7 +276,37 @@ reply_from_job(struct reply *r, const struct job *j)
 	int final = !!(d->flags & P11_TOKEN_USER_PIN_FINAL_TRY);
 	json_t *supported;
 
+	if (t->gone && j->result == KYSO_ERR_CANCELLED) {
+		/* the dialog ended because the token left */
+		reply_fail(r, KYSO_ERR_TOKEN_NOT_PRESENT, json_pack("{s:s}", "token", t->id),
+		    "token '%s' was removed", d->label);
+		return;
+	}
 	switch (j->result) {
+	case KYSO_ERR_CANCELLED:
+		reply_fail(r, j->result, json_pack("{s:s, s:s}", "token", t->id, "reason",
+		    j->cancel_reason != NULL ? j->cancel_reason : "cancelled"), "%s",
+		    j->cancel_reason == NULL || strcmp(j->cancel_reason, "cancelled") == 0 ?
+		    "the officer cancelled the PIN dialog" :
+		    strcmp(j->cancel_reason, "refused") == 0 ?
+		    "the officer refused to confirm the signature" :
+		    strcmp(j->cancel_reason, "timeout") == 0 ?
+		    "nobody answered the dialog in time" :
+		    strcmp(j->cancel_reason, "no-dialog") == 0 ?
+		    "the policy wants every signature confirmed, and no confirmation dialog "
+		    "could be shown" : strcmp(j->cancel_reason, "locked") == 0 ?
+		    "the dialog was closed: the tokens were locked (Lock, session lock or "
+		    "sleep)" : "the request was cancelled");
+		break;
+	case KYSO_ERR_PINENTRY:
+		reply_fail(r, KYSO_ERR_PIN_REQUIRED, token_pin_params(t), "token '%s' needs the "
+		    "user PIN and no PIN dialog could be shown (%s)%s", d->label, j->why,
+		    j->ri != NULL && j->ri->no_client_pin ? "; the policy forbids PINs from "
+		    "programs: ask the administrator" : ": send 'pin'");
+		break;
+	case KYSO_ERR_AUDIT:
+		reply_fail(r, j->result, NULL, "%s; nothing was signed", j->why);
+		break;
 	case KYSO_ERR_PIN_INCORRECT:
 		reply_fail(r, j->result, token_pin_params(t),
 		    "the PIN for token '%s' is incorrect%s", d->label,

@@ -6,10 +6,16 @@
 #include <string.h>
 #include <time.h>
 
+#include <stdio.h>
+
+#include "dialogs.h"
 #include "job.h"
 #include "kyso_err.h"
 #include "log.h"
 #include "p11.h"
+#include "pinentry.h"
+#include "record.h"
+#include "request.h"
 #include "secret.h"
 #include "worker.h"
 
@@ -106,42 +112,146 @@ ops_certs(struct p11_session *s, struct job *j, struct p11_fail *fail)
 	return r;
 }
 
+/* Turns a dialog's outcome into the job's result (a sentence stays in j->why). */
+static int
+ops_dialog_result(struct job *j, struct pinentry_abort *ab, int r, const char *refused)
+{
+	if (r != KYSO_OK && pinentry_abort_fired(ab)) {
+		if (atomic_load(&j->abort_why) == JOB_ABORT_REMOVED)
+			return KYSO_ERR_TOKEN_NOT_PRESENT;  /* the dialog ended: the token left */
+		j->cancel_reason = "locked";
+		return KYSO_ERR_CANCELLED;
+	}
+	switch (r) {
+	case KYSO_ERR_CANCELLED:
+		j->cancel_reason = refused;
+		return r;
+	case KYSO_ERR_TIMEOUT:
+		j->cancel_reason = "timeout";
+		return KYSO_ERR_CANCELLED;
+	case KYSO_ERR_PINENTRY:
+		log_warn("no PIN dialog could be shown: %s", j->why);
+		return r;
+	default:
+		return r;
+	}
+}
+
+/* Returns 1 if the job may ask the officer through a dialog. */
+static int
+ops_can_ask(const struct job *j)
+{
+	return j->ri != NULL && j->ri->pinentry != NULL;
+}
+
 /*
- * Logs in with the job's PIN, or on the PIN pad. The PIN stays in the job (locked memory)
- * until the job ends, for a key that wants it again before each signature.
+ * Gets the PIN into j->pin: the client's, else from the officer (a dialog that names the
+ * caller and warns of the tries left, as the token tells them now). Returns KYSO_OK,
+ * KYSO_ERR_PIN_REQUIRED (no PIN and no dialog allowed), or the dialog's failure.
  */
 static int
-ops_login(struct p11_session *s, struct job *j)
+ops_pin(struct p11_session *s, const struct p11_token_desc *expect,
+    struct pinentry_abort *ab, struct job *j, int every_signature)
 {
-	if (j->pin == NULL && !j->protected_auth_path)
+	struct p11_token_desc now;
+	struct p11_fail f;
+	int r;
+
+	if (j->pin != NULL)
+		return KYSO_OK;
+	if (!ops_can_ask(j))
 		return KYSO_ERR_PIN_REQUIRED;
+	if (p11_session_describe(s, &now, &f) != KYSO_OK)
+		now = *expect;
+	r = dialog_pin(j->ri, &now, every_signature, ab, &j->pin, j->why, sizeof(j->why));
+	return ops_dialog_result(j, ab, r, "cancelled");
+}
+
+/*
+ * Logs in with the job's PIN (asking the officer for it if need be), or on the PIN pad
+ * with a message shown meanwhile. The PIN stays in the job (locked memory) until the job
+ * ends, for a key that wants it again before each signature.
+ */
+static int
+ops_login(struct p11_session *s, const struct p11_token_desc *expect,
+    struct pinentry_abort *ab, struct job *j)
+{
+	struct pinentry_popup *popup;
+	int r;
+
+	if (j->pin == NULL && j->protected_auth_path) {
+		popup = dialog_pinpad(j->ri, expect);
+		r = p11_session_login(s, NULL, &j->fail);
+		dialog_pinpad_end(popup);
+		return r;
+	}
+	if ((r = ops_pin(s, expect, ab, j, 0)) != KYSO_OK)
+		return r;
 	return p11_session_login(s, j->pin, &j->fail);
 }
 
+/* One p11_session_sign with the job's PIN for a context login (PIN pad: a message). */
 static int
-ops_sign(struct p11_session *s, struct job *j)
+ops_sign_once(struct p11_session *s, const struct p11_token_desc *expect, struct job *j)
+{
+	struct pinentry_popup *popup = NULL;
+	int r;
+
+	j->req.context_pin = j->pin;
+	j->req.context_pin_pad = j->protected_auth_path && j->pin == NULL;
+	if (j->req.context_pin_pad && j->always_auth)
+		popup = dialog_pinpad(j->ri, expect);
+	r = p11_session_sign(s, &j->req, &j->sig, &j->siglen, &j->fail);
+	dialog_pinpad_end(popup);
+	return r;
+}
+
+static int
+ops_sign(struct p11_session *s, const struct p11_token_desc *expect,
+    struct pinentry_abort *ab, struct job *j)
 {
 	unsigned char *der;
 	size_t derlen;
 	int r, logged_in_now = 0;
 
+	if (j->ri != NULL && j->ri->confirm) {
+		/* policy: the officer confirms every signature, even with the login cached */
+		if (!ops_can_ask(j)) {
+			snprintf(j->why, sizeof(j->why), "pinentry = none");
+			r = KYSO_ERR_PINENTRY;
+		} else {
+			r = dialog_confirm(j->ri, expect, ab, j->why, sizeof(j->why));
+		}
+		if (r == KYSO_ERR_PINENTRY && !pinentry_abort_fired(ab)) {
+			log_warn("no confirmation dialog could be shown: %s", j->why);
+			j->cancel_reason = "no-dialog";
+			return KYSO_ERR_CANCELLED;
+		}
+		if ((r = ops_dialog_result(j, ab, r, "refused")) != KYSO_OK)
+			return r;
+	}
 	/* a token the last job left logged in is trusted to be so: if it was logged out
 	 * behind our back, C_Sign says CKR_USER_NOT_LOGGED_IN and the login follows below */
 	if (j->login_required && !j->was_logged_in && !p11_session_logged_in(s)) {
-		if ((r = ops_login(s, j)) != KYSO_OK)
+		if ((r = ops_login(s, expect, ab, j)) != KYSO_OK)
 			return r;
 		logged_in_now = 1;
 	}
-	j->req.context_pin = j->pin;
-	j->req.context_pin_pad = j->protected_auth_path;
-	r = p11_session_sign(s, &j->req, &j->sig, &j->siglen, &j->fail);
+	r = ops_sign_once(s, expect, j);
 	if (r == KYSO_ERR_PIN_REQUIRED && !logged_in_now && !p11_session_logged_in(s) &&
-	    (j->pin != NULL || j->protected_auth_path)) {
+	    (j->pin != NULL || j->protected_auth_path || ops_can_ask(j))) {
 		/* the key needs a login the token flags did not announce */
-		if ((r = ops_login(s, j)) != KYSO_OK)
+		if ((r = ops_login(s, expect, ab, j)) != KYSO_OK)
 			return r;
 		logged_in_now = 1;
-		r = p11_session_sign(s, &j->req, &j->sig, &j->siglen, &j->fail);
+		r = ops_sign_once(s, expect, j);
+	}
+	if (r == KYSO_ERR_PIN_REQUIRED && p11_session_logged_in(s) && j->pin == NULL &&
+	    ops_can_ask(j)) {
+		/* CKA_ALWAYS_AUTHENTICATE: the officer gives the PIN for this signature */
+		j->always_auth = 1;
+		if ((r = ops_pin(s, expect, ab, j, 1)) == KYSO_OK)
+			r = ops_sign_once(s, expect, j);
 	}
 	if (r == KYSO_ERR_PIN_REQUIRED && p11_session_logged_in(s))
 		j->key_wants_pin = 1;  /* CKA_ALWAYS_AUTHENTICATE: a PIN for every signature */
@@ -208,6 +318,7 @@ void
 token_ops_run(struct p11_module *m, unsigned long slot, const struct p11_token_desc *expect,
     struct p11_session **sess, struct job *j)
 {
+	struct pinentry_abort *ab = &j->abort;
 	struct p11_fail f;
 	int r;
 
@@ -215,6 +326,7 @@ token_ops_run(struct p11_module *m, unsigned long slot, const struct p11_token_d
 		j->result = ops_failure(m, slot, expect, j, r);
 		secret_free(j->pin);
 		j->pin = NULL;
+		record_sign_job(j, expect);
 		return;
 	}
 	switch (j->kind) {
@@ -228,7 +340,7 @@ token_ops_run(struct p11_module *m, unsigned long slot, const struct p11_token_d
 			r = KYSO_OK;
 			break;
 		}
-		r = ops_login(*sess, j);
+		r = ops_login(*sess, expect, ab, j);
 		if (r == KYSO_OK)
 			(void)ops_certs(*sess, j, &f);
 		break;
@@ -236,7 +348,7 @@ token_ops_run(struct p11_module *m, unsigned long slot, const struct p11_token_d
 		r = p11_session_logout(*sess, &j->fail);
 		break;
 	case JOB_SIGN:
-		r = ops_sign(*sess, j);
+		r = ops_sign(*sess, expect, ab, j);
 		break;
 	default:
 		r = KYSO_ERR_INTERNAL;
@@ -248,11 +360,18 @@ token_ops_run(struct p11_module *m, unsigned long slot, const struct p11_token_d
 	    r == KYSO_ERR_PIN_LOCKED || j->kind != JOB_SIGN || j->certs_valid || j->pin != NULL))
 		(void)ops_describe(*sess, expect, j, &f);
 	ops_session_check(m, slot, expect, sess, j);
-	if (j->kind == JOB_SIGN && r == KYSO_OK && !j->did_login)
+	if (j->logout_after && *sess != NULL && p11_session_logged_in(*sess) &&
+	    p11_session_logout(*sess, &f) != KYSO_OK)  /* policy: no login cache */
+		log_warn("cannot log out of token '%s' after the request: %s", expect->label,
+		    f.ckr_name);
+	if (j->logout_after)
+		j->logged_in = *sess != NULL && p11_session_logged_in(*sess);
+	else if (j->kind == JOB_SIGN && r == KYSO_OK && !j->did_login)
 		/* the state did not change, unless a login was needed and so was there */
 		j->logged_in = j->login_required || j->was_logged_in;
 	else
 		j->logged_in = *sess != NULL && p11_session_logged_in(*sess);
 	secret_free(j->pin);
 	j->pin = NULL;
+	record_sign_job(j, expect);
 }

@@ -210,6 +210,12 @@ tokens_job_done(struct agent *a, struct job *j, const struct p11_token_desc *bef
 		modwatch_request_scan(t->mw);
 }
 
+int
+tokens_logged_in(const struct token *t)
+{
+	return t->logged_in && !t->logout_queued;
+}
+
 void
 tokens_rescan_all(struct agent *a, int burst)
 {

@@ -18,6 +18,12 @@ struct job;
 struct token;
 struct p11_token_desc;
 
+/*
+ * Returns 1 if t is logged in and stays so for a job submitted now: not when a logout
+ * (an expired login, a locked session) is already queued ahead of it.
+ */
+int tokens_logged_in(const struct token *t);
+
 /* Hands j to t's worker, counting it against t (t lives while jobs point to it). */
 void tokens_submit(struct token *t, struct job *j);
 

@@ -10,6 +10,7 @@
 #include "kyso_err.h"
 #include "log.h"
 #include "p11.h"
+#include "pinentry.h"
 #include "worker.h"
 
 struct worker {
@@ -25,6 +26,7 @@ struct worker {
 	struct p11_session *session;  /* the worker's own; opened on demand */
 	struct completions *done;
 	atomic_int *users;  /* the module's count of live workers */
+	struct job *current;  /* the job being run (its dialog can be ended), under mu */
 };
 
 int
@@ -209,11 +211,15 @@ worker_main(void *arg)
 		if (w->head == NULL)
 			w->tail = NULL;
 		atomic_fetch_sub(&w->queued, 1);
+		w->current = j;
 		pthread_mutex_unlock(&w->mu);
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		token_ops_run(w->module, w->slot, &w->expect, &w->session, j);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
+		pthread_mutex_lock(&w->mu);
+		w->current = NULL;
+		pthread_mutex_unlock(&w->mu);
 		us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
 		avg = atomic_load(&w->done->job_us);
 		atomic_store(&w->done->job_us, avg == 0 ? us : (7 * avg + us) / 8);
@@ -286,6 +292,26 @@ worker_submit(struct worker *w, struct job *j)
 	pthread_mutex_unlock(&w->mu);
 }
 
+/* Ends the dialog of the job in progress, if any (w->mu held). */
+static void
+worker_end_dialog_locked(struct worker *w, int why)
+{
+	if (w->current == NULL)
+		return;
+	atomic_store(&w->current->abort_why, why);
+	pinentry_abort_fire(&w->current->abort);
+}
+
+void
+worker_end_dialog(struct worker *w, int why)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	worker_end_dialog_locked(w, why);
+	pthread_mutex_unlock(&w->mu);
+}
+
 void
 worker_retire(struct worker *w)
 {
@@ -297,6 +323,7 @@ worker_retire(struct worker *w)
 	done = w->done;
 	pthread_mutex_lock(&w->mu);
 	w->stopping = 1;
+	worker_end_dialog_locked(w, JOB_ABORT_REMOVED);  /* the token left: its dialog ends */
 	j = w->head;
 	w->head = w->tail = NULL;
 	atomic_store(&w->queued, 0);

@@ -92,11 +92,17 @@ void worker_submit(struct worker *w, struct job *j);
 
 /*
  * Retires the worker without waiting: queued jobs complete at once with
- * KYSO_ERR_TOKEN_NOT_PRESENT, the job in progress (if any) completes as it ends, then the
- * thread closes its session and frees itself. w must not be used afterwards. NULL is
+ * KYSO_ERR_TOKEN_NOT_PRESENT, a dialog in progress is ended, the job in progress (if
+ * any) completes as it ends, then the thread closes its session and frees itself. w must not be used afterwards. NULL is
  * allowed.
  */
 void worker_retire(struct worker *w);
+
+/*
+ * Ends the dialog (PIN, confirmation) of the job w is running, if it shows one: the job
+ * fails for the reason why (enum job_abort). NULL is allowed.
+ */
+void worker_end_dialog(struct worker *w, int why);
 
 /* Waits up to ms milliseconds for *users to reach 0. Returns 1 if it did, else 0. */
 int workers_wait_gone(atomic_int *users, long ms);
@@ -104,7 +110,10 @@ int workers_wait_gone(atomic_int *users, long ms);
 /* How long shutdown waits for workers still inside a token. */
 #define WORKER_STOP_WAIT_S 3
 
-/* Runs job j against the token (in the worker thread; exposed for tests). */
+/*
+ * Runs job j against the token (in the worker thread; exposed for tests). Dialogs it
+ * shows end when j->abort fires (worker_end_dialog, worker_retire).
+ */
 void token_ops_run(struct p11_module *m, unsigned long slot,
     const struct p11_token_desc *expect, struct p11_session **sess, struct job *j);
 

@@ -100,6 +100,7 @@ cleanup() {
 	trap - EXIT INT TERM
 	agent_stop
 	p11kit_stop
+	case ${AUDIT_DIR:-} in /dev/shm/kyso-bench.*) rm -rf "$AUDIT_DIR" ;; esac
 	if [ -n "${BENCH_KEEP:-}" ]; then
 		echo "bench: kept $T"
 	else
@@ -121,8 +122,17 @@ tok_key "$TOKEN" 02 rsa:2048 rsa2048 || die "cannot make the RSA-2048 key"
 # ---- the agent and the p11-kit server ----
 # each in a session of its own (setsid): Ctrl-C reaches this script, which stops them
 export KYSO_SOCKET=$T/agent.sock
+# the agent's audit log: fsync'd per signature. On tmpfs (/dev/shm) by default, so that
+# the figures measure the agent and not the disk; BENCH_AUDIT_DIR puts it elsewhere.
+AUDIT_DIR=${BENCH_AUDIT_DIR:-}
+if [ -z "$AUDIT_DIR" ]; then
+	if [ -d /dev/shm ] && [ -w /dev/shm ]; then AUDIT_DIR=$(mktemp -d /dev/shm/kyso-bench.XXXXXX)
+	else AUDIT_DIR=$T/state; fi
+fi
+export XDG_STATE_HOME=$AUDIT_DIR XDG_CONFIG_HOME=$T/config
+echo "bench: the agent's audit log is in $AUDIT_DIR (BENCH_AUDIT_DIR to change)"
 setsid ${PIN_CPU[@]+"${PIN_CPU[@]}"} "$BUILD/kysod" -f -s "$KYSO_SOCKET" -m "$SOFTHSM" \
-	--log-level warning > "$T/kysod.log" 2>&1 &
+	--pinentry none --log-level warning > "$T/kysod.log" 2>&1 &
 AGENT_PID=$!
 up=0
 for _ in $(seq 1 200); do

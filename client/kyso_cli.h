@@ -19,6 +19,9 @@ enum cli_exit {
 	EXIT_NOT_FOUND = 6,   /* no such certificate or token */
 	EXIT_REFUSED = 7,     /* algorithm or digest refused */
 	EXIT_TOKEN = 8,       /* the token failed or was removed */
+	EXIT_CANCELLED = 9,   /* the officer cancelled or refused the dialog, or did not answer */
+	EXIT_POLICY = 10,     /* the policy (kysod.conf) forbids it */
+	EXIT_AUDIT = 11,      /* the audit log cannot be written: nothing was signed */
 };
 
 struct cli {
@@ -52,6 +55,8 @@ int cmd_lock(struct cli *cli, int argc, char **argv);
 int cmd_info(struct cli *cli, int argc, char **argv);
 int cmd_modules(struct cli *cli, int argc, char **argv);
 int cmd_watch(struct cli *cli, int argc, char **argv);
+/* kyso_cmds_audit.c: the audit log, read from its file (no agent needed) */
+int cmd_audit(struct cli *cli, int argc, char **argv);
 
 /* Output (kyso_output.c). */
 void out_tokens(FILE *f, const struct kyso_token *t, size_t n);

@@ -58,6 +58,12 @@ cli_fail(struct cli *cli, int err)
 	case KYSO_ERR_TOKEN:
 	case KYSO_ERR_TOKEN_NOT_PRESENT:
 		return EXIT_TOKEN;
+	case KYSO_ERR_CANCELLED:
+		return EXIT_CANCELLED;
+	case KYSO_ERR_POLICY:
+		return EXIT_POLICY;
+	case KYSO_ERR_AUDIT:
+		return EXIT_AUDIT;
 	default:
 		return EXIT_ERROR;
 	}
@@ -528,7 +534,9 @@ int
 cmd_login(struct cli *cli, int argc, char **argv)
 {
 	static const char usage_text[] = "Usage: kyso login [--token TOKEN] [--pin-stdin]\n"
-	    "Log in to a token, so that signing needs no PIN until 'kyso lock'.\n\n"
+	    "Log in to a token, so that signing needs no PIN until 'kyso lock' or until the\n"
+	    "login expires. The agent asks for the PIN in its own dialog; without one (or\n"
+	    "with pinentry = none) kyso asks on the terminal.\n\n"
 	    "  -t, --token TOKEN  the token (id, serial or label); needed when several\n"
 	    "                     tokens are present\n"
 	    "      --pin-stdin    read the PIN from the first line of standard input\n";
@@ -555,15 +563,20 @@ cmd_login(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "kyso: already logged in\n");
 		return EXIT_OK;
 	}
-	if (pin_pad) {
+	if (pin_pad)
 		fprintf(stderr, "kyso: enter the PIN on the reader's PIN pad\n");
-	} else {
+	else if (pin_stdin && (pin = cli_read_pin(1, NULL)) == NULL)
+		return EXIT_PIN;
+	/* without --pin-stdin the agent asks the officer itself */
+	e = kyso_login(cli->client, id, pin, &logged_in);
+	if (e == KYSO_ERR_PIN_REQUIRED && pin == NULL && !pin_pad) {
+		/* the agent could not show a dialog: ask here */
 		snprintf(prompt, sizeof(prompt), "PIN for token '%s': ",
 		    token != NULL ? token : id);
-		if ((pin = cli_read_pin(pin_stdin, prompt)) == NULL)
+		if ((pin = cli_read_pin(0, prompt)) == NULL)
 			return EXIT_PIN;
+		e = kyso_login(cli->client, id, pin, &logged_in);
 	}
-	e = kyso_login(cli->client, id, pin, &logged_in);
 	cli_pin_free(pin);
 	if (e != KYSO_OK)
 		return cli_fail(cli, e);

@@ -53,6 +53,12 @@ static const struct err_entry errors[] = {
 	{ KYSO_ERR_TOO_SLOW, "io.kyso.Agent.SubscriberTooSlow",
 	  "events were not read fast enough; the subscription was ended" },
 	{ KYSO_ERR_TIMEOUT, "io.kyso.Agent.InternalError", "timed out" },
+	{ KYSO_ERR_CANCELLED, "io.kyso.Agent.Cancelled", "the request was cancelled" },
+	{ KYSO_ERR_AUDIT, "io.kyso.Agent.AuditFailed",
+	  "the audit log cannot be written; nothing was signed" },
+	{ KYSO_ERR_POLICY, "io.kyso.Agent.PolicyDenied", "the policy forbids this" },
+	{ KYSO_ERR_PINENTRY, "io.kyso.Agent.PinRequired",
+	  "no PIN dialog could be shown" },
 };
 
 static const struct err_entry *

@@ -44,6 +44,10 @@ typedef enum kyso_err {
 	KYSO_ERR_EXPECTED_MORE = -36,   /* a streaming method was called without "more" */
 	KYSO_ERR_TOO_SLOW = -37,        /* a subscriber did not read its events; dropped */
 	KYSO_ERR_TIMEOUT = -38,         /* nothing arrived in the time given */
+	KYSO_ERR_CANCELLED = -39,       /* the officer cancelled, refused or did not answer a dialog */
+	KYSO_ERR_AUDIT = -40,           /* the audit log cannot be written: nothing is signed */
+	KYSO_ERR_POLICY = -41,          /* the machine's or the user's policy forbids this */
+	KYSO_ERR_PINENTRY = -42,        /* no PIN dialog could be shown (pinentry failed to run) */
 } kyso_err;
 
 /* Returns a static, never-NULL sentence describing err (no trailing period). */

@@ -33,8 +33,10 @@ step "The token's user PIN is $TOK_PIN (a real officer would type it)."
 
 say "2. Starting the agent (kysod)"
 export KYSO_SOCKET=$T_DIR/agent.sock
+# the demo's own settings and audit log; the PIN comes from the demo, so no PIN dialog
+export XDG_CONFIG_HOME=$T_DIR/config XDG_STATE_HOME=$T_DIR/state
 "$BUILD/kysod" --foreground --socket "$KYSO_SOCKET" --module "$SOFTHSM_MODULE" \
-	--log-level warning 2>"$T_DIR/kysod.log" &
+	--pinentry none --log-level warning 2>"$T_DIR/kysod.log" &
 AGENT_PID=$!
 for _ in $(seq 100); do $K info >/dev/null 2>&1 && break; sleep 0.05; done
 $K info >/dev/null 2>&1 || { cat "$T_DIR/kysod.log"; die "the agent did not start"; }
@@ -72,7 +74,12 @@ if openssl dgst -sha256 -verify "$T_DIR/pub.pem" -signature "$T_DIR/memo.sig" "$
 fi
 step "After changing one line of the memo, the same check fails, as it must."
 
-say "6. Stopping the agent"
+say "6. The audit log: who signed what, and when (kyso audit)"
+$K audit | sed 's/^/  /'
+step "Every signing request, granted or refused, is one line in $XDG_STATE_HOME/kyso/audit.log,"
+step "written to disk before the signature was returned; the PIN is never in it."
+
+say "7. Stopping the agent"
 kill -TERM "$AGENT_PID"; wait "$AGENT_PID"; rc=$?; AGENT_PID=
 [ "$rc" = 0 ] || die "kysod exited with status $rc"
 [ -e "$KYSO_SOCKET" ] && die "the socket was left behind"

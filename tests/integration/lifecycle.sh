@@ -136,6 +136,7 @@ fi
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	mkdir -m 755 "$T_DIR/other"; chown 65534:65534 "$T_DIR/other"; chmod 755 "$T_DIR"
 	setpriv --reuid=65534 --regid=65534 --clear-groups env -u XDG_RUNTIME_DIR \
+		XDG_STATE_HOME="$T_DIR/other/state" XDG_CONFIG_HOME="$T_DIR/other/config" \
 		"$BUILD/kysod" -f -s "$T_DIR/other/a.sock" -m "$M" >> "$T_DIR/other.log" 2>&1 &
 	otherpid=$!
 	for _ in $(seq 100); do [ -S "$T_DIR/other/a.sock" ] && break; sleep 0.05; done

@@ -3,6 +3,7 @@
 #                                 $T_DIR/agent.sock; waits until it serves
 #   agent_stop                    SIGTERM and wait; fails if it did not exit cleanly
 #   agent_alive                   true while the agent process runs
+#   t_no_pins_in_core CONTROL PIN:WHAT...   no PIN in a core of the agent (gcore)
 # Uses $BUILD (the build directory), $T_DIR (the test's temp dir).
 
 agent_start() {
@@ -37,4 +38,28 @@ t_agent_stops() {
 	agent_stop; rc=$?
 	t_eq "kysod exits 0 on SIGTERM" 0 "$rc"
 	if [ -e "$KYSO_SOCKET" ]; then t_flunk "socket removed at exit"; else t_pass "socket removed at exit"; fi
+}
+
+# t_no_pins_in_core CONTROL PIN:WHAT...: kysod ($AGENT_PID) has a core size limit of 0,
+# and a core taken by gdb's gcore holds CONTROL (something kysod keeps: proof that the
+# core is real) and none of the PINs. Skips where gcore cannot help (missing, ASan).
+t_no_pins_in_core() {
+	local control=$1 core=$T_DIR/core.$AGENT_PID p; shift
+	t_match "kysod's core file size limit is 0 (soft and hard)" '^Max core file size +0 +0 ' \
+		"$(grep '^Max core file size' "/proc/$AGENT_PID/limits")"
+	if ! command -v gcore >/dev/null 2>&1; then
+		t_skip "no PIN in a core of kysod" "gdb (gcore) is not installed"
+	elif ldd "$BUILD/kysod" 2>/dev/null | grep -q libasan; then
+		t_skip "no PIN in a core of kysod" "an ASan build: gcore writes terabytes of shadow memory (the plain build checks this)"
+	elif ! gcore -o "$T_DIR/core" "$AGENT_PID" > "$T_DIR/gcore.out" 2>&1 || [ ! -s "$core" ]; then
+		t_skip "no PIN in a core of kysod" "gcore could not take a core: $(tail -n 1 "$T_DIR/gcore.out")"
+	else
+		t_ok "control: the core holds what kysod keeps ($control)" \
+			test "$(grep -a -c -F "$control" "$core")" -gt 0
+		for p in "$@"; do
+			t_eq "the core of kysod (gcore) holds no copy of ${p#*:}" 0 \
+				"$(grep -a -c -F "${p%%:*}" "$core")"
+		done
+		rm -f "$core"
+	fi
 }

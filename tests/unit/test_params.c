@@ -513,7 +513,7 @@ static void
 test_err_every_idl_error_round_trips(void **state)
 {
 	(void)state;
-	assert_int_equal(idl_errors(idl_io_kyso_agent, "io.kyso.Agent", round_trip_name), 15);
+	assert_int_equal(idl_errors(idl_io_kyso_agent, "io.kyso.Agent", round_trip_name), 18);
 }
 
 static int idl_seen;

@@ -1,0 +1,52 @@
+/*
+ * dialogs.h — what a worker asks the officer, through pinentry: the PIN, a confirmation
+ * before a signature, and the message shown while a PIN-pad reader waits for the PIN.
+ *
+ * Each dialog names the calling program (executable and pid, from the socket's peer
+ * credentials), the certificate (subject), the token (label, serial) and the client's
+ * description of what is signed, clearly marked as the program's own words; a PIN dialog
+ * warns when the token says few tries are left or after a wrong PIN. They run in the
+ * token's worker thread: one dialog per token at a time, nothing else waits for them.
+ */
+#ifndef KYSO_DIALOGS_H
+#define KYSO_DIALOGS_H
+
+#include <stddef.h>
+
+struct kyso_secret;
+struct p11_token_desc;
+struct pinentry_abort;
+struct pinentry_popup;
+struct request_info;
+
+/*
+ * Asks for the user PIN of token tok for the request ri (every_signature: the key wants
+ * the PIN for each signature; the dialog says so). ab ends the dialog from another thread.
+ * Returns KYSO_OK with *pin (an empty PIN is KYSO_ERR_CANCELLED), KYSO_ERR_CANCELLED,
+ * KYSO_ERR_TIMEOUT (nobody answered in time), or KYSO_ERR_PINENTRY / KYSO_ERR_NOMEM with a
+ * sentence in why.
+ */
+int dialog_pin(const struct request_info *ri, const struct p11_token_desc *tok,
+    int every_signature, struct pinentry_abort *ab, struct kyso_secret **pin, char *why,
+    size_t whylen);
+
+/*
+ * Asks the officer to confirm the signature ri asks for. Returns KYSO_OK (confirmed),
+ * KYSO_ERR_CANCELLED (refused), KYSO_ERR_TIMEOUT, or KYSO_ERR_PINENTRY / KYSO_ERR_NOMEM
+ * with a sentence in why.
+ */
+int dialog_confirm(const struct request_info *ri, const struct p11_token_desc *tok,
+    struct pinentry_abort *ab, char *why, size_t whylen);
+
+/*
+ * Shows "enter the PIN on the reader" while a PIN-pad reader waits. Returns the popup to
+ * close with dialog_pinpad_end, or NULL when none could be shown (logged; the login goes
+ * on without it).
+ */
+struct pinentry_popup *dialog_pinpad(const struct request_info *ri,
+    const struct p11_token_desc *tok);
+
+/* Closes the PIN-pad message; NULL is allowed. */
+void dialog_pinpad_end(struct pinentry_popup *p);
+
+#endif

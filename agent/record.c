@@ -1,0 +1,110 @@
+/* record.c — audit records of Sign requests (see record.h). */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "agent.h"
+#include "audit.h"
+#include "conn.h"
+#include "inventory.h"
+#include "job.h"
+#include "kyso_err.h"
+#include "log.h"
+#include "record.h"
+#include "reply.h"
+#include "request.h"
+
+/* The varlink error name a job's result is answered with (reply_from_job's choice). */
+static const char *
+record_result_name(const struct job *j)
+{
+	switch (j->result) {
+	case KYSO_OK:
+		return "granted";
+	case KYSO_ERR_TIMEOUT:
+		return kyso_err_varlink(KYSO_ERR_CANCELLED);
+	default:
+		return kyso_err_varlink(j->result);
+	}
+}
+
+void
+record_sign_job(struct job *j, const struct p11_token_desc *tok)
+{
+	const struct request_info *ri = j->ri;
+	struct audit_record rec;
+	char err[256], msg[320];
+
+	if (j->kind != JOB_SIGN || ri == NULL || ri->audit == NULL || j->recorded)
+		return;
+	j->recorded = 1;
+	memset(&rec, 0, sizeof(rec));
+	clock_gettime(CLOCK_REALTIME, &rec.when);
+	rec.uid = ri->uid;
+	rec.pid = ri->pid;
+	rec.exe = ri->exe;
+	rec.method = ri->method;
+	rec.token_serial = tok->serial;
+	rec.token_label = tok->label;
+	rec.cert_id = ri->cert_id;
+	rec.cert_subject = ri->subject;
+	rec.algorithm = ri->algorithm;
+	rec.digest = ri->digest_len > 0 ? ri->digest : NULL;
+	rec.digest_len = ri->digest_len;
+	rec.digest_alg = ri->digest_alg;
+	rec.description = ri->description;
+	rec.result = record_result_name(j);
+	if (j->result != KYSO_OK) {
+		if (j->why[0] != '\0')
+			snprintf(msg, sizeof(msg), "%s: %s", kyso_strerror(j->result), j->why);
+		else if (j->fail.ckr_name[0] != '\0')
+			snprintf(msg, sizeof(msg), "%s: %s in %s", kyso_strerror(j->result),
+			    j->fail.ckr_name, j->fail.call);
+		else
+			snprintf(msg, sizeof(msg), "%s", kyso_strerror(j->result));
+		rec.message = msg;
+	}
+	if (audit_write(ri->audit, &rec, 1, err, sizeof(err)) == KYSO_OK)
+		return;
+	log_error("%s", err);
+	if (j->result != KYSO_OK)
+		return;  /* refused anyway; the log says the record is missing */
+	/* no signature without its record */
+	explicit_bzero(j->sig, j->siglen);
+	free(j->sig);
+	j->sig = NULL;
+	j->siglen = 0;
+	j->result = KYSO_ERR_AUDIT;
+	snprintf(j->why, sizeof(j->why), "%s", err);
+}
+
+void
+record_refusal(struct agent *a, const struct conn *c, const struct cert *cert,
+    const char *algorithm, const char *description, const struct reply *r)
+{
+	struct audit_record rec;
+	char err[256];
+
+	if (a->audit == NULL || r->error == NULL)
+		return;
+	memset(&rec, 0, sizeof(rec));
+	clock_gettime(CLOCK_REALTIME, &rec.when);
+	rec.uid = c->uid;
+	rec.pid = c->pid;
+	rec.exe = c->exe;
+	rec.method = "io.kyso.Agent.Sign";
+	if (cert != NULL) {
+		rec.token_serial = cert->token->desc.serial;
+		rec.token_label = cert->token->desc.label;
+		rec.cert_id = cert->ci.id;
+		rec.cert_subject = cert->ci.subject;
+	}
+	rec.algorithm = algorithm;
+	rec.description = description;
+	rec.result = r->error;
+	rec.message = json_string_value(json_object_get(r->eparams, "message"));
+	if (audit_write(a->audit, &rec, 0, err, sizeof(err)) != KYSO_OK)
+		log_error("%s", err);
+}

@@ -1,0 +1,33 @@
+/*
+ * record.h — the audit record of every Sign request (audit.h writes it): by the worker
+ * once the token signed or refused — before the signature goes back, so that there is
+ * no signature without its record — and by the loop for requests refused before they
+ * reached a token.
+ */
+#ifndef KYSO_RECORD_H
+#define KYSO_RECORD_H
+
+struct agent;
+struct cert;
+struct conn;
+struct job;
+struct p11_token_desc;
+struct reply;
+struct request_info;
+
+/*
+ * Records a finished JOB_SIGN once (other jobs, or jobs without an audit log, are left
+ * alone) synchronously: by the worker, or by the loop for a job that never ran (its token
+ * left first). If the record cannot be written, a signature the job holds is wiped and
+ * the job fails with KYSO_ERR_AUDIT (the reason in j->why).
+ */
+void record_sign_job(struct job *j, const struct p11_token_desc *tok);
+
+/*
+ * Records a Sign call from c that the loop refused with reply r; cert, alg and
+ * description may be NULL when not known (yet). Not synchronous: nothing was signed.
+ */
+void record_refusal(struct agent *a, const struct conn *c, const struct cert *cert,
+    const char *algorithm, const char *description, const struct reply *r);
+
+#endif

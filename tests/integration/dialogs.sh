@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# The agent asks the officer: PIN dialogs (pinentry, here the scripted fake in
+# tests/tools/fake-pinentry) that name the calling program, the certificate, the token
+# and the client's description; cancel, timeout, a wrong PIN (never retried, and the next
+# dialog says so), keys that want the PIN for every signature, confirmation dialogs,
+# dialogs that hold up nothing else, a token pulled out while its dialog is open, and a
+# pinentry that cannot run. The token is SoftHSM behind the tests' fault module (virtual
+# slots, a trace of every Cryptoki call).
+TOK_PIN=918273
+. "$(dirname "$0")/../lib/common.sh"
+. "$T_TOP/tests/lib/verify.sh"
+. "$T_TOP/tests/lib/mock.sh"
+VCALL=$T_TOP/tests/lib/vcall.py
+FAKE=$T_TOP/tests/tools/fake-pinentry
+WRONG=555444
+
+tok_init "$T_DIR/tok" && tok_create officer && tok_key officer 01 ec:p256 key1 &&
+	tok_key officer 02 ec:p256 qualified always-auth && tok_create second &&
+	tok_key second 03 ec:p256 key3 ||
+	{ t_flunk "make the test tokens"; t_done; exit 1; }
+mock_env "$T_DIR/mock"
+mock_slot 1 officer
+mock_slot 2 second
+export FAKE_PINENTRY_SCRIPT=$T_DIR/script FAKE_PINENTRY_LOG=$T_DIR/dialogs.log
+: > "$FAKE_PINENTRY_SCRIPT"; : > "$FAKE_PINENTRY_LOG"
+echo "pinentry_timeout = 3s" >> "$XDG_CONFIG_HOME/kyso/kysod.conf"
+agent_start --module "$MOCK_MODULE" --pinentry "$FAKE" ||
+	{ t_flunk "start kysod"; t_done; exit 1; }
+
+id=$(cert_id "$TOK_DIR/key1.crt.pem")
+qid=$(cert_id "$TOK_DIR/qualified.crt.pem")
+id3=$(cert_id "$TOK_DIR/key3.crt.pem")
+doc=$T_DIR/doc; echo "the document" > "$doc"
+dig=$(openssl dgst -sha256 -binary "$doc" | base64 -w0)
+# script ACTION...: what the fake pinentry answers next, in order
+script() { printf '%s\n' "$@" > "$FAKE_PINENTRY_SCRIPT"; rm -f "$FAKE_PINENTRY_SCRIPT.pos"; }
+dialogs() { grep -c . "$FAKE_PINENTRY_LOG" || true; }
+# last_dialog FIELD: a field of the last dialog the fake showed
+last_dialog() {
+	tail -n 1 "$FAKE_PINENTRY_LOG" | python3 -c 'import json,sys; v=json.load(sys.stdin).get(sys.argv[1]); print("" if v is None else v)' "$1"
+}
+sign() {  # CERT [EXTRA_JSON]
+	python3 "$VCALL" call io.kyso.Agent.Sign \
+		"{\"certificate\":\"$1\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$dig\"${2:-}}"
+}
+sig_of() { python3 -c 'import json,sys,base64; sys.stdout.buffer.write(base64.b64decode(json.load(sys.stdin)["parameters"]["signature"]))'; }
+logins() { mock_calls C_Login; }
+python=$(python3 -c "import os,sys; print(os.path.realpath(sys.executable))")
+
+# ---- the PIN dialog ----
+script "pin $TOK_PIN"
+: > "$KYSO_FAULTY_TRACE"
+r=$(sign "$id" ',"description":"Order 17/2026: leave of Lt. Nguyen"')
+printf '%s' "$r" | sig_of > "$T_DIR/s1.sig" 2>/dev/null
+t_ok "Sign without a PIN: the agent asks through pinentry and signs (OpenSSL verifies)" \
+	verify_sig ecdsa-sha256 "$TOK_DIR/key1.pub.pem" "$T_DIR/s1.sig" "$doc"
+t_eq "  ... one dialog, one C_Login" "1 1" "$(dialogs) $(logins)"
+t_eq "  ... the dialog was a PIN dialog" GETPIN "$(last_dialog cmd)"
+desc=$(last_dialog desc)
+t_match "  ... naming the calling program (its executable, from the socket's credentials)" \
+	"The program $python \\(pid [0-9]+\\) asks to sign" "$desc"
+t_match "  ... the certificate's subject" "CN *= *key1|CN=key1" "$desc"
+t_match "  ... the token's label and serial" 'token "officer" \(serial [0-9a-f]+\)' "$desc"
+t_match "  ... and the program's description, marked as its own words" \
+	"in the program's own words:.*Order 17/2026: leave of Lt. Nguyen" "$(echo "$desc" | tr '\n' ' ')"
+t_eq "  ... with no warning on a first try" "" "$(last_dialog error)"
+t_match "  ... and a timeout (pinentry_timeout = 3s)" '^3$' "$(last_dialog timeout)"
+
+r=$(sign "$id")
+t_match "the next Sign uses the login: no dialog" '"signature":' "$r"
+t_eq "  ... (still one dialog)" 1 "$(dialogs)"
+$K lock >/dev/null
+script "pin $TOK_PIN"
+sign "$id" >/dev/null
+t_match "after Lock the next Sign asks again; without a description the dialog says so" \
+	"did not say what it signs" "$(last_dialog desc)"
+
+# ---- cancel, wrong PIN, timeout ----
+$K lock >/dev/null
+script cancel
+: > "$KYSO_FAULTY_TRACE"
+r=$(sign "$id")
+t_match "the officer cancels → Cancelled, reason cancelled" \
+	'"error":"io.kyso.Agent.Cancelled".*"reason":"cancelled"' "$r"
+t_eq "  ... and the token saw no C_Login" 0 "$(logins)"
+$K sign --cert "$id" --alg ecdsa-sha256 --in "$doc" --out "$T_DIR/x" </dev/null 2>"$T_DIR/err"
+t_eq "kyso sign, dialog cancelled: exit 9" 9 $?
+
+script "pin $WRONG" "pin $TOK_PIN"
+: > "$KYSO_FAULTY_TRACE"
+n0=$(dialogs)
+r=$(sign "$id")
+t_match "a wrong PIN typed in the dialog → PinIncorrect" '"error":"io.kyso.Agent.PinIncorrect"' "$r"
+t_eq "  ... tried once, never retried: one dialog, one C_Login" "1 1" "$(( $(dialogs) - n0 )) $(logins)"
+r=$(sign "$id")
+t_match "the next dialog warns that the last PIN was wrong" "last PIN entered was wrong" \
+	"$(last_dialog error)"
+t_match "  ... and the right PIN signs" '"signature":' "$r"
+$K lock >/dev/null
+script "pin $TOK_PIN"
+sign "$id" >/dev/null
+t_eq "after a right PIN the warning is gone" "" "$(last_dialog error)"
+
+$K lock >/dev/null
+script hang
+start=$(date +%s)
+r=$(sign "$id")
+took=$(( $(date +%s) - start ))
+t_match "nobody answers → Cancelled, reason timeout" '"reason":"timeout"' "$r"
+t_ok "  ... after the configured 3 s, not much later (took ${took} s)" test "$took" -ge 2 -a "$took" -le 12
+t_eq "  ... and no pinentry process is left" "" "$(pgrep -P "$AGENT_PID" || true)"
+
+# ---- keys that want the PIN for every signature ----
+$K lock >/dev/null
+script "pin $TOK_PIN" "pin $TOK_PIN"
+: > "$KYSO_FAULTY_TRACE"
+n0=$(dialogs)
+for n in 1 2; do
+	sign "$qid" | sig_of > "$T_DIR/q$n.sig" 2>/dev/null
+	t_ok "always-authenticate key: signature $n after its own dialog (OpenSSL verifies)" \
+		verify_sig ecdsa-sha256 "$TOK_DIR/qualified.pub.pem" "$T_DIR/q$n.sig" "$doc"
+done
+t_eq "  ... one dialog per signature" 2 "$(( $(dialogs) - n0 ))"
+t_match "  ... which says the key needs the PIN for every signature" "PIN for every signature" \
+	"$(last_dialog desc)"
+t_eq "  ... and a context-specific login per signature (3 C_Login: user, then 2 context)" \
+	3 "$(logins)"
+
+# ---- a dialog holds up nothing else ----
+$K lock >/dev/null
+script "sleep 3" "pin $TOK_PIN"
+sign "$id" > "$T_DIR/slow.out" &
+slow=$!
+sleep 0.5
+start=$(date +%s%N)
+t_match "while a dialog waits for the officer, ListTokens is answered" '"tokens":' \
+	"$(python3 "$VCALL" call io.kyso.Agent.ListTokens)"
+r=$(sign "$id3" ",\"pin\":\"$TOK_PIN\"")
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+t_match "  ... and another token signs meanwhile" '"signature":' "$r"
+t_ok "  ... both well before the dialog ends (${ms} ms)" test "$ms" -lt 2000
+wait $slow
+t_match "  ... then the waiting request signs" '"signature":' "$(cat "$T_DIR/slow.out")"
+
+# ---- the token pulled out while its dialog is open ----
+$K lock >/dev/null
+script hang
+sign "$id" > "$T_DIR/pulled.out" &
+pulled=$!
+for _ in $(seq 50); do [ "$(last_dialog action)" = hang ] && break; sleep 0.1; done
+start=$(date +%s)
+mock_unslot 1
+wait $pulled
+t_match "token pulled out during its dialog → TokenNotPresent" \
+	'"error":"io.kyso.Agent.TokenNotPresent"' "$(cat "$T_DIR/pulled.out")"
+t_ok "  ... at once, not at the dialog's timeout" test $(( $(date +%s) - start )) -le 2
+t_eq "  ... and the dialog is gone" "" "$(pgrep -P "$AGENT_PID" || true)"
+mock_slot 1 officer
+for _ in $(seq 50); do $K certs 2>/dev/null | grep -q key1 && break; sleep 0.1; done
+
+# ---- Lock while a dialog is open ----
+script hang
+sign "$id" > "$T_DIR/locked.out" &
+locked=$!
+for _ in $(seq 50); do [ "$(last_dialog action)" = hang ] && break; sleep 0.1; done
+start=$(date +%s)
+t_ok "Lock while a PIN dialog waits: Lock answers" $K lock
+wait $locked
+t_match "  ... and the dialog closes: Cancelled, reason locked" \
+	'"error":"io.kyso.Agent.Cancelled".*"reason":"locked"' "$(cat "$T_DIR/locked.out")"
+t_ok "  ... at once, not at the dialog's timeout" test $(( $(date +%s) - start )) -le 2
+t_eq "  ... and no pinentry process is left" "" "$(pgrep -P "$AGENT_PID" || true)"
+script "pin $TOK_PIN"
+t_match "  ... the next Sign asks again and signs" '"signature":' "$(sign "$id")"
+
+# ---- a pinentry that cannot run ----
+agent_stop
+agent_start --module "$MOCK_MODULE" --pinentry /nonexistent/pinentry ||
+	{ t_flunk "restart kysod"; t_done; exit 1; }
+r=$(sign "$id")
+t_match "no pinentry program → PinRequired saying no dialog could be shown" \
+	'PinRequired.*no PIN dialog could be shown.*nonexistent' "$r"
+r=$(sign "$id" ",\"pin\":\"$TOK_PIN\"")
+t_match "  ... and a PIN from the client still signs" '"signature":' "$r"
+
+# ---- confirmation before every signature ----
+agent_stop
+echo "confirm = yes" >> "$XDG_CONFIG_HOME/kyso/kysod.conf"
+agent_start --module "$MOCK_MODULE" --pinentry "$FAKE" ||
+	{ t_flunk "restart kysod"; t_done; exit 1; }
+script refuse
+r=$(sign "$id" ",\"pin\":\"$TOK_PIN\",\"description\":\"payroll\"")
+t_match "confirm = yes, the officer refuses → Cancelled, reason refused" \
+	'"error":"io.kyso.Agent.Cancelled".*"reason":"refused"' "$r"
+t_eq "  ... the dialog was a confirmation" CONFIRM "$(last_dialog cmd)"
+t_match "  ... naming the program, the certificate and the description" \
+	"The program $python .*key1.*payroll" "$(last_dialog desc | tr '\n' ' ')"
+script confirm
+r=$(sign "$id" ",\"pin\":\"$TOK_PIN\"")
+t_match "the officer confirms → signed" '"signature":' "$r"
+script confirm
+n0=$(dialogs)
+r=$(sign "$id")
+t_match "with the login cached, a confirmation still comes first" '"signature":' "$r"
+t_eq "  ... (one more dialog: the confirmation)" "1 CONFIRM" "$(( $(dialogs) - n0 )) $(last_dialog cmd)"
+
+t_ok "agent still alive" agent_alive
+t_agent_stops
+for f in "$T_DIR/kysod.log" "$FAKE_PINENTRY_LOG" "$XDG_STATE_HOME/kyso/audit.log"; do
+	if grep -q -e "$TOK_PIN" -e "$WRONG" "$f" 2>/dev/null; then
+		t_flunk "no PIN in $(basename "$f")"
+	else
+		t_pass "no PIN in $(basename "$f")"
+	fi
+done
+t_done

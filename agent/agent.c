@@ -20,6 +20,7 @@
 #include "logind.h"
 #include "logins.h"
 #include "p11.h"
+#include "record.h"
 #include "sockpath.h"
 #include "tokens.h"
 #include "usb.h"
@@ -35,55 +36,59 @@ agent_watch(struct agent *a, int fd, void *tag)
 	return epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? KYSO_OK : KYSO_ERR_IO;
 }
 
-/* Drops the registered modules the policy does not allow. */
-static void
-agent_modules_filter(struct agent *a, const struct agent_options *o)
+/*
+ * Loads the modules the policy lists (instead of p11-kit's registered ones: a module the
+ * administrator left out is never even opened). One that fails is skipped with a warning.
+ */
+static int
+agent_modules_listed(struct agent *a, const struct agent_options *o)
 {
-	size_t kept = 0;
+	char err[512];
 
-	for (size_t i = 0; i < a->nmodules; i++) {
-		const char *path = p11_module_path(a->modules[i]);
-
-		if (o->module_allowed(path, o->module_allowed_arg)) {
-			a->modules[kept++] = a->modules[i];
+	if ((a->modules = calloc(o->nmodule_list + 1, sizeof(*a->modules))) == NULL)
+		return KYSO_ERR_NOMEM;
+	for (size_t i = 0; i < o->nmodule_list; i++) {
+		if (p11_module_load(o->module_list[i], &a->modules[a->nmodules], err,
+		    sizeof(err)) != KYSO_OK) {
+			log_warn("PKCS#11 module %s (allowed by the policy) not loaded: %s",
+			    o->module_list[i], err);
 			continue;
 		}
-		log_warn("PKCS#11 module %s is registered with p11-kit but not allowed by the "
-		    "policy (modules = ... in %s): not loaded", path,
-		    o->policy.origin != NULL ? o->policy.origin : "kysod.conf");
-		p11_module_free(a->modules[i]);
+		a->nmodules++;
+		log_info("loaded PKCS#11 module %s (the policy's list)", o->module_list[i]);
 	}
-	a->nmodules = kept;
+	return KYSO_OK;
 }
 
 static int
 agent_modules(struct agent *a, const struct agent_options *o, char *err, size_t errlen)
 {
-	if (o->nmodules == 0) {
-		int r = p11_modules_load_registered(&a->modules, &a->nmodules);
+	char real[4096];
 
-		if (r == KYSO_OK && o->module_allowed != NULL)
-			agent_modules_filter(a, o);
-		return r;
-	}
+	if (o->nmodules == 0 && o->module_list != NULL)
+		return agent_modules_listed(a, o);
+	if (o->nmodules == 0)
+		return p11_modules_load_registered(&a->modules, &a->nmodules);
 	if ((a->modules = calloc(o->nmodules, sizeof(*a->modules))) == NULL)
 		return KYSO_ERR_NOMEM;
 	for (size_t i = 0; i < o->nmodules; i++) {
+		const char *path = o->modules[i];
 		int r;
 
-		if (o->module_allowed != NULL &&
-		    !o->module_allowed(o->modules[i], o->module_allowed_arg)) {
-			snprintf(err, errlen, "PKCS#11 module %s is not allowed by the policy "
-			    "(modules = ... in %s)", o->modules[i], o->policy.origin != NULL ?
-			    o->policy.origin : "kysod.conf");
-			return KYSO_ERR_POLICY;
+		if (o->module_allowed != NULL) {
+			if (!o->module_allowed(path, real, sizeof(real), o->module_allowed_arg)) {
+				snprintf(err, errlen, "PKCS#11 module %s is not allowed by the policy "
+				    "(modules = ... in %s)", path, o->policy.origin != NULL ?
+				    o->policy.origin : "kysod.conf");
+				return KYSO_ERR_POLICY;
+			}
+			path = real;  /* the file that was checked, not a name to resolve again */
 		}
-		r = p11_module_load(o->modules[i], &a->modules[i], err, errlen);
-
+		r = p11_module_load(path, &a->modules[i], err, errlen);
 		if (r != KYSO_OK)
 			return r;
 		a->nmodules++;
-		log_info("loaded PKCS#11 module %s", o->modules[i]);
+		log_info("loaded PKCS#11 module %s", path);
 	}
 	return KYSO_OK;
 }
@@ -421,6 +426,28 @@ agent_run(struct agent *a)
 	return KYSO_OK;
 }
 
+/*
+ * At shutdown: the Sign requests that were still waiting for their token never ran; they
+ * are recorded as refused (nobody is left to answer).
+ */
+static void
+agent_record_unserved(struct agent *a)
+{
+	struct job *j, *next;
+
+	if (a->done.efd < 0)
+		return;
+	for (j = completions_take(&a->done); j != NULL; j = next) {
+		next = j->next;
+		if (j->kind == JOB_SIGN && !j->recorded) {
+			j->result = KYSO_ERR_CANCELLED;
+			snprintf(j->why, sizeof(j->why), "kysod stopped before the token signed");
+			record_sign_job(j, &j->token->desc);
+		}
+		job_free(j);
+	}
+}
+
 void
 agent_free(struct agent *a)
 {
@@ -441,6 +468,7 @@ agent_free(struct agent *a)
 		else
 			left_behind = 1;
 	}
+	agent_record_unserved(a);
 	/* a thread left behind still points to its watcher and the completion queue: they
 	 * stay allocated until the process ends */
 	if (!left_behind) {

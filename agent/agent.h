@@ -43,8 +43,15 @@ struct agent_options {
 	int ready_fd;                  /* written to and closed once serving; -1 for none */
 	struct agent_policy policy;    /* copied; the strings must outlive the agent */
 	int logind;                    /* watch logind for session lock and sleep */
-	/* the modules the policy allows (by real path); NULL: any */
-	int (*module_allowed)(const char *path, void *arg);
+	/*
+	 * The policy's module allow-list (kysod.conf "modules", real paths); NULL: any module.
+	 * With it, kysod loads the listed modules instead of p11-kit's registered ones, and
+	 * each --module must be allowed: module_allowed says so and gives the real path to
+	 * load.
+	 */
+	const char *const *module_list;
+	size_t nmodule_list;
+	int (*module_allowed)(const char *path, char *real, size_t reallen, void *arg);
 	void *module_allowed_arg;
 };
 

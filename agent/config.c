@@ -218,7 +218,10 @@ parse_time(struct parse *p, const char *key, const char *v, long *out, int zero_
 	return 1;
 }
 
-/* An absolute path or, with program, also a bare program name. 1 if fine, else 0. */
+/*
+ * An absolute path or, with program, also a bare program name; with the audit log's
+ * spaces_ok, also a path under "%h/" (kysod expands %h, %u, %U). 1 if fine, else 0.
+ */
 static int
 check_path(struct parse *p, const char *key, const char *v, int program, int spaces_ok)
 {
@@ -232,9 +235,11 @@ check_path(struct parse *p, const char *key, const char *v, int program, int spa
 			return fail(p, KYSO_ERR_INVALID_ARG, "%s: '%s' contains a space (name one "
 			    "program, without arguments)", key, v);
 	}
+	if (spaces_ok && strncmp(v, "%h/", 3) == 0)
+		return 1;
 	if (v[0] != '/' && (!program || strchr(v, '/') != NULL))
 		return fail(p, KYSO_ERR_INVALID_ARG, "%s: '%s' is not an absolute path%s", key, v,
-		    program ? " nor a program name" : "");
+		    program ? " nor a program name" : spaces_ok ? " nor one under %h/" : "");
 	return 1;
 }
 

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,17 +116,82 @@ pinentry_tty(void)
 #define KYSO_P11_MODULE_DIR ""
 #endif
 
-/* The policy's module allow-list; a bare name is p11-kit's, in its module directory. */
+/*
+ * The policy's module allow-list for a --module: a bare name is p11-kit's, in its module
+ * directory. Gives the real path to load (the file that was checked).
+ */
 static int
-module_allowed(const char *path, void *arg)
+module_allowed(const char *path, char *real, size_t reallen, void *arg)
 {
-	char full[4096];
+	char full[4096], *r;
 
 	if (strchr(path, '/') == NULL && KYSO_P11_MODULE_DIR[0] != '\0') {
 		snprintf(full, sizeof(full), "%s/%s", KYSO_P11_MODULE_DIR, path);
 		path = full;
 	}
-	return config_module_allowed(arg, path);
+	if (!config_module_allowed(arg, path) || (r = realpath(path, NULL)) == NULL)
+		return 0;
+	snprintf(real, reallen, "%s", r);
+	free(r);
+	return 1;
+}
+
+/*
+ * The pinentry program the administrator fixed, as an absolute path: a bare name is looked
+ * up in the system's directories, not in the user's PATH (which would let the user pick
+ * the program after all). Returns prog unchanged when it is a path or cannot be found.
+ */
+static const char *
+pinentry_resolve(const char *prog, char *buf, size_t len)
+{
+	static const char *const dirs[] = { "/usr/local/bin", "/usr/bin", "/bin" };
+
+	if (strchr(prog, '/') != NULL || strcmp(prog, CONFIG_PINENTRY_NONE) == 0)
+		return prog;
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(buf, len, "%s/%s", dirs[i], prog);
+		if (access(buf, X_OK) == 0)
+			return buf;
+	}
+	log_warn("pinentry = %s (administrator's policy) is not in /usr/local/bin, /usr/bin or "
+	    "/bin", prog);
+	return prog;
+}
+
+/*
+ * Expands %u (user name), %U (uid) and %h (home directory) in the administrator's
+ * audit_log, so that one setting gives every user a file of their own. Returns KYSO_OK
+ * or KYSO_ERR_INVALID_ARG.
+ */
+static int
+audit_path_expand(const char *tmpl, char *out, size_t len)
+{
+	struct passwd *pw = getpwuid(getuid());
+	size_t n = 0;
+
+	for (const char *p = tmpl; *p != '\0' && n + 1 < len; p++) {
+		const char *add = NULL;
+		char uid[24];
+
+		if (p[0] == '%' && (p[1] == 'u' || p[1] == 'U' || p[1] == 'h')) {
+			if (p[1] == 'U') {
+				snprintf(uid, sizeof(uid), "%lu", (unsigned long)getuid());
+				add = uid;
+			} else if (pw == NULL) {
+				return KYSO_ERR_INVALID_ARG;
+			} else {
+				add = p[1] == 'u' ? pw->pw_name : pw->pw_dir;
+			}
+			p++;
+			n += (size_t)snprintf(out + n, len - n, "%s", add);
+			continue;
+		}
+		out[n++] = *p;
+	}
+	if (n + 1 >= len)
+		return KYSO_ERR_INVALID_ARG;
+	out[n] = '\0';
+	return KYSO_OK;
 }
 
 /*
@@ -138,8 +204,15 @@ policy_from_config(const struct kysod_config *cfg, const char *pinentry_opt,
     char *audit, size_t auditlen)
 {
 	struct agent_policy *p = &o->policy;
+	static char resolved[4096];
 	const char *prog = cfg->pinentry;
 
+	if (cfg->pinentry_fixed)
+		prog = pinentry_resolve(prog, resolved, sizeof(resolved));
+	else if (cfg->confirm || !cfg->client_pin)
+		log_warn("the policy wants %s but does not fix the PIN dialog (pinentry): the "
+		    "user's settings choose it", cfg->confirm ? "confirmations" :
+		    "PINs from dialogs only");
 	if (pinentry_opt != NULL) {
 		if (cfg->pinentry_fixed)
 			log_warn("--pinentry %s ignored: the administrator's policy sets pinentry = "
@@ -158,15 +231,19 @@ policy_from_config(const struct kysod_config *cfg, const char *pinentry_opt,
 	    cfg->login_max_ttl == 0;
 	p->login_idle_ttl = cfg->login_idle_ttl == CONFIG_UNLIMITED ? 0 : cfg->login_idle_ttl;
 	p->login_max_ttl = cfg->login_max_ttl == CONFIG_UNLIMITED ? 0 : cfg->login_max_ttl;
-	if (cfg->audit_log != NULL)
-		snprintf(audit, auditlen, "%s", cfg->audit_log);
-	else if (audit_path_default(audit, auditlen) != KYSO_OK)
+	if (cfg->audit_log != NULL) {
+		if (audit_path_expand(cfg->audit_log, audit, auditlen) != KYSO_OK)
+			return KYSO_ERR_INVALID_ARG;
+	} else if (audit_path_default(audit, auditlen) != KYSO_OK) {
 		return KYSO_ERR_INVALID_ARG;
+	}
 	p->audit_path = audit;
 	snprintf(origin, originlen, "%s or %s", config_admin_path(), user_path);
 	p->origin = origin;
 	o->logind = 1;
 	if (cfg->modules_set) {
+		o->module_list = (const char *const *)cfg->modules;
+		o->nmodule_list = cfg->nmodules;
 		o->module_allowed = module_allowed;
 		o->module_allowed_arg = (void *)cfg;
 	}
@@ -252,7 +329,8 @@ main(int argc, char **argv)
 		snprintf(user_path, sizeof(user_path), "%s", config_opt);
 	else if (config_user_path(user_path, sizeof(user_path)) != KYSO_OK)
 		user_path[0] = '\0';
-	if (config_load(&cfg, config_admin_path(), user_path[0] != '\0' ? user_path : NULL,
+	/* NULL: the default admin file (config.c warns if KYSO_ADMIN_CONFIG is ignored) */
+	if (config_load(&cfg, NULL, user_path[0] != '\0' ? user_path : NULL,
 	    config_opt != NULL ? CONFIG_USER_REQUIRED : 0, err, sizeof(err)) != KYSO_OK) {
 		log_error("%s", err);
 		config_free(&cfg);
@@ -267,7 +345,8 @@ main(int argc, char **argv)
 	    "the user's kysod.conf", &o, origin, sizeof(origin), audit, sizeof(audit)) !=
 	    KYSO_OK) {
 		log_error("cannot find where to keep the audit log: set XDG_STATE_HOME or HOME, "
-		    "or audit_log in kysod.conf");
+		    "or audit_log in kysod.conf (%%u, %%U and %%h need the user in the password "
+		    "database)");
 		config_free(&cfg);
 		return 1;
 	}

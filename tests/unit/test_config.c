@@ -138,6 +138,10 @@ test_syntax_accepted(void **state)
 	load_ok(&c, "", "", 0);
 	assert_defaults(&c);
 	config_free(&c);
+	/* the audit log under the user's home: kysod expands %h (and %u, %U) */
+	load_ok(&c, "audit_log = %h/kyso/%u.log\n", NULL, 0);
+	assert_string_equal(c.audit_log, "%h/kyso/%u.log");
+	config_free(&c);
 }
 
 static const struct bad {
@@ -171,7 +175,11 @@ static const struct bad {
 	    "path" },
 	{ "log_level = loud\n", 1, "log_level: 'loud' is not a log level (use error, warning, "
 	    "info or debug)" },
-	{ "audit_log = audit.log\n", 1, "audit_log: 'audit.log' is not an absolute path" },
+	{ "audit_log = audit.log\n", 1, "audit_log: 'audit.log' is not an absolute path nor one "
+	    "under %h/" },
+	{ "audit_log = ~/audit.log\n", 1, "audit_log: '~/audit.log' is not an absolute path nor "
+	    "one under %h/" },
+	{ "modules = %h/p11.so\n", 1, "modules: '%h/p11.so' is not an absolute path" },
 	{ "[kysod]\nfoo = 1\n", 2, "unknown key 'foo'" },
 	{ "Login_Cache = yes\n", 1, "unknown key 'Login_Cache'" },
 	{ "[agent]\n", 1, "unknown section [agent] (keys go before any section or under "

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "dialogs.h"
+#include "encode.h"
 #include "kyso_err.h"
 #include "log.h"
 #include "p11.h"
@@ -10,30 +11,39 @@
 #include "request.h"
 #include "secret.h"
 
-#define DIALOG_TEXT_MAX 2048
-#define DIALOG_DESC_SHOWN 400  /* of the client's description, in a dialog */
+#define DIALOG_TEXT_MAX 4096
+#define DIALOG_DESC_SHOWN 400  /* characters of the client's description, in a dialog */
 
 /*
- * Copies the client's description for display: control characters (other than line
- * breaks, at most four of them) become spaces, so that it cannot redraw the dialog.
+ * Copies the client's description for display: at most DIALOG_DESC_SHOWN characters, cut
+ * between two characters; control characters (other than line breaks, at most four of
+ * them) and bytes that are not UTF-8 become spaces, so that it cannot redraw the dialog.
  */
 static void
 dialog_clean(const char *in, char *out, size_t len)
 {
-	size_t i = 0;
+	const unsigned char *p = (const unsigned char *)in;
+	size_t i = 0, chars = 0, k;
 	int breaks = 0;
 
-	for (; *in != '\0' && i + 4 < len && i < DIALOG_DESC_SHOWN; in++) {
-		unsigned char ch = (unsigned char)*in;
-
-		if (ch == '\n' && breaks < 4) {
+	for (; *p != '\0' && chars < DIALOG_DESC_SHOWN; p += k, chars++) {
+		k = utf8_seq(p);
+		if (i + (k > 0 ? k : 1) + 4 >= len)
+			break;
+		if (k > 1) {
+			memcpy(out + i, p, k);
+			i += k;
+			continue;
+		}
+		k = 1;
+		if (*p == '\n' && breaks < 4) {
 			breaks++;
 			out[i++] = '\n';
 		} else {
-			out[i++] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
+			out[i++] = *p < 0x20 || *p >= 0x7f ? ' ' : (char)*p;
 		}
 	}
-	if (*in != '\0')
+	if (*p != '\0')
 		i += (size_t)snprintf(out + i, len - i, "...");
 	out[i < len ? i : len - 1] = '\0';
 }
@@ -43,7 +53,7 @@ static void
 dialog_body(const struct request_info *ri, const struct p11_token_desc *tok,
     const char *ending, char *buf, size_t len)
 {
-	char what[DIALOG_DESC_SHOWN + 8];
+	char what[DIALOG_DESC_SHOWN * 4 + 8];
 	const char *exe = ri->exe[0] != '\0' && strcmp(ri->exe, "?") != 0 ? ri->exe :
 	    "(a program whose executable cannot be read)";
 	int n;

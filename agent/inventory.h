@@ -39,7 +39,7 @@ struct token {
 	int logged_in;
 	long login_at_ms;       /* agent_now_ms() when the login began (logins.c) */
 	long used_at_ms;        /* ... and when it was last used */
-	int logout_queued;      /* a logout for an expired login is on its way */
+	int logout_queued;      /* logouts on their way (expiry, Lock, session lock) */
 	int pin_wrong;          /* the last PIN tried on it was wrong (said in the next dialog) */
 	int visible;            /* listed and usable (set once its certificates were read) */
 	int gone;               /* removed: freed by inventory_reap once no job points to it */

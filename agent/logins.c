@@ -15,14 +15,22 @@ logins_note(struct agent *a, struct token *t, const struct job *j, int was_logge
 	long now = agent_now_ms();
 
 	(void)a;
-	if (j->kind == JOB_LOGOUT)
-		t->logout_queued = 0;
+	if (j->kind == JOB_LOGOUT && t->logout_queued > 0)
+		t->logout_queued--;
 	if (j->result == KYSO_ERR_PIN_INCORRECT)
 		t->pin_wrong = 1;
 	if (!t->logged_in) {
 		t->login_at_ms = t->used_at_ms = 0;
 		return;
 	}
+	if (j->kind == JOB_LOGOUT) {
+		/* the logout failed: the login's clock starts again rather than retrying at
+		 * every turn of the loop */
+		t->login_at_ms = t->used_at_ms = now;
+		return;
+	}
+	if (t->login_at_ms == 0)  /* found logged in (another process logged it in) */
+		t->login_at_ms = t->used_at_ms = now;
 	if (j->kind == JOB_LOGIN || j->kind == JOB_SIGN) {
 		if (!was_logged_in || t->login_at_ms == 0)
 			t->login_at_ms = now;
@@ -58,14 +66,14 @@ logins_logout(struct token *t)
 {
 	struct job *j;
 
-	if (t->logout_queued || !t->visible || t->gone || t->worker == NULL)
+	if (!t->visible || t->gone || t->worker == NULL)
 		return 0;
 	if ((j = job_new(JOB_LOGOUT)) == NULL) {
 		log_error("out of memory: cannot log out of token '%s'", t->desc.label);
 		return 0;
 	}
 	j->token = t;
-	t->logout_queued = 1;
+	t->logout_queued++;
 	tokens_submit(t, j);
 	return 1;
 }
@@ -78,7 +86,7 @@ logins_expire(struct agent *a)
 	for (struct token *t = a->inv.tokens; t != NULL; t = t->next) {
 		long d = logins_deadline(a, t);
 
-		if (d < 0 || t->logout_queued)
+		if (d < 0 || t->logout_queued > 0)
 			continue;
 		if (d <= now) {
 			if (logins_logout(t))
@@ -104,8 +112,8 @@ logins_forget_all(struct agent *a, const char *why)
 
 	for (struct token *t = a->inv.tokens; t != NULL; t = t->next) {
 		if (t->visible)
-			worker_end_dialog(t->worker, JOB_ABORT_LOCKED);
-		if (t->logged_in)
+			worker_end_requests(t->worker, JOB_ABORT_LOCKED);
+		if (t->logged_in && t->logout_queued == 0)
 			n += logins_logout(t);
 	}
 	log_info("%s: logged out of %d token(s)", why, n);

@@ -183,7 +183,9 @@ method_lock(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 
 		if (!t->visible)
 			continue;  /* a token being read is not logged in yet */
-		worker_end_dialog(t->worker, JOB_ABORT_LOCKED);  /* a PIN dialog closes too */
+		/* a dialog open for it closes, and requests queued behind it end, so that
+		 * nothing signs with the login or asks for a PIN after Lock */
+		worker_end_requests(t->worker, JOB_ABORT_LOCKED);
 		if ((j = job_new(JOB_LOGOUT)) == NULL) {
 			f->failed++;
 			continue;
@@ -191,6 +193,7 @@ method_lock(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 		j->token = t;
 		j->fanout = f;
 		f->pending++;
+		t->logout_queued++;  /* a Sign from now on logs in again */
 		tokens_submit(t, j);
 	}
 	if (f->pending == 0) {

@@ -161,8 +161,9 @@ ops_pin(struct p11_session *s, const struct p11_token_desc *expect,
 		return KYSO_OK;
 	if (!ops_can_ask(j))
 		return KYSO_ERR_PIN_REQUIRED;
-	if (p11_session_describe(s, &now, &f) != KYSO_OK)
-		now = *expect;
+	if (p11_session_describe(s, &now, &f) != KYSO_OK ||
+	    strcmp(now.serial, expect->serial) != 0 || strcmp(now.label, expect->label) != 0)
+		now = *expect;  /* the dialog names the token the worker serves */
 	r = dialog_pin(j->ri, &now, every_signature, ab, &j->pin, j->why, sizeof(j->why));
 	return ops_dialog_result(j, ab, r, "cancelled");
 }
@@ -238,9 +239,11 @@ ops_sign(struct p11_session *s, const struct p11_token_desc *expect,
 		logged_in_now = 1;
 	}
 	r = ops_sign_once(s, expect, j);
-	if (r == KYSO_ERR_PIN_REQUIRED && !logged_in_now && !p11_session_logged_in(s) &&
+	if ((r == KYSO_ERR_PIN_REQUIRED || (r == KYSO_ERR_KEY_NOT_FOUND && j->login_required)) &&
+	    !logged_in_now && !p11_session_logged_in(s) &&
 	    (j->pin != NULL || j->protected_auth_path || ops_can_ask(j))) {
-		/* the key needs a login the token flags did not announce */
+		/* the key needs a login the token flags did not announce, or the login the
+		 * loop counted on is gone (logged out meanwhile: the key is hidden) */
 		if ((r = ops_login(s, expect, ab, j)) != KYSO_OK)
 			return r;
 		logged_in_now = 1;

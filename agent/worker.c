@@ -303,13 +303,35 @@ worker_end_dialog_locked(struct worker *w, int why)
 }
 
 void
-worker_end_dialog(struct worker *w, int why)
+worker_end_requests(struct worker *w, int why)
 {
+	struct job *j, *next, *ended = NULL, **tail = &ended;
+
 	if (w == NULL)
 		return;
 	pthread_mutex_lock(&w->mu);
 	worker_end_dialog_locked(w, why);
+	for (struct job **pp = &w->head; (j = *pp) != NULL;) {
+		if (j->kind != JOB_SIGN && j->kind != JOB_LOGIN) {
+			w->tail = j;
+			pp = &j->next;
+			continue;
+		}
+		*pp = j->next;
+		j->next = NULL;
+		*tail = j;
+		tail = &j->next;
+		atomic_fetch_sub(&w->queued, 1);
+	}
+	if (w->head == NULL)
+		w->tail = NULL;
 	pthread_mutex_unlock(&w->mu);
+	for (j = ended; j != NULL; j = next) {
+		next = j->next;
+		j->result = KYSO_ERR_CANCELLED;
+		j->cancel_reason = "locked";
+		completions_put(w->done, j, 1);
+	}
 }
 
 void

@@ -99,10 +99,12 @@ void worker_submit(struct worker *w, struct job *j);
 void worker_retire(struct worker *w);
 
 /*
- * Ends the dialog (PIN, confirmation) of the job w is running, if it shows one: the job
- * fails for the reason why (enum job_abort). NULL is allowed.
+ * Lock, session lock, sleep: ends the dialog (PIN, confirmation) of the job w is running,
+ * if it shows one, and ends the Sign and Login jobs queued behind it at once with
+ * KYSO_ERR_CANCELLED, reason "locked" (they would sign with the login or ask for a PIN
+ * after the lock). why is an enum job_abort. NULL is allowed.
  */
-void worker_end_dialog(struct worker *w, int why);
+void worker_end_requests(struct worker *w, int why);
 
 /* Waits up to ms milliseconds for *users to reach 0. Returns 1 if it did, else 0. */
 int workers_wait_gone(atomic_int *users, long ms);
@@ -112,7 +114,7 @@ int workers_wait_gone(atomic_int *users, long ms);
 
 /*
  * Runs job j against the token (in the worker thread; exposed for tests). Dialogs it
- * shows end when j->abort fires (worker_end_dialog, worker_retire).
+ * shows end when j->abort fires (worker_end_requests, worker_retire).
  */
 void token_ops_run(struct p11_module *m, unsigned long slot,
     const struct p11_token_desc *expect, struct p11_session **sess, struct job *j);

@@ -158,20 +158,40 @@ t_eq "  ... and the dialog is gone" "" "$(pgrep -P "$AGENT_PID" || true)"
 mock_slot 1 officer
 for _ in $(seq 50); do $K certs 2>/dev/null | grep -q key1 && break; sleep 0.1; done
 
-# ---- Lock while a dialog is open ----
-script hang
+# ---- Lock while a dialog is open, and a request waits behind it ----
+script hang "pin $TOK_PIN"
 sign "$id" > "$T_DIR/locked.out" &
 locked=$!
 for _ in $(seq 50); do [ "$(last_dialog action)" = hang ] && break; sleep 0.1; done
+sign "$id" ",\"pin\":\"$TOK_PIN\"" > "$T_DIR/queued.out" &
+queued=$!
+sleep 0.3
+n0=$(dialogs)
 start=$(date +%s)
 t_ok "Lock while a PIN dialog waits: Lock answers" $K lock
-wait $locked
+wait $locked $queued
 t_match "  ... and the dialog closes: Cancelled, reason locked" \
 	'"error":"io.kyso.Agent.Cancelled".*"reason":"locked"' "$(cat "$T_DIR/locked.out")"
+t_match "  ... the request queued behind it ends the same way (nothing signs after Lock)" \
+	'"error":"io.kyso.Agent.Cancelled".*"reason":"locked"' "$(cat "$T_DIR/queued.out")"
+t_eq "  ... and no new dialog opened" 0 "$(( $(dialogs) - n0 ))"
+script hang
 t_ok "  ... at once, not at the dialog's timeout" test $(( $(date +%s) - start )) -le 2
 t_eq "  ... and no pinentry process is left" "" "$(pgrep -P "$AGENT_PID" || true)"
 script "pin $TOK_PIN"
 t_match "  ... the next Sign asks again and signs" '"signature":' "$(sign "$id")"
+
+# ---- a long description in Vietnamese: cut between characters ----
+long=$(python3 -c 'print("Quyết định số 17 về việc điều động " * 15)')
+script "pin $TOK_PIN"
+sign "$id" ",\"pin\":\"$TOK_PIN\",\"description\":\"$long\"" >/dev/null
+$K lock >/dev/null
+script cancel
+sign "$id" ",\"description\":\"$long\"" >/dev/null
+shown=$(last_dialog desc)
+t_match "a long description is shortened in the dialog" 'Quyết định số 17.*\.\.\.' "$(echo "$shown" | tr '\n' ' ')"
+t_eq "  ... between two characters (valid UTF-8, no replacement character)" ok \
+	"$(printf '%s' "$shown" | python3 -c 'import sys; t=sys.stdin.buffer.read().decode("utf-8"); print("bad" if "\ufffd" in t else "ok")' 2>&1)"
 
 # ---- a pinentry that cannot run ----
 agent_stop
@@ -205,7 +225,20 @@ t_match "with the login cached, a confirmation still comes first" '"signature":'
 t_eq "  ... (one more dialog: the confirmation)" "1 CONFIRM" "$(( $(dialogs) - n0 )) $(last_dialog cmd)"
 
 t_ok "agent still alive" agent_alive
+# stopping while a confirmation is open and a request waits behind it: both are recorded
+script hang
+audit=$XDG_STATE_HOME/kyso/audit.log
+lines0=$(wc -l < "$audit")
+sign "$id" ",\"description\":\"open at shutdown\"" > /dev/null 2>&1 &
+for _ in $(seq 50); do [ "$(last_dialog action)" = hang ] && break; sleep 0.1; done
+sign "$id" ",\"description\":\"queued at shutdown\"" > /dev/null 2>&1 &
+sleep 0.3
 t_agent_stops
+wait
+t_eq "requests open or queued when kysod stops are recorded as refused (2 lines)" 2 \
+	"$(( $(wc -l < "$audit") - lines0 ))"
+t_match "  ... the queued one too" 'queued at shutdown.*"result":"io.kyso.Agent.Cancelled"' \
+	"$(tail -n 2 "$audit")"
 for f in "$T_DIR/kysod.log" "$FAKE_PINENTRY_LOG" "$XDG_STATE_HOME/kyso/audit.log"; do
 	if grep -q -e "$TOK_PIN" -e "$WRONG" "$f" 2>/dev/null; then
 		t_flunk "no PIN in $(basename "$f")"

@@ -267,6 +267,37 @@ MOD=$SOFTHSM_MODULE start
 t_eq "  ... while the module both lists allow starts" 0 $?
 stop
 
+# without --module: the policy's list is loaded, and a module registered with p11-kit that
+# it leaves out (OpenSC, registered by Debian's package) is never even opened: it is not
+# mapped into kysod
+osc=$(readlink -f /usr/lib/x86_64-linux-gnu/pkcs11/opensc-pkcs11.so 2>/dev/null)
+if [ -n "$osc" ] && [ -e /usr/share/p11-kit/modules/opensc-pkcs11.module ]; then
+	admin "modules = $SOFTHSM_MODULE"
+	user "pinentry = none"
+	start_plain --log-level debug
+	t_match "modules set, no --module: the listed module is loaded and its token seen" \
+		'"label":"officer"' "$(python3 "$VCALL" call io.kyso.Agent.ListTokens)"
+	t_eq "  ... and the registered OpenSC module it leaves out is not even mapped" 0 \
+		"$(grep -c -F "$osc" "/proc/$AGENT_PID/maps")"
+	t_match "  ... (the log names the policy's list)" "loaded PKCS#11 module .*\\(the policy's list\\)" "$(since)"
+	admin ""
+	start_plain --log-level debug
+	t_ok "control: without modules, the registered OpenSC module is mapped" \
+		grep -q -F "$osc" "/proc/$AGENT_PID/maps"
+	stop
+else
+	t_skip "modules set: registered modules left out are not opened" "OpenSC is not registered with p11-kit here"
+fi
+
+# audit_log in the admin file with %u: a file of the user's own
+admin "audit_log = $T_DIR/audit/%u.log"
+user "pinentry = none"
+start
+sign $TOK_PIN >/dev/null
+t_ok "audit_log = DIR/%u.log: the record goes to DIR/$(id -un).log" \
+	grep -q '"result":"granted"' "$T_DIR/audit/$(id -un).log"
+stop
+
 # ---- pinentry fixed by the admin ----
 export FAKE_PINENTRY_SCRIPT=$T_DIR/pe.script FAKE_PINENTRY_LOG=$T_DIR/pe.log
 : > "$FAKE_PINENTRY_LOG"

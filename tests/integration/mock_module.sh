@@ -4,13 +4,15 @@
 # removal and swaps; a signature through the module verifies with OpenSSL; mock_probe
 # (tests/tools/mock_probe.c, one process driving the module step by step) sees slot events,
 # CKR_DEVICE_REMOVED for a call in progress, dead sessions and a lost login, failure
-# injection, and a module that breaks and recovers through C_Finalize + C_Initialize.
+# injection, a module that breaks and recovers through C_Finalize + C_Initialize, and
+# tokens in PIN-pad readers (the flag, NULL-PIN logins typed on the "keypad").
 # Every wait is bounded by `timeout`; timings are only checked with wide margins.
 . "$(dirname "$0")/../lib/common.sh"
 . "$T_TOP/tests/lib/verify.sh"
 . "$T_TOP/tests/lib/mock.sh"
 
 tok_init "$T_DIR/tok" && tok_create tokA && tok_key tokA 01 ec:p256 keyA &&
+	tok_key tokA 03 ec:p256 keyAA always-auth &&
 	tok_create tokB && tok_key tokB 02 ec:p256 keyB ||
 	{ t_flunk "make the test tokens"; t_done; exit 1; }
 mock_env "$T_DIR/mock"
@@ -224,6 +226,88 @@ out=$(probe init sh "mock_rule 'C_WaitForSlotEvent break CKR_DEVICE_ERROR'" wait
 t_eq "C_WaitForSlotEvent break: the module breaks from the waiting thread" \
 	"wait CKR_DEVICE_ERROR/slots CKR_DEVICE_ERROR" "$(line 2 "$out")/$(line 3 "$out")"
 t_eq "  ... and recovers the same way" "slots CKR_OK 1 2" "$(line 6 "$out")"
+
+# ---- PIN pads ----
+: > "$KYSO_FAULTY_CONTROL"; : > "$KYSO_FAULTY_TRACE"
+mock_slot 1 tokA; mock_slot 2 tokB
+mock_pinpad tokA "$TOK_PIN" 900; mock_pinpad tokA "$TOK_PIN" 400
+t_eq "mock_pinpad replaces the token's earlier pinpad line" "pinpad tokA $TOK_PIN 400" \
+	"$(grep '^pinpad' "$KYSO_FAULTY_CONTROL")"
+out=$(p11 -L 2>&1)
+# flags_of LABEL: the token flags pkcs11-tool -L printed for the token LABEL
+flags_of() {
+	printf '%s\n' "$out" | awk -v l="$1" '/token label/ { sub(/.*: /, ""); sub(/ +$/, "");
+		t = $0 } /token flags/ && t == l { sub(/.*: /, ""); print }'
+}
+t_match "pkcs11-tool -L: the pinpad token's flags say \"PIN pad present\"" \
+	'login required, PIN pad present' "$(flags_of tokA)"
+t_match "  ... the other token's do not" '^login required, rng' "$(flags_of tokB)"
+start=$(date +%s%N)
+p11 --slot 1 --login --sign -m ECDSA --id 01 -i "$T_DIR/hash" -o "$T_DIR/s5" \
+	</dev/null >/dev/null 2>&1
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+t_ok "pkcs11-tool --login without a PIN logs in on the \"keypad\" and signs" \
+	verify_sig ecdsa-sha256 "$TOK_DIR/keyA.pub.pem" "$T_DIR/s5" "$doc" raw
+t_ok "  ... after the typing delay (${ms} ms, 400 ms typing)" test "$ms" -ge 400
+: > "$KYSO_FAULTY_TRACE"
+out=$(probe init padflag 1 padflag 2 open 1 bg padlogin join find 01 find 03 signinit sign \
+	signinit bg ctxpad join sign open 1 bg login "$TOK_PIN" join final)
+t_eq "C_GetTokenInfo: CKF_PROTECTED_AUTHENTICATION_PATH on the pinpad token only" \
+	"padflag CKR_OK yes/padflag CKR_OK no" "$(line 2 "$out")/$(line 3 "$out")"
+j=$(line 5 "$out")
+t_match "C_Login(CKU_USER, NULL, 0) logs in with the line's PIN" '^padlogin CKR_OK ms=' "$j"
+t_ok "  ... after DELAY_MS ($(ms "$j") ms of 400)" test "$(ms "$j")" -ge 390
+t_eq "  ... the private keys are visible" "find CKR_OK 1" "$(line 6 "$out")"
+t_eq "an always-authenticate key wants its context login" "signinit CKR_OK/sign CKR_USER_NOT_LOGGED_IN" \
+	"$(line 8 "$out")/$(line 9 "$out")"
+j=$(line 11 "$out")
+t_match "C_Login(CKU_CONTEXT_SPECIFIC, NULL, 0) is typed on the keypad too" '^ctxpad CKR_OK ms=' "$j"
+t_ok "  ... ($(ms "$j") ms of 400)" test "$(ms "$j")" -ge 390
+t_eq "  ... and the signature follows" "sign CKR_OK" "$(line 12 "$out")"
+j=$(line 14 "$out")
+t_match "a C_Login with a PIN passes through (SoftHSM: already logged in)" \
+	'^login CKR_USER_ALREADY_LOGGED_IN ms=' "$j"
+t_ok "  ... without the typing delay ($(ms "$j") ms)" test "$(ms "$j")" -lt 390
+t_eq "the trace shows each C_Login once" 3 "$(grep -c '^C_Login tokA$' "$KYSO_FAULTY_TRACE")"
+mock_pinpad tokA 000000
+out=$(probe init open 1 padlogin find 01 final)
+t_eq "a wrong PIN in the line: CKR_PIN_INCORRECT, as a mistyped keypad entry" \
+	"padlogin CKR_PIN_INCORRECT/find CKR_OK 0" "$(line 3 "$out")/$(line 4 "$out")"
+mock_pinpad tokA "$TOK_PIN" 20000
+out=$(probe init open 1 bg padlogin sleep 200 sh 'mock_slot 1 -' join final)
+j=$(line 3 "$out")
+t_match "the token pulled out while the person types: CKR_DEVICE_REMOVED" \
+	'^padlogin CKR_DEVICE_REMOVED ms=' "$j"
+t_ok "  ... promptly ($(ms "$j") ms, not the 20 s of typing)" test "$(ms "$j")" -lt 5000
+mock_slot 1 tokA
+out=$(probe init open 1 bg padlogin sleep 200 sh 'mock_unpinpad tokA' join find 01 padflag 1 \
+	final)
+j=$(line 3 "$out")
+t_match "the line removed while the person types: the login goes on with its PIN" \
+	'^padlogin CKR_OK ms=' "$j"
+t_ok "  ... at once ($(ms "$j") ms)" test "$(ms "$j")" -lt 5000
+t_eq "  ... logged in; the token has no PIN pad any more" "find CKR_OK 1/padflag CKR_OK no" \
+	"$(line 4 "$out")/$(line 5 "$out")"
+out=$(probe init open 1 padlogin ctxpad final)
+t_eq "no pinpad line: a NULL PIN reaches SoftHSM (CKR_ARGUMENTS_BAD)" \
+	"padlogin CKR_ARGUMENTS_BAD/ctxpad CKR_ARGUMENTS_BAD" "$(line 3 "$out")/$(line 4 "$out")"
+mock_pinpad tokA "$TOK_PIN" 50; mock_rule 'C_Sign delay 10 tokA'; mock_unrule
+t_eq "mock_unrule leaves the pinpad line" "pinpad tokA $TOK_PIN 50" \
+	"$(grep -v '^slot' "$KYSO_FAULTY_CONTROL")"
+mock_pinpad tokA "$TOK_PIN" x 2>/dev/null
+t_eq "mock_pinpad refuses a delay that is not a number" "pinpad tokA $TOK_PIN 50" \
+	"$(grep '^pinpad' "$KYSO_FAULTY_CONTROL")"
+printf 'slot 1 tokA\npinpad tokA %s\n' "$TOK_PIN" > "$KYSO_FAULTY_CONTROL"
+t_eq "a line without DELAY_MS is a PIN pad (control for the malformed lines)" \
+	"padflag CKR_OK yes" "$(line 2 "$(probe init padflag 1 final)")"
+for bad in "pinpad tokA" "pinpad tokA $TOK_PIN 5x" "pinpad tokA $TOK_PIN -1" \
+	"pinpad tokA $TOK_PIN 10 extra"; do
+	printf 'slot 1 tokA\n%s\n' "$bad" > "$KYSO_FAULTY_CONTROL"
+	t_eq "a malformed line is ignored: '$bad'" "padflag CKR_OK no" \
+		"$(line 2 "$(probe init padflag 1 final)")"
+done
+mock_unpinpad tokA
+t_eq "mock_unpinpad removes the line" "" "$(grep '^pinpad' "$KYSO_FAULTY_CONTROL")"
 
 # ---- mock.sh ----
 t_eq "mock.sh rewrites the control file atomically (no temporary file left)" "control trace" \

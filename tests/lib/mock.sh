@@ -12,8 +12,17 @@
 #   mock_unslot N             slot N is no longer declared
 #   mock_rule 'LINE'          appends the rule LINE, e.g. mock_rule 'C_Sign delay 2000 tokA'
 #   mock_unrule [PATTERN]     removes the rule lines containing PATTERN (a fixed string);
-#                             without PATTERN every rule line
+#                             without PATTERN every rule line (slot, events and pinpad
+#                             lines are not rules: they stay)
 #   mock_events on|off        C_WaitForSlotEvent supported (default) or not
+#   mock_pinpad LABEL PIN [DELAY_MS]
+#                             the token LABEL sits in a PIN-pad reader: its C_GetTokenInfo
+#                             flags get CKF_PROTECTED_AUTHENTICATION_PATH, and a C_Login
+#                             without a PIN waits DELAY_MS (default 0: the person typing),
+#                             then logs in with PIN (a wrong one: CKR_PIN_INCORRECT).
+#                             Replaces LABEL's earlier pinpad line; a changed line ends
+#                             a keypad wait in progress, as does mock_unpinpad
+#   mock_unpinpad LABEL       the token LABEL is in an ordinary reader again
 #   mock_calls FUNCTION       how many calls of FUNCTION the trace holds
 # The functions are exported, so scripts run by `bash -c` (mock_probe's `sh`) have them.
 
@@ -56,7 +65,7 @@ mock_rule() {
 }
 
 mock_unrule() {
-	_mock_rewrite '$1 == "slot" || $1 == "events" || $0 ~ /^[ \t]*(#|$)/ ||
+	_mock_rewrite '$1 == "slot" || $1 == "events" || $1 == "pinpad" || $0 ~ /^[ \t]*(#|$)/ ||
 		(p != "" && index($0, p) == 0) { print }' "p=${1:-}"
 }
 
@@ -68,10 +77,28 @@ mock_events() {
 	esac
 }
 
+# a pinpad line is "pinpad LABEL ..." with LABEL its second word
+export _MOCK_NOT_PINPAD_L='!($1 == "pinpad" && $2 == l)'
+
+mock_pinpad() {
+	local label=${1:-} pin=${2:-} ms=${3:-}
+	[ -n "$label" ] && [ -n "$pin" ] ||
+		{ echo "mock_pinpad: LABEL PIN [DELAY_MS]" >&2; return 1; }
+	[ -z "$ms" ] || [[ $ms =~ ^[0-9]+$ ]] ||
+		{ echo "mock_pinpad: DELAY_MS $ms is not a number" >&2; return 1; }
+	_mock_rewrite "$_MOCK_NOT_PINPAD_L { print } END { print line }" "l=$label" \
+		"line=pinpad $label $pin${ms:+ $ms}"
+}
+
+mock_unpinpad() {
+	[ -n "${1:-}" ] || { echo "mock_unpinpad: no label" >&2; return 1; }
+	_mock_rewrite "$_MOCK_NOT_PINPAD_L { print }" "l=$1"
+}
+
 mock_calls() {
 	grep -c "^$1 " "${KYSO_FAULTY_TRACE:?mock_env first}" || true
 }
 
 export MOCK_MODULE
 export -f mock_env _mock_rewrite mock_slot mock_unslot mock_rule mock_unrule mock_events \
-	mock_calls
+	mock_pinpad mock_unpinpad mock_calls

@@ -2,11 +2,13 @@
  * faulty.h — the parts of the test PKCS#11 module libkyso-faulty.so; what the module does
  * and the control-file syntax are described at the top of faulty_p11.c.
  *
- *   faulty_control.c   reading the control file, the trace, rule matching, fail-once
+ *   faulty_control.c   reading the control file (rules, slot and pinpad lines), the
+ *                      trace, rule matching, fail-once
  *   faulty_slots.c     virtual slots, their tokens in SoftHSM, the session table, events
  *   faulty_core.c      module state (initialised, broken), the start and end of every
  *                      call, rules and delays, C_Initialize, C_Finalize, C_WaitForSlotEvent
- *   faulty_wrap.c      the wrappers of the slot and session functions
+ *   faulty_wrap.c      the wrappers of the slot and session functions (PIN pads: the
+ *                      token flag in C_GetTokenInfo, the keypad in C_Login)
  *   faulty_p11.c       the documentation and C_GetFunctionList
  */
 #ifndef KYSO_FAULTY_H
@@ -18,6 +20,7 @@
 
 #define FAULTY_SLOTS 16         /* virtual slots 1..16 */
 #define FAULTY_RULES 64         /* rule lines honoured per read */
+#define FAULTY_PINPADS 16       /* pinpad lines honoured per read */
 #define FAULTY_TICK_MS 10       /* how often a delay looks at the control file */
 #define FAULTY_WAIT_TICK_MS 20  /* how often C_WaitForSlotEvent looks at it */
 
@@ -28,6 +31,14 @@ struct faulty_rule {
 	char arg[64];
 	char only[64];   /* token label, "" for every token */
 	char line[200];  /* the line as written, trimmed: identifies it for fail-once, delay */
+};
+
+/* One PIN-pad line: pinpad LABEL PIN [DELAY_MS]. */
+struct faulty_pinpad {
+	char label[33];  /* "" in a call about no PIN-pad token */
+	char pin[64];    /* what the person types on the keypad */
+	long delay_ms;   /* how long the typing takes */
+	char line[200];  /* the line as written, trimmed: its wait ends when it leaves */
 };
 
 /* The control file as read at one moment. */
@@ -41,11 +52,14 @@ struct faulty_ctl {
 	int events_off;
 	int has_break;     /* some line has the action break */
 	CK_RV break_rv;    /* the code of the first such line */
+	struct faulty_pinpad pinpads[FAULTY_PINPADS];
+	int npinpads;      /* one per label: a later line for a label replaces the earlier */
 };
 
 /* faulty_control.c */
 struct faulty_ctl *faulty_ctl_read(void);  /* malloc'd; NULL when out of memory */
-int faulty_ctl_has_line(const struct faulty_ctl *c, const char *line);
+int faulty_ctl_has_line(const struct faulty_ctl *c, const char *line);  /* rule or pinpad */
+const struct faulty_pinpad *faulty_ctl_pinpad(const struct faulty_ctl *c, const char *label);
 void faulty_trace(const char *fn, const char *label);
 int faulty_rule_matches(const struct faulty_rule *r, const char *fn, const char *label);
 int faulty_once_fire(const char *line);      /* 1 the first time for a line */
@@ -110,10 +124,12 @@ struct faulty_call {
 	int dead;              /* the session is dead */
 	unsigned long epoch;   /* C_Initialize count at the start */
 	char label[33];        /* the token's label, "" when none */
+	struct faulty_pinpad pinpad;  /* its pinpad line; pinpad.label "" when none */
 };
 
 CK_RV faulty_begin(struct faulty_call *c);
 CK_RV faulty_end(struct faulty_call *c, CK_RV rv);
+CK_RV faulty_wait(const struct faulty_call *c, const char *line, long ms);
 CK_RV faulty_C_Initialize(CK_VOID_PTR args);
 CK_RV faulty_C_Finalize(CK_VOID_PTR reserved);
 CK_RV faulty_C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR slot, CK_VOID_PTR reserved);

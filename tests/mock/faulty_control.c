@@ -1,7 +1,7 @@
 /*
- * faulty_control.c — the control file (KYSO_FAULTY_CONTROL) read into a struct faulty_ctl,
- * the trace (KYSO_FAULTY_TRACE), rule matching and the fail-once bookkeeping. The syntax
- * is described at the top of faulty_p11.c.
+ * faulty_control.c — the control file (KYSO_FAULTY_CONTROL) read into a struct faulty_ctl
+ * (rules, slot lines, events, pinpad lines), the trace (KYSO_FAULTY_TRACE), rule matching
+ * and the fail-once bookkeeping. The syntax is described at the top of faulty_p11.c.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -68,6 +68,39 @@ parse_slot(struct faulty_ctl *c, const char *line)
 	}
 }
 
+/* "pinpad LABEL PIN [DELAY_MS]"; the last line for a LABEL counts */
+static void
+parse_pinpad(struct faulty_ctl *c, const char *line)
+{
+	/* a line is under 512 bytes: no word is cut */
+	char label[512], pin[512], ms[512], extra[2], *end;
+	int k = sscanf(line, "%*s %511s %511s %511s %1s", label, pin, ms, extra);
+	struct faulty_pinpad *p = NULL;
+	long delay = 0;
+
+	if (k < 2 || k > 3 || strlen(label) > 32 || strlen(pin) >= sizeof(p->pin))
+		return;
+	if (k == 3) {
+		if (ms[0] < '0' || ms[0] > '9')
+			return;
+		delay = strtol(ms, &end, 10);
+		if (*end != '\0' || delay < 0 || delay > 3600000)
+			return;
+	}
+	for (int i = 0; i < c->npinpads; i++)
+		if (strcmp(c->pinpads[i].label, label) == 0)
+			p = &c->pinpads[i];
+	if (p == NULL) {
+		if (c->npinpads >= FAULTY_PINPADS)
+			return;
+		p = &c->pinpads[c->npinpads++];
+	}
+	copy(p->label, sizeof(p->label), label);
+	copy(p->pin, sizeof(p->pin), pin);
+	p->delay_ms = delay;
+	copy(p->line, sizeof(p->line), line);
+}
+
 static void
 parse_line(struct faulty_ctl *c, char *line)
 {
@@ -82,6 +115,10 @@ parse_line(struct faulty_ctl *c, char *line)
 		return;
 	if (strcmp(word, "slot") == 0) {
 		parse_slot(c, line);
+		return;
+	}
+	if (strcmp(word, "pinpad") == 0) {
+		parse_pinpad(c, line);
 		return;
 	}
 	if (strcmp(word, "events") == 0) {
@@ -155,7 +192,21 @@ faulty_ctl_has_line(const struct faulty_ctl *c, const char *line)
 	for (int i = 0; i < c->nrules; i++)
 		if (strcmp(c->rules[i].line, line) == 0)
 			return 1;
+	for (int i = 0; i < c->npinpads; i++)
+		if (strcmp(c->pinpads[i].line, line) == 0)
+			return 1;
 	return 0;
+}
+
+const struct faulty_pinpad *
+faulty_ctl_pinpad(const struct faulty_ctl *c, const char *label)
+{
+	if (label[0] == '\0')
+		return NULL;
+	for (int i = 0; i < c->npinpads; i++)
+		if (strcmp(c->pinpads[i].label, label) == 0)
+			return &c->pinpads[i];
+	return NULL;
 }
 
 void

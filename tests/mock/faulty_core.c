@@ -130,11 +130,12 @@ interrupted_locked(const struct faulty_call *c)
 }
 
 /*
- * Sleeps ms, looking at the control file every FAULTY_TICK_MS: the delay ends early when
- * its line leaves the file (CKR_OK) or when the call is interrupted (its code).
+ * Sleeps ms, looking at the control file every FAULTY_TICK_MS: the wait ends early when
+ * line (a delay rule's, a pinpad line) leaves the file (CKR_OK) or when the call is
+ * interrupted (its code).
  */
-static CK_RV
-delay(const struct faulty_call *c, const struct faulty_rule *r, long ms)
+CK_RV
+faulty_wait(const struct faulty_call *c, const char *line, long ms)
 {
 	long until = now_ms() + ms, left;
 
@@ -146,7 +147,7 @@ delay(const struct faulty_call *c, const struct faulty_rule *r, long ms)
 		sleep_ms(left < FAULTY_TICK_MS ? left : FAULTY_TICK_MS);
 		if ((ctl = faulty_ctl_read()) == NULL)
 			continue;
-		gone = !faulty_ctl_has_line(ctl, r->line);
+		gone = !faulty_ctl_has_line(ctl, line);
 		pthread_mutex_lock(&faulty_mu);
 		faulty_sync_locked(ctl);
 		rv = interrupted_locked(c);
@@ -178,7 +179,7 @@ rules(const struct faulty_ctl *ctl, const struct faulty_call *c, int waiting)
 		} else if (waiting) {
 			continue;
 		} else if (strcmp(r->action, "delay") == 0) {
-			rv = delay(c, r, strtol(r->arg, NULL, 10));
+			rv = faulty_wait(c, r->line, strtol(r->arg, NULL, 10));
 		} else if (strcmp(r->action, "fail-once") == 0) {
 			if (faulty_once_fire(r->line))
 				rv = faulty_rule_code(r);
@@ -202,13 +203,15 @@ leave(struct faulty_call *c)
 
 /*
  * The start of a wrapped call: the control file is read (slot changes take effect), the
- * call traced, then refused if the module is not initialised or broken, the session dead,
- * the slot unknown or empty; then the rules. CKR_OK: go on to SoftHSM, then faulty_end.
+ * call traced and given its token's pinpad line (if any), then refused if the module is
+ * not initialised or broken, the session dead, the slot unknown or empty; then the rules.
+ * CKR_OK: go on to SoftHSM, then faulty_end.
  */
 CK_RV
 faulty_begin(struct faulty_call *c)
 {
 	struct faulty_ctl *ctl = faulty_ctl_read();
+	const struct faulty_pinpad *pp;
 	int init, declared = 0;
 	CK_RV rv = CKR_OK, brk;
 
@@ -219,6 +222,7 @@ faulty_begin(struct faulty_call *c)
 	c->present = 0;
 	c->real_slot = c->slot;
 	c->label[0] = '\0';
+	memset(&c->pinpad, 0, sizeof(c->pinpad));
 	if (ctl == NULL) {
 		faulty_trace(c->fn, "");
 		return CKR_HOST_MEMORY;
@@ -252,6 +256,9 @@ faulty_begin(struct faulty_call *c)
 	if (c->kind != FAULTY_GLOBAL && c->kind != FAULTY_SESSION && !c->virt && init)
 		faulty_real_label(c->slot, c->label);
 	faulty_trace(c->fn, c->label);
+	pp = faulty_ctl_pinpad(ctl, c->label);
+	if (pp != NULL)
+		c->pinpad = *pp;
 
 	if (!init)
 		rv = CKR_CRYPTOKI_NOT_INITIALIZED;

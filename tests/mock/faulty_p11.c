@@ -9,18 +9,21 @@
  *   KYSO_FAULTY_CONTROL=/path/control                    the control file (optional)
  *   KYSO_FAULTY_TRACE=/path/trace                        appends "FUNCTION LABEL" per call
  *
- * THE CONTROL FILE is read at the start of every call, every 10 ms while a delay runs and
- * whenever its directory changes while C_WaitForSlotEvent blocks. Write it atomically (a temporary file, then
- * rename: tests/lib/mock.sh does): a half-written file is taken as it is. A missing file
- * is an empty one. Blank lines, lines starting with '#' and lines not understood are
- * ignored. Words are separated by blanks; labels are one word of at most 32 bytes.
+ * THE CONTROL FILE is read at the start of every call, every 10 ms while a delay or a
+ * keypad wait runs and whenever its directory changes while C_WaitForSlotEvent blocks.
+ * Write it atomically (a temporary file, then rename: tests/lib/mock.sh does): a
+ * half-written file is taken as it is. A missing file is an empty one. Blank lines, lines
+ * starting with '#' and lines not understood are ignored. Words are separated by blanks;
+ * labels are one word of at most 32 bytes.
  *
  *   slot N LABEL [TAG]   virtual slot N (1..16) holds the SoftHSM token labelled LABEL
  *   slot N -             virtual slot N exists and is empty
  *   events off           C_WaitForSlotEvent returns CKR_FUNCTION_NOT_SUPPORTED (as
  *                        SoftHSM does); without this line slot events are on
+ *   pinpad LABEL PIN [DELAY_MS]   the token LABEL sits in a PIN-pad reader (below)
  *   FUNCTION ACTION ARG [LABEL]   a rule (below)
- * When N appears in several slot lines, the last one counts.
+ * When N appears in several slot lines, the last one counts; so does the last pinpad line
+ * of a LABEL.
  *
  * SLOTS. Without any slot line, SoftHSM's slots and tokens pass through unchanged. With
  * at least one, the application sees the virtual slots only:
@@ -76,6 +79,23 @@
  *   - pReserved must be NULL and pSlot not (CKR_ARGUMENTS_BAD). Thread-safe: several
  *     threads may wait while others call the module; each event goes to one caller.
  *   - Without slot lines no slot is declared: it blocks until one of the above happens.
+ *
+ * PIN PADS: "pinpad LABEL PIN [DELAY_MS]" (PIN one word of at most 63 bytes, DELAY_MS a
+ * decimal number of milliseconds, 0 to 3600000, default 0; a line with another word count
+ * or a bad number is ignored). The token labelled LABEL behaves as if it sat in a reader
+ * with a keypad, in virtual slots or SoftHSM's own:
+ *   - C_GetTokenInfo adds CKF_PROTECTED_AUTHENTICATION_PATH to its flags;
+ *   - C_Login on one of its sessions with pPin NULL (any user type: CKU_USER,
+ *     CKU_CONTEXT_SPECIFIC, CKU_SO) is typed on the keypad: after the rules, the call
+ *     waits DELAY_MS (the person typing), then calls SoftHSM's C_Login with PIN and
+ *     returns what it returns (a wrong PIN in the line: CKR_PIN_INCORRECT, as a mistyped
+ *     entry). The wait is a delay's (RULES below): it ends early, and the login goes on
+ *     with the PIN read when the call started, when the line leaves the file or changes;
+ *     it ends with CKR_DEVICE_REMOVED when the token goes, CKR_CRYPTOKI_NOT_INITIALIZED
+ *     on C_Finalize, the code of a break;
+ *   - a C_Login with a PIN passes through unchanged, and so does everything on a token
+ *     without a pinpad line (SoftHSM answers a NULL PIN with CKR_ARGUMENTS_BAD).
+ * The trace shows the C_Login once, at its start, as any call.
  *
  * RULES: "FUNCTION ACTION ARG [LABEL]".
  *   FUNCTION   any Cryptoki function name but C_GetFunctionList (every other function is

@@ -3,7 +3,9 @@
  * C_WaitForSlotEvent (faulty_core.c) and C_GetFunctionList (faulty_p11.c): each goes
  * through faulty_begin (trace, state, virtual slot, dead session, rules), then SoftHSM,
  * then faulty_end. Functions on slots map a virtual slot to its token's SoftHSM slot;
- * C_GetSlotList and C_GetSlotInfo answer for virtual slots themselves.
+ * C_GetSlotList and C_GetSlotInfo answer for virtual slots themselves. A token with a
+ * pinpad line sits in a PIN-pad reader: C_GetTokenInfo adds the flag, C_Login without a
+ * PIN waits for the keypad.
  */
 #include <stdio.h>
 #include <string.h>
@@ -97,7 +99,10 @@ faulty_C_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info)
 	c.slot = slot;
 	if ((rv = faulty_begin(&c)) != CKR_OK)
 		return rv;
-	return faulty_end(&c, faulty_real->C_GetTokenInfo(c.real_slot, info));
+	rv = faulty_real->C_GetTokenInfo(c.real_slot, info);
+	if (rv == CKR_OK && c.pinpad.label[0] != '\0')
+		info->flags |= CKF_PROTECTED_AUTHENTICATION_PATH;  /* in a PIN-pad reader */
+	return faulty_end(&c, rv);
 }
 
 static CK_RV
@@ -250,6 +255,27 @@ faulty_C_Sign(CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR s,
 	return faulty_end(&c, faulty_real->C_Sign(h, d, dl, s, sl));
 }
 
+/*
+ * On a token with a pinpad line, a C_Login without a PIN is typed on the keypad: the wait
+ * of the line's delay (the person typing), then SoftHSM's C_Login with the line's PIN.
+ */
+static CK_RV
+faulty_C_Login(CK_SESSION_HANDLE h, CK_USER_TYPE type, CK_UTF8CHAR_PTR pin, CK_ULONG len)
+{
+	struct faulty_call c = CALL(C_Login, FAULTY_SESSION);
+	CK_RV rv;
+
+	c.h = h;
+	if ((rv = faulty_begin(&c)) != CKR_OK)
+		return rv;
+	if (pin != NULL || c.pinpad.label[0] == '\0')
+		return faulty_end(&c, faulty_real->C_Login(h, type, pin, len));
+	if ((rv = faulty_wait(&c, c.pinpad.line, c.pinpad.delay_ms)) != CKR_OK)
+		return faulty_end(&c, rv);
+	return faulty_end(&c, faulty_real->C_Login(h, type, (CK_UTF8CHAR_PTR)c.pinpad.pin,
+	    (CK_ULONG)strlen(c.pinpad.pin)));
+}
+
 /* The other session functions: nothing but begin, SoftHSM, end. */
 #define SESSION_FNS(X)                                                                    \
 	X(C_InitPIN, (CK_SESSION_HANDLE h, CK_UTF8CHAR_PTR p, CK_ULONG pl), (h, p, pl))   \
@@ -259,8 +285,6 @@ faulty_C_Sign(CK_SESSION_HANDLE h, CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR s,
 	    (h, st, sl))                                                                  \
 	X(C_SetOperationState, (CK_SESSION_HANDLE h, CK_BYTE_PTR st, CK_ULONG sl,         \
 	    CK_OBJECT_HANDLE e, CK_OBJECT_HANDLE a), (h, st, sl, e, a))                   \
-	X(C_Login, (CK_SESSION_HANDLE h, CK_USER_TYPE t, CK_UTF8CHAR_PTR p, CK_ULONG pl), \
-	    (h, t, p, pl))                                                                \
 	X(C_Logout, (CK_SESSION_HANDLE h), (h))                                           \
 	X(C_CreateObject, (CK_SESSION_HANDLE h, CK_ATTRIBUTE_PTR t, CK_ULONG n,           \
 	    CK_OBJECT_HANDLE_PTR o), (h, t, n, o))                                        \
@@ -375,5 +399,6 @@ faulty_wrap(CK_FUNCTION_LIST *ours)
 	ours->C_CloseAllSessions = faulty_C_CloseAllSessions;
 	ours->C_GetSessionInfo = faulty_C_GetSessionInfo;
 	ours->C_Sign = faulty_C_Sign;
+	ours->C_Login = faulty_C_Login;
 	SESSION_FNS(ASSIGN)
 }

@@ -8,12 +8,16 @@
  *   slotinfo N                   "slotinfo CKR_OK present|empty removable|fixed
  *                                 desc=DESCRIPTION manufacturer=MANUFACTURER"
  *   token N                      C_GetTokenInfo: "token CKR_OK LABEL"
+ *   padflag N                    C_GetTokenInfo: "padflag CKR_OK yes" when the flags have
+ *                                CKF_PROTECTED_AUTHENTICATION_PATH, else "... no"
  *   mechs N                      C_GetMechanismList: "mechs CKR_OK COUNT"
  *   open N                       C_OpenSession (serial, read-only); it becomes the
  *                                current session; sessions are numbered 1, 2, ... in order
  *   use K                        (silent) session K becomes the current one
  *   sessinfo                     C_GetSessionInfo: "sessinfo CKR_OK slot=N"
  *   login PIN | logout           C_Login (user) | C_Logout
+ *   padlogin                     C_Login(CKU_USER, NULL, 0): a PIN-pad login
+ *   ctxlogin PIN | ctxpad        C_Login(CKU_CONTEXT_SPECIFIC) with PIN | with NULL, 0
  *   find ID                      the private keys with CKA_ID ID (hex): "find CKR_OK COUNT";
  *                                the first becomes the current key
  *   signinit | sign              C_SignInit(CKM_ECDSA, key) | C_Sign of 32 bytes
@@ -64,7 +68,7 @@ static int
 needs_arg(const char *cmd)
 {
 	static const char *const with[] = { "slotinfo", "token", "mechs", "open", "use",
-		"login", "find", "closeall", "sleep", "sh", "bg" };
+		"login", "find", "closeall", "sleep", "sh", "bg", "padflag", "ctxlogin" };
 
 	for (size_t i = 0; i < sizeof(with) / sizeof(with[0]); i++)
 		if (strcmp(cmd, with[i]) == 0)
@@ -159,6 +163,14 @@ run(const char *cmd, const char *arg, CK_SESSION_HANDLE h, char *out, size_t siz
 			snprintf(out, size, "token CKR_OK %s", label);
 			return;
 		}
+	} else if (strcmp(cmd, "padflag") == 0) {
+		CK_TOKEN_INFO ti;
+
+		if ((rv = fl->C_GetTokenInfo(slot, &ti)) == CKR_OK) {
+			snprintf(out, size, "padflag CKR_OK %s",
+			    ti.flags & CKF_PROTECTED_AUTHENTICATION_PATH ? "yes" : "no");
+			return;
+		}
 	} else if (strcmp(cmd, "mechs") == 0) {
 		CK_ULONG n = 0;
 
@@ -189,6 +201,12 @@ run(const char *cmd, const char *arg, CK_SESSION_HANDLE h, char *out, size_t siz
 		}
 	} else if (strcmp(cmd, "login") == 0) {
 		rv = fl->C_Login(h, CKU_USER, (CK_UTF8CHAR_PTR)arg, strlen(arg));
+	} else if (strcmp(cmd, "padlogin") == 0) {
+		rv = fl->C_Login(h, CKU_USER, NULL, 0);
+	} else if (strcmp(cmd, "ctxlogin") == 0) {
+		rv = fl->C_Login(h, CKU_CONTEXT_SPECIFIC, (CK_UTF8CHAR_PTR)arg, strlen(arg));
+	} else if (strcmp(cmd, "ctxpad") == 0) {
+		rv = fl->C_Login(h, CKU_CONTEXT_SPECIFIC, NULL, 0);
 	} else if (strcmp(cmd, "logout") == 0) {
 		rv = fl->C_Logout(h);
 	} else if (strcmp(cmd, "find") == 0) {

@@ -200,6 +200,10 @@ ops_sign_once(struct p11_session *s, const struct p11_token_desc *expect, struct
 
 	j->req.context_pin = j->pin;
 	j->req.context_pin_pad = j->protected_auth_path && j->pin == NULL;
+	/* the loop knows a key wants its PIN every time only once it has seen it after a
+	 * login: ask the token when the reader is about to wait for the PIN */
+	if (j->req.context_pin_pad && !j->always_auth)
+		j->always_auth = p11_session_key_always_auth(s, j->req.key_id, j->req.key_id_len);
 	if (j->req.context_pin_pad && j->always_auth)
 		popup = dialog_pinpad(j->ri, expect);
 	r = p11_session_sign(s, &j->req, &j->sig, &j->siglen, &j->fail);

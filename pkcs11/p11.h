@@ -204,6 +204,13 @@ struct p11_sign_req {
 };
 
 /*
+ * Returns 1 if the private key with CKA_ID id is visible and has CKA_ALWAYS_AUTHENTICATE
+ * (it wants a context-specific login before every signature), 0 if not or not found.
+ */
+int p11_session_key_always_auth(struct p11_session *s, const unsigned char *id,
+    size_t id_len);
+
+/*
  * Signs with the private key named by req->key_id. A key with CKA_ALWAYS_AUTHENTICATE
  * gets a context-specific login with req->context_pin after C_SignInit (never retried).
  * Returns KYSO_OK with *sig (malloc'd) and *siglen; KYSO_ERR_PIN_REQUIRED if the token

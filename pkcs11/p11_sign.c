@@ -137,6 +137,16 @@ sign_once(struct p11_session *s, CK_OBJECT_HANDLE key, int always_auth, CK_MECHA
 }
 
 int
+p11_session_key_always_auth(struct p11_session *s, const unsigned char *id, size_t id_len)
+{
+	CK_OBJECT_HANDLE key;
+	struct p11_fail f;
+	int always_auth = 0;
+
+	return p11_key_find(s, id, id_len, &key, &always_auth, &f) == KYSO_OK && always_auth;
+}
+
+int
 p11_session_sign(struct p11_session *s, const struct p11_sign_req *req,
     unsigned char **sig, size_t *siglen, struct p11_fail *fail)
 {

@@ -30,7 +30,12 @@
 struct audit_log {
 	pthread_mutex_t mu;
 	char *path, *dir;
+	int fd;                     /* the file, kept open while the path still names it */
+	dev_t dev;
+	ino_t ino;
 	int need_dirsync;           /* the file was created: its directory entry is not synced */
+	long journal_checked;       /* CLOCK_MONOTONIC s of the last look for journald */
+	int journal_absent;         /* no journald socket at that look */
 	unsigned journal_failures;
 	char journal_error[160];    /* the first reason */
 };
@@ -156,6 +161,37 @@ open_file(struct audit_log *l, int *created, char *err, size_t errlen)
 	return fd;
 }
 
+/*
+ * The open file for the next record: the one kept open while the path still names it
+ * (one lstat instead of open and close per record); else the path is opened anew, so
+ * that a log moved away (rotated), removed or replaced is followed. -1 with err.
+ */
+static int
+file_fd(struct audit_log *l, int *created, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd;
+
+	*created = 0;
+	if (l->fd >= 0) {
+		if (lstat(l->path, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino)
+			return l->fd;
+		close(l->fd);
+		l->fd = -1;
+	}
+	if ((fd = open_file(l, created, err, errlen)) < 0)
+		return -1;
+	if (fstat(fd, &st) != 0) {
+		fail(err, errlen, "cannot use the audit log %s: %s", l->path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	l->fd = fd;
+	l->dev = st.st_dev;
+	l->ino = st.st_ino;
+	return fd;
+}
+
 static int
 sync_dir(const char *dir)
 {
@@ -190,6 +226,7 @@ audit_open(const char *path, struct audit_log **out, char *err, size_t errlen)
 	if (l->dir == NULL)
 		goto nomem;
 	pthread_mutex_init(&l->mu, NULL);
+	l->fd = -1;
 	if ((fd = open_file(l, &created, err, errlen)) < 0) {
 		audit_close(l);
 		return KYSO_ERR_AUDIT;
@@ -212,6 +249,8 @@ audit_close(struct audit_log *l)
 {
 	if (l == NULL)
 		return;
+	if (l->fd >= 0)
+		close(l->fd);
 	pthread_mutex_destroy(&l->mu);
 	free(l->path);
 	free(l->dir);
@@ -311,7 +350,7 @@ append(struct audit_log *l, const char *line, int sync, char *err, size_t errlen
 	int fd, created, e = 0;
 	ssize_t n = 0;
 
-	if ((fd = open_file(l, &created, err, errlen)) < 0)
+	if ((fd = file_fd(l, &created, err, errlen)) < 0)
 		return -1;
 	if (created)
 		l->need_dirsync = 1;
@@ -337,9 +376,10 @@ append(struct audit_log *l, const char *line, int sync, char *err, size_t errlen
 		log_error("cannot cut the failed record off the audit log %s: %s", l->path,
 		    strerror(errno));
 out:
-	close(fd);
 	if (e == 0)
 		return 0;
+	close(fd);  /* opened anew for the next record */
+	l->fd = -1;
 	fail(err, errlen, "cannot write the audit log %s: %s", l->path, strerror(e));
 	return -1;
 }
@@ -413,6 +453,30 @@ priority(const char *result)
 	if (strncmp(result, "io.kyso.Agent.Pin", 17) == 0)
 		return LOG_WARNING;  /* wrong PINs, locked PINs: someone may be guessing */
 	return LOG_NOTICE;
+}
+
+/*
+ * Returns 1 when journald's socket is there, as seen at most JOURNAL_LOOK_S seconds ago:
+ * where no journald runs, the records are not formatted for it at every signature.
+ */
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
+#define JOURNAL_LOOK_S 10
+
+static int
+journal_present(struct audit_log *l)
+{
+	struct timespec now;
+	int absent;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&l->mu);
+	if (l->journal_checked == 0 || now.tv_sec - l->journal_checked >= JOURNAL_LOOK_S) {
+		l->journal_checked = now.tv_sec > 0 ? now.tv_sec : 1;
+		l->journal_absent = access(JOURNAL_SOCKET, F_OK) != 0;
+	}
+	absent = l->journal_absent;
+	pthread_mutex_unlock(&l->mu);
+	return !absent;
 }
 
 static void
@@ -511,6 +575,7 @@ audit_write(struct audit_log *l, const struct audit_record *r, int sync, char *e
 		    err != NULL && errlen > 0 ? err : "");
 		message = why;
 	}
-	journal_send(l, r, when, digest, result, message);
+	if (journal_present(l))
+		journal_send(l, r, when, digest, result, message);
 	return rc == 0 ? KYSO_OK : KYSO_ERR_AUDIT;
 }

@@ -63,6 +63,7 @@ AGENT_SRCS += agent/alg.c
 AGENT_SRCS += agent/audit.c
 AGENT_SRCS += agent/certinfo.c
 AGENT_SRCS += agent/config.c
+AGENT_SRCS += agent/config_text.c
 AGENT_SRCS += agent/conn.c
 AGENT_SRCS += agent/dialogs.c
 AGENT_SRCS += agent/dispatch.c

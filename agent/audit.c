@@ -16,15 +16,17 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include <jansson.h>
 #include <systemd/sd-journal.h>
 
 #include "audit.h"
+#include "buf.h"
 #include "encode.h"
 #include "kyso_err.h"
 #include "log.h"
 
 #define OPEN_FLAGS (O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)
+/* a line can hold every field escaped (6 bytes for one): far more than requests allow */
+#define AUDIT_LINE_MAX (1024 * 1024)
 #define MESSAGE_DESCRIPTION_MAX 200  /* the journal's MESSAGE shows this much of it */
 
 struct audit_log {
@@ -259,33 +261,19 @@ audit_close(struct audit_log *l)
 
 /* ---- the line ---- */
 
-/* A JSON string of s, each byte that is not valid UTF-8 made U+FFFD; NULL on ENOMEM. */
-static json_t *
-jstr(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t len = strlen(s), o = 0, k;
-	char *fixed = malloc(len * 3 + 1);
-	json_t *j;
-
-	if (fixed == NULL)
-		return NULL;
-	for (size_t n = 0; n < len; n += k ? k : 1) {
-		k = utf8_seq(p + n);
-		memcpy(fixed + o, k ? s + n : "\xef\xbf\xbd", k ? k : 3);
-		o += k ? k : 3;
-	}
-	j = json_stringn(fixed, o);
-	free(fixed);
-	return j;
-}
-
+/* Appends ,"key":"v" (JSON) unless v is NULL or empty. */
 static int
-set_str(json_t *o, const char *key, const char *v)
+put_str(struct kbuf *b, const char *key, const char *v)
 {
+	int e;
+
 	if (v == NULL || v[0] == '\0')
-		return 0;
-	return json_object_set_new(o, key, jstr(v));
+		return KYSO_OK;
+	if ((e = kbuf_append(b, ",\"", 2)) != KYSO_OK ||
+	    (e = kbuf_append(b, key, strlen(key))) != KYSO_OK ||
+	    (e = kbuf_append(b, "\":", 2)) != KYSO_OK)
+		return e;
+	return json_quote(b, v);
 }
 
 static void
@@ -300,70 +288,74 @@ format_time(const struct timespec *ts, char *buf, size_t len)
 	snprintf(buf + n, len - n, ".%03ldZ", ts->tv_nsec / 1000000 % 1000);
 }
 
-/* The line with its '\n' (malloc'd), or NULL on ENOMEM. */
+/*
+ * The line with its '\n' (malloc'd), or NULL on ENOMEM. Written straight into a buffer
+ * (json_quote escapes as jansson would): building jansson objects for it took most of the
+ * time of a record, and a record is written before every signature goes back.
+ */
 static char *
 build_line(const struct audit_record *r, const char *when, const char *digest)
 {
-	json_t *o = json_object();
-	char *text, *line = NULL;
-	int bad;
+	const char *fields[][2] = {
+		{ "exe", r->exe }, { "method", r->method },
+		{ "token_serial", r->token_serial }, { "token_label", r->token_label },
+		{ "certificate", r->cert_id }, { "subject", r->cert_subject },
+		{ "algorithm", r->algorithm }, { "digest", digest },
+		{ "digest_alg", digest[0] != '\0' ? r->digest_alg : NULL },
+		{ "description", r->description }, { "result", r->result },
+		{ "message", r->message },
+	};
+	struct kbuf b;
+	char ids[64];
+	int e, n;
 
-	if (o == NULL)
+	kbuf_init(&b, AUDIT_LINE_MAX);
+	n = snprintf(ids, sizeof(ids), ",\"uid\":%lld,\"pid\":%lld", (long long)r->uid,
+	    (long long)r->pid);
+	e = kbuf_append(&b, "{\"time\":", 8);
+	if (e == KYSO_OK)
+		e = json_quote(&b, when);
+	if (e == KYSO_OK)
+		e = kbuf_append(&b, ids, (size_t)n);
+	for (size_t i = 0; e == KYSO_OK && i < sizeof(fields) / sizeof(fields[0]); i++)
+		e = put_str(&b, fields[i][0], fields[i][1]);
+	if (e == KYSO_OK)
+		e = kbuf_append(&b, "}\n", 3);  /* and the NUL that ends the string */
+	/* JSON escapes every control character: a newline inside the line is a bug */
+	if (e != KYSO_OK || memchr(b.data, '\n', b.len - 2) != NULL) {
+		kbuf_free(&b);
 		return NULL;
-	bad = json_object_set_new(o, "time", json_string(when)) ||
-	    json_object_set_new(o, "uid", json_integer((json_int_t)r->uid)) ||
-	    json_object_set_new(o, "pid", json_integer((json_int_t)r->pid)) ||
-	    set_str(o, "exe", r->exe) || set_str(o, "method", r->method) ||
-	    set_str(o, "token_serial", r->token_serial) ||
-	    set_str(o, "token_label", r->token_label) ||
-	    set_str(o, "certificate", r->cert_id) || set_str(o, "subject", r->cert_subject) ||
-	    set_str(o, "algorithm", r->algorithm) || set_str(o, "digest", digest) ||
-	    set_str(o, "digest_alg", digest[0] != '\0' ? r->digest_alg : NULL) ||
-	    set_str(o, "description", r->description) || set_str(o, "result", r->result) ||
-	    set_str(o, "message", r->message);
-	text = bad ? NULL : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	/* JSON escapes every control character: a newline in the text is a bug */
-	if (text != NULL && strchr(text, '\n') == NULL &&
-	    (line = malloc(strlen(text) + 2)) != NULL) {
-		strcpy(line, text);
-		strcat(line, "\n");
 	}
-	if (text != NULL) {
-		/* json_dumps allocates with jansson's functions (kysod's wipe on free) */
-		json_free_t jfree;
-
-		json_get_alloc_funcs(NULL, &jfree);
-		jfree(text);
-	}
-	return line;
+	return (char *)b.data;  /* kbuf's memory is malloc'd */
 }
 
 /* ---- the file ---- */
 
-/* Appends line in one write; cut back on any failure. 0, or -1 with err. */
+/*
+ * Appends line in one write; cut back on any failure. 0, or -1 with err. Where the line
+ * began is learnt only when it must be cut back (the file's size then, less what was
+ * written of it): no fstat on the path of every record.
+ */
 static int
 append(struct audit_log *l, const char *line, int sync, char *err, size_t errlen)
 {
-	size_t len = strlen(line);
+	size_t len = strlen(line), written = 0;
 	struct stat st;
 	int fd, created, e = 0;
-	ssize_t n = 0;
+	ssize_t n;
 
 	if ((fd = file_fd(l, &created, err, errlen)) < 0)
 		return -1;
 	if (created)
 		l->need_dirsync = 1;
-	if (fstat(fd, &st) != 0) {
-		e = errno;
-		goto out;
-	}
 	n = write(fd, line, len);
 	if (n < 0) {
 		e = errno;
-	} else if ((size_t)n < len) {
+	} else if ((written = (size_t)n) < len) {
 		/* why it stopped: the next write says (it is cut back with the rest) */
-		e = write(fd, line + n, len - (size_t)n) < 0 ? errno : EIO;
+		n = write(fd, line + written, len - written);
+		e = n < 0 ? errno : EIO;
+		written += n > 0 ? (size_t)n : 0;
 	} else if (sync && fsync(fd) != 0) {
 		e = errno;
 	} else if (sync && l->need_dirsync) {
@@ -372,10 +364,17 @@ append(struct audit_log *l, const char *line, int sync, char *err, size_t errlen
 		else
 			l->need_dirsync = 0;
 	}
-	if (e != 0 && n > 0 && ftruncate(fd, st.st_size) != 0)
-		log_error("cannot cut the failed record off the audit log %s: %s", l->path,
-		    strerror(errno));
-out:
+	if (e != 0 && written > 0) {
+		int cut = fstat(fd, &st) == 0 ? 0 : errno;
+
+		if (cut == 0 && st.st_size < (off_t)written)
+			cut = ESPIPE;  /* the file was cut meanwhile: nothing to cut */
+		if (cut == 0 && ftruncate(fd, st.st_size - (off_t)written) != 0)
+			cut = errno;
+		if (cut != 0)
+			log_error("cannot cut the failed record off the audit log %s: %s",
+			    l->path, strerror(cut));
+	}
 	if (e == 0)
 		return 0;
 	close(fd);  /* opened anew for the next record */

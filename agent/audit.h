@@ -6,8 +6,10 @@
  * The file: one JSON object per line (compact, UTF-8, no newline inside: the client's
  * text is escaped), written with a single write(2) on a descriptor opened with O_APPEND,
  * so that concurrent writers never interleave; a write that fails half way is cut back
- * (ftruncate) so that no half line stays. The file is reopened for every record, so that
- * moving it away (log rotation) simply starts a new one at the path. Mode 0600; its
+ * (ftruncate) so that no half line stays. The file stays open between records, but before
+ * each one the path is looked at (lstat): when it no longer names the open file (moved
+ * away by log rotation, removed, replaced), the path is opened anew, so rotation simply
+ * starts a new file. After a failed write it is opened anew too. Mode 0600; its
  * directory, made if missing, 0700. A symbolic link at the path is refused (O_NOFOLLOW),
  * and so is anything but a regular file (/dev/null would lose every record).
  *
@@ -79,8 +81,8 @@ int audit_path_default(char *buf, size_t len);
 
 /*
  * Opens the audit log at path: makes its directory (and missing parents) with mode 0700,
- * creates the file (0600) if missing and checks that it can be appended to. Nothing is
- * kept open. Returns KYSO_OK with *out (free with audit_close), or KYSO_ERR_AUDIT with a
+ * creates the file (0600) if missing and checks that it can be appended to (then closes
+ * it: the first record opens it). Returns KYSO_OK with *out (free with audit_close), or KYSO_ERR_AUDIT with a
  * sentence naming the file in err, or KYSO_ERR_NOMEM.
  */
 int audit_open(const char *path, struct audit_log **out, char *err, size_t errlen);

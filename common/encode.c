@@ -4,6 +4,7 @@
 
 #include <openssl/evp.h>
 
+#include "buf.h"
 #include "encode.h"
 #include "kyso_err.h"
 
@@ -133,6 +134,54 @@ utf8_sanitize(char *s)
 		}
 	}
 	return bad;
+}
+
+int
+json_quote(struct kbuf *b, const char *s)
+{
+	static const char hexd[] = "0123456789ABCDEF";  /* as jansson: \u001F */
+	const unsigned char *p = (const unsigned char *)s;
+	size_t start = 0, i = 0, k;
+	int e = kbuf_append(b, "\"", 1);
+
+	/* runs of bytes that need nothing are appended at once */
+	while (e == KYSO_OK && p[i] != '\0') {
+		unsigned c = p[i];
+		char esc[6] = { '\\', 0, 0, 0, 0, 0 };
+		size_t n = 2;
+
+		k = c < 0x80 ? 1 : utf8_seq(p + i);
+		if (k > 1 || (k == 1 && c >= 0x20 && c != '"' && c != '\\')) {
+			i += k;
+			continue;
+		}
+		if ((e = kbuf_append(b, p + start, i - start)) != KYSO_OK)
+			break;
+		if (k == 0) {
+			e = kbuf_append(b, "\xef\xbf\xbd", 3);  /* U+FFFD */
+		} else {
+			switch (c) {
+			case '"': esc[1] = '"'; break;
+			case '\\': esc[1] = '\\'; break;
+			case '\b': esc[1] = 'b'; break;
+			case '\f': esc[1] = 'f'; break;
+			case '\n': esc[1] = 'n'; break;
+			case '\r': esc[1] = 'r'; break;
+			case '\t': esc[1] = 't'; break;
+			default:
+				memcpy(esc + 1, "u00", 3);
+				esc[4] = hexd[c >> 4];
+				esc[5] = hexd[c & 15];
+				n = 6;
+			}
+			e = kbuf_append(b, esc, n);
+		}
+		i++;
+		start = i;
+	}
+	if (e == KYSO_OK)
+		e = kbuf_append(b, p + start, i - start);
+	return e == KYSO_OK ? kbuf_append(b, "\"", 1) : e;
 }
 
 int

@@ -1,4 +1,4 @@
-/* encode.h — base64 (RFC 4648, strict) and lower-case hex. */
+/* encode.h — base64 (RFC 4648, strict), lower-case hex, UTF-8 checks and JSON strings. */
 #ifndef KYSO_ENCODE_H
 #define KYSO_ENCODE_H
 
@@ -41,5 +41,17 @@ size_t utf8_seq(const unsigned char *s);
  * overlong forms, no surrogates) with '?'. Returns the number of bytes replaced.
  */
 size_t utf8_sanitize(char *s);
+
+struct kbuf;
+
+/*
+ * Appends s as a JSON string (RFC 8259), quotes included, escaped exactly as jansson's
+ * json_dumps escapes without flags: '"', '\\' and the control characters below 0x20
+ * (\b \f \n \r \t, the others as \u00XX, X in capitals); everything else as it is.
+ * Each byte of s that is not part of valid UTF-8 becomes U+FFFD. For lines written often
+ * (the audit log), where building jansson objects costs more than the rest of the
+ * record; what is read goes through jansson. Returns KYSO_OK, or kbuf_append's error.
+ */
+int json_quote(struct kbuf *b, const char *s);
 
 #endif

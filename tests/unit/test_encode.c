@@ -1,4 +1,4 @@
-/* test_encode.c — common/encode.h: strict base64 (RFC 4648) and hex. */
+/* test_encode.c — common/encode.h: strict base64 (RFC 4648), hex, UTF-8, JSON strings. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
+#include "buf.h"
 #include "encode.h"
 #include "kyso_err.h"
 
@@ -300,6 +302,125 @@ test_utf8_sanitize(void **state)
 	assert_string_equal(cut, "end??");
 }
 
+/* json_quote(s) as a NUL-terminated string (asserts success). */
+static char *
+quoted(const char *s)
+{
+	struct kbuf b;
+	char *out;
+
+	kbuf_init(&b, 1 << 20);
+	assert_int_equal(json_quote(&b, s), KYSO_OK);
+	assert_int_equal(kbuf_append(&b, "", 1), KYSO_OK);
+	out = strdup((const char *)b.data);
+	kbuf_free(&b);
+	assert_non_null(out);
+	return out;
+}
+
+static void
+test_json_quote_cases(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "", "\"\"" },
+		{ "memo.pdf", "\"memo.pdf\"" },
+		{ "say \"hi\" \\ bye", "\"say \\\"hi\\\" \\\\ bye\"" },
+		{ "a\bb\fc\nd\re\tf", "\"a\\bb\\fc\\nd\\re\\tf\"" },
+		{ "\x01\x1f\x7f/", "\"\\u0001\\u001F\x7f/\"" },
+		{ "Minist\xc3\xa8re \xe2\x82\xac \xf0\x9f\x94\x91",
+		  "\"Minist\xc3\xa8re \xe2\x82\xac \xf0\x9f\x94\x91\"" },
+		/* not UTF-8: each bad byte becomes U+FFFD */
+		{ "Minist\xe8re", "\"Minist\xef\xbf\xbdre\"" },
+		{ "a\xc0\xaf" "b", "\"a\xef\xbf\xbd\xef\xbf\xbd" "b\"" },
+		{ "end\xe2\x82", "\"end\xef\xbf\xbd\xef\xbf\xbd\"" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *q = quoted(cases[i].in);
+
+		assert_string_equal(q, cases[i].out);
+		free(q);
+	}
+}
+
+/* What jansson writes for s once its bad bytes are U+FFFD (the reference). */
+static char *
+jansson_quoted(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), o = 0, k;
+	char *fixed = malloc(len * 3 + 1), *out;
+	json_t *j;
+
+	assert_non_null(fixed);
+	for (size_t n = 0; n < len; n += k ? k : 1) {
+		k = utf8_seq(p + n);
+		memcpy(fixed + o, k ? s + n : "\xef\xbf\xbd", k ? k : 3);
+		o += k ? k : 3;
+	}
+	j = json_stringn(fixed, o);
+	assert_non_null(j);  /* jansson refuses strings that are not UTF-8 */
+	out = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
+	assert_non_null(out);
+	json_decref(j);
+	free(fixed);
+	return out;
+}
+
+/* Random strings, rich in what needs escaping: the same bytes as jansson's, parse back. */
+static void
+test_json_quote_like_jansson(void **state)
+{
+	static const unsigned char pick[] = { '"', '\\', '\n', '\t', 0x01, 0x1f, 0x7f, 'a', ' ',
+		0xc3, 0xa8, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x94, 0x91, 0xed, 0xa0, 0x80, 0xc0,
+		0xff, 0xbf };
+	unsigned seed = 12345;
+
+	(void)state;
+	for (int round = 0; round < 20000; round++) {
+		char in[48], *q, *ref;
+		size_t len;
+		json_t *back;
+		json_error_t jerr;
+
+		seed = seed * 1103515245u + 12345u;
+		len = (seed >> 16) % sizeof(in);
+		for (size_t i = 0; i < len; i++) {
+			seed = seed * 1103515245u + 12345u;
+			in[i] = (char)((seed >> 16) % 3 == 0 ? (seed >> 20) % 255 + 1 :
+			    pick[(seed >> 18) % sizeof(pick)]);
+		}
+		in[len] = '\0';
+		q = quoted(in);
+		ref = jansson_quoted(in);
+		assert_string_equal(q, ref);
+		back = json_loads(q, JSON_DECODE_ANY, &jerr);
+		assert_non_null(back);
+		assert_true(json_is_string(back));
+		json_decref(back);
+		free(q);
+		free(ref);
+	}
+}
+
+static void
+test_json_quote_limit(void **state)
+{
+	struct kbuf b;
+
+	(void)state;
+	kbuf_init(&b, 8);
+	assert_int_equal(json_quote(&b, "123456"), KYSO_OK);  /* 8 bytes with the quotes */
+	kbuf_reset(&b);
+	assert_int_equal(json_quote(&b, "1234567"), KYSO_ERR_TOO_LARGE);
+	kbuf_reset(&b);
+	assert_int_equal(json_quote(&b, "12345\n"), KYSO_ERR_TOO_LARGE);  /* \n takes two */
+	kbuf_free(&b);
+}
+
 int
 main(void)
 {
@@ -317,6 +438,9 @@ main(void)
 		cmocka_unit_test(test_hex_decode),
 		cmocka_unit_test(test_hex_decode_rejects),
 		cmocka_unit_test(test_hex_round_trip),
+		cmocka_unit_test(test_json_quote_cases),
+		cmocka_unit_test(test_json_quote_like_jansson),
+		cmocka_unit_test(test_json_quote_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -326,6 +326,10 @@ conn_event(struct agent *a, struct conn *c, unsigned events)
 				conn_drop(a, c);
 				return;
 			}
+			/* a short read emptied the socket: no second read to hear EAGAIN (epoll is
+			 * level-triggered: what comes later, or the end, is reported again) */
+			if (n < WIRE_READ_CHUNK)
+				break;
 		}
 	}
 	conn_process(a, c);

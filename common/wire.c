@@ -126,8 +126,8 @@ wire_read_some(int fd, struct kbuf *in)
 	if (in->len >= in->max)
 		return KYSO_ERR_TOO_LARGE;
 	room = in->max - in->len;
-	if (room > 65536)
-		room = 65536;
+	if (room > WIRE_READ_CHUNK)
+		room = WIRE_READ_CHUNK;
 	if ((r = kbuf_reserve(in, room)) != KYSO_OK)
 		return r;
 	do

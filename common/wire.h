@@ -54,10 +54,14 @@ int wire_append(struct kbuf *out, const json_t *obj);
 /* Returned by the non-blocking calls when the socket is not ready. */
 #define WIRE_AGAIN (-1000)
 
+/* The most wire_read_some asks for at once. */
+#define WIRE_READ_CHUNK 65536
+
 /*
- * Reads what is available from fd into in, never past in's cap. Returns the number of
- * bytes read (> 0), 0 on end of file, WIRE_AGAIN when nothing is ready,
- * KYSO_ERR_TOO_LARGE when in is already full, or KYSO_ERR_IO.
+ * Reads what is available from fd into in (at most WIRE_READ_CHUNK bytes), never past
+ * in's cap. Returns the number of bytes read (> 0), 0 on end of file, WIRE_AGAIN when
+ * nothing is ready, KYSO_ERR_TOO_LARGE when in is already full, or KYSO_ERR_IO. Fewer
+ * bytes than asked for means the socket had no more at that moment.
  */
 long wire_read_some(int fd, struct kbuf *in);
 

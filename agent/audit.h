@@ -82,8 +82,8 @@ int audit_path_default(char *buf, size_t len);
 /*
  * Opens the audit log at path: makes its directory (and missing parents) with mode 0700,
  * creates the file (0600) if missing and checks that it can be appended to (then closes
- * it: the first record opens it). Returns KYSO_OK with *out (free with audit_close), or KYSO_ERR_AUDIT with a
- * sentence naming the file in err, or KYSO_ERR_NOMEM.
+ * it: the first record opens it). Returns KYSO_OK with *out (free with audit_close), or
+ * KYSO_ERR_AUDIT with a sentence naming the file in err, or KYSO_ERR_NOMEM.
  */
 int audit_open(const char *path, struct audit_log **out, char *err, size_t errlen);
 

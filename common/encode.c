@@ -151,7 +151,7 @@ json_quote(struct kbuf *b, const char *s)
 		size_t n = 2;
 
 		k = c < 0x80 ? 1 : utf8_seq(p + i);
-		if (k > 1 || (k == 1 && c >= 0x20 && c != '"' && c != '\\')) {
+		if (k != 0 && c >= 0x20 && c != '"' && c != '\\') {
 			i += k;
 			continue;
 		}

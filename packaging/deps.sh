@@ -53,7 +53,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps.sh: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+# another apt or dpkg may be running (unattended upgrades, a parallel build): wait for it
+apt-get -o DPkg::Lock::Timeout=600 update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing >/dev/null
 echo "deps.sh: done"

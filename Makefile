@@ -62,6 +62,7 @@ AGENT_SRCS += agent/agent.c
 AGENT_SRCS += agent/alg.c
 AGENT_SRCS += agent/audit.c
 AGENT_SRCS += agent/certinfo.c
+AGENT_SRCS += agent/cms_build.c
 AGENT_SRCS += agent/config.c
 AGENT_SRCS += agent/config_text.c
 AGENT_SRCS += agent/conn.c

@@ -22,6 +22,7 @@
 
 #include "kyso_cli.h"
 #include "kyso_err.h"
+#include "rfc3339.h"
 
 /* The same rule as audit_path_default (agent/audit.c), which kyso does not link. */
 static int
@@ -45,76 +46,6 @@ default_path(char *buf, size_t len)
 
 /* ---- times ---- */
 
-/* n decimal digits at *p into *v; advances *p. */
-static int
-digits(const char **p, int n, int *v)
-{
-	*v = 0;
-	for (int i = 0; i < n; i++, (*p)++) {
-		if (!isdigit((unsigned char)**p))
-			return -1;
-		*v = *v * 10 + (**p - '0');
-	}
-	return 0;
-}
-
-/*
- * "2026-12-06" (local midnight), "2026-12-06T10:00[:00[.123]]" with "Z", "+07:00" or
- * nothing (local time); 'T' may be 't' or a space. Milliseconds since the epoch.
- */
-static int
-parse_rfc3339(const char *s, int64_t *ms)
-{
-	struct tm tm = { 0 };
-	int y, mo, d, h = 0, mi = 0, sec = 0, frac = 0, zone = 0, zh, zm, sign, local = 1;
-	time_t t;
-
-	if (digits(&s, 4, &y) || *s++ != '-' || digits(&s, 2, &mo) || *s++ != '-' ||
-	    digits(&s, 2, &d))
-		return -1;
-	if (*s == 'T' || *s == 't' || *s == ' ') {
-		s++;
-		if (digits(&s, 2, &h) || *s++ != ':' || digits(&s, 2, &mi))
-			return -1;
-		if (*s == ':' && (s++, digits(&s, 2, &sec)))
-			return -1;
-		if (*s == '.') {
-			int scale = 100;
-
-			for (s++; isdigit((unsigned char)*s); s++, scale /= 10)
-				frac += (*s - '0') * scale;
-			if (scale == 100)
-				return -1;
-		}
-		if (*s == 'Z' || *s == 'z') {
-			s++;
-			local = 0;
-		} else if (*s == '+' || *s == '-') {
-			sign = *s++ == '-' ? -1 : 1;
-			if (digits(&s, 2, &zh) || *s++ != ':' || digits(&s, 2, &zm) || zh > 23 ||
-			    zm > 59)
-				return -1;
-			zone = sign * (zh * 3600 + zm * 60);
-			local = 0;
-		}
-	}
-	if (*s != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    sec > 60)
-		return -1;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	tm.tm_isdst = -1;
-	t = local ? mktime(&tm) : timegm(&tm);
-	if (t == (time_t)-1 || tm.tm_mday != d)  /* 2026-02-30 */
-		return -1;
-	*ms = ((int64_t)t - zone) * 1000 + frac;
-	return 0;
-}
-
 /* An option's time: RFC 3339, a date, or "30m", "2h", "7d" (also s, w) ago. */
 static int
 parse_when(const char *s, int64_t *ms)
@@ -133,7 +64,7 @@ parse_when(const char *s, int64_t *ms)
 				return 0;
 			}
 	}
-	return parse_rfc3339(s, ms);
+	return rfc3339_parse(s, 0, ms);
 }
 
 /* ---- text on the terminal ---- */
@@ -311,7 +242,7 @@ record_time(const json_t *o, int64_t *ms)
 
 	if (!json_is_object(o) || t == NULL || field(o, "result")[0] == '\0')
 		return -1;
-	return parse_rfc3339(t, ms);
+	return rfc3339_parse(t, 1, ms);
 }
 
 static int

@@ -1,4 +1,5 @@
 /* params.c — parameter validation with errors that name the parameter. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,12 +27,11 @@ params_only(json_t *params, const char *const *allowed, struct reply *r)
 	return KYSO_OK;
 }
 
-int
-params_string(json_t *params, const char *name, int required, size_t maxlen,
-    const char **out, struct reply *r)
+/* params_string on the value v, named name in the errors. */
+static int
+string_value(json_t *v, const char *name, int required, size_t maxlen, const char **out,
+    struct reply *r)
 {
-	json_t *v = json_object_get(params, name);
-
 	*out = NULL;
 	if (v == NULL || json_is_null(v)) {
 		if (!required)
@@ -60,10 +60,17 @@ params_string(json_t *params, const char *name, int required, size_t maxlen,
 }
 
 int
-params_base64(json_t *params, const char *name, int required, unsigned char **out,
+params_string(json_t *params, const char *name, int required, size_t maxlen,
+    const char **out, struct reply *r)
+{
+	return string_value(json_object_get(params, name), name, required, maxlen, out, r);
+}
+
+/* params_base64 on the value v, named name in the errors. */
+static int
+base64_value(json_t *v, const char *name, int required, unsigned char **out,
     size_t *outlen, struct reply *r)
 {
-	json_t *v = json_object_get(params, name);
 	const char *s;
 	int e;
 
@@ -75,8 +82,7 @@ params_base64(json_t *params, const char *name, int required, unsigned char **ou
 		return *out != NULL ? KYSO_OK : (reply_fail(r, KYSO_ERR_NOMEM, NULL, NULL),
 		    KYSO_ERR_NOMEM);
 	}
-	if ((e = params_string(params, name, required, (size_t)-1, &s, r)) != KYSO_OK ||
-	    s == NULL)
+	if ((e = string_value(v, name, required, (size_t)-1, &s, r)) != KYSO_OK || s == NULL)
 		return e;
 	if ((e = b64_decode(s, out, outlen)) == KYSO_ERR_NOMEM) {
 		reply_fail(r, e, NULL, NULL);
@@ -87,4 +93,104 @@ params_base64(json_t *params, const char *name, int required, unsigned char **ou
 		return KYSO_ERR_INVALID_PARAMETER;
 	}
 	return KYSO_OK;
+}
+
+int
+params_base64(json_t *params, const char *name, int required, unsigned char **out,
+    size_t *outlen, struct reply *r)
+{
+	return base64_value(json_object_get(params, name), name, required, out, outlen, r);
+}
+
+void
+params_error_index(struct reply *r, size_t i)
+{
+	if (r->eparams != NULL)
+		json_object_set_new(r->eparams, "index", json_integer((json_int_t)i));
+}
+
+int
+params_objects(json_t *params, const char *name, size_t max, json_t **out, size_t *n,
+    struct reply *r)
+{
+	json_t *v = json_object_get(params, name);
+	char label[96];
+
+	*out = NULL;
+	*n = 0;
+	if (v == NULL || json_is_null(v)) {
+		reply_invalid(r, name, "parameter '%s' is required", name);
+		return KYSO_ERR_INVALID_PARAMETER;
+	}
+	if (!json_is_array(v)) {
+		reply_invalid(r, name, "parameter '%s' must be an array", name);
+		return KYSO_ERR_INVALID_PARAMETER;
+	}
+	if (json_array_size(v) == 0 || json_array_size(v) > max) {
+		reply_invalid(r, name, "parameter '%s' must hold 1 to %zu elements, not %zu", name,
+		    max, json_array_size(v));
+		return KYSO_ERR_INVALID_PARAMETER;
+	}
+	for (size_t i = 0; i < json_array_size(v); i++)
+		if (!json_is_object(json_array_get(v, i))) {
+			snprintf(label, sizeof(label), "%s[%zu]", name, i);
+			reply_invalid(r, label, "'%s' must be an object", label);
+			params_error_index(r, i);
+			return KYSO_ERR_INVALID_PARAMETER;
+		}
+	*out = v;
+	*n = json_array_size(v);
+	return KYSO_OK;
+}
+
+int
+params_elem_only(json_t *elem, const char *array, size_t i, const char *const *allowed,
+    struct reply *r)
+{
+	const char *key;
+	char label[160];
+	json_t *v;
+
+	json_object_foreach(elem, key, v) {
+		size_t k;
+
+		for (k = 0; allowed[k] != NULL; k++)
+			if (strcmp(key, allowed[k]) == 0)
+				break;
+		if (allowed[k] == NULL) {
+			snprintf(label, sizeof(label), "%s[%zu].%.64s", array, i, key);
+			reply_invalid(r, label, "unknown parameter '%s'", label);
+			params_error_index(r, i);
+			return KYSO_ERR_INVALID_PARAMETER;
+		}
+	}
+	return KYSO_OK;
+}
+
+int
+params_elem_string(json_t *elem, const char *array, size_t i, const char *key,
+    int required, size_t maxlen, const char **out, struct reply *r)
+{
+	char label[160];
+	int e;
+
+	snprintf(label, sizeof(label), "%s[%zu].%s", array, i, key);
+	if ((e = string_value(json_object_get(elem, key), label, required, maxlen, out, r)) !=
+	    KYSO_OK)
+		params_error_index(r, i);
+	return e;
+}
+
+int
+params_elem_base64(json_t *elem, const char *array, size_t i, const char *key,
+    int required, unsigned char **out, size_t *outlen, struct reply *r)
+{
+	char label[160];
+	int e;
+
+	snprintf(label, sizeof(label), "%s[%zu].%s", array, i, key);
+	if ((e = base64_value(json_object_get(elem, key), label, required, out, outlen, r)) !=
+	    KYSO_OK)
+		params_error_index(r, i);
+	return e;
 }

@@ -63,6 +63,20 @@ load(const char *text)
 	return o;
 }
 
+/* r must be InvalidParameter naming parameter and element index, with this message. */
+static void
+expect_invalid_at(struct reply *r, const char *parameter, size_t index, const char *message)
+{
+	assert_non_null(r->error);
+	assert_string_equal(r->error, "org.varlink.service.InvalidParameter");
+	assert_string_equal(json_string_value(json_object_get(r->eparams, "parameter")),
+	    parameter);
+	assert_int_equal(json_integer_value(json_object_get(r->eparams, "index")), index);
+	assert_string_equal(json_string_value(json_object_get(r->eparams, "message")), message);
+	assert_int_equal(json_object_size(r->eparams), 3);
+	reply_clear(r);
+}
+
 /* ---- params_only ---- */
 
 static void
@@ -551,6 +565,82 @@ test_err_every_code_is_declared(void **state)
 	assert_string_equal(kyso_err_varlink(12345), "io.kyso.Agent.InternalError");
 }
 
+/* ---- arrays of objects ---- */
+
+static void
+test_objects(void **state)
+{
+	json_t *p = load("{\"docs\":[{\"name\":\"a\"},{\"name\":\"b\"}],"
+	    "\"none\":[],\"str\":\"x\",\"mixed\":[{},3],\"null\":null}"), *arr;
+	struct reply r = { 0 };
+	size_t n = 9;
+
+	(void)state;
+	assert_int_equal(params_objects(p, "docs", 2, &arr, &n, &r), KYSO_OK);
+	assert_int_equal(n, 2);
+	assert_ptr_equal(arr, json_object_get(p, "docs"));
+	assert_null(r.error);
+	assert_int_equal(params_objects(p, "docs", 1, &arr, &n, &r), KYSO_ERR_INVALID_PARAMETER);
+	assert_null(arr);
+	assert_int_equal(n, 0);
+	expect_invalid(&r, "docs", "parameter 'docs' must hold 1 to 1 elements, not 2");
+	assert_int_equal(params_objects(p, "none", 5, &arr, &n, &r), KYSO_ERR_INVALID_PARAMETER);
+	expect_invalid(&r, "none", "parameter 'none' must hold 1 to 5 elements, not 0");
+	assert_int_equal(params_objects(p, "str", 5, &arr, &n, &r), KYSO_ERR_INVALID_PARAMETER);
+	expect_invalid(&r, "str", "parameter 'str' must be an array");
+	assert_int_equal(params_objects(p, "gone", 5, &arr, &n, &r), KYSO_ERR_INVALID_PARAMETER);
+	expect_invalid(&r, "gone", "parameter 'gone' is required");
+	assert_int_equal(params_objects(p, "null", 5, &arr, &n, &r), KYSO_ERR_INVALID_PARAMETER);
+	expect_invalid(&r, "null", "parameter 'null' is required");
+	assert_int_equal(params_objects(p, "mixed", 5, &arr, &n, &r), KYSO_ERR_INVALID_PARAMETER);
+	expect_invalid_at(&r, "mixed[1]", 1, "'mixed[1]' must be an object");
+	json_decref(p);
+}
+
+static void
+test_elements(void **state)
+{
+	static const char *const allowed[] = { "name", "digest", NULL };
+	json_t *e = load("{\"name\":\"memo.pdf\",\"digest\":\"3q2+7w==\"}");
+	json_t *bad = load("{\"name\":7,\"digest\":\"3q2+7w\",\"dgst\":1}");
+	struct reply r = { 0 };
+	unsigned char *d = NULL;
+	const char *s;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(params_elem_only(e, "docs", 3, allowed, &r), KYSO_OK);
+	assert_int_equal(params_elem_string(e, "docs", 3, "name", 1, 64, &s, &r), KYSO_OK);
+	assert_string_equal(s, "memo.pdf");
+	assert_int_equal(params_elem_base64(e, "docs", 3, "digest", 1, &d, &len, &r), KYSO_OK);
+	assert_int_equal(len, 4);
+	free(d);
+	assert_int_equal(params_elem_string(e, "docs", 3, "other", 0, 64, &s, &r), KYSO_OK);
+	assert_null(s);
+	assert_null(r.error);
+
+	assert_int_equal(params_elem_only(bad, "docs", 7, allowed, &r),
+	    KYSO_ERR_INVALID_PARAMETER);
+	expect_invalid_at(&r, "docs[7].dgst", 7, "unknown parameter 'docs[7].dgst'");
+	assert_int_equal(params_elem_string(bad, "docs", 7, "name", 1, 64, &s, &r),
+	    KYSO_ERR_INVALID_PARAMETER);
+	expect_invalid_at(&r, "docs[7].name", 7, "parameter 'docs[7].name' must be a string");
+	assert_int_equal(params_elem_string(e, "docs", 0, "name", 1, 3, &s, &r),
+	    KYSO_ERR_INVALID_PARAMETER);
+	expect_invalid_at(&r, "docs[0].name", 0,
+	    "parameter 'docs[0].name' is longer than 3 bytes");
+	assert_int_equal(params_elem_string(e, "docs", 2, "gone", 1, 3, &s, &r),
+	    KYSO_ERR_INVALID_PARAMETER);
+	expect_invalid_at(&r, "docs[2].gone", 2, "parameter 'docs[2].gone' is required");
+	assert_int_equal(params_elem_base64(bad, "docs", 7, "digest", 1, &d, &len, &r),
+	    KYSO_ERR_INVALID_PARAMETER);
+	assert_null(d);
+	expect_invalid_at(&r, "docs[7].digest", 7,
+	    "parameter 'docs[7].digest' is not valid base64");
+	json_decref(e);
+	json_decref(bad);
+}
+
 int
 main(void)
 {
@@ -565,6 +655,8 @@ main(void)
 		cmocka_unit_test(test_base64_ok),
 		cmocka_unit_test(test_base64_invalid),
 		cmocka_unit_test(test_base64_missing_or_mistyped),
+		cmocka_unit_test(test_objects),
+		cmocka_unit_test(test_elements),
 		cmocka_unit_test(test_reply_ok_shapes),
 		cmocka_unit_test(test_reply_fail_shapes),
 		cmocka_unit_test(test_reply_long_message_truncated),

@@ -11,6 +11,7 @@
 
 #include "agent.h"
 #include "audit.h"
+#include "batch.h"
 #include "conn.h"
 #include "dispatch.h"
 #include "job.h"
@@ -439,7 +440,7 @@ agent_record_unserved(struct agent *a)
 		return;
 	for (j = completions_take(&a->done); j != NULL; j = next) {
 		next = j->next;
-		if (j->kind == JOB_SIGN && !j->recorded) {
+		if (job_signs(j) && !j->recorded) {
 			j->result = KYSO_ERR_CANCELLED;
 			snprintf(j->why, sizeof(j->why), "kysod stopped before the token signed");
 			record_sign_job(j, &j->token->desc);
@@ -469,6 +470,7 @@ agent_free(struct agent *a)
 			left_behind = 1;
 	}
 	agent_record_unserved(a);
+	batch_stop_all(a);  /* before the audit log closes: their unsent documents */
 	/* a thread left behind still points to its watcher and the completion queue: they
 	 * stay allocated until the process ends */
 	if (!left_behind) {

@@ -13,6 +13,7 @@
 
 struct audit_log;
 struct conn;
+struct doc_batch;
 struct logind_watch;
 struct usb_watch;
 
@@ -72,6 +73,7 @@ struct agent {
 	struct inventory inv;
 	struct conn *conns;
 	size_t nconns;
+	struct doc_batch *batches; /* SignDocuments calls being served (batch.h) */
 	int pending_scans;     /* start-up scans (modules, then tokens) still running */
 	int serving;
 	int ready_fd;

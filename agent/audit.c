@@ -302,7 +302,8 @@ build_line(const struct audit_record *r, const char *when, const char *digest)
 		{ "certificate", r->cert_id }, { "subject", r->cert_subject },
 		{ "algorithm", r->algorithm }, { "digest", digest },
 		{ "digest_alg", digest[0] != '\0' ? r->digest_alg : NULL },
-		{ "description", r->description }, { "result", r->result },
+		{ "description", r->description }, { "document", r->document },
+		{ "profile", r->profile }, { "batch", r->batch }, { "result", r->result },
 		{ "message", r->message },
 	};
 	struct kbuf b;
@@ -430,7 +431,10 @@ journal_message(const struct audit_record *r, const char *result, const char *me
 	put_safe(f, " (", r->cert_subject, 256, ")");
 	put_safe(f, " on token '", r->token_label, 64, "'");
 	put_safe(f, ", ", r->algorithm, 64, "");
-	put_safe(f, ": \"", r->description, MESSAGE_DESCRIPTION_MAX, "\"");
+	put_safe(f, ": document \"", r->document, MESSAGE_DESCRIPTION_MAX, "\"");
+	put_safe(f, r->document != NULL && r->document[0] != '\0' ? " (\"" : ": \"",
+	    r->description, MESSAGE_DESCRIPTION_MAX, r->document != NULL &&
+	    r->document[0] != '\0' ? "\")" : "\"");
 	if (!granted) {
 		put_safe(f, ": ", result, 128, "");
 		put_safe(f, ": ", message, 512, "");
@@ -490,7 +494,8 @@ journal_send(struct audit_log *l, const struct audit_record *r, const char *when
 		{ "KYSO_CERTIFICATE", r->cert_id }, { "KYSO_SUBJECT", r->cert_subject },
 		{ "KYSO_ALGORITHM", r->algorithm }, { "KYSO_DIGEST", digest },
 		{ "KYSO_DIGEST_ALG", digest[0] != '\0' ? r->digest_alg : NULL },
-		{ "KYSO_DESCRIPTION", r->description }, { "KYSO_RESULT", result },
+		{ "KYSO_DESCRIPTION", r->description }, { "KYSO_DOCUMENT", r->document },
+		{ "KYSO_PROFILE", r->profile }, { "KYSO_BATCH", r->batch }, { "KYSO_RESULT", result },
 		{ "KYSO_MESSAGE", message } };
 	struct iovec iov[sizeof(fields) / sizeof(fields[0])];
 	int n = 0, rc = msg != NULL ? 0 : -ENOMEM, first;

@@ -17,7 +17,8 @@
  *   time          RFC 3339, UTC, milliseconds: "2026-12-06T10:00:00.123Z"
  *   uid, pid      numbers: the caller, from the socket's peer credentials
  *   exe           the caller's executable (/proc/PID/exe)
- *   method        "io.kyso.Agent.Sign"
+ *   method        "io.kyso.Agent.Sign", or "io.kyso.Agent.SignDocuments": one record
+ *                 per document of the batch
  *   token_serial, token_label
  *   certificate   the certificate id (64 hex digits)
  *   subject       the certificate's subject (RFC 2253)
@@ -25,6 +26,9 @@
  *   digest        the hash signed, lower-case hex
  *   digest_alg    "sha256"... (only with a digest)
  *   description   what the client says is signed (its own words, not checked)
+ *   document      SignDocuments: the document's name as the program gives it
+ *   profile       SignDocuments: "cades" or "pades"
+ *   batch         SignDocuments: 16 hex digits shared by the records of one call
  *   result        "granted", or the varlink error name ("io.kyso.Agent.PinIncorrect")
  *   message       the error sentence of a refusal
  * Strings that are not valid UTF-8 have each bad byte replaced by U+FFFD.
@@ -35,7 +39,8 @@
  * 4 warning for PinIncorrect/PinLocked..., 3 err for AuditFailed),
  * SYSLOG_IDENTIFIER=kysod and KYSO_UID, KYSO_PID, KYSO_EXE, KYSO_METHOD,
  * KYSO_TOKEN_SERIAL, KYSO_TOKEN_LABEL, KYSO_CERTIFICATE, KYSO_SUBJECT, KYSO_ALGORITHM,
- * KYSO_DIGEST, KYSO_DIGEST_ALG, KYSO_DESCRIPTION, KYSO_RESULT, KYSO_MESSAGE (absent ones
+ * KYSO_DIGEST, KYSO_DIGEST_ALG, KYSO_DESCRIPTION, KYSO_DOCUMENT, KYSO_PROFILE, KYSO_BATCH,
+ * KYSO_RESULT, KYSO_MESSAGE (absent ones
  * left out; KYSO_TIME is the "time" of the line). When the file cannot be written, the
  * journal entry of a "granted" record says io.kyso.Agent.AuditFailed instead: the
  * caller then withholds the signature.
@@ -68,6 +73,9 @@ struct audit_record {
 	size_t digest_len;
 	const char *digest_alg;      /* "sha256"...; NULL if none */
 	const char *description;     /* the client's words, NULL if none */
+	const char *document;        /* SignDocuments: the document's name, else NULL */
+	const char *profile;         /* SignDocuments: "cades", "pades", else NULL */
+	const char *batch;           /* SignDocuments: the batch id, else NULL */
 	const char *result;          /* "granted", or the varlink error name */
 	const char *message;         /* the error sentence, or NULL */
 };

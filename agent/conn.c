@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "batch.h"
 #include "conn.h"
 #include "dispatch.h"
 #include "kyso_err.h"
@@ -84,6 +85,8 @@ conn_drop(struct agent *a, struct conn *c)
 		c->fd = -1;
 	}
 	c->dead = 1;
+	if (c->batch != NULL)
+		batch_conn_gone(c->batch);  /* it stops between two documents */
 	if (c->subscribed) {  /* no job points to a subscriber: free it at the next reap */
 		c->subscribed = 0;
 		c->busy = 0;

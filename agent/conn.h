@@ -12,6 +12,7 @@
 #include "reply.h"
 
 struct agent;
+struct doc_batch;
 
 struct conn {
 	int fd;
@@ -31,6 +32,7 @@ struct conn {
 	long partial_since;  /* agent_now() when an unfinished message began; 0 if none */
 	long closing_since;  /* agent_now() when closing was decided */
 	int closing;         /* close once the output is flushed */
+	struct doc_batch *batch; /* the SignDocuments call being served, or NULL */
 	struct conn *prev, *next;
 };
 

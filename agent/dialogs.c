@@ -1,5 +1,6 @@
 /* dialogs.c — the texts of the PIN, confirmation and PIN-pad dialogs, and their calls. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dialogs.h"
@@ -13,20 +14,25 @@
 
 #define DIALOG_TEXT_MAX 4096
 #define DIALOG_DESC_SHOWN 400  /* characters of the client's description, in a dialog */
+/* A batch's dialog lists a few documents and says what they are more briefly: the text
+ * must fit one Assuan line (1000 bytes, escapes included) */
+#define DIALOG_BATCH_DESC_SHOWN 160
+#define DIALOG_DOCS_LISTED 5
+#define DIALOG_DOC_NAME_SHOWN 48
 
 /*
- * Copies the client's description for display: at most DIALOG_DESC_SHOWN characters, cut
- * between two characters; control characters (other than line breaks, at most four of
- * them) and bytes that are not UTF-8 become spaces, so that it cannot redraw the dialog.
+ * Copies the client's text for display: at most max characters, cut between two
+ * characters; control characters (other than line breaks, at most breaks_max of them)
+ * and bytes that are not UTF-8 become spaces, so that it cannot redraw the dialog.
  */
 static void
-dialog_clean(const char *in, char *out, size_t len)
+dialog_clean(const char *in, char *out, size_t len, size_t max, int breaks_max)
 {
 	const unsigned char *p = (const unsigned char *)in;
 	size_t i = 0, chars = 0, k;
 	int breaks = 0;
 
-	for (; *p != '\0' && chars < DIALOG_DESC_SHOWN; p += k, chars++) {
+	for (; *p != '\0' && chars < max; p += k, chars++) {
 		k = utf8_seq(p);
 		if (i + (k > 0 ? k : 1) + 4 >= len)
 			break;
@@ -36,7 +42,7 @@ dialog_clean(const char *in, char *out, size_t len)
 			continue;
 		}
 		k = 1;
-		if (*p == '\n' && breaks < 4) {
+		if (*p == '\n' && breaks < breaks_max) {
 			breaks++;
 			out[i++] = '\n';
 		} else {
@@ -46,6 +52,54 @@ dialog_clean(const char *in, char *out, size_t len)
 	if (*p != '\0')
 		i += (size_t)snprintf(out + i, len - i, "...");
 	out[i < len ? i : len - 1] = '\0';
+}
+
+/* The caller, the batch's documents, the certificate, the token and the description. */
+static void
+dialog_batch_body(const struct request_info *ri, const struct p11_token_desc *tok,
+    const char *exe, const char *ending, char *buf, size_t len)
+{
+	char what[DIALOG_BATCH_DESC_SHOWN * 4 + 8], count[40];
+	int one = ri->doc_count == 1, n;
+
+	snprintf(count, sizeof(count), one ? "a document" : "%zu documents", ri->doc_count);
+	n = snprintf(buf, len, "The program %s (pid %ld) asks to sign %s with your "
+	    "certificate\n  %s\non token \"%s\" (serial %s).\n\n%s:\n%s\n", exe,
+	    (long)ri->pid, count, ri->subject != NULL ? ri->subject : "?", tok->label,
+	    tok->serial, one ? "The document, as the program names it" :
+	    "The documents, as the program names them", ri->doc_list != NULL ?
+	    ri->doc_list : "");
+	if (n < 0 || (size_t)n >= len)
+		return;
+	if (ri->description != NULL) {
+		dialog_clean(ri->description, what, sizeof(what), DIALOG_BATCH_DESC_SHOWN, 1);
+		n += snprintf(buf + n, len - (size_t)n, "What %s, in the program's own words:\n"
+		    "  \"%s\"\n", one ? "it is" : "they are", what);
+	}
+	if (n >= 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, "\n%s", ending);
+}
+
+char *
+dialog_document_list(const char *const *first, size_t nfirst, size_t total)
+{
+	char name[DIALOG_DOC_NAME_SHOWN * 4 + 8], *text = NULL;
+	size_t size, shown = nfirst < DIALOG_DOCS_LISTED ? nfirst : DIALOG_DOCS_LISTED;
+	FILE *f = open_memstream(&text, &size);
+
+	if (f == NULL)
+		return NULL;
+	for (size_t i = 0; i < shown; i++) {
+		dialog_clean(first[i], name, sizeof(name), DIALOG_DOC_NAME_SHOWN, 0);
+		fprintf(f, "  %s\n", name);
+	}
+	if (total > shown)
+		fprintf(f, "  and %zu more\n", total - shown);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
 }
 
 /* The caller, certificate, token and description: the body every dialog shows. */
@@ -58,6 +112,10 @@ dialog_body(const struct request_info *ri, const struct p11_token_desc *tok,
 	    "(a program whose executable cannot be read)";
 	int n;
 
+	if (ri->doc_count > 0) {
+		dialog_batch_body(ri, tok, exe, ending, buf, len);
+		return;
+	}
 	if (ri->subject != NULL)
 		n = snprintf(buf, len, "The program %s (pid %ld) asks to sign with your "
 		    "certificate\n  %s\non token \"%s\" (serial %s).\n\n", exe, (long)ri->pid,
@@ -68,7 +126,7 @@ dialog_body(const struct request_info *ri, const struct p11_token_desc *tok,
 	if (n < 0 || (size_t)n >= len)
 		return;
 	if (ri->subject != NULL && ri->description != NULL) {
-		dialog_clean(ri->description, what, sizeof(what));
+		dialog_clean(ri->description, what, sizeof(what), DIALOG_DESC_SHOWN, 4);
 		n += snprintf(buf + n, len - (size_t)n, "What is signed, in the program's own "
 		    "words:\n  \"%s\"\n\n", what);
 	} else if (ri->subject != NULL) {
@@ -105,19 +163,41 @@ dialog_req(const struct request_info *ri, struct pinentry_req *q)
 	q->ttytype = ri->ttytype;
 }
 
+/* What the PIN dialog asks for, under its body. */
+static void
+dialog_pin_ending(const struct request_info *ri, int every_signature, char *buf, size_t len)
+{
+	char name[DIALOG_DOC_NAME_SHOWN * 4 + 8];
+
+	if (ri->doc_count > 0 && every_signature) {
+		dialog_clean(ri->document != NULL ? ri->document : "", name, sizeof(name),
+		    DIALOG_DOC_NAME_SHOWN, 0);
+		snprintf(buf, len, "This key needs the PIN for every signature. Enter the PIN "
+		    "of the token to sign document %zu of %zu:\n  %s", ri->doc_index + 1,
+		    ri->doc_count, name);
+	} else if (ri->doc_count > 0) {
+		snprintf(buf, len, "Enter the PIN of the token to sign %s.", ri->doc_count == 1 ?
+		    "it" : "them all");
+	} else {
+		snprintf(buf, len, "%s", every_signature ? "This key needs the PIN for every "
+		    "signature. Enter the PIN of the token to sign." : ri->subject != NULL ?
+		    "Enter the PIN of the token to sign." : "Enter the PIN of the token to log "
+		    "in.");
+	}
+}
+
 int
 dialog_pin(const struct request_info *ri, const struct p11_token_desc *tok,
     int every_signature, struct pinentry_abort *ab, struct kyso_secret **pin, char *why,
     size_t whylen)
 {
-	char body[DIALOG_TEXT_MAX];
+	char body[DIALOG_TEXT_MAX], ending[DIALOG_DOC_NAME_SHOWN * 4 + 160];
 	struct pinentry_req q;
 	int r;
 
 	*pin = NULL;
-	dialog_body(ri, tok, every_signature ? "This key needs the PIN for every signature. "
-	    "Enter the PIN of the token to sign." : ri->subject != NULL ? "Enter the PIN of "
-	    "the token to sign." : "Enter the PIN of the token to log in.", body, sizeof(body));
+	dialog_pin_ending(ri, every_signature, ending, sizeof(ending));
+	dialog_body(ri, tok, ending, body, sizeof(body));
 	dialog_req(ri, &q);
 	q.title = "kyso: PIN";
 	q.desc = body;
@@ -142,7 +222,8 @@ dialog_confirm(const struct request_info *ri, const struct p11_token_desc *tok,
 	char body[DIALOG_TEXT_MAX];
 	struct pinentry_req q;
 
-	dialog_body(ri, tok, "Sign it?", body, sizeof(body));
+	dialog_body(ri, tok, ri->doc_count > 1 ? "Sign them all?" : "Sign it?", body,
+	    sizeof(body));
 	dialog_req(ri, &q);
 	q.title = "kyso: confirm the signature";
 	q.desc = body;

@@ -4,7 +4,9 @@
  *
  * Each dialog names the calling program (executable and pid, from the socket's peer
  * credentials), the certificate (subject), the token (label, serial) and the client's
- * description of what is signed, clearly marked as the program's own words; a PIN dialog
+ * description of what is signed, clearly marked as the program's own words (for a
+ * SignDocuments batch: how many documents, the first names, one consent for them all,
+ * and for a key that wants the PIN for every signature, which document); a PIN dialog
  * warns when the token says few tries are left or after a wrong PIN. They run in the
  * token's worker thread: one dialog per token at a time, nothing else waits for them.
  */
@@ -48,5 +50,12 @@ struct pinentry_popup *dialog_pinpad(const struct request_info *ri,
 
 /* Closes the PIN-pad message; NULL is allowed. */
 void dialog_pinpad_end(struct pinentry_popup *p);
+
+/*
+ * The list of a batch's documents its consent dialog shows (request_info.doc_list): the
+ * first few of the nfirst names given, one a line, cleaned and cut, then "and N more"
+ * for the rest of total. Returns a malloc'd string, or NULL on ENOMEM.
+ */
+char *dialog_document_list(const char *const *first, size_t nfirst, size_t total);
 
 #endif

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "batch.h"
 #include "conn.h"
 #include "dispatch.h"
 #include "events.h"
@@ -24,6 +25,7 @@ static const struct {
 	{ "io.kyso.Agent.Lock", method_lock },
 	{ "io.kyso.Agent.Subscribe", method_subscribe },
 	{ "io.kyso.Agent.ListModules", method_list_modules },
+	{ "io.kyso.Agent.SignDocuments", method_sign_documents },
 };
 
 static const char *const interfaces[] = { "org.varlink.service", "io.kyso.Agent" };
@@ -184,6 +186,9 @@ dispatch_complete(struct agent *a, struct job *j)
 		break;
 	case JOB_SIGN:
 		complete_sign(a, j, &r);
+		break;
+	case JOB_DOCUMENT:
+		complete_document(a, j);  /* the batch replies when its last document is back */
 		break;
 	case JOB_MODSCAN:
 		tokens_module_scanned(a, j);

@@ -46,6 +46,8 @@ enum dispatch_result method_sign(struct agent *a, struct conn *c, json_t *p,
     struct reply *r);
 enum dispatch_result method_list_modules(struct agent *a, struct conn *c, json_t *p,
     struct reply *r);
+enum dispatch_result method_sign_documents(struct agent *a, struct conn *c, json_t *p,
+    struct reply *r);
 
 /* Job completions (methods_*.c), each replying to j->conn when there is one. */
 void complete_scan(struct agent *a, struct job *j);
@@ -61,6 +63,16 @@ struct kyso_secret;
  * clients: client_pin = no).
  */
 int pin_param(const struct agent *a, json_t *p, struct kyso_secret **pin, struct reply *r);
+
+struct cert;
+
+/*
+ * Resolves the 'certificate' parameter ref to a certificate whose private key is on its
+ * token. Returns KYSO_OK with *cert, or an error with r filled: InvalidParameter
+ * (malformed or ambiguous), NoSuchCertificate (none; or no private key for it, with
+ * *cert set for the audit record).
+ */
+int sign_find_cert(struct agent *a, const char *ref, struct cert **cert, struct reply *r);
 
 struct token;
 

@@ -67,6 +67,7 @@ certs_free(struct cert *c, size_t n)
 		free(c[i].label);
 		free(c[i].key_label);
 		free(c[i].key_uri);
+		free(c[i].der);
 		json_decref(c[i].json);
 	}
 	free(c);
@@ -150,7 +151,8 @@ inventory_set_certs(struct token *t, const struct p11_cert_desc *c, size_t n)
 		    (c[i].key_label != NULL &&
 		    (x->key_label = strdup(c[i].key_label)) == NULL) ||
 		    (x->key_uri = p11_uri_for_key(&t->desc, c[i].id, c[i].id_len,
-		    c[i].key_label)) == NULL) {
+		    c[i].key_label)) == NULL ||
+		    (x->der = malloc(c[i].der_len > 0 ? c[i].der_len : 1)) == NULL) {
 			got++;
 			certs_free(nc, got);
 			return KYSO_ERR_NOMEM;
@@ -158,6 +160,8 @@ inventory_set_certs(struct token *t, const struct p11_cert_desc *c, size_t n)
 		if (c[i].id_len > 0)
 			memcpy(x->key_id, c[i].id, c[i].id_len);
 		x->key_id_len = c[i].id_len;
+		memcpy(x->der, c[i].der, c[i].der_len);
+		x->der_len = c[i].der_len;
 		x->can_sign = cert_can_sign(t, &c[i]);
 		x->always_auth = c[i].key_always_auth;
 		if ((x->json = cert_json(x, c[i].der, c[i].der_len)) == NULL) {
@@ -168,6 +172,7 @@ inventory_set_certs(struct token *t, const struct p11_cert_desc *c, size_t n)
 			free(x->key_label);
 			free(x->key_uri);
 			free(x->key_id);
+			free(x->der);
 			memset(x, 0, sizeof(*x));
 			continue;
 		}

@@ -29,6 +29,8 @@ struct cert {
 	int can_sign;
 	int always_auth;        /* the key needs the PIN for every signature (known after login) */
 	json_t *json;           /* the protocol's Certificate object */
+	unsigned char *der;     /* the certificate (SignDocuments puts it in the CMS) */
+	size_t der_len;
 };
 
 struct token {

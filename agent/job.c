@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "doc_job.h"
 #include "job.h"
 #include "request.h"
 #include "secret.h"
@@ -34,6 +35,7 @@ job_free(struct job *j)
 		explicit_bzero(j->sig, j->siglen);
 	free(j->sig);
 	request_info_free(j->ri);
+	doc_job_free(j->doc);
 	p11_certs_free(j->certs, j->ncerts);
 	free(j->slots);
 	pinentry_abort_destroy(&j->abort);

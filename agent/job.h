@@ -21,6 +21,7 @@ struct kyso_secret;
 struct fanout;
 struct modwatch;
 struct request_info;
+struct doc_job;
 
 enum job_kind {
 	JOB_SCAN,    /* describe the token and list its certificates */
@@ -28,10 +29,13 @@ enum job_kind {
 	JOB_LOGOUT,  /* log out and forget */
 	JOB_SIGN,    /* log in if needed, then sign */
 	JOB_MODSCAN, /* not a worker's: a module watcher's list of the module's tokens */
+	JOB_DOCUMENT,/* SignDocuments: one document's CMS signed attributes, signed like
+	              * JOB_SIGN (doc_job.h); sig then holds the whole CMS ContentInfo */
 };
 
 /* Why a job's dialog was ended from outside (job.abort_why). */
-enum job_abort { JOB_ABORT_NONE, JOB_ABORT_REMOVED, JOB_ABORT_LOCKED };
+enum job_abort { JOB_ABORT_NONE, JOB_ABORT_REMOVED, JOB_ABORT_LOCKED,
+	JOB_ABORT_DISCONNECTED /* the client of a SignDocuments batch went away */ };
 
 struct job {
 	enum job_kind kind;
@@ -62,6 +66,7 @@ struct job {
 	unsigned char *key_id_buf;
 	const struct alg *alg;
 	int ecdsa_der;              /* convert raw r||s to DER */
+	struct doc_job *doc;        /* JOB_DOCUMENT: the document and its batch (owned) */
 
 	/* outputs */
 	int result;                 /* kyso_err */
@@ -78,7 +83,7 @@ struct job {
 	int key_wants_pin;          /* PIN_REQUIRED although logged in: an always-auth key */
 	char why[256];              /* the detail of a dialog or audit failure, or "" */
 	const char *cancel_reason;  /* KYSO_ERR_CANCELLED: "cancelled", "refused", "timeout",
-	                             * "removed" */
+	                             * "removed", "disconnected" */
 	int rescan;                 /* the failure may mean the token left or the module
 	                             * broke: the loop asks the module for a scan */
 
@@ -89,6 +94,13 @@ struct job {
 	size_t nslots;
 	int failures;
 };
+
+/* Returns 1 for the jobs that sign (JOB_SIGN, JOB_DOCUMENT): dialogs, audit records. */
+static inline int
+job_signs(const struct job *j)
+{
+	return j->kind == JOB_SIGN || j->kind == JOB_DOCUMENT;
+}
 
 /* Returns a new zeroed job of kind, or NULL on ENOMEM. */
 struct job *job_new(enum job_kind kind);

@@ -31,7 +31,7 @@ logins_note(struct agent *a, struct token *t, const struct job *j, int was_logge
 	}
 	if (t->login_at_ms == 0)  /* found logged in (another process logged it in) */
 		t->login_at_ms = t->used_at_ms = now;
-	if (j->kind == JOB_LOGIN || j->kind == JOB_SIGN) {
+	if (j->kind == JOB_LOGIN || job_signs(j)) {
 		if (!was_logged_in || t->login_at_ms == 0)
 			t->login_at_ms = now;
 		if (j->result == KYSO_OK || !was_logged_in)
@@ -60,8 +60,7 @@ logins_deadline(const struct agent *a, const struct token *t)
 	return d;
 }
 
-/* Submits a logout that no client waits for. Returns 1 if submitted. */
-static int
+int
 logins_logout(struct token *t)
 {
 	struct job *j;

@@ -26,4 +26,11 @@ int logins_expire(struct agent *a);
 /* Logs out of every token now (no client waits for it); why goes to the log. */
 void logins_forget_all(struct agent *a, const char *why);
 
+/*
+ * Submits a logout of t that no client waits for (a login that lasts one request: a
+ * SignDocuments batch with login_cache = no). Returns 1 if submitted, 0 if t is not
+ * visible, gone, or out of memory.
+ */
+int logins_logout(struct token *t);
+
 #endif

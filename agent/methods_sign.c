@@ -60,22 +60,20 @@ sign_read_params(const struct agent *a, json_t *p, struct sign_params *sp,
 	return KYSO_OK;
 }
 
-/* Resolves the certificate and checks that its key can sign with the algorithm. */
-static int
-sign_check(struct agent *a, const struct sign_params *sp, struct cert **cert,
-    const struct alg **alg, struct reply *r)
+int
+sign_find_cert(struct agent *a, const char *ref, struct cert **cert, struct reply *r)
 {
 	char why[200];
 	int e;
 
-	e = inventory_find_cert(&a->inv, sp->certificate, cert, why, sizeof(why));
+	e = inventory_find_cert(&a->inv, ref, cert, why, sizeof(why));
 	if (e == KYSO_ERR_INVALID_PARAMETER) {
 		reply_invalid(r, "certificate", "%s", why);
 		return e;
 	}
 	if (e == KYSO_ERR_NO_SUCH_CERT) {
-		reply_fail(r, e, json_pack("{s:s}", "certificate", sp->certificate),
-		    "no certificate '%.128s' on any present token", sp->certificate);
+		reply_fail(r, e, json_pack("{s:s}", "certificate", ref),
+		    "no certificate '%.128s' on any present token", ref);
 		return e;
 	}
 	if (!(*cert)->can_sign) {
@@ -84,6 +82,18 @@ sign_check(struct agent *a, const struct sign_params *sp, struct cert **cert,
 		    (*cert)->token->desc.label, (*cert)->ci.id);
 		return KYSO_ERR_KEY_NOT_FOUND;
 	}
+	return KYSO_OK;
+}
+
+/* Resolves the certificate and checks that its key can sign with the algorithm. */
+static int
+sign_check(struct agent *a, const struct sign_params *sp, struct cert **cert,
+    const struct alg **alg, struct reply *r)
+{
+	int e;
+
+	if ((e = sign_find_cert(a, sp->certificate, cert, r)) != KYSO_OK)
+		return e;
 	*alg = alg_find(sp->algorithm);
 	if (*alg == NULL || !alg_usable(*alg, (*cert)->ci.key_type, (*cert)->token->desc.mechs)) {
 		json_t *ep = json_pack("{s:s, s:o}", "algorithm", sp->algorithm, "supported",

@@ -7,6 +7,7 @@
 
 #include "agent.h"
 #include "audit.h"
+#include "batch.h"
 #include "conn.h"
 #include "inventory.h"
 #include "job.h"
@@ -30,6 +31,33 @@ record_result_name(const struct job *j)
 	}
 }
 
+/* The fields every record of ri has (time now; result and message are the caller's). */
+static void
+record_fill(struct audit_record *rec, const struct request_info *ri,
+    const struct p11_token_desc *tok)
+{
+	memset(rec, 0, sizeof(*rec));
+	clock_gettime(CLOCK_REALTIME, &rec->when);
+	rec->uid = ri->uid;
+	rec->pid = ri->pid;
+	rec->exe = ri->exe;
+	rec->method = ri->method;
+	if (tok != NULL) {
+		rec->token_serial = tok->serial;
+		rec->token_label = tok->label;
+	}
+	rec->cert_id = ri->cert_id;
+	rec->cert_subject = ri->subject;
+	rec->algorithm = ri->algorithm;
+	rec->digest = ri->digest_len > 0 ? ri->digest : NULL;
+	rec->digest_len = ri->digest_len;
+	rec->digest_alg = ri->digest_alg;
+	rec->description = ri->description;
+	rec->document = ri->document;
+	rec->profile = ri->profile;
+	rec->batch = ri->batch_id;
+}
+
 void
 record_sign_job(struct job *j, const struct p11_token_desc *tok)
 {
@@ -37,24 +65,10 @@ record_sign_job(struct job *j, const struct p11_token_desc *tok)
 	struct audit_record rec;
 	char err[256], msg[320];
 
-	if (j->kind != JOB_SIGN || ri == NULL || ri->audit == NULL || j->recorded)
+	if (!job_signs(j) || ri == NULL || ri->audit == NULL || j->recorded)
 		return;
 	j->recorded = 1;
-	memset(&rec, 0, sizeof(rec));
-	clock_gettime(CLOCK_REALTIME, &rec.when);
-	rec.uid = ri->uid;
-	rec.pid = ri->pid;
-	rec.exe = ri->exe;
-	rec.method = ri->method;
-	rec.token_serial = tok->serial;
-	rec.token_label = tok->label;
-	rec.cert_id = ri->cert_id;
-	rec.cert_subject = ri->subject;
-	rec.algorithm = ri->algorithm;
-	rec.digest = ri->digest_len > 0 ? ri->digest : NULL;
-	rec.digest_len = ri->digest_len;
-	rec.digest_alg = ri->digest_alg;
-	rec.description = ri->description;
+	record_fill(&rec, ri, tok);
 	rec.result = record_result_name(j);
 	if (j->result != KYSO_OK) {
 		if (j->why[0] != '\0')
@@ -107,4 +121,66 @@ record_refusal(struct agent *a, const struct conn *c, const struct cert *cert,
 	rec.message = json_string_value(json_object_get(r->eparams, "message"));
 	if (audit_write(a->audit, &rec, 0, err, sizeof(err)) != KYSO_OK)
 		log_error("%s", err);
+}
+
+void
+record_unsent(const struct request_info *ri, const struct p11_token_desc *tok,
+    const char *result, const char *message)
+{
+	struct audit_record rec;
+	char err[256];
+
+	if (ri->audit == NULL)
+		return;
+	record_fill(&rec, ri, tok);
+	rec.result = result;
+	rec.message = message;
+	if (audit_write(ri->audit, &rec, 0, err, sizeof(err)) != KYSO_OK)
+		log_error("%s", err);
+}
+
+void
+record_documents_refused(struct agent *a, const struct conn *c, const struct cert *cert,
+    const char *algorithm, const char *description, const char *profile,
+    json_t *documents, const struct reply *r)
+{
+	struct audit_record rec;
+	size_t n = json_is_array(documents) ? json_array_size(documents) : 0, done = 0;
+	char err[256];
+
+	if (a->audit == NULL || r->error == NULL)
+		return;
+	if (n > BATCH_DOCS_MAX)
+		n = 0;  /* refused for that: one record for the call */
+	memset(&rec, 0, sizeof(rec));
+	clock_gettime(CLOCK_REALTIME, &rec.when);
+	rec.uid = c->uid;
+	rec.pid = c->pid;
+	rec.exe = c->exe;
+	rec.method = "io.kyso.Agent.SignDocuments";
+	if (cert != NULL) {
+		rec.token_serial = cert->token->desc.serial;
+		rec.token_label = cert->token->desc.label;
+		rec.cert_id = cert->ci.id;
+		rec.cert_subject = cert->ci.subject;
+	}
+	rec.algorithm = algorithm;
+	rec.description = description;
+	rec.profile = profile;
+	rec.result = r->error;
+	rec.message = json_string_value(json_object_get(r->eparams, "message"));
+	for (size_t i = 0; i <= n; i++) {
+		json_t *d = i < n ? json_array_get(documents, i) : NULL;
+
+		if (i == n && done > 0)
+			break;  /* one record per document; one for the call if none */
+		if (i < n && !json_is_object(d))
+			continue;
+		rec.document = json_string_value(json_object_get(d, "name"));
+		if (audit_write(a->audit, &rec, 0, err, sizeof(err)) != KYSO_OK) {
+			log_error("%s", err);
+			return;
+		}
+		done++;
+	}
 }

@@ -1,11 +1,14 @@
 /*
- * record.h — the audit record of every Sign request (audit.h writes it): by the worker
+ * record.h — the audit record of every Sign request, and of every document of a
+ * SignDocuments call (audit.h writes it): by the worker
  * once the token signed or refused — before the signature goes back, so that there is
  * no signature without its record — and by the loop for requests refused before they
  * reached a token.
  */
 #ifndef KYSO_RECORD_H
 #define KYSO_RECORD_H
+
+#include <jansson.h>
 
 struct agent;
 struct cert;
@@ -16,7 +19,7 @@ struct reply;
 struct request_info;
 
 /*
- * Records a finished JOB_SIGN once (other jobs, or jobs without an audit log, are left
+ * Records a finished JOB_SIGN or JOB_DOCUMENT once (other jobs, or jobs without an audit log, are left
  * alone) synchronously: by the worker, or by the loop for a job that never ran (its token
  * left first). If the record cannot be written, a signature the job holds is wiped and
  * the job fails with KYSO_ERR_AUDIT (the reason in j->why).
@@ -29,5 +32,23 @@ void record_sign_job(struct job *j, const struct p11_token_desc *tok);
  */
 void record_refusal(struct agent *a, const struct conn *c, const struct cert *cert,
     const char *algorithm, const char *description, const struct reply *r);
+
+/*
+ * Records a SignDocuments call from c that the loop refused with r before any token was
+ * asked: one record per element of documents (the call's array, or NULL) with the name
+ * it gives, as far as the elements are objects; one record for the call when there are
+ * none. cert, algorithm, description and profile may be NULL. Not synchronous.
+ */
+void record_documents_refused(struct agent *a, const struct conn *c,
+    const struct cert *cert, const char *algorithm, const char *description,
+    const char *profile, json_t *documents, const struct reply *r);
+
+/*
+ * Records the request ri describes (a document of a batch, its fields filled in) that
+ * never reached its token tok: result is the varlink error name, message the sentence.
+ * Not synchronous: nothing was signed.
+ */
+void record_unsent(const struct request_info *ri, const struct p11_token_desc *tok,
+    const char *result, const char *message);
 
 #endif

@@ -52,6 +52,8 @@ request_info_free(struct request_info *ri)
 		explicit_bzero(ri->description, strlen(ri->description));
 	free(ri->description);
 	free(ri->subject);
+	free(ri->document);
+	free(ri->doc_list);
 	free(ri->pinentry);
 	free(ri->tty);
 	free(ri->ttytype);

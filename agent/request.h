@@ -21,7 +21,7 @@ struct request_info {
 	uid_t uid;
 	pid_t pid;
 	char exe[256];
-	const char *method;         /* "io.kyso.Agent.Sign" or "io.kyso.Agent.Login" */
+	const char *method;         /* "io.kyso.Agent.Sign", "...SignDocuments", "...Login" */
 	char *description;          /* the client's own words about what is signed, or NULL */
 	/* what it is about */
 	char cert_id[65];           /* "" for a Login */
@@ -30,6 +30,12 @@ struct request_info {
 	unsigned char digest[64];   /* the hash that is signed (for the audit log) */
 	size_t digest_len;
 	const char *digest_alg;     /* "sha256"... or NULL */
+	/* SignDocuments: the document this request signs, in a batch of doc_count */
+	char *document;             /* its name as the program gives it, or NULL */
+	size_t doc_index, doc_count;
+	char *doc_list;             /* the batch's documents as the consent dialog lists them */
+	char batch_id[17];          /* shared by the audit records of the batch, or "" */
+	const char *profile;        /* "cades" or "pades" (static), or NULL */
 	/* the dialogs: pinentry == NULL means never show one */
 	char *pinentry;
 	char *tty, *ttytype;        /* for pinentry-curses/-tty, or NULL */

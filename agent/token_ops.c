@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "dialogs.h"
+#include "doc_job.h"
 #include "job.h"
 #include "kyso_err.h"
 #include "log.h"
@@ -119,7 +120,8 @@ ops_dialog_result(struct job *j, struct pinentry_abort *ab, int r, const char *r
 	if (r != KYSO_OK && pinentry_abort_fired(ab)) {
 		if (atomic_load(&j->abort_why) == JOB_ABORT_REMOVED)
 			return KYSO_ERR_TOKEN_NOT_PRESENT;  /* the dialog ended: the token left */
-		j->cancel_reason = "locked";
+		j->cancel_reason = atomic_load(&j->abort_why) == JOB_ABORT_DISCONNECTED ?
+		    "disconnected" : "locked";
 		return KYSO_ERR_CANCELLED;
 	}
 	switch (r) {
@@ -278,6 +280,13 @@ ops_sign(struct p11_session *s, const struct p11_token_desc *expect,
 	return KYSO_OK;
 }
 
+int
+token_ops_sign(struct p11_session *s, const struct p11_token_desc *expect,
+    struct pinentry_abort *ab, struct job *j)
+{
+	return ops_sign(s, expect, ab, j);
+}
+
 /*
  * After a failure that a pulled token also causes (CKR_DEVICE_ERROR, a lost session...),
  * asks the slot. A card reader may take a moment to notice: a removable slot that still
@@ -321,6 +330,20 @@ ops_failure(struct p11_module *m, unsigned long slot, const struct p11_token_des
 	return r;
 }
 
+/*
+ * The end of every job: the PIN is wiped, the audit record written (synced) before the
+ * job goes back, and a failed document stops its batch.
+ */
+static void
+ops_finish(struct job *j, const struct p11_token_desc *expect)
+{
+	secret_free(j->pin);
+	j->pin = NULL;
+	record_sign_job(j, expect);
+	if (j->kind == JOB_DOCUMENT)
+		document_ops_done(j);
+}
+
 void
 token_ops_run(struct p11_module *m, unsigned long slot, const struct p11_token_desc *expect,
     struct p11_session **sess, struct job *j)
@@ -329,11 +352,14 @@ token_ops_run(struct p11_module *m, unsigned long slot, const struct p11_token_d
 	struct p11_fail f;
 	int r;
 
+	if (j->kind == JOB_DOCUMENT && document_ops_skip(j)) {
+		/* its batch stopped: not attempted, the token is not touched */
+		ops_finish(j, expect);
+		return;
+	}
 	if ((r = ops_session(m, slot, expect, sess, j)) != KYSO_OK) {
 		j->result = ops_failure(m, slot, expect, j, r);
-		secret_free(j->pin);
-		j->pin = NULL;
-		record_sign_job(j, expect);
+		ops_finish(j, expect);
 		return;
 	}
 	switch (j->kind) {
@@ -357,6 +383,9 @@ token_ops_run(struct p11_module *m, unsigned long slot, const struct p11_token_d
 	case JOB_SIGN:
 		r = ops_sign(*sess, expect, ab, j);
 		break;
+	case JOB_DOCUMENT:
+		r = document_ops_run(*sess, expect, ab, j);
+		break;
 	default:
 		r = KYSO_ERR_INTERNAL;
 		break;
@@ -364,7 +393,7 @@ token_ops_run(struct p11_module *m, unsigned long slot, const struct p11_token_d
 	j->result = r = ops_failure(m, slot, expect, j, r);
 	/* PIN failures change the token's counters; a login changes what is visible */
 	if (!j->desc_valid && r != KYSO_ERR_TOKEN_NOT_PRESENT && (r == KYSO_ERR_PIN_INCORRECT ||
-	    r == KYSO_ERR_PIN_LOCKED || j->kind != JOB_SIGN || j->certs_valid || j->pin != NULL))
+	    r == KYSO_ERR_PIN_LOCKED || !job_signs(j) || j->certs_valid || j->pin != NULL))
 		(void)ops_describe(*sess, expect, j, &f);
 	ops_session_check(m, slot, expect, sess, j);
 	if (j->logout_after && *sess != NULL && p11_session_logged_in(*sess) &&
@@ -373,12 +402,10 @@ token_ops_run(struct p11_module *m, unsigned long slot, const struct p11_token_d
 		    f.ckr_name);
 	if (j->logout_after)
 		j->logged_in = *sess != NULL && p11_session_logged_in(*sess);
-	else if (j->kind == JOB_SIGN && r == KYSO_OK && !j->did_login)
+	else if (job_signs(j) && r == KYSO_OK && !j->did_login)
 		/* the state did not change, unless a login was needed and so was there */
 		j->logged_in = j->login_required || j->was_logged_in;
 	else
 		j->logged_in = *sess != NULL && p11_session_logged_in(*sess);
-	secret_free(j->pin);
-	j->pin = NULL;
-	record_sign_job(j, expect);
+	ops_finish(j, expect);
 }

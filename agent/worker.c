@@ -312,7 +312,7 @@ worker_end_requests(struct worker *w, int why)
 	pthread_mutex_lock(&w->mu);
 	worker_end_dialog_locked(w, why);
 	for (struct job **pp = &w->head; (j = *pp) != NULL;) {
-		if (j->kind != JOB_SIGN && j->kind != JOB_LOGIN) {
+		if (!job_signs(j) && j->kind != JOB_LOGIN) {
 			w->tail = j;
 			pp = &j->next;
 			continue;

@@ -119,4 +119,15 @@ int workers_wait_gone(atomic_int *users, long ms);
 void token_ops_run(struct p11_module *m, unsigned long slot,
     const struct p11_token_desc *expect, struct p11_session **sess, struct job *j);
 
+/*
+ * The signing part of a JOB_SIGN on session s (in the worker thread): the confirmation
+ * dialog if j->ri asks for it, the login if needed (the job's PIN, else a dialog or the
+ * PIN pad), the signature of j->req (with the per-signature login of an
+ * always-authenticate key) into j->sig, ECDSA turned into DER if j->ecdsa_der. Returns
+ * KYSO_OK or the error the job ends with. For document_ops.c, which signs a document's
+ * signed attributes the same way.
+ */
+int token_ops_sign(struct p11_session *s, const struct p11_token_desc *expect,
+    struct pinentry_abort *ab, struct job *j);
+
 #endif

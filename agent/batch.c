@@ -1,0 +1,372 @@
+/* batch.c — a SignDocuments batch on the loop's side (see batch.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "batch.h"
+#include "conn.h"
+#include "dispatch.h"
+#include "doc_job.h"
+#include "encode.h"
+#include "job.h"
+#include "kyso_err.h"
+#include "log.h"
+#include "logins.h"
+#include "record.h"
+#include "request.h"
+#include "secret.h"
+#include "tokens.h"
+#include "wire.h"
+
+struct doc_batch *
+batch_new(size_t n)
+{
+	struct doc_batch *b = calloc(1, sizeof(*b));
+
+	if (b == NULL)
+		return NULL;
+	if ((b->docs = calloc(n > 0 ? n : 1, sizeof(*b->docs))) == NULL) {
+		free(b);
+		return NULL;
+	}
+	b->n = n;
+	return b;
+}
+
+void
+batch_free(struct doc_batch *b)
+{
+	if (b == NULL)
+		return;
+	for (size_t i = 0; i < b->n; i++) {
+		free(b->docs[i].name);
+		free(b->docs[i].content_type);
+		free(b->docs[i].message);
+		free(b->docs[i].cms);
+	}
+	free(b->docs);
+	free(b->key_id);
+	secret_free(b->pin);
+	request_info_free(b->ri);
+	batch_share_unref(b->share);
+	free(b);
+}
+
+static const char *
+hash_name(unsigned bits)
+{
+	return bits == 384 ? "sha384" : bits == 512 ? "sha512" : "sha256";
+}
+
+/* Puts document i's own fields into ri (the batch's, or a copy of it for a job). */
+static void
+batch_ri_document(const struct doc_batch *b, size_t i, struct request_info *ri)
+{
+	const struct batch_doc *doc = &b->docs[i];
+
+	ri->algorithm = doc->alg->name;
+	memcpy(ri->digest, doc->digest, doc->hash_bits / 8);
+	ri->digest_len = doc->hash_bits / 8;
+	ri->digest_alg = hash_name(doc->hash_bits);
+	ri->doc_index = i;
+}
+
+/* The request of document i: who asks (the connection), for what, and which dialogs. */
+static struct request_info *
+batch_request_info(struct agent *a, struct doc_batch *b, size_t i)
+{
+	const struct request_info *t = b->ri;
+	struct request_info *ri = request_info_new(a, b->conn, t->method, t->description);
+
+	if (ri == NULL || (t->subject != NULL && (ri->subject = strdup(t->subject)) == NULL) ||
+	    (ri->document = strdup(b->docs[i].name)) == NULL ||
+	    (t->doc_list != NULL && (ri->doc_list = strdup(t->doc_list)) == NULL)) {
+		request_info_free(ri);
+		return NULL;
+	}
+	memcpy(ri->cert_id, t->cert_id, sizeof(ri->cert_id));
+	memcpy(ri->batch_id, t->batch_id, sizeof(ri->batch_id));
+	ri->profile = t->profile;
+	ri->doc_count = b->n;
+	ri->last_pin_wrong = b->token->pin_wrong;
+	/* one confirmation for the batch: the first document's job asks it */
+	ri->confirm = i == 0 ? t->confirm : 0;
+	batch_ri_document(b, i, ri);
+	return ri;
+}
+
+/* Queues document i on the token's worker. Returns KYSO_OK or KYSO_ERR_NOMEM. */
+static int
+batch_submit(struct agent *a, struct doc_batch *b, size_t i)
+{
+	struct batch_doc *doc = &b->docs[i];
+	struct token *t = b->token;
+	struct doc_job *d = NULL;
+	struct job *j;
+
+	if ((j = job_new(JOB_DOCUMENT)) == NULL || (d = calloc(1, sizeof(*d))) == NULL ||
+	    (b->key_id_len > 0 && (j->key_id_buf = malloc(b->key_id_len)) == NULL) ||
+	    (doc->content_type != NULL &&
+	    (d->content_type = strdup(doc->content_type)) == NULL) ||
+	    (b->pin != NULL && secret_new(secret_data(b->pin), secret_len(b->pin), &j->pin) !=
+	    KYSO_OK) || (j->ri = batch_request_info(a, b, i)) == NULL) {
+		doc_job_free(d);
+		job_free(j);
+		return KYSO_ERR_NOMEM;
+	}
+	j->doc = d;
+	d->share = batch_share_ref(b->share);
+	d->batch = b;
+	d->index = i;
+	memcpy(d->digest, doc->digest, doc->hash_bits / 8);
+	d->cms.profile = b->profile;
+	d->cms.scheme = doc->alg->scheme;
+	d->cms.hash_bits = doc->hash_bits;
+	d->cms.digest = d->digest;
+	d->cms.content_type = d->content_type;
+	d->has_time = doc->has_time;
+	d->when = doc->when;
+	d->input = doc->plan.input;
+	j->alg = doc->alg;
+	memcpy(j->cert_id, b->ri->cert_id, sizeof(j->cert_id));
+	if (b->key_id_len > 0)
+		memcpy(j->key_id_buf, b->key_id, b->key_id_len);
+	j->req.key_id = j->key_id_buf;
+	j->req.key_id_len = b->key_id_len;
+	j->req.mech = doc->plan.mech;
+	j->req.pss_hash_bits = doc->alg->scheme == SCHEME_PSS ? doc->alg->hash_bits : 0;
+	j->ecdsa_der = doc->alg->scheme == SCHEME_ECDSA;  /* CMS carries ECDSA as DER */
+	j->token = t;
+	j->login_required = !!(t->desc.flags & P11_TOKEN_LOGIN_REQUIRED);
+	j->was_logged_in = tokens_logged_in(t);
+	j->protected_auth_path = !!(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH);
+	j->always_auth = b->always_auth;
+	doc->state = DOC_QUEUED;
+	for (size_t k = 0; k < BATCH_WINDOW; k++)
+		if (b->running[k] == NULL) {
+			b->running[k] = j;
+			break;
+		}
+	b->inflight++;
+	tokens_submit(t, j);
+	return KYSO_OK;
+}
+
+/* One DocumentResult; with_cms: the CMS too (not in the final reply of a stream). */
+static json_t *
+batch_doc_json(const struct doc_batch *b, size_t i, int with_cms)
+{
+	const struct batch_doc *doc = &b->docs[i];
+	json_t *o = json_pack("{s:I, s:s}", "index", (json_int_t)i, "name", doc->name);
+
+	if (o == NULL)
+		return NULL;
+	if (doc->cms != NULL && with_cms)
+		json_object_set_new(o, "cms", json_string(doc->cms));
+	if (doc->error != NULL) {
+		json_object_set_new(o, "error", json_string(doc->error));
+		json_object_set_new(o, "message", json_string(doc->message != NULL ?
+		    doc->message : ""));
+	}
+	return o;
+}
+
+/* The document of job j did not get signed: its error name and sentence. */
+static void
+batch_doc_failed(struct batch_doc *doc, const struct job *j)
+{
+	struct reply r = { 0 };
+
+	if (j->doc->skipped) {
+		doc->error = kyso_err_varlink(KYSO_ERR_CANCELLED);
+		doc->message = strdup(j->why);
+		return;
+	}
+	reply_from_job(&r, j);
+	doc->error = r.error != NULL ? r.error : kyso_err_varlink(KYSO_ERR_INTERNAL);
+	doc->message = strdup(json_string_value(json_object_get(r.eparams, "message")) !=
+	    NULL ? json_string_value(json_object_get(r.eparams, "message")) : "");
+	reply_clear(&r);
+}
+
+/* The final reply; the batch ends. */
+static void
+batch_finish(struct agent *a, struct doc_batch *b)
+{
+	enum batch_stop why = batch_share_stopped(b->share);
+	struct conn *c = b->conn;
+	struct reply r = { 0 };
+	char msg[160];
+	json_t *list = json_array();
+
+	snprintf(msg, sizeof(msg), "not signed: the batch stopped before this document (%s)",
+	    batch_stop_name(why));
+	for (size_t i = 0; i < b->n; i++) {
+		struct batch_doc *doc = &b->docs[i];
+
+		if (doc->state == DOC_WAITING) {
+			/* never queued: recorded here, as every document is */
+			doc->error = kyso_err_varlink(KYSO_ERR_CANCELLED);
+			doc->message = strdup(msg);
+			b->ri->document = doc->name;
+			batch_ri_document(b, i, b->ri);
+			record_unsent(b->ri, &b->token->desc, doc->error, msg);
+			b->ri->document = NULL;
+		}
+		if (list != NULL)
+			json_array_append_new(list, batch_doc_json(b, i, !b->more));
+	}
+	log_info("client %lu: batch %s: %zu of %zu document(s) signed%s%s", c->serial,
+	    b->ri->batch_id, b->nsigned, b->n, why != BATCH_GOING ? "; stopped: " : "",
+	    batch_stop_name(why));
+	if (a->policy.no_login_cache && !b->token->gone && b->token->logged_in)
+		(void)logins_logout(b->token);  /* the login lasted this one request */
+	if (list == NULL) {
+		reply_fail(&r, KYSO_ERR_NOMEM, NULL, NULL);
+	} else {
+		reply_ok(&r, json_pack("{s:o, s:I, s:I, s:s}", "documents", list, "signed",
+		    (json_int_t)b->nsigned, "failed", (json_int_t)(b->n - b->nsigned), "batch",
+		    b->ri->batch_id));
+		if (r.params != NULL && why != BATCH_GOING)
+			json_object_set_new(r.params, "stopped", json_string(batch_stop_name(why)));
+	}
+	if (b->prev != NULL)
+		b->prev->next = b->next;
+	else
+		a->batches = b->next;
+	if (b->next != NULL)
+		b->next->prev = b->prev;
+	c->batch = NULL;
+	batch_free(b);
+	conn_reply(a, c, &r);  /* or, to a client gone, nothing: it is released */
+	reply_clear(&r);
+}
+
+/* Queues more documents, or finishes once the last is back or the batch stopped. */
+static void
+batch_pump(struct agent *a, struct doc_batch *b)
+{
+	enum batch_stop why = batch_share_stopped(b->share);
+
+	if (why == BATCH_GOING && b->conn->dead)
+		why = batch_share_stop(b->share, BATCH_STOP_DISCONNECTED);
+	if (why == BATCH_GOING && b->token->gone)
+		why = batch_share_stop(b->share, BATCH_STOP_TOKEN_REMOVED);
+	while (why == BATCH_GOING && b->next_doc < b->n && b->inflight < BATCH_WINDOW) {
+		if (batch_submit(a, b, b->next_doc) != KYSO_OK) {
+			log_error("out of memory: batch %s stops", b->ri->batch_id);
+			why = batch_share_stop(b->share, BATCH_STOP_FAILED);
+			break;
+		}
+		b->next_doc++;
+	}
+	if (b->inflight == 0 && (why != BATCH_GOING || b->next_doc == b->n))
+		batch_finish(a, b);
+}
+
+int
+batch_start(struct agent *a, struct conn *c, struct doc_batch *b)
+{
+	b->conn = c;
+	/* the first document now: a batch that cannot start is answered by its caller */
+	if (batch_submit(a, b, 0) != KYSO_OK)
+		return KYSO_ERR_NOMEM;
+	b->next_doc = 1;
+	c->batch = b;
+	b->prev = NULL;
+	b->next = a->batches;
+	if (a->batches != NULL)
+		a->batches->prev = b;
+	a->batches = b;
+	batch_pump(a, b);  /* the first is in flight: this does not finish the batch */
+	return KYSO_OK;
+}
+
+/* Streams document i's result to the client, if it asked for "more". */
+static void
+batch_progress(struct agent *a, struct doc_batch *b, size_t i)
+{
+	struct conn *c = b->conn;
+	json_t *doc;
+
+	if (!b->more || c->dead || c->oneway)
+		return;
+	if ((doc = batch_doc_json(b, i, 1)) == NULL) {
+		log_error("out of memory: the progress of batch %s is not sent", b->ri->batch_id);
+		return;
+	}
+	/* the documents' replies are bounded (BATCH_DOCS_MAX of them): no TOO_SLOW here */
+	(void)conn_stream(a, c, json_pack("{s:o, s:I}", "progress", doc, "total",
+	    (json_int_t)b->n), (size_t)-1);
+}
+
+void
+complete_document(struct agent *a, struct job *j)
+{
+	struct doc_job *d = j->doc;
+	struct doc_batch *b = d->batch;
+	struct batch_doc *doc = &b->docs[d->index];
+
+	record_sign_job(j, &j->token->desc);  /* a job that never ran: its token left first */
+	for (size_t k = 0; k < BATCH_WINDOW; k++)
+		if (b->running[k] == j)
+			b->running[k] = NULL;
+	b->inflight--;
+	doc->state = DOC_DONE;
+	doc->attempted = !d->skipped;
+	if (j->result == KYSO_OK && j->sig == NULL)
+		j->result = KYSO_ERR_INTERNAL;
+	if (j->result == KYSO_OK && (doc->cms = b64_encode(j->sig, j->siglen)) == NULL)
+		j->result = KYSO_ERR_NOMEM;
+	if (j->result == KYSO_OK) {
+		b->nsigned++;
+	} else {
+		batch_doc_failed(doc, j);
+		/* also for the jobs that never ran (the token left, Lock) */
+		(void)batch_share_stop(b->share, batch_stop_from_job(j));
+	}
+	if (doc->attempted)
+		batch_progress(a, b, d->index);
+	batch_pump(a, b);
+}
+
+void
+batch_conn_gone(struct doc_batch *b)
+{
+	(void)batch_share_stop(b->share, BATCH_STOP_DISCONNECTED);
+	/* a dialog open for it (an always-authenticate key's PIN) closes at once */
+	for (size_t k = 0; k < BATCH_WINDOW; k++) {
+		struct job *j = b->running[k];
+
+		if (j == NULL)
+			continue;
+		atomic_store(&j->abort_why, JOB_ABORT_DISCONNECTED);
+		pinentry_abort_fire(&j->abort);
+	}
+}
+
+void
+batch_stop_all(struct agent *a)
+{
+	struct doc_batch *b, *next;
+
+	for (b = a->batches; b != NULL; b = next) {
+		next = b->next;
+		(void)batch_share_stop(b->share, BATCH_STOP_AGENT_STOPPING);
+		for (size_t i = 0; i < b->n; i++) {
+			if (b->docs[i].state != DOC_WAITING)
+				continue;
+			b->ri->document = b->docs[i].name;
+			batch_ri_document(b, i, b->ri);
+			record_unsent(b->ri, &b->token->desc, kyso_err_varlink(KYSO_ERR_CANCELLED),
+			    "not signed: kysod stopped before this document");
+			b->ri->document = NULL;
+		}
+		log_info("batch %s: kysod stops; %zu of %zu document(s) were signed",
+		    b->ri->batch_id, b->nsigned, b->n);
+		b->conn->batch = NULL;
+		batch_free(b);
+	}
+	a->batches = NULL;
+}

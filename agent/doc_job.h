@@ -1,0 +1,111 @@
+/*
+ * doc_job.h — one document of a SignDocuments batch as its token's worker signs it (a
+ * JOB_DOCUMENT), and what the documents of a batch share with their jobs.
+ *
+ * The loop (batch.c) hands the documents of a batch to the token's worker a few at a
+ * time, each as its own job; they run one after the other in that worker. What they
+ * share is a refcounted batch_share: the signer's certificate and chain (read-only), and
+ * the reason the batch stopped, set once — by the worker when a document fails (so the
+ * documents queued behind it are not attempted), or by the loop when the client goes
+ * away. A job never touches the loop's batch (doc_job.batch is only carried back).
+ */
+#ifndef KYSO_DOC_JOB_H
+#define KYSO_DOC_JOB_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "alg.h"
+#include "cms_build.h"
+
+struct doc_batch;
+struct job;
+struct p11_session;
+struct p11_token_desc;
+struct pinentry_abort;
+
+/* Why a batch stopped before its last document: each has a name on the wire. */
+enum batch_stop {
+	BATCH_GOING = 0,
+	BATCH_STOP_CANCELLED,      /* the officer cancelled a dialog */
+	BATCH_STOP_REFUSED,        /* the officer refused the confirmation */
+	BATCH_STOP_TIMEOUT,        /* nobody answered a dialog */
+	BATCH_STOP_NO_DIALOG,      /* a confirmation is wanted and none could be shown */
+	BATCH_STOP_LOCKED,         /* Lock, the session locked, the machine slept */
+	BATCH_STOP_DISCONNECTED,   /* the client closed its connection */
+	BATCH_STOP_TOKEN_REMOVED,  /* the token was pulled out */
+	BATCH_STOP_PIN_INCORRECT,
+	BATCH_STOP_PIN_LOCKED,
+	BATCH_STOP_PIN_REQUIRED,   /* a PIN was needed and none could be had */
+	BATCH_STOP_AUDIT_FAILED,   /* a record could not be written: nothing more is signed */
+	BATCH_STOP_TOKEN_ERROR,    /* the token failed */
+	BATCH_STOP_FAILED,         /* anything else (out of memory, a bug) */
+	BATCH_STOP_AGENT_STOPPING, /* kysod is shutting down */
+};
+
+/* Returns the wire name of s ("cancelled", "token-removed", ...); "" for BATCH_GOING. */
+const char *batch_stop_name(enum batch_stop s);
+
+/* Returns the reason the failure of signing job j (result != KYSO_OK) stops a batch. */
+enum batch_stop batch_stop_from_job(const struct job *j);
+
+struct batch_share {
+	atomic_int refs;
+	atomic_int stop;             /* enum batch_stop; set once */
+	struct cms_signer *signer;   /* read-only once the batch starts */
+};
+
+/* Returns a share holding signer (taken), with one reference; NULL on ENOMEM. */
+struct batch_share *batch_share_new(struct cms_signer *signer);
+
+/* Takes one more reference to s and returns s. */
+struct batch_share *batch_share_ref(struct batch_share *s);
+
+/* Drops a reference; the last one frees s. NULL is allowed. */
+void batch_share_unref(struct batch_share *s);
+
+/* Sets why the batch stops, unless a reason is already set. Returns the reason now set. */
+enum batch_stop batch_share_stop(struct batch_share *s, enum batch_stop why);
+
+/* The reason set, or BATCH_GOING. */
+enum batch_stop batch_share_stopped(struct batch_share *s);
+
+/* A JOB_DOCUMENT's own part (job.doc), owned by the job. */
+struct doc_job {
+	struct batch_share *share;   /* one reference */
+	struct doc_batch *batch;     /* the loop's: carried back, never touched by the worker */
+	size_t index;                /* in the batch */
+	struct cms_doc cms;          /* cms.digest points to digest, content_type below */
+	unsigned char digest[64];
+	char *content_type;          /* dotted OID, or NULL (id-data) */
+	int has_time;                /* the program gave the signing time */
+	time_t when;
+	enum plan_input input;       /* what the token's mechanism takes of the attributes */
+	int skipped;                 /* the batch had stopped: not attempted */
+};
+
+/* Frees d and drops its reference; NULL is allowed. */
+void doc_job_free(struct doc_job *d);
+
+/* ---- the worker's side (document_ops.c) ---- */
+
+/*
+ * Called before a JOB_DOCUMENT touches the token: returns 1 (j ends unsigned, as
+ * KYSO_ERR_CANCELLED with the reason in j->why) if its batch has stopped, else 0.
+ */
+int document_ops_skip(struct job *j);
+
+/*
+ * Signs the document of JOB_DOCUMENT j on session s: builds its CMS signed attributes,
+ * signs them as a Sign job would (token_ops_sign: confirmation and login dialogs as
+ * j->ri asks), and puts the whole CMS ContentInfo into j->sig. Returns KYSO_OK or the
+ * job's error.
+ */
+int document_ops_run(struct p11_session *s, const struct p11_token_desc *expect,
+    struct pinentry_abort *ab, struct job *j);
+
+/* Called once j is recorded: a document that failed stops its batch. */
+void document_ops_done(struct job *j);
+
+#endif

@@ -1,0 +1,105 @@
+/*
+ * document_ops.c — a worker signs one document of a SignDocuments batch: the CMS signed
+ * attributes are built here (cms_build.c), signed as a Sign job's digest or data would
+ * be (token_ops_sign: the dialogs, the login, the always-authenticate key's PIN), and the
+ * signature goes into the CMS. Runs in the token's worker thread; touches only the job.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "doc_job.h"
+#include "job.h"
+#include "kyso_err.h"
+#include "log.h"
+#include "request.h"
+#include "worker.h"
+
+int
+document_ops_skip(struct job *j)
+{
+	enum batch_stop why = batch_share_stopped(j->doc->share);
+
+	if (why == BATCH_GOING)
+		return 0;
+	j->doc->skipped = 1;
+	j->result = KYSO_ERR_CANCELLED;
+	j->cancel_reason = batch_stop_name(why);
+	snprintf(j->why, sizeof(j->why), "not signed: the batch stopped before this document "
+	    "(%s)", batch_stop_name(why));
+	return 1;
+}
+
+/* Puts what the token's mechanism takes of the attributes' DER into the job's request. */
+static int
+document_input(struct job *j, unsigned char **tbs, size_t tbs_len)
+{
+	unsigned char hash[64], *buf;
+	unsigned bits = j->alg->hash_bits;
+	size_t len;
+
+	if (j->doc->input == INPUT_DATA) {
+		j->in_buf = *tbs;  /* moved */
+		*tbs = NULL;
+		j->req.in = j->in_buf;
+		j->req.in_len = tbs_len;
+		return KYSO_OK;
+	}
+	if (alg_hash(bits, *tbs, tbs_len, hash) != KYSO_OK)
+		return KYSO_ERR_CRYPTO;
+	if ((buf = malloc(19 + 64)) == NULL)
+		return KYSO_ERR_NOMEM;
+	if (j->doc->input == INPUT_DIGEST_INFO) {
+		len = alg_digest_info(bits, hash, bits / 8, buf);
+	} else {
+		len = bits / 8;
+		memcpy(buf, hash, len);
+	}
+	j->in_buf = buf;
+	j->req.in = buf;
+	j->req.in_len = len;
+	return len > 0 ? KYSO_OK : KYSO_ERR_INTERNAL;
+}
+
+int
+document_ops_run(struct p11_session *s, const struct p11_token_desc *expect,
+    struct pinentry_abort *ab, struct job *j)
+{
+	struct doc_job *d = j->doc;
+	struct cms_build *b = NULL;
+	unsigned char *tbs = NULL, *der = NULL;
+	size_t tbs_len = 0, len = 0;
+	int r;
+
+	d->cms.signing_time = d->has_time ? d->when : time(NULL);
+	if ((r = cms_build_start(d->share->signer, &d->cms, &b, &tbs, &tbs_len)) != KYSO_OK) {
+		snprintf(j->why, sizeof(j->why), "the CMS signed attributes could not be built: "
+		    "%s", kyso_strerror(r));
+		log_error("document %zu of a batch: %s", d->index, j->why);
+		return r == KYSO_ERR_NOMEM ? r : KYSO_ERR_CRYPTO;
+	}
+	if ((r = document_input(j, &tbs, tbs_len)) != KYSO_OK ||
+	    (r = token_ops_sign(s, expect, ab, j)) != KYSO_OK)
+		goto out;
+	if ((r = cms_build_finish(b, j->sig, j->siglen, &der, &len)) != KYSO_OK) {
+		snprintf(j->why, sizeof(j->why), "the CMS could not be encoded: %s",
+		    kyso_strerror(r));
+		r = r == KYSO_ERR_NOMEM ? r : KYSO_ERR_CRYPTO;
+		goto out;
+	}
+	explicit_bzero(j->sig, j->siglen);
+	free(j->sig);
+	j->sig = der;  /* the whole CMS, withheld like a signature if it cannot be recorded */
+	j->siglen = len;
+out:
+	free(tbs);
+	cms_build_free(b);
+	return r;
+}
+
+void
+document_ops_done(struct job *j)
+{
+	if (j->result != KYSO_OK && !j->doc->skipped)
+		(void)batch_share_stop(j->doc->share, batch_stop_from_job(j));
+}

@@ -97,6 +97,7 @@ AGENT_SRCS += agent/usb.c
 AGENT_SRCS += agent/worker.c
 
 LIBKYSO_SRCS += client/libkyso.c
+LIBKYSO_SRCS += client/libkyso_batch.c
 LIBKYSO_SRCS += client/libkyso_events.c
 LIBKYSO_SRCS += client/libkyso_parse.c
 

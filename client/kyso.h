@@ -117,6 +117,123 @@ int kyso_sign(kyso_client *c, const struct kyso_sign_request *req, unsigned char
     size_t *siglen);
 
 /*
+ * Documents, signed as a batch under one consent (SignDocuments in docs/protocol.md).
+ * For each document the agent returns a detached CMS SignedData (DER) over its content:
+ * the program hashes each document itself and adds the digest to a batch; one call signs
+ * them all, with one confirmation and one PIN dialog at most (a key that wants the PIN
+ * for every signature still asks for each), and the agent records each document in its
+ * audit log. A kyso_batch is opaque; make one per set of documents, sign it, read each
+ * document's CMS, free it. Example (error checks left out):
+ *
+ *	kyso_batch *b;
+ *	kyso_batch_new("62a1effe", &b);
+ *	kyso_batch_add(b, "memo.pdf", "sha256", digest, 32, NULL, NULL);
+ *	if (kyso_sign_batch(c, b, NULL, NULL) == KYSO_OK)
+ *		kyso_batch_result(b, 0, &cms, &cms_len);    (cms belongs to b)
+ *	kyso_batch_free(b);
+ */
+typedef struct kyso_batch kyso_batch;
+
+/*
+ * Makes an empty batch for the certificate (as for kyso_sign: an id, a unique prefix of
+ * 8+ hex digits, or a key URI). Returns KYSO_OK with *out (free with kyso_batch_free),
+ * KYSO_ERR_INVALID_ARG (certificate NULL or empty) or KYSO_ERR_NOMEM.
+ */
+int kyso_batch_new(const char *certificate, kyso_batch **out);
+
+/*
+ * "cades" (the default: CAdES-B-B, with a signing-time) or "pades" (the CMS for a PAdES
+ * baseline signature, no signing-time: the PDF's /M has the time); NULL: the default.
+ * Returns KYSO_OK, KYSO_ERR_INVALID_ARG (another name) or KYSO_ERR_NOMEM.
+ */
+int kyso_batch_set_profile(kyso_batch *b, const char *profile);
+
+/*
+ * The signature algorithm: NULL (default: PKCS#1 v1.5, ECDSA or Ed25519 by the key, with
+ * each document's hash), a family ("rsa-pss", "rsa-pkcs1v15", "ecdsa", "ed25519") or a
+ * full name ("rsa-pss-sha256"; then every document must have that hash). The agent
+ * checks it. Returns KYSO_OK, KYSO_ERR_INVALID_ARG (empty, over 64 bytes) or
+ * KYSO_ERR_NOMEM.
+ */
+int kyso_batch_set_algorithm(kyso_batch *b, const char *algorithm);
+
+/*
+ * What the batch is, in the program's words (shown in the dialog, written to the audit
+ * log); NULL for none. Returns KYSO_OK, KYSO_ERR_INVALID_ARG (empty, over 1024 bytes) or
+ * KYSO_ERR_NOMEM.
+ */
+int kyso_batch_set_description(kyso_batch *b, const char *description);
+
+/*
+ * The token's user PIN, if the program has it (else the agent asks the officer); copied
+ * into locked memory that is wiped when replaced, cleared (NULL) or freed. Returns
+ * KYSO_OK, KYSO_ERR_INVALID_ARG (empty, over 256 bytes) or KYSO_ERR_NOMEM.
+ */
+int kyso_batch_set_pin(kyso_batch *b, const char *pin);
+
+/*
+ * Adds a document: name (shown to the officer, recorded; unique within the batch),
+ * digest_algorithm ("sha256", "sha384", "sha512"; NULL: by digest_len), its content's
+ * digest, signing_time (RFC 3339 with seconds and a zone, e.g. "2026-12-06T10:00:00Z";
+ * NULL: when the token signs; not used by "pades"), content_type (a dotted OID; NULL:
+ * id-data). Returns KYSO_OK, KYSO_ERR_INVALID_ARG (no name or digest, a digest length that
+ * is not the algorithm's, 1000 documents already) or KYSO_ERR_NOMEM. The agent checks the
+ * rest (kyso_sign_batch then fails with KYSO_ERR_INVALID_PARAMETER naming the document:
+ * "documents[3].signing_time").
+ */
+int kyso_batch_add(kyso_batch *b, const char *name, const char *digest_algorithm,
+    const unsigned char *digest, size_t digest_len, const char *signing_time,
+    const char *content_type);
+
+/*
+ * Called by kyso_sign_batch after each document the agent tried: index of total, err
+ * KYSO_OK (signed) or the document's error. Returning non-zero stops the batch.
+ */
+typedef int (*kyso_batch_progress)(void *arg, size_t index, size_t total, int err);
+
+/*
+ * Signs every document of b in one call (each document's earlier outcome is forgotten).
+ * fn (may be NULL) is called after each document; if it returns non-zero, the
+ * connection is closed, the agent stops between two documents, and c cannot be used any
+ * more (connect again). Returns KYSO_OK when every document was signed; otherwise the
+ * error of the first one that was not, with kyso_error_message(c) saying how many were
+ * signed and why the batch stopped: KYSO_ERR_CANCELLED (the officer cancelled or refused
+ * a dialog, or fn stopped the batch), KYSO_ERR_PIN_INCORRECT, KYSO_ERR_TOKEN_NOT_PRESENT,
+ * ... A call the agent refused before any token (KYSO_ERR_INVALID_PARAMETER,
+ * KYSO_ERR_NO_SUCH_CERT, KYSO_ERR_UNSUPPORTED_ALG, KYSO_ERR_PIN_REQUIRED,
+ * KYSO_ERR_POLICY, ...) gives every document that error. Either way
+ * kyso_batch_result tells each document's outcome.
+ */
+int kyso_sign_batch(kyso_client *c, kyso_batch *b, kyso_batch_progress fn, void *arg);
+
+/* Returns the number of documents in b. */
+size_t kyso_batch_count(const kyso_batch *b);
+
+/*
+ * Returns KYSO_OK with document i's CMS ContentInfo (DER, detached; owned by b, valid
+ * until b is signed again or freed) in *cms and *cms_len, or that document's error
+ * (KYSO_ERR_INVALID_ARG also for an i out of range or a batch not signed yet). cms and
+ * cms_len may be NULL.
+ */
+int kyso_batch_result(const kyso_batch *b, size_t i, const unsigned char **cms,
+    size_t *cms_len);
+
+/* Returns the sentence about document i's error ("" when it was signed or i is too big). */
+const char *kyso_batch_message(const kyso_batch *b, size_t i);
+
+/*
+ * Returns why the last kyso_sign_batch stopped early ("cancelled", "disconnected",
+ * "token-removed", ...: docs/protocol.md), or "" when it did not.
+ */
+const char *kyso_batch_stopped(const kyso_batch *b);
+
+/* Returns the batch id the agent's audit log records with each document, or "". */
+const char *kyso_batch_id(const kyso_batch *b);
+
+/* Frees b, wiping its PIN; NULL is allowed. */
+void kyso_batch_free(kyso_batch *b);
+
+/*
  * Logs in to token (id, serial or label) with pin (NULL for a PIN-pad reader). Returns
  * KYSO_OK or a PIN error. *already_logged_in (if not NULL) is set to 1 when the token was
  * logged in before: the PIN was then not checked.

@@ -105,6 +105,7 @@ CLI_SRCS += client/kyso.c
 CLI_SRCS += client/kyso_cmds.c
 CLI_SRCS += client/kyso_cmds_agent.c
 CLI_SRCS += client/kyso_cmds_audit.c
+CLI_SRCS += client/kyso_cmds_cms.c
 CLI_SRCS += client/kyso_output.c
 
 # kyso-admin, the administrators' provisioning tool

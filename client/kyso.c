@@ -13,6 +13,7 @@ static const struct {
 	{ "tokens", cmd_tokens, "list the tokens present" },
 	{ "certs", cmd_certs, "list the certificates on the tokens" },
 	{ "sign", cmd_sign, "sign a digest or a file with a certificate's key" },
+	{ "sign-cms", cmd_sign_cms, "sign files as CMS signatures (.p7s), as one batch" },
 	{ "login", cmd_login, "log in to a token with its PIN" },
 	{ "lock", cmd_lock, "log out of every token (signing needs the PIN again)" },
 	{ "watch", cmd_watch, "show tokens coming, going and changing, as it happens" },

@@ -51,6 +51,8 @@ int cmd_certs(struct cli *cli, int argc, char **argv);
 int cmd_sign(struct cli *cli, int argc, char **argv);
 int cmd_login(struct cli *cli, int argc, char **argv);
 int cmd_lock(struct cli *cli, int argc, char **argv);
+/* kyso_cmds_cms.c: files signed as CMS (.p7s) through SignDocuments */
+int cmd_sign_cms(struct cli *cli, int argc, char **argv);
 /* kyso_cmds_agent.c: the agent itself and what it watches */
 int cmd_info(struct cli *cli, int argc, char **argv);
 int cmd_modules(struct cli *cli, int argc, char **argv);

@@ -104,6 +104,7 @@ LIBKYSO_SRCS += client/libkyso_parse.c
 CLI_SRCS += client/kyso.c
 CLI_SRCS += client/kyso_cmds.c
 CLI_SRCS += client/kyso_cmds_agent.c
+CLI_SRCS += client/kyso_audit_summary.c
 CLI_SRCS += client/kyso_cmds_audit.c
 CLI_SRCS += client/kyso_cmds_cms.c
 CLI_SRCS += client/kyso_output.c

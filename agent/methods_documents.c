@@ -253,6 +253,14 @@ docs_algorithms(const struct cert *cert, const char *algorithm, struct doc_batch
 
 	if ((e = docs_family(cert, algorithm, &scheme, &fixed, r)) != KYSO_OK)
 		return e;
+	if ((scheme == SCHEME_EDDSA ? KEY_ED25519 : scheme == SCHEME_ECDSA ? KEY_EC : KEY_RSA) !=
+	    cert->ci.key_type) {
+		reply_fail(r, KYSO_ERR_UNSUPPORTED_ALG, json_pack("{s:s, s:o}", "algorithm",
+		    algorithm, "supported", inventory_cert_algorithms(cert)), "algorithm '%.64s' "
+		    "is not possible with this %s key", algorithm,
+		    certinfo_key_type_name(cert->ci.key_type));
+		return KYSO_ERR_UNSUPPORTED_ALG;
+	}
 	for (size_t i = 0; i < b->n; i++) {
 		struct batch_doc *doc = &b->docs[i];
 
@@ -276,7 +284,6 @@ docs_algorithms(const struct cert *cert, const char *algorithm, struct doc_batch
 			    name, "supported", inventory_cert_algorithms(cert)), "algorithm '%s' is "
 			    "not possible with this %s key on token '%s'", name,
 			    certinfo_key_type_name(cert->ci.key_type), cert->token->desc.label);
-			params_error_index(r, i);
 			return KYSO_ERR_UNSUPPORTED_ALG;
 		}
 	}

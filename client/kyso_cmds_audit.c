@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "kyso_audit.h"
 #include "kyso_cli.h"
 #include "kyso_err.h"
 #include "rfc3339.h"
@@ -69,7 +70,7 @@ parse_when(const char *s, int64_t *ms)
 
 /* ---- text on the terminal ---- */
 
-static int utf8_locale;
+int utf8_locale;
 
 /* One code point of s into *cp: its length (1 for a bad byte, *cp = -1). */
 static size_t
@@ -101,7 +102,7 @@ utf8_next(const unsigned char *s, long *cp)
  * spaces up to width if pad. Control characters and bad bytes (a client's description
  * may hold anything) are shown as '?', tabs and line ends as spaces.
  */
-static void
+void
 put_cell(const char *s, int width, int pad)
 {
 	const unsigned char *p;
@@ -135,16 +136,15 @@ put_cell(const char *s, int width, int pad)
 		fputc(' ', stdout);
 }
 
-static const char *
-field(const json_t *o, const char *key)
+const char *
+audit_field(const json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
 
 	return s != NULL ? s : "";
 }
 
-/* The CN of an RFC 2253 subject into out, or "" when it has none. */
-static void
+void
 common_name(const char *dn, char *out, size_t len)
 {
 	const char *cn = dn;
@@ -167,14 +167,15 @@ static void
 print_header(void)
 {
 	printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", W_TIME, "TIME", W_RESULT, "RESULT",
-	    W_PROGRAM, "PROGRAM", W_CERT, "CERTIFICATE", W_ALG, "ALGORITHM", "DESCRIPTION");
+	    W_PROGRAM, "PROGRAM", W_CERT, "CERTIFICATE", W_ALG, "ALGORITHM",
+	    "DOCUMENT / DESCRIPTION");
 }
 
 static void
 print_row(const json_t *o, int64_t ms, int desc_width)
 {
-	char when[32], prog[320], cert[256];
-	const char *result = field(o, "result"), *exe = field(o, "exe"), *dot;
+	char when[32], prog[320], cert[256], what[2048];
+	const char *result = audit_field(o, "result"), *exe = audit_field(o, "exe"), *dot;
 	time_t t = (time_t)(ms / 1000 - (ms % 1000 < 0));
 	struct tm tm;
 
@@ -189,9 +190,9 @@ print_row(const json_t *o, int64_t ms, int desc_width)
 	else
 		snprintf(prog, sizeof(prog), "pid %lld",
 		    (long long)json_integer_value(json_object_get(o, "pid")));
-	common_name(field(o, "subject"), cert, sizeof(cert));
+	common_name(audit_field(o, "subject"), cert, sizeof(cert));
 	if (cert[0] == '\0')
-		snprintf(cert, sizeof(cert), "%.16s", field(o, "certificate"));
+		snprintf(cert, sizeof(cert), "%.16s", audit_field(o, "certificate"));
 	put_cell(when, W_TIME, 1);
 	fputs("  ", stdout);
 	put_cell(result, W_RESULT, 1);
@@ -200,12 +201,19 @@ print_row(const json_t *o, int64_t ms, int desc_width)
 	fputs("  ", stdout);
 	put_cell(cert[0] != '\0' ? cert : "-", W_CERT, 1);
 	fputs("  ", stdout);
-	/* no spaces at the end of a line without a description */
-	put_cell(field(o, "algorithm")[0] != '\0' ? field(o, "algorithm") : "-", W_ALG,
-	    field(o, "description")[0] != '\0');
-	if (field(o, "description")[0] != '\0') {
+	/* a document's name first, then the program's words; no spaces at the end of a
+	 * line without either */
+	if (audit_field(o, "document")[0] != '\0' && audit_field(o, "description")[0] != '\0')
+		snprintf(what, sizeof(what), "%s (%s)", audit_field(o, "document"),
+		    audit_field(o, "description"));
+	else
+		snprintf(what, sizeof(what), "%s", audit_field(o, "document")[0] != '\0' ?
+		    audit_field(o, "document") : audit_field(o, "description"));
+	put_cell(audit_field(o, "algorithm")[0] != '\0' ? audit_field(o, "algorithm") : "-", W_ALG,
+	    what[0] != '\0');
+	if (what[0] != '\0') {
 		fputs("  ", stdout);
-		put_cell(field(o, "description"), desc_width, 0);
+		put_cell(what, desc_width, 0);
 	}
 	fputc('\n', stdout);
 }
@@ -226,13 +234,6 @@ description_width(void)
 
 /* ---- the command ---- */
 
-struct audit_query {
-	const char *path;
-	int64_t since, until;       /* ms; INT64_MIN/MAX: not given */
-	char cert[65];              /* lower-case id prefix, or "" */
-	const char *result;         /* "granted", "refused", a full error name, or NULL */
-	int json;
-};
 
 /* The record's time if o is a record; -1 if not. */
 static int
@@ -240,7 +241,7 @@ record_time(const json_t *o, int64_t *ms)
 {
 	const char *t = json_string_value(json_object_get(o, "time"));
 
-	if (!json_is_object(o) || t == NULL || field(o, "result")[0] == '\0')
+	if (!json_is_object(o) || t == NULL || audit_field(o, "result")[0] == '\0')
 		return -1;
 	return rfc3339_parse(t, 1, ms);
 }
@@ -248,11 +249,11 @@ record_time(const json_t *o, int64_t *ms)
 static int
 matches(const struct audit_query *q, const json_t *o, int64_t ms)
 {
-	const char *result = field(o, "result");
+	const char *result = audit_field(o, "result");
 
 	if (ms < q->since || ms >= q->until)
 		return 0;
-	if (q->cert[0] != '\0' && strncasecmp(field(o, "certificate"), q->cert,
+	if (q->cert[0] != '\0' && strncasecmp(audit_field(o, "certificate"), q->cert,
 	    strlen(q->cert)) != 0)
 		return 0;
 	if (q->result == NULL)
@@ -262,23 +263,23 @@ matches(const struct audit_query *q, const json_t *o, int64_t ms)
 	return strcmp(q->result, result) == 0;
 }
 
-static int
-show(const struct audit_query *q)
+int
+audit_each(const struct audit_query *q, void (*fn)(const json_t *o, int64_t ms, void *arg),
+    void *arg, size_t *records)
 {
-	int desc_width = description_width(), e;
 	FILE *f = fopen(q->path, "r");
 	char *line = NULL;
-	size_t cap = 0, lineno = 0, shown = 0, records = 0;
+	size_t cap = 0, lineno = 0;
 	struct stat st;
 	int64_t ms;
 	ssize_t n;
+	int e;
 
+	*records = 0;
 	if (f == NULL && errno == ENOENT) {
 		fprintf(stderr, "kyso audit: no audit log at %s yet (nothing has been signed)\n",
 		    q->path);
-		if (q->json)
-			printf("[]\n");
-		return EXIT_OK;
+		return 1;
 	}
 	if (f != NULL && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
 		fclose(f);
@@ -288,7 +289,7 @@ show(const struct audit_query *q)
 	if (f == NULL) {
 		fprintf(stderr, "kyso audit: cannot read the audit log %s: %s\n", q->path,
 		    strerror(errno));
-		return EXIT_ERROR;
+		return -1;
 	}
 	while (errno = 0, (n = getline(&line, &cap, f)) >= 0) {
 		json_t *o = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
@@ -298,35 +299,60 @@ show(const struct audit_query *q)
 			fprintf(stderr, "kyso audit: %s line %zu is not a valid record; skipped\n",
 			    q->path, lineno);
 		} else {
-			records++;
-			if (matches(q, o, ms)) {
-				if (q->json) {
-					fputs(shown == 0 ? "[\n  " : ",\n  ", stdout);
-					json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
-				} else {
-					if (shown == 0)
-						print_header();
-					print_row(o, ms, desc_width);
-				}
-				shown++;
-			}
+			(*records)++;
+			if (matches(q, o, ms))
+				fn(o, ms, arg);
 		}
 		json_decref(o);
 	}
 	e = ferror(f) ? errno : 0;
 	free(line);
 	fclose(f);
-	if (q->json)
-		fputs(shown == 0 ? "[]\n" : "\n]\n", stdout);
-	else if (shown == 0)
-		printf(records == 0 ? "The audit log is empty.\n" : "No record matches.\n");
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "kyso audit: cannot write the records: %s\n", strerror(errno));
-		return EXIT_ERROR;
-	}
 	if (e != 0) {
 		fprintf(stderr, "kyso audit: cannot read the audit log %s: %s\n", q->path,
 		    strerror(e));
+		return -1;
+	}
+	return 0;
+}
+
+struct show_state {
+	const struct audit_query *q;
+	int desc_width;
+	size_t shown;
+};
+
+static void
+show_one(const json_t *o, int64_t ms, void *arg)
+{
+	struct show_state *st = arg;
+
+	if (st->q->json) {
+		fputs(st->shown == 0 ? "[\n  " : ",\n  ", stdout);
+		json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	} else {
+		if (st->shown == 0)
+			print_header();
+		print_row(o, ms, st->desc_width);
+	}
+	st->shown++;
+}
+
+static int
+show(const struct audit_query *q)
+{
+	struct show_state st = { q, description_width(), 0 };
+	size_t records;
+	int r = audit_each(q, show_one, &st, &records);
+
+	if (r < 0)
+		return EXIT_ERROR;
+	if (q->json)
+		fputs(st.shown == 0 ? "[]\n" : "\n]\n", stdout);
+	else if (r == 0 && st.shown == 0)
+		printf(records == 0 ? "The audit log is empty.\n" : "No record matches.\n");
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "kyso audit: cannot write the records: %s\n", strerror(errno));
 		return EXIT_ERROR;
 	}
 	return EXIT_OK;
@@ -355,10 +381,14 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 {
 	static const char usage_text[] = "Usage: kyso audit [--since T] [--until T] "
 	    "[--cert ID] [--result R] [--file PATH] [--json]\n"
+	    "       kyso audit --summary [--by day|week|month] [--utc] [--since T] [--until T]\n"
+	    "                  [--cert ID] [--file PATH] [--json]\n"
 	    "Show the agent's audit log: every signing request, granted or refused, oldest\n"
 	    "first, with the local time, the result, the program that asked, the certificate,\n"
-	    "the algorithm and the program's description. Reads the file itself: no agent\n"
-	    "is needed.\n\n"
+	    "the algorithm, the document's name and the program's description. Reads the file\n"
+	    "itself: no agent is needed. With --summary, count the documents signed and\n"
+	    "refused per period and certificate instead (each document of a batch, and each\n"
+	    "'kyso sign' or Sign call, counts as one).\n\n"
 	    "      --since T      only requests at or after T\n"
 	    "      --until T      only requests before T\n"
 	    "                     T: 2026-12-06T10:00:00Z (or +07:00, or no zone: local\n"
@@ -367,19 +397,44 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 	    "  -r, --result R     granted, refused, or an error name such as PinIncorrect\n"
 	    "  -f, --file PATH    the audit log (default: $XDG_STATE_HOME/kyso/audit.log,\n"
 	    "                     else ~/.local/state/kyso/audit.log)\n"
-	    "  -j, --json         print the matching records as a JSON array\n";
+	    "  -j, --json         print the matching records (or the counts) as a JSON array\n"
+	    "  -s, --summary      count signed and refused documents per period and certificate\n"
+	    "      --by PERIOD    day, week (the default: ISO 8601 weeks, Monday first) or month\n"
+	    "      --utc          periods in UTC (default: local time)\n";
 	static const struct option opts[] = { { "since", required_argument, NULL, 'S' },
 		{ "until", required_argument, NULL, 'U' }, { "cert", required_argument, NULL, 'c' },
 		{ "result", required_argument, NULL, 'r' }, { "file", required_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 } };
+		{ "summary", no_argument, NULL, 's' }, { "by", required_argument, NULL, 'B' },
+		{ "utc", no_argument, NULL, 'Z' }, { NULL, 0, NULL, 0 } };
 	struct audit_query q = { .since = INT64_MIN, .until = INT64_MAX };
 	char path[4096], result[128];
+	enum audit_period by = PERIOD_WEEK;
+	int ch, e, summary = 0, utc = 0, by_given = 0;
 	size_t i;
-	int ch, e;
 
-	while ((ch = getopt_long(argc, argv, "c:r:f:jh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:r:f:jhs", opts, NULL)) != -1) {
 		switch (ch) {
+		case 's':
+			summary = 1;
+			break;
+		case 'Z':
+			utc = 1;
+			break;
+		case 'B':
+			by_given = 1;
+			if (strcmp(optarg, "day") == 0) {
+				by = PERIOD_DAY;
+			} else if (strcmp(optarg, "week") == 0) {
+				by = PERIOD_WEEK;
+			} else if (strcmp(optarg, "month") == 0) {
+				by = PERIOD_MONTH;
+			} else {
+				fprintf(stderr, "kyso audit: --by wants day, week or month, not "
+				    "'%s'\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'S':
 		case 'U':
 			if (parse_when(optarg, ch == 'S' ? &q.since : &q.until) != 0) {
@@ -417,6 +472,14 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 	}
 	if ((e = cli_no_extra_args(argc, argv, "audit")) >= 0)
 		return e;
+	if (!summary && (by_given || utc)) {
+		fprintf(stderr, "kyso audit: --by and --utc go with --summary\n");
+		return EXIT_USAGE;
+	}
+	if (summary && q.result != NULL) {
+		fprintf(stderr, "kyso audit: --summary counts every result; leave --result out\n");
+		return EXIT_USAGE;
+	}
 	if (q.path == NULL) {
 		if (default_path(path, sizeof(path)) != 0) {
 			fprintf(stderr, "kyso audit: no home directory to find the audit log in; "
@@ -428,5 +491,5 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 	q.json = cli->json;
 	setlocale(LC_CTYPE, "");  /* for the widths of the characters on the terminal */
 	utf8_locale = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
-	return show(&q);
+	return summary ? audit_summary(&q, by, utc) : show(&q);
 }

@@ -60,7 +60,7 @@ t_match "kyso --help lists audit" ' audit +show the audit log' "$($K --help)"
 out=$($K audit 2>"$T_DIR/err"); rc=$?
 t_eq "the default path under \$XDG_STATE_HOME: exit 0" 0 "$rc"
 t_eq "five records, a header" 6 "$(printf '%s\n' "$out" | wc -l)"
-t_match "the header" '^TIME +RESULT +PROGRAM +CERTIFICATE +ALGORITHM +DESCRIPTION' "$out"
+t_match "the header" '^TIME +RESULT +PROGRAM +CERTIFICATE +ALGORITHM +DOCUMENT / DESCRIPTION' "$out"
 t_match "a granted request: local time, program[pid], the CN, algorithm, description" \
 	'2026-01-10 08:00:00  granted +evince\[100\] +Alice Officer +ecdsa-sha256 +memo\.pdf' "$out"
 t_match "a refusal by its short error name" \

@@ -3,6 +3,7 @@
 # Source it, then:
 #   tok_init DIR                 private SoftHSM store in DIR (sets SOFTHSM2_CONF)
 #   tok_create LABEL             a new token (SO PIN $TOK_SO_PIN, user PIN $TOK_PIN)
+#   tok_ca LABEL                 the test CA's certificate on the token (no key)
 #   tok_key LABEL ID TYPE NAME [always-auth]
 #                                on-token key pair (TYPE: rsa:2048 rsa:3072 ec:p256
 #                                ec:p384 ed25519), a certificate for it issued by the
@@ -91,4 +92,13 @@ tok_key() {
 	"${p11[@]}" --login --pin "$TOK_PIN" --write-object "$TOK_DIR/$name.crt.der" --type cert \
 		--id "$id" --label "$name" >/dev/null 2>&1 || { echo "tok_key: cert import failed" >&2; return 1; }
 	rm -f "$TOK_DIR/throwaway.key" "$TOK_DIR/$name.csr"
+}
+
+# tok_ca LABEL: stores the test CA's certificate on token LABEL (a CA certificate without
+# a key, as kyso-admin import-cert --chain stores it), for the chains kysod puts in CMS.
+tok_ca() {
+	openssl x509 -in "$TOK_DIR/ca.crt" -outform DER -out "$TOK_DIR/ca.der" &&
+	pkcs11-tool --module "$SOFTHSM_MODULE" --token-label "$1" --login --pin "$TOK_PIN" \
+		--write-object "$TOK_DIR/ca.der" --type cert --id ca01 --label "kyso test CA" \
+		>/dev/null 2>&1
 }

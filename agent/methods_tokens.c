@@ -299,7 +299,9 @@ reply_from_job(struct reply *r, const struct job *j)
 		    "the policy wants every signature confirmed, and no confirmation dialog "
 		    "could be shown" : strcmp(j->cancel_reason, "locked") == 0 ?
 		    "the dialog was closed: the tokens were locked (Lock, session lock or "
-		    "sleep)" : "the request was cancelled");
+		    "sleep)" : strcmp(j->cancel_reason, "disconnected") == 0 ?
+		    "the client closed its connection: the request was ended" :
+		    "the request was cancelled");
 		break;
 	case KYSO_ERR_PINENTRY:
 		reply_fail(r, KYSO_ERR_PIN_REQUIRED, token_pin_params(t), "token '%s' needs the "

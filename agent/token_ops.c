@@ -120,8 +120,13 @@ ops_dialog_result(struct job *j, struct pinentry_abort *ab, int r, const char *r
 	if (r != KYSO_OK && pinentry_abort_fired(ab)) {
 		if (atomic_load(&j->abort_why) == JOB_ABORT_REMOVED)
 			return KYSO_ERR_TOKEN_NOT_PRESENT;  /* the dialog ended: the token left */
-		j->cancel_reason = atomic_load(&j->abort_why) == JOB_ABORT_DISCONNECTED ?
-		    "disconnected" : "locked";
+		if (atomic_load(&j->abort_why) == JOB_ABORT_DISCONNECTED) {
+			j->cancel_reason = "disconnected";
+			snprintf(j->why, sizeof(j->why), "the client closed its connection: its "
+			    "dialog was closed");
+		} else {
+			j->cancel_reason = "locked";
+		}
 		return KYSO_ERR_CANCELLED;
 	}
 	switch (r) {

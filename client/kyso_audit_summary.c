@@ -176,7 +176,8 @@ audit_summary(const struct audit_query *q, enum audit_period by, int utc)
 		rc = EXIT_ERROR;
 		goto out;
 	}
-	qsort(s.b, s.n, sizeof(*s.b), by_period_then_cert);
+	if (s.n > 0)
+		qsort(s.b, s.n, sizeof(*s.b), by_period_then_cert);
 	if (q->json) {
 		if (print_json(&s) != 0)
 			rc = EXIT_ERROR;

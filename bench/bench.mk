@@ -4,6 +4,8 @@
 # $(BUILD)/bench/kyso_bench, and runs bench/run.sh: direct PKCS#11, the agent and p11-kit
 # remoting on one SoftHSM token, P-256 and RSA-2048. It measures; it is not a test (its
 # exit status does not depend on the targets). Figures: docs/performance.md.
+# Then bench/documents.sh: documents per second, one SignDocuments of 1000 against 1000
+# Sign calls and direct PKCS#11 (`make bench-documents` runs it alone).
 # Then bench/hotplug.sh: token insertion/removal latency through the test module and the
 # real card stack, and the wake-ups of idle agents (`make bench-hotplug` runs it alone).
 # `make bench-build` only builds the programs.
@@ -17,7 +19,7 @@ $(BENCH_BIN): bench/kyso_bench.c $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBKYSO_OBJS) \
 		$(BUILD)/libkysod-core.a $(PKG_LIBS) -lpthread
 
-.PHONY: bench-build bench-hotplug
+.PHONY: bench-build bench-hotplug bench-documents
 bench-build: all $(BENCH_BIN) $(BUILD)/tests/libkyso-faulty.so \
 	$(if $(CARDEMU_PKG_LIBS),$(BUILD)/tests/cardemu)
 
@@ -26,8 +28,13 @@ bench-build: all $(BENCH_BIN) $(BUILD)/tests/libkyso-faulty.so \
 bench: deps
 	$(MAKE) bench-build
 	BUILD=$(BUILD) bench/run.sh
+	BUILD=$(BUILD) bench/documents.sh
 	BUILD=$(BUILD) bench/hotplug.sh
 
 bench-hotplug: deps
 	$(MAKE) bench-build
 	BUILD=$(BUILD) bench/hotplug.sh
+
+bench-documents: deps
+	$(MAKE) bench-build
+	BUILD=$(BUILD) bench/documents.sh

@@ -1,11 +1,13 @@
 /*
- * kyso_bench.c — signing throughput on one token, by one of three paths:
+ * kyso_bench.c — signing throughput on one token, by one of these paths:
  *
  *   direct  kyso's PKCS#11 layer on the module itself, one session;
  *   p11kit  the same loop on p11-kit-client.so, talking to a `p11-kit server`;
  *   agent   libkyso's kyso_sign over one persistent connection to kysod;
  *   ping    libkyso's kyso_get_info on one connection: the agent's round trip without
- *           the token (what the agent costs before its worker is involved).
+ *           the token (what the agent costs before its worker is involved);
+ *   batch   libkyso's kyso_sign_batch: documents signed as CMS by SignDocuments, --batch
+ *           of them per call (bench/documents.sh; the figure is documents per second).
  *
  * The direct and p11kit loops go through pkcs11/p11.h (p11_session_sign: sign-init, a
  * length query and the signature) with the mechanisms the agent chooses for a digest
@@ -29,7 +31,7 @@
 
 #define P11KIT_CLIENT "/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so"
 
-enum bench_mode { MODE_DIRECT, MODE_P11KIT, MODE_AGENT, MODE_PING };
+enum bench_mode { MODE_DIRECT, MODE_P11KIT, MODE_AGENT, MODE_PING, MODE_BATCH };
 enum bench_key { BK_P256, BK_RSA2048 };
 
 struct bench_opts {
@@ -45,6 +47,7 @@ struct bench_opts {
 	long count;           /* ... or this many signatures (when > 0) */
 	long warmup;          /* untimed signatures first */
 	int raw;              /* agent: ask for raw r||s instead of DER (ECDSA) */
+	long batch;           /* batch: documents per SignDocuments call */
 	int quiet;            /* print only the ops/s figure */
 };
 
@@ -59,6 +62,8 @@ struct bench_path {
 	struct p11_sign_req req;
 	unsigned char in[19 + 64];
 	unsigned char key_id[256];
+	long per_call;             /* what one sign() makes: 1, or a batch's documents */
+	kyso_batch *batch;
 	/* agent */
 	kyso_client *client;
 	struct kyso_sign_request kreq;
@@ -66,7 +71,7 @@ struct bench_path {
 	unsigned char digest[32];
 };
 
-static const char *const mode_names[] = { "direct", "p11kit", "agent", "ping" };
+static const char *const mode_names[] = { "direct", "p11kit", "agent", "ping", "batch" };
 static const char *const key_names[] = { "p256", "rsa2048" };
 
 static void
@@ -80,6 +85,8 @@ usage(FILE *f)
 	    "  p11kit   the same loop through p11-kit-client.so and a p11-kit server\n"
 	    "  agent    libkyso's kyso_sign over one connection to kysod\n"
 	    "  ping     libkyso's kyso_get_info over one connection to kysod (no token)\n"
+	    "  batch    libkyso's kyso_sign_batch: --batch documents as CMS per call (the\n"
+	    "           figures are documents)\n"
 	    "\nOptions:\n"
 	    "  -k, --key TYPE        p256 or rsa2048 (default p256)\n"
 	    "  -L, --label NAME      the certificate's label on the token (default: TYPE)\n"
@@ -93,6 +100,7 @@ usage(FILE *f)
 	    "  -n, --count N         make N signatures instead\n"
 	    "  -w, --warmup N        untimed signatures first (default 20)\n"
 	    "  -r, --raw             agent: ask for raw r||s ECDSA signatures, not DER\n"
+	    "  -b, --batch N         batch: documents per call (default 1000)\n"
 	    "  -q, --quiet           print only the ops/s figure\n"
 	    "  -h, --help            show this help\n");
 }
@@ -138,6 +146,7 @@ parse_opts(int argc, char **argv, struct bench_opts *o)
 		{ "count", required_argument, NULL, 'n' },
 		{ "warmup", required_argument, NULL, 'w' },
 		{ "raw", no_argument, NULL, 'r' },
+		{ "batch", required_argument, NULL, 'b' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -157,14 +166,16 @@ parse_opts(int argc, char **argv, struct bench_opts *o)
 		o->mode = MODE_AGENT;
 	else if (strcmp(argv[1], "ping") == 0)
 		o->mode = MODE_PING;
+	else if (strcmp(argv[1], "batch") == 0)
+		o->mode = MODE_BATCH;
 	else {
 		fprintf(stderr, "kyso_bench: unknown mode '%s' (direct, p11kit, agent or "
-		    "ping)\n",
+		    "ping, batch)\n",
 		    argv[1]);
 		return 2;
 	}
 	optind = 2;
-	while ((ch = getopt_long(argc, argv, "k:L:t:P:m:A:s:d:n:w:rqh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "k:L:t:P:m:A:s:d:n:w:b:rqh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'k':
 			if (strcmp(optarg, "p256") == 0)
@@ -213,6 +224,12 @@ parse_opts(int argc, char **argv, struct bench_opts *o)
 		case 'r':
 			o->raw = 1;
 			break;
+		case 'b':
+			if (parse_count(optarg, 1, &o->batch) != 0 || o->batch > 1000) {
+				fprintf(stderr, "kyso_bench: --batch takes 1 to 1000\n");
+				return 2;
+			}
+			break;
 		case 'q':
 			o->quiet = 1;
 			break;
@@ -241,7 +258,8 @@ parse_opts(int argc, char **argv, struct bench_opts *o)
 		fprintf(stderr, "kyso_bench: p11kit needs --server\n");
 		return 2;
 	}
-	if ((o->mode == MODE_AGENT || o->mode == MODE_PING) && o->socket == NULL) {
+	if ((o->mode == MODE_AGENT || o->mode == MODE_PING || o->mode == MODE_BATCH) &&
+	    o->socket == NULL) {
 		fprintf(stderr, "kyso_bench: %s needs --socket\n", mode_names[o->mode]);
 		return 2;
 	}
@@ -463,6 +481,45 @@ agent_path_open(const struct bench_opts *o, struct bench_path *p)
 }
 
 static int
+batch_sign_one(struct bench_path *p)
+{
+	size_t len = 0;
+	int r = kyso_sign_batch(p->client, p->batch, NULL, NULL);
+
+	if (r != KYSO_OK)
+		fprintf(stderr, "kyso_bench: SignDocuments failed: %s (%s)\n",
+		    kyso_error_message(p->client), kyso_error_name(p->client));
+	else
+		(void)kyso_batch_result(p->batch, 0, NULL, &len);
+	p->last_len = len;
+	return r;
+}
+
+/* The agent's path, then one batch of documents that every call signs again. */
+static int
+batch_path_open(const struct bench_opts *o, struct bench_path *p)
+{
+	char name[48];
+	int r;
+
+	if ((r = agent_path_open(o, p)) != KYSO_OK)
+		return r;
+	if ((r = kyso_batch_new(p->cert_id, &p->batch)) != KYSO_OK)
+		return r;
+	for (long i = 0; i < o->batch; i++) {
+		snprintf(name, sizeof(name), "document-%04ld.pdf", i);
+		if ((r = kyso_batch_add(p->batch, name, "sha256", p->digest, sizeof(p->digest),
+		    NULL, NULL)) != KYSO_OK)
+			return r;
+	}
+	p->per_call = o->batch;
+	p->min_len = 256;     /* a CMS with the certificate: hundreds of bytes at least */
+	p->max_len = 65536;
+	p->sign = batch_sign_one;
+	return KYSO_OK;
+}
+
+static int
 ping_one(struct bench_path *p)
 {
 	char *product = NULL;
@@ -515,7 +572,7 @@ bench_run(const struct bench_opts *o, struct bench_path *p)
 	for (;;) {
 		if (p->sign(p) != KYSO_OK)
 			return 1;
-		ops++;
+		ops += p->per_call;
 		t1 = now_seconds();
 		if (o->count > 0 ? ops >= o->count : t1 - t0 >= o->seconds)
 			break;
@@ -525,7 +582,8 @@ bench_run(const struct bench_opts *o, struct bench_path *p)
 	else
 		printf("%s %s: %ld %s in %.3f s = %.1f ops/s\n", mode_names[o->mode],
 		    o->mode == MODE_PING ? "-" : key_names[o->key], ops,
-		    o->mode == MODE_PING ? "calls" : "signatures", t1 - t0,
+		    o->mode == MODE_PING ? "calls" : o->mode == MODE_BATCH ? "documents" :
+		    "signatures", t1 - t0,
 		    (double)ops / (t1 - t0));
 	return 0;
 }
@@ -533,7 +591,7 @@ bench_run(const struct bench_opts *o, struct bench_path *p)
 int
 main(int argc, char **argv)
 {
-	struct bench_opts o = { .pin = "123456", .seconds = 2.0, .warmup = 20 };
+	struct bench_opts o = { .pin = "123456", .seconds = 2.0, .warmup = 20, .batch = 1000 };
 	struct bench_path p;
 	int r;
 
@@ -542,12 +600,17 @@ main(int argc, char **argv)
 	if ((r = parse_opts(argc, argv, &o)) != 0)
 		return r == 1 ? 0 : 2;
 	memset(&p, 0, sizeof(p));
+	p.per_call = 1;
 	/* any fixed 32 bytes will do: the token signs them as a SHA-256 digest */
 	if (alg_hash(256, (const unsigned char *)"kyso bench", 10, p.digest) != KYSO_OK) {
 		fprintf(stderr, "kyso_bench: cannot hash\n");
 		return 1;
 	}
-	if (o.mode == MODE_AGENT || o.mode == MODE_PING) {
+	if (o.mode == MODE_BATCH) {
+		r = batch_path_open(&o, &p) == KYSO_OK ? bench_run(&o, &p) : 1;
+		kyso_batch_free(p.batch);
+		kyso_disconnect(p.client);
+	} else if (o.mode == MODE_AGENT || o.mode == MODE_PING) {
 		r = (o.mode == MODE_AGENT ? agent_path_open(&o, &p) : ping_path_open(&o, &p)) ==
 		    KYSO_OK ? bench_run(&o, &p) : 1;
 		kyso_disconnect(p.client);

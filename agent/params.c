@@ -7,24 +7,34 @@
 #include "kyso_err.h"
 #include "params.h"
 
-int
-params_only(json_t *params, const char *const *allowed, struct reply *r)
+/* The first key of obj that allowed (NULL-terminated) does not list, or NULL. */
+static const char *
+unknown_key(json_t *obj, const char *const *allowed)
 {
 	const char *key;
 	json_t *v;
 
-	json_object_foreach(params, key, v) {
+	json_object_foreach(obj, key, v) {
 		size_t i;
 
 		for (i = 0; allowed[i] != NULL; i++)
 			if (strcmp(key, allowed[i]) == 0)
 				break;
-		if (allowed[i] == NULL) {
-			reply_invalid(r, key, "unknown parameter '%.64s'", key);
-			return KYSO_ERR_INVALID_PARAMETER;
-		}
+		if (allowed[i] == NULL)
+			return key;
 	}
-	return KYSO_OK;
+	return NULL;
+}
+
+int
+params_only(json_t *params, const char *const *allowed, struct reply *r)
+{
+	const char *key = unknown_key(params, allowed);
+
+	if (key == NULL)
+		return KYSO_OK;
+	reply_invalid(r, key, "unknown parameter '%.64s'", key);
+	return KYSO_ERR_INVALID_PARAMETER;
 }
 
 /* params_string on the value v, named name in the errors. */
@@ -147,24 +157,15 @@ int
 params_elem_only(json_t *elem, const char *array, size_t i, const char *const *allowed,
     struct reply *r)
 {
-	const char *key;
+	const char *key = unknown_key(elem, allowed);
 	char label[160];
-	json_t *v;
 
-	json_object_foreach(elem, key, v) {
-		size_t k;
-
-		for (k = 0; allowed[k] != NULL; k++)
-			if (strcmp(key, allowed[k]) == 0)
-				break;
-		if (allowed[k] == NULL) {
-			snprintf(label, sizeof(label), "%s[%zu].%.64s", array, i, key);
-			reply_invalid(r, label, "unknown parameter '%s'", label);
-			params_error_index(r, i);
-			return KYSO_ERR_INVALID_PARAMETER;
-		}
-	}
-	return KYSO_OK;
+	if (key == NULL)
+		return KYSO_OK;
+	snprintf(label, sizeof(label), "%s[%zu].%.64s", array, i, key);
+	reply_invalid(r, label, "unknown parameter '%s'", label);
+	params_error_index(r, i);
+	return KYSO_ERR_INVALID_PARAMETER;
 }
 
 int

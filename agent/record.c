@@ -94,6 +94,30 @@ record_sign_job(struct job *j, const struct p11_token_desc *tok)
 	snprintf(j->why, sizeof(j->why), "%s", err);
 }
 
+/* The record of a call of method from c that the loop refused with r. */
+static void
+record_refused_call(struct audit_record *rec, const struct conn *c, const char *method,
+    const struct cert *cert, const char *algorithm, const char *description,
+    const struct reply *r)
+{
+	memset(rec, 0, sizeof(*rec));
+	clock_gettime(CLOCK_REALTIME, &rec->when);
+	rec->uid = c->uid;
+	rec->pid = c->pid;
+	rec->exe = c->exe;
+	rec->method = method;
+	if (cert != NULL) {
+		rec->token_serial = cert->token->desc.serial;
+		rec->token_label = cert->token->desc.label;
+		rec->cert_id = cert->ci.id;
+		rec->cert_subject = cert->ci.subject;
+	}
+	rec->algorithm = algorithm;
+	rec->description = description;
+	rec->result = r->error;
+	rec->message = json_string_value(json_object_get(r->eparams, "message"));
+}
+
 void
 record_refusal(struct agent *a, const struct conn *c, const struct cert *cert,
     const char *algorithm, const char *description, const struct reply *r)
@@ -103,22 +127,7 @@ record_refusal(struct agent *a, const struct conn *c, const struct cert *cert,
 
 	if (a->audit == NULL || r->error == NULL)
 		return;
-	memset(&rec, 0, sizeof(rec));
-	clock_gettime(CLOCK_REALTIME, &rec.when);
-	rec.uid = c->uid;
-	rec.pid = c->pid;
-	rec.exe = c->exe;
-	rec.method = "io.kyso.Agent.Sign";
-	if (cert != NULL) {
-		rec.token_serial = cert->token->desc.serial;
-		rec.token_label = cert->token->desc.label;
-		rec.cert_id = cert->ci.id;
-		rec.cert_subject = cert->ci.subject;
-	}
-	rec.algorithm = algorithm;
-	rec.description = description;
-	rec.result = r->error;
-	rec.message = json_string_value(json_object_get(r->eparams, "message"));
+	record_refused_call(&rec, c, "io.kyso.Agent.Sign", cert, algorithm, description, r);
 	if (audit_write(a->audit, &rec, 0, err, sizeof(err)) != KYSO_OK)
 		log_error("%s", err);
 }
@@ -152,23 +161,9 @@ record_documents_refused(struct agent *a, const struct conn *c, const struct cer
 		return;
 	if (n > BATCH_DOCS_MAX)
 		n = 0;  /* refused for that: one record for the call */
-	memset(&rec, 0, sizeof(rec));
-	clock_gettime(CLOCK_REALTIME, &rec.when);
-	rec.uid = c->uid;
-	rec.pid = c->pid;
-	rec.exe = c->exe;
-	rec.method = "io.kyso.Agent.SignDocuments";
-	if (cert != NULL) {
-		rec.token_serial = cert->token->desc.serial;
-		rec.token_label = cert->token->desc.label;
-		rec.cert_id = cert->ci.id;
-		rec.cert_subject = cert->ci.subject;
-	}
-	rec.algorithm = algorithm;
-	rec.description = description;
+	record_refused_call(&rec, c, "io.kyso.Agent.SignDocuments", cert, algorithm,
+	    description, r);
 	rec.profile = profile;
-	rec.result = r->error;
-	rec.message = json_string_value(json_object_get(r->eparams, "message"));
 	for (size_t i = 0; i <= n; i++) {
 		json_t *d = i < n ? json_array_get(documents, i) : NULL;
 

@@ -170,7 +170,7 @@ refused "an unknown algorithm" UnsupportedAlgorithm \
 prog="$(basename "$python")[$P1]"
 out=$($K audit 2>"$T_DIR/audit.err")
 t_eq "kyso audit: exit 0, nothing on stderr" "0 " "$? $(cat "$T_DIR/audit.err")"
-t_match "  ... a table with a header" '^TIME +RESULT +PROGRAM +CERTIFICATE +ALGORITHM +DESCRIPTION' "$out"
+t_match "  ... a table with a header" '^TIME +RESULT +PROGRAM +CERTIFICATE +ALGORITHM +DOCUMENT / DESCRIPTION' "$out"
 t_eq "  ... one row per record" "$(nlines "$LOG")" "$(printf '%s\n' "$out" | tail -n +2 | grep -c .)"
 row=$(printf '%s\n' "$out" | grep -F "$prog" | grep -F "ec1 officer" | grep -F "ecdsa-sha256" |
 	grep -F 'Order "7" of 2026 second line' | grep -c granted)

@@ -142,6 +142,7 @@ batch_submit(struct agent *a, struct doc_batch *b, size_t i)
 	j->was_logged_in = tokens_logged_in(t);
 	j->protected_auth_path = !!(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH);
 	j->always_auth = b->always_auth;
+	j->logout_after = a->policy.no_login_cache;  /* each document logs in and out */
 	doc->state = DOC_QUEUED;
 	for (size_t k = 0; k < BATCH_WINDOW; k++)
 		if (b->running[k] == NULL) {
@@ -221,7 +222,7 @@ batch_finish(struct agent *a, struct doc_batch *b)
 	    b->ri->batch_id, b->nsigned, b->n, why != BATCH_GOING ? "; stopped: " : "",
 	    batch_stop_name(why));
 	if (a->policy.no_login_cache && !b->token->gone && b->token->logged_in)
-		(void)logins_logout(b->token);  /* the login lasted this one request */
+		(void)logins_logout(b->token);  /* a document left it logged in: no login stays */
 	if (list == NULL) {
 		reply_fail(&r, KYSO_ERR_NOMEM, NULL, NULL);
 	} else {

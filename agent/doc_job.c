@@ -5,6 +5,7 @@
 #include "doc_job.h"
 #include "job.h"
 #include "kyso_err.h"
+#include "secret.h"
 
 static const char *const stop_names[] = {
 	[BATCH_GOING] = "",
@@ -95,6 +96,7 @@ batch_share_unref(struct batch_share *s)
 	if (s == NULL || atomic_fetch_sub(&s->refs, 1) != 1)
 		return;
 	cms_signer_free(s->signer);
+	secret_free(s->pin);
 	free(s);
 }
 

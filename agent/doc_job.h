@@ -54,6 +54,11 @@ struct batch_share {
 	atomic_int refs;
 	atomic_int stop;             /* enum batch_stop; set once */
 	struct cms_signer *signer;   /* read-only once the batch starts */
+	/* login_cache = no: each document logs in and out, so that no other request finds
+	 * the token logged in between two of them; the PIN the first document's dialog got
+	 * is kept here (locked memory, wiped with the share) for the logins of the others.
+	 * Touched only by the worker running the batch's jobs, one after the other. */
+	struct kyso_secret *pin;
 };
 
 /* Returns a share holding signer (taken), with one reference; NULL on ENOMEM. */
@@ -83,6 +88,7 @@ struct doc_job {
 	time_t when;
 	enum plan_input input;       /* what the token's mechanism takes of the attributes */
 	int skipped;                 /* the batch had stopped: not attempted */
+	int key_always_auth;         /* the token says the key wants a PIN per signature */
 };
 
 /* Frees d and drops its reference; NULL is allowed. */
@@ -105,7 +111,11 @@ int document_ops_skip(struct job *j);
 int document_ops_run(struct p11_session *s, const struct p11_token_desc *expect,
     struct pinentry_abort *ab, struct job *j);
 
-/* Called once j is recorded: a document that failed stops its batch. */
+/*
+ * Called once j is recorded, before its PIN is wiped: a document that failed stops its
+ * batch; with login_cache = no, the PIN of a successful login is kept for the next
+ * documents (not for a key that wants the PIN for every signature: that asks each time).
+ */
 void document_ops_done(struct job *j);
 
 #endif

@@ -12,7 +12,9 @@
 #include "job.h"
 #include "kyso_err.h"
 #include "log.h"
+#include "p11.h"
 #include "request.h"
+#include "secret.h"
 #include "worker.h"
 
 int
@@ -71,6 +73,11 @@ document_ops_run(struct p11_session *s, const struct p11_token_desc *expect,
 	size_t tbs_len = 0, len = 0;
 	int r;
 
+	/* login_cache = no: log in again with the PIN the batch's consent got */
+	if (j->logout_after && j->pin == NULL && d->share->pin != NULL &&
+	    (r = secret_new(secret_data(d->share->pin), secret_len(d->share->pin), &j->pin)) !=
+	    KYSO_OK)
+		return r;
 	d->cms.signing_time = d->has_time ? d->when : time(NULL);
 	if ((r = cms_build_start(d->share->signer, &d->cms, &b, &tbs, &tbs_len)) != KYSO_OK) {
 		snprintf(j->why, sizeof(j->why), "the CMS signed attributes could not be built: "
@@ -78,8 +85,12 @@ document_ops_run(struct p11_session *s, const struct p11_token_desc *expect,
 		log_error("document %zu of a batch: %s", d->index, j->why);
 		return r == KYSO_ERR_NOMEM ? r : KYSO_ERR_CRYPTO;
 	}
-	if ((r = document_input(j, &tbs, tbs_len)) != KYSO_OK ||
-	    (r = token_ops_sign(s, expect, ab, j)) != KYSO_OK)
+	if ((r = document_input(j, &tbs, tbs_len)) != KYSO_OK)
+		goto out;
+	r = token_ops_sign(s, expect, ab, j);
+	d->key_always_auth = j->always_auth || j->key_wants_pin ||
+	    p11_session_key_always_auth(s, j->req.key_id, j->req.key_id_len);
+	if (r != KYSO_OK)
 		goto out;
 	if ((r = cms_build_finish(b, j->sig, j->siglen, &der, &len)) != KYSO_OK) {
 		snprintf(j->why, sizeof(j->why), "the CMS could not be encoded: %s",
@@ -100,6 +111,13 @@ out:
 void
 document_ops_done(struct job *j)
 {
+	struct batch_share *share = j->doc->share;
+
 	if (j->result != KYSO_OK && !j->doc->skipped)
-		(void)batch_share_stop(j->doc->share, batch_stop_from_job(j));
+		(void)batch_share_stop(share, batch_stop_from_job(j));
+	if (j->result == KYSO_OK && j->logout_after && share->pin == NULL && j->pin != NULL &&
+	    !j->doc->key_always_auth) {
+		share->pin = j->pin;  /* moved: the next documents log in with it */
+		j->pin = NULL;
+	}
 }

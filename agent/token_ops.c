@@ -336,17 +336,17 @@ ops_failure(struct p11_module *m, unsigned long slot, const struct p11_token_des
 }
 
 /*
- * The end of every job: the PIN is wiped, the audit record written (synced) before the
- * job goes back, and a failed document stops its batch.
+ * The end of every job: the audit record written (synced) before the job goes back, a
+ * failed document stops its batch, and the PIN is wiped.
  */
 static void
 ops_finish(struct job *j, const struct p11_token_desc *expect)
 {
-	secret_free(j->pin);
-	j->pin = NULL;
 	record_sign_job(j, expect);
 	if (j->kind == JOB_DOCUMENT)
-		document_ops_done(j);
+		document_ops_done(j);  /* may keep the PIN for the batch (login_cache = no) */
+	secret_free(j->pin);
+	j->pin = NULL;
 }
 
 void
@@ -358,7 +358,8 @@ token_ops_run(struct p11_module *m, unsigned long slot, const struct p11_token_d
 	int r;
 
 	if (j->kind == JOB_DOCUMENT && document_ops_skip(j)) {
-		/* its batch stopped: not attempted, the token is not touched */
+		/* its batch stopped: not attempted, the token is not asked to sign */
+		j->logged_in = *sess != NULL && p11_session_logged_in(*sess);
 		ops_finish(j, expect);
 		return;
 	}

@@ -215,10 +215,11 @@ wait_for back
 
 # ---- confirm = yes: one confirmation for the batch ----
 agent_stop
-echo "confirm = yes" >> "$XDG_CONFIG_HOME/kyso/kysod.conf"
+printf 'confirm = yes\nlogin_cache = no\n' >> "$XDG_CONFIG_HOME/kyso/kysod.conf"
 agent_start --module "$MOCK_MODULE" --pinentry "$FAKE" || { t_flunk "restart kysod"; t_done; exit 1; }
 script confirm "pin $TOK_PIN"
 n0=$(dialogs)
+: > "$KYSO_FAULTY_TRACE"
 mkdir -p "$T_DIR/out3"
 $K sign-cms --cert "${id:0:16}" --out-dir "$T_DIR/out3" "$T_DIR"/in/letter-0[1-5].txt </dev/null \
 	2>"$T_DIR/err"; rc=$?
@@ -226,6 +227,10 @@ t_eq "confirm = yes, token logged out: 5 documents, exit 0" 0 "$rc"
 t_eq "  ... one confirmation, then one PIN dialog" "CONFIRM GETPIN" \
 	"$(dialog_field $((n0 + 1)) cmd) $(dialog_field $((n0 + 2)) cmd)"
 t_eq "  ... and no more" 2 "$(( $(dialogs) - n0 ))"
+t_eq "  ... login_cache = no: each document logged in and out, with the one PIN" "5 5" \
+	"$(mock_calls C_Login) $(mock_calls C_Logout)"
+t_match "  ... and the token is not left logged in" '"logged_in":false' \
+	"$($PY "$VCALL" call io.kyso.Agent.ListTokens)"
 t_match "  ... the confirmation asks for the five" 'asks to sign 5 documents.*Sign them all\?' \
 	"$(dialog_field $((n0 + 1)) desc | tr '\n' ' ')"
 script refuse

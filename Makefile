@@ -13,6 +13,8 @@ MANDIR ?= $(PREFIX)/share/man
 DESTDIR ?=
 
 CC ?= cc
+LD ?= ld
+OBJCOPY ?= objcopy
 PKGS := openssl p11-kit-1 jansson libsystemd libusb-1.0 libassuan gpg-error inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -92,6 +94,7 @@ AGENT_SRCS += agent/worker.c
 
 LIBKYSO_SRCS += client/libkyso.c
 LIBKYSO_SRCS += client/libkyso_events.c
+LIBKYSO_SRCS += client/libkyso_objects.c
 LIBKYSO_SRCS += client/libkyso_parse.c
 
 CLI_SRCS += client/kyso.c
@@ -129,7 +132,8 @@ CLI_OBJS := $(call obj,$(CLI_SRCS))
 ADMIN_OBJS := $(call obj,$(ADMIN_SRCS))
 ADMIN_LIB_OBJS := $(call obj,$(ADMIN_LIB_SRCS))
 
-LIBKYSO_SONAME := libkyso.so.0
+# the ABI policy: docs/architecture.md ("ABI"); the exported symbols: client/libkyso.map
+LIBKYSO_SONAME := libkyso.so.1
 
 PROGRAMS := $(BUILD)/kysod $(BUILD)/kyso $(BUILD)/kyso-admin
 LIBS := $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a $(BUILD)/libkyso.so $(BUILD)/kyso.pc
@@ -170,14 +174,22 @@ $(BUILD)/libkyso-admin.a: $(ADMIN_LIB_OBJS)
 $(BUILD)/kysod: $(BUILD)/obj/agent/kysod.o $(BUILD)/libkysod-core.a
 	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(PKG_LIBS) -lpthread
 
-# libkyso: exports only the API (client/libkyso.map)
-$(BUILD)/libkyso.a: $(LIBKYSO_OBJS) $(COMMON_OBJS)
-	rm -f $@ && ar rcs $@ $^
+# libkyso: exports only the API (client/libkyso.map). The static archive is one
+# relocatable object in which every symbol but the API's is made local, so a program
+# that links it statically may define its own b64_encode or kbuf_init.
+$(BUILD)/libkyso.keep: client/libkyso.map
+	@mkdir -p $(dir $@)
+	sed -n 's/^[[:space:]]*\(kyso_[a-z0-9_]*\);$$/\1/p' $< > $@
+$(BUILD)/libkyso.a: $(LIBKYSO_OBJS) $(COMMON_OBJS) $(BUILD)/libkyso.keep
+	rm -f $@ $(BUILD)/obj/libkyso-all.o
+	$(LD) -r -o $(BUILD)/obj/libkyso-all.o $(LIBKYSO_OBJS) $(COMMON_OBJS)
+	$(OBJCOPY) --keep-global-symbols=$(BUILD)/libkyso.keep $(BUILD)/obj/libkyso-all.o
+	ar rcs $@ $(BUILD)/obj/libkyso-all.o
 $(BUILD)/libkyso.so: $(LIBKYSO_OBJS) $(COMMON_OBJS) client/libkyso.map
 	$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,$(LIBKYSO_SONAME) \
-		-Wl,--version-script=client/libkyso.map -o $@.0 $(LIBKYSO_OBJS) $(COMMON_OBJS) \
-		$(shell pkg-config --libs jansson libcrypto)
-	ln -sf libkyso.so.0 $@
+		-Wl,--version-script=client/libkyso.map -o $(BUILD)/$(LIBKYSO_SONAME) \
+		$(LIBKYSO_OBJS) $(COMMON_OBJS) $(shell pkg-config --libs jansson libcrypto)
+	ln -sf $(LIBKYSO_SONAME) $@
 $(BUILD)/kyso.pc: client/kyso.pc.in Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
@@ -185,7 +197,8 @@ $(BUILD)/kyso.pc: client/kyso.pc.in Makefile
 $(BUILD)/kysod.service: packaging/kysod.service.in Makefile
 	sed -e 's|@BINDIR@|$(BINDIR)|' $< > $@
 
-$(BUILD)/kyso: $(CLI_OBJS) $(BUILD)/libkyso.a
+# the CLI uses common/ (base64, hex) besides the API: linked with libkyso's objects
+$(BUILD)/kyso: $(CLI_OBJS) $(LIBKYSO_OBJS) $(COMMON_OBJS)
 	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(shell pkg-config --libs jansson libcrypto)
 
 $(BUILD)/kyso-admin: $(ADMIN_OBJS) $(BUILD)/libkyso-admin.a $(BUILD)/libkysod-core.a
@@ -204,8 +217,8 @@ install: all
 		$(DESTDIR)$(PREFIX)/lib/udev/rules.d
 	install -m 755 $(BUILD)/kysod $(BUILD)/kyso $(BUILD)/kyso-admin $(DESTDIR)$(BINDIR)/
 	install -m 644 $(BUILD)/libkyso.a $(DESTDIR)$(LIBDIR)/
-	install -m 755 $(BUILD)/libkyso.so.0 $(DESTDIR)$(LIBDIR)/
-	ln -sf libkyso.so.0 $(DESTDIR)$(LIBDIR)/libkyso.so
+	install -m 644 $(BUILD)/$(LIBKYSO_SONAME) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(LIBKYSO_SONAME) $(DESTDIR)$(LIBDIR)/libkyso.so
 	install -m 644 client/kyso.h common/kyso_err.h $(DESTDIR)$(INCLUDEDIR)/kyso/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' client/kyso.pc.in \

@@ -1,21 +1,53 @@
 # kyso — GNU make build. `make` builds into build/; `make check` runs every test (also
 # under ASan+UBSan); `make demo` shows the main job on a demo token; `make bench` measures.
-# `make SAN=1 BUILD=build-asan` builds the sanitizer variant by hand.
+# `make SAN=1 BUILD=build-asan` builds the sanitizer variant by hand. `make dist` makes
+# the source tarball; `make install` installs (PREFIX, DESTDIR and the directories below).
+# CPPFLAGS, CFLAGS and LDFLAGS given to make (dpkg-buildflags' in the Debian build) come
+# after the project's own, which they cannot drop; WERROR=0 builds without -Werror (the
+# package builds: a new compiler's new warning must not break them).
 
 VERSION := 0.1.0
 BUILD ?= build
 SAN ?= 0
+WERROR ?= 1
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share
+# kysod reads /etc/kyso/kysod.conf wherever it is installed, and autostart entries are
+# read from /etc/xdg/autostart: /etc, not $(PREFIX)/etc
+SYSCONFDIR ?= /etc
+USERUNITDIR ?= $(PREFIX)/lib/systemd/user
+UDEVDIR ?= $(PREFIX)/lib/udev
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+LIBEXECDIR ?= $(PREFIX)/libexec
 DESTDIR ?=
 
 CC ?= cc
 LD ?= ld
 OBJCOPY ?= objcopy
 PKGS := openssl p11-kit-1 jansson libsystemd libusb-1.0 libassuan gpg-error inih
+
+# Before anything is compiled: every package the build needs, or one message that says
+# which are missing and how to install them (not "jansson.h: No such file or directory")
+NODEPS_GOALS := deps check demo bench bench-hotplug clean dist help
+ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+NEED_PKGS := $(PKGS) $(if $(filter tests check-build bench-build test_%,$(MAKECMDGOALS)),cmocka)
+PKG_MISSING := $(strip $(shell command -v $(firstword $(CC)) >/dev/null 2>&1 || \
+	echo "$(firstword $(CC))"; \
+	if command -v pkg-config >/dev/null 2>&1; then \
+	for p in $(NEED_PKGS); do pkg-config --exists $$p || echo $$p; done; \
+	else echo pkg-config; fi))
+ifneq ($(PKG_MISSING),)
+$(error kyso cannot be built here: missing $(PKG_MISSING) (a compiler, pkg-config or \
+development packages). On Debian 12, install what the build needs with \
+'sudo packaging/deps.sh build' (or everything the tests need too: \
+'sudo packaging/deps.sh'); packaging/deps.sh lists the packages)
+endif
+endif
+
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # libinih, for kysod's configuration files and kyso-admin's provisioning profiles
@@ -25,7 +57,10 @@ P11_MODULE_DIR := $(shell pkg-config --variable=p11_module_path p11-kit-1 2>/dev
 INIH_LIBS := $(shell pkg-config --libs inih 2>/dev/null)
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-	-Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Werror
+	-Wpointer-arith -Wformat=2 -Wno-format-nonliteral
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
 HARDEN := -fstack-protector-strong -fstack-clash-protection -fcf-protection \
 	-D_FORTIFY_SOURCE=2
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -O2 -g -fPIC $(WARN) \
@@ -38,7 +73,10 @@ LDFLAGS_BASE += -fsanitize=address,undefined
 else
 CFLAGS_BASE += $(HARDEN)
 endif
-ALL_CFLAGS := $(CFLAGS_BASE) $(CFLAGS)
+# the caller's flags last: they may add (-O0 -g3, a sanitizer) but cannot drop the
+# hardening; the warnings are repeated after them (dpkg-buildflags' -Wformat would
+# otherwise lower -Wformat=2)
+ALL_CFLAGS := $(CFLAGS_BASE) $(CPPFLAGS) $(CFLAGS) $(if $(CFLAGS)$(CPPFLAGS),$(WARN))
 ALL_LDFLAGS := $(LDFLAGS_BASE) $(LDFLAGS)
 
 # ---- sources, one per line ----
@@ -90,6 +128,7 @@ AGENT_SRCS += agent/request.c
 AGENT_SRCS += agent/token_ops.c
 AGENT_SRCS += agent/tokens.c
 AGENT_SRCS += agent/usb.c
+AGENT_SRCS += agent/whois.c
 AGENT_SRCS += agent/worker.c
 
 LIBKYSO_SRCS += client/libkyso.c
@@ -126,7 +165,7 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 COMMON_OBJS := $(call obj,$(COMMON_SRCS))
 P11_OBJS := $(call obj,$(P11_SRCS))
-AGENT_OBJS := $(call obj,$(AGENT_SRCS)) $(BUILD)/obj/idl.o
+AGENT_OBJS := $(call obj,$(AGENT_SRCS)) $(BUILD)/obj/idl.o $(BUILD)/obj/usb_ids.o
 LIBKYSO_OBJS := $(call obj,$(LIBKYSO_SRCS))
 CLI_OBJS := $(call obj,$(CLI_SRCS))
 ADMIN_OBJS := $(call obj,$(ADMIN_SRCS))
@@ -135,9 +174,9 @@ ADMIN_LIB_OBJS := $(call obj,$(ADMIN_LIB_SRCS))
 # the ABI policy: docs/architecture.md ("ABI"); the exported symbols: client/libkyso.map
 LIBKYSO_SONAME := libkyso.so.1
 
-PROGRAMS := $(BUILD)/kysod $(BUILD)/kyso $(BUILD)/kyso-admin
+PROGRAMS := $(BUILD)/kysod $(BUILD)/kyso $(BUILD)/kyso-admin $(BUILD)/kysod-whois
 LIBS := $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a $(BUILD)/libkyso.so $(BUILD)/kyso.pc
-UNITS := $(BUILD)/kysod.service
+UNITS := $(BUILD)/kysod.service $(BUILD)/kysod-whois.service $(BUILD)/70-kyso-tokens.rules
 
 .PHONY: all clean check check-build demo bench deps install lint
 all: $(PROGRAMS) $(LIBS) $(UNITS)
@@ -163,6 +202,28 @@ $(BUILD)/idl.c: $(IDL) Makefile
 $(BUILD)/obj/idl.o: $(BUILD)/idl.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# the token vendors: one list (udev/usb-ids.txt) for kysod and for the udev rule
+USB_IDS := udev/usb-ids.txt
+$(BUILD)/usb_ids.c: $(USB_IDS) Makefile
+	@mkdir -p $(dir $@)
+	awk 'BEGIN { print "/* generated from $(USB_IDS) by the Makefile; do not edit */"; \
+	    print "#include \"usb.h\""; \
+	    print "const struct usb_token_vendor usb_token_vendors[] = {" } \
+	  /^[0-9a-f][0-9a-f][0-9a-f][0-9a-f] / { name = $$0; sub(/^[0-9a-f]+ +/, "", name); \
+	    gsub(/["\\]/, "", name); printf "\t{ 0x%s, \"%s\" },\n", $$1, name; n++; next } \
+	  /^[^#]/ && NF > 0 { print "$(USB_IDS): bad line: " $$0 > "/dev/stderr"; exit 1 } \
+	  END { print "};"; printf "const size_t usb_token_vendors_count = %d;\n", n }' \
+	  $(USB_IDS) > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/usb_ids.o: $(BUILD)/usb_ids.c
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+$(BUILD)/70-kyso-tokens.rules: udev/70-kyso-tokens.rules.in $(USB_IDS) Makefile
+	@mkdir -p $(dir $@)
+	awk '/^[0-9a-f][0-9a-f][0-9a-f][0-9a-f] / { name = $$0; sub(/^[0-9a-f]+ +/, "", name); \
+	    printf "# %s\nATTR{idVendor}==\"%s\", GOTO=\"kyso_token\"\n", name, $$1 }' \
+	  $(USB_IDS) > $@.vendors
+	awk -v f=$@.vendors '/^@VENDOR_RULES@$$/ { while ((getline l < f) > 0) print l; next } \
+	  { print }' $< > $@.tmp && mv $@.tmp $@ && rm -f $@.vendors
+
 # the agent core: everything kysod runs, linked by kysod, tests, fuzzers and benchmarks
 $(BUILD)/libkysod-core.a: $(AGENT_OBJS) $(P11_OBJS) $(COMMON_OBJS)
 	rm -f $@ && ar rcs $@ $^
@@ -173,6 +234,10 @@ $(BUILD)/libkyso-admin.a: $(ADMIN_LIB_OBJS)
 
 $(BUILD)/kysod: $(BUILD)/obj/agent/kysod.o $(BUILD)/libkysod-core.a
 	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(PKG_LIBS) -lpthread
+
+# names kysod's callers when kysod's sandbox cannot (agent/whois.h)
+$(BUILD)/kysod-whois: $(BUILD)/obj/agent/kysod_whois.o
+	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(shell pkg-config --libs libsystemd)
 
 # libkyso: exports only the API (client/libkyso.map). The static archive is one
 # relocatable object in which every symbol but the API's is made local, so a program
@@ -194,8 +259,8 @@ $(BUILD)/kyso.pc: client/kyso.pc.in Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
-$(BUILD)/kysod.service: packaging/kysod.service.in Makefile
-	sed -e 's|@BINDIR@|$(BINDIR)|' $< > $@
+$(BUILD)/%.service: packaging/%.service.in Makefile
+	sed -e 's|@BINDIR@|$(BINDIR)|' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|' $< > $@
 
 # the CLI uses common/ (base64, hex) besides the API: linked with libkyso's objects
 $(BUILD)/kyso: $(CLI_OBJS) $(LIBKYSO_OBJS) $(COMMON_OBJS)

@@ -300,8 +300,15 @@ struct audit_query {
 	int64_t since, until;       /* ms; INT64_MIN/MAX: not given */
 	char cert[65];              /* lower-case id prefix, or "" */
 	const char *result;         /* "granted", "refused", a full error name, or NULL */
+	size_t last;                /* only the last N that match; 0: all */
+	int last_default;           /* last is the terminal's default, not --last */
 	int json;
 };
+
+/* The default of a table on a terminal without --last, --since or --until. */
+#define AUDIT_TERMINAL_LAST 50
+/* The most --last keeps in memory. */
+#define AUDIT_LAST_MAX 1000000
 
 /* The record's time if o is a record; -1 if not. */
 static int
@@ -331,13 +338,47 @@ matches(const struct audit_query *q, const json_t *o, int64_t ms)
 	return strcmp(q->result, result) == 0;
 }
 
+/* Prints one matching record; the first one opens the table or the JSON array. */
+static void
+emit(const struct audit_query *q, const json_t *o, int64_t ms, size_t *shown, int width)
+{
+	if (q->json) {
+		fputs(*shown == 0 ? "[\n  " : ",\n  ", stdout);
+		json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	} else {
+		if (*shown == 0)
+			print_header();
+		print_row(o, ms, width);
+	}
+	(*shown)++;
+}
+
+/* The last q->last matching records, oldest first: a ring of q->last slots. */
+struct ring {
+	json_t **o;
+	int64_t *ms;
+	size_t next, n;
+};
+
+static void
+ring_push(struct ring *r, size_t cap, json_t *o, int64_t ms)
+{
+	json_decref(r->o[r->next]);  /* the oldest goes when the ring is full */
+	r->o[r->next] = json_incref(o);
+	r->ms[r->next] = ms;
+	r->next = (r->next + 1) % cap;
+	if (r->n < cap)
+		r->n++;
+}
+
 static int
 show(const struct audit_query *q)
 {
 	int desc_width = description_width(), e;
 	FILE *f = fopen(q->path, "r");
 	char *line = NULL;
-	size_t cap = 0, lineno = 0, shown = 0, records = 0;
+	size_t cap = 0, lineno = 0, shown = 0, records = 0, matched = 0;
+	struct ring ring = { 0 };
 	struct stat st;
 	int64_t ms;
 	ssize_t n;
@@ -359,6 +400,13 @@ show(const struct audit_query *q)
 		    strerror(errno));
 		return EXIT_ERROR;
 	}
+	if (q->last > 0 && ((ring.o = calloc(q->last, sizeof(*ring.o))) == NULL ||
+	    (ring.ms = calloc(q->last, sizeof(*ring.ms))) == NULL)) {
+		fprintf(stderr, "kyso audit: out of memory for --last %zu\n", q->last);
+		free(ring.o);
+		fclose(f);
+		return EXIT_ERROR;
+	}
 	while (errno = 0, (n = getline(&line, &cap, f)) >= 0) {
 		json_t *o = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
 
@@ -369,15 +417,11 @@ show(const struct audit_query *q)
 		} else {
 			records++;
 			if (matches(q, o, ms)) {
-				if (q->json) {
-					fputs(shown == 0 ? "[\n  " : ",\n  ", stdout);
-					json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
-				} else {
-					if (shown == 0)
-						print_header();
-					print_row(o, ms, desc_width);
-				}
-				shown++;
+				matched++;
+				if (q->last > 0)
+					ring_push(&ring, q->last, o, ms);
+				else
+					emit(q, o, ms, &shown, desc_width);
 			}
 		}
 		json_decref(o);
@@ -385,10 +429,21 @@ show(const struct audit_query *q)
 	e = ferror(f) ? errno : 0;
 	free(line);
 	fclose(f);
+	for (size_t i = 0; i < ring.n; i++) {
+		size_t k = (ring.next + q->last - ring.n + i) % q->last;
+
+		emit(q, ring.o[k], ring.ms[k], &shown, desc_width);
+		json_decref(ring.o[k]);
+	}
+	free(ring.o);
+	free(ring.ms);
 	if (q->json)
 		fputs(shown == 0 ? "[]\n" : "\n]\n", stdout);
 	else if (shown == 0)
 		printf(records == 0 ? "The audit log is empty.\n" : "No record matches.\n");
+	else if (q->last_default && matched > shown)
+		printf("(the last %zu of %zu records; --last N or --since for others, --last 0 "
+		    "for all)\n", shown, matched);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "kyso audit: cannot write the records: %s\n", strerror(errno));
 		return EXIT_ERROR;
@@ -422,12 +477,14 @@ result_option(const char *s, char *buf, size_t len)
 int
 cmd_audit(struct cli *cli, int argc, char **argv)
 {
-	static const char usage_text[] = "Usage: kyso audit [--since T] [--until T] "
-	    "[--cert ID] [--result R] [--file PATH] [--json]\n"
+	static const char usage_text[] = "Usage: kyso audit [--last N] [--since T] "
+	    "[--until T] [--cert ID] [--result R] [--file PATH] [--json]\n"
 	    "Show the agent's audit log: every signing request, granted or refused, oldest\n"
 	    "first, with the local time, the result, the program that asked, the certificate,\n"
 	    "the algorithm and the program's description. Reads the file itself: no agent\n"
-	    "is needed.\n\n"
+	    "is needed. On a terminal, without --last, --since or --until, the table shows\n"
+	    "the last 50 requests.\n\n"
+	    "  -n, --last N       only the last N requests that match (0: all)\n"
 	    "      --since T      only requests at or after T\n"
 	    "      --until T      only requests before T\n"
 	    "                     T: 2026-12-06T10:00:00Z (or +07:00, or no zone: local\n"
@@ -437,18 +494,32 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 	    "  -f, --file PATH    the audit log (default: $XDG_STATE_HOME/kyso/audit.log,\n"
 	    "                     else ~/.local/state/kyso/audit.log)\n"
 	    "  -j, --json         print the matching records as a JSON array\n";
-	static const struct option opts[] = { { "since", required_argument, NULL, 'S' },
+	static const struct option opts[] = { { "last", required_argument, NULL, 'n' },
+		{ "since", required_argument, NULL, 'S' },
 		{ "until", required_argument, NULL, 'U' }, { "cert", required_argument, NULL, 'c' },
 		{ "result", required_argument, NULL, 'r' }, { "file", required_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 } };
 	struct audit_query q = { .since = INT64_MIN, .until = INT64_MAX };
-	char path[4096], result[128];
+	char path[4096], result[128], *end;
+	unsigned long long last;
+	int ch, e, last_set = 0;
 	size_t i;
-	int ch, e;
 
-	while ((ch = getopt_long(argc, argv, "c:r:f:jh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "n:c:r:f:jh", opts, NULL)) != -1) {
 		switch (ch) {
+		case 'n':
+			errno = 0;
+			last = strtoull(optarg, &end, 10);
+			if (!isdigit((unsigned char)optarg[0]) || *end != '\0' || errno != 0 ||
+			    last > AUDIT_LAST_MAX) {
+				fprintf(stderr, "kyso audit: --last wants a number of requests "
+				    "from 0 (all) to %d, not '%s'\n", AUDIT_LAST_MAX, optarg);
+				return EXIT_USAGE;
+			}
+			q.last = (size_t)last;
+			last_set = 1;
+			break;
 		case 'S':
 		case 'U':
 			if (parse_when(optarg, ch == 'S' ? &q.since : &q.until) != 0) {
@@ -495,6 +566,11 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 		q.path = path;
 	}
 	q.json = cli->json;
+	if (!last_set && !q.json && q.since == INT64_MIN && q.until == INT64_MAX &&
+	    isatty(STDOUT_FILENO)) {
+		q.last = AUDIT_TERMINAL_LAST;  /* a year of signatures is not for a screen */
+		q.last_default = 1;
+	}
 	setlocale(LC_CTYPE, "");  /* for the widths of the characters on the terminal */
 	utf8_locale = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
 	return show(&q);

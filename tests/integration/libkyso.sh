@@ -121,7 +121,7 @@ t_ok "  ... sign.c, once the token is logged in, signs what OpenSSL verifies" \
 # the Python client shown in docs/protocol.md
 if [ -f "$T_TOP/docs/examples/kyso_client.py" ]; then
 	echo "$TOK_PIN" > "$T_DIR/pin"
-	out=$(python3 "$T_TOP/docs/examples/kyso_client.py" "$doc" "$TOK_PIN" 2>&1)
+	out=$(/usr/bin/python3 "$T_TOP/docs/examples/kyso_client.py" "$doc" --pin-stdin < "$T_DIR/pin" 2>&1)
 	t_match "docs/examples/kyso_client.py signs" '[A-Za-z0-9+/=]{40,}' "$out"
 	echo "$out" | grep -Eo '^[A-Za-z0-9+/]{40,}={0,2}$' | head -1 | base64 -d > "$T_DIR/py.sig" 2>/dev/null
 	alg=$(echo "$out" | grep -Eo '(ecdsa|rsa-p[a-z0-9]+|ed25519)[a-z0-9-]*' | head -1)

@@ -178,7 +178,7 @@ PROGRAMS := $(BUILD)/kysod $(BUILD)/kyso $(BUILD)/kyso-admin $(BUILD)/kysod-whoi
 LIBS := $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a $(BUILD)/libkyso.so $(BUILD)/kyso.pc
 UNITS := $(BUILD)/kysod.service $(BUILD)/kysod-whois.service $(BUILD)/70-kyso-tokens.rules
 
-.PHONY: all clean check check-build demo bench deps install lint
+.PHONY: all clean check check-build demo bench deps dist install lint
 all: $(PROGRAMS) $(LIBS) $(UNITS)
 
 -include tests/tests.mk
@@ -276,11 +276,15 @@ demo: deps
 	$(MAKE) all
 	tests/demo.sh
 
+# kysod.conf is the machine's policy: installed (every line a comment) only where none is
+UNIT_SED := sed -e 's|@BINDIR@|$(BINDIR)|' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|'
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/kyso \
-		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PREFIX)/lib/systemd/user \
-		$(DESTDIR)$(PREFIX)/lib/udev/rules.d
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(USERUNITDIR) \
+		$(DESTDIR)$(UDEVDIR)/rules.d $(DESTDIR)$(LIBEXECDIR)/kyso $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/kyso $(DESTDIR)$(SYSCONFDIR)/xdg/autostart
 	install -m 755 $(BUILD)/kysod $(BUILD)/kyso $(BUILD)/kyso-admin $(DESTDIR)$(BINDIR)/
+	install -m 755 $(BUILD)/kysod-whois $(DESTDIR)$(LIBEXECDIR)/kyso/
 	install -m 644 $(BUILD)/libkyso.a $(DESTDIR)$(LIBDIR)/
 	install -m 644 $(BUILD)/$(LIBKYSO_SONAME) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(LIBKYSO_SONAME) $(DESTDIR)$(LIBDIR)/libkyso.so
@@ -289,12 +293,29 @@ install: all
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' client/kyso.pc.in \
 	    > $(DESTDIR)$(LIBDIR)/pkgconfig/kyso.pc
 	install -m 644 docs/kysod.1 docs/kyso.1 docs/kyso-admin.1 $(DESTDIR)$(MANDIR)/man1/
-	install -d $(DESTDIR)$(MANDIR)/man5
 	install -m 644 docs/kysod.conf.5 $(DESTDIR)$(MANDIR)/man5/
-	sed -e 's|@BINDIR@|$(BINDIR)|' packaging/kysod.service.in \
-	    > $(DESTDIR)$(PREFIX)/lib/systemd/user/kysod.service
-	install -m 644 packaging/kysod.socket $(DESTDIR)$(PREFIX)/lib/systemd/user/
-	install -m 644 udev/70-kyso-tokens.rules $(DESTDIR)$(PREFIX)/lib/udev/rules.d/
+	$(UNIT_SED) packaging/kysod.service.in > $(DESTDIR)$(USERUNITDIR)/kysod.service
+	$(UNIT_SED) packaging/kysod-whois.service.in > $(DESTDIR)$(USERUNITDIR)/kysod-whois.service
+	install -m 644 packaging/kysod.socket packaging/kysod-whois.socket $(DESTDIR)$(USERUNITDIR)/
+	install -m 644 $(BUILD)/70-kyso-tokens.rules $(DESTDIR)$(UDEVDIR)/rules.d/
+	install -m 644 packaging/kyso.bash-completion $(DESTDIR)$(BASHCOMPDIR)/kyso
+	install -m 644 packaging/kyso.bash-completion $(DESTDIR)$(BASHCOMPDIR)/kyso-admin
+	sed -e 's|^Exec=kysod$$|Exec=$(BINDIR)/kysod|' -e 's|^TryExec=kysod$$|TryExec=$(BINDIR)/kysod|' \
+	    packaging/kysod.desktop > $(DESTDIR)$(SYSCONFDIR)/xdg/autostart/kysod.desktop
+	[ -e $(DESTDIR)$(SYSCONFDIR)/kyso/kysod.conf ] || \
+	    install -m 644 packaging/kysod.conf $(DESTDIR)$(SYSCONFDIR)/kyso/kysod.conf
+
+# the source tarball kyso-VERSION.tar.gz (in $(BUILD)): what git tracks at HEAD, or, out of
+# git (a tree unpacked from a tarball), the tree without its build directories
+dist:
+	@mkdir -p $(BUILD)
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	    git archive --format=tar.gz --prefix=kyso-$(VERSION)/ -o $(BUILD)/kyso-$(VERSION).tar.gz HEAD; \
+	else \
+	    tar --exclude='./build*' --exclude='./debian/.debhelper' --transform 's|^\.|kyso-$(VERSION)|' \
+	        -czf $(BUILD)/kyso-$(VERSION).tar.gz .; \
+	fi
+	@echo "$(BUILD)/kyso-$(VERSION).tar.gz"
 
 clean:
 	rm -rf build build-asan build-fuzz build-tsan

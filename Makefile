@@ -176,7 +176,8 @@ LIBKYSO_SONAME := libkyso.so.1
 
 PROGRAMS := $(BUILD)/kysod $(BUILD)/kyso $(BUILD)/kyso-admin $(BUILD)/kysod-whois
 LIBS := $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a $(BUILD)/libkyso.so $(BUILD)/kyso.pc
-UNITS := $(BUILD)/kysod.service $(BUILD)/kysod-whois.service $(BUILD)/70-kyso-tokens.rules
+UNITS := $(BUILD)/kysod.service $(BUILD)/kysod-whois.service $(BUILD)/70-kyso-tokens.rules \
+	$(BUILD)/io.kyso.kysod.metainfo.xml
 
 .PHONY: all clean check check-build demo bench deps dist install lint
 all: $(PROGRAMS) $(LIBS) $(UNITS)
@@ -214,6 +215,13 @@ $(BUILD)/usb_ids.c: $(USB_IDS) Makefile
 	  /^[^#]/ && NF > 0 { print "$(USB_IDS): bad line: " $$0 > "/dev/stderr"; exit 1 } \
 	  END { print "};"; printf "const size_t usb_token_vendors_count = %d;\n", n }' \
 	  $(USB_IDS) > $@.tmp && mv $@.tmp $@
+$(BUILD)/io.kyso.kysod.metainfo.xml: packaging/io.kyso.kysod.metainfo.xml.in $(USB_IDS) Makefile
+	@mkdir -p $(dir $@)
+	awk '/^[0-9a-f][0-9a-f][0-9a-f][0-9a-f] / { name = $$0; sub(/^[0-9a-f]+ +/, "", name); \
+	    gsub(/[<>&]/, "", name); printf "    <!-- %s -->\n    <modalias>usb:v%sp*d*</modalias>\n", \
+	    name, toupper($$1) }' $(USB_IDS) > $@.ids
+	awk -v f=$@.ids '/^@MODALIASES@$$/ { while ((getline l < f) > 0) print l; next } { print }' \
+	  $< | sed 's|@VERSION@|$(VERSION)|' > $@.tmp && mv $@.tmp $@ && rm -f $@.ids
 $(BUILD)/obj/usb_ids.o: $(BUILD)/usb_ids.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 $(BUILD)/70-kyso-tokens.rules: udev/70-kyso-tokens.rules.in $(USB_IDS) Makefile
@@ -298,6 +306,8 @@ install: all
 	$(UNIT_SED) packaging/kysod-whois.service.in > $(DESTDIR)$(USERUNITDIR)/kysod-whois.service
 	install -m 644 packaging/kysod.socket packaging/kysod-whois.socket $(DESTDIR)$(USERUNITDIR)/
 	install -m 644 $(BUILD)/70-kyso-tokens.rules $(DESTDIR)$(UDEVDIR)/rules.d/
+	install -d $(DESTDIR)$(DATADIR)/metainfo
+	install -m 644 $(BUILD)/io.kyso.kysod.metainfo.xml $(DESTDIR)$(DATADIR)/metainfo/
 	install -m 644 packaging/kyso.bash-completion $(DESTDIR)$(BASHCOMPDIR)/kyso
 	install -m 644 packaging/kyso.bash-completion $(DESTDIR)$(BASHCOMPDIR)/kyso-admin
 	sed -e 's|^Exec=kysod$$|Exec=$(BINDIR)/kysod|' -e 's|^TryExec=kysod$$|TryExec=$(BINDIR)/kysod|' \

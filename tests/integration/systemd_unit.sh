@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # kysod.service as systemd runs it, for real. First the unit's confinement as
-# systemd-analyze scores it (an exposure of 3.0 or lower) and `systemd-analyze verify`.
+# systemd-analyze scores it (an exposure of 3.0 or lower) and `systemd-analyze verify`;
+# then kysod as a Type=notify service whose stderr is the journal, without a manager
+# (tests/lib/journal_stream.py): READY=1 once the socket serves, "<N>" priorities.
 # Then a real user manager (tests/lib/usermgr.sh: `systemd --user` for a test user, in a
 # private mount namespace, on a machine whose PID 1 may not be systemd) runs the units as
 # installed: kysod.socket starts kysod.service on the first connection (Type=notify: the
@@ -42,6 +44,34 @@ echo "# systemd-analyze --user security --offline=true kysod-whois.service: ${we
 out=$(cd "$units" && XDG_RUNTIME_DIR=$T_DIR/xdg systemd-analyze --user verify --man=no kysod.socket \
 	kysod.service kysod-whois.socket kysod-whois.service 2>&1)
 t_eq "systemd-analyze --user verify: the units have no error" "" "$out"
+
+# --- Type=notify and the journal's priorities, as systemd would see them (no manager) ---
+tok_init "$T_DIR/tok0" && tok_create n0 || t_flunk "make a token"
+js() {  # OUT KYSOD-ARGS...: kysod under tests/lib/journal_stream.py
+	local out=$1; shift
+	/usr/bin/python3 "$T_TOP/tests/lib/journal_stream.py" "$out" "$T_DIR/n.sock" \
+		"$BUILD/kysod" --foreground --socket "$T_DIR/n.sock" "$@"
+}
+js "$T_DIR/notify.jsonl" --module "$SOFTHSM_MODULE"
+order=$(/usr/bin/python3 -c 'import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+kinds = [e[0] for e in ev]
+print(" ".join(k for i, k in enumerate(kinds) if i == 0 or k != kinds[i - 1]))' "$T_DIR/notify.jsonl")
+t_match "kysod sends READY=1 to NOTIFY_SOCKET, after its start-up lines" '^log notify served' "$order"
+t_match "  ... with its status" '"notify", "READY=1\\nSTATUS=serving, [0-9]+ token\(s\) at start"' "$(cat "$T_DIR/notify.jsonl")"
+t_match "  ... once the socket serves: a client connecting at once is answered" '\["served", true\]' "$(cat "$T_DIR/notify.jsonl")"
+t_match "  ... and STOPPING=1 on SIGTERM" '"notify", "STOPPING=1"' "$(cat "$T_DIR/notify.jsonl")"
+t_match "with JOURNAL_STREAM naming its stderr, lines carry '<6>' for information" \
+	'\["log", "<6>ready: [0-9]+ token\(s\)"\]' "$(cat "$T_DIR/notify.jsonl")"
+t_eq "  ... and no 'kysod[pid]: level:' prefix (the journal adds the name and pid)" "" \
+	"$(grep -E '"log", "(kysod\[|[^<])' "$T_DIR/notify.jsonl" || true)"
+printf 'modules = /nonexistent/module.so\n' > "$T_DIR/warn.conf"
+js "$T_DIR/warn.jsonl" --config "$T_DIR/warn.conf"
+t_match "  ... '<4>' for a warning" '\["log", "<4>no PKCS#11 module is loaded' "$(cat "$T_DIR/warn.jsonl")"
+js "$T_DIR/err.jsonl" --module /nonexistent/module.so
+t_match "  ... '<3>' for an error" '\["log", "<3>cannot load PKCS#11 module /nonexistent/module.so' "$(cat "$T_DIR/err.jsonl")"
+t_eq "  ... and a JOURNAL_STREAM that names another file changes nothing" "kysod[" \
+	"$(JOURNAL_STREAM=1:1 "$BUILD/kysod" --foreground --socket "$T_DIR/x.sock" --module /nonexistent/module.so 2>&1 | head -1 | cut -c1-6)"
 
 if ! why=$(um_possible); then
 	t_skip "kysod under a real systemd user manager" "$why"

@@ -37,15 +37,22 @@ pinentry=$(command -v pinentry-curses || true)
 if [ -z "$pinentry" ] || ! command -v setsid >/dev/null; then
 	t_skip "no dialog: the message says what to do" "pinentry-curses or setsid is missing"
 else
-	echo "pinentry = $pinentry" > "$XDG_CONFIG_HOME/kyso/kysod.conf"
-	# no display, no terminal: a session-less process, as a service started at login
+	# an agent with no display and no terminal (a session-less process, as a service
+	# started at login), and a request to sign without a PIN
+	headless_agent() {
+		env -u DISPLAY -u WAYLAND_DISPLAY -u GPG_TTY setsid "$BUILD/kysod" --foreground \
+			--socket "$KYSO_SOCKET" --module "$SOFTHSM_MODULE" < /dev/null >> "$T_DIR/kysod.log" 2>&1 &
+		AGENT_PID=$!
+		for _ in $(seq 200); do "$K" info >/dev/null 2>&1 && break; sleep 0.05; done
+	}
+	sign_without_pin() {
+		python3 "$T_TOP/tests/lib/vcall.py" call io.kyso.Agent.Sign \
+			"{\"certificate\": \"$cert\", \"algorithm\": \"ecdsa-sha256\", \"digest\": \"$(head -c 32 /dev/zero | base64)\"}"
+	}
 	export KYSO_SOCKET=$T_DIR/agent.sock
-	env -u DISPLAY -u WAYLAND_DISPLAY -u GPG_TTY setsid "$BUILD/kysod" --foreground \
-		--socket "$KYSO_SOCKET" --module "$SOFTHSM_MODULE" < /dev/null >> "$T_DIR/kysod.log" 2>&1 &
-	AGENT_PID=$!
-	for _ in $(seq 200); do "$K" info >/dev/null 2>&1 && break; sleep 0.05; done
-	msg=$(python3 "$T_TOP/tests/lib/vcall.py" call io.kyso.Agent.Sign \
-		"{\"certificate\": \"$cert\", \"algorithm\": \"ecdsa-sha256\", \"digest\": \"$(head -c 32 /dev/zero | base64)\"}")
+	echo "pinentry = $pinentry" > "$XDG_CONFIG_HOME/kyso/kysod.conf"
+	headless_agent
+	msg=$(sign_without_pin)
 	t_match "no display, no terminal: PinRequired" '"error":"io.kyso.Agent.PinRequired"' "$msg"
 	t_match "  ... 'no PIN dialog could be shown here', and why in plain words" \
 		"no PIN dialog could be shown here \\(pinentry '$pinentry' could not show a dialog: it found no display and no terminal to show it on\\)" "$msg"
@@ -54,12 +61,8 @@ else
 	t_eq "  ... not the bare 'Inappropriate ioctl for device'" "" "$(grep -o 'Inappropriate ioctl' <<<"$msg" || true)"
 	agent_stop
 	printf 'pinentry = %s\nclient_pin = no\n' "$pinentry" > "$XDG_CONFIG_HOME/kyso/kysod.conf"
-	env -u DISPLAY -u WAYLAND_DISPLAY -u GPG_TTY setsid "$BUILD/kysod" --foreground \
-		--socket "$KYSO_SOCKET" --module "$SOFTHSM_MODULE" < /dev/null >> "$T_DIR/kysod.log" 2>&1 &
-	AGENT_PID=$!
-	for _ in $(seq 200); do "$K" info >/dev/null 2>&1 && break; sleep 0.05; done
-	msg=$(python3 "$T_TOP/tests/lib/vcall.py" call io.kyso.Agent.Sign \
-		"{\"certificate\": \"$cert\", \"algorithm\": \"ecdsa-sha256\", \"digest\": \"$(head -c 32 /dev/zero | base64)\"}")
+	headless_agent
+	msg=$(sign_without_pin)
 	t_match "  ... where the policy forbids PINs from programs: a PIN pad, or the administrator" \
 		"The policy allows PINs only in kysod's dialog: use a reader with a PIN pad, or ask the administrator" "$msg"
 	agent_stop

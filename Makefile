@@ -1,19 +1,53 @@
 # kyso — GNU make build. `make` builds into build/; `make check` runs every test (also
 # under ASan+UBSan); `make demo` shows the main job on a demo token; `make bench` measures.
-# `make SAN=1 BUILD=build-asan` builds the sanitizer variant by hand.
+# `make SAN=1 BUILD=build-asan` builds the sanitizer variant by hand. `make dist` makes
+# the source tarball; `make install` installs (PREFIX, DESTDIR and the directories below).
+# CPPFLAGS, CFLAGS and LDFLAGS given to make (dpkg-buildflags' in the Debian build) come
+# after the project's own, which they cannot drop; WERROR=0 builds without -Werror (the
+# package builds: a new compiler's new warning must not break them).
 
 VERSION := 0.1.0
 BUILD ?= build
 SAN ?= 0
+WERROR ?= 1
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share
+# kysod reads /etc/kyso/kysod.conf wherever it is installed, and autostart entries are
+# read from /etc/xdg/autostart: /etc, not $(PREFIX)/etc
+SYSCONFDIR ?= /etc
+USERUNITDIR ?= $(PREFIX)/lib/systemd/user
+UDEVDIR ?= $(PREFIX)/lib/udev
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+LIBEXECDIR ?= $(PREFIX)/libexec
 DESTDIR ?=
 
 CC ?= cc
+LD ?= ld
+OBJCOPY ?= objcopy
 PKGS := openssl p11-kit-1 jansson libsystemd libusb-1.0 libassuan gpg-error inih
+
+# Before anything is compiled: every package the build needs, or one message that says
+# which are missing and how to install them (not "jansson.h: No such file or directory")
+NODEPS_GOALS := deps check demo bench bench-hotplug clean dist help
+ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+NEED_PKGS := $(PKGS) $(if $(filter tests check-build bench-build test_%,$(MAKECMDGOALS)),cmocka)
+PKG_MISSING := $(strip $(shell command -v $(firstword $(CC)) >/dev/null 2>&1 || \
+	echo "$(firstword $(CC))"; \
+	if command -v pkg-config >/dev/null 2>&1; then \
+	for p in $(NEED_PKGS); do pkg-config --exists $$p || echo $$p; done; \
+	else echo pkg-config; fi))
+ifneq ($(PKG_MISSING),)
+$(error kyso cannot be built here: missing $(PKG_MISSING) (a compiler, pkg-config or \
+development packages). On Debian 12, install what the build needs with \
+'sudo packaging/deps.sh build' (or everything the tests need too: \
+'sudo packaging/deps.sh'); packaging/deps.sh lists the packages)
+endif
+endif
+
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # libinih, for kysod's configuration files and kyso-admin's provisioning profiles
@@ -23,7 +57,10 @@ P11_MODULE_DIR := $(shell pkg-config --variable=p11_module_path p11-kit-1 2>/dev
 INIH_LIBS := $(shell pkg-config --libs inih 2>/dev/null)
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-	-Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Werror
+	-Wpointer-arith -Wformat=2 -Wno-format-nonliteral
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
 HARDEN := -fstack-protector-strong -fstack-clash-protection -fcf-protection \
 	-D_FORTIFY_SOURCE=2
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -O2 -g -fPIC $(WARN) \
@@ -36,7 +73,10 @@ LDFLAGS_BASE += -fsanitize=address,undefined
 else
 CFLAGS_BASE += $(HARDEN)
 endif
-ALL_CFLAGS := $(CFLAGS_BASE) $(CFLAGS)
+# the caller's flags last: they may add (-O0 -g3, a sanitizer) but cannot drop the
+# hardening; the warnings are repeated after them (dpkg-buildflags' -Wformat would
+# otherwise lower -Wformat=2)
+ALL_CFLAGS := $(CFLAGS_BASE) $(CPPFLAGS) $(CFLAGS) $(if $(CFLAGS)$(CPPFLAGS),$(WARN))
 ALL_LDFLAGS := $(LDFLAGS_BASE) $(LDFLAGS)
 
 # ---- sources, one per line ----
@@ -94,11 +134,13 @@ AGENT_SRCS += agent/request.c
 AGENT_SRCS += agent/token_ops.c
 AGENT_SRCS += agent/tokens.c
 AGENT_SRCS += agent/usb.c
+AGENT_SRCS += agent/whois.c
 AGENT_SRCS += agent/worker.c
 
 LIBKYSO_SRCS += client/libkyso.c
 LIBKYSO_SRCS += client/libkyso_batch.c
 LIBKYSO_SRCS += client/libkyso_events.c
+LIBKYSO_SRCS += client/libkyso_objects.c
 LIBKYSO_SRCS += client/libkyso_parse.c
 
 CLI_SRCS += client/kyso.c
@@ -132,19 +174,21 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 COMMON_OBJS := $(call obj,$(COMMON_SRCS))
 P11_OBJS := $(call obj,$(P11_SRCS))
-AGENT_OBJS := $(call obj,$(AGENT_SRCS)) $(BUILD)/obj/idl.o
+AGENT_OBJS := $(call obj,$(AGENT_SRCS)) $(BUILD)/obj/idl.o $(BUILD)/obj/usb_ids.o
 LIBKYSO_OBJS := $(call obj,$(LIBKYSO_SRCS))
 CLI_OBJS := $(call obj,$(CLI_SRCS))
 ADMIN_OBJS := $(call obj,$(ADMIN_SRCS))
 ADMIN_LIB_OBJS := $(call obj,$(ADMIN_LIB_SRCS))
 
-LIBKYSO_SONAME := libkyso.so.0
+# the ABI policy: docs/architecture.md ("ABI"); the exported symbols: client/libkyso.map
+LIBKYSO_SONAME := libkyso.so.1
 
-PROGRAMS := $(BUILD)/kysod $(BUILD)/kyso $(BUILD)/kyso-admin
+PROGRAMS := $(BUILD)/kysod $(BUILD)/kyso $(BUILD)/kyso-admin $(BUILD)/kysod-whois
 LIBS := $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a $(BUILD)/libkyso.so $(BUILD)/kyso.pc
-UNITS := $(BUILD)/kysod.service
+UNITS := $(BUILD)/kysod.service $(BUILD)/kysod-whois.service $(BUILD)/70-kyso-tokens.rules \
+	$(BUILD)/io.kyso.kysod.metainfo.xml
 
-.PHONY: all clean check check-build demo bench deps install lint
+.PHONY: all clean check check-build demo bench deps dist install lint
 all: $(PROGRAMS) $(LIBS) $(UNITS)
 
 -include tests/tests.mk
@@ -168,6 +212,35 @@ $(BUILD)/idl.c: $(IDL) Makefile
 $(BUILD)/obj/idl.o: $(BUILD)/idl.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# the token vendors: one list (udev/usb-ids.txt) for kysod and for the udev rule
+USB_IDS := udev/usb-ids.txt
+$(BUILD)/usb_ids.c: $(USB_IDS) Makefile
+	@mkdir -p $(dir $@)
+	awk 'BEGIN { print "/* generated from $(USB_IDS) by the Makefile; do not edit */"; \
+	    print "#include \"usb.h\""; \
+	    print "const struct usb_token_vendor usb_token_vendors[] = {" } \
+	  /^[0-9a-f][0-9a-f][0-9a-f][0-9a-f] / { name = $$0; sub(/^[0-9a-f]+ +/, "", name); \
+	    gsub(/["\\]/, "", name); printf "\t{ 0x%s, \"%s\" },\n", $$1, name; n++; next } \
+	  /^[^#]/ && NF > 0 { print "$(USB_IDS): bad line: " $$0 > "/dev/stderr"; exit 1 } \
+	  END { print "};"; printf "const size_t usb_token_vendors_count = %d;\n", n }' \
+	  $(USB_IDS) > $@.tmp && mv $@.tmp $@
+$(BUILD)/io.kyso.kysod.metainfo.xml: packaging/io.kyso.kysod.metainfo.xml.in $(USB_IDS) Makefile
+	@mkdir -p $(dir $@)
+	awk '/^[0-9a-f][0-9a-f][0-9a-f][0-9a-f] / { name = $$0; sub(/^[0-9a-f]+ +/, "", name); \
+	    gsub(/[<>&]/, "", name); printf "    <!-- %s -->\n    <modalias>usb:v%sp*d*</modalias>\n", \
+	    name, toupper($$1) }' $(USB_IDS) > $@.ids
+	awk -v f=$@.ids '/^@MODALIASES@$$/ { while ((getline l < f) > 0) print l; next } { print }' \
+	  $< | sed 's|@VERSION@|$(VERSION)|' > $@.tmp && mv $@.tmp $@ && rm -f $@.ids
+$(BUILD)/obj/usb_ids.o: $(BUILD)/usb_ids.c
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+$(BUILD)/70-kyso-tokens.rules: udev/70-kyso-tokens.rules.in $(USB_IDS) Makefile
+	@mkdir -p $(dir $@)
+	awk '/^[0-9a-f][0-9a-f][0-9a-f][0-9a-f] / { name = $$0; sub(/^[0-9a-f]+ +/, "", name); \
+	    printf "# %s\nATTR{idVendor}==\"%s\", GOTO=\"kyso_token\"\n", name, $$1 }' \
+	  $(USB_IDS) > $@.vendors
+	awk -v f=$@.vendors '/^@VENDOR_RULES@$$/ { while ((getline l < f) > 0) print l; next } \
+	  { print }' $< > $@.tmp && mv $@.tmp $@ && rm -f $@.vendors
+
 # the agent core: everything kysod runs, linked by kysod, tests, fuzzers and benchmarks
 $(BUILD)/libkysod-core.a: $(AGENT_OBJS) $(P11_OBJS) $(COMMON_OBJS)
 	rm -f $@ && ar rcs $@ $^
@@ -179,22 +252,35 @@ $(BUILD)/libkyso-admin.a: $(ADMIN_LIB_OBJS)
 $(BUILD)/kysod: $(BUILD)/obj/agent/kysod.o $(BUILD)/libkysod-core.a
 	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(PKG_LIBS) -lpthread
 
-# libkyso: exports only the API (client/libkyso.map)
-$(BUILD)/libkyso.a: $(LIBKYSO_OBJS) $(COMMON_OBJS)
-	rm -f $@ && ar rcs $@ $^
+# names kysod's callers when kysod's sandbox cannot (agent/whois.h)
+$(BUILD)/kysod-whois: $(BUILD)/obj/agent/kysod_whois.o
+	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(shell pkg-config --libs libsystemd)
+
+# libkyso: exports only the API (client/libkyso.map). The static archive is one
+# relocatable object in which every symbol but the API's is made local, so a program
+# that links it statically may define its own b64_encode or kbuf_init.
+$(BUILD)/libkyso.keep: client/libkyso.map
+	@mkdir -p $(dir $@)
+	sed -n 's/^[[:space:]]*\(kyso_[a-z0-9_]*\);$$/\1/p' $< > $@
+$(BUILD)/libkyso.a: $(LIBKYSO_OBJS) $(COMMON_OBJS) $(BUILD)/libkyso.keep
+	rm -f $@ $(BUILD)/obj/libkyso-all.o
+	$(LD) -r -o $(BUILD)/obj/libkyso-all.o $(LIBKYSO_OBJS) $(COMMON_OBJS)
+	$(OBJCOPY) --keep-global-symbols=$(BUILD)/libkyso.keep $(BUILD)/obj/libkyso-all.o
+	ar rcs $@ $(BUILD)/obj/libkyso-all.o
 $(BUILD)/libkyso.so: $(LIBKYSO_OBJS) $(COMMON_OBJS) client/libkyso.map
 	$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,$(LIBKYSO_SONAME) \
-		-Wl,--version-script=client/libkyso.map -o $@.0 $(LIBKYSO_OBJS) $(COMMON_OBJS) \
-		$(shell pkg-config --libs jansson libcrypto)
-	ln -sf libkyso.so.0 $@
+		-Wl,--version-script=client/libkyso.map -o $(BUILD)/$(LIBKYSO_SONAME) \
+		$(LIBKYSO_OBJS) $(COMMON_OBJS) $(shell pkg-config --libs jansson libcrypto)
+	ln -sf $(LIBKYSO_SONAME) $@
 $(BUILD)/kyso.pc: client/kyso.pc.in Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
-$(BUILD)/kysod.service: packaging/kysod.service.in Makefile
-	sed -e 's|@BINDIR@|$(BINDIR)|' $< > $@
+$(BUILD)/%.service: packaging/%.service.in Makefile
+	sed -e 's|@BINDIR@|$(BINDIR)|' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|' $< > $@
 
-$(BUILD)/kyso: $(CLI_OBJS) $(BUILD)/libkyso.a
+# the CLI uses common/ (base64, hex) besides the API: linked with libkyso's objects
+$(BUILD)/kyso: $(CLI_OBJS) $(LIBKYSO_OBJS) $(COMMON_OBJS)
 	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(shell pkg-config --libs jansson libcrypto)
 
 $(BUILD)/kyso-admin: $(ADMIN_OBJS) $(BUILD)/libkyso-admin.a $(BUILD)/libkysod-core.a
@@ -207,25 +293,48 @@ demo: deps
 	$(MAKE) all
 	tests/demo.sh
 
+# kysod.conf is the machine's policy: installed (every line a comment) only where none is
+UNIT_SED := sed -e 's|@BINDIR@|$(BINDIR)|' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|'
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/kyso \
-		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PREFIX)/lib/systemd/user \
-		$(DESTDIR)$(PREFIX)/lib/udev/rules.d
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(USERUNITDIR) \
+		$(DESTDIR)$(UDEVDIR)/rules.d $(DESTDIR)$(LIBEXECDIR)/kyso $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/kyso $(DESTDIR)$(SYSCONFDIR)/xdg/autostart
 	install -m 755 $(BUILD)/kysod $(BUILD)/kyso $(BUILD)/kyso-admin $(DESTDIR)$(BINDIR)/
+	install -m 755 $(BUILD)/kysod-whois $(DESTDIR)$(LIBEXECDIR)/kyso/
 	install -m 644 $(BUILD)/libkyso.a $(DESTDIR)$(LIBDIR)/
-	install -m 755 $(BUILD)/libkyso.so.0 $(DESTDIR)$(LIBDIR)/
-	ln -sf libkyso.so.0 $(DESTDIR)$(LIBDIR)/libkyso.so
+	install -m 644 $(BUILD)/$(LIBKYSO_SONAME) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(LIBKYSO_SONAME) $(DESTDIR)$(LIBDIR)/libkyso.so
 	install -m 644 client/kyso.h common/kyso_err.h $(DESTDIR)$(INCLUDEDIR)/kyso/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' client/kyso.pc.in \
 	    > $(DESTDIR)$(LIBDIR)/pkgconfig/kyso.pc
 	install -m 644 docs/kysod.1 docs/kyso.1 docs/kyso-admin.1 $(DESTDIR)$(MANDIR)/man1/
-	install -d $(DESTDIR)$(MANDIR)/man5
 	install -m 644 docs/kysod.conf.5 $(DESTDIR)$(MANDIR)/man5/
-	sed -e 's|@BINDIR@|$(BINDIR)|' packaging/kysod.service.in \
-	    > $(DESTDIR)$(PREFIX)/lib/systemd/user/kysod.service
-	install -m 644 packaging/kysod.socket $(DESTDIR)$(PREFIX)/lib/systemd/user/
-	install -m 644 udev/70-kyso-tokens.rules $(DESTDIR)$(PREFIX)/lib/udev/rules.d/
+	$(UNIT_SED) packaging/kysod.service.in > $(DESTDIR)$(USERUNITDIR)/kysod.service
+	$(UNIT_SED) packaging/kysod-whois.service.in > $(DESTDIR)$(USERUNITDIR)/kysod-whois.service
+	install -m 644 packaging/kysod.socket packaging/kysod-whois.socket $(DESTDIR)$(USERUNITDIR)/
+	install -m 644 $(BUILD)/70-kyso-tokens.rules $(DESTDIR)$(UDEVDIR)/rules.d/
+	install -d $(DESTDIR)$(DATADIR)/metainfo
+	install -m 644 $(BUILD)/io.kyso.kysod.metainfo.xml $(DESTDIR)$(DATADIR)/metainfo/
+	install -m 644 packaging/kyso.bash-completion $(DESTDIR)$(BASHCOMPDIR)/kyso
+	install -m 644 packaging/kyso.bash-completion $(DESTDIR)$(BASHCOMPDIR)/kyso-admin
+	sed -e 's|^Exec=kysod$$|Exec=$(BINDIR)/kysod|' -e 's|^TryExec=kysod$$|TryExec=$(BINDIR)/kysod|' \
+	    packaging/kysod.desktop > $(DESTDIR)$(SYSCONFDIR)/xdg/autostart/kysod.desktop
+	[ -e $(DESTDIR)$(SYSCONFDIR)/kyso/kysod.conf ] || \
+	    install -m 644 packaging/kysod.conf $(DESTDIR)$(SYSCONFDIR)/kyso/kysod.conf
+
+# the source tarball kyso-VERSION.tar.gz (in $(BUILD)): what git tracks at HEAD, or, out of
+# git (a tree unpacked from a tarball), the tree without its build directories
+dist:
+	@mkdir -p $(BUILD)
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	    git archive --format=tar.gz --prefix=kyso-$(VERSION)/ -o $(BUILD)/kyso-$(VERSION).tar.gz HEAD; \
+	else \
+	    tar --exclude='./build*' --exclude='./debian/.debhelper' --transform 's|^\.|kyso-$(VERSION)|' \
+	        -czf $(BUILD)/kyso-$(VERSION).tar.gz .; \
+	fi
+	@echo "$(BUILD)/kyso-$(VERSION).tar.gz"
 
 clean:
 	rm -rf build build-asan build-fuzz build-tsan

@@ -219,6 +219,50 @@ profile_read(struct admin *a, struct profile *p, enum p11_key_type *type,
 	return AX_OK;
 }
 
+
+/*
+ * --out DIR: an existing directory, or one to create (0700: the records name the
+ * officers) whose parent exists. Sets *missing when it must be created. Returns AX_OK or
+ * AX_USAGE (with a message).
+ */
+static int
+out_dir_check(const char *dir, int *missing)
+{
+	char parent[4096], *slash;
+	struct stat st;
+
+	*missing = 0;
+	if (stat(dir, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return AX_OK;
+		fprintf(stderr, "kyso-admin provision: --out %s exists and is not a directory\n",
+		    dir);
+		return AX_USAGE;
+	}
+	if (errno != ENOENT) {
+		fprintf(stderr, "kyso-admin provision: --out %s: %s\n", dir, strerror(errno));
+		return AX_USAGE;
+	}
+	if (strlen(dir) >= sizeof(parent)) {
+		fprintf(stderr, "kyso-admin provision: --out %s: the path is too long\n", dir);
+		return AX_USAGE;
+	}
+	snprintf(parent, sizeof(parent), "%s", dir);
+	while ((slash = strrchr(parent, '/')) != NULL && slash[1] == '\0' && slash != parent)
+		*slash = '\0';  /* requests/ names requests */
+	if ((slash = strrchr(parent, '/')) == NULL)
+		snprintf(parent, sizeof(parent), ".");
+	else
+		slash[slash == parent] = '\0';  /* "/x" keeps "/" */
+	if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "kyso-admin provision: --out %s: its parent %s is not a "
+		    "directory (only the last part is created)\n", dir, parent);
+		return AX_USAGE;
+	}
+	*missing = 1;
+	return AX_OK;
+}
+
 /* DIR/<serial>.json: what was provisioned. */
 static int
 record_write(struct admin *a, const struct admin_target *t, const struct profile *p,
@@ -257,8 +301,7 @@ cmd_provision(struct admin *a)
 	size_t id_len = 0;
 	unsigned types;
 	char hex[2 * 64 + 1] = "", csr_path[4096], json_path[4096];
-	struct stat st;
-	int rc, r;
+	int rc, r, out_missing = 0;
 
 	if (a->profile == NULL || a->out == NULL) {
 		fprintf(stderr, "kyso-admin provision: --profile FILE and --out DIR are required\n");
@@ -269,10 +312,8 @@ cmd_provision(struct admin *a)
 		    "or the slot with --slot N (see kyso-admin tokens)\n");
 		return AX_USAGE;
 	}
-	if (stat(a->out, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "kyso-admin provision: --out %s is not a directory\n", a->out);
-		return AX_USAGE;
-	}
+	if ((rc = out_dir_check(a->out, &out_missing)) != AX_OK)
+		return rc;
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return AX_ERROR;
 	/* everything is checked, and the PINs read against the policy, before the token is
@@ -303,6 +344,13 @@ cmd_provision(struct admin *a)
 	    (rc = admin_read_pin(a, a->new_pin_file, "--new-pin-file", "user PIN", 1, &t.d,
 	    &user)) != AX_OK)
 		goto out;
+	/* the last step before the token changes: a directory that cannot be made stops here */
+	if (out_missing && mkdir(a->out, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "kyso-admin provision: cannot create --out %s: %s; nothing was "
+		    "changed\n", a->out, strerror(errno));
+		rc = AX_ERROR;
+		goto out;
+	}
 	if ((rc = admin_init_token(a, &t, p->token_label, so, user, 1)) != AX_OK)
 		goto out;
 	printf("token %s initialised; SO PIN and user PIN set\n", admin_token_name(&t.d.token));

@@ -290,8 +290,8 @@ slot_print(const struct p11_slot_desc *d)
 		return;
 	}
 	if (!(t->flags & P11_TOKEN_INITIALIZED)) {
-		printf("    token not initialised (%s %s); kyso-admin init --slot %lu can\n",
-		    t->manufacturer, t->model, d->slot);
+		printf("    token not initialised (%s %s); to initialise it: kyso-admin init "
+		    "--slot %lu --label LABEL\n", t->manufacturer, t->model, d->slot);
 		return;
 	}
 	printf("    token '%s', serial %s, %s %s\n", t->label, t->serial, t->manufacturer,

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "agent.h"
 #include "audit.h"
 #include "batch.h"
@@ -260,6 +262,8 @@ agent_serve(struct agent *a)
 	for (struct token *t = a->inv.tokens; t != NULL; t = t->next)
 		n += t->visible;
 	log_info("ready: %zu token(s)", n);
+	/* Type=notify: systemd knows the socket serves (nothing without NOTIFY_SOCKET) */
+	(void)sd_notifyf(0, "READY=1\nSTATUS=serving, %zu token(s) at start", n);
 	if (a->ready_fd >= 0) {
 		(void)!write(a->ready_fd, "1", 1);
 		close(a->ready_fd);
@@ -296,6 +300,7 @@ agent_signal(struct agent *a)
 			continue;
 		}
 		log_info("%s received: shutting down", strsignal((int)si.ssi_signo));
+		(void)sd_notify(0, "STOPPING=1");
 		a->stop = 1;
 	}
 }

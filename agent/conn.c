@@ -13,6 +13,7 @@
 #include "dispatch.h"
 #include "kyso_err.h"
 #include "log.h"
+#include "whois.h"
 #include "wire.h"
 
 /* Replies queued past this stop the serving of further calls until the client reads. */
@@ -392,18 +393,34 @@ conn_housekeeping(struct agent *a)
 	return timeout;
 }
 
-/* Reads the caller's executable path for the log (best effort). */
+/*
+ * Reads the caller's executable path (for the dialogs, the log and the audit record) from
+ * /proc/PID/exe; in systemd's sandbox (a user namespace of its own, where the kernel
+ * does not let kysod read it) through kysod-whois (whois.h). "?" when neither can tell.
+ */
 static void
-conn_exe(pid_t pid, char *out, size_t outlen)
+conn_exe(int fd, pid_t pid, char *out, size_t outlen)
 {
-	char link[64];
+	static int warned;
+	char link[64], why[300];
 	ssize_t n;
+	int e;
 
 	snprintf(link, sizeof(link), "/proc/%ld/exe", (long)pid);
-	n = readlink(link, out, outlen - 1);
-	if (n < 0)
-		n = snprintf(out, outlen, "?");
-	out[n] = '\0';
+	if ((n = readlink(link, out, outlen - 1)) >= 0) {
+		out[n] = '\0';
+		return;
+	}
+	e = errno;
+	if ((e == EACCES || e == EPERM) && whois_exe(fd, pid, out, outlen) == KYSO_OK)
+		return;
+	if ((e == EACCES || e == EPERM) && !warned) {
+		warned = 1;  /* once: every caller would say the same */
+		snprintf(why, sizeof(why), "%s", out);
+		log_warn("cannot tell which program connects (pid %ld): /proc/%ld/exe: %s; %s",
+		    (long)pid, (long)pid, strerror(e), why);
+	}
+	snprintf(out, outlen, "?");
 }
 
 static int
@@ -466,7 +483,7 @@ conn_accept(struct agent *a, int listen_fd)
 	c->serial = ++conn_serials;
 	kbuf_init(&c->in, KYSO_WIRE_MAX);
 	kbuf_init(&c->out, KYSO_WIRE_REPLY_MAX);
-	conn_exe(cred.pid, c->exe, sizeof(c->exe));
+	conn_exe(fd, cred.pid, c->exe, sizeof(c->exe));
 	c->next = a->conns;
 	if (a->conns != NULL)
 		a->conns->prev = c;

@@ -64,14 +64,19 @@ harden(void)
 }
 
 /*
- * Forks; the parent waits until the child is serving and exits with its status. Returns
- * the write end of the readiness pipe in the child.
+ * Forks; the parent waits until the child is serving and exits with its status: the
+ * child writes "1" on the readiness pipe once it serves, or "E" and the reason it could
+ * not start (daemon_failed), which the parent prints on the terminal it was started
+ * from: a machine without syslog or journal still says why. Returns the write end of
+ * the pipe in the child.
  */
 static int
 daemonize(void)
 {
+	char msg[600];
+	size_t len = 0;
+	ssize_t n;
 	int p[2], devnull;
-	char c;
 	pid_t pid;
 
 	if (pipe2(p, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
@@ -80,10 +85,18 @@ daemonize(void)
 	}
 	if (pid > 0) {
 		close(p[1]);
-		if (read(p[0], &c, 1) == 1)
+		while (len < sizeof(msg) - 1 &&
+		    ((n = read(p[0], msg + len, sizeof(msg) - 1 - len)) > 0 ||
+		    (n < 0 && errno == EINTR)))
+			len += n > 0 ? (size_t)n : 0;
+		msg[len] = '\0';
+		if (len > 0 && msg[0] == '1')
 			exit(0);
-		fprintf(stderr, "kysod: the agent failed to start; see the system log, or run "
-		    "kysod --foreground\n");
+		if (len > 1 && msg[0] == 'E')
+			fprintf(stderr, "kysod: %s\n", msg + 1);
+		else
+			fprintf(stderr, "kysod: the agent stopped before it was ready, without "
+			    "saying why; run kysod --foreground to see its messages\n");
 		exit(1);
 	}
 	close(p[0]);
@@ -96,6 +109,22 @@ daemonize(void)
 			close(devnull);
 	}
 	return p[1];
+}
+
+/*
+ * Tells the parent that daemonize left waiting why the agent cannot start (see
+ * daemonize); nothing when kysod runs in the foreground (fd -1).
+ */
+static void
+daemon_failed(int fd, const char *why)
+{
+	char msg[600];
+	int n;
+
+	if (fd < 0)
+		return;
+	n = snprintf(msg, sizeof(msg), "E%s", why);
+	(void)!write(fd, msg, n > 0 && (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
 }
 
 /* The terminal for pinentry-curses/-tty: GPG_TTY, else kysod's own standard input. */
@@ -363,6 +392,7 @@ main(int argc, char **argv)
 		o.ready_fd = daemonize();
 	if ((r = agent_init(&a, &o, err, sizeof(err))) != KYSO_OK) {
 		log_error("%s", err);
+		daemon_failed(o.ready_fd, err);
 		agent_free(&a);
 		config_free(&cfg);
 		return 1;

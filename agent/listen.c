@@ -119,7 +119,9 @@ listen_create(const char *path, char *err, size_t errlen)
 			return KYSO_ERR_IO;
 		}
 		if (listen_is_live(&sa)) {
-			snprintf(err, errlen, "another agent is already serving %s", path);
+			snprintf(err, errlen, "another agent is already serving %s (started "
+			    "earlier, or by systemd's kysod.socket); not starting a second one",
+			    path);
 			return KYSO_ERR_IO;
 		}
 		log_info("removing stale socket %s", path);

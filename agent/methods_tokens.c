@@ -304,10 +304,14 @@ reply_from_job(struct reply *r, const struct job *j)
 		    "the request was cancelled");
 		break;
 	case KYSO_ERR_PINENTRY:
-		reply_fail(r, KYSO_ERR_PIN_REQUIRED, token_pin_params(t), "token '%s' needs the "
-		    "user PIN and no PIN dialog could be shown (%s)%s", d->label, j->why,
-		    j->ri != NULL && j->ri->no_client_pin ? "; the policy forbids PINs from "
-		    "programs: ask the administrator" : ": send 'pin'");
+		/* in plain words: what happened, then what the officer can do about it */
+		reply_fail(r, KYSO_ERR_PIN_REQUIRED, token_pin_params(t), "token '%s' needs its "
+		    "PIN, and no PIN dialog could be shown here (%s). %s", d->label, j->why,
+		    j->ri != NULL && j->ri->no_client_pin ? "The policy allows PINs only in "
+		    "kysod's dialog: use a reader with a PIN pad, or ask the administrator for a "
+		    "dialog that works on this desktop (pinentry in /etc/kyso/kysod.conf)" :
+		    "Log in first with 'kyso login' in a terminal (it asks for the PIN there), "
+		    "use a reader with a PIN pad, or send the PIN ('pin')");
 		break;
 	case KYSO_ERR_AUDIT:
 		reply_fail(r, j->result, NULL, "%s; nothing was signed", j->why);

@@ -284,6 +284,10 @@ dlg_outcome(struct pinentry_dialog *d, int kind, gpg_error_t err, int status, lo
 		    gpg_strerror(err));
 	} else if (d->stage == STAGE_SETUP) {
 		say(why, whylen, "pinentry '%s' refused %s: %s", p, d->what, gpg_strerror(err));
+	} else if (gpg_err_code(err) == GPG_ERR_ENOTTY) {
+		/* pinentry-curses or -tty without a terminal (no GPG_TTY), and no display */
+		say(why, whylen, "pinentry '%s' could not show a dialog: it found no display "
+		    "and no terminal to show it on", p);
 	} else {
 		say(why, whylen, "pinentry '%s' could not show a dialog: %s", p,
 		    gpg_strerror(err));

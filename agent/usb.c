@@ -12,22 +12,6 @@
 
 #define USB_CLASS_SMART_CARD 0x0b
 
-/* Vendors whose tokens may not announce the CCID class (vendor-specific interfaces). */
-static const uint16_t token_vendors[] = {
-	0x096e, /* Feitian (ePass; also many national CA tokens) */
-	0x1050, /* Yubico */
-	0x20a0, /* Nitrokey */
-	0x0529, /* SafeNet / Aladdin (eToken) */
-	0x08e6, /* Gemalto */
-	0x0dc3, /* Athena */
-	0x25dd, /* Bit4id */
-	0x163c, /* Watchdata */
-	0x0a89, /* Aktiv (Rutoken) */
-	0x04e6, /* SCM / Identiv readers */
-	0x076b, /* HID OMNIKEY readers */
-	0x072f, /* ACS readers */
-};
-
 struct usb_watch {
 	libusb_context *ctx;
 	libusb_hotplug_callback_handle cb;
@@ -47,8 +31,9 @@ usb_is_token_device(uint8_t dev_class, uint16_t vendor, const uint8_t *iface_cla
 	for (size_t i = 0; i < n; i++)
 		if (iface_classes[i] == USB_CLASS_SMART_CARD)
 			return 1;
-	for (size_t i = 0; i < sizeof(token_vendors) / sizeof(token_vendors[0]); i++)
-		if (token_vendors[i] == vendor)
+	/* tokens that may not announce the CCID class: udev/usb-ids.txt, also the udev rule's */
+	for (size_t i = 0; i < usb_token_vendors_count; i++)
+		if (usb_token_vendors[i].vendor == vendor)
 			return 1;
 	return 0;
 }

@@ -49,8 +49,19 @@ int usb_tracker_event(struct usb_tracker *t, int arrived, unsigned key, uint8_t 
     uint16_t vendor, const uint8_t *iface_classes, size_t n);
 
 /*
+ * The vendors whose tokens show vendor-specific interfaces: udev/usb-ids.txt, compiled
+ * into $(BUILD)/usb_ids.c by the Makefile (which makes the udev rule from the same list).
+ */
+struct usb_token_vendor {
+	uint16_t vendor;
+	const char *name;
+};
+extern const struct usb_token_vendor usb_token_vendors[];
+extern const size_t usb_token_vendors_count;
+
+/*
  * Returns 1 if a device looks like a token or smart-card reader: device class 0x0B, an
- * interface of class 0x0B (iface_classes, n of them), or a known token vendor.
+ * interface of class 0x0B (iface_classes, n of them), or a vendor of usb_token_vendors.
  */
 int usb_is_token_device(uint8_t dev_class, uint16_t vendor, const uint8_t *iface_classes,
     size_t n);

@@ -66,7 +66,7 @@ struct bench_path {
 	kyso_batch *batch;
 	/* agent */
 	kyso_client *client;
-	struct kyso_sign_request kreq;
+	kyso_sign_request *kreq;
 	char cert_id[65];
 	unsigned char digest[32];
 };
@@ -415,7 +415,7 @@ agent_sign_one(struct bench_path *p)
 {
 	unsigned char *sig = NULL;
 	size_t len = 0;
-	int r = kyso_sign(p->client, &p->kreq, &sig, &len);
+	int r = kyso_sign(p->client, p->kreq, &sig, &len);
 
 	if (r != KYSO_OK)
 		fprintf(stderr, "kyso_bench: Sign failed: %s (%s)\n",
@@ -428,7 +428,7 @@ agent_sign_one(struct bench_path *p)
 static int
 agent_path_open(const struct bench_opts *o, struct bench_path *p)
 {
-	struct kyso_cert *certs = NULL;
+	kyso_cert **certs = NULL;
 	size_t n = 0;
 	int r;
 
@@ -448,32 +448,36 @@ agent_path_open(const struct bench_opts *o, struct bench_path *p)
 	}
 	r = KYSO_ERR_NO_SUCH_CERT;
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(certs[i].label, o->label) == 0 && certs[i].can_sign) {
-			snprintf(p->cert_id, sizeof(p->cert_id), "%s", certs[i].id);
+		if (strcmp(kyso_cert_label(certs[i]), o->label) == 0 &&
+		    (kyso_cert_flags(certs[i]) & KYSO_CERT_CAN_SIGN)) {
+			snprintf(p->cert_id, sizeof(p->cert_id), "%s", kyso_cert_id(certs[i]));
 			r = KYSO_OK;
 			break;
 		}
-	kyso_certs_free(certs, n);
+	kyso_certs_free(certs);
 	if (r != KYSO_OK) {
 		fprintf(stderr, "kyso_bench: the agent knows no signing certificate labelled "
 		    "'%s' on token '%s'\n", o->label, o->token);
 		return r;
 	}
 	/* the full certificate id: the agent's lookup is the same for any prefix */
-	p->kreq.certificate = p->cert_id;
-	p->kreq.digest = p->digest;
-	p->kreq.digest_len = sizeof(p->digest);
-	if (o->key == BK_P256) {
-		p->kreq.algorithm = "ecdsa-sha256";
-		if (o->raw) {
-			p->kreq.signature_format = "raw";
-			p->min_len = p->max_len = 64;
-		} else {
-			p->min_len = 8;   /* DER: SEQUENCE of two INTEGERs */
-			p->max_len = 72;
-		}
+	r = kyso_sign_request_new(p->cert_id, o->key == BK_P256 ? "ecdsa-sha256" :
+	    "rsa-pkcs1v15-sha256", &p->kreq);
+	if (r == KYSO_OK)
+		r = kyso_sign_request_set_digest(p->kreq, p->digest, sizeof(p->digest));
+	if (r == KYSO_OK && o->key == BK_P256 && o->raw)
+		r = kyso_sign_request_set_signature_format(p->kreq, "raw");
+	if (r != KYSO_OK) {
+		fprintf(stderr, "kyso_bench: cannot make the signing request: %s\n",
+		    kyso_strerror(r));
+		return r;
+	}
+	if (o->key == BK_P256 && o->raw) {
+		p->min_len = p->max_len = 64;
+	} else if (o->key == BK_P256) {
+		p->min_len = 8;   /* DER: SEQUENCE of two INTEGERs */
+		p->max_len = 72;
 	} else {
-		p->kreq.algorithm = "rsa-pkcs1v15-sha256";
 		p->min_len = p->max_len = 256;
 	}
 	p->sign = agent_sign_one;
@@ -613,6 +617,7 @@ main(int argc, char **argv)
 	} else if (o.mode == MODE_AGENT || o.mode == MODE_PING) {
 		r = (o.mode == MODE_AGENT ? agent_path_open(&o, &p) : ping_path_open(&o, &p)) ==
 		    KYSO_OK ? bench_run(&o, &p) : 1;
+		kyso_sign_request_free(p.kreq);
 		kyso_disconnect(p.client);
 	} else {
 		r = direct_path_open(&o, &p) == KYSO_OK ? bench_run(&o, &p) : 1;

@@ -35,10 +35,12 @@ usage(FILE *f)
 	    "                     /tmp/kyso-UID/agent.sock)\n"
 	    "  -h, --help         show this help; 'kyso COMMAND --help' for a command\n"
 	    "  -V, --version      show the version\n"
-	    "\nExit status: 0 success, 1 error, 2 usage, 3 agent not reachable, 4 PIN required\n"
-	    "or incorrect, 5 PIN locked, 6 no such certificate or token, 7 algorithm or\n"
-	    "digest refused, 8 token failed or removed. 'kyso watch' ends with 0 when\n"
-	    "interrupted, 3 when the agent stops. See kyso(1).\n");
+	    "\nExit status: 0 success, 1 error, 2 usage (also an ambiguous --cert), 3 agent\n"
+	    "not reachable, 4 PIN required or incorrect, 5 PIN locked, 6 no such certificate\n"
+	    "or token, 7 algorithm or digest refused, 8 token failed or removed, 9 cancelled,\n"
+	    "refused or not answered in the dialog, 10 forbidden by the policy (kysod.conf),\n"
+	    "11 the audit log cannot be written (nothing was signed). 'kyso watch' ends with\n"
+	    "0 when interrupted, 3 when the agent stops. See kyso(1).\n");
 }
 
 int

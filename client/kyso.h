@@ -9,6 +9,11 @@
  * wrong in a sentence and kyso_error_name() the agent's varlink error name.
  *
  * Link with `pkg-config --cflags --libs kyso`.
+ *
+ * ABI: libkyso.so.1. Every object is opaque (below), so the library can grow without
+ * breaking programs built against an older kyso.h; symbols carry the version node KYSO_1,
+ * functions added by a later release come in a node of their own, and the soname changes
+ * only when a function is removed or changes meaning (docs/architecture.md, "ABI").
  */
 #ifndef KYSO_H
 #define KYSO_H
@@ -21,48 +26,101 @@
 extern "C" {
 #endif
 
+/*
+ * The ABI grows without breaking programs built against it: every object is opaque,
+ * allocated by libkyso and read through accessors, so later versions can add fields
+ * (and accessors, and setters) without changing the size or layout a program knows.
+ * Accessors never fail: given NULL they return "" (strings), 0 (numbers and flags) or
+ * NULL (lists). Strings returned by an accessor live as long as the object.
+ */
 typedef struct kyso_client kyso_client;
+typedef struct kyso_token kyso_token;
+typedef struct kyso_cert kyso_cert;
+typedef struct kyso_event kyso_event;
+typedef struct kyso_sign_request kyso_sign_request;
 
 /* A token present in a slot (see ListTokens in docs/protocol.md). */
-struct kyso_token {
-	char *id, *label, *manufacturer, *model, *serial, *module;
-	int logged_in;
-	int login_required;
-	int protected_auth_path;
-	int user_pin_count_low;
-	int user_pin_final_try;
-	int user_pin_locked;
-	int user_pin_to_be_changed;
-};
+
+/* Returns the token's id, as the agent names it (hex); never NULL. */
+const char *kyso_token_id(const kyso_token *t);
+/* Returns the token's label; never NULL. */
+const char *kyso_token_label(const kyso_token *t);
+/* Returns the token's manufacturer; never NULL. */
+const char *kyso_token_manufacturer(const kyso_token *t);
+/* Returns the token's model; never NULL. */
+const char *kyso_token_model(const kyso_token *t);
+/* Returns the token's serial number; never NULL. */
+const char *kyso_token_serial(const kyso_token *t);
+/* Returns the path of the PKCS#11 module the token is seen through; never NULL. */
+const char *kyso_token_module(const kyso_token *t);
+
+/* The token's state, as bits of kyso_token_flags(). New bits may come in later versions. */
+#define KYSO_TOKEN_LOGGED_IN              0x0001u /* logged in: signing needs no PIN */
+#define KYSO_TOKEN_LOGIN_REQUIRED         0x0002u /* its keys need the user PIN */
+#define KYSO_TOKEN_PROTECTED_AUTH_PATH    0x0004u /* the PIN is typed on a PIN pad */
+#define KYSO_TOKEN_USER_PIN_COUNT_LOW     0x0008u /* a wrong PIN was entered: few tries left */
+#define KYSO_TOKEN_USER_PIN_FINAL_TRY     0x0010u /* one more wrong PIN locks it */
+#define KYSO_TOKEN_USER_PIN_LOCKED        0x0020u /* locked: an administrator must unblock */
+#define KYSO_TOKEN_USER_PIN_TO_BE_CHANGED 0x0040u /* the PIN must be changed before use */
+
+/* Returns the KYSO_TOKEN_* bits that hold for the token (0 for NULL). */
+unsigned kyso_token_flags(const kyso_token *t);
+
+/*
+ * Returns the token as the agent sent it, JSON text of one Token object, for the fields
+ * these accessors do not cover (a newer agent may send more); never NULL ("{}").
+ */
+const char *kyso_token_json(const kyso_token *t);
 
 /* A certificate on a token (see ListCertificates in docs/protocol.md). */
-struct kyso_cert {
-	char *id, *token, *key_uri, *label, *subject, *issuer, *serial;
-	char *not_before, *not_after;  /* RFC 3339 UTC */
-	char *key_type;                /* "rsa", "ec", "ed25519" */
-	int key_bits;
-	char *curve;                   /* "P-256", ..., "" for RSA */
-	char **key_usage;              /* NULL-terminated */
-	int can_sign;
-	int always_authenticate;       /* the key needs the PIN with every signature */
-	char **algorithms;             /* NULL-terminated */
-	unsigned char *der;
-	size_t der_len;
-};
 
-/* What to sign and how; unused pointers are NULL. */
-struct kyso_sign_request {
-	const char *certificate;       /* certificate id (or unique prefix) or key URI */
-	const char *algorithm;         /* e.g. "ecdsa-sha256", "rsa-pss-sha256", "ed25519" */
-	const unsigned char *digest;   /* the hash to sign, or NULL with data */
-	size_t digest_len;
-	const unsigned char *data;     /* the document, hashed by the agent, or NULL */
-	size_t data_len;
-	const char *pin;               /* user PIN if the token is not logged in, or for a key
-	                                * that needs it for every signature; or NULL */
-	const char *description;       /* what is signed, for the agent's log, or NULL */
-	const char *signature_format;  /* "der" (default) or "raw" for ECDSA, or NULL */
-};
+/* Returns the certificate's id (hex: what kyso sign --cert takes); never NULL. */
+const char *kyso_cert_id(const kyso_cert *c);
+/* Returns the id of the token the certificate is on; never NULL. */
+const char *kyso_cert_token(const kyso_cert *c);
+/* Returns the pkcs11: URI of the certificate's private key; never NULL. */
+const char *kyso_cert_key_uri(const kyso_cert *c);
+/* Returns the certificate object's label on the token; never NULL. */
+const char *kyso_cert_label(const kyso_cert *c);
+/* Returns the subject as an RFC 2253 string; never NULL. */
+const char *kyso_cert_subject(const kyso_cert *c);
+/* Returns the issuer as an RFC 2253 string; never NULL. */
+const char *kyso_cert_issuer(const kyso_cert *c);
+/* Returns the serial number in hex; never NULL. */
+const char *kyso_cert_serial(const kyso_cert *c);
+/* Returns the start of validity, RFC 3339 UTC; never NULL. */
+const char *kyso_cert_not_before(const kyso_cert *c);
+/* Returns the end of validity, RFC 3339 UTC; never NULL. */
+const char *kyso_cert_not_after(const kyso_cert *c);
+/* Returns the key type: "rsa", "ec", "ed25519"; never NULL. */
+const char *kyso_cert_key_type(const kyso_cert *c);
+/* Returns the key size in bits (0 if unknown). */
+int kyso_cert_key_bits(const kyso_cert *c);
+/* Returns the curve: "P-256", "P-384", "P-521", "Ed25519"; "" for RSA; never NULL. */
+const char *kyso_cert_curve(const kyso_cert *c);
+/* Returns the key usages ("digitalSignature", ...), NULL-terminated; NULL for NULL. */
+const char *const *kyso_cert_key_usage(const kyso_cert *c);
+/*
+ * Returns the algorithms the key and its token allow ("ecdsa-sha256", ...),
+ * NULL-terminated; NULL for NULL.
+ */
+const char *const *kyso_cert_algorithms(const kyso_cert *c);
+
+/* The certificate's properties, as bits of kyso_cert_flags(). */
+#define KYSO_CERT_CAN_SIGN             0x0001u /* a private key on the token can sign */
+#define KYSO_CERT_ALWAYS_AUTHENTICATE  0x0002u /* the key needs the PIN with every signature */
+
+/* Returns the KYSO_CERT_* bits that hold for the certificate (0 for NULL). */
+unsigned kyso_cert_flags(const kyso_cert *c);
+
+/*
+ * Returns the certificate's DER bytes and sets *len (len may be NULL); NULL with *len 0
+ * when the agent sent none.
+ */
+const unsigned char *kyso_cert_der(const kyso_cert *c, size_t *len);
+
+/* Returns the certificate as the agent sent it, JSON text; never NULL ("{}"). */
+const char *kyso_cert_json(const kyso_cert *c);
 
 /*
  * Connects to the agent at socket_path, or when NULL at the default path ($KYSO_SOCKET,
@@ -95,25 +153,91 @@ const char *kyso_error_parameters(const kyso_client *c);
  */
 int kyso_call(kyso_client *c, const char *method, const char *params_json, char **reply);
 
-/* Lists the tokens the agent found. Returns KYSO_OK with *tokens (free with kyso_tokens_free). */
-int kyso_list_tokens(kyso_client *c, struct kyso_token **tokens, size_t *n);
-void kyso_tokens_free(struct kyso_token *tokens, size_t n);
+/*
+ * Lists the tokens the agent found. Returns KYSO_OK with *tokens, a NULL-terminated array
+ * of *n tokens (n may be NULL; free the array with kyso_tokens_free), or an error (the
+ * agent's, or KYSO_ERR_NOMEM, KYSO_ERR_PROTOCOL) with *tokens NULL and *n 0.
+ */
+int kyso_list_tokens(kyso_client *c, kyso_token ***tokens, size_t *n);
+
+/* Frees an array of tokens from kyso_list_tokens or kyso_subscribe; NULL is allowed. */
+void kyso_tokens_free(kyso_token **tokens);
 
 /*
  * Lists the certificates of token (id, serial or label; NULL for all). Returns KYSO_OK
- * with *certs (free with kyso_certs_free), or e.g. KYSO_ERR_NO_SUCH_TOKEN.
+ * with *certs, a NULL-terminated array of *n certificates (n may be NULL; free it with
+ * kyso_certs_free), or an error such as KYSO_ERR_NO_SUCH_TOKEN with *certs NULL.
  */
-int kyso_list_certificates(kyso_client *c, const char *token, struct kyso_cert **certs,
+int kyso_list_certificates(kyso_client *c, const char *token, kyso_cert ***certs,
     size_t *n);
-void kyso_certs_free(struct kyso_cert *certs, size_t n);
+
+/* Frees an array of certificates from kyso_list_certificates; NULL is allowed. */
+void kyso_certs_free(kyso_cert **certs);
+
+/*
+ * What to sign and how: made with kyso_sign_request_new, filled with the setters (each
+ * copies what it is given), used for any number of kyso_sign calls, freed with
+ * kyso_sign_request_free. Send either a digest or the data, not both (the agent refuses
+ * a request with both, or with neither).
+ */
+
+/*
+ * Makes a request to sign with the key of certificate (a certificate id, a unique prefix
+ * of 8+ hex digits, or a pkcs11: key URI) by algorithm ("ecdsa-sha256", "rsa-pss-sha256",
+ * "ed25519", ...: see Sign in docs/protocol.md). Returns KYSO_OK with *out,
+ * KYSO_ERR_INVALID_ARG (certificate or algorithm NULL or empty; *out NULL) or
+ * KYSO_ERR_NOMEM.
+ */
+int kyso_sign_request_new(const char *certificate, const char *algorithm,
+    kyso_sign_request **out);
+
+/*
+ * Sets the hash to sign (its length must match the algorithm's hash). Returns KYSO_OK,
+ * KYSO_ERR_INVALID_ARG (r or digest NULL, or len 0) or KYSO_ERR_NOMEM.
+ */
+int kyso_sign_request_set_digest(kyso_sign_request *r, const unsigned char *digest,
+    size_t len);
+
+/*
+ * Sets the document itself, hashed by the agent (ed25519 signs the whole document; it
+ * must fit the 1 MiB call after base64). len may be 0. Returns KYSO_OK,
+ * KYSO_ERR_INVALID_ARG (r NULL, or data NULL with len > 0) or KYSO_ERR_NOMEM.
+ */
+int kyso_sign_request_set_data(kyso_sign_request *r, const unsigned char *data, size_t len);
+
+/*
+ * Sets the user PIN, for a token that is not logged in or a key that needs the PIN with
+ * every signature; NULL forgets it. Better: send none, and let the agent ask the officer
+ * in its own dialog. The copy is kept in locked memory and wiped when replaced or freed.
+ * Returns KYSO_OK, KYSO_ERR_INVALID_ARG (r NULL, or a PIN over 256 bytes) or
+ * KYSO_ERR_NOMEM.
+ */
+int kyso_sign_request_set_pin(kyso_sign_request *r, const char *pin);
+
+/*
+ * Sets what is signed, in the program's words: the agent shows it in its dialogs as the
+ * program's description and records it in the audit log (up to 1024 bytes). NULL forgets
+ * it. Returns KYSO_OK, KYSO_ERR_INVALID_ARG (r NULL) or KYSO_ERR_NOMEM.
+ */
+int kyso_sign_request_set_description(kyso_sign_request *r, const char *description);
+
+/*
+ * Sets the ECDSA signature encoding: "der" (the default) or "raw" (r||s). NULL forgets
+ * it. Returns KYSO_OK, KYSO_ERR_INVALID_ARG (r NULL) or KYSO_ERR_NOMEM.
+ */
+int kyso_sign_request_set_signature_format(kyso_sign_request *r, const char *format);
+
+/* Wipes and frees r (its PIN included); NULL is allowed. */
+void kyso_sign_request_free(kyso_sign_request *r);
 
 /*
  * Signs. Returns KYSO_OK with *sig (free with kyso_free) and *siglen, or an error such as
  * KYSO_ERR_PIN_REQUIRED, KYSO_ERR_PIN_INCORRECT, KYSO_ERR_PIN_LOCKED,
  * KYSO_ERR_NO_SUCH_CERT, KYSO_ERR_UNSUPPORTED_ALG, KYSO_ERR_INVALID_DIGEST,
- * KYSO_ERR_TOKEN_NOT_PRESENT or KYSO_ERR_TOKEN.
+ * KYSO_ERR_CANCELLED, KYSO_ERR_POLICY, KYSO_ERR_AUDIT, KYSO_ERR_TOKEN_NOT_PRESENT or
+ * KYSO_ERR_TOKEN, with *sig NULL; KYSO_ERR_INVALID_ARG if req is NULL.
  */
-int kyso_sign(kyso_client *c, const struct kyso_sign_request *req, unsigned char **sig,
+int kyso_sign(kyso_client *c, const kyso_sign_request *req, unsigned char **sig,
     size_t *siglen);
 
 /*
@@ -257,35 +381,47 @@ int kyso_get_info(kyso_client *c, char **product, char **version);
  * than 64 KiB of them unread is dropped (KYSO_ERR_TOO_SLOW), so read them promptly.
  */
 
-/* One event (see Subscribe in docs/protocol.md). */
-struct kyso_event {
-	/* "token-added", "token-removed", "token-changed"; "subscribed" for the first event
-	 * when kyso_subscribe was not asked for the tokens; a name a newer agent sends is
-	 * passed on as it is (cut to 31 bytes) */
-	char event[32];
-	/* the token as it is now (for token-removed: as it was last); every string is ""
-	 * and every flag 0 when the event carries no token */
-	struct kyso_token token;
-	/* the event's parameters as the agent sent them, JSON text ({"event": ...,
-	 * "token": {...}}), for the fields struct kyso_token does not hold */
-	char *json;
-};
+/*
+ * One event (see Subscribe in docs/protocol.md), returned by kyso_next_event and freed
+ * with kyso_event_free.
+ */
 
 /*
- * Subscribes c to token events. Returns KYSO_OK with the tokens present now in *tokens and
- * *n (free with kyso_tokens_free); every change after them comes from kyso_next_event.
- * With tokens and n NULL, the list is not parsed: it comes as the first event instead
- * (event "subscribed", json {"event": "subscribed", "tokens": [...]}). Fails with
- * KYSO_ERR_INVALID_ARG if c is subscribed already, KYSO_ERR_METHOD_NOT_FOUND from an
- * agent without events, or a connection error.
+ * Returns the event's name: "token-added", "token-removed", "token-changed"; "subscribed"
+ * for the first event when kyso_subscribe was not asked for the tokens; a name a newer
+ * agent sends is passed on as it is. Never NULL.
  */
-int kyso_subscribe(kyso_client *c, struct kyso_token **tokens, size_t *n);
+const char *kyso_event_name(const kyso_event *ev);
+
+/*
+ * Returns the token the event is about, as it is now (for token-removed: as it was
+ * last), owned by the event; NULL when the event carries no token.
+ */
+const kyso_token *kyso_event_token(const kyso_event *ev);
+
+/*
+ * Returns the event's parameters as the agent sent them, JSON text ({"event": ...,
+ * "token": {...}}); never NULL.
+ */
+const char *kyso_event_json(const kyso_event *ev);
+
+/* Frees an event; NULL is allowed. */
+void kyso_event_free(kyso_event *ev);
+
+/*
+ * Subscribes c to token events. Returns KYSO_OK with the tokens present now in *tokens, a
+ * NULL-terminated array of *n tokens (n may be NULL; free it with kyso_tokens_free);
+ * every change after them comes from kyso_next_event. With tokens NULL, the list is not
+ * parsed: it comes as the first event instead (event "subscribed", json {"event":
+ * "subscribed", "tokens": [...]}). Fails with KYSO_ERR_INVALID_ARG if c is subscribed
+ * already, KYSO_ERR_METHOD_NOT_FOUND from an agent without events, or a connection error.
+ */
+int kyso_subscribe(kyso_client *c, kyso_token ***tokens, size_t *n);
 
 /*
  * Waits up to timeout_ms milliseconds (-1: as long as it takes; 0: only what has arrived)
- * for the next event. ev need not be initialised: it is overwritten, so clear the previous
- * event first. Several events that arrive together are kept and returned one per call.
- * Returns KYSO_OK with *ev (free with kyso_event_clear), or with ev empty:
+ * for the next event. Several events that arrive together are kept and returned one per
+ * call. Returns KYSO_OK with *ev (free with kyso_event_free), or with *ev NULL:
  * KYSO_ERR_TIMEOUT (nothing came; the subscription goes on), KYSO_ERR_TOO_SLOW (events
  * were left unread and the agent ended the subscription; kyso_error_parameters() has
  * "unread"), KYSO_ERR_DISCONNECTED (the agent stopped, or the subscription ended
@@ -294,10 +430,7 @@ int kyso_subscribe(kyso_client *c, struct kyso_token **tokens, size_t *n);
  * KYSO_ERR_TOO_SLOW or KYSO_ERR_DISCONNECTED, subscribe again on a new connection.
  * A signal does not end the wait; to wait for signals or other input too, see kyso_fd.
  */
-int kyso_next_event(kyso_client *c, int timeout_ms, struct kyso_event *ev);
-
-/* Frees what an event holds and empties it; it can be cleared again. NULL is allowed. */
-void kyso_event_clear(struct kyso_event *ev);
+int kyso_next_event(kyso_client *c, int timeout_ms, kyso_event **ev);
 
 /*
  * Returns the socket c uses (-1 when not connected), for a main loop that waits on it
@@ -310,7 +443,7 @@ int kyso_fd(const kyso_client *c);
 /* Frees memory returned by libkyso (signatures, JSON text, strings); NULL is allowed. */
 void kyso_free(void *p);
 
-/* Returns the libkyso version string, e.g. "0.1.0". */
+/* Returns the libkyso version string, e.g. "0.2.0"; never NULL. */
 const char *kyso_version(void);
 
 #ifdef __cplusplus

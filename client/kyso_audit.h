@@ -13,6 +13,8 @@ struct audit_query {
 	int64_t since, until;       /* ms; INT64_MIN/MAX: not given */
 	char cert[65];              /* lower-case id prefix, or "" */
 	const char *result;         /* "granted", "refused", a full error name, or NULL */
+	size_t last;                /* the listing: only the last N that match; 0: all */
+	int last_default;           /* last is the terminal's default, not --last */
 	int json;
 };
 

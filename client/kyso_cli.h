@@ -61,10 +61,10 @@ int cmd_watch(struct cli *cli, int argc, char **argv);
 int cmd_audit(struct cli *cli, int argc, char **argv);
 
 /* Output (kyso_output.c). */
-void out_tokens(FILE *f, const struct kyso_token *t, size_t n);
-/* Prints the certificates; tokens (may be empty) give the token labels. */
-void out_certs(FILE *f, const struct kyso_cert *c, size_t n, const struct kyso_token *t,
-    size_t nt);
+/* Prints the tokens (a NULL-terminated array) as a table. */
+void out_tokens(FILE *f, kyso_token *const *t);
+/* Prints the certificates; tokens (NULL-terminated, may be NULL) give the token labels. */
+void out_certs(FILE *f, kyso_cert *const *c, kyso_token *const *t);
 /* Prints the ListModules modules array as a table (MODULE last: paths are long). */
 void out_modules(FILE *f, const json_t *modules);
 /* Prints one module as "PATH (ok, 2 tokens, watched by polling)" on one line. */
@@ -73,9 +73,10 @@ void out_module_line(FILE *f, const json_t *module);
 void out_now(char *buf, size_t len, int iso);
 /*
  * Prints one line for a token event (token-present, -added, -removed, -changed) with the
- * time when: the label, serial, manufacturer and model, and the state it is in now.
+ * time when: the label, serial, manufacturer and model, and the state it is in now
+ * (t NULL: an event about no token, its name only).
  */
-void out_event(FILE *f, const char *when, const char *event, const struct kyso_token *t);
+void out_event(FILE *f, const char *when, const char *event, const kyso_token *t);
 /* Prints JSON text indented, as the --json output of a command. */
 void out_json(FILE *f, const char *json_text, const char *member);
 

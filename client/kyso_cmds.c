@@ -64,6 +64,9 @@ cli_fail(struct cli *cli, int err)
 		return EXIT_POLICY;
 	case KYSO_ERR_AUDIT:
 		return EXIT_AUDIT;
+	case KYSO_ERR_INVALID_PARAMETER:  /* what the command line gave: an ambiguous id... */
+	case KYSO_ERR_INVALID_ARG:
+		return EXIT_USAGE;
 	default:
 		return EXIT_ERROR;
 	}
@@ -176,9 +179,8 @@ cmd_tokens(struct cli *cli, int argc, char **argv)
 	    "  -j, --json   print the agent's answer as JSON\n";
 	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-	struct kyso_token *t;
+	kyso_token **t;
 	char *json;
-	size_t n;
 	int ch, e;
 
 	while ((ch = getopt_long(argc, argv, "jh", opts, NULL)) != -1)
@@ -193,10 +195,10 @@ cmd_tokens(struct cli *cli, int argc, char **argv)
 		kyso_free(json);
 		return EXIT_OK;
 	}
-	if ((e = kyso_list_tokens(cli->client, &t, &n)) != KYSO_OK)
+	if ((e = kyso_list_tokens(cli->client, &t, NULL)) != KYSO_OK)
 		return cli_fail(cli, e);
-	out_tokens(stdout, t, n);
-	kyso_tokens_free(t, n);
+	out_tokens(stdout, t);
+	kyso_tokens_free(t);
 	return EXIT_OK;
 }
 
@@ -211,9 +213,8 @@ cmd_certs(struct cli *cli, int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 } };
 	const char *token = NULL;
-	struct kyso_cert *c;
-	struct kyso_token *t = NULL;
-	size_t n, nt;
+	kyso_cert **c;
+	kyso_token **t = NULL;
 	int ch, e;
 
 	while ((ch = getopt_long(argc, argv, "t:jh", opts, NULL)) != -1) {
@@ -237,13 +238,12 @@ cmd_certs(struct cli *cli, int argc, char **argv)
 		kyso_free(json);
 		return EXIT_OK;
 	}
-	if ((e = kyso_list_certificates(cli->client, token, &c, &n)) != KYSO_OK)
+	if ((e = kyso_list_certificates(cli->client, token, &c, NULL)) != KYSO_OK)
 		return cli_fail(cli, e);
-	if (kyso_list_tokens(cli->client, &t, &nt) != KYSO_OK)
-		nt = 0;
-	out_certs(stdout, c, n, t, nt);
-	kyso_certs_free(c, n);
-	kyso_tokens_free(t, nt);
+	(void)kyso_list_tokens(cli->client, &t, NULL);  /* labels only: NULL if it fails */
+	out_certs(stdout, c, t);
+	kyso_certs_free(c);
+	kyso_tokens_free(t);
 	return EXIT_OK;
 }
 
@@ -306,24 +306,62 @@ alg_hash_bits(const char *alg)
 	return 0;
 }
 
+/* The algorithms kyso sign knows, as its help and errors list them. */
+#define SIGN_ALGS "rsa-pkcs1v15-sha256|384|512, rsa-pss-sha256|384|512, " \
+	"ecdsa-sha256|384|512, ed25519"
+
+/* Returns 1 if alg is one of SIGN_ALGS. */
+static int
+alg_known(const char *alg)
+{
+	static const char *const families[] = { "rsa-pkcs1v15-", "rsa-pss-", "ecdsa-" };
+
+	if (strcmp(alg, "ed25519") == 0)
+		return 1;
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+		if (strncmp(alg, families[i], strlen(families[i])) == 0 &&
+		    strchr(alg + strlen(families[i]), '-') == NULL && alg_hash_bits(alg) != 0)
+			return 1;
+	return 0;
+}
+
+/* After UnsupportedAlgorithm: the algorithms the agent says this key can use. */
+static void
+print_supported(struct cli *cli)
+{
+	json_t *p = json_loads(kyso_error_parameters(cli->client), 0, NULL), *a;
+	size_t i;
+
+	if (json_array_size(json_object_get(p, "supported")) > 0) {
+		fprintf(stderr, "kyso: this key signs with:");
+		json_array_foreach(json_object_get(p, "supported"), i, a)
+			fprintf(stderr, "%s %s", i > 0 ? "," : "", json_string_value(a));
+		fputc('\n', stderr);
+	}
+	json_decref(p);
+}
+
 /* Builds the PIN prompt for the token named in the agent's last error. */
 static void
 pin_prompt(struct cli *cli, char *out, size_t outlen)
 {
 	json_t *p = json_loads(kyso_error_parameters(cli->client), 0, NULL);
 	const char *id = json_string_value(json_object_get(p, "token"));
-	struct kyso_token *t = NULL;
-	size_t n = 0;
+	kyso_token **t = NULL;
 
 	snprintf(out, outlen, "PIN for the token: ");
-	if (id != NULL && kyso_list_tokens(cli->client, &t, &n) == KYSO_OK)
-		for (size_t i = 0; i < n; i++)
-			if (strcmp(t[i].id, id) == 0)
+	if (id != NULL && kyso_list_tokens(cli->client, &t, NULL) == KYSO_OK)
+		for (size_t i = 0; t[i] != NULL; i++) {
+			unsigned fl = kyso_token_flags(t[i]);
+
+			if (strcmp(kyso_token_id(t[i]), id) == 0)
 				snprintf(out, outlen, "PIN for token '%s' (serial %s)%s: ",
-				    t[i].label, t[i].serial, t[i].user_pin_final_try ?
-				    " — FINAL TRY before it locks" : t[i].user_pin_count_low ?
+				    kyso_token_label(t[i]), kyso_token_serial(t[i]),
+				    fl & KYSO_TOKEN_USER_PIN_FINAL_TRY ? " — FINAL TRY before it "
+				    "locks" : fl & KYSO_TOKEN_USER_PIN_COUNT_LOW ?
 				    " — few tries left" : "");
-	kyso_tokens_free(t, n);
+		}
+	kyso_tokens_free(t);
 	json_decref(p);
 }
 
@@ -382,8 +420,9 @@ cmd_sign(struct cli *cli, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct kyso_sign_request req = { 0 };
+	const char *cert = NULL, *alg = NULL, *format = NULL, *description = NULL;
 	const char *digest_hex = NULL, *in = NULL, *out = NULL;
+	kyso_sign_request *req = NULL;
 	unsigned char *digest = NULL, *data = NULL, *sig = NULL, md[64];
 	size_t len = 0, siglen = 0;
 	char *pin = NULL, prompt[200], desc[300];
@@ -392,13 +431,13 @@ cmd_sign(struct cli *cli, int argc, char **argv)
 
 	while ((ch = getopt_long(argc, argv, "c:a:d:i:o:jh", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'c': req.certificate = optarg; break;
-		case 'a': req.algorithm = optarg; break;
+		case 'c': cert = optarg; break;
+		case 'a': alg = optarg; break;
 		case 'd': digest_hex = optarg; break;
 		case 'i': in = optarg; break;
 		case 'o': out = optarg; break;
-		case 'F': req.signature_format = optarg; break;
-		case 'D': req.description = optarg; break;
+		case 'F': format = optarg; break;
+		case 'D': description = optarg; break;
 		case 'P': pin_stdin = 1; break;
 		default:
 			if ((e = cli_common_opt(cli, ch, usage_text, "sign")) >= 0)
@@ -407,79 +446,95 @@ cmd_sign(struct cli *cli, int argc, char **argv)
 	}
 	if ((e = cli_no_extra_args(argc, argv, "sign")) >= 0)
 		return e;
-	if (req.certificate == NULL || req.algorithm == NULL || (digest_hex == NULL) ==
-	    (in == NULL)) {
+	if (cert == NULL || alg == NULL || (digest_hex == NULL) == (in == NULL)) {
 		fprintf(stderr, "kyso sign: needs --cert, --alg, and one of --digest or --in\n"
 		    "Try 'kyso sign --help' for more information.\n");
+		return EXIT_USAGE;
+	}
+	if (!alg_known(alg)) {
+		fprintf(stderr, "kyso sign: unknown algorithm '%s'; use one of: %s\n", alg,
+		    SIGN_ALGS);
 		return EXIT_USAGE;
 	}
 	if (pin_stdin && in != NULL && strcmp(in, "-") == 0) {
 		fprintf(stderr, "kyso sign: --pin-stdin and --in - both want standard input\n");
 		return EXIT_USAGE;
 	}
+	if (kyso_sign_request_new(cert, alg, &req) != KYSO_OK ||
+	    kyso_sign_request_set_signature_format(req, format) != KYSO_OK ||
+	    kyso_sign_request_set_description(req, description) != KYSO_OK)
+		goto nomem;
 	if (digest_hex != NULL) {
 		if (hex_decode(digest_hex, &digest, &len) != KYSO_OK || len == 0) {
 			fprintf(stderr, "kyso sign: --digest must be hexadecimal\n");
-			return EXIT_USAGE;
+			rc = EXIT_USAGE;
+			goto out;
 		}
-		req.digest = digest;
-		req.digest_len = len;
+		if (kyso_sign_request_set_digest(req, digest, len) != KYSO_OK)
+			goto nomem;
 	} else {
 		if ((data = read_file(in, SIGN_FILE_MAX, &len)) == NULL)
-			return EXIT_ERROR;
-		if ((bits = alg_hash_bits(req.algorithm)) != 0) {
+			goto out;
+		if ((bits = alg_hash_bits(alg)) != 0) {
 			const EVP_MD *m = bits == 256 ? EVP_sha256() : bits == 384 ? EVP_sha384() :
 			    EVP_sha512();
 
 			EVP_Digest(data, len, md, NULL, m, NULL);
-			req.digest = md;
-			req.digest_len = bits / 8;
+			e = kyso_sign_request_set_digest(req, md, bits / 8);
 		} else if (len > SIGN_DATA_MAX) {
 			fprintf(stderr, "kyso sign: %s signs the whole document, and the agent takes "
-			    "documents up to %d KiB\n", req.algorithm, SIGN_DATA_MAX / 1024);
+			    "documents up to %d KiB\n", alg, SIGN_DATA_MAX / 1024);
 			goto out;
 		} else {
-			req.data = data;
-			req.data_len = len;
+			e = kyso_sign_request_set_data(req, data, len);
 		}
-		if (req.description == NULL) {
+		if (e == KYSO_OK && description == NULL) {
 			snprintf(desc, sizeof(desc), "file %s", strcmp(in, "-") == 0 ? "(stdin)" : in);
-			req.description = desc;
+			e = kyso_sign_request_set_description(req, desc);
 		}
+		if (e != KYSO_OK)
+			goto nomem;
 	}
 	if ((rc = cli_connect(cli)) != 0)
 		goto out;
-	if (pin_stdin && (pin = cli_read_pin(1, NULL)) == NULL) {
+	if (pin_stdin && ((pin = cli_read_pin(1, NULL)) == NULL ||
+	    kyso_sign_request_set_pin(req, pin) != KYSO_OK)) {
 		rc = EXIT_PIN;
 		goto out;
 	}
-	req.pin = pin;
-	e = kyso_sign(cli->client, &req, &sig, &siglen);
+	e = kyso_sign(cli->client, req, &sig, &siglen);
 	if (e == KYSO_ERR_PIN_REQUIRED && !pin_stdin) {
 		/* the officer types the PIN once; a wrong PIN is reported, never retried */
 		pin_prompt(cli, prompt, sizeof(prompt));
-		if ((pin = cli_read_pin(0, prompt)) == NULL) {
+		if ((pin = cli_read_pin(0, prompt)) == NULL ||
+		    kyso_sign_request_set_pin(req, pin) != KYSO_OK) {
 			rc = EXIT_PIN;
 			goto out;
 		}
-		req.pin = pin;
-		e = kyso_sign(cli->client, &req, &sig, &siglen);
+		e = kyso_sign(cli->client, req, &sig, &siglen);
 	}
 	if (e != KYSO_OK) {
 		rc = cli_fail(cli, e);
+		if (e == KYSO_ERR_UNSUPPORTED_ALG)
+			print_supported(cli);
 		goto out;
 	}
 	if (cli->json) {
 		char *b64 = b64_encode(sig, siglen);
 
 		printf("{\n  \"signature\": \"%s\",\n  \"algorithm\": \"%s\"\n}\n",
-		    b64 != NULL ? b64 : "", req.algorithm);
+		    b64 != NULL ? b64 : "", alg);
 		free(b64);
 		rc = out != NULL ? write_signature(out, sig, siglen) : EXIT_OK;
 	} else {
 		rc = write_signature(out, sig, siglen);
 	}
+	goto out;
+nomem:
+	fprintf(stderr, "kyso: out of memory\n");
+	rc = EXIT_ERROR;
 out:
+	kyso_sign_request_free(req);  /* wipes its copy of the PIN */
 	cli_pin_free(pin);
 	free(digest);
 	free(data);
@@ -495,21 +550,20 @@ static int
 login_token(struct cli *cli, const char *token, char *id, size_t idlen,
     int *logged_in, int *pin_pad)
 {
-	struct kyso_token *t, *found = NULL;
-	size_t n;
+	kyso_token **t, *found = NULL;
 	int e, matches = 0;
 
-	if ((e = kyso_list_tokens(cli->client, &t, &n)) != KYSO_OK)
+	if ((e = kyso_list_tokens(cli->client, &t, NULL)) != KYSO_OK)
 		return cli_fail(cli, e);
-	for (size_t i = 0; i < n && token != NULL; i++)
-		if (strcmp(t[i].id, token) == 0) {  /* an exact id wins, as in the agent */
-			found = &t[i];
+	for (size_t i = 0; t[i] != NULL && token != NULL; i++)
+		if (strcmp(kyso_token_id(t[i]), token) == 0) {  /* an exact id wins, as in the agent */
+			found = t[i];
 			matches = 1;
 		}
-	for (size_t i = 0; i < n && found == NULL; i++)
-		if (token == NULL || strcmp(t[i].serial, token) == 0 ||
-		    strcmp(t[i].label, token) == 0) {
-			found = &t[i];
+	for (size_t i = 0; t[i] != NULL && found == NULL; i++)
+		if (token == NULL || strcmp(kyso_token_serial(t[i]), token) == 0 ||
+		    strcmp(kyso_token_label(t[i]), token) == 0) {
+			found = t[i];
 			matches++;
 		}
 	if (matches != 1) {
@@ -518,15 +572,16 @@ login_token(struct cli *cli, const char *token, char *id, size_t idlen,
 		else
 			fprintf(stderr, "kyso login: %s; name one with --token\n", matches == 0 ?
 			    "no token is present" : "several tokens match");
-		kyso_tokens_free(t, n);
+		kyso_tokens_free(t);
 		return matches == 0 ? EXIT_NOT_FOUND : EXIT_USAGE;
 	}
-	snprintf(id, idlen, "%s", found->id);
-	*logged_in = found->logged_in;
-	*pin_pad = found->protected_auth_path;
-	if (token == NULL || strcmp(token, found->id) != 0)
-		fprintf(stderr, "kyso: token '%s' (serial %s)\n", found->label, found->serial);
-	kyso_tokens_free(t, n);
+	snprintf(id, idlen, "%s", kyso_token_id(found));
+	*logged_in = (kyso_token_flags(found) & KYSO_TOKEN_LOGGED_IN) != 0;
+	*pin_pad = (kyso_token_flags(found) & KYSO_TOKEN_PROTECTED_AUTH_PATH) != 0;
+	if (token == NULL || strcmp(token, kyso_token_id(found)) != 0)
+		fprintf(stderr, "kyso: token '%s' (serial %s)\n", kyso_token_label(found),
+		    kyso_token_serial(found));
+	kyso_tokens_free(t);
 	return EXIT_OK;
 }
 

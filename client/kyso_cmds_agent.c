@@ -148,18 +148,18 @@ watch_json_line(const char *when, const char *event, json_t *token)
 
 /* Prints one event as --json wants it; the tokens of "subscribed" as token-present. */
 static void
-watch_print_json(const struct kyso_event *ev)
+watch_print_json(const kyso_event *ev)
 {
-	json_t *p = json_loads(ev->json, 0, NULL), *t;
+	json_t *p = json_loads(kyso_event_json(ev), 0, NULL), *t;
 	char when[40];
 	size_t i;
 
 	out_now(when, sizeof(when), 1);
-	if (strcmp(ev->event, "subscribed") == 0)
+	if (strcmp(kyso_event_name(ev), "subscribed") == 0)
 		json_array_foreach(json_object_get(p, "tokens"), i, t)
 			watch_json_line(when, "token-present", t);
 	else
-		watch_json_line(when, ev->event, json_object_get(p, "token"));
+		watch_json_line(when, kyso_event_name(ev), json_object_get(p, "token"));
 	json_decref(p);
 }
 
@@ -167,7 +167,7 @@ watch_print_json(const struct kyso_event *ev)
 static int
 watch_start(struct cli *cli)
 {
-	struct kyso_token *t;
+	kyso_token **t;
 	size_t n;
 	char when[40];
 	int e;
@@ -180,8 +180,8 @@ watch_start(struct cli *cli)
 	if (n == 0)
 		printf("%s  no token is present\n", when);
 	for (size_t i = 0; i < n; i++)
-		out_event(stdout, when, "token-present", &t[i]);
-	kyso_tokens_free(t, n);
+		out_event(stdout, when, "token-present", t[i]);
+	kyso_tokens_free(t);
 	return KYSO_OK;
 }
 
@@ -199,7 +199,7 @@ watch_flush(void)
 static int
 watch_loop(struct cli *cli, const sigset_t *during_wait)
 {
-	struct kyso_event ev;
+	kyso_event *ev;
 	char when[40];
 	int e, rc;
 
@@ -209,12 +209,12 @@ watch_loop(struct cli *cli, const sigset_t *during_wait)
 		/* take every event already here, then wait for the socket or a signal */
 		while ((e = kyso_next_event(cli->client, 0, &ev)) == KYSO_OK) {
 			if (cli->json) {
-				watch_print_json(&ev);
+				watch_print_json(ev);
 			} else {
 				out_now(when, sizeof(when), 0);
-				out_event(stdout, when, ev.event, &ev.token);
+				out_event(stdout, when, kyso_event_name(ev), kyso_event_token(ev));
 			}
-			kyso_event_clear(&ev);
+			kyso_event_free(ev);
 			if ((rc = watch_flush()) != EXIT_OK)
 				return rc;
 		}

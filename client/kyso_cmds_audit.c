@@ -234,6 +234,10 @@ description_width(void)
 
 /* ---- the command ---- */
 
+/* The default of a table on a terminal without --last, --since or --until. */
+#define AUDIT_TERMINAL_LAST 50
+/* The most --last keeps in memory. */
+#define AUDIT_LAST_MAX 1000000
 
 /* The record's time if o is a record; -1 if not. */
 static int
@@ -316,17 +320,24 @@ audit_each(const struct audit_query *q, void (*fn)(const json_t *o, int64_t ms, 
 	return 0;
 }
 
+/* The last n matching records, oldest first: a ring of n slots. */
+struct ring {
+	json_t **o;
+	int64_t *ms;
+	size_t next, n;
+};
+
 struct show_state {
 	const struct audit_query *q;
 	int desc_width;
-	size_t shown;
+	size_t shown, matched;
+	struct ring ring;
 };
 
+/* Prints one record; the first one opens the table or the JSON array. */
 static void
-show_one(const json_t *o, int64_t ms, void *arg)
+emit(struct show_state *st, const json_t *o, int64_t ms)
 {
-	struct show_state *st = arg;
-
 	if (st->q->json) {
 		fputs(st->shown == 0 ? "[\n  " : ",\n  ", stdout);
 		json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -338,19 +349,58 @@ show_one(const json_t *o, int64_t ms, void *arg)
 	st->shown++;
 }
 
+static void
+show_one(const json_t *o, int64_t ms, void *arg)
+{
+	struct show_state *st = arg;
+	struct ring *r = &st->ring;
+	size_t cap = st->q->last;
+
+	st->matched++;
+	if (cap == 0) {
+		emit(st, o, ms);
+		return;
+	}
+	json_decref(r->o[r->next]);  /* the oldest goes when the ring is full */
+	r->o[r->next] = json_incref((json_t *)o);
+	r->ms[r->next] = ms;
+	r->next = (r->next + 1) % cap;
+	if (r->n < cap)
+		r->n++;
+}
+
 static int
 show(const struct audit_query *q)
 {
-	struct show_state st = { q, description_width(), 0 };
+	struct show_state st = { q, description_width(), 0, 0, { NULL, NULL, 0, 0 } };
 	size_t records;
-	int r = audit_each(q, show_one, &st, &records);
+	int r;
 
+	if (q->last > 0 && ((st.ring.o = calloc(q->last, sizeof(*st.ring.o))) == NULL ||
+	    (st.ring.ms = calloc(q->last, sizeof(*st.ring.ms))) == NULL)) {
+		fprintf(stderr, "kyso audit: out of memory for --last %zu\n", q->last);
+		free(st.ring.o);
+		return EXIT_ERROR;
+	}
+	r = audit_each(q, show_one, &st, &records);
+	for (size_t i = 0; i < st.ring.n; i++) {
+		size_t k = (st.ring.next + q->last - st.ring.n + i) % q->last;
+
+		if (r >= 0)
+			emit(&st, st.ring.o[k], st.ring.ms[k]);
+		json_decref(st.ring.o[k]);
+	}
+	free(st.ring.o);
+	free(st.ring.ms);
 	if (r < 0)
 		return EXIT_ERROR;
 	if (q->json)
 		fputs(st.shown == 0 ? "[]\n" : "\n]\n", stdout);
 	else if (r == 0 && st.shown == 0)
 		printf(records == 0 ? "The audit log is empty.\n" : "No record matches.\n");
+	else if (q->last_default && st.matched > st.shown)
+		printf("(the last %zu of %zu records; --last N or --since for others, --last 0 "
+		    "for all)\n", st.shown, st.matched);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "kyso audit: cannot write the records: %s\n", strerror(errno));
 		return EXIT_ERROR;
@@ -379,8 +429,8 @@ result_option(const char *s, char *buf, size_t len)
 int
 cmd_audit(struct cli *cli, int argc, char **argv)
 {
-	static const char usage_text[] = "Usage: kyso audit [--since T] [--until T] "
-	    "[--cert ID] [--result R] [--file PATH] [--json]\n"
+	static const char usage_text[] = "Usage: kyso audit [--last N] [--since T] "
+	    "[--until T] [--cert ID] [--result R] [--file PATH] [--json]\n"
 	    "       kyso audit --summary [--by day|week|month] [--utc] [--since T] [--until T]\n"
 	    "                  [--cert ID] [--file PATH] [--json]\n"
 	    "Show the agent's audit log: every signing request, granted or refused, oldest\n"
@@ -388,7 +438,9 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 	    "the algorithm, the document's name and the program's description. Reads the file\n"
 	    "itself: no agent is needed. With --summary, count the documents signed and\n"
 	    "refused per period and certificate instead (each document of a batch, and each\n"
-	    "'kyso sign' or Sign call, counts as one).\n\n"
+	    "'kyso sign' or Sign call, counts as one). On a terminal, without --last, --since\n"
+	    "or --until, the table shows the last 50 requests.\n\n"
+	    "  -n, --last N       only the last N requests that match (0: all)\n"
 	    "      --since T      only requests at or after T\n"
 	    "      --until T      only requests before T\n"
 	    "                     T: 2026-12-06T10:00:00Z (or +07:00, or no zone: local\n"
@@ -401,20 +453,34 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 	    "  -s, --summary      count signed and refused documents per period and certificate\n"
 	    "      --by PERIOD    day, week (the default: ISO 8601 weeks, Monday first) or month\n"
 	    "      --utc          periods in UTC (default: local time)\n";
-	static const struct option opts[] = { { "since", required_argument, NULL, 'S' },
+	static const struct option opts[] = { { "last", required_argument, NULL, 'n' },
+		{ "since", required_argument, NULL, 'S' },
 		{ "until", required_argument, NULL, 'U' }, { "cert", required_argument, NULL, 'c' },
 		{ "result", required_argument, NULL, 'r' }, { "file", required_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
 		{ "summary", no_argument, NULL, 's' }, { "by", required_argument, NULL, 'B' },
 		{ "utc", no_argument, NULL, 'Z' }, { NULL, 0, NULL, 0 } };
 	struct audit_query q = { .since = INT64_MIN, .until = INT64_MAX };
-	char path[4096], result[128];
+	char path[4096], result[128], *end;
 	enum audit_period by = PERIOD_WEEK;
-	int ch, e, summary = 0, utc = 0, by_given = 0;
+	unsigned long long last;
+	int ch, e, summary = 0, utc = 0, by_given = 0, last_set = 0;
 	size_t i;
 
-	while ((ch = getopt_long(argc, argv, "c:r:f:jhs", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "n:c:r:f:jhs", opts, NULL)) != -1) {
 		switch (ch) {
+		case 'n':
+			errno = 0;
+			last = strtoull(optarg, &end, 10);
+			if (!isdigit((unsigned char)optarg[0]) || *end != '\0' || errno != 0 ||
+			    last > AUDIT_LAST_MAX) {
+				fprintf(stderr, "kyso audit: --last wants a number of requests "
+				    "from 0 (all) to %d, not '%s'\n", AUDIT_LAST_MAX, optarg);
+				return EXIT_USAGE;
+			}
+			q.last = (size_t)last;
+			last_set = 1;
+			break;
 		case 's':
 			summary = 1;
 			break;
@@ -476,6 +542,10 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "kyso audit: --by and --utc go with --summary\n");
 		return EXIT_USAGE;
 	}
+	if (summary && last_set) {
+		fprintf(stderr, "kyso audit: --summary counts every record; leave --last out\n");
+		return EXIT_USAGE;
+	}
 	if (summary && q.result != NULL) {
 		fprintf(stderr, "kyso audit: --summary counts every result; leave --result out\n");
 		return EXIT_USAGE;
@@ -489,6 +559,11 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 		q.path = path;
 	}
 	q.json = cli->json;
+	if (!summary && !last_set && !q.json && q.since == INT64_MIN && q.until == INT64_MAX &&
+	    isatty(STDOUT_FILENO)) {
+		q.last = AUDIT_TERMINAL_LAST;  /* a year of signatures is not for a screen */
+		q.last_default = 1;
+	}
 	setlocale(LC_CTYPE, "");  /* for the widths of the characters on the terminal */
 	utf8_locale = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
 	return summary ? audit_summary(&q, by, utc) : show(&q);

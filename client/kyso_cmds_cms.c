@@ -263,7 +263,7 @@ out:
 static const char *
 choose_digest(struct cli *cli, const struct cms_opts *o)
 {
-	struct kyso_cert *c;
+	kyso_cert **c;
 	const char *alg = "sha256";
 	size_t n;
 
@@ -272,10 +272,11 @@ choose_digest(struct cli *cli, const struct cms_opts *o)
 	if (kyso_list_certificates(cli->client, NULL, &c, &n) != KYSO_OK)
 		return alg;  /* the agent will say what is wrong */
 	for (size_t i = 0; i < n; i++)
-		if ((strncmp(c[i].id, o->cert, strlen(o->cert)) == 0 ||
-		    strcmp(c[i].key_uri, o->cert) == 0) && strcmp(c[i].key_type, "ed25519") == 0)
+		if ((strncmp(kyso_cert_id(c[i]), o->cert, strlen(o->cert)) == 0 ||
+		    strcmp(kyso_cert_key_uri(c[i]), o->cert) == 0) &&
+		    strcmp(kyso_cert_key_type(c[i]), "ed25519") == 0)
 			alg = "sha512";
-	kyso_certs_free(c, n);
+	kyso_certs_free(c);
 	return alg;
 }
 

@@ -22,33 +22,36 @@ out_json(FILE *f, const char *json_text, const char *member)
 }
 
 static const char *
-token_state(const struct kyso_token *t)
+token_state(const kyso_token *t)
 {
-	if (t->user_pin_locked)
+	unsigned fl = kyso_token_flags(t);
+
+	if (fl & KYSO_TOKEN_USER_PIN_LOCKED)
 		return "PIN locked";
-	if (t->user_pin_final_try)
+	if (fl & KYSO_TOKEN_USER_PIN_FINAL_TRY)
 		return "final PIN try";
-	if (t->user_pin_count_low)
+	if (fl & KYSO_TOKEN_USER_PIN_COUNT_LOW)
 		return "few PIN tries left";
-	if (t->logged_in)
+	if (fl & KYSO_TOKEN_LOGGED_IN)
 		return "logged in";
-	if (t->user_pin_to_be_changed)
+	if (fl & KYSO_TOKEN_USER_PIN_TO_BE_CHANGED)
 		return "PIN to be changed";
-	return t->login_required ? "PIN needed" : "open";
+	return fl & KYSO_TOKEN_LOGIN_REQUIRED ? "PIN needed" : "open";
 }
 
 void
-out_tokens(FILE *f, const struct kyso_token *t, size_t n)
+out_tokens(FILE *f, kyso_token *const *t)
 {
-	if (n == 0) {
+	if (t == NULL || t[0] == NULL) {
 		fprintf(f, "No token is present.\n");
 		return;
 	}
 	fprintf(f, "%-16s  %-20s  %-16s  %-18s  %s\n", "ID", "LABEL", "SERIAL", "STATE",
 	    "MANUFACTURER / MODEL");
-	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%-16s  %-20s  %-16s  %-18s  %s / %s\n", t[i].id, t[i].label,
-		    t[i].serial, token_state(&t[i]), t[i].manufacturer, t[i].model);
+	for (size_t i = 0; t[i] != NULL; i++)
+		fprintf(f, "%-16s  %-20s  %-16s  %-18s  %s / %s\n", kyso_token_id(t[i]),
+		    kyso_token_label(t[i]), kyso_token_serial(t[i]), token_state(t[i]),
+		    kyso_token_manufacturer(t[i]), kyso_token_model(t[i]));
 }
 
 /* The CN of an RFC 2253 name, or the whole name. */
@@ -69,32 +72,32 @@ common_name(const char *dn, char *out, size_t outlen)
 }
 
 void
-out_certs(FILE *f, const struct kyso_cert *c, size_t n, const struct kyso_token *t,
-    size_t nt)
+out_certs(FILE *f, kyso_cert *const *c, kyso_token *const *t)
 {
-	if (n == 0) {
+	if (c == NULL || c[0] == NULL) {
 		fprintf(f, "No certificate is on the tokens present.\n");
 		return;
 	}
 	fprintf(f, "%-16s  %-28s  %-12s  %-10s  %-4s  %s\n", "ID", "SUBJECT", "KEY",
 	    "EXPIRES", "SIGN", "TOKEN");
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; c[i] != NULL; i++) {
+		const char *tok = kyso_cert_token(c[i]), *type = kyso_cert_key_type(c[i]);
 		char cn[64], key[32];
-		const char *tok = c[i].token;
 
-		for (size_t k = 0; k < nt; k++)
-			if (strcmp(t[k].id, c[i].token) == 0 && t[k].label[0] != '\0')
-				tok = t[k].label;
+		for (size_t k = 0; t != NULL && t[k] != NULL; k++)
+			if (strcmp(kyso_token_id(t[k]), tok) == 0 && kyso_token_label(t[k])[0])
+				tok = kyso_token_label(t[k]);
 
-		common_name(c[i].subject, cn, sizeof(cn));
-		if (strcmp(c[i].key_type, "rsa") == 0)
-			snprintf(key, sizeof(key), "rsa-%d", c[i].key_bits);
-		else if (strcmp(c[i].key_type, "ec") == 0)
-			snprintf(key, sizeof(key), "ec-%s", c[i].curve);
+		common_name(kyso_cert_subject(c[i]), cn, sizeof(cn));
+		if (strcmp(type, "rsa") == 0)
+			snprintf(key, sizeof(key), "rsa-%d", kyso_cert_key_bits(c[i]));
+		else if (strcmp(type, "ec") == 0)
+			snprintf(key, sizeof(key), "ec-%s", kyso_cert_curve(c[i]));
 		else
-			snprintf(key, sizeof(key), "%s", c[i].key_type);
-		fprintf(f, "%-16.16s  %-28.28s  %-12s  %-10.10s  %-4s  %s\n", c[i].id, cn, key,
-		    c[i].not_after, c[i].can_sign ? "yes" : "no", tok);
+			snprintf(key, sizeof(key), "%s", type);
+		fprintf(f, "%-16.16s  %-28.28s  %-12s  %-10.10s  %-4s  %s\n", kyso_cert_id(c[i]),
+		    cn, key, kyso_cert_not_after(c[i]),
+		    kyso_cert_flags(c[i]) & KYSO_CERT_CAN_SIGN ? "yes" : "no", tok);
 	}
 	fprintf(f, "\nUse an ID (or its first 8+ digits) with: kyso sign --cert ID ...\n");
 }
@@ -128,25 +131,26 @@ out_safe(FILE *f, const char *s)
 
 /* The whole state of a token, for events: "logged in, few PIN tries left". */
 static void
-token_state_long(const struct kyso_token *t, char *buf, size_t len)
+token_state_long(const kyso_token *t, char *buf, size_t len)
 {
+	unsigned fl = kyso_token_flags(t);
 	size_t n;
 
-	if (t->user_pin_locked) {
+	if (fl & KYSO_TOKEN_USER_PIN_LOCKED) {
 		snprintf(buf, len, "PIN locked");
 		return;
 	}
-	n = (size_t)snprintf(buf, len, "%s", t->logged_in ? "logged in" : t->login_required ?
-	    "not logged in" : "no PIN needed");
-	if (n < len && (t->user_pin_final_try || t->user_pin_count_low))
-		n += (size_t)snprintf(buf + n, len - n, ", %s", t->user_pin_final_try ?
+	n = (size_t)snprintf(buf, len, "%s", fl & KYSO_TOKEN_LOGGED_IN ? "logged in" :
+	    fl & KYSO_TOKEN_LOGIN_REQUIRED ? "not logged in" : "no PIN needed");
+	if (n < len && (fl & (KYSO_TOKEN_USER_PIN_FINAL_TRY | KYSO_TOKEN_USER_PIN_COUNT_LOW)))
+		n += (size_t)snprintf(buf + n, len - n, ", %s", fl & KYSO_TOKEN_USER_PIN_FINAL_TRY ?
 		    "final PIN try" : "few PIN tries left");
-	if (n < len && t->user_pin_to_be_changed)
+	if (n < len && (fl & KYSO_TOKEN_USER_PIN_TO_BE_CHANGED))
 		snprintf(buf + n, len - n, ", PIN to be changed");
 }
 
 void
-out_event(FILE *f, const char *when, const char *event, const struct kyso_token *t)
+out_event(FILE *f, const char *when, const char *event, const kyso_token *t)
 {
 	static const struct { const char *event, *text; } names[] = {
 		{ "token-present", "token present" }, { "token-added", "token added" },
@@ -160,18 +164,18 @@ out_event(FILE *f, const char *when, const char *event, const struct kyso_token 
 			what = names[i].text;
 	fprintf(f, "%s  ", when);
 	out_safe(f, what);
-	if (t->id == NULL || t->id[0] == '\0') {  /* an event of a newer agent, about no token */
+	if (kyso_token_id(t)[0] == '\0') {  /* an event of a newer agent, about no token */
 		fputc('\n', f);
 		return;
 	}
 	fputs(": '", f);
-	out_safe(f, t->label);
+	out_safe(f, kyso_token_label(t));
 	fputs("' (serial ", f);
-	out_safe(f, t->serial);
+	out_safe(f, kyso_token_serial(t));
 	fputs(", ", f);
-	out_safe(f, t->manufacturer);
+	out_safe(f, kyso_token_manufacturer(t));
 	fputc(' ', f);
-	out_safe(f, t->model);
+	out_safe(f, kyso_token_model(t));
 	fputc(')', f);
 	if (strcmp(event, "token-removed") != 0) {
 		token_state_long(t, state, sizeof(state));

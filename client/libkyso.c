@@ -11,6 +11,7 @@
 
 #include "encode.h"
 #include "libkyso_internal.h"
+#include "secret.h"
 #include "sockpath.h"
 #include "wire.h"
 
@@ -242,37 +243,44 @@ kyso_call(kyso_client *c, const char *method, const char *params_json, char **re
 }
 
 int
-kyso_list_tokens(kyso_client *c, struct kyso_token **tokens, size_t *n)
+kyso_list_tokens(kyso_client *c, kyso_token ***tokens, size_t *n)
 {
+	size_t count = 0;
 	json_t *r;
 	int e;
 
 	*tokens = NULL;
-	*n = 0;
+	if (n != NULL)
+		*n = 0;
 	if ((e = kyso_rpc(c, "io.kyso.Agent.ListTokens", NULL, &r)) != KYSO_OK)
 		return e;
-	e = kyso_parse_tokens(json_object_get(r, "tokens"), tokens, n);
+	e = kyso_parse_tokens(json_object_get(r, "tokens"), tokens, &count);
 	json_decref(r);
+	if (n != NULL)
+		*n = count;
 	if (e != KYSO_OK)
 		return kyso_set_error(c, e, "the agent's token list is malformed");
 	return KYSO_OK;
 }
 
 int
-kyso_list_certificates(kyso_client *c, const char *token, struct kyso_cert **certs,
-    size_t *n)
+kyso_list_certificates(kyso_client *c, const char *token, kyso_cert ***certs, size_t *n)
 {
 	json_t *params = token != NULL ? json_pack("{s:s}", "token", token) : NULL, *r;
+	size_t count = 0;
 	int e;
 
 	*certs = NULL;
-	*n = 0;
+	if (n != NULL)
+		*n = 0;
 	e = kyso_rpc(c, "io.kyso.Agent.ListCertificates", params, &r);
 	json_decref(params);
 	if (e != KYSO_OK)
 		return e;
-	e = kyso_parse_certs(json_object_get(r, "certificates"), certs, n);
+	e = kyso_parse_certs(json_object_get(r, "certificates"), certs, &count);
 	json_decref(r);
+	if (n != NULL)
+		*n = count;
 	if (e != KYSO_OK)
 		return kyso_set_error(c, e, "the agent's certificate list is malformed");
 	return KYSO_OK;
@@ -315,8 +323,7 @@ wipe_pin(json_t *o)
 }
 
 int
-kyso_sign(kyso_client *c, const struct kyso_sign_request *req, unsigned char **sig,
-    size_t *siglen)
+kyso_sign(kyso_client *c, const kyso_sign_request *req, unsigned char **sig, size_t *siglen)
 {
 	json_t *p, *r = NULL;
 	const char *s;
@@ -324,13 +331,14 @@ kyso_sign(kyso_client *c, const struct kyso_sign_request *req, unsigned char **s
 
 	*sig = NULL;
 	*siglen = 0;
-	if (req->certificate == NULL || req->algorithm == NULL)
-		return kyso_set_error(c, KYSO_ERR_INVALID_ARG, "a certificate and an algorithm "
-		    "are required");
+	if (req == NULL)
+		return kyso_set_error(c, KYSO_ERR_INVALID_ARG, "no signing request (make one "
+		    "with kyso_sign_request_new)");
 	if ((p = json_object()) == NULL || set_str(p, "certificate", req->certificate) ||
 	    set_str(p, "algorithm", req->algorithm) ||
 	    set_b64(p, "digest", req->digest, req->digest_len) ||
-	    set_b64(p, "data", req->data, req->data_len) || set_str(p, "pin", req->pin) ||
+	    set_b64(p, "data", req->data, req->data_len) ||
+	    set_str(p, "pin", req->pin != NULL ? secret_data(req->pin) : NULL) ||
 	    set_str(p, "description", req->description) ||
 	    set_str(p, "signature_format", req->signature_format)) {
 		json_decref(p);

@@ -27,9 +27,10 @@ stream_end(kyso_client *c)
 }
 
 int
-kyso_subscribe(kyso_client *c, struct kyso_token **tokens, size_t *n)
+kyso_subscribe(kyso_client *c, kyso_token ***tokens, size_t *n)
 {
 	const char *event;
+	size_t count = 0;
 	json_t *r;
 	int e;
 
@@ -37,8 +38,6 @@ kyso_subscribe(kyso_client *c, struct kyso_token **tokens, size_t *n)
 		*tokens = NULL;
 	if (n != NULL)
 		*n = 0;
-	if (tokens != NULL && n == NULL)
-		return kyso_set_error(c, KYSO_ERR_INVALID_ARG, "kyso_subscribe: tokens without n");
 	if ((e = kyso_rpc_more(c, "io.kyso.Agent.Subscribe", NULL, 1, &r)) != KYSO_OK)
 		return e;
 	event = json_string_value(json_object_get(r, "event"));
@@ -54,8 +53,10 @@ kyso_subscribe(kyso_client *c, struct kyso_token **tokens, size_t *n)
 		c->first_event = r;  /* kyso_next_event hands it out */
 		return KYSO_OK;
 	}
-	e = kyso_parse_tokens(json_object_get(r, "tokens"), tokens, n);
+	e = kyso_parse_tokens(json_object_get(r, "tokens"), tokens, &count);
 	json_decref(r);
+	if (n != NULL)
+		*n = count;
 	if (e != KYSO_OK) {
 		stream_end(c);  /* a subscription whose start the caller never saw */
 		return kyso_set_error(c, e, "out of memory");
@@ -119,32 +120,37 @@ wait_message(kyso_client *c, int timeout_ms)
 	}
 }
 
-/* Fills ev from the parameters p of one reply. */
+/* Makes *out from the parameters p of one reply. */
 static int
-event_fill(kyso_client *c, json_t *p, struct kyso_event *ev)
+event_new(kyso_client *c, json_t *p, kyso_event **out)
 {
 	const char *name = json_string_value(json_object_get(p, "event"));
+	json_t *token = json_object_get(p, "token");
+	kyso_event *ev;
 
+	*out = NULL;
 	if (name == NULL)
 		return kyso_set_error(c, KYSO_ERR_PROTOCOL, "the agent sent an event without "
 		    "a name");
-	snprintf(ev->event, sizeof(ev->event), "%s", name);
-	if (kyso_parse_token(json_object_get(p, "token"), &ev->token) != KYSO_OK ||
+	if ((ev = calloc(1, sizeof(*ev))) == NULL ||
+	    (ev->event = strdup(name)) == NULL ||
+	    (json_is_object(token) && kyso_parse_token(token, &ev->token) != KYSO_OK) ||
 	    (ev->json = json_dumps(p, JSON_COMPACT)) == NULL) {
-		kyso_event_clear(ev);
+		kyso_event_free(ev);
 		return kyso_set_error(c, KYSO_ERR_NOMEM, "out of memory");
 	}
+	*out = ev;
 	return KYSO_OK;
 }
 
 int
-kyso_next_event(kyso_client *c, int timeout_ms, struct kyso_event *ev)
+kyso_next_event(kyso_client *c, int timeout_ms, kyso_event **ev)
 {
 	json_t *msg = NULL, *p;
 	const char *ename;
 	int e;
 
-	memset(ev, 0, sizeof(*ev));
+	*ev = NULL;
 	if (!c->subscribed)
 		return kyso_set_error(c, KYSO_ERR_INVALID_ARG, "no subscription on this "
 		    "connection: call kyso_subscribe first");
@@ -152,7 +158,7 @@ kyso_next_event(kyso_client *c, int timeout_ms, struct kyso_event *ev)
 		p = c->first_event;
 		c->first_event = NULL;
 		kyso_clear_error(c);
-		e = event_fill(c, p, ev);
+		e = event_new(c, p, ev);
 		json_decref(p);
 		return e;
 	}
@@ -184,18 +190,8 @@ kyso_next_event(kyso_client *c, int timeout_ms, struct kyso_event *ev)
 		e = kyso_remote_error(c, ename, p);
 		stream_end(c);
 	} else {
-		e = event_fill(c, p, ev);
+		e = event_new(c, p, ev);
 	}
 	json_decref(msg);
 	return e;
-}
-
-void
-kyso_event_clear(struct kyso_event *ev)
-{
-	if (ev == NULL)
-		return;
-	kyso_token_clear(&ev->token);
-	free(ev->json);
-	memset(ev, 0, sizeof(*ev));
 }

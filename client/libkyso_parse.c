@@ -1,4 +1,4 @@
-/* libkyso_parse.c — reply objects into the public structs of kyso.h. */
+/* libkyso_parse.c — reply objects into libkyso's objects (kyso_token, kyso_cert). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +18,13 @@ static int
 bool_get(json_t *o, const char *key)
 {
 	return json_is_true(json_object_get(o, key));
+}
+
+/* The JSON text of o ("{}" when o is not an object). Returns NULL on ENOMEM. */
+static char *
+json_text(json_t *o)
+{
+	return json_is_object(o) ? json_dumps(o, JSON_COMPACT) : strdup("{}");
 }
 
 /* Copies a JSON array of strings into a NULL-terminated vector. */
@@ -53,38 +60,48 @@ strv_free(char **v)
 }
 
 void
-kyso_token_clear(struct kyso_token *t)
+kyso_token_free(struct kyso_token *t)
 {
+	if (t == NULL)
+		return;
 	free(t->id);
 	free(t->label);
 	free(t->manufacturer);
 	free(t->model);
 	free(t->serial);
 	free(t->module);
-	memset(t, 0, sizeof(*t));
+	free(t->json);
+	free(t);
 }
 
 void
-kyso_tokens_free(struct kyso_token *t, size_t n)
+kyso_tokens_free(kyso_token **t)
 {
 	if (t == NULL)
 		return;
-	for (size_t i = 0; i < n; i++)
-		kyso_token_clear(&t[i]);
+	for (size_t i = 0; t[i] != NULL; i++)
+		kyso_token_free(t[i]);
 	free(t);
 }
 
 int
-kyso_parse_token(json_t *o, struct kyso_token *t)
+kyso_parse_token(json_t *o, struct kyso_token **out)
 {
+	struct kyso_token *t;
+
+	if ((*out = t = calloc(1, sizeof(*t))) == NULL)
+		return KYSO_ERR_NOMEM;
 	t->id = str_dup(o, "id");
 	t->label = str_dup(o, "label");
 	t->manufacturer = str_dup(o, "manufacturer");
 	t->model = str_dup(o, "model");
 	t->serial = str_dup(o, "serial");
 	t->module = str_dup(o, "module");
-	if (!t->id || !t->label || !t->manufacturer || !t->model || !t->serial || !t->module) {
-		kyso_token_clear(t);
+	t->json = json_text(o);
+	if (!t->id || !t->label || !t->manufacturer || !t->model || !t->serial || !t->module ||
+	    !t->json) {
+		kyso_token_free(t);
+		*out = NULL;
 		return KYSO_ERR_NOMEM;
 	}
 	t->logged_in = bool_get(o, "logged_in");
@@ -98,10 +115,10 @@ kyso_parse_token(json_t *o, struct kyso_token *t)
 }
 
 int
-kyso_parse_tokens(json_t *array, struct kyso_token **out, size_t *n)
+kyso_parse_tokens(json_t *array, struct kyso_token ***out, size_t *n)
 {
+	struct kyso_token **t;
 	size_t count, i;
-	struct kyso_token *t;
 
 	*out = NULL;
 	*n = 0;
@@ -112,7 +129,7 @@ kyso_parse_tokens(json_t *array, struct kyso_token **out, size_t *n)
 		return KYSO_ERR_NOMEM;
 	for (i = 0; i < count; i++) {
 		if (kyso_parse_token(json_array_get(array, i), &t[i]) != KYSO_OK) {
-			kyso_tokens_free(t, i);
+			kyso_tokens_free(t);
 			return KYSO_ERR_NOMEM;
 		}
 	}
@@ -121,32 +138,69 @@ kyso_parse_tokens(json_t *array, struct kyso_token **out, size_t *n)
 	return KYSO_OK;
 }
 
-void
-kyso_certs_free(struct kyso_cert *c, size_t n)
+static void
+cert_free(struct kyso_cert *c)
 {
-	if (c == NULL)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		char **s[] = { &c[i].id, &c[i].token, &c[i].key_uri, &c[i].label, &c[i].subject,
-			&c[i].issuer, &c[i].serial, &c[i].not_before, &c[i].not_after,
-			&c[i].key_type, &c[i].curve };
+	char **s[] = { &c->id, &c->token, &c->key_uri, &c->label, &c->subject, &c->issuer,
+		&c->serial, &c->not_before, &c->not_after, &c->key_type, &c->curve, &c->json };
 
-		for (size_t k = 0; k < sizeof(s) / sizeof(s[0]); k++)
-			free(*s[k]);
-		strv_free(c[i].key_usage);
-		strv_free(c[i].algorithms);
-		free(c[i].der);
-	}
+	for (size_t k = 0; k < sizeof(s) / sizeof(s[0]); k++)
+		free(*s[k]);
+	strv_free(c->key_usage);
+	strv_free(c->algorithms);
+	free(c->der);
 	free(c);
 }
 
-int
-kyso_parse_certs(json_t *array, struct kyso_cert **out, size_t *n)
+void
+kyso_certs_free(kyso_cert **c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; c[i] != NULL; i++)
+		cert_free(c[i]);
+	free(c);
+}
+
+/* One Certificate object into a new certificate. */
+static int
+parse_cert(json_t *o, struct kyso_cert **out)
 {
 	static const char *const keys[] = { "id", "token", "key_uri", "label", "subject",
 		"issuer", "serial", "not_before", "not_after", "key_type", "curve" };
-	size_t count, i;
+	const char *der = json_string_value(json_object_get(o, "der"));
 	struct kyso_cert *c;
+	int bad = 0;
+
+	if ((*out = c = calloc(1, sizeof(*c))) == NULL)
+		return KYSO_ERR_NOMEM;
+	char **fields[] = { &c->id, &c->token, &c->key_uri, &c->label, &c->subject,
+		&c->issuer, &c->serial, &c->not_before, &c->not_after, &c->key_type, &c->curve };
+
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		if ((*fields[k] = str_dup(o, keys[k])) == NULL)
+			bad = 1;
+	c->key_bits = (int)json_integer_value(json_object_get(o, "key_bits"));
+	c->can_sign = bool_get(o, "can_sign");
+	c->always_authenticate = bool_get(o, "always_authenticate");
+	c->key_usage = strv_dup(json_object_get(o, "key_usage"));
+	c->algorithms = strv_dup(json_object_get(o, "algorithms"));
+	c->json = json_text(o);
+	if (der != NULL && b64_decode(der, &c->der, &c->der_len) != KYSO_OK)
+		bad = 1;
+	if (bad || c->key_usage == NULL || c->algorithms == NULL || c->json == NULL) {
+		cert_free(c);
+		*out = NULL;
+		return KYSO_ERR_NOMEM;
+	}
+	return KYSO_OK;
+}
+
+int
+kyso_parse_certs(json_t *array, struct kyso_cert ***out, size_t *n)
+{
+	struct kyso_cert **c;
+	size_t count, i;
 
 	*out = NULL;
 	*n = 0;
@@ -156,25 +210,8 @@ kyso_parse_certs(json_t *array, struct kyso_cert **out, size_t *n)
 	if ((c = calloc(count + 1, sizeof(*c))) == NULL)
 		return KYSO_ERR_NOMEM;
 	for (i = 0; i < count; i++) {
-		json_t *o = json_array_get(array, i);
-		char **fields[] = { &c[i].id, &c[i].token, &c[i].key_uri, &c[i].label,
-			&c[i].subject, &c[i].issuer, &c[i].serial, &c[i].not_before,
-			&c[i].not_after, &c[i].key_type, &c[i].curve };
-		const char *der = json_string_value(json_object_get(o, "der"));
-		int bad = 0;
-
-		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
-			if ((*fields[k] = str_dup(o, keys[k])) == NULL)
-				bad = 1;
-		c[i].key_bits = (int)json_integer_value(json_object_get(o, "key_bits"));
-		c[i].can_sign = bool_get(o, "can_sign");
-		c[i].always_authenticate = bool_get(o, "always_authenticate");
-		c[i].key_usage = strv_dup(json_object_get(o, "key_usage"));
-		c[i].algorithms = strv_dup(json_object_get(o, "algorithms"));
-		if (der != NULL && b64_decode(der, &c[i].der, &c[i].der_len) != KYSO_OK)
-			bad = 1;
-		if (bad || c[i].key_usage == NULL || c[i].algorithms == NULL) {
-			kyso_certs_free(c, i + 1);
+		if (parse_cert(json_array_get(array, i), &c[i]) != KYSO_OK) {
+			kyso_certs_free(c);
 			return KYSO_ERR_NOMEM;
 		}
 	}

@@ -1,7 +1,9 @@
 /* log.c — leveled logging; one write per line so threads do not interleave. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -10,6 +12,28 @@
 static const char *log_prog = "kyso";
 static enum log_level log_threshold = LOG_LVL_INFO;
 static int log_syslog;
+static int log_journal;  /* stderr is the journal's stream: "<3>" prefixes, no pid */
+
+/*
+ * Returns 1 if standard error is the stream systemd connected to the journal for this
+ * service: $JOURNAL_STREAM ("DEVICE:INODE") names the very file of fd 2 (see
+ * sd_journal_stream_fd(3) and systemd.exec(5)). A child that inherited the variable but
+ * not the descriptor does not match.
+ */
+static int
+log_stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char tail;
+
+	if (env == NULL || sscanf(env, "%llu:%llu%c", &dev, &ino, &tail) != 2)
+		return 0;
+	if (fstat(STDERR_FILENO, &st) != 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
 
@@ -19,6 +43,7 @@ log_init(const char *progname, enum log_level level, int use_syslog)
 	log_prog = progname;
 	log_threshold = level;
 	log_syslog = use_syslog;
+	log_journal = !use_syslog && log_stderr_is_journal();
 	if (use_syslog)
 		openlog(progname, LOG_PID, LOG_DAEMON);
 }
@@ -55,6 +80,8 @@ log_vemit(enum log_level level, const char *fmt, va_list ap)
 			*p = '?';
 	if (log_syslog)
 		syslog(prio[level], "%s", msg);
+	else if (log_journal)  /* the journal adds the name and pid; it reads the priority */
+		fprintf(stderr, "<%d>%s\n", prio[level], msg);
 	else
 		fprintf(stderr, "%s[%ld]: %s: %s\n", log_prog, (long)getpid(), level_names[level],
 		    msg);

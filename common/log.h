@@ -1,4 +1,9 @@
-/* log.h — leveled logging to stderr or syslog (the journal picks either up). */
+/*
+ * log.h — leveled logging to stderr or syslog (the journal picks either up). When
+ * standard error is a journal stream (a systemd service: $JOURNAL_STREAM matches fd 2),
+ * each line starts with its syslog priority, "<3>" for an error ... "<7>" for debug, so
+ * that `journalctl -p err` shows the errors.
+ */
 #ifndef KYSO_LOG_H
 #define KYSO_LOG_H
 
@@ -9,7 +14,10 @@ enum log_level {
 	LOG_LVL_DEBUG = 3,
 };
 
-/* Sets the program name, threshold and destination (syslog when use_syslog != 0). */
+/*
+ * Sets the program name, threshold and destination: syslog when use_syslog != 0, else
+ * standard error (with priority prefixes when it is the journal's stream).
+ */
 void log_init(const char *progname, enum log_level level, int use_syslog);
 
 /* Returns the level named by s ("error", "warning", "info", "debug"), or -1 if unknown. */

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # tests/check.sh — what `make check` runs: the whole suite on the normal build, then again
-# on the ASan+UBSan build; ends with the total "N passed, N failed, N skipped".
+# on the ASan+UBSan build, then once the packages (tests/packages/: the Debian packages
+# built, installed, tried and purged; the RPM built), last because they install
+# system-wide for a moment; ends with the total "N passed, N failed, N skipped".
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -20,6 +22,13 @@ for variant in build build-asan; do
 	fi
 	unset ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS
 done
-echo "=== total (normal and ASan+UBSan builds) ==="
+echo "=== packages (once) ==="
+bash tests/run.sh build tests/packages/*.sh || rc=1
+if read -r p f s < build/counts; then
+	total_p=$((total_p + p)); total_f=$((total_f + f)); total_s=$((total_s + s))
+else
+	total_f=$((total_f + 1)); rc=1
+fi
+echo "=== total (normal and ASan+UBSan builds, packages) ==="
 echo "$total_p passed, $total_f failed, $total_s skipped"
 exit $rc

@@ -72,3 +72,13 @@ $(BUILD)/tests/mock_probe: tests/tools/mock_probe.c tests/mock/faulty_ckr.c test
 	$(CC) $(ALL_CFLAGS) -Itests/mock $(ALL_LDFLAGS) -o $@ tests/tools/mock_probe.c \
 		tests/mock/faulty_ckr.c -ldl -lpthread
 tests: $(BUILD)/tests/mock_probe
+
+# udev.sh: kysod's verdict on a USB device (usb_probe), and statfs calls that take the
+# test's tmpfs on /sys for sysfs so that udevadm test runs the rules on synthetic devices
+$(BUILD)/tests/usb_probe: tests/tools/usb_probe.c $(BUILD)/libkysod-core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libkysod-core.a $(PKG_LIBS) -lpthread
+$(BUILD)/tests/libfakesysfs.so: tests/tools/fakesysfs.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -fsanitize=%,$(ALL_CFLAGS)) -shared -o $@ $< -ldl
+tests: $(BUILD)/tests/usb_probe $(BUILD)/tests/libfakesysfs.so

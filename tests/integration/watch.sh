@@ -122,7 +122,7 @@ pc=$root/usr/lib/pkgconfig
 cflags=$(PKG_CONFIG_PATH=$pc PKG_CONFIG_SYSROOT_DIR=$root pkg-config --cflags kyso)
 libs=$(PKG_CONFIG_PATH=$pc PKG_CONFIG_SYSROOT_DIR=$root pkg-config --libs kyso)
 san=
-ldd "$root/usr/lib/libkyso.so.0" | grep -q libasan && san="-fsanitize=address,undefined"
+ldd "$root/usr/lib/libkyso.so.1" | grep -q libasan && san="-fsanitize=address,undefined"
 cat > "$T_DIR/events.c" <<'C'
 /* events.c GOFILE: subscribes, waits for GOFILE, then reads events until a removal. */
 #define _POSIX_C_SOURCE 200809L
@@ -144,8 +144,8 @@ int
 main(int argc, char **argv)
 {
 	struct timespec tick = { 0, 100 * 1000 * 1000 };
-	struct kyso_token *t;
-	struct kyso_event ev;
+	kyso_token **t;
+	kyso_event *ev;
 	kyso_client *c;
 	char *reply;
 	size_t n;
@@ -160,9 +160,9 @@ main(int argc, char **argv)
 	}
 	printf("subscribed, tokens present:");
 	for (size_t i = 0; i < n; i++)
-		printf(" %s", t[i].label);
+		printf(" %s", kyso_token_label(t[i]));
 	printf("\n");
-	kyso_tokens_free(t, n);
+	kyso_tokens_free(t);
 	printf("nothing happens: %s\n", code(kyso_next_event(c, 300, &ev)));
 	printf("a call on the subscribed connection: %s\n",
 	    code(kyso_call(c, "io.kyso.Agent.ListTokens", NULL, &reply)));
@@ -174,12 +174,13 @@ main(int argc, char **argv)
 	for (int i = 0; i < 600 && access(argv[1], F_OK) != 0; i++)
 		nanosleep(&tick, NULL);
 	while ((e = kyso_next_event(c, 30000, &ev)) == KYSO_OK) {
-		int last = strcmp(ev.event, "token-removed") == 0;
+		const kyso_token *tok = kyso_event_token(ev);
+		int last = strcmp(kyso_event_name(ev), "token-removed") == 0;
 
-		printf("event %s %s logged_in=%d json=%s\n", ev.event, ev.token.label,
-		    ev.token.logged_in, strstr(ev.json, "\"slot_description\"") ? "full" : "?");
-		kyso_event_clear(&ev);
-		kyso_event_clear(&ev);
+		printf("event %s %s logged_in=%d json=%s\n", kyso_event_name(ev),
+		    kyso_token_label(tok), (kyso_token_flags(tok) & KYSO_TOKEN_LOGGED_IN) != 0,
+		    strstr(kyso_event_json(ev), "\"slot_description\"") ? "full" : "?");
+		kyso_event_free(ev);
 		if (last)
 			break;
 	}

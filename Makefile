@@ -21,6 +21,10 @@ INIH_CFLAGS := $(shell pkg-config --cflags inih 2>/dev/null)
 # where p11-kit finds modules named without a directory ("module: opensc-pkcs11.so")
 P11_MODULE_DIR := $(shell pkg-config --variable=p11_module_path p11-kit-1 2>/dev/null)
 INIH_LIBS := $(shell pkg-config --libs inih 2>/dev/null)
+# libkyso-pdf: PDF signatures, time stamps and verification (qpdf, cairo+pango, libcurl)
+PDF_PKGS := libqpdf libcurl pangocairo cairo-pdf openssl jansson
+PDF_CFLAGS := $(shell pkg-config --cflags $(PDF_PKGS) 2>/dev/null)
+PDF_LIBS := $(shell pkg-config --libs $(PDF_PKGS) 2>/dev/null) -lm
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Werror
@@ -101,12 +105,27 @@ LIBKYSO_SRCS += client/libkyso_batch.c
 LIBKYSO_SRCS += client/libkyso_events.c
 LIBKYSO_SRCS += client/libkyso_parse.c
 
+# libkyso-pdf (client/kyso_pdf.h): a library of its own, so that libkyso stays free of
+# qpdf, cairo, pango and libcurl (the static PKCS#11 module links libkyso.a)
+PDFLIB_SRCS += client/cms_attrs.c
+PDFLIB_SRCS += client/pdf_appearance.c
+PDFLIB_SRCS += client/pdf_batch.c
+PDFLIB_SRCS += client/pdf_complete.c
+PDFLIB_SRCS += client/pdf_doc.c
+PDFLIB_SRCS += client/pdf_emit.c
+PDFLIB_SRCS += client/pdf_file.c
+PDFLIB_SRCS += client/pdf_options.c
+PDFLIB_SRCS += client/pdf_revision.c
+PDFLIB_SRCS += client/pdf_text.c
+PDFLIB_SRCS += client/tsa.c
+
 CLI_SRCS += client/kyso.c
 CLI_SRCS += client/kyso_cmds.c
 CLI_SRCS += client/kyso_cmds_agent.c
 CLI_SRCS += client/kyso_audit_summary.c
 CLI_SRCS += client/kyso_cmds_audit.c
 CLI_SRCS += client/kyso_cmds_cms.c
+CLI_SRCS += client/kyso_cmds_pdf.c
 CLI_SRCS += client/kyso_output.c
 
 # kyso-admin, the administrators' provisioning tool
@@ -135,6 +154,7 @@ P11_OBJS := $(call obj,$(P11_SRCS))
 AGENT_OBJS := $(call obj,$(AGENT_SRCS)) $(BUILD)/obj/idl.o
 LIBKYSO_OBJS := $(call obj,$(LIBKYSO_SRCS))
 CLI_OBJS := $(call obj,$(CLI_SRCS))
+PDFLIB_OBJS := $(call obj,$(PDFLIB_SRCS))
 ADMIN_OBJS := $(call obj,$(ADMIN_SRCS))
 ADMIN_LIB_OBJS := $(call obj,$(ADMIN_LIB_SRCS))
 
@@ -142,6 +162,7 @@ LIBKYSO_SONAME := libkyso.so.0
 
 PROGRAMS := $(BUILD)/kysod $(BUILD)/kyso $(BUILD)/kyso-admin
 LIBS := $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a $(BUILD)/libkyso.so $(BUILD)/kyso.pc
+LIBS += $(BUILD)/libkyso-pdf.a $(BUILD)/libkyso-pdf.so $(BUILD)/kyso-pdf.pc
 UNITS := $(BUILD)/kysod.service
 
 .PHONY: all clean check check-build demo bench deps install lint
@@ -191,11 +212,25 @@ $(BUILD)/kyso.pc: client/kyso.pc.in Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
+# libkyso-pdf: its objects see the PDF libraries' headers; the shared library exports only
+# its API (client/libkyso-pdf.map) and needs libkyso.so
+$(PDFLIB_OBJS): ALL_CFLAGS += $(PDF_CFLAGS)
+$(BUILD)/libkyso-pdf.a: $(PDFLIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/libkyso-pdf.so: $(PDFLIB_OBJS) $(COMMON_OBJS) client/libkyso-pdf.map $(BUILD)/libkyso.so
+	$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,libkyso-pdf.so.0 \
+		-Wl,--version-script=client/libkyso-pdf.map -o $@.0 $(PDFLIB_OBJS) $(COMMON_OBJS) \
+		-L$(BUILD) -lkyso $(PDF_LIBS)
+	ln -sf libkyso-pdf.so.0 $@
+$(BUILD)/kyso-pdf.pc: client/kyso-pdf.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
 $(BUILD)/kysod.service: packaging/kysod.service.in Makefile
 	sed -e 's|@BINDIR@|$(BINDIR)|' $< > $@
 
-$(BUILD)/kyso: $(CLI_OBJS) $(BUILD)/libkyso.a
-	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(shell pkg-config --libs jansson libcrypto)
+$(BUILD)/kyso: $(CLI_OBJS) $(BUILD)/libkyso-pdf.a $(BUILD)/libkyso.a
+	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(PDF_LIBS)
 
 $(BUILD)/kyso-admin: $(ADMIN_OBJS) $(BUILD)/libkyso-admin.a $(BUILD)/libkysod-core.a
 	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(PKG_LIBS) $(INIH_LIBS) -lpthread

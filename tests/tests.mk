@@ -72,3 +72,11 @@ $(BUILD)/tests/mock_probe: tests/tools/mock_probe.c tests/mock/faulty_ckr.c test
 	$(CC) $(ALL_CFLAGS) -Itests/mock $(ALL_LDFLAGS) -o $@ tests/tools/mock_probe.c \
 		tests/mock/faulty_ckr.c -ldl -lpthread
 tests: $(BUILD)/tests/mock_probe
+
+# pdf_softsign: kyso sign-pdf's own code with a software key in place of the agent, for the
+# PDF tests that need no token (tests/integration/pdf*.sh)
+$(BUILD)/tests/pdf_softsign: tests/tools/pdf_softsign.c \
+    $(filter-out $(BUILD)/obj/client/kyso.o,$(CLI_OBJS)) $(BUILD)/libkyso-pdf.a $(BUILD)/libkyso.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PDF_LIBS)
+tests: $(BUILD)/tests/pdf_softsign

@@ -1,0 +1,152 @@
+/*
+ * pdf_batch.c — many PDF files, one consent: prepare all, sign all the digests in one
+ * batch, then complete and write each. A bad input stops everything before anyone is
+ * asked to sign; a document the signer or the time-stamp authority fails leaves no
+ * output, and the others are still written.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "kyso_err.h"
+#include "pdf_batch.h"
+#include "pdf_internal.h"
+
+static int
+batch_fail(char **message, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int
+batch_fail(char **message, int err, const char *fmt, ...)
+{
+	va_list ap;
+	char buf[PDF_ERRLEN + 256];
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (message != NULL && *message == NULL)
+		*message = strdup(buf);
+	return err;
+}
+
+static const char *
+base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s != NULL && s[1] != '\0' ? s + 1 : path;
+}
+
+/* Refuses an output named twice, or naming an input. */
+static int
+check_outputs(size_t n, const char *const *in, const char *const *out, char **message)
+{
+	struct stat a, b;
+
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(out[i], out[j]) == 0)
+				return batch_fail(message, KYSO_ERR_INVALID_ARG, "%s would be "
+				    "written twice (from %s and %s)", out[i], in[j], in[i]);
+		if (stat(out[i], &a) != 0)
+			continue;
+		for (size_t j = 0; j < n; j++)
+			if (stat(in[j], &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+				return batch_fail(message, KYSO_ERR_INVALID_ARG, "%s is an input: "
+				    "kyso never changes the document it signs; write the signed "
+				    "one elsewhere", out[i]);
+	}
+	return KYSO_OK;
+}
+
+int
+pdf_sign_files(const struct pdf_signer *s, const char *certificate,
+    const kyso_pdf_options *o, size_t n, const char *const *in, const char *const *out,
+    int force, const char *description, kyso_pdf_progress fn, void *arg, char **message)
+{
+	struct pdf_sign_item *items = NULL;
+	kyso_pdf **docs = NULL;
+	unsigned char *der = NULL;
+	size_t der_len = 0;
+	char *id = NULL, err[PDF_ERRLEN] = "";
+	struct stat st;
+	int r, first = KYSO_OK;
+
+	if (message != NULL)
+		*message = NULL;
+	if (n == 0 || n > 100000)
+		return batch_fail(message, KYSO_ERR_INVALID_ARG, "no documents to sign");
+	if ((r = check_outputs(n, in, out, message)) != KYSO_OK)
+		return r;
+	if ((items = calloc(n, sizeof(*items))) == NULL ||
+	    (docs = calloc(n, sizeof(*docs))) == NULL) {
+		r = batch_fail(message, KYSO_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = s->certificate(s->arg, certificate, &der, &der_len, &id, err, sizeof(err)))
+	    != KYSO_OK) {
+		batch_fail(message, r, "%s", err);
+		goto out;
+	}
+	/* every document ready before anyone is asked to sign */
+	for (size_t i = 0; i < n; i++) {
+		const char *alg;
+
+		if (!force && lstat(out[i], &st) == 0) {
+			r = batch_fail(message, KYSO_ERR_EXISTS, "%s exists (use --force to "
+			    "replace it); nothing was signed", out[i]);
+			goto out;
+		}
+		if ((r = kyso_pdf_open(in[i], &docs[i])) != KYSO_OK ||
+		    (r = kyso_pdf_prepare(docs[i], o, der, der_len)) != KYSO_OK) {
+			batch_fail(message, r, "%s; nothing was signed", kyso_pdf_error(docs[i]));
+			goto out;
+		}
+		kyso_pdf_digest(docs[i], &alg, &items[i].digest, &items[i].digest_len);
+		items[i].digest_alg = alg;
+		items[i].name = base_name(in[i]);
+	}
+	r = s->sign(s->arg, id, description, items, n, err, sizeof(err));
+	if (r != KYSO_OK)
+		batch_fail(message, r, "%s", err);
+	first = r;
+	for (size_t i = 0; i < n; i++) {
+		int e = items[i].err;
+		const char *msg = items[i].message;
+
+		if (items[i].cms != NULL) {
+			e = kyso_pdf_complete(docs[i], items[i].cms, items[i].cms_len);
+			if (e == KYSO_OK)
+				e = kyso_pdf_write(docs[i], out[i], force);
+			msg = e == KYSO_OK ? "" : kyso_pdf_error(docs[i]);
+		} else if (e == KYSO_OK) {
+			e = r != KYSO_OK ? r : KYSO_ERR_INTERNAL;
+			msg = r != KYSO_OK ? "not signed: the batch stopped before it" :
+			    "the signer returned nothing for it";
+		}
+		if (e != KYSO_OK && first == KYSO_OK) {
+			first = e;
+			batch_fail(message, e, "%s: %s", in[i], msg[0] != '\0' ? msg :
+			    kyso_strerror(e));
+		}
+		if (fn != NULL && fn(arg, i, n, e, msg) != 0 && i + 1 < n) {
+			if (first == KYSO_OK)
+				first = batch_fail(message, KYSO_ERR_CANCELLED, "stopped after "
+				    "%zu of %zu documents", i + 1, n);
+			break;
+		}
+	}
+	r = first;
+out:
+	for (size_t i = 0; items != NULL && i < n; i++)
+		free(items[i].cms);
+	for (size_t i = 0; docs != NULL && i < n; i++)
+		kyso_pdf_free(docs[i]);
+	free(items);
+	free(docs);
+	free(der);
+	free(id);
+	return r;
+}

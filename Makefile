@@ -118,6 +118,9 @@ PDFLIB_SRCS += client/pdf_options.c
 PDFLIB_SRCS += client/pdf_revision.c
 PDFLIB_SRCS += client/pdf_text.c
 PDFLIB_SRCS += client/tsa.c
+PDFLIB_SRCS += client/verify_cms.c
+PDFLIB_SRCS += client/verify_pdf.c
+PDFLIB_SRCS += client/verify_report.c
 
 CLI_SRCS += client/kyso.c
 CLI_SRCS += client/kyso_cmds.c
@@ -126,6 +129,7 @@ CLI_SRCS += client/kyso_audit_summary.c
 CLI_SRCS += client/kyso_cmds_audit.c
 CLI_SRCS += client/kyso_cmds_cms.c
 CLI_SRCS += client/kyso_cmds_pdf.c
+CLI_SRCS += client/kyso_cmds_verify.c
 CLI_SRCS += client/kyso_output.c
 
 # kyso-admin, the administrators' provisioning tool

@@ -88,6 +88,13 @@ char *pdf_template_expand(const char *tmpl, const struct pdf_fields *f);
  */
 long pdf_hex_gap(const unsigned char *data, size_t len);
 
+/*
+ * Decodes such a hex string ("<...>", hex digits only; an odd last digit is followed by
+ * 0). Returns KYSO_OK with *out (malloc'd), KYSO_ERR_INVALID_ARG or KYSO_ERR_NOMEM.
+ */
+int pdf_hex_decode(const unsigned char *data, size_t len, unsigned char **out,
+    size_t *outlen);
+
 /* Returns the EVP digest for "sha256", "sha384", "sha512", else NULL. */
 const EVP_MD *pdf_digest_md(const char *name);
 /* Returns "sha256", "sha384", "sha512" or "sha1" for md, else NULL. */

@@ -213,6 +213,28 @@ pdf_hex_gap(const unsigned char *data, size_t len)
 	return digits;
 }
 
+int
+pdf_hex_decode(const unsigned char *data, size_t len, unsigned char **out, size_t *outlen)
+{
+	long digits = pdf_hex_gap(data, len);
+	unsigned char *b;
+
+	*out = NULL;
+	*outlen = 0;
+	if (digits < 0)
+		return KYSO_ERR_INVALID_ARG;
+	if ((b = calloc((size_t)digits / 2 + 2, 1)) == NULL)
+		return KYSO_ERR_NOMEM;
+	for (long i = 0; i < digits; i++) {
+		int v = hex_digit((char)data[1 + i]);
+
+		b[i / 2] |= (unsigned char)(i % 2 == 0 ? v << 4 : v);
+	}
+	*out = b;
+	*outlen = ((size_t)digits + 1) / 2;
+	return KYSO_OK;
+}
+
 const EVP_MD *
 pdf_digest_md(const char *name)
 {

@@ -66,7 +66,7 @@ int cmd_sign_pdf(struct cli *cli, int argc, char **argv);
 int cmd_verify(struct cli *cli, int argc, char **argv);
 
 /* Who signs for sign-pdf: kyso_sign_pdfs over the agent, or a test's own signer. */
-typedef int (*sign_pdfs_fn)(struct cli *cli, const char *certificate,
+typedef int (*sign_pdfs_fn)(struct cli *cli, const char *certificate, const char *pin,
     const kyso_pdf_options *o, size_t n, const char *const *in, const char *const *out,
     int force, const char *description, kyso_pdf_progress fn, void *arg, char **message);
 /* Parses sign-pdf's command line and signs with sign; returns the exit status. */

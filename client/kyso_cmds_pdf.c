@@ -51,12 +51,15 @@ static const char sign_pdf_usage[] =
     "      --reserve BYTES      room kept for the signature (default: from the\n"
     "                           certificate's size)\n"
     "      --description TEXT   what is signed, in your words, for the PIN dialog\n"
-    "  -q, --quiet              print only errors\n";
+    "      --pin-stdin          read the PIN from the first line of standard input\n"
+    "  -q, --quiet              print only errors\n"
+    "Without --pin-stdin, the agent asks for the PIN in its dialog; where it has none,\n"
+    "the PIN is asked on the terminal.\n";
 
 enum {
 	O_REASON = 256, O_LOCATION, O_CONTACT, O_NAME, O_FIELD, O_VISIBLE, O_PAGE, O_RECT,
 	O_IMAGE, O_TEXT, O_FONT, O_FONT_SIZE, O_COLOR, O_TIME_FORMAT, O_UTC_OFFSET, O_DIGEST,
-	O_TSA, O_TSA_CA, O_RESERVE, O_DESCRIPTION,
+	O_TSA, O_TSA_CA, O_RESERVE, O_DESCRIPTION, O_PIN_STDIN,
 };
 
 /* One number of --rect, in points; mm and cm converted. Returns 0 or -1. */
@@ -213,16 +216,17 @@ sign_pdf_main(struct cli *cli, int argc, char **argv, sign_pdfs_fn sign)
 		{ "tsa-ca", required_argument, NULL, O_TSA_CA },
 		{ "reserve", required_argument, NULL, O_RESERVE },
 		{ "description", required_argument, NULL, O_DESCRIPTION },
+		{ "pin-stdin", no_argument, NULL, O_PIN_STDIN },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cert = NULL, *out = NULL, *dir = NULL, *description = NULL;
 	kyso_pdf_options *o = NULL;
 	struct progress prog = { 0 };
-	char **outs = NULL, *tmpl, *end, *message = NULL;
+	char **outs = NULL, *tmpl, *end, *message = NULL, *pin = NULL;
 	double rect[4] = { 0 };
 	int ch, e, rc = EXIT_USAGE, force = 0, visible = 0, have_rect = 0, page = -1;
-	int offset = 7 * 60, image = 0;
+	int offset = 7 * 60, image = 0, pin_stdin = 0;
 	size_t n = 0;
 	long v;
 
@@ -302,6 +306,7 @@ sign_pdf_main(struct cli *cli, int argc, char **argv, sign_pdfs_fn sign)
 			}
 			break;
 		case O_DESCRIPTION: description = optarg; break;
+		case O_PIN_STDIN: pin_stdin = 1; break;
 		default:
 			if ((e = cli_common_opt(cli, ch, sign_pdf_usage, "sign-pdf")) >= 0) {
 				rc = e;
@@ -348,8 +353,23 @@ sign_pdf_main(struct cli *cli, int argc, char **argv, sign_pdfs_fn sign)
 	}
 	prog.in = (const char *const *)argv + optind;
 	prog.out = (const char *const *)outs;
-	e = sign(cli, cert, o, n, prog.in, prog.out, force, description, on_document, &prog,
-	    &message);
+	if (pin_stdin && (pin = cli_read_pin(1, NULL)) == NULL) {
+		rc = EXIT_PIN;
+		goto out;
+	}
+	e = sign(cli, cert, pin, o, n, prog.in, prog.out, force, description, on_document,
+	    &prog, &message);
+	if (e == KYSO_ERR_PIN_REQUIRED && !pin_stdin && prog.signed_ok + prog.failed == 0) {
+		/* no dialog could ask: the officer types the PIN once here; never retried */
+		if ((pin = cli_read_pin(0, "PIN for the token: ")) == NULL) {
+			rc = EXIT_PIN;
+			goto out;
+		}
+		free(message);
+		message = NULL;
+		e = sign(cli, cert, pin, o, n, prog.in, prog.out, force, description,
+		    on_document, &prog, &message);
+	}
 	if (e != KYSO_OK && message != NULL && (prog.signed_ok + prog.failed == 0 ||
 	    e == KYSO_ERR_CANCELLED))
 		fprintf(stderr, "kyso sign-pdf: %s\n", message);
@@ -365,6 +385,7 @@ out:
 		free(outs[i]);
 	free(outs);
 	free(message);
+	cli_pin_free(pin);
 	kyso_pdf_options_free(o);
 	return rc;
 }

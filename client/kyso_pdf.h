@@ -195,20 +195,22 @@ typedef int (*kyso_pdf_progress)(void *arg, size_t index, size_t total, int err,
     const char *message);
 
 /*
- * Signs n PDF files with the certificate (id, unique prefix, label or key URI, as
- * kyso_sign takes) under one consent: every input is opened and prepared first (any
+ * Signs n PDF files (at most 1000: the agent's batch) with the certificate (id, unique
+ * prefix of 8+ digits, label or key URI) under one consent, with pin if the program has
+ * the token's PIN (NULL: the agent asks the officer in its dialog): every input is opened and prepared first (any
  * failure there stops everything before the agent is asked, and nothing is written),
  * then the digests are signed in one SignDocuments batch (profile "pades"), then each
  * signed document is completed and written to out[i] (refused if it exists, unless
  * force). description is shown to the officer (NULL: the agent lists the file names).
- * fn (may be NULL) is called for each document once it is written or has failed.
- * Returns KYSO_OK when every document was written; otherwise the first error — the
+ * fn (may be NULL) is called for each document once it is written or has failed (not
+ * when nothing was signed at all). Returns KYSO_OK when every document was written;
+ * otherwise the first error — the
  * agent's (KYSO_ERR_CANCELLED, PIN errors...: documents signed before a cancel are
  * still written), a document's, or the time-stamp authority's — with, if message is
  * not NULL, a sentence in *message (free with kyso_free).
  */
-int kyso_sign_pdfs(kyso_client *c, const char *certificate, const kyso_pdf_options *o,
-    size_t n, const char *const *in, const char *const *out, int force,
+int kyso_sign_pdfs(kyso_client *c, const char *certificate, const char *pin,
+    const kyso_pdf_options *o, size_t n, const char *const *in, const char *const *out, int force,
     const char *description, kyso_pdf_progress fn, void *arg, char **message);
 
 /* ---- RFC 3161 time stamps ---- */

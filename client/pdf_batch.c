@@ -76,8 +76,11 @@ pdf_sign_files(const struct pdf_signer *s, const char *certificate,
 
 	if (message != NULL)
 		*message = NULL;
-	if (n == 0 || n > 100000)
+	if (n == 0)
 		return batch_fail(message, KYSO_ERR_INVALID_ARG, "no documents to sign");
+	if (n > PDF_BATCH_MAX)
+		return batch_fail(message, KYSO_ERR_INVALID_ARG, "%zu documents: a batch holds "
+		    "at most %d (the agent's limit); sign them in several runs", n, PDF_BATCH_MAX);
 	if ((r = check_outputs(n, in, out, message)) != KYSO_OK)
 		return r;
 	if ((items = calloc(n, sizeof(*items))) == NULL ||
@@ -109,8 +112,15 @@ pdf_sign_files(const struct pdf_signer *s, const char *certificate,
 		items[i].name = base_name(in[i]);
 	}
 	r = s->sign(s->arg, id, description, items, n, err, sizeof(err));
-	if (r != KYSO_OK)
+	if (r != KYSO_OK) {
+		size_t got = 0;
+
 		batch_fail(message, r, "%s", err);
+		for (size_t i = 0; i < n; i++)
+			got += items[i].cms != NULL;
+		if (got == 0)
+			goto out;  /* nothing was signed: one error says it all */
+	}
 	first = r;
 	for (size_t i = 0; i < n; i++) {
 		int e = items[i].err;

@@ -12,6 +12,9 @@
 
 #include "kyso_pdf.h"
 
+/* The most documents in one batch (SignDocuments' cap). */
+#define PDF_BATCH_MAX 1000
+
 /* One document of a batch: what to sign, and what the signer gives back. */
 struct pdf_sign_item {
 	const char *name;              /* shown to the officer, recorded in the audit log */

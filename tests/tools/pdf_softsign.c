@@ -137,13 +137,15 @@ soft_sign(void *arg, const char *id, const char *description, struct pdf_sign_it
 static struct soft soft;
 
 static int
-sign_soft(struct cli *cli, const char *certificate, const kyso_pdf_options *o, size_t n,
+sign_soft(struct cli *cli, const char *certificate, const char *pin,
+    const kyso_pdf_options *o, size_t n,
     const char *const *in, const char *const *out, int force, const char *description,
     kyso_pdf_progress fn, void *arg, char **message)
 {
 	struct pdf_signer s = { soft_certificate, soft_sign, &soft };
 
 	(void)cli;
+	(void)pin;
 	return pdf_sign_files(&s, certificate, o, n, in, out, force, description, fn, arg,
 	    message);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "kyso_err.h"
 #include "pdf_batch.h"
@@ -39,13 +40,24 @@ base_name(const char *path)
 	return s != NULL && s[1] != '\0' ? s + 1 : path;
 }
 
-/* Refuses an output named twice, or naming an input. */
+/* Refuses an output named twice, naming an input, or in a directory it cannot be in. */
 static int
 check_outputs(size_t n, const char *const *in, const char *const *out, char **message)
 {
 	struct stat a, b;
+	char dir[4096];
 
 	for (size_t i = 0; i < n; i++) {
+		const char *slash = strrchr(out[i], '/');
+
+		if (slash == NULL)
+			snprintf(dir, sizeof(dir), ".");
+		else
+			snprintf(dir, sizeof(dir), "%.*s", slash == out[i] ? 1 :
+			    (int)(slash - out[i]), out[i]);
+		if (stat(dir, &a) != 0 || !S_ISDIR(a.st_mode) || access(dir, W_OK | X_OK) != 0)
+			return batch_fail(message, KYSO_ERR_IO, "cannot write %s: %s is not a "
+			    "directory you can write in; nothing was signed", out[i], dir);
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(out[i], out[j]) == 0)
 				return batch_fail(message, KYSO_ERR_INVALID_ARG, "%s would be "

@@ -273,6 +273,9 @@ check_response(kyso_tsa *t, TS_REQ *req, TS_RESP *resp)
 		return tsa_fail(t, r, "the time-stamp authority's answer has no token");
 	if ((ctx = TS_REQ_to_TS_VERIFY_CTX(req, NULL)) == NULL)
 		return tsa_fail(t, KYSO_ERR_NOMEM, "out of memory");
+	/* the version, the imprint and the nonce sent; the signature and the TSA's chain
+	 * when there is a CA bundle (else check_token_signature, without a chain) */
+	TS_VERIFY_CTX_set_flags(ctx, TS_VFY_VERSION | TS_VFY_IMPRINT | TS_VFY_NONCE);
 	if (t->store != NULL) {
 		/* the context frees the store it is given */
 		X509_STORE_up_ref(t->store);

@@ -11,6 +11,12 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libkysod-core.a $(BUILD)/libkyso.
 	$(CC) $(ALL_CFLAGS) -Itests/unit -Iadmin $(ALL_LDFLAGS) -o $@ $< $(LIBKYSO_OBJS) \
 		$(BUILD)/libkyso-admin.a $(BUILD)/libkysod-core.a $(PKG_LIBS) -lcmocka -lpthread
 
+# the unit tests of libkyso-pdf (test_pdf_*) link it and the PDF libraries
+$(BUILD)/tests/unit/test_pdf_%: tests/unit/test_pdf_%.c $(BUILD)/libkyso-pdf.a $(BUILD)/libkyso.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(PDF_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $< \
+		$(BUILD)/libkyso-pdf.a $(BUILD)/libkyso.a $(PDF_LIBS) -lcmocka
+
 .PHONY: check-build tests
 tests: all $(UNIT_BINS)
 check-build:

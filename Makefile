@@ -255,6 +255,13 @@ install: all
 	install -m 755 $(BUILD)/libkyso.so.0 $(DESTDIR)$(LIBDIR)/
 	ln -sf libkyso.so.0 $(DESTDIR)$(LIBDIR)/libkyso.so
 	install -m 644 client/kyso.h common/kyso_err.h $(DESTDIR)$(INCLUDEDIR)/kyso/
+	install -m 644 $(BUILD)/libkyso-pdf.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(BUILD)/libkyso-pdf.so.0 $(DESTDIR)$(LIBDIR)/
+	ln -sf libkyso-pdf.so.0 $(DESTDIR)$(LIBDIR)/libkyso-pdf.so
+	install -m 644 client/kyso_pdf.h $(DESTDIR)$(INCLUDEDIR)/kyso/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' client/kyso-pdf.pc.in \
+	    > $(DESTDIR)$(LIBDIR)/pkgconfig/kyso-pdf.pc
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' client/kyso.pc.in \
 	    > $(DESTDIR)$(LIBDIR)/pkgconfig/kyso.pc

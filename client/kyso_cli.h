@@ -8,6 +8,7 @@
 
 #include "kyso.h"
 #include "kyso_pdf.h"
+#include "pdf_batch.h"
 
 /* Exit codes, documented in kyso(1). */
 enum cli_exit {
@@ -68,7 +69,8 @@ int cmd_verify(struct cli *cli, int argc, char **argv);
 /* Who signs for sign-pdf: kyso_sign_pdfs over the agent, or a test's own signer. */
 typedef int (*sign_pdfs_fn)(struct cli *cli, const char *certificate, const char *pin,
     const kyso_pdf_options *o, size_t n, const char *const *in, const char *const *out,
-    int force, const char *description, kyso_pdf_progress fn, void *arg, char **message);
+    int force, const char *description, kyso_pdf_progress fn, void *arg, char **message,
+    struct pdf_timings *t);
 /* Parses sign-pdf's command line and signs with sign; returns the exit status. */
 int sign_pdf_main(struct cli *cli, int argc, char **argv, sign_pdfs_fn sign);
 

@@ -52,6 +52,7 @@ static const char sign_pdf_usage[] =
     "                           certificate's size)\n"
     "      --description TEXT   what is signed, in your words, for the PIN dialog\n"
     "      --pin-stdin          read the PIN from the first line of standard input\n"
+    "      --timings            say where the time went, on standard error\n"
     "  -q, --quiet              print only errors\n"
     "Without --pin-stdin, the agent asks for the PIN in its dialog; where it has none,\n"
     "the PIN is asked on the terminal.\n";
@@ -59,7 +60,7 @@ static const char sign_pdf_usage[] =
 enum {
 	O_REASON = 256, O_LOCATION, O_CONTACT, O_NAME, O_FIELD, O_VISIBLE, O_PAGE, O_RECT,
 	O_IMAGE, O_TEXT, O_FONT, O_FONT_SIZE, O_COLOR, O_TIME_FORMAT, O_UTC_OFFSET, O_DIGEST,
-	O_TSA, O_TSA_CA, O_RESERVE, O_DESCRIPTION, O_PIN_STDIN,
+	O_TSA, O_TSA_CA, O_RESERVE, O_DESCRIPTION, O_PIN_STDIN, O_TIMINGS,
 };
 
 /* One number of --rect, in points; mm and cm converted. Returns 0 or -1. */
@@ -217,6 +218,7 @@ sign_pdf_main(struct cli *cli, int argc, char **argv, sign_pdfs_fn sign)
 		{ "reserve", required_argument, NULL, O_RESERVE },
 		{ "description", required_argument, NULL, O_DESCRIPTION },
 		{ "pin-stdin", no_argument, NULL, O_PIN_STDIN },
+		{ "timings", no_argument, NULL, O_TIMINGS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -226,7 +228,8 @@ sign_pdf_main(struct cli *cli, int argc, char **argv, sign_pdfs_fn sign)
 	char **outs = NULL, *tmpl, *end, *message = NULL, *pin = NULL;
 	double rect[4] = { 0 };
 	int ch, e, rc = EXIT_USAGE, force = 0, visible = 0, have_rect = 0, page = -1;
-	int offset = 7 * 60, image = 0, pin_stdin = 0;
+	int offset = 7 * 60, image = 0, pin_stdin = 0, timings = 0;
+	struct pdf_timings t = { 0 };
 	size_t n = 0;
 	long v;
 
@@ -307,6 +310,7 @@ sign_pdf_main(struct cli *cli, int argc, char **argv, sign_pdfs_fn sign)
 			break;
 		case O_DESCRIPTION: description = optarg; break;
 		case O_PIN_STDIN: pin_stdin = 1; break;
+		case O_TIMINGS: timings = 1; break;
 		default:
 			if ((e = cli_common_opt(cli, ch, sign_pdf_usage, "sign-pdf")) >= 0) {
 				rc = e;
@@ -358,7 +362,7 @@ sign_pdf_main(struct cli *cli, int argc, char **argv, sign_pdfs_fn sign)
 		goto out;
 	}
 	e = sign(cli, cert, pin, o, n, prog.in, prog.out, force, description, on_document,
-	    &prog, &message);
+	    &prog, &message, &t);
 	if (e == KYSO_ERR_PIN_REQUIRED && !pin_stdin && prog.signed_ok + prog.failed == 0) {
 		/* no dialog could ask: the officer types the PIN once here; never retried */
 		if ((pin = cli_read_pin(0, "PIN for the token: ")) == NULL) {
@@ -367,14 +371,20 @@ sign_pdf_main(struct cli *cli, int argc, char **argv, sign_pdfs_fn sign)
 		}
 		free(message);
 		message = NULL;
+		memset(&t, 0, sizeof(t));
 		e = sign(cli, cert, pin, o, n, prog.in, prog.out, force, description,
-		    on_document, &prog, &message);
+		    on_document, &prog, &message, &t);
 	}
 	if (e != KYSO_OK && message != NULL && (prog.signed_ok + prog.failed == 0 ||
 	    e == KYSO_ERR_CANCELLED))
 		fprintf(stderr, "kyso sign-pdf: %s\n", message);
 	if (!prog.quiet && n > 1)
 		printf("%zu signed, %zu not signed\n", prog.signed_ok, n - prog.signed_ok);
+	if (timings)
+		fprintf(stderr, "timings: open %.3f s (read, parse, check), prepare %.3f s "
+		    "(lay out, hash), certificate %.3f s, sign %.3f s (agent and token), "
+		    "complete %.3f s (check the CMS, time stamps), write %.3f s (write, sync, "
+		    "rename)\n", t.open, t.prepare, t.certificate, t.sign, t.complete, t.write);
 	rc = pdf_exit(e);
 	goto out;
 nomem:

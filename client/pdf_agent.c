@@ -118,13 +118,23 @@ out:
 }
 
 int
-kyso_sign_pdfs(kyso_client *c, const char *certificate, const char *pin,
+pdf_agent_sign_files(kyso_client *c, const char *certificate, const char *pin,
     const kyso_pdf_options *o, size_t n, const char *const *in, const char *const *out,
-    int force, const char *description, kyso_pdf_progress fn, void *arg, char **message)
+    int force, const char *description, kyso_pdf_progress fn, void *arg, char **message,
+    struct pdf_timings *t)
 {
 	struct agent a = { c, pin };
 	struct pdf_signer s = { agent_certificate, agent_sign, &a };
 
 	return pdf_sign_files(&s, certificate, o, n, in, out, force, description, fn, arg,
-	    message);
+	    message, t);
+}
+
+int
+kyso_sign_pdfs(kyso_client *c, const char *certificate, const char *pin,
+    const kyso_pdf_options *o, size_t n, const char *const *in, const char *const *out,
+    int force, const char *description, kyso_pdf_progress fn, void *arg, char **message)
+{
+	return pdf_agent_sign_files(c, certificate, pin, o, n, in, out, force, description,
+	    fn, arg, message, NULL);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kyso_err.h"
@@ -30,6 +31,25 @@ batch_fail(char **message, int err, const char *fmt, ...)
 	if (message != NULL && *message == NULL)
 		*message = strdup(buf);
 	return err;
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Adds the time since *mark to *phase and moves the mark. */
+static void
+lap(double *mark, double *phase)
+{
+	double t = now();
+
+	*phase += t - *mark;
+	*mark = t;
 }
 
 static const char *
@@ -76,8 +96,11 @@ check_outputs(size_t n, const char *const *in, const char *const *out, char **me
 int
 pdf_sign_files(const struct pdf_signer *s, const char *certificate,
     const kyso_pdf_options *o, size_t n, const char *const *in, const char *const *out,
-    int force, const char *description, kyso_pdf_progress fn, void *arg, char **message)
+    int force, const char *description, kyso_pdf_progress fn, void *arg, char **message,
+    struct pdf_timings *tm)
 {
+	struct pdf_timings local = { 0 }, *t = tm != NULL ? tm : &local;
+	double mark = now();
 	struct pdf_sign_item *items = NULL;
 	kyso_pdf **docs = NULL;
 	unsigned char *der = NULL;
@@ -100,8 +123,9 @@ pdf_sign_files(const struct pdf_signer *s, const char *certificate,
 		r = batch_fail(message, KYSO_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = s->certificate(s->arg, certificate, &der, &der_len, &id, err, sizeof(err)))
-	    != KYSO_OK) {
+	r = s->certificate(s->arg, certificate, &der, &der_len, &id, err, sizeof(err));
+	lap(&mark, &t->certificate);
+	if (r != KYSO_OK) {
 		batch_fail(message, r, "%s", err);
 		goto out;
 	}
@@ -114,8 +138,13 @@ pdf_sign_files(const struct pdf_signer *s, const char *certificate,
 			    "replace it); nothing was signed", out[i]);
 			goto out;
 		}
-		if ((r = kyso_pdf_open(in[i], &docs[i])) != KYSO_OK ||
-		    (r = kyso_pdf_prepare(docs[i], o, der, der_len)) != KYSO_OK) {
+		r = kyso_pdf_open(in[i], &docs[i]);
+		lap(&mark, &t->open);
+		if (r == KYSO_OK) {
+			r = kyso_pdf_prepare(docs[i], o, der, der_len);
+			lap(&mark, &t->prepare);
+		}
+		if (r != KYSO_OK) {
 			batch_fail(message, r, "%s; nothing was signed", kyso_pdf_error(docs[i]));
 			goto out;
 		}
@@ -124,6 +153,7 @@ pdf_sign_files(const struct pdf_signer *s, const char *certificate,
 		items[i].name = base_name(in[i]);
 	}
 	r = s->sign(s->arg, id, description, items, n, err, sizeof(err));
+	lap(&mark, &t->sign);
 	if (r != KYSO_OK) {
 		size_t got = 0;
 
@@ -140,8 +170,11 @@ pdf_sign_files(const struct pdf_signer *s, const char *certificate,
 
 		if (items[i].cms != NULL) {
 			e = kyso_pdf_complete(docs[i], items[i].cms, items[i].cms_len);
-			if (e == KYSO_OK)
+			lap(&mark, &t->complete);
+			if (e == KYSO_OK) {
 				e = kyso_pdf_write(docs[i], out[i], force);
+				lap(&mark, &t->write);
+			}
 			msg = e == KYSO_OK ? "" : kyso_pdf_error(docs[i]);
 		} else if (e == KYSO_OK) {
 			e = r != KYSO_OK ? r : KYSO_ERR_INTERNAL;

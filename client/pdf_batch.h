@@ -44,13 +44,31 @@ struct pdf_signer {
 	void *arg;
 };
 
+/* Where a batch's time went, in seconds (sign-pdf --timings, the benchmark). */
+struct pdf_timings {
+	double open;      /* reading the files, qpdf parsing them, the checks */
+	double prepare;   /* laying out the revisions, hashing the signed bytes */
+	double certificate; /* finding the certificate */
+	double sign;      /* the signer: the agent and the token */
+	double complete;  /* checking each CMS, time stamps, embedding */
+	double write;     /* writing, syncing and renaming the files */
+};
+
 /*
  * Signs the files in[0..n) into out[0..n) as kyso_sign_pdfs describes, with signer s.
  * Returns KYSO_OK when every file was written, else the first error, with *message (a
- * malloc'd sentence, if message is not NULL) saying what went wrong.
+ * malloc'd sentence, if message is not NULL) saying what went wrong. t (may be NULL)
+ * gets where the time went.
  */
 int pdf_sign_files(const struct pdf_signer *s, const char *certificate,
     const kyso_pdf_options *o, size_t n, const char *const *in, const char *const *out,
-    int force, const char *description, kyso_pdf_progress fn, void *arg, char **message);
+    int force, const char *description, kyso_pdf_progress fn, void *arg, char **message,
+    struct pdf_timings *t);
+
+/* kyso_sign_pdfs with its timings (t may be NULL); pdf_agent.c. */
+int pdf_agent_sign_files(kyso_client *c, const char *certificate, const char *pin,
+    const kyso_pdf_options *o, size_t n, const char *const *in, const char *const *out,
+    int force, const char *description, kyso_pdf_progress fn, void *arg, char **message,
+    struct pdf_timings *t);
 
 #endif

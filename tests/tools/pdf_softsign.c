@@ -23,7 +23,6 @@
 #include <openssl/x509.h>
 
 #include "kyso_cli.h"
-#include "pdf_batch.h"
 
 struct soft {
 	EVP_PKEY *key;
@@ -140,14 +139,14 @@ static int
 sign_soft(struct cli *cli, const char *certificate, const char *pin,
     const kyso_pdf_options *o, size_t n,
     const char *const *in, const char *const *out, int force, const char *description,
-    kyso_pdf_progress fn, void *arg, char **message)
+    kyso_pdf_progress fn, void *arg, char **message, struct pdf_timings *t)
 {
 	struct pdf_signer s = { soft_certificate, soft_sign, &soft };
 
 	(void)cli;
 	(void)pin;
 	return pdf_sign_files(&s, certificate, o, n, in, out, force, description, fn, arg,
-	    message);
+	    message, t);
 }
 
 int

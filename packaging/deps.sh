@@ -15,7 +15,8 @@ libqpdf-dev libcurl4-openssl-dev libcairo2-dev libpango1.0-dev fonts-dejavu-core
 TEST_PKGS="openssl p11-kit softhsm2 opensc gnutls-bin xxd python3 util-linux procps bc bsdutils
 ca-certificates pcscd vsmartcard-vpcd libcacard-dev libglib2.0-dev libnss3-dev libnss3-tools
 iproute2 libengine-pkcs11-openssl pinentry-curses pinentry-tty tmux dbus gdb
-qpdf poppler-utils ghostscript libpdfbox2-java openjdk-17-jdk-headless libreoffice-writer-nogui"
+qpdf poppler-utils ghostscript libpdfbox2-java libbcpkix-java openjdk-17-jdk-headless
+libreoffice-writer-nogui"
 
 check_only=0
 set_name=all

@@ -11,6 +11,8 @@
 #   docmdp     certified with "no changes allowed": /Perms /DocMDP names a signature
 #              dictionary whose DocMDP transform has /P 1
 #   noeol      one page, the file ending in "%%EOF" without an end of line
+#   scan KB [SEED]  a scanned letter of about KB KiB: two pages, each a grey image of
+#              random bytes (the benchmark's documents; SEED makes each one different)
 # Every file is a valid PDF 1.7 (qpdf --check passes).
 import sys
 
@@ -84,6 +86,23 @@ def docmdp():
     return objs
 
 
+def scan(kb, seed):
+    import random
+    rnd = random.Random(seed)
+    side = int((kb * 1024 / 2) ** 0.5)
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R 6 0 R] /Count 2 >>"]
+    for p in range(2):
+        n = 3 + 3 * p
+        objs.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources "
+                    b"<< /XObject << /Im0 %d 0 R >> >> /Contents %d 0 R >>" % (n + 2, n + 1))
+        objs.append(stream(b"q 595 0 0 842 0 0 cm /Im0 Do Q"))
+        img = rnd.randbytes(side * side)
+        objs.append(b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace "
+                    b"/DeviceGray /BitsPerComponent 8 /Length %d >>\nstream\n" % (side, side, len(img))
+                    + img + b"\nendstream")
+    return objs
+
+
 kind, out = sys.argv[1], sys.argv[2]
 if kind == "pages":
     data = build(pages(int(sys.argv[3])))
@@ -93,6 +112,8 @@ elif kind == "form-direct":
     data = build(form(True))
 elif kind == "docmdp":
     data = build(docmdp())
+elif kind == "scan":
+    data = build(scan(int(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else 0))
 elif kind == "noeol":
     data = build(pages(1), eol=False)
 else:

@@ -38,8 +38,9 @@ usage(FILE *f)
 	    "  -V, --version      show the version\n"
 	    "\nExit status: 0 success, 1 error, 2 usage, 3 agent not reachable, 4 PIN required\n"
 	    "or incorrect, 5 PIN locked, 6 no such certificate or token, 7 algorithm or\n"
-	    "digest refused, 8 token failed or removed. 'kyso watch' ends with 0 when\n"
-	    "interrupted, 3 when the agent stops. See kyso(1).\n");
+	    "digest refused, 8 token failed or removed, 12 'kyso verify' found a signature\n"
+	    "not valid. 'kyso watch' ends with 0 when interrupted, 3 when the agent stops.\n"
+	    "See kyso(1).\n");
 }
 
 int

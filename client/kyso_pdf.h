@@ -51,7 +51,7 @@ enum kyso_pdf_setting {
 	KYSO_PDF_COLOR,        /* the text colour, RRGGBB hex (default 000000) */
 	KYSO_PDF_TIME_FORMAT,  /* strftime format of the shown time; %z gives +07:00
 	                        * (default "%Y-%m-%dT%H:%M:%S%z", ISO 8601) */
-	KYSO_PDF_DIGEST,       /* sha256 (default), sha384, sha512 */
+	KYSO_PDF_DIGEST,       /* sha256 (default; sha512 for an Ed25519 key), sha384, sha512 */
 	KYSO_PDF_TSA_URL,      /* an RFC 3161 time-stamp authority: PAdES B-T */
 	KYSO_PDF_TSA_CA,       /* a PEM bundle the time-stamp authority must chain to */
 };

@@ -521,6 +521,10 @@ rev_plan(struct rev *r, const unsigned char *cert, size_t cert_len)
 		pdfopt_text(o, KYSO_PDF_REASON), pdfopt_text(o, KYSO_PDF_LOCATION),
 		pdfopt_text(o, KYSO_PDF_CONTACT) };
 	snprintf(d->digest_alg, sizeof(d->digest_alg), "%s", pdfopt_text(o, KYSO_PDF_DIGEST));
+	/* Ed25519 signs with SHA-512 (RFC 8419): the default follows the key */
+	if (o->text[KYSO_PDF_DIGEST] == NULL &&
+	    EVP_PKEY_get_base_id(X509_get0_pubkey(d->cert)) == EVP_PKEY_ED25519)
+		snprintf(d->digest_alg, sizeof(d->digest_alg), "sha512");
 	if ((e = choose_field(r)) != KYSO_OK)
 		return e;
 	page = o->visible ? o->page : 1;

@@ -112,4 +112,32 @@ openssl cms -sign -binary -cades -nodetach -in "$F/gs.ps" -signer "$PKI/officer.
 	-inkey "$PKI/officer.key" -outform PEM -out "$O/att.p7s" 2>/dev/null
 t_ok "an attached CAdES signature (PEM), content inside: valid" \
 	"$K" verify --ca "$PKI/ca.crt" "$O/att.p7s"
+
+# damaged files: kyso verify and sign-pdf answer (a status, a sentence), never crash
+# (under ASan in the sanitizer pass): bytes overwritten at seeded random places
+crashed=0 answered=0
+for seed in $(seq 1 ${PDF_MUTATIONS:-60}); do
+	$PY - "$O/two.pdf" "$O/m.pdf" "$seed" <<'PY'
+import random, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+r = random.Random(int(sys.argv[3]))
+for _ in range(r.randint(1, 8)):
+    at = r.randrange(len(d))
+    n = r.randint(1, 16)
+    d[at:at + n] = bytes(r.choice(b"0123456789<>[]/() RobjendxfFEOP\n\x00\xff") for _ in range(n))
+open(sys.argv[2], "wb").write(d)
+PY
+	"$K" verify --ca "$PKI/ca.crt" "$O/m.pdf" > "$O/m.out" 2>&1; rc=$?
+	if [ $rc -ge 128 ] || grep -q 'Sanitizer' "$O/m.out"; then
+		crashed=$((crashed + 1)); echo "# seed $seed: kyso verify exit $rc"; sed 's/^/#   /' "$O/m.out" | head -n 20
+	fi
+	[ $rc = 0 ] || [ $rc = 12 ] || [ $rc = 1 ] && answered=$((answered + 1))
+	rm -f "$O/m-signed.pdf"
+	officer -q -o "$O/m-signed.pdf" "$O/m.pdf" > "$O/m.out" 2>&1; rc=$?
+	if [ $rc -ge 128 ] || grep -q 'Sanitizer' "$O/m.out"; then
+		crashed=$((crashed + 1)); echo "# seed $seed: sign-pdf exit $rc"; sed 's/^/#   /' "$O/m.out" | head -n 20
+	fi
+done
+t_eq "${PDF_MUTATIONS:-60} damaged copies: kyso verify and sign-pdf never crash" 0 "$crashed"
+t_eq "  ... and kyso verify always answers 0, 1 or 12" "${PDF_MUTATIONS:-60}" "$answered"
 t_done

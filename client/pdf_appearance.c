@@ -210,8 +210,16 @@ pdf_appearance_write(struct pdfw *w, const struct pdf_look *look, int form_num,
 	c.next = *next_num;
 	if ((r = note(arg, form_num, 0, pdfw_offset(w))) != KYSO_OK)
 		goto out;
-	pdfw_printf(w, "%d 0 obj\n<< /Type /XObject /Subtype /Form /BBox [0 0 %.2f %.2f] "
-	    "/Resources ", form_num, look->w, look->h);
+	pdfw_printf(w, "%d 0 obj\n<< /Type /XObject /Subtype /Form /BBox [0 0 %.2f %.2f] ",
+	    form_num, look->w, look->h);
+	/* on a page shown turned clockwise, the appearance turns the other way: upright */
+	if (look->rotate == 90)
+		pdfw_printf(w, "/Matrix [0 1 -1 0 0 0] ");
+	else if (look->rotate == 180)
+		pdfw_printf(w, "/Matrix [-1 0 0 -1 0 0] ");
+	else if (look->rotate == 270)
+		pdfw_printf(w, "/Matrix [0 -1 1 0 0 0] ");
+	pdfw_printf(w, "/Resources ");
 	pdf_copy_value(w, &c, res);
 	if (qpdf_oh_is_dictionary(q, group)) {
 		pdfw_printf(w, " /Group ");

@@ -188,7 +188,8 @@ void pdf_copy_free(struct pdf_copy *c);
 struct pdf_look {
 	const kyso_pdf_options *o;
 	const struct pdf_fields *fields;
-	double w, h;
+	double w, h;   /* as the page is shown */
+	int rotate;    /* the page's /Rotate (0, 90, 180, 270): the form turns against it */
 };
 
 /*

@@ -10,6 +10,7 @@
  * trailer's /Prev chains to the original's. Then /ByteRange is filled in and the bytes
  * it covers are hashed.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,7 @@ struct rev {
 	struct pdf_fields f;
 	char name[256], org[256], unit[256], when[64];
 	double rect[4];         /* the widget's /Rect */
+	int rotate;             /* the page's /Rotate: the appearance turns against it */
 	qpdf_oh page;
 	size_t reserve;
 };
@@ -144,30 +146,71 @@ page_inherited(qpdf_data q, qpdf_oh page, const char *key)
 	return 0;
 }
 
-/* The lower-left corner of a page's visible area. */
+/* The page's visible area (CropBox, else MediaBox) as x0 y0 x1 y1, and its /Rotate. */
 static int
-page_origin(struct rev *r, double *x0, double *y0)
+page_box(struct rev *r, double box[4], int *rotate)
 {
 	qpdf_data q = r->d->q;
-	qpdf_oh box = page_inherited(q, r->page, "/CropBox");
+	qpdf_oh b = page_inherited(q, r->page, "/CropBox");
+	qpdf_oh rot = page_inherited(q, r->page, "/Rotate");
 	double v[4];
 
-	if (box == 0 || !qpdf_oh_is_array(q, box))
-		box = page_inherited(q, r->page, "/MediaBox");
-	if (box == 0 || !qpdf_oh_is_array(q, box) || qpdf_oh_get_array_n_items(q, box) != 4)
+	if (b == 0 || !qpdf_oh_is_array(q, b))
+		b = page_inherited(q, r->page, "/MediaBox");
+	if (b == 0 || !qpdf_oh_is_array(q, b) || qpdf_oh_get_array_n_items(q, b) != 4)
 		return pdf_fail(r->d, KYSO_ERR_DOCUMENT, "%s: the page has no usable /MediaBox",
 		    r->d->name);
 	for (int i = 0; i < 4; i++) {
-		qpdf_oh it = qpdf_oh_get_array_item(q, box, i);
+		qpdf_oh it = qpdf_oh_get_array_item(q, b, i);
 
 		if (!qpdf_oh_is_number(q, it))
 			return pdf_fail(r->d, KYSO_ERR_DOCUMENT, "%s: the page's /MediaBox is "
 			    "not four numbers", r->d->name);
 		v[i] = qpdf_oh_get_numeric_value(q, it);
 	}
-	*x0 = v[0] < v[2] ? v[0] : v[2];
-	*y0 = v[1] < v[3] ? v[1] : v[3];
+	box[0] = fmin(v[0], v[2]);
+	box[1] = fmin(v[1], v[3]);
+	box[2] = fmax(v[0], v[2]);
+	box[3] = fmax(v[1], v[3]);
+	*rotate = 0;
+	if (rot != 0 && qpdf_oh_is_integer(q, rot))
+		*rotate = (int)(((qpdf_oh_get_int_value(q, rot) % 360) + 360) % 360);
+	if (*rotate % 90 != 0)
+		*rotate = 0;  /* not a multiple of 90: readers ignore it */
 	return KYSO_OK;
+}
+
+/*
+ * The widget's /Rect for the rectangle the officer gave, which is in the page as it is
+ * shown: from its lower-left corner, after the page's /Rotate (clockwise).
+ */
+static void
+place_rect(struct rev *r, const double box[4], int rotate)
+{
+	const kyso_pdf_options *o = r->o;
+	double x0 = box[0], y0 = box[1], x1 = box[2], y1 = box[3], w = x1 - x0;
+	double u0 = o->x, v0 = o->y, u1 = o->x + o->w, v1 = o->y + o->h;
+	double x[2], y[2];
+
+	switch (rotate) {
+	case 90:   /* shown u right = user +y, shown v up = user -x */
+		x[0] = x0 + w - v0; x[1] = x0 + w - v1; y[0] = y0 + u0; y[1] = y0 + u1;
+		break;
+	case 180:
+		x[0] = x1 - u0; x[1] = x1 - u1; y[0] = y1 - v0; y[1] = y1 - v1;
+		break;
+	case 270:  /* shown u right = user -y, shown v up = user +x */
+		x[0] = x0 + v0; x[1] = x0 + v1; y[0] = y1 - u0; y[1] = y1 - u1;
+		break;
+	default:
+		x[0] = x0 + u0; x[1] = x0 + u1; y[0] = y0 + v0; y[1] = y0 + v1;
+		break;
+	}
+	r->rect[0] = fmin(x[0], x[1]);
+	r->rect[1] = fmin(y[0], y[1]);
+	r->rect[2] = fmax(x[0], x[1]);
+	r->rect[3] = fmax(y[0], y[1]);
+	r->rotate = rotate;
 }
 
 /* The signature dictionary, with /ByteRange and /Contents to fill in later. */
@@ -234,7 +277,7 @@ static int
 write_appearance(struct rev *r)
 {
 	struct pdfw *w = &r->d->rev;
-	struct pdf_look look = { r->o, &r->f, r->o->w, r->o->h };
+	struct pdf_look look = { r->o, &r->f, r->o->w, r->o->h, r->rotate };
 	char err[256] = "";
 	int e;
 
@@ -503,8 +546,8 @@ rev_plan(struct rev *r, const unsigned char *cert, size_t cert_len)
 	const kyso_pdf_options *o = r->o;
 	const unsigned char *p = cert;
 	const char *name = pdfopt_text(o, KYSO_PDF_NAME), *tsa = pdfopt_text(o, KYSO_PDF_TSA_URL);
-	double x0 = 0, y0 = 0;
-	int page, e;
+	double box[4] = { 0, 0, 0, 0 };
+	int page, e, rotate = 0;
 
 	if ((d->cert = d2i_X509(NULL, &p, (long)cert_len)) == NULL)
 		return pdf_fail(d, KYSO_ERR_INVALID_ARG, "the signer's certificate cannot be "
@@ -538,12 +581,9 @@ rev_plan(struct rev *r, const unsigned char *cert, size_t cert_len)
 		return pdf_fail(d, KYSO_ERR_DOCUMENT, "%s: page %d cannot be found: %s",
 		    d->name, page, pdf_qpdf_message(d->q));
 	if (o->visible) {
-		if ((e = page_origin(r, &x0, &y0)) != KYSO_OK)
+		if ((e = page_box(r, box, &rotate)) != KYSO_OK)
 			return e;
-		r->rect[0] = x0 + o->x;
-		r->rect[1] = y0 + o->y;
-		r->rect[2] = x0 + o->x + o->w;
-		r->rect[3] = y0 + o->y + o->h;
+		place_rect(r, box, rotate);
 	}
 	r->reserve = o->reserve;
 	if (r->reserve == 0) {

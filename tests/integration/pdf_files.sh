@@ -88,6 +88,21 @@ else
 	t_flunk "pdftoppm draws the signed page"
 fi
 
+# pages shown turned (/Rotate): the rectangle is where the officer sees it, the text upright
+qpdf --rotate=+90 "$F/gs.pdf" "$F/rot90.pdf"
+qpdf --rotate=+180 "$F/gs.pdf" "$F/rot180.pdf"
+t_ok "a page turned 90°: a visible signature at 20,20 as shown" officer -q --rect 20,20,250,70 \
+	--page 1 -o "$O/rot90.pdf" "$F/rot90.pdf"
+check_signed "$F/rot90.pdf" "$O/rot90.pdf" 1
+t_match "  ... its widget is at the shown lower-left corner, turned (/Rect), its appearance turned back (/Matrix)" \
+	'/Rect \[505.00 20.00 575.00 270.00\] /Matrix \[0 1 -1 0 0 0\]' \
+	"$(grep -a -o '/Matrix \[[^]]*\]\|/Rect \[505[^]]*\]' "$O/rot90.pdf" | tr '\n' ' ')"
+t_ok "a page turned 180°: signed visibly" officer -q --rect 20,20,250,70 --page 1 \
+	-o "$O/rot180.pdf" "$F/rot180.pdf"
+check_signed "$F/rot180.pdf" "$O/rot180.pdf" 1
+t_match "  ... at the shown lower-left corner" '/Rect \[325.00 752.00 575.00 822.00\]' \
+	"$(grep -a -o '/Rect \[[^]]*\]' "$O/rot180.pdf")"
+
 # LibreOffice's PDF (a slow peer: once, in the normal build only)
 if ldd "$BUILD/kyso" | grep -q libasan; then
 	t_skip "a LibreOffice PDF, signed twice" "the ASan pass (LibreOffice runs once, in the normal build)"

@@ -124,6 +124,17 @@ kyso_tsa_free(kyso_tsa *t)
 	free(t);
 }
 
+/* Copies n bytes of OpenSSL's DER into *out (malloc'd, for kyso_free). */
+static int
+der_copy(const unsigned char *der, int n, unsigned char **out, size_t *out_len)
+{
+	if (n <= 0 || (*out = malloc((size_t)n)) == NULL)
+		return KYSO_ERR_NOMEM;
+	memcpy(*out, der, (size_t)n);
+	*out_len = (size_t)n;
+	return KYSO_OK;
+}
+
 /* The request: imprint, nonce, certReq. NULL when out of memory. */
 static TS_REQ *
 make_request(const EVP_MD *md, const unsigned char *imprint, size_t len)
@@ -328,14 +339,9 @@ kyso_tsa_stamp(kyso_tsa *t, const char *algorithm, const unsigned char *imprint,
 	}
 	if ((r = check_response(t, req, resp)) != KYSO_OK)
 		goto out;
-	if ((n = i2d_PKCS7(TS_RESP_get_token(resp), &tok)) <= 0 ||
-	    (*token = malloc((size_t)n)) == NULL) {
-		r = tsa_fail(t, KYSO_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	memcpy(*token, tok, (size_t)n);
-	*token_len = (size_t)n;
-	r = KYSO_OK;
+	n = i2d_PKCS7(TS_RESP_get_token(resp), &tok);
+	if ((r = der_copy(tok, n, token, token_len)) != KYSO_OK)
+		tsa_fail(t, r, "out of memory");
 out:
 	OPENSSL_free(tok);
 	OPENSSL_free(der);
@@ -391,13 +397,8 @@ kyso_tsa_stamp_cms(kyso_tsa *t, const unsigned char *cms, size_t cms_len,
 		r = tsa_fail(t, KYSO_ERR_CRYPTO, "the time stamp cannot be added to the CMS");
 		goto out;
 	}
-	if ((*out = malloc((size_t)n)) == NULL) {
-		r = tsa_fail(t, KYSO_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	memcpy(*out, der, (size_t)n);
-	*out_len = (size_t)n;
-	r = KYSO_OK;
+	if ((r = der_copy(der, n, out, out_len)) != KYSO_OK)
+		tsa_fail(t, r, "out of memory");
 out:
 	OPENSSL_free(der);
 	free(token);

@@ -28,14 +28,14 @@ export FAKE_PINENTRY_SCRIPT=$T_DIR/pinentry.script FAKE_PINENTRY_LOG=$T_DIR/dial
 echo "pin $TOK_PIN" > "$FAKE_PINENTRY_SCRIPT"
 agent_start --module "$SOFTHSM_MODULE" --pinentry "$FAKE" || { t_flunk "start kysod"; t_done; exit 1; }
 trap 'tsa_stop; t_cleanup' EXIT
-officer=$(cert_id "$TOK_DIR/officer.crt.pem")
-org=$(cert_id "$TOK_DIR/org.crt.pem")
-careful=$(cert_id "$TOK_DIR/careful.crt.pem")
+officer_id=$(cert_id "$TOK_DIR/officer.crt.pem")
+org_id=$(cert_id "$TOK_DIR/org.crt.pem")
+careful_id=$(cert_id "$TOK_DIR/careful.crt.pem")
 audit=$XDG_STATE_HOME/kyso/audit.log
 
 # a batch of 50, one consent
 mkdir -p "$O/b50"
-out=$("$K" sign-pdf --cert "$officer" --reason "Phê duyệt" --out-dir "$O/b50" "$F"/batch/*.pdf 2>&1)
+out=$("$K" sign-pdf --cert "$officer_id" --reason "Phê duyệt" --out-dir "$O/b50" "$F"/batch/*.pdf 2>&1)
 t_eq "50 PDFs in one batch: exit 0" 0 $?
 t_eq "  ... 50 signed" 50 "$(echo "$out" | grep -c '^signed [0-9]*/50: ')"
 t_eq "  ... one dialog for them all (the scripted pinentry saw one GETPIN)" 1 \
@@ -60,10 +60,10 @@ t_ok "  ... the originals' bytes head the signed files" \
 
 # the officer (P-256), then the organisation (RSA-2048, another token, its seal)
 echo "pin $TOK_PIN" > "$FAKE_PINENTRY_SCRIPT"
-t_ok "the officer signs a letter, visibly (P-256)" "$K" sign-pdf -q --cert "$officer" \
+t_ok "the officer signs a letter, visibly (P-256)" "$K" sign-pdf -q --cert "$officer_id" \
 	--rect 330,60,230,70 --page 1 -o "$O/letter-1.pdf" "$F/gs.pdf"
 t_ok "the organisation signs it, its seal over the officer's signature (RSA-2048)" \
-	"$K" sign-pdf -q --cert "$org" --rect 300,50,90,90 --page 1 --image "$F/seal.png" --text "" \
+	"$K" sign-pdf -q --cert "$org_id" --rect 300,50,90,90 --page 1 --image "$F/seal.png" --text "" \
 	-o "$O/letter-2.pdf" "$O/letter-1.pdf"
 t_ok "  ... pdfsig: both valid, the last over the whole document" pdfsig_valid "$O/letter-2.pdf" 2
 t_match "  ... pdfsig names both signers" "officer officer.*org officer" \
@@ -79,7 +79,7 @@ t_ok "  ... kyso verify: both valid" "$K" verify --ca "$PKI/ca.crt" "$O/letter-2
 mkdir -p "$O/cancel"
 printf 'pin %s\npin %s\ncancel\n' "$TOK_PIN" "$TOK_PIN" > "$FAKE_PINENTRY_SCRIPT"
 : > "$T_DIR/dialogs.log"
-out=$("$K" sign-pdf --cert "$careful" --out-dir "$O/cancel" "$F"/batch/letter-{1,2,3,4,5}.pdf 2>&1)
+out=$("$K" sign-pdf --cert "$careful_id" --out-dir "$O/cancel" "$F"/batch/letter-{1,2,3,4,5}.pdf 2>&1)
 rc=$?
 n=$(echo "$out" | grep -c '^signed [0-9]/5: ')
 t_eq "Cancel in the middle of a batch: exit 9 (cancelled)" 9 $rc
@@ -94,13 +94,13 @@ t_eq "  ... no temporary file left" "" "$(ls -A "$O/cancel" | grep -v '^letter-[
 # B-T through the agent
 if tsa_start "$T_DIR/tsa" ok; then
 	echo "pin $TOK_PIN" > "$FAKE_PINENTRY_SCRIPT"
-	t_ok "B-T through the agent" "$K" sign-pdf -q --cert "$officer" --tsa "$TSA_URL" \
+	t_ok "B-T through the agent" "$K" sign-pdf -q --cert "$officer_id" --tsa "$TSA_URL" \
 		--tsa-ca "$PKI/ca.crt" -o "$O/bt.pdf" "$F/os.pdf"
 	t_match "  ... kyso verify sees the time stamp" "time stamp: .* by kyso test TSA: valid" \
 		"$("$K" verify --ca "$PKI/ca.crt" "$O/bt.pdf")"
 	t_ok "  ... pdfsig validates it" pdfsig_valid "$O/bt.pdf" 1
 	echo "hello" > "$O/memo.txt"
-	t_ok "kyso sign-cms --tsa: a CAdES-B-T .p7s" "$K" sign-cms --cert "$officer" --tsa "$TSA_URL" \
+	t_ok "kyso sign-cms --tsa: a CAdES-B-T .p7s" "$K" sign-cms --cert "$officer_id" --tsa "$TSA_URL" \
 		-o "$O/memo.p7s" "$O/memo.txt"
 	t_ok "  ... OpenSSL cms -verify accepts it" openssl cms -verify -binary -inform DER \
 		-in "$O/memo.p7s" -content "$O/memo.txt" -CAfile "$PKI/ca.crt" -purpose any -out /dev/null
@@ -113,7 +113,7 @@ if tsa_start "$T_DIR/tsa" ok; then
 	fi
 	t_match "  ... kyso verify: valid, with its time stamp" "time stamp: .* valid" \
 		"$("$K" verify --ca "$PKI/ca.crt" --content "$O/memo.txt" "$O/memo.p7s")"
-	out=$("$K" sign-cms --cert "$officer" --tsa "http://127.0.0.1:$(free_port)/" \
+	out=$("$K" sign-cms --cert "$officer_id" --tsa "http://127.0.0.1:$(free_port)/" \
 		-o "$O/memo2.p7s" "$O/memo.txt" 2>&1)
 	t_eq "  ... an unreachable TSA: not written" "1 no" "$? $([ -e "$O/memo2.p7s" ] && echo yes || echo no)"
 	t_match "  ... says why" "cannot reach the time-stamp authority" "$out"
@@ -124,7 +124,7 @@ fi
 
 # the Python example, over the socket
 echo "pin $TOK_PIN" > "$FAKE_PINENTRY_SCRIPT"
-out=$($PY "$T_TOP/docs/examples/sign_pdf.py" "$officer" "$F/gs.pdf" "$O/py.pdf" 2>&1)
+out=$($PY "$T_TOP/docs/examples/sign_pdf.py" "$officer_id" "$F/gs.pdf" "$O/py.pdf" 2>&1)
 t_eq "docs/examples/sign_pdf.py signs over the socket" 0 $?
 t_ok "  ... pdfsig validates its signature" pdfsig_valid "$O/py.pdf" 1
 t_ok "  ... kyso verify too" "$K" verify --ca "$PKI/ca.crt" "$O/py.pdf"
@@ -146,7 +146,7 @@ t_eq "libkyso-pdf.so exports only kyso_* symbols" "" \
 t_eq "libkyso.so needs no qpdf, cairo, pango or libcurl" "" \
 	"$(ldd "$root/usr/lib/libkyso.so.0" | grep -E 'qpdf|cairo|pango|curl')"
 mkdir -p "$O/c"
-out=$(LD_LIBRARY_PATH=$root/usr/lib "$T_DIR/sign_pdf" "$officer" "$O/c" "$F/gs.pdf" "$F/form.pdf" 2>&1)
+out=$(LD_LIBRARY_PATH=$root/usr/lib "$T_DIR/sign_pdf" "$officer_id" "$O/c" "$F/gs.pdf" "$F/form.pdf" 2>&1)
 t_match "  ... it signs two files in one batch" "1/2 .*gs.pdf: signed.*2/2 .*form.pdf: signed" "$(echo "$out" | tr '\n' ' ')"
 t_ok "  ... pdfsig validates them" pdfsig_valid "$O/c/form.pdf" 1
 t_done

@@ -13,13 +13,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$T_TOP/tests/lib/pdf.sh"
 
-PKI=$T_DIR/pki F=$T_DIR/f O=$T_DIR/out
-mkdir -p "$O"
-if ! pdf_pki "$PKI" || ! pdf_fixtures "$F"; then
-	t_flunk "test PKI and PDFs made"; t_done; exit 1
-fi
-officer() { pdf_softsign "$PKI/officer.key" "$PKI/officer.crt" "$@"; }
-org() { pdf_softsign "$PKI/org.key" "$PKI/org.crt" "$@"; }
+pdf_setup
 
 # check_signed ORIGINAL SIGNED N: every independent check of a file with N signatures
 check_signed() {

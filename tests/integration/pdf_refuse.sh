@@ -8,12 +8,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$T_TOP/tests/lib/pdf.sh"
 
-PKI=$T_DIR/pki F=$T_DIR/f O=$T_DIR/out
-mkdir -p "$O"
-if ! pdf_pki "$PKI" || ! pdf_fixtures "$F"; then
-	t_flunk "test PKI and PDFs made"; t_done; exit 1
-fi
-officer() { pdf_softsign "$PKI/officer.key" "$PKI/officer.crt" "$@"; }
+pdf_setup
 before=$(cd "$F" && sha256sum ./*)
 
 # refused DESC WANT ARGS...: exit 1, the message, and no file at all in $O

@@ -9,14 +9,8 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$T_TOP/tests/lib/pdf.sh"
 
-PKI=$T_DIR/pki F=$T_DIR/f O=$T_DIR/out
-mkdir -p "$O"
-if ! pdf_pki "$PKI" || ! pdf_fixtures "$F"; then
-	t_flunk "test PKI and PDFs made"; t_done; exit 1
-fi
+pdf_setup
 trap 'tsa_stop; t_cleanup' EXIT
-officer() { pdf_softsign "$PKI/officer.key" "$PKI/officer.crt" "$@"; }
-org() { pdf_softsign "$PKI/org.key" "$PKI/org.crt" "$@"; }
 
 if ! tsa_start "$T_DIR/tsa" ok; then
 	t_flunk "the test TSA starts"; t_done; exit 1

@@ -7,6 +7,8 @@
 #                                streams and a cross-reference stream), p200.pdf, form.pdf,
 #                                form-direct.pdf, docmdp.pdf, noeol.pdf, enc.pdf
 #                                (encrypted), seal.png (red, transparent)
+#   pdf_setup                    pdf_pki and pdf_fixtures into $PKI, $F, and $O for outputs
+#   officer / org ARGS...        sign-pdf with the officer's / organisation's software key
 #   pdf_softsign KEY CERT ARGS... sign-pdf with a software key (no agent)
 #   pdfsig_valid FILE N          poppler's pdfsig: N signatures, all valid, the last
 #                                "Total document signed", all ETSI.CAdES.detached
@@ -73,6 +75,18 @@ open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(
     + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 PY
 }
+
+# pdf_setup: the PKI in $PKI, the fixtures in $F, an output directory $O (all in $T_DIR);
+# ends the test if they cannot be made. officer and org then sign with software keys.
+pdf_setup() {
+	PKI=$T_DIR/pki F=$T_DIR/f O=$T_DIR/out
+	mkdir -p "$O"
+	if ! pdf_pki "$PKI" || ! pdf_fixtures "$F"; then
+		t_flunk "test PKI and PDFs made"; t_done; exit 1
+	fi
+}
+officer() { pdf_softsign "$PKI/officer.key" "$PKI/officer.crt" "$@"; }
+org() { pdf_softsign "$PKI/org.key" "$PKI/org.crt" "$@"; }
 
 # pdf_softsign KEY CERT ARGS...: kyso sign-pdf's code with a software key
 pdf_softsign() {

@@ -82,15 +82,62 @@ else
 	t_flunk "pdftoppm draws the signed page"
 fi
 
+# an empty signature field the author placed: --field signs into it, at its place
+$PY "$MKPDF" pages "$F/p1.pdf" 1
+$PY - "$F/p1.pdf" "$F/placed.pdf" <<'PY'
+import re, sys
+d = open(sys.argv[1], "rb").read()
+size = int(re.findall(rb"/Size (\d+)", d)[-1])
+prev = int(re.findall(rb"startxref\s+(\d+)", d)[-1])
+root = re.findall(rb"/Root (\d+) 0 R", d)[-1]
+cat = d[d.rindex(b"\n" + root + b" 0 obj"):]
+cat = cat[cat.index(b"<<"):cat.index(b"endobj")].strip()[:-2]
+page = re.search(rb"/Kids \[(\d+) 0 R", d).group(1)
+pg = d[d.rindex(b"\n" + page + b" 0 obj"):]
+pg = pg[pg.index(b"<<"):pg.index(b"endobj")].strip()[:-2]
+f, fo = size, size + 1
+# the field merged with its widget, as Acrobat and LibreOffice make them
+objs = [(f, b"<< /FT /Sig /T (ChuKy) /Type /Annot /Subtype /Widget /Rect [300 500 500 560] "
+         b"/P %s 0 R /F 4 >>" % page),
+        (int(page), pg + b" /Annots [%d 0 R] >>" % f),
+        (int(root), cat + b" /AcroForm %d 0 R >>" % (f + 1)),
+        (f + 1, b"<< /Fields [%d 0 R] >>" % f)]
+out = bytearray(d)
+offs = {}
+for n, body in objs:
+    offs[n] = len(out)
+    out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
+x = len(out)
+out += b"xref\n"
+for n in sorted(offs):
+    out += b"%d 1\n%010d 00000 n\r\n" % (n, offs[n])
+out += b"trailer\n<< /Size %d /Root %s 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (size + 2, root, prev, x)
+open(sys.argv[2], "wb").write(out)
+PY
+t_ok "a PDF with an empty signature field 'ChuKy' (qpdf --check)" qpdf --check "$F/placed.pdf"
+t_ok "--field ChuKy signs into it" officer -q --field ChuKy -o "$O/placed-1.pdf" "$F/placed.pdf"
+check_signed "$F/placed.pdf" "$O/placed-1.pdf" 1
+t_match "  ... in that field, not a new one" "Signature Field Name: ChuKy" "$(pdfsig "$O/placed-1.pdf" 2>/dev/null)"
+t_eq "  ... the form still has one field" "1" \
+	"$(qpdf --show-object="$(grep -a -o '/AcroForm [0-9]*' "$O/placed-1.pdf" | tail -n 1 | cut -d' ' -f2)" "$O/placed-1.pdf" | grep -o '[0-9]* 0 R' | wc -l)"
+t_match "  ... drawn where the author placed it" 'Ký số bởi' \
+	"$(pdftotext -x 290 -y 270 -W 220 -H 80 "$O/placed-1.pdf" - 2>/dev/null)"
+out=$(officer --field ChuKy -o "$O/placed-2.pdf" "$O/placed-1.pdf" 2>&1)
+t_eq "  ... a second --field ChuKy: refused, it is signed" 1 $?
+t_match "  ... says so" "already has a field named 'ChuKy', signed" "$out"
+out=$(officer --field ChuKy --rect 1,1,50,20 -o "$O/placed-3.pdf" "$F/placed.pdf" 2>&1)
+t_eq "  ... --rect with it: refused, the field has its place" 1 $?
+
 # pages shown turned (/Rotate): the rectangle is where the officer sees it, the text upright
 qpdf --rotate=+90 "$F/gs.pdf" "$F/rot90.pdf"
 qpdf --rotate=+180 "$F/gs.pdf" "$F/rot180.pdf"
 t_ok "a page turned 90°: a visible signature at 20,20 as shown" officer -q --rect 20,20,250,70 \
 	--page 1 -o "$O/rot90.pdf" "$F/rot90.pdf"
 check_signed "$F/rot90.pdf" "$O/rot90.pdf" 1
-t_match "  ... its widget is at the shown lower-left corner, turned (/Rect), its appearance turned back (/Matrix)" \
-	'/Rect \[505.00 20.00 575.00 270.00\] /Matrix \[0 1 -1 0 0 0\]' \
-	"$(grep -a -o '/Matrix \[[^]]*\]\|/Rect \[505[^]]*\]' "$O/rot90.pdf" | tr '\n' ' ')"
+t_match "  ... its widget is at the shown lower-left corner, turned (/Rect)" \
+	'/Rect \[505.00 20.00 575.00 270.00\]' "$(grep -a -o '/Rect \[[^]]*\]' "$O/rot90.pdf")"
+t_match "  ... its appearance turned back (/Matrix)" '/Matrix \[0 1 -1 0 0 0\]' \
+	"$(grep -a -o '/Matrix \[[^]]*\]' "$O/rot90.pdf")"
 t_ok "a page turned 180°: signed visibly" officer -q --rect 20,20,250,70 --page 1 \
 	-o "$O/rot180.pdf" "$F/rot180.pdf"
 check_signed "$F/rot180.pdf" "$O/rot180.pdf" 1

@@ -42,7 +42,9 @@ enum kyso_pdf_setting {
 	KYSO_PDF_LOCATION,     /* /Location */
 	KYSO_PDF_CONTACT,      /* /ContactInfo */
 	KYSO_PDF_NAME,         /* /Name and the appearance's name (default: the certificate's CN) */
-	KYSO_PDF_FIELD,        /* the signature field's name (default: Signature1, 2, ...) */
+	KYSO_PDF_FIELD,        /* the signature field's name (default: Signature1, 2, ...);
+	                        * an empty signature field of that name is signed into, at
+	                        * its place (kyso_pdf_options_set_visible is then refused) */
 	KYSO_PDF_IMAGE,        /* a PNG file shown in the appearance (a seal, a handwritten
 	                        * signature; transparency kept) */
 	KYSO_PDF_TEXT,         /* the appearance's text template (see below); "" for none */

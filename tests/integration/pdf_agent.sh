@@ -25,7 +25,9 @@ for i in $(seq 1 50); do
 	$PY "$MKPDF" scan "$F/batch/letter-$i.pdf" 16 "$i"
 done
 export FAKE_PINENTRY_SCRIPT=$T_DIR/pinentry.script FAKE_PINENTRY_LOG=$T_DIR/dialogs.log
-echo "pin $TOK_PIN" > "$FAKE_PINENTRY_SCRIPT"
+# script ACTION...: what the next dialogs answer, from the first line again
+script() { printf '%s\n' "$@" > "$FAKE_PINENTRY_SCRIPT"; rm -f "$FAKE_PINENTRY_SCRIPT.pos"; }
+script "pin $TOK_PIN"
 agent_start --module "$SOFTHSM_MODULE" --pinentry "$FAKE" || { t_flunk "start kysod"; t_done; exit 1; }
 trap 'tsa_stop; t_cleanup' EXIT
 officer_id=$(cert_id "$TOK_DIR/officer.crt.pem")
@@ -59,7 +61,7 @@ t_ok "  ... the originals' bytes head the signed files" \
 	cmp -n "$(stat -c %s "$F/batch/letter-7.pdf")" "$F/batch/letter-7.pdf" "$O/b50/letter-7.pdf"
 
 # the officer (P-256), then the organisation (RSA-2048, another token, its seal)
-echo "pin $TOK_PIN" > "$FAKE_PINENTRY_SCRIPT"
+script "pin $TOK_PIN"
 t_ok "the officer signs a letter, visibly (P-256)" "$K" sign-pdf -q --cert "$officer_id" \
 	--rect 330,60,230,70 --page 1 -o "$O/letter-1.pdf" "$F/gs.pdf"
 t_ok "the organisation signs it, its seal over the officer's signature (RSA-2048)" \
@@ -77,7 +79,7 @@ t_ok "  ... kyso verify: both valid" "$K" verify --ca "$PKI/ca.crt" "$O/letter-2
 
 # Cancel in the middle: a key that wants its PIN for every signature
 mkdir -p "$O/cancel"
-printf 'pin %s\npin %s\ncancel\n' "$TOK_PIN" "$TOK_PIN" > "$FAKE_PINENTRY_SCRIPT"
+script "pin $TOK_PIN" "pin $TOK_PIN" cancel
 : > "$T_DIR/dialogs.log"
 out=$("$K" sign-pdf --cert "$careful_id" --out-dir "$O/cancel" "$F"/batch/letter-{1,2,3,4,5}.pdf 2>&1)
 rc=$?
@@ -93,7 +95,7 @@ t_eq "  ... no temporary file left" "" "$(ls -A "$O/cancel" | grep -v '^letter-[
 
 # B-T through the agent
 if tsa_start "$T_DIR/tsa" ok; then
-	echo "pin $TOK_PIN" > "$FAKE_PINENTRY_SCRIPT"
+	script "pin $TOK_PIN"
 	t_ok "B-T through the agent" "$K" sign-pdf -q --cert "$officer_id" --tsa "$TSA_URL" \
 		--tsa-ca "$PKI/ca.crt" -o "$O/bt.pdf" "$F/os.pdf"
 	t_match "  ... kyso verify sees the time stamp" "time stamp: .* by kyso test TSA: valid" \
@@ -123,7 +125,7 @@ else
 fi
 
 # the Python example, over the socket
-echo "pin $TOK_PIN" > "$FAKE_PINENTRY_SCRIPT"
+script "pin $TOK_PIN"
 out=$($PY "$T_TOP/docs/examples/sign_pdf.py" "$officer_id" "$F/gs.pdf" "$O/py.pdf" 2>&1)
 t_eq "docs/examples/sign_pdf.py signs over the socket" 0 $?
 t_ok "  ... pdfsig validates its signature" pdfsig_valid "$O/py.pdf" 1

@@ -140,5 +140,6 @@ awk -v n="$COUNT" -v mb="$total_mb" -v kw="$k_wall" -v jw="$j_wall" -v js="$j_si
 	}
 	printf "  %-52s %7.3f s\n", "complete: check each CMS, embed it", cp
 	printf "  %-52s %7.3f s\n", "write: write, fsync, rename", w
-	printf "  %-52s %7.3f s\n", "the rest (process start, connecting, output)", kw - o - p - c - s - cp - w
+	rest = kw - o - p - c - s - cp - w
+	printf "  %-52s %7.3f s\n", "the rest (process start, connecting, output)", rest > 0 ? rest : 0
 }'

@@ -297,6 +297,21 @@ settle_order(struct vpdf *p)
 		if (end > 0 && (size_t)end > last)
 			last = (size_t)end;
 	}
+	/* what came after each signature: the later signatures that cover it */
+	for (size_t i = 0; i + 1 < n; i++) {
+		const char *cov = json_string_value(json_object_get(list[i], "coverage"));
+		char more[512], who[128] = "";
+		size_t w = 0;
+
+		if (json_is_true(json_object_get(list[i], "whole_document")) || cov == NULL)
+			continue;
+		for (size_t j = i + 1; j < n && w + 8 < sizeof(who); j++)
+			w += (size_t)snprintf(who + w, sizeof(who) - w, "%s%zu", w > 0 ? ", " : "",
+			    j + 1);
+		snprintf(more, sizeof(more), "%s; signed since by signature%s %s", cov,
+		    n - i - 1 > 1 ? "s" : "", who);
+		json_object_set_new(list[i], "coverage", json_string(more));
+	}
 	json_array_clear(p->v->sigs);
 	json_array_extend(p->v->sigs, sorted);
 	json_decref(sorted);

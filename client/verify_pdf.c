@@ -322,6 +322,49 @@ settle_order(struct vpdf *p)
 		    p->len - last, last);
 }
 
+/* DocMDP P (1, 2 or 3) of the certification signature dictionary sig, or 0. */
+static long long
+docmdp_p(qpdf_data q, qpdf_oh sig)
+{
+	qpdf_oh refs = qpdf_oh_get_key_if_dict(q, sig, "/Reference");
+	int n = qpdf_oh_is_array(q, refs) ? qpdf_oh_get_array_n_items(q, refs) : 0;
+
+	for (int i = 0; i < n; i++) {
+		qpdf_oh ref = qpdf_oh_get_array_item(q, refs, i);
+		qpdf_oh params = qpdf_oh_get_key_if_dict(q, ref, "/TransformParams");
+		qpdf_oh pv = qpdf_oh_get_key_if_dict(q, params, "/P");
+
+		if (qpdf_oh_is_name_and_equals(q, qpdf_oh_get_key_if_dict(q, ref,
+		    "/TransformMethod"), "/DocMDP"))
+			return qpdf_oh_is_integer(q, pv) ? qpdf_oh_get_int_value(q, pv) : 2;
+	}
+	return 0;
+}
+
+/*
+ * A document certified with "no changes allowed" (DocMDP P=1) that was changed after its
+ * certification signature is not valid.
+ */
+static void
+check_certification(struct vpdf *p, qpdf_oh root)
+{
+	qpdf_oh sig = qpdf_oh_get_key_if_dict(p->q, qpdf_oh_get_key_if_dict(p->q, root, "/Perms"),
+	    "/DocMDP");
+	qpdf_oh br = qpdf_oh_get_key_if_dict(p->q, sig, "/ByteRange");
+	qpdf_oh b2, b3;
+
+	if (docmdp_p(p->q, sig) != 1 || !qpdf_oh_is_array(p->q, br) ||
+	    qpdf_oh_get_array_n_items(p->q, br) != 4)
+		return;
+	b2 = qpdf_oh_get_array_item(p->q, br, 2);
+	b3 = qpdf_oh_get_array_item(p->q, br, 3);
+	if (!qpdf_oh_is_integer(p->q, b2) || !qpdf_oh_is_integer(p->q, b3) ||
+	    !only_space_after(p, (size_t)(qpdf_oh_get_int_value(p->q, b2) +
+	    qpdf_oh_get_int_value(p->q, b3))))
+		verify_problem(p->v->root, "the document is certified with \"no changes "
+		    "allowed\" (DocMDP P=1) and was changed after its certification");
+}
+
 int
 kyso_verify_pdf(const char *path, const char *ca, kyso_verify **out)
 {
@@ -368,6 +411,7 @@ kyso_verify_pdf(const char *path, const char *ca, kyso_verify **out)
 		verify_problem(p.v->root, "the file is damaged (qpdf had to repair it: %s)",
 		    pdf_qpdf_message(p.q));
 	settle_order(&p);
+	check_certification(&p, root);
 	verify_settle(p.v);
 	e = KYSO_OK;
 out:

@@ -84,6 +84,9 @@ t_match "  ... says so" "not trusted by the system's CA certificates" "$out"
 out=$("$K" verify "$F/gs.pdf" 2>&1); rc=$?
 t_eq "a PDF without signatures: exit 12" 12 $rc
 t_match "  ... says so" "no signature found" "$out"
+out=$("$K" verify --ca "$PKI/ca.crt" "$F/docmdp.pdf" 2>&1); rc=$?
+t_eq "a document certified with DocMDP P=1 and changed after: exit 12" 12 $rc
+t_match "  ... says so" 'certified with "no changes allowed" \(DocMDP P=1\) and was changed' "$out"
 echo "not a signature" > "$O/junk.p7s"
 out=$("$K" verify --content "$F/gs.ps" "$O/junk.p7s" 2>&1); rc=$?
 t_eq "a .p7s that is not CMS: exit 12" 12 $rc

@@ -174,7 +174,7 @@ pdf_template_expand(const char *tmpl, const struct pdf_fields *f)
 				goto fail;
 			}
 		}
-		if (fields > 0 && filled == 0) {
+		if (fields > 0 && filled == 0 && b.len > start) {
 			/* a line about nothing: take it back */
 			memset(b.data + start, 0, b.len - start);
 			b.len = start;

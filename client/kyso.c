@@ -20,6 +20,7 @@ static const struct {
 	{ "modules", cmd_modules, "list the PKCS#11 modules the agent uses, and their health" },
 	{ "info", cmd_info, "show which agent answers, where, and its modules" },
 	{ "audit", cmd_audit, "show the audit log: every signing request, granted or refused" },
+	{ "sign-pdf", cmd_sign_pdf, "sign PDF files (PAdES), many under one consent" },
 	{ "verify", cmd_verify, "check the signatures of a PDF or a .p7s file" },
 };
 

@@ -400,3 +400,26 @@ out:
 	kyso_pdf_options_free(o);
 	return rc;
 }
+
+/* The agent as the signer: connects, then kyso_sign_pdfs with the timings. */
+static int
+sign_agent(struct cli *cli, const char *certificate, const char *pin,
+    const kyso_pdf_options *o, size_t n, const char *const *in, const char *const *out,
+    int force, const char *description, kyso_pdf_progress fn, void *arg, char **message,
+    struct pdf_timings *t)
+{
+	if (cli->client == NULL && kyso_connect(cli->socket, &cli->client) != KYSO_OK) {
+		if (message != NULL)
+			*message = strdup(cli->client != NULL ? kyso_error_message(cli->client) :
+			    "cannot connect to the kyso agent");
+		return KYSO_ERR_CONNECT;
+	}
+	return pdf_agent_sign_files(cli->client, certificate, pin, o, n, in, out, force,
+	    description, fn, arg, message, t);
+}
+
+int
+cmd_sign_pdf(struct cli *cli, int argc, char **argv)
+{
+	return sign_pdf_main(cli, argc, argv, sign_agent);
+}

@@ -108,6 +108,7 @@ LIBKYSO_SRCS += client/libkyso_parse.c
 # libkyso-pdf (client/kyso_pdf.h): a library of its own, so that libkyso stays free of
 # qpdf, cairo, pango and libcurl (the static PKCS#11 module links libkyso.a)
 PDFLIB_SRCS += client/cms_attrs.c
+PDFLIB_SRCS += client/pdf_agent.c
 PDFLIB_SRCS += client/pdf_appearance.c
 PDFLIB_SRCS += client/pdf_batch.c
 PDFLIB_SRCS += client/pdf_complete.c

@@ -170,8 +170,8 @@ out:
 /*
  * The bytes of the .p7s for file f from the agent's detached CMS: as it is, or with the
  * content embedded (--attached: the signed attributes are the same, the signature too).
- * B-T (--tsa) hooks in here: the time-stamp token of the signature value goes into the
- * SignerInfo's unsigned attributes before the output is encoded.
+ * For B-T (--tsa), cms_stamp then adds the time-stamp token of the signature value to
+ * the SignerInfo's unsigned attributes of what this returns.
  */
 static unsigned char *
 cms_output(const struct cms_opts *o, const struct cms_file *f, const unsigned char *cms,

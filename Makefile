@@ -29,12 +29,14 @@ CC ?= cc
 LD ?= ld
 OBJCOPY ?= objcopy
 PKGS := openssl p11-kit-1 jansson libsystemd libusb-1.0 libassuan gpg-error inih
+# libkyso-pdf: PDF signatures, time stamps and verification (qpdf, cairo+pango, libcurl)
+PDF_PKGS := libqpdf libcurl pangocairo cairo-pdf openssl jansson
 
 # Before anything is compiled: every package the build needs, or one message that says
 # which are missing and how to install them (not "jansson.h: No such file or directory")
 NODEPS_GOALS := deps check demo bench bench-hotplug clean dist help
 ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
-NEED_PKGS := $(PKGS) $(if $(filter tests check-build bench-build test_%,$(MAKECMDGOALS)),cmocka)
+NEED_PKGS := $(PKGS) $(PDF_PKGS) $(if $(filter tests check-build bench-build test_%,$(MAKECMDGOALS)),cmocka)
 PKG_MISSING := $(strip $(shell command -v $(firstword $(CC)) >/dev/null 2>&1 || \
 	echo "$(firstword $(CC))"; \
 	if command -v pkg-config >/dev/null 2>&1; then \
@@ -55,6 +57,8 @@ INIH_CFLAGS := $(shell pkg-config --cflags inih 2>/dev/null)
 # where p11-kit finds modules named without a directory ("module: opensc-pkcs11.so")
 P11_MODULE_DIR := $(shell pkg-config --variable=p11_module_path p11-kit-1 2>/dev/null)
 INIH_LIBS := $(shell pkg-config --libs inih 2>/dev/null)
+PDF_CFLAGS := $(shell pkg-config --cflags $(PDF_PKGS) 2>/dev/null)
+PDF_LIBS := $(shell pkg-config --libs $(PDF_PKGS) 2>/dev/null) -lm
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wpointer-arith -Wformat=2 -Wno-format-nonliteral
@@ -143,12 +147,35 @@ LIBKYSO_SRCS += client/libkyso_events.c
 LIBKYSO_SRCS += client/libkyso_objects.c
 LIBKYSO_SRCS += client/libkyso_parse.c
 
+# libkyso-pdf (client/kyso_pdf.h): a library of its own, so that libkyso stays free of
+# qpdf, cairo, pango and libcurl (the static PKCS#11 module links libkyso.a)
+PDFLIB_SRCS += client/cms_attrs.c
+PDFLIB_SRCS += client/pdf_agent.c
+PDFLIB_SRCS += client/pdf_appearance.c
+PDFLIB_SRCS += client/pdf_batch.c
+PDFLIB_SRCS += client/pdf_complete.c
+PDFLIB_SRCS += client/pdf_doc.c
+PDFLIB_SRCS += client/pdf_emit.c
+PDFLIB_SRCS += client/pdf_field.c
+PDFLIB_SRCS += client/pdf_file.c
+PDFLIB_SRCS += client/pdf_objects.c
+PDFLIB_SRCS += client/pdf_options.c
+PDFLIB_SRCS += client/pdf_revision.c
+PDFLIB_SRCS += client/pdf_text.c
+PDFLIB_SRCS += client/pdf_xref.c
+PDFLIB_SRCS += client/tsa.c
+PDFLIB_SRCS += client/verify_cms.c
+PDFLIB_SRCS += client/verify_pdf.c
+PDFLIB_SRCS += client/verify_report.c
+
 CLI_SRCS += client/kyso.c
 CLI_SRCS += client/kyso_cmds.c
 CLI_SRCS += client/kyso_cmds_agent.c
 CLI_SRCS += client/kyso_audit_summary.c
 CLI_SRCS += client/kyso_cmds_audit.c
 CLI_SRCS += client/kyso_cmds_cms.c
+CLI_SRCS += client/kyso_cmds_pdf.c
+CLI_SRCS += client/kyso_cmds_verify.c
 CLI_SRCS += client/kyso_output.c
 
 # kyso-admin, the administrators' provisioning tool
@@ -177,6 +204,7 @@ P11_OBJS := $(call obj,$(P11_SRCS))
 AGENT_OBJS := $(call obj,$(AGENT_SRCS)) $(BUILD)/obj/idl.o $(BUILD)/obj/usb_ids.o
 LIBKYSO_OBJS := $(call obj,$(LIBKYSO_SRCS))
 CLI_OBJS := $(call obj,$(CLI_SRCS))
+PDFLIB_OBJS := $(call obj,$(PDFLIB_SRCS))
 ADMIN_OBJS := $(call obj,$(ADMIN_SRCS))
 ADMIN_LIB_OBJS := $(call obj,$(ADMIN_LIB_SRCS))
 
@@ -187,6 +215,7 @@ PROGRAMS := $(BUILD)/kysod $(BUILD)/kyso $(BUILD)/kyso-admin $(BUILD)/kysod-whoi
 LIBS := $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a $(BUILD)/libkyso.so $(BUILD)/kyso.pc
 UNITS := $(BUILD)/kysod.service $(BUILD)/kysod-whois.service $(BUILD)/70-kyso-tokens.rules \
 	$(BUILD)/io.kyso.kysod.metainfo.xml
+LIBS += $(BUILD)/libkyso-pdf.a $(BUILD)/libkyso-pdf.so $(BUILD)/kyso-pdf.pc
 
 .PHONY: all clean check check-build demo bench deps dist install lint
 all: $(PROGRAMS) $(LIBS) $(UNITS)
@@ -279,9 +308,30 @@ $(BUILD)/kyso.pc: client/kyso.pc.in Makefile
 $(BUILD)/%.service: packaging/%.service.in Makefile
 	sed -e 's|@BINDIR@|$(BINDIR)|' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|' $< > $@
 
-# the CLI uses common/ (base64, hex) besides the API: linked with libkyso's objects
-$(BUILD)/kyso: $(CLI_OBJS) $(LIBKYSO_OBJS) $(COMMON_OBJS)
-	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(shell pkg-config --libs jansson libcrypto)
+# libkyso-pdf: its objects see the PDF libraries' headers; the shared library exports only
+# its API (client/libkyso-pdf.map) and needs libkyso.so; the static archive, like
+# libkyso.a, is one object whose other symbols are local (common/ goes in as a private copy)
+$(PDFLIB_OBJS): ALL_CFLAGS += $(PDF_CFLAGS)
+$(BUILD)/libkyso-pdf.keep: client/libkyso-pdf.map
+	@mkdir -p $(dir $@)
+	sed -n 's/^[[:space:]]*\(kyso_[a-z0-9_]*\);$$/\1/p' $< > $@
+$(BUILD)/libkyso-pdf.a: $(PDFLIB_OBJS) $(COMMON_OBJS) $(BUILD)/libkyso-pdf.keep
+	rm -f $@ $(BUILD)/obj/libkyso-pdf-all.o
+	$(LD) -r -o $(BUILD)/obj/libkyso-pdf-all.o $(PDFLIB_OBJS) $(COMMON_OBJS)
+	$(OBJCOPY) --keep-global-symbols=$(BUILD)/libkyso-pdf.keep $(BUILD)/obj/libkyso-pdf-all.o
+	ar rcs $@ $(BUILD)/obj/libkyso-pdf-all.o
+$(BUILD)/libkyso-pdf.so: $(PDFLIB_OBJS) $(COMMON_OBJS) client/libkyso-pdf.map $(BUILD)/libkyso.so
+	$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,libkyso-pdf.so.0 \
+		-Wl,--version-script=client/libkyso-pdf.map -o $@.0 $(PDFLIB_OBJS) $(COMMON_OBJS) \
+		-L$(BUILD) -lkyso $(PDF_LIBS)
+	ln -sf libkyso-pdf.so.0 $@
+$(BUILD)/kyso-pdf.pc: client/kyso-pdf.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+# the CLI uses common/ (base64, hex) besides the APIs: linked with the libraries' objects
+$(BUILD)/kyso: $(CLI_OBJS) $(PDFLIB_OBJS) $(LIBKYSO_OBJS) $(COMMON_OBJS)
+	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(PDF_LIBS)
 
 $(BUILD)/kyso-admin: $(ADMIN_OBJS) $(BUILD)/libkyso-admin.a $(BUILD)/libkysod-core.a
 	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(PKG_LIBS) $(INIH_LIBS) -lpthread
@@ -306,6 +356,13 @@ install: all
 	install -m 644 $(BUILD)/$(LIBKYSO_SONAME) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(LIBKYSO_SONAME) $(DESTDIR)$(LIBDIR)/libkyso.so
 	install -m 644 client/kyso.h common/kyso_err.h $(DESTDIR)$(INCLUDEDIR)/kyso/
+	install -m 644 $(BUILD)/libkyso-pdf.a $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(BUILD)/libkyso-pdf.so.0 $(DESTDIR)$(LIBDIR)/
+	ln -sf libkyso-pdf.so.0 $(DESTDIR)$(LIBDIR)/libkyso-pdf.so
+	install -m 644 client/kyso_pdf.h $(DESTDIR)$(INCLUDEDIR)/kyso/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' client/kyso-pdf.pc.in \
+	    > $(DESTDIR)$(LIBDIR)/pkgconfig/kyso-pdf.pc
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' client/kyso.pc.in \
 	    > $(DESTDIR)$(LIBDIR)/pkgconfig/kyso.pc

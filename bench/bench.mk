@@ -8,6 +8,7 @@
 # Sign calls and direct PKCS#11 (`make bench-documents` runs it alone).
 # Then bench/hotplug.sh: token insertion/removal latency through the test module and the
 # real card stack, and the wake-ups of idle agents (`make bench-hotplug` runs it alone).
+# Then bench/pdf.sh: 100 PDFs signed in one batch, against Java's PDFBox (`make bench-pdf`).
 # `make bench-build` only builds the programs.
 
 BENCH_BIN := $(BUILD)/bench/kyso_bench
@@ -30,6 +31,7 @@ bench: deps
 	BUILD=$(BUILD) bench/run.sh
 	BUILD=$(BUILD) bench/documents.sh
 	BUILD=$(BUILD) bench/hotplug.sh
+	BUILD=$(BUILD) bench/pdf.sh
 
 bench-hotplug: deps
 	$(MAKE) bench-build
@@ -38,3 +40,10 @@ bench-hotplug: deps
 bench-documents: deps
 	$(MAKE) bench-build
 	BUILD=$(BUILD) bench/documents.sh
+
+# PDF signing (bench/pdf.sh): kyso sign-pdf against PDFBox + SunPKCS11; alone with
+# `make bench-pdf`
+.PHONY: bench-pdf
+bench-pdf: deps
+	$(MAKE) bench-build
+	BUILD=$(BUILD) bench/pdf.sh

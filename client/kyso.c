@@ -20,6 +20,8 @@ static const struct {
 	{ "modules", cmd_modules, "list the PKCS#11 modules the agent uses, and their health" },
 	{ "info", cmd_info, "show which agent answers, where, and its modules" },
 	{ "audit", cmd_audit, "show the audit log: every signing request, granted or refused" },
+	{ "sign-pdf", cmd_sign_pdf, "sign PDF files (PAdES), many under one consent" },
+	{ "verify", cmd_verify, "check the signatures of a PDF or a .p7s file" },
 };
 
 static void
@@ -39,8 +41,9 @@ usage(FILE *f)
 	    "not reachable, 4 PIN required or incorrect, 5 PIN locked, 6 no such certificate\n"
 	    "or token, 7 algorithm or digest refused, 8 token failed or removed, 9 cancelled,\n"
 	    "refused or not answered in the dialog, 10 forbidden by the policy (kysod.conf),\n"
-	    "11 the audit log cannot be written (nothing was signed). 'kyso watch' ends with\n"
-	    "0 when interrupted, 3 when the agent stops. See kyso(1).\n");
+	    "11 the audit log cannot be written (nothing was signed), 12 'kyso verify' found\n"
+	    "a signature not valid. 'kyso watch' ends with 0 when interrupted, 3 when the\n"
+	    "agent stops. See kyso(1).\n");
 }
 
 int

@@ -7,6 +7,8 @@
 #include <jansson.h>
 
 #include "kyso.h"
+#include "kyso_pdf.h"
+#include "pdf_batch.h"
 
 /* Exit codes, documented in kyso(1). */
 enum cli_exit {
@@ -22,6 +24,7 @@ enum cli_exit {
 	EXIT_CANCELLED = 9,   /* the officer cancelled or refused the dialog, or did not answer */
 	EXIT_POLICY = 10,     /* the policy (kysod.conf) forbids it */
 	EXIT_AUDIT = 11,      /* the audit log cannot be written: nothing was signed */
+	EXIT_INVALID = 12,    /* kyso verify: a signature is not valid, or none was found */
 };
 
 struct cli {
@@ -59,6 +62,17 @@ int cmd_modules(struct cli *cli, int argc, char **argv);
 int cmd_watch(struct cli *cli, int argc, char **argv);
 /* kyso_cmds_audit.c: the audit log, read from its file (no agent needed) */
 int cmd_audit(struct cli *cli, int argc, char **argv);
+/* kyso_cmds_pdf.c, kyso_cmds_verify.c: signed documents */
+int cmd_sign_pdf(struct cli *cli, int argc, char **argv);
+int cmd_verify(struct cli *cli, int argc, char **argv);
+
+/* Who signs for sign-pdf: kyso_sign_pdfs over the agent, or a test's own signer. */
+typedef int (*sign_pdfs_fn)(struct cli *cli, const char *certificate, const char *pin,
+    const kyso_pdf_options *o, size_t n, const char *const *in, const char *const *out,
+    int force, const char *description, kyso_pdf_progress fn, void *arg, char **message,
+    struct pdf_timings *t);
+/* Parses sign-pdf's command line and signs with sign; returns the exit status. */
+int sign_pdf_main(struct cli *cli, int argc, char **argv, sign_pdfs_fn sign);
 
 /* Output (kyso_output.c). */
 /* Prints the tokens (a NULL-terminated array) as a table. */

@@ -32,6 +32,7 @@ struct cms_file {
 
 struct cms_opts {
 	const char *cert, *out, *out_dir, *digest, *alg, *description;
+	const char *tsa, *tsa_ca;  /* --tsa: CAdES-B-T through libkyso-pdf's kyso_tsa */
 	int attached, force, pin_stdin;
 	struct cms_file *files;
 	size_t n;
@@ -169,8 +170,8 @@ out:
 /*
  * The bytes of the .p7s for file f from the agent's detached CMS: as it is, or with the
  * content embedded (--attached: the signed attributes are the same, the signature too).
- * B-T (--tsa) hooks in here: the time-stamp token of the signature value goes into the
- * SignerInfo's unsigned attributes before the output is encoded.
+ * For B-T (--tsa), cms_stamp then adds the time-stamp token of the signature value to
+ * the SignerInfo's unsigned attributes of what this returns.
  */
 static unsigned char *
 cms_output(const struct cms_opts *o, const struct cms_file *f, const unsigned char *cms,
@@ -332,6 +333,34 @@ sign_all(struct cli *cli, struct cms_opts *o, kyso_batch **out)
 	return e;
 }
 
+/*
+ * Adds a time stamp from --tsa to the CMS in *der (replaced); says why not. Returns
+ * KYSO_OK or KYSO_ERR_TSA (no output then).
+ */
+static int
+cms_stamp(const struct cms_opts *o, const struct cms_file *f, unsigned char **der,
+    size_t *len)
+{
+	kyso_tsa *t = NULL;
+	unsigned char *stamped = NULL;
+	size_t slen = 0;
+	int e;
+
+	if ((e = kyso_tsa_new(o->tsa, &t)) != KYSO_OK ||
+	    (o->tsa_ca != NULL && (e = kyso_tsa_set_ca(t, o->tsa_ca)) != KYSO_OK) ||
+	    (e = kyso_tsa_stamp_cms(t, *der, *len, &stamped, &slen)) != KYSO_OK) {
+		fprintf(stderr, "kyso sign-cms: %s: not written: no time stamp: %s\n", f->in,
+		    t != NULL ? kyso_tsa_error(t) : kyso_strerror(e));
+		kyso_tsa_free(t);
+		return KYSO_ERR_TSA;
+	}
+	kyso_tsa_free(t);
+	free(*der);
+	*der = stamped;
+	*len = slen;
+	return KYSO_OK;
+}
+
 /* Writes the output of every signed file; says what became of each. */
 static int
 write_outputs(struct cli *cli, struct cms_opts *o, kyso_batch *b, int e)
@@ -346,8 +375,10 @@ write_outputs(struct cli *cli, struct cms_opts *o, kyso_batch *b, int e)
 		size_t len, dlen = 0;
 		int de = kyso_batch_result(b, i, &cms, &len);
 
-		if (de == KYSO_OK && ((der = cms_output(o, f, cms, len, &dlen)) == NULL ||
-		    write_whole(f->out, der, dlen, o->force) != 0)) {
+		if (de == KYSO_OK && (der = cms_output(o, f, cms, len, &dlen)) != NULL &&
+		    o->tsa != NULL && (de = cms_stamp(o, f, &der, &dlen)) != KYSO_OK)
+			rc = EXIT_ERROR;
+		if (de == KYSO_OK && (der == NULL || write_whole(f->out, der, dlen, o->force) != 0)) {
 			rc = EXIT_ERROR;
 			de = KYSO_ERR_IO;
 		}
@@ -356,10 +387,11 @@ write_outputs(struct cli *cli, struct cms_opts *o, kyso_batch *b, int e)
 		if (list != NULL)
 			json_array_append_new(list, json_pack("{s:s, s:s?, s:s?}", "input", f->in,
 			    "output", f->written ? f->out : NULL, "error", f->written ? NULL :
-			    de == KYSO_ERR_IO ? "not written" : kyso_batch_message(b, i)));
+			    de == KYSO_ERR_IO || de == KYSO_ERR_TSA ? "not written" :
+			    kyso_batch_message(b, i)));
 		else if (f->written)
 			fprintf(stderr, "kyso: signed %s -> %s\n", f->in, f->out);
-		else if (de != KYSO_ERR_IO)
+		else if (de != KYSO_ERR_IO && de != KYSO_ERR_TSA)
 			fprintf(stderr, "kyso: not signed %s: %s\n", f->in, kyso_batch_message(b, i));
 	}
 	if (list != NULL) {
@@ -391,6 +423,9 @@ cmd_sign_cms(struct cli *cli, int argc, char **argv)
 	    "                         ed25519; default: from the key\n"
 	    "      --description TEXT what the files are, for the dialog and the audit log\n"
 	    "      --pin-stdin        read the PIN from the first line of standard input\n"
+	    "      --tsa URL          an RFC 3161 time-stamp authority: CAdES-B-T (a file\n"
+	    "                         whose time stamp fails is not written)\n"
+	    "      --tsa-ca FILE      CA certificates the time-stamp authority chains to\n"
 	    "  -j, --json             print what became of each file as JSON\n"
 	    "Without --pin-stdin, when the agent shows no dialog, kyso asks for the PIN on the\n"
 	    "terminal. Verify with: openssl cms -verify -binary -inform DER -in F.p7s -content F\n";
@@ -404,6 +439,8 @@ cmd_sign_cms(struct cli *cli, int argc, char **argv)
 		{ "alg", required_argument, NULL, 'a' },
 		{ "description", required_argument, NULL, 'T' },
 		{ "pin-stdin", no_argument, NULL, 'P' },
+		{ "tsa", required_argument, NULL, 'S' },
+		{ "tsa-ca", required_argument, NULL, 'C' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -423,6 +460,8 @@ cmd_sign_cms(struct cli *cli, int argc, char **argv)
 		case 'a': o.alg = optarg; break;
 		case 'T': o.description = optarg; break;
 		case 'P': o.pin_stdin = 1; break;
+		case 'S': o.tsa = optarg; break;
+		case 'C': o.tsa_ca = optarg; break;
 		default:
 			if ((e = cli_common_opt(cli, ch, usage_text, "sign-cms")) >= 0)
 				return e;
@@ -434,6 +473,11 @@ cmd_sign_cms(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "kyso sign-cms: needs --cert, and -o OUT with one FILE or "
 		    "--out-dir DIR with 1 to %d FILEs\nTry 'kyso sign-cms --help' for more "
 		    "information.\n", CMS_INPUTS_MAX);
+		return EXIT_USAGE;
+	}
+	if (o.tsa != NULL && strncmp(o.tsa, "http://", 7) != 0 && strncmp(o.tsa, "https://", 8) != 0) {
+		fprintf(stderr, "kyso sign-cms: --tsa takes an http:// or https:// URL, not '%s'\n",
+		    o.tsa);
 		return EXIT_USAGE;
 	}
 	if ((o.files = calloc(o.n, sizeof(*o.files))) == NULL)

@@ -59,6 +59,10 @@ static const struct err_entry errors[] = {
 	{ KYSO_ERR_POLICY, "io.kyso.Agent.PolicyDenied", "the policy forbids this" },
 	{ KYSO_ERR_PINENTRY, "io.kyso.Agent.PinRequired",
 	  "no PIN dialog could be shown" },
+	{ KYSO_ERR_DOCUMENT, "io.kyso.Agent.InternalError",
+	  "the document cannot be signed as it is" },
+	{ KYSO_ERR_TSA, "io.kyso.Agent.InternalError", "the time-stamp authority failed" },
+	{ KYSO_ERR_EXISTS, "io.kyso.Agent.InternalError", "the output file exists" },
 };
 
 static const struct err_entry *

@@ -48,6 +48,11 @@ typedef enum kyso_err {
 	KYSO_ERR_AUDIT = -40,           /* the audit log cannot be written: nothing is signed */
 	KYSO_ERR_POLICY = -41,          /* the machine's or the user's policy forbids this */
 	KYSO_ERR_PINENTRY = -42,        /* no PIN dialog could be shown (pinentry failed to run) */
+	/* documents (libkyso-pdf); numbered apart so that agent errors can grow below */
+	KYSO_ERR_DOCUMENT = -60,        /* a document cannot be signed as it is (not a PDF, damaged,
+	                                 * encrypted, certified against changes) */
+	KYSO_ERR_TSA = -61,             /* the time-stamp authority failed or answered badly */
+	KYSO_ERR_EXISTS = -62,          /* the output file exists (and no --force) */
 } kyso_err;
 
 /* Returns a static, never-NULL sentence describing err (no trailing period). */

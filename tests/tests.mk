@@ -11,6 +11,12 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libkysod-core.a $(BUILD)/libkyso.
 	$(CC) $(ALL_CFLAGS) -Itests/unit -Iadmin $(ALL_LDFLAGS) -o $@ $< $(LIBKYSO_OBJS) \
 		$(BUILD)/libkyso-admin.a $(BUILD)/libkysod-core.a $(PKG_LIBS) -lcmocka -lpthread
 
+# the unit tests of libkyso-pdf (test_pdf_*) link it and the PDF libraries
+$(BUILD)/tests/unit/test_pdf_%: tests/unit/test_pdf_%.c $(PDFLIB_OBJS) $(LIBKYSO_OBJS) $(COMMON_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(PDF_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $< \
+		$(PDFLIB_OBJS) $(LIBKYSO_OBJS) $(COMMON_OBJS) $(PDF_LIBS) -lcmocka
+
 .PHONY: check-build tests
 tests: all $(UNIT_BINS)
 check-build:
@@ -82,3 +88,12 @@ $(BUILD)/tests/libfakesysfs.so: tests/tools/fakesysfs.c
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -fsanitize=%,$(ALL_CFLAGS)) -shared -o $@ $< -ldl
 tests: $(BUILD)/tests/usb_probe $(BUILD)/tests/libfakesysfs.so
+
+# pdf_softsign: kyso sign-pdf's own code with a software key in place of the agent, for the
+# PDF tests that need no token (tests/integration/pdf*.sh)
+$(BUILD)/tests/pdf_softsign: tests/tools/pdf_softsign.c \
+    $(filter-out $(BUILD)/obj/client/kyso.o,$(CLI_OBJS)) $(PDFLIB_OBJS) $(LIBKYSO_OBJS) \
+    $(COMMON_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PDF_LIBS)
+tests: $(BUILD)/tests/pdf_softsign

@@ -14,14 +14,14 @@ static const struct {
 	{ "certs", cmd_certs, "list the certificates on the tokens" },
 	{ "sign", cmd_sign, "sign a digest or a file with a certificate's key" },
 	{ "sign-cms", cmd_sign_cms, "sign files as CMS signatures (.p7s), as one batch" },
+	{ "sign-pdf", cmd_sign_pdf, "sign PDF files (PAdES), many under one consent" },
+	{ "verify", cmd_verify, "check the signatures of a PDF or a .p7s file" },
 	{ "login", cmd_login, "log in to a token with its PIN" },
 	{ "lock", cmd_lock, "log out of every token (signing needs the PIN again)" },
 	{ "watch", cmd_watch, "show tokens coming, going and changing, as it happens" },
 	{ "modules", cmd_modules, "list the PKCS#11 modules the agent uses, and their health" },
 	{ "info", cmd_info, "show which agent answers, where, and its modules" },
 	{ "audit", cmd_audit, "show the audit log: every signing request, granted or refused" },
-	{ "sign-pdf", cmd_sign_pdf, "sign PDF files (PAdES), many under one consent" },
-	{ "verify", cmd_verify, "check the signatures of a PDF or a .p7s file" },
 };
 
 static void

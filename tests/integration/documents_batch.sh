@@ -119,7 +119,7 @@ t_match "  ... the second names its document: 2 of 4" \
 	'needs the PIN for every signature.*document 2 of 4: *letter-02.txt' "$(dialog_field $((n0 + 2)) desc | tr '\n' ' ')"
 
 # ---- libkyso: kyso_batch_* ----
-cc -std=c11 -Wall -Werror $(ldd "$BUILD/libkyso.so.0" | grep -q libasan && echo -fsanitize=address,undefined) \
+cc -std=c11 -Wall -Werror $(ldd "$BUILD/libkyso.so" | grep -q libasan && echo -fsanitize=address,undefined) \
 	-I"$T_TOP/client" -I"$T_TOP/common" -o "$T_DIR/batch_client" "$T_TOP/tests/integration/c/batch_client.c" \
 	-L"$BUILD" -lkyso -Wl,-rpath,"$BUILD" 2>"$T_DIR/cc.err"
 t_ok "a C program using kyso_batch_* builds" test -x "$T_DIR/batch_client"

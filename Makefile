@@ -97,6 +97,7 @@ P11_SRCS += pkcs11/p11_admin.c
 P11_SRCS += pkcs11/p11_admin_objects.c
 P11_SRCS += pkcs11/p11_ckr.c
 P11_SRCS += pkcs11/p11_events.c
+P11_SRCS += pkcs11/p11_loopguard.c
 P11_SRCS += pkcs11/p11_module.c
 P11_SRCS += pkcs11/p11_objects.c
 P11_SRCS += pkcs11/p11_session.c
@@ -222,6 +223,7 @@ all: $(PROGRAMS) $(LIBS) $(UNITS)
 
 -include tests/tests.mk
 -include bench/bench.mk
+-include kyso-pkcs11/module.mk
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -13,6 +13,7 @@ struct p11_module {
 	CK_FUNCTION_LIST *fn;
 	char *path;
 	int initialized;  /* C_Initialize succeeded and C_Finalize was not called since */
+	int loop_said;    /* its kyso-pkcs11 slots were reported (p11_loopguard.c) */
 };
 
 /* C_Initialize for a multi-threaded caller (the module uses the OS's own locks). */
@@ -93,6 +94,16 @@ int p11_attr_bool(struct p11_session *s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE t
  * (p11_admin.c).
  */
 const char *p11_curve_name(const unsigned char *params, size_t len, unsigned *bits);
+
+/*
+ * Returns 1 if the module (its function list fn, loaded from path; either may be NULL)
+ * is kyso-pkcs11.so, the module that forwards to kysod, under any file name; else 0
+ * (p11_loopguard.c).
+ */
+int p11_loopguard_is_kyso(CK_FUNCTION_LIST *fn, const char *path);
+
+/* Returns 1 if the slot is one kyso-pkcs11.so offers (through any module), else 0. */
+int p11_loopguard_slot(struct p11_module *m, CK_SLOT_ID slot);
 
 /* Forgets every cached key handle of s. */
 void p11_keys_forget(struct p11_session *s);

@@ -12,8 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
+#include <openssl/asn1.h>
 #include <openssl/objects.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
@@ -179,22 +178,15 @@ date_of(const ASN1_TIME *t, CK_DATE *d)
 	memcpy(d->day, buf + 6, 2);
 }
 
-static int
-bn_param(EVP_PKEY *pk, const char *name, unsigned char **out, size_t *len)
+/* Copies n bytes into a new buffer. */
+static unsigned char *
+dup_bytes(const unsigned char *p, size_t n)
 {
-	BIGNUM *bn = NULL;
-	int n;
+	unsigned char *d = malloc(n > 0 ? n : 1);
 
-	if (EVP_PKEY_get_bn_param(pk, name, &bn) != 1)
-		return -1;
-	n = BN_num_bytes(bn);
-	if ((*out = malloc(n > 0 ? (size_t)n : 1)) == NULL) {
-		BN_free(bn);
-		return -1;
-	}
-	*len = (size_t)BN_bn2bin(bn, *out);
-	BN_free(bn);
-	return 0;
+	if (d != NULL && n > 0)
+		memcpy(d, p, n);
+	return d;
 }
 
 /* DER OCTET STRING around p (CKA_EC_POINT). */
@@ -210,103 +202,121 @@ octet_string(const unsigned char *p, size_t len, unsigned char **out, size_t *ou
 	ASN1_OCTET_STRING_free(os);
 	if (n <= 0)
 		return -1;
-	if ((*out = malloc((size_t)n)) != NULL)
-		memcpy(*out, der, (size_t)n);
+	*out = dup_bytes(der, (size_t)n);
 	OPENSSL_free(der);
 	*outlen = (size_t)n;
 	return *out != NULL ? 0 : -1;
 }
 
+/*
+ * The RSA modulus and exponent from the RSAPublicKey DER (SEQUENCE { n, e }) of the
+ * certificate: read as plain ASN.1, not through an EVP_PKEY, so that an engine the
+ * program loaded (the libp11 engine takes over RSA and EC keys) changes nothing.
+ */
 static int
-ec_values(EVP_PKEY *pk, struct certvals *v)
+rsa_values(const unsigned char *der, int len, struct certvals *v)
 {
-	unsigned char point[160], *oid = NULL;
-	char group[64];
-	size_t plen = 0;
-	ASN1_OBJECT *obj;
+	const unsigned char *p = der;
+	STACK_OF(ASN1_TYPE) *seq = d2i_ASN1_SEQUENCE_ANY(NULL, &p, len);
+	ASN1_TYPE *n, *e;
+	int r = -1;
+
+	if (seq == NULL || sk_ASN1_TYPE_num(seq) != 2 ||
+	    (n = sk_ASN1_TYPE_value(seq, 0))->type != V_ASN1_INTEGER ||
+	    (e = sk_ASN1_TYPE_value(seq, 1))->type != V_ASN1_INTEGER)
+		goto out;
+	v->modulus_len = (size_t)ASN1_STRING_length(n->value.integer);
+	v->exponent_len = (size_t)ASN1_STRING_length(e->value.integer);
+	if ((v->modulus = dup_bytes(ASN1_STRING_get0_data(n->value.integer),
+	    v->modulus_len)) == NULL ||
+	    (v->exponent = dup_bytes(ASN1_STRING_get0_data(e->value.integer),
+	    v->exponent_len)) == NULL)
+		goto out;
+	r = 0;
+out:
+	sk_ASN1_TYPE_pop_free(seq, ASN1_TYPE_free);
+	return r;
+}
+
+/* CKA_EC_PARAMS (the named curve's OID) and CKA_EC_POINT (the point, in an OCTET
+ * STRING). */
+static int
+ec_values(const void *param, int ptype, const unsigned char *pk, int pklen,
+    struct certvals *v)
+{
+	unsigned char *oid = NULL;
 	int n;
 
-	if (EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group,
-	    sizeof(group), NULL) != 1 || (obj = OBJ_txt2obj(group, 0)) == NULL)
+	if (ptype != V_ASN1_OBJECT)
+		return -1;  /* explicit curve parameters: not something a token holds */
+	if ((n = i2d_ASN1_OBJECT(param, &oid)) <= 0)
 		return -1;
-	n = i2d_ASN1_OBJECT(obj, &oid);
-	ASN1_OBJECT_free(obj);
-	if (n <= 0 || (v->ec_params = malloc((size_t)n)) == NULL) {
-		OPENSSL_free(oid);
-		return -1;
-	}
-	memcpy(v->ec_params, oid, (size_t)n);
+	v->ec_params = dup_bytes(oid, (size_t)n);
 	v->ec_params_len = (size_t)n;
 	OPENSSL_free(oid);
-	if (EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
-	    sizeof(point), &plen) != 1)
+	if (v->ec_params == NULL)
 		return -1;
-	return octet_string(point, plen, &v->ec_point, &v->ec_point_len);
+	return octet_string(pk, (size_t)pklen, &v->ec_point, &v->ec_point_len);
 }
 
 static int
-ed25519_values(EVP_PKEY *pk, struct certvals *v)
+ed25519_values(const unsigned char *pk, int pklen, struct certvals *v)
 {
 	/* the curve as SoftHSM and OpenSC write it: PrintableString "edwards25519" */
 	static const unsigned char params[] = { 0x13, 0x0c, 'e', 'd', 'w', 'a', 'r', 'd', 's',
 		'2', '5', '5', '1', '9' };
-	unsigned char raw[32];
-	size_t len = sizeof(raw);
 
-	if ((v->ec_params = malloc(sizeof(params))) == NULL)
+	if (pklen != 32 || (v->ec_params = dup_bytes(params, sizeof(params))) == NULL)
 		return -1;
-	memcpy(v->ec_params, params, sizeof(params));
 	v->ec_params_len = sizeof(params);
-	if (EVP_PKEY_get_raw_public_key(pk, raw, &len) != 1)
-		return -1;
-	return octet_string(raw, len, &v->ec_point, &v->ec_point_len);
+	return octet_string(pk, (size_t)pklen, &v->ec_point, &v->ec_point_len);
 }
 
 /* Reads the certificate. Returns 0, or -1 if it is not usable X.509. */
 static int
-certvals_read(const unsigned char *der, size_t len, struct certvals *v, enum kp_key *key,
-    unsigned *bits)
+certvals_read(const unsigned char *der, size_t len, struct certvals *v, enum kp_key *key)
 {
-	const unsigned char *p = der;
+	const unsigned char *p = der, *pk;
 	unsigned char sha1[SHA_DIGEST_LENGTH];
 	X509 *x = d2i_X509(NULL, &p, (long)len);
-	EVP_PKEY *pk;
-	int r = -1;
+	X509_PUBKEY *xpk;
+	ASN1_OBJECT *alg;
+	X509_ALGOR *algor;
+	const void *param;
+	int pklen, ptype, r = -1;
 
 	memset(v, 0, sizeof(*v));
 	*key = KP_KEY_NONE;
-	*bits = 0;
 	if (x == NULL || p != der + len)
 		goto out;
 	if ((v->subject_len = i2d_X509_NAME(X509_get_subject_name(x), &v->subject)) <= 0 ||
 	    (v->issuer_len = i2d_X509_NAME(X509_get_issuer_name(x), &v->issuer)) <= 0 ||
 	    (v->serial_len = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &v->serial)) <= 0 ||
-	    (pk = X509_get0_pubkey(x)) == NULL ||
-	    (v->spki_len = i2d_PUBKEY(pk, &v->spki)) <= 0)
+	    (xpk = X509_get_X509_PUBKEY(x)) == NULL ||
+	    (v->spki_len = i2d_X509_PUBKEY(xpk, &v->spki)) <= 0 ||
+	    X509_PUBKEY_get0_param(&alg, &pk, &pklen, &algor, xpk) != 1)
 		goto out;
 	date_of(X509_get0_notBefore(x), &v->start);
 	date_of(X509_get0_notAfter(x), &v->end);
 	SHA1(der, len, sha1);
 	memcpy(v->check, sha1, sizeof(v->check));
 	v->is_ca = X509_check_ca(x) != 0;
-	*bits = (unsigned)EVP_PKEY_get_bits(pk);
-	switch (EVP_PKEY_get_base_id(pk)) {
-	case EVP_PKEY_RSA:
-	case EVP_PKEY_RSA_PSS:
+	X509_ALGOR_get0(NULL, &ptype, &param, algor);
+	switch (OBJ_obj2nid(alg)) {
+	case NID_rsaEncryption:
+	case NID_rsassaPss:
 		*key = KP_KEY_RSA;
-		if (bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &v->modulus, &v->modulus_len) != 0 ||
-		    bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &v->exponent, &v->exponent_len) != 0)
+		if (rsa_values(pk, pklen, v) != 0)
 			goto out;
 		break;
-	case EVP_PKEY_EC:
+	case NID_X9_62_id_ecPublicKey:
 		*key = KP_KEY_EC;
-		if (ec_values(pk, v) != 0)
+		if (ec_values(param, ptype, pk, pklen, v) != 0)
 			goto out;
 		break;
-	case EVP_PKEY_ED25519:
+	case NID_ED25519:
 		*key = KP_KEY_ED25519;
-		*bits = 256;
-		if (ed25519_values(pk, v) != 0)
+		if (ed25519_values(pk, pklen, v) != 0)
 			goto out;
 		break;
 	default:
@@ -473,10 +483,11 @@ kp_cert_build(json_t *o, int pin_by_program, struct kp_cert *c)
 	memset(&v, 0, sizeof(v));
 	if (id == NULL || strlen(id) != 64 || b64 == NULL ||
 	    b64_decode(b64, &der, &der_len) != KYSO_OK ||
-	    certvals_read(der, der_len, &v, &c->key, &c->key_bits) != 0 ||
+	    certvals_read(der, der_len, &v, &c->key) != 0 ||
 	    uri_read(uri, &ckaid, &ckaid_len, &key_label) != 0)
 		goto out;
 	memcpy(c->id, id, 65);
+	c->key_bits = (unsigned)json_integer_value(json_object_get(o, "key_bits"));
 	if (label == NULL)
 		label = "";
 	if ((c->key_uri = strdup(uri)) == NULL)

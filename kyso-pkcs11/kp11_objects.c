@@ -240,6 +240,8 @@ C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate, CK_ULO
 		if (object_visible(s, &s->objects[i]) &&
 		    kp_attrs_match(object_attrs(&s->objects[i]), pTemplate, ulCount))
 			f->h[f->n++] = s->objects[i].h;
+	kp_log("C_FindObjectsInit on slot %lu: %zu of %zu objects match (%lu attributes)",
+	    (unsigned long)slot, f->n, s->nobjects, (unsigned long)ulCount);
 	se->find = f;
 	f = NULL;
 out:

@@ -195,6 +195,7 @@ req_hash(struct kp_sign_op *op, const unsigned char *data, size_t len, struct si
 {
 	unsigned int n = 0;
 
+	memset(r, 0, sizeof(*r));
 	if ((data != NULL && EVP_DigestUpdate(op->md, data, len) != 1) ||
 	    EVP_DigestFinal_ex(op->md, r->digest, &n) != 1)
 		return CKR_FUNCTION_FAILED;
@@ -213,9 +214,9 @@ req_build(struct kp_sign_op *op, const unsigned char *data, size_t len, struct s
 	unsigned bits;
 	int di;
 
-	memset(r, 0, sizeof(*r));
 	if (op->mech->hash_bits != 0)
 		return req_hash(op, data, len, r);
+	memset(r, 0, sizeof(*r));
 	switch (op->mech->family) {
 	case KP_FAM_PKCS1:
 		if ((di = kp_digestinfo_parse(data, len, &bits, &digest)) != KP_DI_OK) {

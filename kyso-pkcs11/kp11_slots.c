@@ -21,6 +21,15 @@ static struct {
 static size_t nidmap;
 static CK_SLOT_ID next_slot_id = 1;
 
+/* The map lives as long as the module is loaded: freed when it is unloaded. */
+__attribute__((destructor)) static void
+idmap_free(void)
+{
+	free(idmap);
+	idmap = NULL;
+	nidmap = 0;
+}
+
 struct kp_slot *
 kp_slot_get(CK_SLOT_ID id)
 {
@@ -172,34 +181,41 @@ token_gone(struct kp_slot *s)
 	kp_event_post(s->id);
 }
 
+/* Orders the agent's tokens by label, then id: a program started again with the same
+ * tokens sees the same slot ids (a SunPKCS11 configuration names a slot by its place). */
+static int
+token_order(const void *a, const void *b)
+{
+	const struct kp_token *x = a, *y = b;
+	int c = strcmp(x->label, y->label);
+
+	return c != 0 ? c : strcmp(x->id, y->id);
+}
+
 void
 kp_slots_sync(json_t *tokens, int announce)
 {
-	size_t n = json_array_size(tokens);
-	char (*seen)[17] = n > 0 ? calloc(n, sizeof(*seen)) : NULL;
-	size_t nseen = 0;
+	size_t n = json_array_size(tokens), got = 0;
+	struct kp_token *list = n > 0 ? calloc(n, sizeof(*list)) : NULL;
 
 	spare_ensure();
-	for (size_t i = 0; i < n; i++) {
-		struct kp_token t;
-
-		if (kp_token_parse(json_array_get(tokens, i), &t) != 0)
-			continue;
-		token_here(&t, announce);
-		if (seen != NULL)
-			memcpy(seen[nseen++], t.id, sizeof(t.id));
-	}
-	if (seen == NULL && n > 0)
+	if (n > 0 && list == NULL)
 		return;  /* no memory to tell the absent: keep them rather than lose all */
+	for (size_t i = 0; i < n; i++)
+		if (kp_token_parse(json_array_get(tokens, i), &list[got]) == 0)
+			got++;
+	qsort(list, got, sizeof(*list), token_order);
+	for (size_t i = 0; i < got; i++)
+		token_here(&list[i], announce);
 	for (size_t i = 0; i < kp.nslots; i++) {
 		int listed = 0;
 
-		for (size_t k = 0; k < nseen && !listed; k++)
-			listed = strcmp(seen[k], kp.slots[i].tok.id) == 0;
+		for (size_t k = 0; k < got && !listed; k++)
+			listed = strcmp(list[k].id, kp.slots[i].tok.id) == 0;
 		if (kp.slots[i].present && !listed)
 			token_gone(&kp.slots[i]);
 	}
-	free(seen);
+	free(list);
 }
 
 void

@@ -61,3 +61,9 @@ install-pkcs11: $(BUILD)/kyso-pkcs11.so $(BUILD)/kyso-pkcs11.module
 		$(DESTDIR)$(P11KIT_MODULE_CONFIGS)/kyso-pkcs11.module
 	install -m 644 docs/kyso-pkcs11.7 $(DESTDIR)$(MANDIR)/man7/
 install: install-pkcs11
+
+# kp11_probe: drives the module step by step (tests/integration/pkcs11_*.sh)
+$(BUILD)/tests/kp11_probe: tests/tools/kp11_probe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< -ldl -lpthread
+tests: $(BUILD)/tests/kp11_probe $(BUILD)/kyso-pkcs11.so

@@ -135,6 +135,7 @@ C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJECT_HA
 
 	if ((rv = kp_enter()) != CKR_OK)
 		return rv;
+	kp_sub_drain();  /* a token pulled out, or the agent gone: the session is over */
 	if ((rv = kp_session_get(hSession, &se)) != CKR_OK)
 		goto out;
 	if (pMechanism == NULL) {

@@ -255,6 +255,7 @@ static void run(int argc, char **argv, int *i);
 struct signer {
 	pthread_t t;
 	CK_SLOT_ID slot;
+	CK_OBJECT_HANDLE key;
 	int k;
 	unsigned char *in;
 	size_t len;
@@ -277,7 +278,7 @@ signer_main(void *arg)
 		unsigned char sig[1024];
 		CK_ULONG siglen = sizeof(sig);
 
-		if ((rv = fl->C_SignInit(h, &last_mech, obj)) == CKR_OK)
+		if ((rv = fl->C_SignInit(h, &last_mech, s->key)) == CKR_OK)
 			rv = fl->C_Sign(h, s->in, s->len, sig, &siglen);
 		s->last = rv;
 		if (rv == CKR_OK)
@@ -304,7 +305,8 @@ cmd_threads(int n, int k, const char *path)
 		return;
 	}
 	for (int i = 0; i < n; i++) {
-		s[i] = (struct signer){ .slot = si.slotID, .k = k, .in = in, .len = len };
+		s[i] = (struct signer){ .slot = si.slotID, .key = obj, .k = k, .in = in,
+			.len = len };
 		pthread_create(&s[i].t, NULL, signer_main, &s[i]);
 	}
 	for (int i = 0; i < n; i++) {

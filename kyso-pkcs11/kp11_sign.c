@@ -6,7 +6,8 @@
  * What the program gives becomes what kysod takes: a DigestInfo (CKM_RSA_PKCS) is read
  * and its digest sent with rsa-pkcs1v15-shaN; a hash (CKM_ECDSA, CKM_RSA_PKCS_PSS) is sent
  * as the digest; the hash-and-sign mechanisms hash here, with OpenSSL (also over several
- * C_SignUpdate calls), and send the digest; CKM_EDDSA sends the document. A length query
+ * C_SignUpdate calls), and send the digest; CKM_EDDSA sends the document (kept here over
+ * several C_SignUpdate calls, up to what one call to kysod carries). A length query
  * (no output buffer) does not reach the agent; a buffer too small for a signature already
  * made keeps it, so the program's second call does not sign (and audit) twice.
  */
@@ -31,6 +32,8 @@ struct kp_sign_op {
 	int updated;                 /* C_SignUpdate was called */
 	char *pin;                   /* a context-specific login's PIN (locked memory) */
 	size_t pin_len;
+	unsigned char *data;         /* EdDSA over several C_SignUpdate calls: the document */
+	size_t data_len;
 	unsigned char *sig;          /* made, not yet delivered (the buffer was too small) */
 	size_t siglen;
 	unsigned char made_for[SHA256_DIGEST_LENGTH];  /* SHA-256 of what sig signs */
@@ -55,6 +58,7 @@ kp_sign_free(struct kp_sign_op *op)
 		return;
 	pin_wipe(op);
 	EVP_MD_CTX_free(op->md);
+	free(op->data);
 	free(op->cert);
 	free(op->sig);
 	free(op);
@@ -404,6 +408,24 @@ out:
 	return rv;
 }
 
+/* Keeps a part of an EdDSA document, up to what one call to kysod can carry. */
+static CK_RV
+data_append(struct kp_sign_op *op, const unsigned char *p, size_t len)
+{
+	unsigned char *d;
+
+	if (len > KP_MAX_DATA - op->data_len)
+		return CKR_DATA_LEN_RANGE;
+	if (len == 0)
+		return CKR_OK;
+	if ((d = realloc(op->data, op->data_len + len)) == NULL)
+		return CKR_HOST_MEMORY;
+	memcpy(d + op->data_len, p, len);
+	op->data = d;
+	op->data_len += len;
+	return CKR_OK;
+}
+
 CK_RV
 C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 {
@@ -418,8 +440,8 @@ C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 		rv = CKR_OPERATION_NOT_INITIALIZED;
 	} else if (se->busy) {
 		rv = CKR_OPERATION_ACTIVE;
-	} else if (se->sign->md == NULL) {
-		/* the raw mechanisms and EdDSA are single-part, as on the token */
+	} else if (se->sign->md == NULL && se->sign->mech->family != KP_FAM_EDDSA) {
+		/* the raw mechanisms are single-part, as on the token */
 		op_end(se);
 		rv = CKR_FUNCTION_NOT_SUPPORTED;
 	} else if (pPart == NULL && ulPartLen > 0) {
@@ -427,6 +449,13 @@ C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 		rv = CKR_ARGUMENTS_BAD;
 	} else if (se->sign->sig != NULL) {
 		rv = CKR_OPERATION_ACTIVE;  /* the signature is made: only C_SignFinal is left */
+	} else if (se->sign->md == NULL) {
+		/* EdDSA signs the document itself: it is kept until C_SignFinal */
+		rv = data_append(se->sign, pPart, ulPartLen);
+		if (rv != CKR_OK)
+			op_end(se);
+		else
+			se->sign->updated = 1;
 	} else if (ulPartLen > 0 && EVP_DigestUpdate(se->sign->md, pPart, ulPartLen) != 1) {
 		op_end(se);
 		rv = CKR_FUNCTION_FAILED;
@@ -450,7 +479,7 @@ C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
 		return rv;
 	if ((rv = sign_session(hSession, pulSignatureLen, &se)) != CKR_OK)
 		goto out;
-	if (se->sign->md == NULL) {
+	if (se->sign->md == NULL && se->sign->mech->family != KP_FAM_EDDSA) {
 		op_end(se);
 		rv = CKR_FUNCTION_NOT_SUPPORTED;
 		goto out;
@@ -475,7 +504,11 @@ C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
 		rv = CKR_BUFFER_TOO_SMALL;
 		goto out;
 	}
-	if ((rv = req_hash(se->sign, NULL, 0, &r)) != CKR_OK) {
+	if (se->sign->md == NULL)  /* EdDSA: the document kept from the parts */
+		rv = req_build(se->sign, se->sign->data, se->sign->data_len, &r);
+	else
+		rv = req_hash(se->sign, NULL, 0, &r);
+	if (rv != CKR_OK) {
 		op_end(se);
 		goto out;
 	}

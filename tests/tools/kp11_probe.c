@@ -26,8 +26,10 @@
  *                             found becomes the current object
  *   attr NAME [LEN]           C_GetAttributeValue of the current object: NAME one of
  *                             value id label class sign sensitive extractable keytype
- *                             modulus ecparams ecpoint private_exponent ecvalue unknown
- *                             alwaysauth; LEN the buffer (default: ask the length first):
+ *                             modulus exponent ecparams ecpoint private_exponent ecvalue
+ *                             unknown alwaysauth serial subject issuer trusted spki
+ *                             allowed decrypt category private token modifiable
+ *                             never_extractable; LEN the buffer (default: ask first):
  *                             "attr RV LEN HEX" (LEN -1: CK_UNAVAILABLE_INFORMATION)
  *   signinit MECH [PSS]       MECH: rsa-pkcs sha256-rsa-pkcs ... ecdsa ecdsa-sha256 eddsa
  *                             rsa-pkcs-pss sha256-rsa-pkcs-pss (PSS: HASH,MGFHASH,SALT
@@ -247,6 +249,9 @@ static const struct {
 	{ "serial", CKA_SERIAL_NUMBER }, { "subject", CKA_SUBJECT }, { "issuer", CKA_ISSUER },
 	{ "trusted", CKA_TRUSTED }, { "spki", CKA_PUBLIC_KEY_INFO },
 	{ "allowed", CKA_ALLOWED_MECHANISMS }, { "decrypt", CKA_DECRYPT },
+	{ "category", CKA_CERTIFICATE_CATEGORY }, { "private", CKA_PRIVATE },
+	{ "token", CKA_TOKEN }, { "modifiable", CKA_MODIFIABLE },
+	{ "never_extractable", CKA_NEVER_EXTRACTABLE }, { "exponent", CKA_PUBLIC_EXPONENT },
 };
 
 static void run(int argc, char **argv, int *i);
@@ -377,7 +382,7 @@ cmd_attr(const char *name, const char *len)
 {
 	CK_ATTRIBUTE a = { 0, NULL, 0 };
 	unsigned char buf[8192];
-	char hex[2 * 64 + 1] = "";
+	static __thread char hex[2 * 4096 + 1];
 	CK_RV rv;
 	size_t i;
 
@@ -400,8 +405,9 @@ cmd_attr(const char *name, const char *len)
 		a.ulValueLen = strtoul(len, NULL, 10);
 	}
 	a.pValue = buf;
+	hex[0] = '\0';
 	rv = fl->C_GetAttributeValue(session(), obj, &a, 1);
-	for (i = 0; rv == CKR_OK && i < a.ulValueLen && i < 64; i++)
+	for (i = 0; rv == CKR_OK && i < a.ulValueLen && i < 4096; i++)
 		snprintf(hex + 2 * i, 3, "%02x", buf[i]);
 	say("attr %s %ld %s", ckr(rv), a.ulValueLen == CK_UNAVAILABLE_INFORMATION ? -1L :
 	    (long)a.ulValueLen, hex);

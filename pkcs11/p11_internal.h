@@ -13,7 +13,6 @@ struct p11_module {
 	CK_FUNCTION_LIST *fn;
 	char *path;
 	int initialized;  /* C_Initialize succeeded and C_Finalize was not called since */
-	int loop_said;    /* its kyso-pkcs11 slots were reported (p11_loopguard.c) */
 };
 
 /* C_Initialize for a multi-threaded caller (the module uses the OS's own locks). */
@@ -102,7 +101,8 @@ const char *p11_curve_name(const unsigned char *params, size_t len, unsigned *bi
  */
 int p11_loopguard_is_kyso(CK_FUNCTION_LIST *fn, const char *path);
 
-/* Returns 1 if the slot is one kyso-pkcs11.so offers (through any module), else 0. */
+/* Returns 1 if the slot is one kyso-pkcs11.so offers (through any module), else 0; the
+ * first such slot is logged (an error). */
 int p11_loopguard_slot(struct p11_module *m, CK_SLOT_ID slot);
 
 /* Forgets every cached key handle of s. */

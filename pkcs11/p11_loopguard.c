@@ -66,6 +66,9 @@ p11_loopguard_is_kyso(CK_FUNCTION_LIST *fn, const char *path)
 	return yes;
 }
 
+/* a loop through a proxy is said once, not at every scan */
+static int said;
+
 int
 p11_loopguard_slot(struct p11_module *m, CK_SLOT_ID slot)
 {
@@ -79,5 +82,8 @@ p11_loopguard_slot(struct p11_module *m, CK_SLOT_ID slot)
 	for (size_t i = n; i < sizeof(si.manufacturerID); i++)
 		if (si.manufacturerID[i] != ' ')
 			return 0;
+	if (!__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+		log_error("%s offers the tokens of kyso-pkcs11 (the module that forwards to "
+		    "kysod itself, through a proxy or remoting): its slots are skipped", m->path);
 	return 1;
 }

@@ -266,13 +266,8 @@ p11_module_tokens(struct p11_module *m, struct p11_token_desc **out, size_t *n,
 		struct p11_fail f;
 
 		/* kyso-pkcs11's own slots, passed on by a proxy or remoting module: a loop */
-		if (p11_loopguard_slot(m, slots[i])) {
-			if (!m->loop_said)
-				log_error("%s offers the tokens of kyso-pkcs11 (the module that "
-				    "forwards to kysod itself): skipped", m->path);
-			m->loop_said = 1;
+		if (p11_loopguard_slot(m, slots[i]))
 			continue;
-		}
 		/* a token that vanished or is unreadable is skipped, not fatal */
 		if (p11_describe_slot(m, slots[i], &d[got], &f) == KYSO_OK)
 			got++;

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# kysod never loads kyso-pkcs11.so (it forwards to kysod: a loop), however it is named:
+# --module, a copy under another name, the policy's modules list, p11-kit's registry
+# (a private user configuration, read by p11-kit only for a user other than root: this
+# part runs as nobody with setpriv), and its tokens passed on through p11-kit remoting.
+# The registration file kyso installs (packaging/kyso-pkcs11.module.in) lets p11-kit's
+# programs find the module, and keeps p11-kit itself from loading it into kysod.
+. "$(dirname "$0")/../lib/common.sh"
+. "$T_TOP/tests/lib/kp11.sh"
+
+tok_init "$T_DIR/tok" && tok_create alpha && tok_key alpha 03 ec:p256 p256 ||
+	{ t_flunk "make the test token"; t_done; exit 1; }
+cp "$KP11" "$T_DIR/innocent-pkcs11.so"
+
+# kysod_try ARGS...: runs kysod in the foreground until it is up (or exits); RC, OUT
+kysod_try() {
+	rm -f "$T_DIR/try.sock"
+	"$BUILD/kysod" --foreground --socket "$T_DIR/try.sock" "$@" > "$T_DIR/try.log" 2>&1 &
+	local pid=$! i
+	for i in $(seq 200); do
+		KYSO_SOCKET=$T_DIR/try.sock "$BUILD/kyso" info >/dev/null 2>&1 && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		TRY_TOKENS=$(KYSO_SOCKET=$T_DIR/try.sock "$BUILD/kyso" tokens --json 2>&1)
+		kill -TERM "$pid"
+	fi
+	wait "$pid"; RC=$?
+	OUT=$(cat "$T_DIR/try.log")
+}
+
+kysod_try --module "$KP11"
+t_eq "kysod --module kyso-pkcs11.so: refused, kysod does not start" 1 "$RC"
+t_match "  ... saying why" "refusing to load $KP11: it is kyso-pkcs11, the module that forwards to kysod itself \\(a loop\\)" "$OUT"
+kysod_try --module "$T_DIR/innocent-pkcs11.so"
+t_eq "a copy under another name: refused too" 1 "$RC"
+t_match "  ... (by the marker it exports)" "refusing to load $T_DIR/innocent-pkcs11.so: it is kyso-pkcs11" "$OUT"
+kysod_try --module "$SOFTHSM_MODULE" --module "$T_DIR/innocent-pkcs11.so"
+t_eq "  ... also beside another module" 1 "$RC"
+
+echo "modules = $SOFTHSM_MODULE $T_DIR/innocent-pkcs11.so" > "$KYSO_ADMIN_CONFIG"
+kysod_try
+t_eq "the policy's modules list naming a copy: kysod starts with the other module" 0 "$RC"
+t_match "  ... the copy is not loaded, and the log says why" \
+	"PKCS#11 module $T_DIR/innocent-pkcs11.so \\(allowed by the policy\\) not loaded: .*is kyso-pkcs11" "$OUT"
+t_match "  ... the other module's token is there" '"label": ?"alpha"' "$TRY_TOKENS"
+rm -f "$KYSO_ADMIN_CONFIG"
+
+# ---- p11-kit remoting: kysod loads p11-kit-client.so, whose server runs kyso-pkcs11 ----
+client_so=$(ls /usr/lib/*/pkcs11/p11-kit-client.so 2>/dev/null | head -n 1)
+if [ -n "$client_so" ] && command -v p11-kit >/dev/null; then
+	agent_start --module "$SOFTHSM_MODULE" || t_flunk "start kysod"
+	p11-kit server -f --provider "$KP11" -n "$T_DIR/p11.sock" "pkcs11:" \
+		> "$T_DIR/p11kit.log" 2>&1 &
+	srv=$!
+	for _ in $(seq 100); do [ -S "$T_DIR/p11.sock" ] && break; sleep 0.05; done
+	# a second agent, on p11-kit-client: its tokens would be the first agent's
+	P11_KIT_SERVER_ADDRESS=unix:path=$T_DIR/p11.sock \
+		kysod_try --module "$client_so" --module "$SOFTHSM_MODULE"
+	t_match "kyso-pkcs11's tokens through p11-kit remoting: the slots are recognised and skipped" \
+		"p11-kit-client.so offers the tokens of kyso-pkcs11 .*its slots are skipped" "$OUT"
+	t_eq "  ... the token is listed once, from its own module" 1 \
+		"$(printf '%s' "$TRY_TOKENS" | grep -Eo '"label": ?"alpha"' | grep -c .)"
+	for pid in $(ps -o pid= --ppid "$srv" 2>/dev/null); do kill "$pid" 2>/dev/null; done
+	kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null
+	agent_stop
+else
+	t_skip "kyso-pkcs11 through p11-kit remoting" "p11-kit-client.so or p11-kit is not installed"
+fi
+
+# ---- p11-kit's registry, as a user (p11-kit reads no user configuration for root) ----
+if ! command -v setpriv >/dev/null || [ "$(id -u)" != 0 ]; then
+	t_skip "the registry" "needs root and setpriv to run as another user"
+	t_done; exit $?
+fi
+U=$(mktemp -d "${TMPDIR:-/tmp}/kyso-reg.XXXXXX")
+trap 't_cleanup; rm -rf "$U"' EXIT
+mkdir -p "$U/home/.config/pkcs11/modules" "$U/tok" "$U/run" "$U/state" "$U/home/.config/kyso"
+cp "$KP11" "$U/kyso-pkcs11.so"
+cp "$T_DIR/innocent-pkcs11.so" "$U/innocent-pkcs11.so"
+# the file kyso installs, pointing at this copy; and the copy registered without disable-in
+sed "s|@PKCS11DIR@|$U|" "$T_TOP/packaging/kyso-pkcs11.module.in" \
+	> "$U/home/.config/pkcs11/modules/kyso-pkcs11.module"
+printf 'module: %s\n' "$U/innocent-pkcs11.so" > "$U/home/.config/pkcs11/modules/innocent.module"
+# nobody's own SoftHSM token
+cat > "$U/softhsm2.conf" <<EOF
+directories.tokendir = $U/tok
+objectstore.backend = file
+log.level = ERROR
+EOF
+echo "pinentry = none" > "$U/home/.config/kyso/kysod.conf"
+chown -R 65534:65534 "$U"
+chmod 755 "$U"
+as_nobody() {
+	setpriv --reuid=65534 --regid=65534 --clear-groups env -i PATH="$PATH" HOME="$U/home" \
+		XDG_CONFIG_HOME="$U/home/.config" XDG_STATE_HOME="$U/state" \
+		XDG_RUNTIME_DIR="$U/run" SOFTHSM2_CONF="$U/softhsm2.conf" \
+		KYSO_SOCKET="$U/run/agent.sock" "$@"
+}
+as_nobody softhsm2-util --init-token --free --label nobodytok --so-pin "$TOK_SO_PIN" \
+	--pin "$TOK_PIN" >/dev/null 2>&1 || t_flunk "make nobody's token"
+as_nobody "$BUILD/kysod" --foreground --log-level debug > "$U/kysod.log" 2>&1 &
+nb=$!
+for _ in $(seq 300); do
+	as_nobody "$BUILD/kyso" info >/dev/null 2>&1 && break
+	kill -0 "$nb" 2>/dev/null || break
+	sleep 0.05
+done
+t_ok "kysod with p11-kit's registry (as a user with kyso-pkcs11 registered twice) runs" kill -0 "$nb"
+t_match "  ... the copy registered without disable-in is refused, by its marker" \
+	"refusing to load the registered module .*innocent-pkcs11.so: it is kyso-pkcs11" "$(cat "$U/kysod.log")"
+t_eq "  ... the module registered with kyso's file is never even loaded (disable-in: kysod)" 0 \
+	"$(grep -c "$U/kyso-pkcs11.so" "$U/kysod.log")"
+t_match "  ... and the user's token is served" '"label": ?"nobodytok"' \
+	"$(as_nobody "$BUILD/kyso" tokens --json 2>&1)"
+out=$(as_nobody p11-kit list-modules 2>&1)
+t_match "p11-kit's programs find kyso-pkcs11 through the registration file" \
+	"kyso-pkcs11: $U/kyso-pkcs11.so" "$out"
+t_match "  ... and the token kysod serves, through it" \
+	"kyso-pkcs11: $U/kyso-pkcs11.so.*library-description: kyso: tokens through kysod.*token: nobodytok" \
+	"$(echo "$out" | tr '\n' ' ')"
+kill -TERM "$nb"; wait "$nb"
+t_done

@@ -204,7 +204,8 @@ kp_slots_sync(json_t *tokens, int announce)
 	for (size_t i = 0; i < n; i++)
 		if (kp_token_parse(json_array_get(tokens, i), &list[got]) == 0)
 			got++;
-	qsort(list, got, sizeof(*list), token_order);
+	if (got > 1)
+		qsort(list, got, sizeof(*list), token_order);
 	for (size_t i = 0; i < got; i++)
 		token_here(&list[i], announce);
 	for (size_t i = 0; i < kp.nslots; i++) {

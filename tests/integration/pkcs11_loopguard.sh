@@ -51,7 +51,7 @@ rm -f "$KYSO_ADMIN_CONFIG"
 client_so=$(ls /usr/lib/*/pkcs11/p11-kit-client.so 2>/dev/null | head -n 1)
 if [ -n "$client_so" ] && command -v p11-kit >/dev/null; then
 	agent_start --module "$SOFTHSM_MODULE" || t_flunk "start kysod"
-	p11-kit server -f --provider "$KP11" -n "$T_DIR/p11.sock" "pkcs11:" \
+	kp11_host p11-kit server -f --provider "$KP11" -n "$T_DIR/p11.sock" "pkcs11:" \
 		> "$T_DIR/p11kit.log" 2>&1 &
 	srv=$!
 	for _ in $(seq 100); do [ -S "$T_DIR/p11.sock" ] && break; sleep 0.05; done
@@ -92,8 +92,13 @@ EOF
 echo "pinentry = none" > "$U/home/.config/kyso/kysod.conf"
 chown -R 65534:65534 "$U"
 chmod 755 "$U"
+# the sanitizer runtime for programs that load the module (tests/lib/kp11.sh)
+SAN_ENV=()
+kp11_asan && SAN_ENV=(LD_PRELOAD="$(gcc -print-file-name=libasan.so)"
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1)
 as_nobody() {
 	setpriv --reuid=65534 --regid=65534 --clear-groups env -i PATH="$PATH" HOME="$U/home" \
+		${SAN_ENV[@]+"${SAN_ENV[@]}"} \
 		XDG_CONFIG_HOME="$U/home/.config" XDG_STATE_HOME="$U/state" \
 		XDG_RUNTIME_DIR="$U/run" SOFTHSM2_CONF="$U/softhsm2.conf" \
 		KYSO_SOCKET="$U/run/agent.sock" "$@"
@@ -114,11 +119,18 @@ t_eq "  ... the module registered with kyso's file is never even loaded (disable
 	"$(grep -c "$U/kyso-pkcs11.so" "$U/kysod.log")"
 t_match "  ... and the user's token is served" '"label": ?"nobodytok"' \
 	"$(as_nobody "$BUILD/kyso" tokens --json 2>&1)"
-out=$(as_nobody p11-kit list-modules 2>&1)
-t_match "p11-kit's programs find kyso-pkcs11 through the registration file" \
-	"kyso-pkcs11: $U/kyso-pkcs11.so" "$out"
-t_match "  ... and the token kysod serves, through it" \
-	"kyso-pkcs11: $U/kyso-pkcs11.so.*library-description: kyso: tokens through kysod.*token: nobodytok" \
-	"$(echo "$out" | tr '\n' ' ')"
+if kp11_asan; then
+	# p11-kit's own p11-kit-trust.so deadlocks in its constructor (newlocale) when the
+	# sanitizer runtime is preloaded into p11-kit; the plain build checks this
+	t_skip "p11-kit's programs find kyso-pkcs11 through the registration file" \
+		"p11-kit with a preloaded ASan runtime hangs loading p11-kit-trust.so"
+else
+	out=$(as_nobody p11-kit list-modules 2>&1)
+	t_match "p11-kit's programs find kyso-pkcs11 through the registration file" \
+		"kyso-pkcs11: $U/kyso-pkcs11.so" "$out"
+	t_match "  ... and the token kysod serves, through it" \
+		"kyso-pkcs11: $U/kyso-pkcs11.so.*library-description: kyso: tokens through kysod.*token: nobodytok" \
+		"$(echo "$out" | tr '\n' ' ')"
+fi
 kill -TERM "$nb"; wait "$nb"
 t_done

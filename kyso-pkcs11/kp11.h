@@ -61,7 +61,8 @@ struct kp_config {
 
 /*
  * Reads the settings: $KYSO_PKCS11_PIN and $KYSO_PKCS11_DEBUG, else the user's
- * $XDG_CONFIG_HOME/kyso/kyso-pkcs11.conf, else /etc/kyso/kyso-pkcs11.conf. Never fails:
+ * $XDG_CONFIG_HOME/kyso/kyso-pkcs11.conf (~/.config/...), else /etc/kyso/kyso-pkcs11.conf
+ * (a key set in the user's file wins over the machine's). Never fails:
  * what cannot be read or understood keeps the default (and is said in the debug log).
  */
 void kp_config_read(struct kp_config *cfg);

@@ -2,7 +2,8 @@
  * kp11_config.c — the module's settings and its debug log.
  *
  * Settings come from the environment, else from the user's file, else from the machine's
- * (INI, read with libinih; docs/kyso-pkcs11.7, FILES):
+ * (INI, read with libinih; a key of the user's file wins over the machine's;
+ * docs/kyso-pkcs11.7, FILES):
  *   pin = agent | program        KYSO_PKCS11_PIN
  *   debug_log = FILE | syslog    KYSO_PKCS11_DEBUG
  * The module runs inside other programs: it never writes to their stdout or stderr. The
@@ -72,6 +73,7 @@ kp_config_read(struct kp_config *cfg)
 	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
 	struct reading r = { .cfg = cfg };
 	char user[512] = "";
+	const char *from = "the default";
 	int bad_env = 0;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -88,15 +90,16 @@ kp_config_read(struct kp_config *cfg)
 		snprintf(user, sizeof(user), "%s/kyso/kyso-pkcs11.conf", xdg);
 	else if (home != NULL && home[0] == '/')
 		snprintf(user, sizeof(user), "%s/.config/kyso/kyso-pkcs11.conf", home);
-	r.path = user;
-	if (user[0] == '\0' || access(user, R_OK) != 0) {
-		r.path = "/etc/kyso/kyso-pkcs11.conf";
-		if (access(r.path, R_OK) != 0)
-			r.path = NULL;
+	/* the machine's file, then the user's: a key the user sets wins */
+	for (int i = 0; i < 2; i++) {
+		r.path = i == 0 ? "/etc/kyso/kyso-pkcs11.conf" : user;
+		if (r.path[0] == '\0' || access(r.path, R_OK) != 0)
+			continue;
+		if (ini_parse(r.path, file_entry, &r) != 0)
+			snprintf(r.note, sizeof(r.note), "%s cannot be read whole; what was read "
+			    "is used", r.path);
+		from = r.path;
 	}
-	if (r.path != NULL && ini_parse(r.path, file_entry, &r) != 0)
-		snprintf(r.note, sizeof(r.note), "%s cannot be read whole; what was read is used",
-		    r.path);
 	kp_log_open(cfg);
 	if (bad_env)
 		kp_log("KYSO_PKCS11_PIN='%.40s' is neither 'agent' nor 'program'; 'agent' is used",
@@ -104,7 +107,7 @@ kp_config_read(struct kp_config *cfg)
 	if (r.note[0] != '\0')
 		kp_log("%s", r.note);
 	kp_log("settings: pin = %s (%s)", cfg->pin_mode == KP_PIN_AGENT ? "agent" : "program",
-	    r.pin_set ? "KYSO_PKCS11_PIN" : r.path != NULL ? r.path : "default");
+	    r.pin_set ? "KYSO_PKCS11_PIN" : from);
 }
 
 void

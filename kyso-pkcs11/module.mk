@@ -53,12 +53,14 @@ $(BUILD)/tests/unit/test_kp11_%: tests/unit/test_kp11_%.c $(KP11_OBJS) $(LIBKYSO
 		$(LIBKYSO_OBJS) $(KP11_COMMON_OBJS) $(KP11_LIBS) -lcmocka
 
 .PHONY: install-pkcs11
-install-pkcs11: $(BUILD)/kyso-pkcs11.so $(BUILD)/kyso-pkcs11.module
+install-pkcs11: $(BUILD)/kyso-pkcs11.so
 	install -d $(DESTDIR)$(PKCS11DIR) $(DESTDIR)$(P11KIT_MODULE_CONFIGS) \
 		$(DESTDIR)$(MANDIR)/man7
 	install -m 644 $(BUILD)/kyso-pkcs11.so $(DESTDIR)$(PKCS11DIR)/kyso-pkcs11.so
-	install -m 644 $(BUILD)/kyso-pkcs11.module \
-		$(DESTDIR)$(P11KIT_MODULE_CONFIGS)/kyso-pkcs11.module
+	# the registration names the module where it is installed (PKCS11DIR as given now)
+	sed -e 's|@PKCS11DIR@|$(PKCS11DIR)|' packaging/kyso-pkcs11.module.in \
+		> $(DESTDIR)$(P11KIT_MODULE_CONFIGS)/kyso-pkcs11.module
+	chmod 644 $(DESTDIR)$(P11KIT_MODULE_CONFIGS)/kyso-pkcs11.module
 	install -m 644 docs/kyso-pkcs11.7 $(DESTDIR)$(MANDIR)/man7/
 install: install-pkcs11
 

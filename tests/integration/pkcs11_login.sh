@@ -73,9 +73,11 @@ t_ok "  ... (OpenSSL verifies)" verify_sig ecdsa-sha256 "$TOK_DIR/p256.pub.pem" 
 # ---- the officer says no, or types a wrong PIN; the PIN is locked ----
 $K lock >/dev/null
 script cancel "pin $WRONG"
-kp11_probe "$O" init open 1 login login token 1 final
+kp11_probe "$O" init open 1 login login untilflags 1 10000 10000 final
 t_eq "Cancel in kysod's dialog: CKR_FUNCTION_CANCELED" "login CKR_FUNCTION_CANCELED" "$(L 3)"
 t_eq "a wrong PIN typed in the dialog: CKR_PIN_INCORRECT" "login CKR_PIN_INCORRECT" "$(L 4)"
+t_match "  ... and the token info says CKF_USER_PIN_COUNT_LOW, as kysod reads it" \
+	"^untilflags CKR_OK " "$(L 5)"
 mock_rule 'C_Login fail CKR_PIN_LOCKED alpha'
 script "pin $TOK_PIN"
 kp11_probe "$O" init open 1 login token 1 final

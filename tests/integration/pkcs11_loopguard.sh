@@ -47,6 +47,15 @@ t_match "  ... the copy is not loaded, and the log says why" \
 t_match "  ... the other module's token is there" '"label": ?"alpha"' "$TRY_TOKENS"
 rm -f "$KYSO_ADMIN_CONFIG"
 
+# the module's own guard: a socket this very process serves (kysod loading it by a path
+# the agent did not recognise) is refused
+KYSO_SOCKET=$T_DIR/self.sock KYSO_PKCS11_DEBUG=$T_DIR/self.log \
+	kp11_probe "$T_DIR/self" selfsock "$T_DIR/self.sock" init allslots slots final
+t_eq "the module inside the process that serves the socket: no tokens, no loop" \
+	"init CKR_OK,allslots CKR_OK 1,slots CKR_OK,final CKR_OK" "$(paste -sd, "$T_DIR/self")"
+t_match "  ... its debug log says why" "served by this very process: kyso-pkcs11 was loaded into kysod, and refuses to talk to itself" \
+	"$(cat "$T_DIR/self.log")"
+
 # ---- p11-kit remoting: kysod loads p11-kit-client.so, whose server runs kyso-pkcs11 ----
 client_so=$(ls /usr/lib/*/pkcs11/p11-kit-client.so 2>/dev/null | head -n 1)
 if [ -n "$client_so" ] && command -v p11-kit >/dev/null; then

@@ -55,6 +55,11 @@
  *   sh SCRIPT                 (silent unless it fails: "sh failed STATUS") bash -c SCRIPT
  *   cycles N                  N times C_Initialize, C_GetSlotList, C_Finalize:
  *                             "cycles CKR_OK N"
+ *   selfsock PATH             this process listens on the Unix socket PATH (never
+ *                             accepting): what kysod is to a module loaded into it
+ *   untilflags N MASK MS      C_GetTokenInfo(N) every 20 ms until its flags have a bit of
+ *                             MASK (hex), at most MS ms: "untilflags CKR_OK 0xFLAGS" or
+ *                             "untilflags timeout 0xFLAGS"
  * Exit status 0, or 2 for a usage error.
  */
 #include <dlfcn.h>
@@ -65,6 +70,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -822,6 +829,37 @@ run(int argc, char **argv, int *i)
 			waitpid(pid, &st, 0);
 		if (st != 0)
 			say("sh failed %d", st);
+	} else if (strcmp(c, "selfsock") == 0) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		int fd;
+
+		ARG(1);
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", a1);
+		unlink(a1);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 8) != 0)
+			say("selfsock failed %s", strerror(errno));
+	} else if (strcmp(c, "untilflags") == 0) {
+		unsigned long mask;
+		long end;
+		CK_TOKEN_INFO ti;
+
+		ARG(3);
+		mask = strtoul(a2, NULL, 16);
+		end = now_ms() + atol(a3);
+		for (;;) {
+			memset(&ti, 0, sizeof(ti));
+			rv = fl->C_GetTokenInfo(strtoul(a1, NULL, 10), &ti);
+			if (rv == CKR_OK && (ti.flags & mask)) {
+				say("untilflags CKR_OK 0x%lx", (unsigned long)ti.flags);
+				break;
+			}
+			if (now_ms() > end) {
+				say("untilflags timeout 0x%lx", (unsigned long)ti.flags);
+				break;
+			}
+			usleep(20000);
+		}
 	} else if (strcmp(c, "cycles") == 0) {
 		int n, done = 0;
 

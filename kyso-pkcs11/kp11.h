@@ -67,9 +67,9 @@ struct kp_config {
  */
 void kp_config_read(struct kp_config *cfg);
 
-/* Opens the debug log the settings name (nothing when they name none). */
+/* Starts logging where the settings say (nothing when they name no log). */
 void kp_log_open(const struct kp_config *cfg);
-/* Closes it; with inherited set (a forked child), without touching the parent's. */
+/* Stops logging for this cycle (C_Finalize); the file stays open while loaded. */
 void kp_log_close(void);
 /* One line in the debug log, if there is one; never to stdout or stderr. */
 void kp_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -25,6 +25,7 @@
 
 static int log_fd = -1;
 static int log_syslog;
+static int log_on;  /* this cycle logs (to log_fd, or to syslog) */
 
 /* what a file said, noted while reading and logged once the log is open */
 struct reading {
@@ -110,27 +111,48 @@ kp_config_read(struct kp_config *cfg)
 	    r.pin_set ? "KYSO_PKCS11_PIN" : from);
 }
 
+/*
+ * The debug log stays open while the module is loaded: a thread of the program may log
+ * while another finalises, and a descriptor closed under it could be reused by the
+ * program for a file of its own. A cycle that names another file switches to it; the
+ * old descriptor is kept (at most a few, one per file ever named).
+ */
 void
 kp_log_open(const struct kp_config *cfg)
 {
-	kp_log_close();
-	if (cfg->debug_log[0] == '\0')
-		return;
-	if (strcmp(cfg->debug_log, "syslog") == 0) {
-		log_syslog = 1;  /* no openlog: the program's own syslog name stays */
+	static char open_path[sizeof(cfg->debug_log)];
+	int fd;
+
+	log_syslog = strcmp(cfg->debug_log, "syslog") == 0;  /* no openlog: the program's
+	                                                      * own syslog name stays */
+	if (cfg->debug_log[0] == '\0' || log_syslog) {
+		log_on = log_syslog;
 		return;
 	}
-	log_fd = open(cfg->debug_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+	log_on = 1;
+	if (log_fd >= 0 && strcmp(open_path, cfg->debug_log) == 0)
+		return;
+	fd = open(cfg->debug_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
 	    O_NOCTTY, 0600);
+	if (fd < 0)
+		return;
+	snprintf(open_path, sizeof(open_path), "%s", cfg->debug_log);
+	__atomic_store_n(&log_fd, fd, __ATOMIC_RELEASE);
 }
 
 void
 kp_log_close(void)
 {
+	log_on = 0;  /* logging stops; the descriptor stays (above) */
+}
+
+/* Closes the log when the module is unloaded. */
+__attribute__((destructor)) static void
+log_unload(void)
+{
 	if (log_fd >= 0)
 		close(log_fd);
 	log_fd = -1;
-	log_syslog = 0;
 }
 
 void
@@ -140,9 +162,9 @@ kp_log(const char *fmt, ...)
 	struct timespec ts;
 	struct tm tm;
 	va_list ap;
-	int n, saved = errno;
+	int n, saved = errno, fd = __atomic_load_n(&log_fd, __ATOMIC_ACQUIRE);
 
-	if (log_fd < 0 && !log_syslog)
+	if (!log_on || (fd < 0 && !log_syslog))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -159,7 +181,7 @@ kp_log(const char *fmt, ...)
 		    "kyso-pkcs11[%ld]: %s\n", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
 		    tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, (long)getpid(), msg);
 		if (n > 0)
-			(void)!write(log_fd, line, (size_t)n < sizeof(line) ? (size_t)n :
+			(void)!write(fd, line, (size_t)n < sizeof(line) ? (size_t)n :
 			    sizeof(line) - 1);
 	}
 	errno = saved;

@@ -296,25 +296,33 @@ C_FindObjectsFinal(CK_SESSION_HANDLE hSession)
 	return rv;
 }
 
+/* The session's object h, for the attribute functions (lock held). */
+static CK_RV
+object_lookup(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE h, struct kp_object **out)
+{
+	struct kp_session *se;
+	CK_RV rv;
+
+	*out = NULL;
+	if ((rv = kp_session_get(hSession, &se)) != CKR_OK)
+		return rv;
+	if ((*out = kp_object_get(se, h)) == NULL)
+		return CKR_OBJECT_HANDLE_INVALID;
+	return CKR_OK;
+}
+
 CK_RV
 C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
     CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
 {
-	struct kp_session *se;
 	struct kp_object *o;
 	CK_RV rv;
 
 	if ((rv = kp_enter()) != CKR_OK)
 		return rv;
-	if ((rv = kp_session_get(hSession, &se)) != CKR_OK)
-		goto out;
-	if (pTemplate == NULL && ulCount > 0)
-		rv = CKR_ARGUMENTS_BAD;
-	else if ((o = kp_object_get(se, hObject)) == NULL)
-		rv = CKR_OBJECT_HANDLE_INVALID;
-	else
-		rv = kp_attrs_get(object_attrs(o), pTemplate, ulCount);
-out:
+	if ((rv = object_lookup(hSession, hObject, &o)) == CKR_OK)
+		rv = pTemplate == NULL && ulCount > 0 ? CKR_ARGUMENTS_BAD :
+		    kp_attrs_get(object_attrs(o), pTemplate, ulCount);
 	kp_leave();
 	return rv;
 }
@@ -322,21 +330,17 @@ out:
 CK_RV
 C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject, CK_ULONG_PTR pulSize)
 {
-	struct kp_session *se;
 	struct kp_object *o;
 	CK_RV rv;
 
 	if ((rv = kp_enter()) != CKR_OK)
 		return rv;
-	if ((rv = kp_session_get(hSession, &se)) != CKR_OK)
-		goto out;
-	if (pulSize == NULL)
-		rv = CKR_ARGUMENTS_BAD;
-	else if ((o = kp_object_get(se, hObject)) == NULL)
-		rv = CKR_OBJECT_HANDLE_INVALID;
-	else
-		*pulSize = CK_UNAVAILABLE_INFORMATION;  /* the token's memory is not ours */
-out:
+	if ((rv = object_lookup(hSession, hObject, &o)) == CKR_OK) {
+		if (pulSize == NULL)
+			rv = CKR_ARGUMENTS_BAD;
+		else
+			*pulSize = CK_UNAVAILABLE_INFORMATION;  /* the token's memory is not ours */
+	}
 	kp_leave();
 	return rv;
 }

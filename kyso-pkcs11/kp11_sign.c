@@ -280,6 +280,25 @@ op_end(struct kp_session *se)
 }
 
 /*
+ * Hands over the signature the operation holds, and ends the operation; or, with too
+ * little room, says how much is needed and keeps it for the program's next call.
+ */
+static CK_RV
+kept_deliver(struct kp_session *se, CK_BYTE_PTR out, CK_ULONG_PTR outlen)
+{
+	struct kp_sign_op *op = se->sign;
+
+	if (*outlen < op->siglen) {
+		*outlen = op->siglen;
+		return CKR_BUFFER_TOO_SMALL;
+	}
+	memcpy(out, op->sig, op->siglen);
+	*outlen = op->siglen;
+	op_end(se);
+	return CKR_OK;
+}
+
+/*
  * The common end of C_Sign and C_SignFinal, lock held: delivers a signature already
  * made, or asks kysod (unlocked) and delivers. hash is the SHA-256 of the request.
  */
@@ -327,14 +346,7 @@ sign_deliver(struct kp_session *se, const struct sign_req *r, CK_BYTE_PTR out,
 		op->siglen = siglen;
 		memcpy(op->made_for, hash, sizeof(hash));
 	}
-	if (*outlen < op->siglen) {
-		*outlen = op->siglen;
-		return CKR_BUFFER_TOO_SMALL;  /* kept for the program's next call */
-	}
-	memcpy(out, op->sig, op->siglen);
-	*outlen = op->siglen;
-	op_end(se);
-	return CKR_OK;
+	return kept_deliver(se, out, outlen);
 }
 
 /* The checks C_Sign and C_SignFinal share. Returns CKR_OK with *out, or an error. */
@@ -388,14 +400,7 @@ C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
 	}
 	if (se->sign->md != NULL && se->sign->sig != NULL) {
 		/* a retry after CKR_BUFFER_TOO_SMALL: the hash is done; the signature waits */
-		if (*pulSignatureLen < se->sign->siglen) {
-			*pulSignatureLen = se->sign->siglen;
-			rv = CKR_BUFFER_TOO_SMALL;
-		} else {
-			memcpy(pSignature, se->sign->sig, se->sign->siglen);
-			*pulSignatureLen = se->sign->siglen;
-			op_end(se);
-		}
+		rv = kept_deliver(se, pSignature, pulSignatureLen);
 		goto out;
 	}
 	if ((rv = req_build(se->sign, pData, ulDataLen, &r)) != CKR_OK) {
@@ -489,14 +494,7 @@ C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
 		goto out;
 	}
 	if (se->sign->sig != NULL) {  /* the retry after CKR_BUFFER_TOO_SMALL */
-		if (*pulSignatureLen < se->sign->siglen) {
-			*pulSignatureLen = se->sign->siglen;
-			rv = CKR_BUFFER_TOO_SMALL;
-		} else {
-			memcpy(pSignature, se->sign->sig, se->sign->siglen);
-			*pulSignatureLen = se->sign->siglen;
-			op_end(se);
-		}
+		rv = kept_deliver(se, pSignature, pulSignatureLen);
 		goto out;
 	}
 	if (*pulSignatureLen < se->sign->sig_len) {

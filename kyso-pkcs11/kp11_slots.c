@@ -283,6 +283,16 @@ C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulC
 	return rv;
 }
 
+/* Looks a slot up for a call about it, after the events (lock held). */
+static CK_RV
+slot_find(CK_SLOT_ID id, int need_token, struct kp_slot **out)
+{
+	kp_sub_drain();
+	if ((*out = kp_slot_get(id)) == NULL)
+		return CKR_SLOT_ID_INVALID;
+	return need_token && !(*out)->present ? CKR_TOKEN_NOT_PRESENT : CKR_OK;
+}
+
 CK_RV
 C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 {
@@ -291,12 +301,9 @@ C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 
 	if ((rv = kp_enter()) != CKR_OK)
 		return rv;
-	kp_sub_drain();
 	if (pInfo == NULL)
 		rv = CKR_ARGUMENTS_BAD;
-	else if ((s = kp_slot_get(slotID)) == NULL)
-		rv = CKR_SLOT_ID_INVALID;
-	else {
+	else if ((rv = slot_find(slotID, 0, &s)) == CKR_OK) {
 		memset(pInfo, 0, sizeof(*pInfo));
 		kp_pad(pInfo->slotDescription, sizeof(pInfo->slotDescription),
 		    !s->has_token ? "kyso: a token plugged in appears here" :
@@ -344,14 +351,9 @@ C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 
 	if ((rv = kp_enter()) != CKR_OK)
 		return rv;
-	kp_sub_drain();
 	if (pInfo == NULL)
 		rv = CKR_ARGUMENTS_BAD;
-	else if ((s = kp_slot_get(slotID)) == NULL)
-		rv = CKR_SLOT_ID_INVALID;
-	else if (!s->present)
-		rv = CKR_TOKEN_NOT_PRESENT;
-	else {
+	else if ((rv = slot_find(slotID, 1, &s)) == CKR_OK) {
 		memset(pInfo, 0, sizeof(*pInfo));
 		kp_pad(pInfo->label, sizeof(pInfo->label), s->tok.label);
 		kp_pad(pInfo->manufacturerID, sizeof(pInfo->manufacturerID), s->tok.manufacturer);
@@ -390,11 +392,8 @@ slot_loaded(CK_SLOT_ID id, struct kp_slot **out)
 	CK_RV rv;
 
 	*out = NULL;
-	kp_sub_drain();
-	if ((s = kp_slot_get(id)) == NULL)
-		return CKR_SLOT_ID_INVALID;
-	if (!s->present)
-		return CKR_TOKEN_NOT_PRESENT;
+	if ((rv = slot_find(id, 1, &s)) != CKR_OK)
+		return rv;
 	if ((rv = kp_objects_load(id, 0)) != CKR_OK)
 		return rv;
 	if ((s = kp_slot_get(id)) == NULL || !s->present)

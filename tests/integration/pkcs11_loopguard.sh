@@ -88,6 +88,8 @@ trap 't_cleanup; rm -rf "$U"' EXIT
 mkdir -p "$U/home/.config/pkcs11/modules" "$U/tok" "$U/run" "$U/state" "$U/home/.config/kyso"
 cp "$KP11" "$U/kyso-pkcs11.so"
 cp "$T_DIR/innocent-pkcs11.so" "$U/innocent-pkcs11.so"
+# the programs too: the build directory need not be reachable for nobody
+cp "$BUILD/kysod" "$BUILD/kyso" "$U/"
 # the file kyso installs, pointing at this copy; and the copy registered without disable-in
 sed "s|@PKCS11DIR@|$U|" "$T_TOP/packaging/kyso-pkcs11.module.in" \
 	> "$U/home/.config/pkcs11/modules/kyso-pkcs11.module"
@@ -114,10 +116,10 @@ as_nobody() {
 }
 as_nobody softhsm2-util --init-token --free --label nobodytok --so-pin "$TOK_SO_PIN" \
 	--pin "$TOK_PIN" >/dev/null 2>&1 || t_flunk "make nobody's token"
-as_nobody "$BUILD/kysod" --foreground --log-level debug > "$U/kysod.log" 2>&1 &
+as_nobody "$U/kysod" --foreground --log-level debug > "$U/kysod.log" 2>&1 &
 nb=$!
 for _ in $(seq 300); do
-	as_nobody "$BUILD/kyso" info >/dev/null 2>&1 && break
+	as_nobody "$U/kyso" info >/dev/null 2>&1 && break
 	kill -0 "$nb" 2>/dev/null || break
 	sleep 0.05
 done
@@ -127,7 +129,7 @@ t_match "  ... the copy registered without disable-in is refused, by its marker"
 t_eq "  ... the module registered with kyso's file is never even loaded (disable-in: kysod)" 0 \
 	"$(grep -c "$U/kyso-pkcs11.so" "$U/kysod.log")"
 t_match "  ... and the user's token is served" '"label": ?"nobodytok"' \
-	"$(as_nobody "$BUILD/kyso" tokens --json 2>&1)"
+	"$(as_nobody "$U/kyso" tokens --json 2>&1)"
 if kp11_asan; then
 	# p11-kit's own p11-kit-trust.so deadlocks in its constructor (newlocale) when the
 	# sanitizer runtime is preloaded into p11-kit; the plain build checks this

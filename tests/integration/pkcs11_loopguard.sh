@@ -84,7 +84,9 @@ if ! command -v setpriv >/dev/null || [ "$(id -u)" != 0 ]; then
 	t_done; exit $?
 fi
 U=$(mktemp -d "${TMPDIR:-/tmp}/kyso-reg.XXXXXX")
-trap 't_cleanup; rm -rf "$U"' EXIT
+nb=
+# kysod as nobody is stopped by its pid, also when the test ends early
+trap '[ -n "$nb" ] && kill -TERM "$nb" 2>/dev/null && wait "$nb"; t_cleanup; rm -rf "$U"' EXIT
 mkdir -p "$U/home/.config/pkcs11/modules" "$U/tok" "$U/run" "$U/state" "$U/home/.config/kyso"
 cp "$KP11" "$U/kyso-pkcs11.so"
 cp "$T_DIR/innocent-pkcs11.so" "$U/innocent-pkcs11.so"
@@ -107,16 +109,16 @@ chmod 755 "$U"
 SAN_ENV=()
 kp11_asan && SAN_ENV=(LD_PRELOAD="$(gcc -print-file-name=libasan.so)"
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1)
-as_nobody() {
-	setpriv --reuid=65534 --regid=65534 --clear-groups env -i PATH="$PATH" HOME="$U/home" \
-		${SAN_ENV[@]+"${SAN_ENV[@]}"} \
-		XDG_CONFIG_HOME="$U/home/.config" XDG_STATE_HOME="$U/state" \
-		XDG_RUNTIME_DIR="$U/run" SOFTHSM2_CONF="$U/softhsm2.conf" \
-		KYSO_SOCKET="$U/run/agent.sock" "$@"
-}
+# an array, not only a function: "&" on it gives kysod's own pid (setpriv and env exec)
+NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups env -i PATH="$PATH" HOME="$U/home"
+	${SAN_ENV[@]+"${SAN_ENV[@]}"}
+	XDG_CONFIG_HOME="$U/home/.config" XDG_STATE_HOME="$U/state"
+	XDG_RUNTIME_DIR="$U/run" SOFTHSM2_CONF="$U/softhsm2.conf"
+	KYSO_SOCKET="$U/run/agent.sock")
+as_nobody() { "${NOBODY[@]}" "$@"; }
 as_nobody softhsm2-util --init-token --free --label nobodytok --so-pin "$TOK_SO_PIN" \
 	--pin "$TOK_PIN" >/dev/null 2>&1 || t_flunk "make nobody's token"
-as_nobody "$U/kysod" --foreground --log-level debug > "$U/kysod.log" 2>&1 &
+"${NOBODY[@]}" "$U/kysod" --foreground --log-level debug > "$U/kysod.log" 2>&1 &
 nb=$!
 for _ in $(seq 300); do
 	as_nobody "$U/kyso" info >/dev/null 2>&1 && break
@@ -143,5 +145,5 @@ else
 		"kyso-pkcs11: $U/kyso-pkcs11.so.*library-description: kyso: tokens through kysod.*token: nobodytok" \
 		"$(echo "$out" | tr '\n' ' ')"
 fi
-kill -TERM "$nb"; wait "$nb"
+kill -TERM "$nb"; wait "$nb"; nb=
 t_done

@@ -34,7 +34,7 @@ PDF_PKGS := libqpdf libcurl pangocairo cairo-pdf openssl jansson
 
 # Before anything is compiled: every package the build needs, or one message that says
 # which are missing and how to install them (not "jansson.h: No such file or directory")
-NODEPS_GOALS := deps check demo bench bench-hotplug clean dist help
+NODEPS_GOALS := deps check demo bench bench-hotplug bench-module clean dist help
 ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
 NEED_PKGS := $(PKGS) $(PDF_PKGS) $(if $(filter tests check-build bench-build test_%,$(MAKECMDGOALS)),cmocka)
 PKG_MISSING := $(strip $(shell command -v $(firstword $(CC)) >/dev/null 2>&1 || \

@@ -93,7 +93,7 @@ cp "$T_DIR/innocent-pkcs11.so" "$U/innocent-pkcs11.so"
 # the programs too: the build directory need not be reachable for nobody
 cp "$BUILD/kysod" "$BUILD/kyso" "$U/"
 # the file kyso installs, pointing at this copy; and the copy registered without disable-in
-sed "s|@PKCS11DIR@|$U|" "$T_TOP/packaging/kyso-pkcs11.module.in" \
+sed "s|@MODULE@|$U/kyso-pkcs11.so|" "$T_TOP/packaging/kyso-pkcs11.module.in" \
 	> "$U/home/.config/pkcs11/modules/kyso-pkcs11.module"
 printf 'module: %s\n' "$U/innocent-pkcs11.so" > "$U/home/.config/pkcs11/modules/innocent.module"
 # nobody's own SoftHSM token

@@ -88,6 +88,7 @@ COMMON_SRCS += common/buf.c
 COMMON_SRCS += common/encode.c
 COMMON_SRCS += common/kyso_err.c
 COMMON_SRCS += common/log.c
+COMMON_SRCS += common/origin.c
 COMMON_SRCS += common/rfc3339.c
 COMMON_SRCS += common/secret.c
 COMMON_SRCS += common/sockpath.c

@@ -92,6 +92,7 @@ COMMON_SRCS += common/origin.c
 COMMON_SRCS += common/rfc3339.c
 COMMON_SRCS += common/secret.c
 COMMON_SRCS += common/sockpath.c
+COMMON_SRCS += common/statedir.c
 COMMON_SRCS += common/wire.c
 
 P11_SRCS += pkcs11/p11_admin.c
@@ -141,6 +142,8 @@ AGENT_SRCS += agent/token_ops.c
 AGENT_SRCS += agent/tokens.c
 AGENT_SRCS += agent/usb.c
 AGENT_SRCS += agent/whois.c
+AGENT_SRCS += agent/web.c
+AGENT_SRCS += agent/web_store.c
 AGENT_SRCS += agent/worker.c
 
 LIBKYSO_SRCS += client/libkyso.c
@@ -178,6 +181,7 @@ CLI_SRCS += client/kyso_cmds_audit.c
 CLI_SRCS += client/kyso_cmds_cms.c
 CLI_SRCS += client/kyso_cmds_pdf.c
 CLI_SRCS += client/kyso_cmds_verify.c
+CLI_SRCS += client/kyso_cmds_web.c
 CLI_SRCS += client/kyso_output.c
 
 # kyso-admin, the administrators' provisioning tool

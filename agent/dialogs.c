@@ -102,21 +102,42 @@ dialog_document_list(const char *const *first, size_t nfirst, size_t total)
 	return text;
 }
 
+/* A program's executable as shown: its path, or a phrase when it cannot be read. */
+static const char *
+dialog_exe(const char *exe)
+{
+	return exe[0] != '\0' && strcmp(exe, "?") != 0 ? exe :
+	    "(a program whose executable cannot be read)";
+}
+
+/* "The web page X asks to sign ... It asks through the browser B (pid) and ..." */
+static int
+dialog_web_head(const struct request_info *ri, const struct p11_token_desc *tok, char *buf,
+    size_t len)
+{
+	return snprintf(buf, len, "The web page %s asks to sign with your certificate\n  %s\n"
+	    "on token \"%s\" (serial %s).\nIt asks through the browser %s (pid %ld) and its "
+	    "kyso host %s (pid %ld).\n\n", ri->origin, ri->subject, tok->label, tok->serial,
+	    dialog_exe(ri->browser), (long)ri->browser_pid, dialog_exe(ri->exe), (long)ri->pid);
+}
+
 /* The caller, certificate, token and description: the body every dialog shows. */
 static void
 dialog_body(const struct request_info *ri, const struct p11_token_desc *tok,
     const char *ending, char *buf, size_t len)
 {
 	char what[DIALOG_DESC_SHOWN * 4 + 8];
-	const char *exe = ri->exe[0] != '\0' && strcmp(ri->exe, "?") != 0 ? ri->exe :
-	    "(a program whose executable cannot be read)";
+	const char *exe = dialog_exe(ri->exe);
+	const char *who = ri->origin[0] != '\0' ? "web page" : "program";
 	int n;
 
 	if (ri->doc_count > 0) {
 		dialog_batch_body(ri, tok, exe, ending, buf, len);
 		return;
 	}
-	if (ri->subject != NULL)
+	if (ri->subject != NULL && ri->origin[0] != '\0')
+		n = dialog_web_head(ri, tok, buf, len);
+	else if (ri->subject != NULL)
 		n = snprintf(buf, len, "The program %s (pid %ld) asks to sign with your "
 		    "certificate\n  %s\non token \"%s\" (serial %s).\n\n", exe, (long)ri->pid,
 		    ri->subject, tok->label, tok->serial);
@@ -127,11 +148,11 @@ dialog_body(const struct request_info *ri, const struct p11_token_desc *tok,
 		return;
 	if (ri->subject != NULL && ri->description != NULL) {
 		dialog_clean(ri->description, what, sizeof(what), DIALOG_DESC_SHOWN, 4);
-		n += snprintf(buf + n, len - (size_t)n, "What is signed, in the program's own "
-		    "words:\n  \"%s\"\n\n", what);
+		n += snprintf(buf + n, len - (size_t)n, "What is signed, in the %s's own "
+		    "words:\n  \"%s\"\n\n", who, what);
 	} else if (ri->subject != NULL) {
-		n += snprintf(buf + n, len - (size_t)n, "The program did not say what it "
-		    "signs.\n\n");
+		n += snprintf(buf + n, len - (size_t)n, "The %s did not say what it signs.\n\n",
+		    who);
 	}
 	if (n >= 0 && (size_t)n < len)
 		snprintf(buf + n, len - (size_t)n, "%s", ending);
@@ -256,4 +277,40 @@ void
 dialog_pinpad_end(struct pinentry_popup *p)
 {
 	pinentry_popup_stop(p);
+}
+
+int
+dialog_web_allow(const struct request_info *ri, struct pinentry_abort *ab, int *always,
+    char *why, size_t whylen)
+{
+	char body[DIALOG_TEXT_MAX];
+	struct pinentry_req q;
+	int r;
+
+	*always = 0;
+	snprintf(body, sizeof(body), "The web page\n  %s\nasks to use your signing "
+	    "certificates: to see them, and to ask you for signatures.\nIt asks through the "
+	    "browser %s (pid %ld).\n\nThis page is not among those your unit allows. Allow it "
+	    "only if you know this site and opened it yourself.\nEvery signature it asks for "
+	    "is still shown to you first.", ri->origin, dialog_exe(ri->browser),
+	    (long)ri->browser_pid);
+	dialog_req(ri, &q);
+	q.title = "kyso: a web page asks";
+	q.desc = body;
+	q.ok = "Allow";
+	q.cancel = "Refuse";
+	if ((r = pinentry_confirm(&q, ab, why, whylen)) != KYSO_OK)
+		return r;
+	/* a second question, so that no answer but a clear "always" remembers the page */
+	snprintf(body, sizeof(body), "Allow the web page\n  %s\nfrom now on, without asking "
+	    "again?\n\n(kyso web-origins --forget %s takes it back.)", ri->origin, ri->origin);
+	q.title = "kyso: remember this web page?";
+	q.ok = "Always allow";
+	q.cancel = "Only this time";
+	r = pinentry_confirm(&q, ab, why, whylen);
+	if (r == KYSO_OK)
+		*always = 1;
+	else if (r == KYSO_ERR_CANCELLED && pinentry_abort_fired(ab))
+		return r;   /* ended from outside: the call is not served */
+	return KYSO_OK;
 }

@@ -201,6 +201,15 @@ ADMIN_LIB_SRCS += admin/certmatch.c
 ADMIN_LIB_SRCS += admin/csr.c
 ADMIN_LIB_SRCS += admin/csr_names.c
 
+# kyso-browser-host, the browsers' native-messaging host (browser/host/); its framing and
+# error names also go into libkyso-host.a for the unit tests
+HOST_LIB_SRCS += browser/host/host_err.c
+HOST_LIB_SRCS += browser/host/nm_frame.c
+HOST_SRCS += browser/host/hangup.c
+HOST_SRCS += browser/host/host.c
+HOST_SRCS += browser/host/host_cmds.c
+HOST_SRCS += browser/host/host_sign.c
+
 IDL := docs/io.kyso.Agent.varlink docs/org.varlink.service.varlink
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -213,11 +222,14 @@ CLI_OBJS := $(call obj,$(CLI_SRCS))
 PDFLIB_OBJS := $(call obj,$(PDFLIB_SRCS))
 ADMIN_OBJS := $(call obj,$(ADMIN_SRCS))
 ADMIN_LIB_OBJS := $(call obj,$(ADMIN_LIB_SRCS))
+HOST_OBJS := $(call obj,$(HOST_SRCS))
+HOST_LIB_OBJS := $(call obj,$(HOST_LIB_SRCS))
 
 # the ABI policy: docs/architecture.md ("ABI"); the exported symbols: client/libkyso.map
 LIBKYSO_SONAME := libkyso.so.1
 
-PROGRAMS := $(BUILD)/kysod $(BUILD)/kyso $(BUILD)/kyso-admin $(BUILD)/kysod-whois
+PROGRAMS := $(BUILD)/kysod $(BUILD)/kyso $(BUILD)/kyso-admin $(BUILD)/kysod-whois \
+	$(BUILD)/kyso-browser-host
 LIBS := $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a $(BUILD)/libkyso.so $(BUILD)/kyso.pc
 UNITS := $(BUILD)/kysod.service $(BUILD)/kysod-whois.service $(BUILD)/70-kyso-tokens.rules \
 	$(BUILD)/io.kyso.kysod.metainfo.xml
@@ -338,6 +350,14 @@ $(BUILD)/kyso-pdf.pc: client/kyso-pdf.pc.in Makefile
 # the CLI uses common/ (base64, hex) besides the APIs: linked with the libraries' objects
 $(BUILD)/kyso: $(CLI_OBJS) $(PDFLIB_OBJS) $(LIBKYSO_OBJS) $(COMMON_OBJS)
 	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(PDF_LIBS)
+
+$(BUILD)/libkyso-host.a: $(HOST_LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+# the host links libkyso (the agent's protocol) and common/, as kyso does, and nothing of
+# the agent
+$(BUILD)/kyso-browser-host: $(HOST_OBJS) $(BUILD)/libkyso-host.a $(LIBKYSO_OBJS) $(COMMON_OBJS)
+	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(shell pkg-config --libs jansson libcrypto) -lpthread
 
 $(BUILD)/kyso-admin: $(ADMIN_OBJS) $(BUILD)/libkyso-admin.a $(BUILD)/libkysod-core.a
 	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(PKG_LIBS) $(INIH_LIBS) -lpthread

@@ -149,6 +149,25 @@ for _ in $(seq 1 1500); do
 done
 t_eq "  ... the tab navigates away: the host ends, kysod closes the dialog, nothing is signed" yes "$gone"
 
+# the whole browser closed while a PIN dialog is open
+drive goto "$PAGE/page.html" >/dev/null
+script hang
+n0=$(dialogs)
+drive call "(window.pending = kysoTest.signText('$id1', 'x', 'closed browser'), 'started')" >/dev/null
+for _ in $(seq 1 1500); do [ "$(dialogs)" -gt "$n0" ] && break; sleep 0.02; done
+drive close >/dev/null
+gone=no
+for _ in $(seq 1 1500); do
+	if [ -z "$(pgrep -P "$AGENT_PID" || true)" ] &&
+		[ "$(grep -c 'closed browser.*"result":"io.kyso.Agent.Cancelled".*disconnected' "$AUDIT")" -eq 1 ]; then
+		gone=yes; break
+	fi
+	sleep 0.02
+done
+t_eq "the browser quits during a PIN dialog: kysod closes it, nothing is signed" yes "$gone"
+t_eq "  ... and no kyso-browser-host is left running" "" "$(pgrep -f "^$BUILD/kyso-browser-host" || true)"
+drive launch chromium "$CHROME_PROFILE" "$BUILD/browser/chromium" >/dev/null
+
 # a page from an origin the policy does not list
 drive goto "$OTHER/page.html" >/dev/null
 n0=$(dialogs)

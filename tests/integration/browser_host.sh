@@ -82,6 +82,21 @@ for k in sys.argv[1].split("."):
     v = v[int(k)] if isinstance(v, list) else v.get(k) if isinstance(v, dict) else None
 print("" if v is None else (json.dumps(v) if isinstance(v, (dict, list)) else v))' "$1"; }
 
+# ---- the deployment examples in docs/ name this build's extension ids ----
+ext_id=$(base64 -d "$T_TOP/browser/extension/key.pub" | sha256sum | cut -c1-32 | tr 0-9a-f a-p)
+for f in chromium-policy.json chrome-policy.json firefox-policies.json; do
+	t_ok "docs/examples/browser/$f is JSON" $PY -m json.tool "$T_TOP/docs/examples/browser/$f"
+done
+t_match "  ... the Chromium policy installs this extension id ($ext_id)" "\"$ext_id\"" \
+	"$(cat "$T_TOP/docs/examples/browser/chromium-policy.json")"
+t_match "  ... so does updates.xml" "appid=\"$ext_id\"" "$(cat "$T_TOP/docs/examples/browser/updates.xml")"
+t_match "  ... and docs/web.md" "$ext_id" "$(cat "$T_TOP/docs/web.md")"
+t_match "  ... the host manifest allows it" "chrome-extension://$ext_id/" \
+	"$(cat "$BUILD/browser/native/chromium/io.kyso.browser_host.json")"
+gecko=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["browser_specific_settings"]["gecko"]["id"])' "$BUILD/browser/firefox/manifest.json")
+t_match "  ... the Firefox policy and host manifest name the extension's gecko id ($gecko)" \
+	"\"$gecko\".*\"$gecko\"" "$(cat "$T_TOP/docs/examples/browser/firefox-policies.json" "$BUILD/browser/native/firefox/io.kyso.browser_host.json" | tr -d '\n')"
+
 # ---- the host's own options ----
 t_match "kyso-browser-host --version" '^kyso-browser-host [0-9]' "$($HOST --version)"
 t_match "kyso-browser-host --help says what it is" "native-messaging host" "$($HOST --help)"
@@ -168,6 +183,19 @@ bad "the officer refuses: Cancelled" "{\"certificate\":\"$id1\",\"hash\":\"$dig\
 script timeout
 bad "nobody answers: Timeout" "{\"certificate\":\"$id1\",\"hash\":\"$dig\",\"hashAlgorithm\":\"SHA-256\"}" \
 	'"name":"Timeout"'
+
+# ---- signDocuments: the arguments ----
+sd() { drive "$(req 25 signDocuments "$1")" recv; }
+t_match "signDocuments without documents: InvalidArgument (1 to 1000)" \
+	'"InvalidArgument".*"argument":"documents","limit":1000' \
+	"$(sd "{\"certificate\":\"$id1\",\"documents\":[]}")"
+t_match "  ... a document whose digest does not fit its algorithm: named" \
+	'"InvalidArgument".*"argument":"digest","expected_length":48,"actual_length":32' \
+	"$(sd "{\"certificate\":\"$id1\",\"documents\":[{\"name\":\"a.pdf\",\"digest\":\"$dig\",\"digestAlgorithm\":\"SHA-384\"}]}")"
+t_match "  ... a document that is not an object" '"argument":"documents\[0\]"' \
+	"$(sd "{\"certificate\":\"$id1\",\"documents\":[7]}")"
+t_match "  ... an unknown profile" '"argument":"profile"' \
+	"$(sd "{\"certificate\":\"$id1\",\"profile\":\"xades\",\"documents\":[{\"name\":\"a\",\"digest\":\"$dig\",\"digestAlgorithm\":\"SHA-256\"}]}")"
 
 # ---- origins ----
 n0=$(dialogs)

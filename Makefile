@@ -97,8 +97,8 @@ COMMON_SRCS += common/origin.c
 COMMON_SRCS += common/rfc3339.c
 COMMON_SRCS += common/secret.c
 COMMON_SRCS += common/sockpath.c
-COMMON_SRCS += common/statedir.c
 COMMON_SRCS += common/wire.c
+COMMON_SRCS += common/xdg.c
 
 P11_SRCS += pkcs11/p11_admin.c
 P11_SRCS += pkcs11/p11_admin_objects.c

@@ -22,7 +22,7 @@
 #include "encode.h"
 #include "kyso_err.h"
 #include "log.h"
-#include "statedir.h"
+#include "xdg.h"
 
 #define OPEN_FLAGS (O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)
 /* a line can hold every field escaped (6 bytes for one): far more than requests allow */
@@ -68,43 +68,6 @@ audit_path(const struct audit_log *l)
 	return l->path;
 }
 
-/* mkdir -p dir: what is made gets mode 0700 (whatever the umask). 0, or -1 with errno. */
-static int
-make_dirs(const char *dir)
-{
-	char *p = strdup(dir), *s;
-	int rc = 0;
-
-	if (p == NULL)
-		return -1;
-	for (s = p + 1; rc == 0; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char c = *s;
-
-		*s = '\0';
-		if (mkdir(p, 0700) == 0)
-			rc = chmod(p, 0700);
-		else if (errno != EEXIST)
-			rc = -1;
-		*s = c;
-		if (c == '\0')
-			break;
-	}
-	if (rc == 0) {
-		struct stat st;
-
-		if (stat(dir, &st) != 0) {
-			rc = -1;
-		} else if (!S_ISDIR(st.st_mode)) {
-			errno = ENOTDIR;
-			rc = -1;
-		}
-	}
-	free(p);
-	return rc;
-}
-
 /*
  * Opens the file to append to it, creating it (and its directory) if missing: the fd, or
  * -1 with err. *created tells whether this call made the file.
@@ -119,7 +82,7 @@ open_file(struct audit_log *l, int *created, char *err, size_t errlen)
 	for (int tries = 0; tries < 4 && fd < 0; tries++) {
 		if ((fd = open(l->path, OPEN_FLAGS)) >= 0 || errno != ENOENT)
 			break;
-		if (make_dirs(l->dir) != 0) {
+		if (xdg_mkdirs(l->dir) != 0) {
 			e = errno;
 			fail(err, errlen, "cannot make the directory %s of the audit log: %s",
 			    l->dir, strerror(e));

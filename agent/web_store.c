@@ -11,7 +11,7 @@
 #include "kyso_err.h"
 #include "log.h"
 #include "origin.h"
-#include "statedir.h"
+#include "xdg.h"
 #include "web_store.h"
 
 struct web_store {
@@ -221,29 +221,18 @@ web_store_list(struct web_store *s, const char *const **origins, const time_t **
 	return s->n;
 }
 
-/* mkdir -p for the file's directory: what is made gets mode 0700. 0, or -1 with errno. */
+/* mkdir -p of the file's directory (0700). 0, or -1 with errno. */
 static int
 make_parent(const char *path)
 {
-	char *dir = strdup(path), *p;
+	char *dir = strdup(path), *slash;
 	int r = 0;
 
 	if (dir == NULL)
 		return errno = ENOMEM, -1;
-	if ((p = strrchr(dir, '/')) != NULL && p != dir) {
-		*p = '\0';
-		for (p = dir + 1; r == 0; p++) {
-			if (*p != '/' && *p != '\0')
-				continue;
-			char c = *p;
-
-			*p = '\0';
-			if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-				r = -1;
-			*p = c;
-			if (c == '\0')
-				break;
-		}
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		r = xdg_mkdirs(dir);
 	}
 	free(dir);
 	return r;

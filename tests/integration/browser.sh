@@ -14,8 +14,8 @@
 TOK_PIN=918273
 . "$(dirname "$0")/../lib/common.sh"
 . "$T_TOP/tests/lib/verify.sh"
+. "$T_TOP/tests/lib/pinentry.sh"
 PY=/usr/bin/python3
-FAKE=$T_TOP/tests/tools/fake-pinentry
 AUDIT=$XDG_STATE_HOME/kyso/audit.log
 NODE_DIR=$T_TOP/tests/browser
 
@@ -36,11 +36,8 @@ done
 tok_init "$T_DIR/tok" && tok_create officer && tok_key officer 01 ec:p256 key1 ||
 	{ t_flunk "make the test token"; t_done; exit 1; }
 id1=$(cert_id "$TOK_DIR/key1.crt.pem")
-export FAKE_PINENTRY_SCRIPT=$T_DIR/script FAKE_PINENTRY_LOG=$T_DIR/dialogs.log
-: > "$FAKE_PINENTRY_SCRIPT"; : > "$FAKE_PINENTRY_LOG"
-script() { printf '%s\n' "$@" > "$FAKE_PINENTRY_SCRIPT"; rm -f "$FAKE_PINENTRY_SCRIPT.pos"; }
-dialogs() { grep -c . "$FAKE_PINENTRY_LOG" || true; }
-last_desc() { tail -n 1 "$FAKE_PINENTRY_LOG" | $PY -c 'import json,sys; print(json.load(sys.stdin)["desc"])' | tr '\n' ' '; }
+pinentry_init
+last_desc() { dialog_field 1 desc | tr '\n' ' '; }
 
 # ---- the test page, on a free port of 127.0.0.1 ----
 mkdir -p "$T_DIR/www"
@@ -137,17 +134,10 @@ script hang
 n0=$(dialogs)
 drive call "(window.pending = kysoTest.signText('$id1', 'x', 'closed tab'), 'started')" >/dev/null
 for _ in $(seq 1 1500); do [ "$(dialogs)" -gt "$n0" ] && break; sleep 0.02; done
-t_eq "a sign() whose PIN dialog is up" GETPIN "$(tail -n 1 "$FAKE_PINENTRY_LOG" | $PY -c 'import json,sys; print(json.load(sys.stdin)["cmd"])')"
+t_eq "a sign() whose PIN dialog is up" GETPIN "$(dialog_field 1 cmd)"
 drive goto "about:blank" >/dev/null
-gone=no
-for _ in $(seq 1 1500); do
-	if [ -z "$(pgrep -P "$AGENT_PID" || true)" ] &&
-		tail -n 1 "$AUDIT" | grep -q '"result":"io.kyso.Agent.Cancelled".*disconnected'; then
-		gone=yes; break
-	fi
-	sleep 0.02
-done
-t_eq "  ... the tab navigates away: the host ends, kysod closes the dialog, nothing is signed" yes "$gone"
+t_eq "  ... the tab navigates away: the host ends, kysod closes the dialog, nothing is signed" yes \
+	"$(wait_dialogs_closed '"description":"closed tab","result":"io.kyso.Agent.Cancelled".*disconnected')"
 
 # the whole browser closed while a PIN dialog is open
 drive goto "$PAGE/page.html" >/dev/null
@@ -156,15 +146,8 @@ n0=$(dialogs)
 drive call "(window.pending = kysoTest.signText('$id1', 'x', 'closed browser'), 'started')" >/dev/null
 for _ in $(seq 1 1500); do [ "$(dialogs)" -gt "$n0" ] && break; sleep 0.02; done
 drive close >/dev/null
-gone=no
-for _ in $(seq 1 1500); do
-	if [ -z "$(pgrep -P "$AGENT_PID" || true)" ] &&
-		[ "$(grep -c 'closed browser.*"result":"io.kyso.Agent.Cancelled".*disconnected' "$AUDIT")" -eq 1 ]; then
-		gone=yes; break
-	fi
-	sleep 0.02
-done
-t_eq "the browser quits during a PIN dialog: kysod closes it, nothing is signed" yes "$gone"
+t_eq "the browser quits during a PIN dialog: kysod closes it, nothing is signed" yes \
+	"$(wait_dialogs_closed '"description":"closed browser","result":"io.kyso.Agent.Cancelled".*disconnected')"
 t_eq "  ... and no kyso-browser-host is left running" "" "$(pgrep -f "^$BUILD/kyso-browser-host" || true)"
 drive launch chromium "$CHROME_PROFILE" "$BUILD/browser/chromium" >/dev/null
 

@@ -11,10 +11,10 @@
 TOK_PIN=918273
 . "$(dirname "$0")/../lib/common.sh"
 . "$T_TOP/tests/lib/verify.sh"
+. "$T_TOP/tests/lib/pinentry.sh"
 PY=/usr/bin/python3
 DRIVER=$T_TOP/tests/tools/nm-driver
 HOST=$BUILD/kyso-browser-host
-FAKE=$T_TOP/tests/tools/fake-pinentry
 AUDIT=$XDG_STATE_HOME/kyso/audit.log
 PAGE=https://vanban.example.vn
 EXT=chrome-extension://ohcfhmgkenhflnjmjfmccmjfgbehgjlh/
@@ -63,10 +63,7 @@ idp=$(cert_id "$TOK_DIR/plain.crt.pem")
 ide=$(cert_id "$TOK_DIR/expired.crt.pem")
 doc=$T_DIR/doc; echo "a letter from the web" > "$doc"
 dig=$(openssl dgst -sha256 -binary "$doc" | base64 -w0)
-export FAKE_PINENTRY_SCRIPT=$T_DIR/script FAKE_PINENTRY_LOG=$T_DIR/dialogs.log
-: > "$FAKE_PINENTRY_SCRIPT"; : > "$FAKE_PINENTRY_LOG"
-script() { printf '%s\n' "$@" > "$FAKE_PINENTRY_SCRIPT"; rm -f "$FAKE_PINENTRY_SCRIPT.pos"; }
-dialogs() { grep -c . "$FAKE_PINENTRY_LOG" || true; }
+pinentry_init
 echo "pinentry_timeout = 20s" >> "$XDG_CONFIG_HOME/kyso/kysod.conf"
 printf 'web_origins = %s\nweb_origins_unknown = deny\n' "$PAGE" > "$KYSO_ADMIN_CONFIG"
 agent_start --module "$SOFTHSM_MODULE" --pinentry "$FAKE" || { t_flunk "start kysod"; t_done; exit 1; }
@@ -138,7 +135,7 @@ t_ok "sign: an ECDSA signature that OpenSSL verifies with the listed certificate
 	verify_sig ecdsa-sha256 "$T_DIR/c1.pub" "$T_DIR/s1.sig" "$doc"
 t_eq "  ... the algorithm chosen for the key, DER" "ecdsa-sha256 der $id1" \
 	"$(echo "$out" | field result.algorithm) $(echo "$out" | field result.signatureFormat) $(echo "$out" | field result.certificate)"
-desc=$(tail -n 1 "$FAKE_PINENTRY_LOG" | $PY -c 'import json,sys; print(json.load(sys.stdin)["desc"])' | tr '\n' ' ')
+desc=$(dialog_field 1 desc | tr '\n' ' ')
 t_match "  ... the PIN dialog names the page, the browser and the host" \
 	"The web page https://vanban.example.vn asks to sign.*through the browser .* and its kyso host $HOST \\(pid" "$desc"
 t_match "  ... and the page's words" "Quyết định 5/QĐ" "$desc"
@@ -274,15 +271,8 @@ out=$(drive "$(req 40 sign "{\"certificate\":\"$id1\",\"hash\":\"$dig\",\"hashAl
 	"waitfile $FAKE_PINENTRY_LOG $((n0 + 1))" close recv wait)
 t_eq "the browser closes the pipe during the PIN dialog: the host ends without an answer" \
 	"EOF EXIT 0" "$(echo "$out" | tr '\n' ' ' | sed 's/ $//')"
-gone=no
-for _ in $(seq 1 500); do
-	if [ -z "$(pgrep -P "$AGENT_PID" || true)" ] &&
-		tail -n 1 "$AUDIT" | grep -q '"result":"io.kyso.Agent.Cancelled".*disconnected'; then
-		gone=yes; break
-	fi
-	sleep 0.02
-done
-t_eq "  ... kysod closes the dialog (pinentry ends) and signs nothing (Cancelled, disconnected)" yes "$gone"
+t_eq "  ... kysod closes the dialog (pinentry ends) and signs nothing (Cancelled, disconnected)" yes \
+	"$(wait_dialogs_closed '"result":"io.kyso.Agent.Cancelled".*disconnected')"
 t_ok "  ... and kysod is alive" agent_alive
 
 # ---- without kysod ----

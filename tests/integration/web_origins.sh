@@ -12,9 +12,9 @@
 TOK_PIN=918273
 . "$(dirname "$0")/../lib/common.sh"
 . "$T_TOP/tests/lib/verify.sh"
+. "$T_TOP/tests/lib/pinentry.sh"
 PY=/usr/bin/python3
 VCALL=$T_TOP/tests/lib/vcall.py
-FAKE=$T_TOP/tests/tools/fake-pinentry
 ADMIN=$KYSO_ADMIN_CONFIG
 AUDIT=$XDG_STATE_HOME/kyso/audit.log
 STORE=$XDG_STATE_HOME/kyso/web-origins
@@ -28,14 +28,7 @@ tok_init "$T_DIR/tok" && tok_create officer && tok_key officer 01 ec:p256 key1 |
 id=$(cert_id "$TOK_DIR/key1.crt.pem")
 doc=$T_DIR/doc; echo "the web document" > "$doc"
 dig=$(openssl dgst -sha256 -binary "$doc" | base64 -w0)
-export FAKE_PINENTRY_SCRIPT=$T_DIR/script FAKE_PINENTRY_LOG=$T_DIR/dialogs.log
-: > "$FAKE_PINENTRY_SCRIPT"; : > "$FAKE_PINENTRY_LOG"
-script() { printf '%s\n' "$@" > "$FAKE_PINENTRY_SCRIPT"; rm -f "$FAKE_PINENTRY_SCRIPT.pos"; }
-dialogs() { grep -c . "$FAKE_PINENTRY_LOG" || true; }
-dialog_field() {  # N FIELD: a field of the Nth dialog from the end (1: the last)
-	tail -n "$1" "$FAKE_PINENTRY_LOG" | head -n 1 |
-		$PY -c 'import json,sys; v=json.load(sys.stdin).get(sys.argv[1]); print("" if v is None else v)' "$2"
-}
+pinentry_init
 admin() { printf '%s\n' "$@" > "$ADMIN"; }
 start() {
 	agent_stop >/dev/null 2>&1
@@ -228,15 +221,8 @@ $PY "$VCALL" hold io.kyso.Agent.Sign "{\"certificate\":\"$id\",\"algorithm\":\"e
 	"$FAKE_PINENTRY_LOG" $((n0 + 1))
 t_eq "a web page's PIN dialog is up (the client waited for it, then left)" GETPIN \
 	"$(dialog_field 1 cmd)"
-gone=no
-for _ in $(seq 1 500); do
-	if [ -z "$(pgrep -P "$AGENT_PID" || true)" ] &&
-		grep -q '"result":"io.kyso.Agent.Cancelled","message":"[^"]*disconnected' "$AUDIT"; then
-		gone=yes; break
-	fi
-	sleep 0.02
-done
-t_eq "  ... kysod ends the pinentry, and records the Sign as Cancelled (disconnected)" yes "$gone"
+t_eq "  ... kysod ends the pinentry, and records the Sign as Cancelled (disconnected)" yes \
+	"$(wait_dialogs_closed '"result":"io.kyso.Agent.Cancelled","message":"[^"]*disconnected')"
 t_match "  ... the record names the page" '"origin":"https://vanban.example.vn".*disconnected' \
 	"$(last_audit)"
 t_match "  ... kysod goes on serving" "\"id\":\"$id\"" "$(certs https://vanban.example.vn)"
@@ -245,12 +231,7 @@ script hang
 n0=$(dialogs)
 $PY "$VCALL" hold io.kyso.Agent.ListCertificates '{"origin":"https://fourth.example.org"}' \
 	"$FAKE_PINENTRY_LOG" $((n0 + 1))
-gone=no
-for _ in $(seq 1 500); do
-	[ -z "$(pgrep -P "$AGENT_PID" || true)" ] && { gone=yes; break; }
-	sleep 0.02
-done
-t_eq "the question about a page ends too when its client leaves" yes "$gone"
+t_eq "the question about a page ends too when its client leaves" yes "$(wait_dialogs_closed)"
 script "pin $TOK_PIN"
 r=$(sign https://vanban.example.vn)
 t_match "  ... and the next request gets its own dialog at once" '"signature":' "$r"
@@ -261,12 +242,8 @@ script hang
 n0=$(dialogs)
 $PY "$VCALL" hold io.kyso.Agent.Sign "{\"certificate\":\"$id\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$dig\"}" \
 	"$FAKE_PINENTRY_LOG" $((n0 + 1))
-gone=no
-for _ in $(seq 1 500); do
-	[ -z "$(pgrep -P "$AGENT_PID" || true)" ] && { gone=yes; break; }
-	sleep 0.02
-done
-t_eq "a desktop program's PIN dialog ends as well when the program leaves" yes "$gone"
+t_eq "a desktop program's PIN dialog ends as well when the program leaves" yes \
+	"$(wait_dialogs_closed '"result":"io.kyso.Agent.Cancelled".*disconnected')"
 t_ok "kysod is alive throughout" agent_alive
 t_agent_stops
 t_done

@@ -246,7 +246,8 @@ build_line(const struct audit_record *r, const char *when, const char *digest)
 {
 	const char *fields[][2] = {
 		{ "exe", r->exe }, { "origin", r->origin }, { "browser", r->browser },
-		{ "method", r->method }, { "token_serial", r->token_serial }, { "token_label", r->token_label },
+		{ "method", r->method },
+		{ "token_serial", r->token_serial }, { "token_label", r->token_label },
 		{ "certificate", r->cert_id }, { "subject", r->cert_subject },
 		{ "algorithm", r->algorithm }, { "digest", digest },
 		{ "digest_alg", digest[0] != '\0' ? r->digest_alg : NULL },

@@ -241,7 +241,7 @@ web_ask(struct agent *a, struct conn *c, json_t *p, method_fn again, int audited
 	struct job *j = job_new(JOB_WEB_ASK);
 
 	if (q == NULL || j == NULL ||
-	    (j->ri = request_info_new(a, c, "io.kyso.Agent.Sign", NULL)) == NULL) {
+	    (j->ri = request_info_new(a, c, NULL, NULL)) == NULL) {   /* the page and browser */
 		free(q);
 		job_free(j);
 		return KYSO_ERR_NOMEM;

@@ -10,7 +10,7 @@
 
 #define DESCRIPTION_MAX 1024   /* bytes, as kysod takes it */
 #define DOCUMENTS_MAX 1000     /* documents in one signDocuments */
-#define NAME_MAX_BYTES 1024
+#define NAME_MAX_BYTES 512      /* a document's name, as kysod takes it */
 
 static const struct {
 	const char *name;   /* WebCrypto's, then kysod's */
@@ -332,9 +332,10 @@ host_cmd_sign_documents(struct host *h, json_t *id, json_t *args)
 			return r;
 		}
 	}
-	r = host_reply(h, id, json_pack("{s:O?, s:O?, s:O?}", "signed", json_object_get(reply,
-	    "signed"), "failed", json_object_get(reply, "failed"), "stopped",
-	    json_object_get(reply, "stopped")));
+	r = host_reply(h, id, json_pack("{s:O?, s:O?, s:O*, s:O*}", "signed",
+	    json_object_get(reply, "signed"), "failed", json_object_get(reply, "failed"),
+	    "stopped", json_object_get(reply, "stopped"), "batch",
+	    json_object_get(reply, "batch")));
 	json_decref(reply);
 	return r;
 }

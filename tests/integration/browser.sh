@@ -137,7 +137,7 @@ for _ in $(seq 1 1500); do [ "$(dialogs)" -gt "$n0" ] && break; sleep 0.02; done
 t_eq "a sign() whose PIN dialog is up" GETPIN "$(dialog_field 1 cmd)"
 drive goto "about:blank" >/dev/null
 t_eq "  ... the tab navigates away: the host ends, kysod closes the dialog, nothing is signed" yes \
-	"$(wait_dialogs_closed '"description":"closed tab","result":"io.kyso.Agent.Cancelled".*disconnected')"
+	"$(wait_dialogs_closed '"description":"closed tab","result":"io.kyso.Agent.Cancelled".*closed its connection')"
 
 # the whole browser closed while a PIN dialog is open
 drive goto "$PAGE/page.html" >/dev/null
@@ -147,7 +147,7 @@ drive call "(window.pending = kysoTest.signText('$id1', 'x', 'closed browser'), 
 for _ in $(seq 1 1500); do [ "$(dialogs)" -gt "$n0" ] && break; sleep 0.02; done
 drive close >/dev/null
 t_eq "the browser quits during a PIN dialog: kysod closes it, nothing is signed" yes \
-	"$(wait_dialogs_closed '"description":"closed browser","result":"io.kyso.Agent.Cancelled".*disconnected')"
+	"$(wait_dialogs_closed '"description":"closed browser","result":"io.kyso.Agent.Cancelled".*closed its connection')"
 t_eq "  ... and no kyso-browser-host is left running" "" "$(pgrep -f "^$BUILD/kyso-browser-host" || true)"
 drive launch chromium "$CHROME_PROFILE" "$BUILD/browser/chromium" >/dev/null
 

@@ -275,7 +275,7 @@ out=$(drive "$(req 40 sign "{\"certificate\":\"$id1\",\"hash\":\"$dig\",\"hashAl
 t_eq "the browser closes the pipe during the PIN dialog: the host ends without an answer" \
 	"EOF EXIT 0" "$(echo "$out" | tr '\n' ' ' | sed 's/ $//')"
 t_eq "  ... kysod closes the dialog (pinentry ends) and signs nothing (Cancelled, disconnected)" yes \
-	"$(wait_dialogs_closed '"result":"io.kyso.Agent.Cancelled".*disconnected')"
+	"$(wait_dialogs_closed '"result":"io.kyso.Agent.Cancelled".*closed its connection')"
 t_ok "  ... and kysod is alive" agent_alive
 
 # ---- without kysod ----

@@ -222,8 +222,8 @@ $PY "$VCALL" hold io.kyso.Agent.Sign "{\"certificate\":\"$id\",\"algorithm\":\"e
 t_eq "a web page's PIN dialog is up (the client waited for it, then left)" GETPIN \
 	"$(dialog_field 1 cmd)"
 t_eq "  ... kysod ends the pinentry, and records the Sign as Cancelled (disconnected)" yes \
-	"$(wait_dialogs_closed '"result":"io.kyso.Agent.Cancelled","message":"[^"]*disconnected')"
-t_match "  ... the record names the page" '"origin":"https://vanban.example.vn".*disconnected' \
+	"$(wait_dialogs_closed '"result":"io.kyso.Agent.Cancelled","message":"[^"]*closed its connection')"
+t_match "  ... the record names the page" '"origin":"https://vanban.example.vn".*closed its connection' \
 	"$(last_audit)"
 t_match "  ... kysod goes on serving" "\"id\":\"$id\"" "$(certs https://vanban.example.vn)"
 
@@ -243,7 +243,7 @@ n0=$(dialogs)
 $PY "$VCALL" hold io.kyso.Agent.Sign "{\"certificate\":\"$id\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$dig\"}" \
 	"$FAKE_PINENTRY_LOG" $((n0 + 1))
 t_eq "a desktop program's PIN dialog ends as well when the program leaves" yes \
-	"$(wait_dialogs_closed '"result":"io.kyso.Agent.Cancelled".*disconnected')"
+	"$(wait_dialogs_closed '"result":"io.kyso.Agent.Cancelled".*closed its connection')"
 t_ok "kysod is alive throughout" agent_alive
 t_agent_stops
 t_done

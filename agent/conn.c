@@ -69,7 +69,6 @@ conn_free(struct agent *a, struct conn *c)
 		a->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	free(c->web_once);
 	free(c);
 }
 

@@ -38,7 +38,6 @@ struct conn {
 	struct job *job;     /* the job serving the current call (its dialog ends when the
 	                      * client disconnects), or NULL */
 	char origin[ORIGIN_MAX + 1]; /* the web page of the current call ("": none; web.h) */
-	char *web_once;      /* a web page the officer allowed on this connection, or NULL */
 	struct conn *prev, *next;
 };
 

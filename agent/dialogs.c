@@ -303,10 +303,12 @@ dialog_web_allow(const struct request_info *ri, struct pinentry_abort *ab, int *
 		return r;
 	/* a second question, so that no answer but a clear "always" remembers the page */
 	snprintf(body, sizeof(body), "Allow the web page\n  %s\nfrom now on, without asking "
-	    "again?\n\n(kyso web-origins --forget %s takes it back.)", ri->origin, ri->origin);
+	    "again?\n\nOnly for now: it is asked about again once it has not asked for %d "
+	    "minutes.\n(kyso web-origins --forget %s takes either back.)", ri->origin,
+	    WEB_ONCE_TTL_S / 60, ri->origin);
 	q.title = "kyso: remember this web page?";
 	q.ok = "Always allow";
-	q.cancel = "Only this time";
+	q.cancel = "Only for now";
 	r = pinentry_confirm(&q, ab, why, whylen);
 	if (r == KYSO_OK)
 		*always = 1;

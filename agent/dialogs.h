@@ -23,6 +23,9 @@ struct pinentry_abort;
 struct pinentry_popup;
 struct request_info;
 
+/* A web page allowed "only for now" is asked about again after this long unused. */
+#define WEB_ONCE_TTL_S 600
+
 /*
  * Asks for the user PIN of token tok for the request ri (every_signature: the key wants
  * the PIN for each signature; the dialog says so). ab ends the dialog from another thread.
@@ -62,8 +65,8 @@ char *dialog_document_list(const char *const *first, size_t nfirst, size_t total
 
 /*
  * Asks whether the web page of ri (ri->origin, not in web_origins) may ask at all: Allow
- * or Refuse; then, if allowed, whether to remember it (Always allow, or Only this time:
- * anything but "Always allow" means this time only). Runs in a thread of its own (web.c).
+ * or Refuse; then, if allowed, whether to remember it (Always allow, or Only for now:
+ * anything but "Always allow" means for now only, WEB_ONCE_TTL_S). Runs in a thread of its own (web.c).
  * Returns KYSO_OK with *always (1: remember), KYSO_ERR_CANCELLED (refused, or ab fired),
  * KYSO_ERR_TIMEOUT, or KYSO_ERR_PINENTRY / KYSO_ERR_NOMEM with a sentence in why.
  */

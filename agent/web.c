@@ -23,6 +23,8 @@
 
 /* How long shutdown waits for the question's thread to leave its dialog. */
 #define WEB_STOP_WAIT_MS 3000
+/* Pages allowed "only for now" (WEB_ONCE_TTL_S, dialogs.h): at most this many at once */
+#define WEB_ONCE_MAX 32
 
 struct web_ask {
 	method_fn again;             /* the method to serve the call with, once allowed */
@@ -33,8 +35,14 @@ struct web_ask {
 	atomic_int *threads;         /* the count of live question threads */
 };
 
+struct web_once {
+	char origin[ORIGIN_MAX + 1]; /* "": a free place */
+	long until;                  /* agent_now() after which it is asked again */
+};
+
 struct web_state {
 	struct web_store *store;     /* the pages allowed always; NULL: no state directory */
+	struct web_once once[WEB_ONCE_MAX];   /* the pages allowed "only for now" */
 	struct job *current;         /* the question on screen (its thread runs), or NULL */
 	struct job *head, *tail;     /* the questions waiting their turn, linked by next */
 	atomic_int threads;
@@ -138,9 +146,60 @@ web_parent(pid_t pid, pid_t *ppid, char *exe, size_t len)
 	return KYSO_OK;
 }
 
+/*
+ * Whether the officer allowed o "only for now" and has not left it unused for
+ * WEB_ONCE_TTL_S since; a use extends it. (In memory only: kysod's restart forgets it.)
+ */
+static int
+web_once_has(struct web_state *w, const char *o)
+{
+	long now = agent_now();
+
+	for (int i = 0; w != NULL && i < WEB_ONCE_MAX; i++)
+		if (w->once[i].origin[0] != '\0' && w->once[i].until > now &&
+		    strcmp(w->once[i].origin, o) == 0) {
+			w->once[i].until = now + WEB_ONCE_TTL_S;
+			return 1;
+		}
+	return 0;
+}
+
+/* Notes that the officer allowed o "only for now" (the oldest note gives way). */
+static void
+web_once_add(struct web_state *w, const char *o)
+{
+	int slot = 0;
+
+	for (int i = 0; i < WEB_ONCE_MAX; i++) {
+		if (strcmp(w->once[i].origin, o) == 0 || w->once[i].origin[0] == '\0') {
+			slot = i;
+			break;
+		}
+		if (w->once[i].until < w->once[slot].until)
+			slot = i;
+	}
+	snprintf(w->once[slot].origin, sizeof(w->once[slot].origin), "%s", o);
+	w->once[slot].until = agent_now() + WEB_ONCE_TTL_S;
+}
+
+/* Forgets the "only for now" of o (NULL: of every page). Returns how many. */
+static size_t
+web_once_forget(struct web_state *w, const char *o)
+{
+	size_t n = 0;
+
+	for (int i = 0; w != NULL && i < WEB_ONCE_MAX; i++)
+		if (w->once[i].origin[0] != '\0' && (o == NULL ||
+		    strcmp(w->once[i].origin, o) == 0)) {
+			n += w->once[i].until > agent_now();
+			w->once[i].origin[0] = '\0';
+		}
+	return n;
+}
+
 /* Whether the page o may ask, and why not in *why (a static phrase) when it may not. */
 static enum decision
-web_decide(const struct agent *a, const struct conn *c, const char *o, const char **why)
+web_decide(const struct agent *a, const char *o, const char **why)
 {
 	const struct agent_policy *p = &a->policy;
 
@@ -161,8 +220,7 @@ web_decide(const struct agent *a, const struct conn *c, const char *o, const cha
 		*why = "; web_origins_unknown = ask, but there are no dialogs (pinentry = none)";
 		return DENIED;
 	}
-	if ((store_of(a) != NULL && web_store_has(store_of(a), o)) ||
-	    (c->web_once != NULL && strcmp(c->web_once, o) == 0))
+	if ((store_of(a) != NULL && web_store_has(store_of(a), o)) || web_once_has(a->web, o))
 		return ALLOWED;
 	if (a->web == NULL) {
 		*why = "";   /* an agent without web_init (tests): nobody to ask */
@@ -286,7 +344,7 @@ web_gate(struct agent *a, struct conn *c, json_t *p, method_fn again, int audite
 		reply_invalid(r, "origin", "'origin' is not a web origin: %s", why);
 		return WEB_GATE_DONE;
 	}
-	switch (web_decide(a, c, c->origin, &why)) {
+	switch (web_decide(a, c->origin, &why)) {
 	case ALLOWED:
 		return WEB_GATE_PASS;
 	case DENIED:
@@ -315,12 +373,11 @@ web_allowed(struct agent *a, struct conn *c, struct job *j)
 	char err[300];
 
 	log_info("client %lu: the officer allowed web page %s %s", c->serial, o,
-	    q->always ? "always" : "on this connection");
+	    q->always ? "always" : "for now");
 	if (q->always && store_of(a) != NULL &&
 	    web_store_add(store_of(a), o, err, sizeof(err)) != KYSO_OK)
 		log_error("web page %s cannot be remembered: %s", o, err);
-	free(c->web_once);
-	c->web_once = strdup(o);   /* NULL: asked again, no harm */
+	web_once_add(a->web, o);   /* also after "always": the file may not be writable */
 	if (q->again(a, c, q->params, &r) == DISPATCH_DONE)
 		conn_reply(a, c, &r);
 	reply_clear(&r);
@@ -374,7 +431,7 @@ method_list_web_origins(struct agent *a, struct conn *c, json_t *p, struct reply
 	static const char *const allowed[] = { NULL };
 	const char *const *origins;
 	const time_t *since;
-	json_t *listed, *remembered;
+	json_t *listed, *remembered, *now_list;
 	char stamp[32];
 	struct tm tm;
 	size_t n = 0;
@@ -384,6 +441,10 @@ method_list_web_origins(struct agent *a, struct conn *c, json_t *p, struct reply
 		return DISPATCH_DONE;
 	listed = json_array();
 	remembered = json_array();
+	now_list = json_array();
+	for (int i = 0; a->web != NULL && i < WEB_ONCE_MAX; i++)
+		if (a->web->once[i].origin[0] != '\0' && a->web->once[i].until > agent_now())
+			json_array_append_new(now_list, json_string(a->web->once[i].origin));
 	for (size_t i = 0; i < a->policy.nweb_origins; i++)
 		json_array_append_new(listed, json_string(a->policy.web_origins[i]));
 	if (store_of(a) != NULL)
@@ -394,8 +455,9 @@ method_list_web_origins(struct agent *a, struct conn *c, json_t *p, struct reply
 		json_array_append_new(remembered, json_pack("{s:s, s:s}", "origin", origins[i],
 		    "since", since[i] != 0 ? stamp : ""));
 	}
-	reply_ok(r, json_pack("{s:o, s:s, s:o, s:s?}", "allowed", listed, "unknown",
-	    a->policy.web_ask ? "ask" : "deny", "remembered", remembered, "file",
+	reply_ok(r, json_pack("{s:o, s:s, s:o, s:o, s:s?}", "allowed", listed, "unknown",
+	    a->policy.web_ask ? "ask" : "deny", "remembered", remembered, "for_now", now_list,
+	    "file",
 	    store_of(a) != NULL ? web_store_path(store_of(a)) : NULL));
 	return DISPATCH_DONE;
 }
@@ -407,7 +469,7 @@ method_forget_web_origins(struct agent *a, struct conn *c, json_t *p, struct rep
 	char norm[ORIGIN_MAX + 1], err[300];
 	const char *o = NULL, *why;
 	json_t *all = json_object_get(p, "all");
-	size_t removed = 0;
+	size_t removed = 0, removed_always = 0;
 	int e;
 
 	if (params_only(p, allowed, r) != KYSO_OK ||
@@ -426,14 +488,15 @@ method_forget_web_origins(struct agent *a, struct conn *c, json_t *p, struct rep
 		reply_invalid(r, "origin", "'origin' is not a web origin: %s", why);
 		return DISPATCH_DONE;
 	}
+	removed = web_once_forget(a->web, o != NULL ? norm : NULL);
 	if (store_of(a) != NULL && (e = web_store_forget(store_of(a), o != NULL ? norm :
-	    NULL, &removed, err, sizeof(err))) != KYSO_OK) {
+	    NULL, &removed_always, err, sizeof(err))) != KYSO_OK) {
 		reply_fail(r, KYSO_ERR_INTERNAL, NULL, "%s", e == KYSO_ERR_NOMEM ?
 		    "out of memory" : err);
 		return DISPATCH_DONE;
 	}
-	log_info("client %lu (pid %ld, %s): forgot %zu web page(s) allowed always", c->serial,
-	    (long)c->pid, c->exe, removed);
-	reply_ok(r, json_pack("{s:i}", "forgotten", (json_int_t)removed));
+	log_info("client %lu (pid %ld, %s): forgot %zu web page(s) allowed always and %zu "
+	    "allowed for now", c->serial, (long)c->pid, c->exe, removed_always, removed);
+	reply_ok(r, json_pack("{s:i}", "forgotten", (json_int_t)(removed + removed_always)));
 	return DISPATCH_DONE;
 }

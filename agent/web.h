@@ -10,10 +10,11 @@
  *      "web_origins"), with no dialog. An http origin (a page on this machine) is never
  *      asked about: it must be listed;
  *   3. O is in the officer's list of pages allowed always (web_store.h), or the officer
- *      allowed it on this connection already: allowed;
+ *      allowed it "only for now" and it has asked within the last WEB_ONCE_TTL_S
+ *      (dialogs.h; kept in memory): allowed;
  *   4. otherwise the officer is asked, in a dialog that names the page and the browser:
  *      Allow or Refuse, then, when allowed, whether to remember it (Always allow / Only
- *      this time). One question is shown at a time; others wait their turn. Refused,
+ *      for now). One question is shown at a time; others wait their turn. Refused,
  *      cancelled, unanswered or no dialog: Cancelled (reason refused, cancelled,
  *      timeout, no-dialog); a client that disconnects ends its question.
  * Once allowed, the call goes on as any call; its dialogs name the page, and the audit

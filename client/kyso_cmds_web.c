@@ -49,6 +49,11 @@ print_list(json_t *r)
 	}
 	if (!ask && json_array_size(remembered) > 0)
 		printf("  (not used while web_origins_unknown = deny)\n");
+	if (json_array_size(json_object_get(r, "for_now")) > 0) {
+		printf("Allowed by you for now (asked again after 10 minutes unused):\n");
+		json_array_foreach(json_object_get(r, "for_now"), i, v)
+			printf("  %s\n", json_string_value(v));
+	}
 }
 
 int
@@ -59,10 +64,10 @@ cmd_web_origins(struct cli *cli, int argc, char **argv)
 	    "List the web pages that may ask the agent for your certificates and signatures\n"
 	    "(through the kyso browser extension): those the policy allows (web_origins in\n"
 	    "kysod.conf), what happens to any other page (web_origins_unknown: refused, or you\n"
-	    "are asked), and the pages you allowed always when you were asked.\n\n"
-	    "  -f, --forget ORIGIN  forget a page you allowed always (e.g.\n"
+	    "are asked), and the pages you allowed when you were asked.\n\n"
+	    "  -f, --forget ORIGIN  forget a page you allowed, always or for now (e.g.\n"
 	    "                       https://vanban.example.vn): it is asked about again\n"
-	    "      --forget-all     forget every page you allowed always\n"
+	    "      --forget-all     forget every page you allowed\n"
 	    "  -j, --json           print the agent's answer as JSON\n";
 	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
 		{ "forget", required_argument, NULL, 'f' },
@@ -109,7 +114,7 @@ cmd_web_origins(struct cli *cli, int argc, char **argv)
 
 		if (forget != NULL)
 			printf(n > 0 ? "Forgotten: %s is asked about again.\n" : "%s was not among "
-			    "the pages you allowed always.\n", forget);
+			    "the pages you allowed.\n", forget);
 		else
 			printf("Forgotten: %lld web page(s).\n", (long long)n);
 	} else {

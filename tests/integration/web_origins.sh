@@ -2,7 +2,7 @@
 # Calls made for a web page (the `origin` parameter the browser host sends), seen from the
 # agent: web_origins allows listed pages and "*." patterns, refuses others without a
 # dialog (PolicyDenied naming web_origins), or — web_origins_unknown = ask — puts them to
-# the officer (Allow / Refuse, then Always / Only this time), remembered in the state
+# the officer (Allow / Refuse, then Always allow / Only for now), remembered in the state
 # directory and forgotten with `kyso web-origins --forget`; an http page is never asked
 # about; the dialogs name the page and the browser (the caller's parent); a web page's
 # signature is confirmed when no PIN is asked; the audit record keeps the origin; calls
@@ -134,20 +134,26 @@ n0=$(dialogs)
 r=$($PY "$VCALL" seq "[[\"io.kyso.Agent.ListCertificates\",{\"origin\":\"https://other.example.org\"}],[\"io.kyso.Agent.ListCertificates\",{\"origin\":\"https://other.example.org\"}]]")
 t_match "ask: a page not listed is put to the officer; Allow → the certificates" \
 	"\"id\":\"$id\"" "$(echo "$r" | head -n 1)"
-t_eq "  ... two questions: Allow/Refuse, then Always allow/Only this time" \
-	"kyso: a web page asks|kyso: remember this web page?" \
-	"$(dialog_field 2 title)|$(dialog_field 1 title)"
+t_eq "  ... two questions: Allow/Refuse, then Always allow/Only for now" \
+	"kyso: a web page asks|kyso: remember this web page?|Always allow|Only for now" \
+	"$(dialog_field 2 title)|$(dialog_field 1 title)|$(dialog_field 1 ok)|$(dialog_field 1 cancel)"
 t_match "  ... the first names the page and the browser" \
 	"The web page +https://other.example.org +asks to use your signing certificates.*through the browser $bash_exe" \
 	"$(dialog_field 2 desc | tr '\n' ' ')"
 t_eq "  ... with the buttons Allow / Refuse" "Allow/Refuse" "$(dialog_field 2 ok)/$(dialog_field 2 cancel)"
-t_match "  ... 'only this time': the same connection asks no more" "\"id\":\"$id\"" \
+t_match "  ... 'only for now': the next call is not asked" "\"id\":\"$id\"" \
 	"$(echo "$r" | tail -n 1)"
-t_eq "  ... (two dialogs in all) and nothing is remembered" "2 no" \
+t_match "  ... nor one on another connection (the browser may start a new host)" \
+	"\"id\":\"$id\"" "$(certs https://other.example.org)"
+t_eq "  ... (two dialogs in all) and nothing is written to disk" "2 no" \
 	"$(( $(dialogs) - n0 )) $([ -s "$STORE" ] && echo yes || echo no)"
+t_match "  ... kyso web-origins lists it as allowed for now" \
+	'Allowed by you for now.*https://other.example.org' "$($K web-origins | tr '\n' ' ')"
+t_match "  ... and --forget takes it back" "is asked about again" \
+	"$($K web-origins --forget https://other.example.org)"
 script refuse
 r=$(certs https://other.example.org)
-t_match "  ... a new connection asks again; Refuse → Cancelled (refused), naming the page" \
+t_match "  ... so it is asked again; Refuse → Cancelled (refused), naming the page" \
 	'"error":"io.kyso.Agent.Cancelled".*"reason":"refused","origin":"https://other.example.org"' "$r"
 script refuse
 r=$(sign https://other.example.org ',"description":"x"')
@@ -184,9 +190,13 @@ t_match "kyso web-origins --forget of a page not remembered says so" "was not am
 $K web-origins --forget 'http://evil.example.net' >/dev/null 2>&1
 t_eq "  ... and a bad origin is a usage error from the agent (exit 1)" 1 $?
 
-# a file others may write is not trusted
-script confirm confirm
-certs https://third.example.org >/dev/null
+# the file as written by hand, and one others may write
+printf '# by hand\nhttps://third.example.org 2026-01-01T00:00:00Z\n' > "$STORE"
+chmod 600 "$STORE"
+n0=$(dialogs)
+t_match "a page written into the remembered-pages file by hand counts at once" "\"id\":\"$id\"" \
+	"$(certs https://third.example.org)"
+t_eq "  ... (no dialog)" "$n0" "$(dialogs)"
 chmod 666 "$STORE"
 script refuse
 r=$(certs https://third.example.org)

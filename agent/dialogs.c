@@ -54,27 +54,69 @@ dialog_clean(const char *in, char *out, size_t len, size_t max, int breaks_max)
 	out[i < len ? i : len - 1] = '\0';
 }
 
+/* A program's executable as shown: its path, or a phrase when it cannot be read. */
+static const char *
+dialog_exe(const char *exe)
+{
+	return exe[0] != '\0' && strcmp(exe, "?") != 0 ? exe :
+	    "(a program whose executable cannot be read)";
+}
+
+/* For a web page's request: "It asks through the browser B (pid) and its kyso host..." */
+static int
+dialog_web_via(const struct request_info *ri, char *buf, size_t len)
+{
+	return snprintf(buf, len, "It asks through the browser %s (pid %ld) and its kyso host "
+	    "%s (pid %ld).\n", dialog_exe(ri->browser), (long)ri->browser_pid,
+	    dialog_exe(ri->exe), (long)ri->pid);
+}
+
+/* "The web page X asks to sign with your certificate ... It asks through ..." */
+static int
+dialog_web_head(const struct request_info *ri, const struct p11_token_desc *tok, char *buf,
+    size_t len)
+{
+	int n = snprintf(buf, len, "The web page %s asks to sign with your certificate\n  %s\n"
+	    "on token \"%s\" (serial %s).\n", ri->origin, ri->subject, tok->label, tok->serial);
+
+	if (n < 0 || (size_t)n >= len)
+		return n;
+	n += dialog_web_via(ri, buf + n, len - (size_t)n);
+	if (n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, "\n");
+	return n;
+}
+
 /* The caller, the batch's documents, the certificate, the token and the description. */
 static void
 dialog_batch_body(const struct request_info *ri, const struct p11_token_desc *tok,
     const char *exe, const char *ending, char *buf, size_t len)
 {
 	char what[DIALOG_BATCH_DESC_SHOWN * 4 + 8], count[40];
+	const char *who = ri->origin[0] != '\0' ? "web page" : "program";
 	int one = ri->doc_count == 1, n;
 
 	snprintf(count, sizeof(count), one ? "a document" : "%zu documents", ri->doc_count);
-	n = snprintf(buf, len, "The program %s (pid %ld) asks to sign %s with your "
-	    "certificate\n  %s\non token \"%s\" (serial %s).\n\n%s:\n%s\n", exe,
-	    (long)ri->pid, count, ri->subject != NULL ? ri->subject : "?", tok->label,
-	    tok->serial, one ? "The document, as the program names it" :
-	    "The documents, as the program names them", ri->doc_list != NULL ?
-	    ri->doc_list : "");
+	if (ri->origin[0] != '\0')
+		n = snprintf(buf, len, "The web page %s asks to sign %s with your certificate\n"
+		    "  %s\non token \"%s\" (serial %s).\n", ri->origin, count,
+		    ri->subject != NULL ? ri->subject : "?", tok->label, tok->serial);
+	else
+		n = snprintf(buf, len, "The program %s (pid %ld) asks to sign %s with your "
+		    "certificate\n  %s\non token \"%s\" (serial %s).\n", exe, (long)ri->pid,
+		    count, ri->subject != NULL ? ri->subject : "?", tok->label, tok->serial);
+	if (n >= 0 && (size_t)n < len && ri->origin[0] != '\0')
+		n += dialog_web_via(ri, buf + n, len - (size_t)n);
+	if (n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, "\nThe document%s, as the %s names %s:\n%s\n",
+		    one ? "" : "s", who, one ? "it" : "them", ri->doc_list != NULL ?
+		    ri->doc_list : "");
 	if (n < 0 || (size_t)n >= len)
 		return;
 	if (ri->description != NULL) {
 		dialog_clean(ri->description, what, sizeof(what), DIALOG_BATCH_DESC_SHOWN, 1);
-		n += snprintf(buf + n, len - (size_t)n, "What %s, in the program's own words:\n"
-		    "  \"%s\"\n", one ? "it is" : "they are", what);
+		n += snprintf(buf + n, len - (size_t)n, "What %s, in the %s's own words:\n"
+		    "  \"%s\"\n", one ? "it is" : "they are", who, what);
 	}
 	if (n >= 0 && (size_t)n < len)
 		snprintf(buf + n, len - (size_t)n, "\n%s", ending);
@@ -100,25 +142,6 @@ dialog_document_list(const char *const *first, size_t nfirst, size_t total)
 		return NULL;
 	}
 	return text;
-}
-
-/* A program's executable as shown: its path, or a phrase when it cannot be read. */
-static const char *
-dialog_exe(const char *exe)
-{
-	return exe[0] != '\0' && strcmp(exe, "?") != 0 ? exe :
-	    "(a program whose executable cannot be read)";
-}
-
-/* "The web page X asks to sign ... It asks through the browser B (pid) and ..." */
-static int
-dialog_web_head(const struct request_info *ri, const struct p11_token_desc *tok, char *buf,
-    size_t len)
-{
-	return snprintf(buf, len, "The web page %s asks to sign with your certificate\n  %s\n"
-	    "on token \"%s\" (serial %s).\nIt asks through the browser %s (pid %ld) and its "
-	    "kyso host %s (pid %ld).\n\n", ri->origin, ri->subject, tok->label, tok->serial,
-	    dialog_exe(ri->browser), (long)ri->browser_pid, dialog_exe(ri->exe), (long)ri->pid);
 }
 
 /* The caller, certificate, token and description: the body every dialog shows. */

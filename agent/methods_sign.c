@@ -212,7 +212,7 @@ method_sign(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 		goto done;
 	/* a web page's call: its origin decides first, so that a page refused learns
 	 * nothing about the certificates */
-	switch (web_gate(a, c, p, method_sign, 1, r)) {
+	switch (web_gate(a, c, p, method_sign, WEB_AUDIT_SIGN, r)) {
 	case WEB_GATE_PASS:
 		break;
 	case WEB_GATE_DONE:

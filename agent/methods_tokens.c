@@ -69,7 +69,7 @@ method_list_certificates(struct agent *a, struct conn *c, json_t *p, struct repl
 	if (params_only(p, allowed, r) != KYSO_OK ||
 	    params_string(p, "token", 0, 256, &ref, r) != KYSO_OK)
 		return DISPATCH_DONE;
-	switch (web_gate(a, c, p, method_list_certificates, 0, r)) {
+	switch (web_gate(a, c, p, method_list_certificates, WEB_AUDIT_NONE, r)) {
 	case WEB_GATE_PASS:
 		break;
 	case WEB_GATE_DONE:

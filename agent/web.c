@@ -29,7 +29,7 @@
 struct web_ask {
 	method_fn again;             /* the method to serve the call with, once allowed */
 	json_t *params;              /* its parameters (a reference) */
-	int audited;                 /* a signing method: a refusal is recorded */
+	enum web_audit audit;        /* how a refusal is recorded */
 	int always;                  /* the officer chose "Always allow" */
 	struct completions *done;    /* where the thread posts the job */
 	atomic_int *threads;         /* the count of live question threads */
@@ -292,7 +292,7 @@ web_ask_next(struct agent *a)
 
 /* Queues the question whether c's page may ask; the call p is served again if so. */
 static int
-web_ask(struct agent *a, struct conn *c, json_t *p, method_fn again, int audited)
+web_ask(struct agent *a, struct conn *c, json_t *p, method_fn again, enum web_audit audit)
 {
 	struct web_state *w = a->web;
 	struct web_ask *q = calloc(1, sizeof(*q));
@@ -306,7 +306,7 @@ web_ask(struct agent *a, struct conn *c, json_t *p, method_fn again, int audited
 	}
 	q->again = again;
 	q->params = json_incref(p);
-	q->audited = audited;
+	q->audit = audit;
 	q->done = &a->done;
 	q->threads = &w->threads;
 	j->web_ask = q;
@@ -324,8 +324,8 @@ web_ask(struct agent *a, struct conn *c, json_t *p, method_fn again, int audited
 }
 
 enum web_gate
-web_gate(struct agent *a, struct conn *c, json_t *p, method_fn again, int audited,
-    struct reply *r)
+web_gate(struct agent *a, struct conn *c, json_t *p, method_fn again,
+    enum web_audit audit, struct reply *r)
 {
 	json_t *v = json_object_get(p, "origin");
 	const char *why = NULL;
@@ -356,7 +356,7 @@ web_gate(struct agent *a, struct conn *c, json_t *p, method_fn again, int audite
 	case ASK:
 		break;
 	}
-	if (web_ask(a, c, p, again, audited) != KYSO_OK) {
+	if (web_ask(a, c, p, again, audit) != KYSO_OK) {
 		reply_fail(r, KYSO_ERR_NOMEM, NULL, NULL);
 		return WEB_GATE_DONE;
 	}
@@ -381,6 +381,22 @@ web_allowed(struct agent *a, struct conn *c, struct job *j)
 	if (q->again(a, c, q->params, &r) == DISPATCH_DONE)
 		conn_reply(a, c, &r);
 	reply_clear(&r);
+}
+
+/* The audit record(s) of a signing call whose page the officer did not allow. */
+static void
+web_record_refused(struct agent *a, struct conn *c, const struct web_ask *q,
+    const struct reply *r)
+{
+	const char *alg = json_string_value(json_object_get(q->params, "algorithm"));
+	const char *desc = json_string_value(json_object_get(q->params, "description"));
+
+	if (q->audit == WEB_AUDIT_SIGN)
+		record_refusal(a, c, NULL, alg, desc, r);
+	else if (q->audit == WEB_AUDIT_DOCUMENTS)
+		record_documents_refused(a, c, NULL, alg, desc, json_string_value(
+		    json_object_get(q->params, "profile")), json_object_get(q->params,
+		    "documents"), r);
 }
 
 void
@@ -410,10 +426,7 @@ web_complete(struct agent *a, struct job *j)
 		    "this web page may use kyso" : "the officer did not allow this web page to "
 		    "use kyso");
 		memcpy(c->origin, j->ri->origin, sizeof(c->origin));
-		if (q->audited)
-			record_refusal(a, c, NULL, json_string_value(json_object_get(q->params,
-			    "algorithm")), json_string_value(json_object_get(q->params,
-			    "description")), &r);
+		web_record_refused(a, c, q, &r);
 		log_info("client %lu: web page %s: %s", c->serial, j->ri->origin,
 		    json_string_value(json_object_get(r.eparams, "message")));
 		conn_reply(a, c, &r);

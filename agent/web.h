@@ -43,6 +43,9 @@ enum web_gate {
 	WEB_GATE_PENDING,  /* the officer is asked; the call is served again after the answer */
 };
 
+/* How a refused call is recorded in the audit log (signing calls only). */
+enum web_audit { WEB_AUDIT_NONE, WEB_AUDIT_SIGN, WEB_AUDIT_DOCUMENTS };
+
 /* The web side of the agent: the remembered pages and the questions. */
 struct web_state;
 
@@ -61,15 +64,17 @@ int web_free(struct agent *a);
 
 /*
  * Reads the optional `origin` parameter of p (a call of c) and applies the policy; to be
- * called by each method that accepts `origin`, after its parameters are checked. again
+ * called by each method that accepts `origin` (ListCertificates, Sign, SignDocuments),
+ * after its parameters are checked and before anything is looked up. again
  * is that method: it is called once more with p when the officer allows the page;
- * audited: the method is a signing one, whose refusals the audit log records.
+ * audit: how the audit log records the call if the officer refuses the page (Sign: one
+ * record; SignDocuments: one per document; ListCertificates: none).
  * Sets c->origin to the normalised origin ("" without one). Returns WEB_GATE_PASS,
  * WEB_GATE_DONE with r filled (InvalidParameter naming origin, PolicyDenied naming
  * web_origins), or WEB_GATE_PENDING (the method returns DISPATCH_PENDING).
  */
 enum web_gate web_gate(struct agent *a, struct conn *c, json_t *p, method_fn again,
-    int audited, struct reply *r);
+    enum web_audit audit, struct reply *r);
 
 /* Finishes a JOB_WEB_ASK from the completion queue (replies, or serves the call again);
  * the caller frees it. */

@@ -47,4 +47,18 @@ async function signText(certificate, text, description) {
   } catch (e) { showError("sign", e); }
 }
 
-window.kysoTest = { kyso, status, certs, signText };
+// Signs texts as documents (kysod makes a CMS of each); returns the result and the
+// indexes the progress callback saw, in order.
+async function signDocs(certificate, texts, description) {
+  const documents = [];
+  for (const [i, t] of texts.entries()) {
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(t));
+    documents.push({ name: `van-ban-${i + 1}.txt`, digest, digestAlgorithm: "SHA-256" });
+  }
+  const seen = [];
+  const r = await kyso.signDocuments({ certificate, documents, description },
+    { onProgress: (p) => seen.push(p.document.index) });
+  return { ...r, seen };
+}
+
+window.kysoTest = { kyso, status, certs, signText, signDocs };

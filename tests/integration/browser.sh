@@ -128,6 +128,24 @@ shot=${KYSO_SCREENSHOT:-$T_DIR/signed.png}
 r=$(drive screenshot "$shot")
 t_eq "a screenshot of the page after the signature is a PNG" "PNG" "$(head -c 4 "$shot" | tail -c 3)"
 
+# signDocuments: kysod's CMS for each document, one consent, progress as it goes
+printf '%s' "Tờ trình số 1" > "$T_DIR/d1"; printf '%s' "Tờ trình số 2" > "$T_DIR/d2"
+script confirm
+n0=$(dialogs)
+r=$(drive call "kysoTest.signDocs('$id1', ['Tờ trình số 1', 'Tờ trình số 2'], 'hai tờ trình')")
+t_eq "signDocuments() from the page: 2 signed, progress for each in order" "2 [0,1]" \
+	"$(value "$r" signed) $(value "$r" seen)"
+ok=0
+for k in 1 2; do
+	value "$r" "documents.$((k - 1)).cms" | base64 -d > "$T_DIR/d$k.p7s"
+	openssl cms -verify -binary -inform DER -in "$T_DIR/d$k.p7s" -content "$T_DIR/d$k" \
+		-CAfile "$TOK_DIR/ca.crt" -out /dev/null 2>/dev/null && ok=$((ok + 1))
+done
+t_eq "  ... each CMS verified by openssl cms -verify for its document" 2 "$ok"
+t_match "  ... after one confirmation that names the page and the documents" \
+	"^1 The web page $PAGE asks to sign 2 documents.*van-ban-1.txt" \
+	"$(( $(dialogs) - n0 )) $(last_desc)"
+
 # the page closed while its PIN dialog is open
 $K lock >/dev/null
 script hang

@@ -194,6 +194,42 @@ t_match "  ... a document that is not an object" '"argument":"documents\[0\]"' \
 t_match "  ... an unknown profile" '"argument":"profile"' \
 	"$(sd "{\"certificate\":\"$id1\",\"profile\":\"xades\",\"documents\":[{\"name\":\"a\",\"digest\":\"$dig\",\"digestAlgorithm\":\"SHA-256\"}]}")"
 
+# ---- signDocuments: kysod builds a CMS per document, under one consent ----
+for k in 1 2 3; do echo "Công văn $k/2026 của đơn vị" > "$T_DIR/doc$k.txt"; done
+docs=$(for k in 1 2 3; do printf '{"name":"cv-%s.txt","digest":"%s","digestAlgorithm":"SHA-256"}\n' \
+	"$k" "$(openssl dgst -sha256 -binary "$T_DIR/doc$k.txt" | base64 -w0)"; done | paste -sd, -)
+script confirm
+n0=$(dialogs)
+out=$(drive "$(req 26 signDocuments "{\"certificate\":\"$id1\",\"description\":\"ba công văn\",\"documents\":[$docs]}")" \
+	recv recv recv recv)
+t_eq "signDocuments of 3: a progress message per document, then the result" \
+	"progress progress progress result" \
+	"$(echo "$out" | $PY -c 'import json,sys; print(" ".join(next(k for k in ("progress","result","error") if k in json.loads(l)) for l in sys.stdin))')"
+t_match "  ... the result counts them and names kysod's batch" \
+	'"result":\{"signed":3,"failed":0,"batch":"[0-9a-f]+"\}' "$(echo "$out" | tail -n 1)"
+ok=0
+for k in 1 2 3; do
+	echo "$out" | sed -n "${k}p" | $PY -c 'import json,sys,base64
+d=json.load(sys.stdin)["progress"]["document"]; sys.stdout.buffer.write(base64.b64decode(d["cms"]))' \
+		> "$T_DIR/cv-$k.p7s"
+	openssl cms -verify -binary -inform DER -in "$T_DIR/cv-$k.p7s" -content "$T_DIR/doc$k.txt" \
+		-CAfile "$TOK_DIR/ca.crt" -out /dev/null 2>/dev/null && ok=$((ok + 1))
+done
+t_eq "  ... each a detached CMS that openssl cms -verify accepts for its document" 3 "$ok"
+t_eq "  ... after one confirmation for the batch (the token is logged in)" \
+	"1 CONFIRM" "$(( $(dialogs) - n0 )) $(dialog_field 1 cmd)"
+desc=$(dialog_field 1 desc | tr '\n' ' ')
+t_match "  ... which names the page, the number of documents and the browser" \
+	"The web page https://vanban.example.vn asks to sign 3 documents.*It asks through the browser .*cv-1.txt.*ba công văn" "$desc"
+t_eq "  ... and the audit log has one record per document, each with the page" 3 \
+	"$(tail -n 3 "$AUDIT" | grep -c '"origin":"https://vanban.example.vn".*"method":"io.kyso.Agent.SignDocuments".*"result":"granted"')"
+n0=$(dialogs)
+out=$(drive "$(req 27 signDocuments "{\"certificate\":\"$id1\",\"documents\":[$docs]}" https://evil.example.net)" recv)
+t_match "signDocuments from a page not in web_origins: PolicyDenied, no dialog" \
+	'"name":"PolicyDenied"' "$out"
+t_eq "  ... (no dialog) and three refused records with the page" "$n0 3" \
+	"$(dialogs) $(tail -n 3 "$AUDIT" | grep -c '"origin":"https://evil.example.net".*SignDocuments.*PolicyDenied')"
+
 # ---- origins ----
 n0=$(dialogs)
 t_match "a page not in web_origins: PolicyDenied naming web_origins" \

@@ -160,6 +160,11 @@ r=$(sign https://other.example.org ',"description":"x"')
 t_match "a refused Sign question is recorded with the page" \
 	'"origin":"https://other.example.org".*"description":"x","result":"io.kyso.Agent.Cancelled"' \
 	"$(last_audit)"
+script refuse
+r=$(call io.kyso.Agent.SignDocuments "{\"certificate\":\"$id\",\"origin\":\"https://other.example.org\",\"documents\":[{\"name\":\"a.pdf\",\"digest\":\"$dig\",\"digest_algorithm\":\"sha256\"},{\"name\":\"b.pdf\",\"digest\":\"$dig\",\"digest_algorithm\":\"sha256\"}]}")
+t_match "SignDocuments asks about the page too; refused → Cancelled" '"reason":"refused"' "$r"
+t_eq "  ... and each document is recorded as refused, with the page" 2 \
+	"$(tail -n 2 "$AUDIT" | grep -c '"origin":"https://other.example.org".*"method":"io.kyso.Agent.SignDocuments".*"result":"io.kyso.Agent.Cancelled"')"
 script confirm confirm
 r=$(certs https://other.example.org)
 t_match "Allow, then Always allow → the certificates" "\"id\":\"$id\"" "$r"

@@ -225,8 +225,7 @@ ops_client_gone(struct job *j)
 	if (atomic_load(&j->abort_why) != JOB_ABORT_DISCONNECTED)
 		return 0;
 	j->cancel_reason = "disconnected";
-	snprintf(j->why, sizeof(j->why), "the client closed its connection before the token "
-	    "signed");
+	snprintf(j->why, sizeof(j->why), "the client disconnected before the token signed");
 	return 1;
 }
 

@@ -193,7 +193,7 @@ t_match "  ... so the next call asks again" '"reason":"refused"' \
 t_match "kyso web-origins --forget of a page not remembered says so" "was not among" \
 	"$($K web-origins --forget https://never.example.org)"
 $K web-origins --forget 'http://evil.example.net' >/dev/null 2>&1
-t_eq "  ... and a bad origin is a usage error from the agent (exit 1)" 1 $?
+t_eq "  ... and a bad origin is a usage error (exit 2), as the agent says" 2 $?
 
 # the file as written by hand, and one others may write
 printf '# by hand\nhttps://third.example.org 2026-01-01T00:00:00Z\n' > "$STORE"

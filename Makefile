@@ -94,6 +94,7 @@ COMMON_SRCS += common/encode.c
 COMMON_SRCS += common/kyso_err.c
 COMMON_SRCS += common/log.c
 COMMON_SRCS += common/origin.c
+COMMON_SRCS += common/procinfo.c
 COMMON_SRCS += common/rfc3339.c
 COMMON_SRCS += common/secret.c
 COMMON_SRCS += common/sockpath.c
@@ -321,7 +322,7 @@ $(BUILD)/kysod: $(BUILD)/obj/agent/kysod.o $(BUILD)/libkysod-core.a
 	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(PKG_LIBS) -lpthread
 
 # names kysod's callers when kysod's sandbox cannot (agent/whois.h)
-$(BUILD)/kysod-whois: $(BUILD)/obj/agent/kysod_whois.o
+$(BUILD)/kysod-whois: $(BUILD)/obj/agent/kysod_whois.o $(BUILD)/obj/common/procinfo.o
 	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(shell pkg-config --libs libsystemd)
 
 # libkyso: exports only the API (client/libkyso.map). The static archive is one

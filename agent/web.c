@@ -15,10 +15,12 @@
 #include "log.h"
 #include "origin.h"
 #include "params.h"
+#include "procinfo.h"
 #include "record.h"
 #include "request.h"
 #include "web.h"
 #include "web_store.h"
+#include "whois.h"
 #include "worker.h"
 
 /* How long shutdown waits for the question's thread to leave its dialog. */
@@ -118,32 +120,31 @@ web_ask_free(struct web_ask *q)
 }
 
 int
-web_parent(pid_t pid, pid_t *ppid, char *exe, size_t len)
+web_parent(int conn_fd, pid_t pid, pid_t *ppid, char *exe, size_t len)
 {
-	char path[64], stat[1024], *p;
+	char path[64];
 	ssize_t n;
-	long pp;
-	FILE *f;
+	int e;
 
-	*ppid = 0;
 	snprintf(exe, len, "?");
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	if ((f = fopen(path, "re")) == NULL)
-		return KYSO_ERR_IO;
-	n = (ssize_t)fread(stat, 1, sizeof(stat) - 1, f);
-	fclose(f);
-	stat[n > 0 ? n : 0] = '\0';
-	/* "pid (comm) state ppid ...": comm may hold anything, so after the last ')' */
-	if ((p = strrchr(stat, ')')) == NULL || sscanf(p + 1, " %*c %ld", &pp) != 1 || pp <= 0)
-		return KYSO_ERR_IO;
-	*ppid = (pid_t)pp;
-	snprintf(path, sizeof(path), "/proc/%ld/exe", pp);
-	if ((n = readlink(path, exe, len - 1)) < 0) {
-		snprintf(exe, len, "?");
-		return KYSO_ERR_IO;
+	if ((*ppid = proc_parent(pid)) > 0) {
+		snprintf(path, sizeof(path), "/proc/%ld/exe", (long)*ppid);
+		if ((n = readlink(path, exe, len - 1)) >= 0) {
+			exe[n] = '\0';
+			return KYSO_OK;
+		}
+		e = errno;
+		if (e != EACCES && e != EPERM) {
+			snprintf(exe, len, "?");
+			return KYSO_ERR_IO;
+		}
 	}
-	exe[n] = '\0';
-	return KYSO_OK;
+	/* kysod.service's own user namespace keeps /proc/PID/exe (and maybe /proc/PID/stat)
+	 * of other processes from it: kysod-whois tells (whois.h) */
+	if (conn_fd >= 0 && whois_parent(conn_fd, ppid, exe, len) == KYSO_OK)
+		return KYSO_OK;
+	snprintf(exe, len, "?");
+	return KYSO_ERR_IO;
 }
 
 /*

@@ -12,6 +12,7 @@
 #include "conn.h"
 #include "dispatch.h"
 #include "kyso_err.h"
+#include "job.h"
 #include "log.h"
 #include "whois.h"
 #include "wire.h"
@@ -88,6 +89,13 @@ conn_drop(struct agent *a, struct conn *c)
 	c->dead = 1;
 	if (c->batch != NULL)
 		batch_conn_gone(c->batch);  /* it stops between two documents */
+	if (c->job != NULL) {
+		/* nobody waits for the answer: its dialog ends, and it signs nothing more */
+		atomic_store(&c->job->abort_why, JOB_ABORT_DISCONNECTED);
+		pinentry_abort_fire(&c->job->abort);
+		log_info("client %lu (pid %ld) left while its request was served: its dialog, if "
+		    "any, is closed", c->serial, (long)c->pid);
+	}
 	if (c->subscribed) {  /* no job points to a subscriber: free it at the next reap */
 		c->subscribed = 0;
 		c->busy = 0;
@@ -124,6 +132,7 @@ void
 conn_drop_all(struct agent *a)
 {
 	while (a->conns != NULL) {
+		a->conns->job = NULL;   /* shutdown: jobs were ended and freed before */
 		conn_drop(a, a->conns);
 		a->conns->busy = 0;
 		conn_free(a, a->conns);
@@ -244,6 +253,7 @@ conn_process(struct agent *a, struct conn *c)
 			reply_clear(&r);
 			continue;
 		}
+		c->origin[0] = '\0';   /* set by web_gate for a web page's call */
 		if (dispatch_call(a, c, msg, &r, &c->oneway) == DISPATCH_PENDING)
 			c->busy = 1;
 		else

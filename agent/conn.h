@@ -9,10 +9,12 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "origin.h"
 #include "reply.h"
 
 struct agent;
 struct doc_batch;
+struct job;
 
 struct conn {
 	int fd;
@@ -33,6 +35,9 @@ struct conn {
 	long closing_since;  /* agent_now() when closing was decided */
 	int closing;         /* close once the output is flushed */
 	struct doc_batch *batch; /* the SignDocuments call being served, or NULL */
+	struct job *job;     /* the job serving the current call (its dialog ends when the
+	                      * client disconnects), or NULL */
+	char origin[ORIGIN_MAX + 1]; /* the web page of the current call ("": none; web.h) */
 	struct conn *prev, *next;
 };
 

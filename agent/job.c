@@ -6,6 +6,7 @@
 #include "job.h"
 #include "request.h"
 #include "secret.h"
+#include "web.h"
 
 struct job *
 job_new(enum job_kind kind)
@@ -38,6 +39,7 @@ job_free(struct job *j)
 	doc_job_free(j->doc);
 	p11_certs_free(j->certs, j->ncerts);
 	free(j->slots);
+	web_ask_free(j->web_ask);
 	pinentry_abort_destroy(&j->abort);
 	free(j);
 }

@@ -22,6 +22,7 @@ struct fanout;
 struct modwatch;
 struct request_info;
 struct doc_job;
+struct web_ask;
 
 enum job_kind {
 	JOB_SCAN,    /* describe the token and list its certificates */
@@ -31,11 +32,14 @@ enum job_kind {
 	JOB_MODSCAN, /* not a worker's: a module watcher's list of the module's tokens */
 	JOB_DOCUMENT,/* SignDocuments: one document's CMS signed attributes, signed like
 	              * JOB_SIGN (doc_job.h); sig then holds the whole CMS ContentInfo */
+	JOB_WEB_ASK, /* not a worker's: may a web page ask? (web.c, a dialog thread) */
 };
 
-/* Why a job's dialog was ended from outside (job.abort_why). */
+/* Why a job's dialog was ended from outside (job.abort_why); DISCONNECTED: the client
+ * that waits for it closed its connection (conn_drop, and a SignDocuments batch's
+ * batch_conn_gone): the job must not sign any more. */
 enum job_abort { JOB_ABORT_NONE, JOB_ABORT_REMOVED, JOB_ABORT_LOCKED,
-	JOB_ABORT_DISCONNECTED /* the client of a SignDocuments batch went away */ };
+	JOB_ABORT_DISCONNECTED };
 
 struct job {
 	enum job_kind kind;
@@ -93,6 +97,9 @@ struct job {
 	struct p11_token_desc *slots;
 	size_t nslots;
 	int failures;
+
+	/* JOB_WEB_ASK: the call to serve again once the officer allowed the page (web.c) */
+	struct web_ask *web_ask;
 };
 
 /* Returns 1 for the jobs that sign (JOB_SIGN, JOB_DOCUMENT): dialogs, audit records. */

@@ -25,6 +25,7 @@
 #include "rfc3339.h"
 #include "secret.h"
 #include "tokens.h"
+#include "web.h"
 #include "wire.h"
 
 #define CONTENT_TYPE_MAX 128
@@ -40,7 +41,7 @@ static int
 docs_read_params(const struct agent *a, json_t *p, struct docs_params *dp, struct reply *r)
 {
 	static const char *const allowed[] = { "certificate", "documents", "profile",
-		"algorithm", "pin", "description", NULL };
+		"algorithm", "pin", "description", "origin", NULL };
 	json_t *docs;
 	int e;
 
@@ -414,8 +415,21 @@ method_sign_documents(struct agent *a, struct conn *c, json_t *p, struct reply *
 	for (size_t i = 0; i < dp.n; i++)
 		if (docs_read_one(json_array_get(dp.documents, i), i, &b->docs[i], r) != KYSO_OK)
 			goto refused;
-	if (docs_unique_names(b, r) != KYSO_OK ||
-	    sign_find_cert(a, dp.certificate, &cert, r) != KYSO_OK ||
+	if (docs_unique_names(b, r) != KYSO_OK)
+		goto refused;
+	/* a web page's call: its origin decides first, so that a page refused learns
+	 * nothing about the certificates (web.h) */
+	switch (web_gate(a, c, p, method_sign_documents, WEB_AUDIT_DOCUMENTS, r)) {
+	case WEB_GATE_PASS:
+		break;
+	case WEB_GATE_DONE:
+		goto refused;
+	case WEB_GATE_PENDING:
+		batch_free(b);
+		secret_free(dp.pin);
+		return DISPATCH_PENDING;
+	}
+	if (sign_find_cert(a, dp.certificate, &cert, r) != KYSO_OK ||
 	    docs_algorithms(cert, dp.algorithm, b, r) != KYSO_OK)
 		goto refused;
 	t = cert->token;

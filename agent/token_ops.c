@@ -218,6 +218,40 @@ ops_sign_once(struct p11_session *s, const struct p11_token_desc *expect, struct
 	return r;
 }
 
+/* The client that waits for j disconnected: it gets no signature, so none is made. */
+static int
+ops_client_gone(struct job *j)
+{
+	if (atomic_load(&j->abort_why) != JOB_ABORT_DISCONNECTED)
+		return 0;
+	j->cancel_reason = "disconnected";
+	snprintf(j->why, sizeof(j->why), "the client disconnected before the token signed");
+	return 1;
+}
+
+/*
+ * Whether the officer confirms this signature first: the policy says so for every one
+ * (confirm = yes; for a batch the first document's, batch.c); a web page's signature is
+ * always confirmed (a batch once), unless a PIN is about to be asked for it anyway (the
+ * PIN dialog names the page too, and typing the PIN agrees).
+ */
+static int
+ops_wants_confirm(struct p11_session *s, const struct job *j)
+{
+	int login_coming;
+
+	if (j->ri == NULL)
+		return 0;
+	if (j->ri->confirm)
+		return 1;
+	if (j->ri->origin[0] == '\0')
+		return 0;
+	if (j->ri->doc_count > 0 && j->ri->doc_index != 0)
+		return 0;   /* a batch: one consent, by its first document */
+	login_coming = j->login_required && !j->was_logged_in && !p11_session_logged_in(s);
+	return !login_coming && !j->always_auth;
+}
+
 static int
 ops_sign(struct p11_session *s, const struct p11_token_desc *expect,
     struct pinentry_abort *ab, struct job *j)
@@ -226,7 +260,9 @@ ops_sign(struct p11_session *s, const struct p11_token_desc *expect,
 	size_t derlen;
 	int r, logged_in_now = 0;
 
-	if (j->ri != NULL && j->ri->confirm) {
+	if (ops_client_gone(j))
+		return KYSO_ERR_CANCELLED;
+	if (ops_wants_confirm(s, j)) {
 		/* policy: the officer confirms every signature, even with the login cached */
 		if (!ops_can_ask(j)) {
 			snprintf(j->why, sizeof(j->why), "pinentry = none");
@@ -249,6 +285,8 @@ ops_sign(struct p11_session *s, const struct p11_token_desc *expect,
 			return r;
 		logged_in_now = 1;
 	}
+	if (ops_client_gone(j))
+		return KYSO_ERR_CANCELLED;
 	r = ops_sign_once(s, expect, j);
 	if ((r == KYSO_ERR_PIN_REQUIRED || (r == KYSO_ERR_KEY_NOT_FOUND && j->login_required)) &&
 	    !logged_in_now && !p11_session_logged_in(s) &&

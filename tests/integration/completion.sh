@@ -26,10 +26,12 @@ complete_line() {
 }
 
 t_ok "the completion file is valid bash" bash -n "$comp"
-t_match "kyso <TAB>: the commands" '^audit certs help info lock login modules sign sign-cms sign-pdf tokens verify watch$' \
+t_match "kyso <TAB>: the commands" '^audit certs help info lock login modules sign sign-cms sign-pdf tokens verify watch web-origins$' \
 	"$(complete_line 'kyso ')"
 t_eq "kyso si<TAB>: the signing commands" "sign sign-cms sign-pdf" "$(complete_line 'kyso si')"
 t_eq "kyso sign-p<TAB>: sign-pdf" "sign-pdf" "$(complete_line 'kyso sign-p')"
+t_match "kyso web-origins --<TAB>: its options, from its --help" '--forget .*--forget-all .*--json' \
+	"$(complete_line 'kyso web-origins --' | tr '\n' ' ')"
 t_eq "kyso --so<TAB>: --socket" "--socket" "$(complete_line 'kyso --so')"
 t_match "kyso sign --<TAB>: its options" '^--alg --cert --description --digest --format --in --json --out --pin-stdin$' \
 	"$(complete_line 'kyso sign --')"

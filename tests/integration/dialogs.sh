@@ -45,6 +45,19 @@ sign() {  # CERT [EXTRA_JSON]
 }
 sig_of() { python3 -c 'import json,sys,base64; sys.stdout.buffer.write(base64.b64decode(json.load(sys.stdin)["parameters"]["signature"]))'; }
 logins() { mock_calls C_Login; }
+# signs_taken: how many Sign calls kysod has handed to a token (its log says so for each)
+signs_taken() { grep -c "sign with certificate" "$T_DIR/kysod.log" || true; }
+# wait_sign_taken N: until kysod has taken more than N (a request is queued, not in flight)
+wait_sign_taken() {
+	for _ in $(seq 1500); do [ "$(signs_taken)" -gt "$1" ] && return 0; sleep 0.02; done
+	return 1
+}
+# wait_new_dialog N: until the fake pinentry has shown more than N dialogs (the last one
+# in its log may be an earlier test's)
+wait_new_dialog() {
+	for _ in $(seq 1500); do [ "$(dialogs)" -gt "$1" ] && return 0; sleep 0.02; done
+	return 1
+}
 python=$(python3 -c "import os,sys; print(os.path.realpath(sys.executable))")
 
 # ---- the PIN dialog ----
@@ -160,12 +173,14 @@ for _ in $(seq 50); do $K certs 2>/dev/null | grep -q key1 && break; sleep 0.1; 
 
 # ---- Lock while a dialog is open, and a request waits behind it ----
 script hang "pin $TOK_PIN"
+d0=$(dialogs)
 sign "$id" > "$T_DIR/locked.out" &
 locked=$!
-for _ in $(seq 50); do [ "$(last_dialog action)" = hang ] && break; sleep 0.1; done
+wait_new_dialog "$d0"
+s0=$(signs_taken)
 sign "$id" ",\"pin\":\"$TOK_PIN\"" > "$T_DIR/queued.out" &
 queued=$!
-sleep 0.3
+wait_sign_taken "$s0"
 n0=$(dialogs)
 start=$(date +%s)
 t_ok "Lock while a PIN dialog waits: Lock answers" $K lock
@@ -229,10 +244,12 @@ t_ok "agent still alive" agent_alive
 script hang
 audit=$XDG_STATE_HOME/kyso/audit.log
 lines0=$(wc -l < "$audit")
+d0=$(dialogs)
 sign "$id" ",\"description\":\"open at shutdown\"" > /dev/null 2>&1 &
-for _ in $(seq 50); do [ "$(last_dialog action)" = hang ] && break; sleep 0.1; done
+wait_new_dialog "$d0"
+s0=$(signs_taken)
 sign "$id" ",\"description\":\"queued at shutdown\"" > /dev/null 2>&1 &
-sleep 0.3
+wait_sign_taken "$s0"
 t_agent_stops
 wait
 t_eq "requests open or queued when kysod stops are recorded as refused (2 lines)" 2 \

@@ -35,7 +35,12 @@ t_match "  ... with dpkg-buildflags' flags after the project's hardening, and no
 t_eq "  ... not one -Werror" "" "$(grep -m1 '^cc .*-Werror ' "$T_DIR/build.log" | grep -v 'Werror=format-security' || true)"
 t_eq "  ... and no compiler warning" "" "$(grep -m3 'warning:' "$T_DIR/build.log" || true)"
 deb() { echo "$T_DIR"/src/"$1"_*.deb; }
-for p in kyso libkyso1 libkyso-dev kyso-pkcs11; do t_ok "  ... $p.deb" test -s "$(deb $p)"; done
+# every binary package debian/control defines
+KYSO_PKGS=$(sed -n 's/^Package: //p' "$T_TOP/debian/control" | paste -sd' ')
+t_eq "  ... the packages debian/control defines" \
+	"kyso kyso-browser kyso-pkcs11 libkyso-dev libkyso-pdf-dev libkyso-pdf0 libkyso1" \
+	"$(printf '%s\n' $KYSO_PKGS | LC_ALL=C sort | paste -sd' ')"
+for p in $KYSO_PKGS; do t_ok "  ... $p.deb" test -s "$(deb $p)"; done
 
 # --- lintian ---
 lintian --allow-root -I -E --pedantic "$T_DIR"/src/kyso_*_*.changes > "$T_DIR/lintian.out" 2>&1
@@ -67,6 +72,15 @@ t_match "kyso-pkcs11 holds the module in the multiarch PKCS#11 directory" \
 t_eq "  ... and its p11-kit registration names it by its bare name (the same file on every architecture)" \
 	"module: kyso-pkcs11.so" "$(dpkg-deb --fsys-tarfile "$(deb kyso-pkcs11)" |
 	tar -xOf - ./usr/share/p11-kit/modules/kyso-pkcs11.module | grep '^module:')"
+kb=$(dpkg-deb -c "$(deb kyso-browser)" | awk '{print $6}')
+for f in usr/libexec/kyso/kyso-browser-host etc/chromium/native-messaging-hosts/io.kyso.browser_host.json \
+	usr/lib/mozilla/native-messaging-hosts/io.kyso.browser_host.json \
+	usr/share/kyso/browser/chromium/manifest.json usr/share/kyso/browser/firefox/manifest.json \
+	usr/share/kyso/web/kyso-web.js; do
+	t_match "kyso-browser holds /$f" "^\\./$f\$" "$kb"
+done
+t_match "  ... its host manifest names the installed host" '"path": "/usr/libexec/kyso/kyso-browser-host"' \
+	"$(dpkg-deb --fsys-tarfile "$(deb kyso-browser)" | tar -xOf - ./etc/chromium/native-messaging-hosts/io.kyso.browser_host.json)"
 t_eq "  ... /etc/kyso/kysod.conf and the autostart entry are conffiles" \
 	"/etc/kyso/kysod.conf /etc/xdg/autostart/kysod.desktop" \
 	"$(dpkg-deb --ctrl-tarfile "$(deb kyso)" | tar -xOf - ./conffiles | sort | paste -sd' ')"
@@ -75,7 +89,7 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
 	t_skip "install, smoke test and purge" "needs root and apt"
 	t_done; exit 0
 fi
-installed=$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' kyso libkyso1 libkyso-dev kyso-pkcs11 2>/dev/null | grep '^ii' || true)
+installed=$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' $KYSO_PKGS 2>/dev/null | grep '^ii' || true)
 if [ -n "$installed" ]; then
 	t_skip "install, smoke test and purge" "kyso is installed on this machine already; the test would remove it"
 	t_done; exit 0
@@ -90,17 +104,17 @@ listing() {
 listing > "$T_DIR/before"
 export DEBIAN_FRONTEND=noninteractive
 apt() { apt-get -o DPkg::Lock::Timeout=600 -q -y "$@"; }
-sim=$(apt-get -s install --no-install-recommends "$(deb kyso)" "$(deb libkyso1)" "$(deb libkyso-dev)" \
-	"$(deb kyso-pkcs11)" 2>&1 | awk '/^Inst / {print $2}' | sort | paste -sd' ')
-t_eq "apt would install our four packages and nothing else" "kyso kyso-pkcs11 libkyso-dev libkyso1" "$sim"
-[ "$sim" = "kyso kyso-pkcs11 libkyso-dev libkyso1" ] || { t_done; exit 1; }
-trap 'agent_stop >/dev/null 2>&1; apt purge kyso libkyso1 libkyso-dev kyso-pkcs11 >/dev/null 2>&1; t_cleanup' EXIT
+debs=(); for p in $KYSO_PKGS; do debs+=("$(deb "$p")"); done
+want=$(printf '%s\n' $KYSO_PKGS | sort | paste -sd' ')
+sim=$(apt-get -s install --no-install-recommends "${debs[@]}" 2>&1 | awk '/^Inst / {print $2}' | sort | paste -sd' ')
+t_eq "apt would install our $(echo $KYSO_PKGS | wc -w) packages and nothing else" "$want" "$sim"
+[ "$sim" = "$want" ] || { t_done; exit 1; }
+trap 'agent_stop >/dev/null 2>&1; apt purge $KYSO_PKGS >/dev/null 2>&1; t_cleanup' EXIT
 t0=$(date +%s)
-apt install --no-install-recommends "$(deb kyso)" "$(deb libkyso1)" "$(deb libkyso-dev)" \
-	"$(deb kyso-pkcs11)" > "$T_DIR/install.log" 2>&1
-t_eq "apt install ./kyso_*.deb ./libkyso1_*.deb ./libkyso-dev_*.deb ./kyso-pkcs11_*.deb ($(( $(date +%s) - t0 )) s)" \
-	"ii kyso ii kyso-pkcs11 ii libkyso-dev ii libkyso1" \
-	"$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' kyso libkyso1 libkyso-dev kyso-pkcs11 | sed 's/ *$//;s/   */ /' | sort -k2 | paste -sd' ' | tr -s ' ')"
+apt install --no-install-recommends "${debs[@]}" > "$T_DIR/install.log" 2>&1
+t_eq "apt install of our packages ($(( $(date +%s) - t0 )) s)" \
+	"$(printf 'ii %s\n' $KYSO_PKGS | sort -k2 | paste -sd' ')" \
+	"$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' $KYSO_PKGS | sed 's/ *$//;s/   */ /' | sort -k2 | paste -sd' ' | tr -s ' ')"
 
 # --- the installed programs ---
 t_match "/usr/bin/kysod --version" '^kysod [0-9]' "$(/usr/bin/kysod --version)"
@@ -160,9 +174,9 @@ agent_stop
 
 # --- purge: nothing left ---
 t0=$(date +%s)
-apt purge kyso libkyso1 libkyso-dev kyso-pkcs11 > "$T_DIR/purge.log" 2>&1
+apt purge $KYSO_PKGS > "$T_DIR/purge.log" 2>&1
 t_eq "apt purge ($(( $(date +%s) - t0 )) s): the packages are gone" "" \
-	"$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' kyso libkyso1 libkyso-dev kyso-pkcs11 2>/dev/null | grep -v '^un' || true)"
+	"$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' $KYSO_PKGS 2>/dev/null | grep -v '^un' || true)"
 trap t_cleanup EXIT
 listing > "$T_DIR/after"
 # a concurrent apt run of another program may add or remove files of its own packages:

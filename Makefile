@@ -22,6 +22,9 @@ SYSCONFDIR ?= /etc
 USERUNITDIR ?= $(PREFIX)/lib/systemd/user
 UDEVDIR ?= $(PREFIX)/lib/udev
 BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+# the translations' catalogs (LOCALEDIR/LANG/LC_MESSAGES/kyso.mo); the programs look there,
+# or in $KYSO_LOCALEDIR (the tests: $(BUILD)/locale)
+LOCALEDIR ?= $(DATADIR)/locale
 LIBEXECDIR ?= $(PREFIX)/libexec
 # where browsers look for native-messaging host manifests (system-wide; not below PREFIX:
 # the browsers look only here)
@@ -91,6 +94,7 @@ ALL_LDFLAGS := $(LDFLAGS_BASE) $(LDFLAGS)
 # ---- sources, one per line ----
 COMMON_SRCS += common/buf.c
 COMMON_SRCS += common/encode.c
+COMMON_SRCS += common/i18n.c
 COMMON_SRCS += common/kyso_err.c
 COMMON_SRCS += common/log.c
 COMMON_SRCS += common/origin.c
@@ -189,6 +193,7 @@ CLI_SRCS += client/kyso_cmds_cms.c
 CLI_SRCS += client/kyso_cmds_pdf.c
 CLI_SRCS += client/kyso_cmds_verify.c
 CLI_SRCS += client/kyso_cmds_web.c
+CLI_SRCS += client/kyso_errtext.c
 CLI_SRCS += client/kyso_output.c
 
 # kyso-admin, the administrators' provisioning tool
@@ -264,6 +269,7 @@ all: $(PROGRAMS) $(LIBS) $(UNITS) $(BROWSER_OUT)
 -include tests/tests.mk
 -include bench/bench.mk
 -include kyso-pkcs11/module.mk
+-include po/po.mk
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

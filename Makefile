@@ -46,7 +46,7 @@ NODEPS_GOALS := deps check demo bench bench-hotplug bench-module clean dist help
 ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
 NEED_PKGS := $(PKGS) $(PDF_PKGS) $(if $(filter tests check-build bench-build test_%,$(MAKECMDGOALS)),cmocka)
 PKG_MISSING := $(strip $(shell command -v $(firstword $(CC)) >/dev/null 2>&1 || \
-	echo "$(firstword $(CC))"; \
+	echo "$(firstword $(CC))"; command -v msgfmt >/dev/null 2>&1 || echo gettext; \
 	if command -v pkg-config >/dev/null 2>&1; then \
 	for p in $(NEED_PKGS); do pkg-config --exists $$p || echo $$p; done; \
 	else echo pkg-config; fi))

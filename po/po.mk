@@ -12,8 +12,7 @@ PO_LINGUAS := $(shell sed -e 's/\#.*//' po/LINGUAS 2>/dev/null)
 PO_FILES := $(shell sed -e 's/\#.*//' po/POTFILES.in 2>/dev/null)
 MO_FILES := $(foreach l,$(PO_LINGUAS),$(BUILD)/locale/$(l)/LC_MESSAGES/kyso.mo)
 # _() and N_() take one string, P_() the singular and the plural, C_() a context and a
-# string (common/i18n.h); the
-# c-format flag follows a marked string into the printf-like functions of the tree, so
+# string (common/i18n.h); the c-format flag follows a marked string into the printf-like functions of the tree, so
 # that msgfmt -c checks every translation's directives against its msgid's
 XGETTEXT_FLAGS := --language=C --from-code=UTF-8 --keyword=_ --keyword=N_ --keyword=P_:1,2 --keyword=C_:1c,2 \
 	--flag=_:1:pass-c-format --flag=P_:1:pass-c-format --flag=P_:2:pass-c-format \
@@ -32,9 +31,11 @@ $(BUILD)/locale/%/LC_MESSAGES/kyso.mo: po/%.po
 	msgfmt -c -o $@.tmp $< && mv $@.tmp $@
 
 .PHONY: pot update-po install-locale
+# POT_OUT: where (tests/integration/i18n_strings.sh extracts into its own directory)
+POT_OUT ?= po/kyso.pot
 pot:
-	xgettext $(XGETTEXT_FLAGS) -o po/kyso.pot $(PO_FILES)
-	sed -i -e '/^"POT-Creation-Date:/d' po/kyso.pot
+	xgettext $(XGETTEXT_FLAGS) -o $(POT_OUT) $(PO_FILES)
+	sed -i -e '/^"POT-Creation-Date:/d' $(POT_OUT)
 
 update-po: pot
 	for l in $(PO_LINGUAS); do \

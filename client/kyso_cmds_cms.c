@@ -55,8 +55,8 @@ hash_file(const char *path, const EVP_MD *md, unsigned char *out, size_t *len)
 		goto out;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		fprintf(stderr, S_ISDIR(st.st_mode) ? _("kyso sign-cms: %s is a directory, not a "
-		    "file\n") : _("kyso sign-cms: %s is not a regular file\n"), path);
+		fprintf(stderr, S_ISDIR(st.st_mode) ? _("kyso sign-cms: %s is not a regular file "
+		    "(a directory)\n") : _("kyso sign-cms: %s is not a regular file\n"), path);
 		goto out;
 	}
 	if (ctx == NULL || EVP_DigestInit_ex(ctx, md, NULL) != 1)

@@ -164,6 +164,12 @@ t_match "  ... saying so" 'p256.p7s exists; use --force' "$(cat "$T_DIR/err")"
 t_eq "  ... and left as it was" "$before" "$(sha256sum "$T_DIR/out/p256.p7s")"
 t_ok "--force replaces it" sign p256 "$T_DIR/out/p256.p7s" --force
 t_ok "  ... with a signature that verifies" ossl_verify "$T_DIR/out/p256.p7s" "$doc"
+mkdir -p "$T_DIR/out4"
+$K sign-cms --cert deadbeefdeadbeef --out-dir "$T_DIR/out4" "$T_DIR"/in/memo*.txt 2>"$T_DIR/err"; rc=$?
+t_eq "a batch refused as a whole (an unknown --cert): exit 6, the reason said once, not per file" \
+	"6 1" "$rc $(grep -c "no certificate 'deadbeefdeadbeef'" "$T_DIR/err")"
+t_match "  ... and that none of the 3 files was signed" '^kyso: none of the 3 files was signed$' \
+	"$(cat "$T_DIR/err")"
 $K sign-cms --cert "$pid" -o "$T_DIR/out/x.p7s" "$T_DIR/in/missing.txt" 2>"$T_DIR/err"; rc=$?
 t_match "a missing input: exit 1, named" "1 .*cannot open .*missing.txt: No such file" "$rc $(cat "$T_DIR/err")"
 $K sign-cms --cert "$pid" -o "$T_DIR/out/x.p7s" "$T_DIR/in" 2>"$T_DIR/err"; rc=$?

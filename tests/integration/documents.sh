@@ -130,6 +130,11 @@ t_match "cades with signing_time 17:00+07:00: the attribute says 10:00 UTC" \
 t_match "  ... content_type is the eContentType and the content-type attribute" \
 	'eContentType: id-smime-ct-TSTInfo.*OBJECT:id-smime-ct-TSTInfo' "$(echo "$print" | tr '\n' ' ')"
 t_ok "  ... GnuTLS verifies it" gnutls_verify "$T_DIR/out/time.p7s" "$doc"
+t_ok "  ... OpenSSL too" ossl_verify "$T_DIR/out/time.p7s" "$doc"
+# (NSS's cmsutil -D cannot take a detached content of a type it does not know:
+# "problem decoding: SEC_ERROR_UNRECOGNIZED_OID", for version 1 and 3 alike)
+t_match "  ... a SignedData of version 3, as RFC 5652 wants for a content type other than id-data" \
+	'd.signedData: *version: 3 ' "$(echo "$print" | tr -s ' \n' ' ')"
 # ESS signing-certificate-v2: the SHA-256 of the signer's certificate, issuer and serial
 hash=$(openssl x509 -in "$TOK_DIR/p256.crt.pem" -outform DER | sha256sum | cut -d' ' -f1 |
 	tr 'a-f' 'A-F')

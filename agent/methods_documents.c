@@ -117,8 +117,9 @@ docs_read_one(json_t *e, size_t i, struct batch_doc *doc, struct reply *r)
 	    (err = params_elem_string(e, "documents", i, "signing_time", 0, 64, &when, r)) !=
 	    KYSO_OK)
 		return err;
+	/* C0, DEL, and C1 (U+0080..U+009F, UTF-8 C2 80..C2 9F: NEXT LINE, CSI...) */
 	for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++)
-		if (*p < 0x20 || *p == 0x7f)
+		if (*p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
 			return docs_invalid(r, i, "name", "a name must not hold control characters");
 	doc->hash_bits = strcmp(alg, "sha256") == 0 ? 256 : strcmp(alg, "sha384") == 0 ? 384 :
 	    strcmp(alg, "sha512") == 0 ? 512 : 0;

@@ -366,7 +366,13 @@ static int
 write_outputs(struct cli *cli, struct cms_opts *o, kyso_batch *b, int e)
 {
 	int rc = e == KYSO_OK ? EXIT_OK : cli_fail(cli, e);
+	/* refused as a whole (no batch id: the agent started none, and nothing came back
+	 * signed): cli_fail said why, once, not once per file */
+	int whole = e != KYSO_OK && kyso_batch_id(b)[0] == '\0';
 	json_t *list = cli->json ? json_array() : NULL;
+
+	for (size_t i = 0; whole && i < o->n; i++)
+		whole = kyso_batch_result(b, i, NULL, NULL) != KYSO_OK;
 
 	for (size_t i = 0; i < o->n; i++) {
 		struct cms_file *f = &o->files[i];
@@ -391,9 +397,11 @@ write_outputs(struct cli *cli, struct cms_opts *o, kyso_batch *b, int e)
 			    kyso_batch_message(b, i)));
 		else if (f->written)
 			fprintf(stderr, "kyso: signed %s -> %s\n", f->in, f->out);
-		else if (de != KYSO_ERR_IO && de != KYSO_ERR_TSA)
+		else if (de != KYSO_ERR_IO && de != KYSO_ERR_TSA && !whole)
 			fprintf(stderr, "kyso: not signed %s: %s\n", f->in, kyso_batch_message(b, i));
 	}
+	if (whole && list == NULL && o->n > 1)
+		fprintf(stderr, "kyso: none of the %zu files was signed\n", o->n);
 	if (list != NULL) {
 		char *text = json_dumps(list, JSON_INDENT(2));
 

@@ -483,6 +483,10 @@ cmd_sign_cms(struct cli *cli, int argc, char **argv)
 		    "information.\n", CMS_INPUTS_MAX);
 		return EXIT_USAGE;
 	}
+	if (o.cert[0] == '\0') {
+		fprintf(stderr, "kyso sign-cms: --cert is empty; 'kyso certs' lists the certificates' ids\n");
+		return EXIT_USAGE;
+	}
 	if (o.tsa != NULL && strncmp(o.tsa, "http://", 7) != 0 && strncmp(o.tsa, "https://", 8) != 0) {
 		fprintf(stderr, "kyso sign-cms: --tsa takes an http:// or https:// URL, not '%s'\n",
 		    o.tsa);

@@ -97,6 +97,14 @@ void complete_document(struct agent *a, struct job *j);
 void batch_conn_gone(struct doc_batch *b);
 
 /*
+ * Lock, the session locked, the machine going to sleep (after worker_end_requests on
+ * t's worker): every batch on token t stops as "locked", so that the loop queues none of
+ * its documents any more — also when the worker had taken all those queued, so that
+ * worker_end_requests ended none of them.
+ */
+void batch_token_locked(struct agent *a, const struct token *t);
+
+/*
  * At shutdown, once the workers are retired and their jobs recorded: the documents never
  * queued are recorded as not signed, and every batch is freed (no reply is sent).
  */

@@ -29,9 +29,27 @@
 #define DIALOG_DOC_NAME_SHOWN 48
 
 /*
+ * Returns 1 if the character of the k-byte UTF-8 sequence at p (k > 1) would let a
+ * program's text redraw the dialog around it: a C1 control (U+0080..U+009F, such as
+ * NEXT LINE, a line break to some toolkits), the line and paragraph separators, and the
+ * bidirectional marks, embeddings, overrides and isolates, which reorder what follows
+ * them ("invoice<U+202E>fdp.exe" reads "invoiceexe.pdf").
+ */
+static int
+dialog_format_char(const unsigned char *p, size_t k)
+{
+	unsigned cp = k == 2 ? (p[0] & 0x1fu) << 6 | (p[1] & 0x3fu) :
+	    k == 3 ? (p[0] & 0x0fu) << 12 | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu) : 0;
+
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x61c || cp == 0x200e || cp == 0x200f ||
+	    (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/*
  * Copies the client's text for display: at most max characters, cut between two
- * characters; control characters (other than line breaks, at most breaks_max of them)
- * and bytes that are not UTF-8 become spaces, so that it cannot redraw the dialog.
+ * characters; control characters (other than line breaks, at most breaks_max of them),
+ * separators and bidirectional controls (dialog_format_char) and bytes that are not
+ * UTF-8 become spaces, so that it cannot redraw the dialog.
  */
 static void
 dialog_clean(const char *in, char *out, size_t len, size_t max, int breaks_max)
@@ -44,6 +62,10 @@ dialog_clean(const char *in, char *out, size_t len, size_t max, int breaks_max)
 		k = utf8_seq(p);
 		if (i + (k > 0 ? k : 1) + 4 >= len)
 			break;
+		if (k > 1 && dialog_format_char(p, k)) {
+			out[i++] = ' ';
+			continue;
+		}
 		if (k > 1) {
 			memcpy(out + i, p, k);
 			i += k;

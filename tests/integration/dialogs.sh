@@ -11,6 +11,7 @@ TOK_PIN=918273
 . "$T_TOP/tests/lib/verify.sh"
 . "$T_TOP/tests/lib/mock.sh"
 VCALL=$T_TOP/tests/lib/vcall.py
+PY=/usr/bin/python3  # not a PATH shim that may take seconds to start
 FAKE=$T_TOP/tests/tools/fake-pinentry
 WRONG=555444
 
@@ -37,13 +38,13 @@ script() { printf '%s\n' "$@" > "$FAKE_PINENTRY_SCRIPT"; rm -f "$FAKE_PINENTRY_S
 dialogs() { grep -c . "$FAKE_PINENTRY_LOG" || true; }
 # last_dialog FIELD: a field of the last dialog the fake showed
 last_dialog() {
-	tail -n 1 "$FAKE_PINENTRY_LOG" | python3 -c 'import json,sys; v=json.load(sys.stdin).get(sys.argv[1]); print("" if v is None else v)' "$1"
+	tail -n 1 "$FAKE_PINENTRY_LOG" | $PY -c 'import json,sys; v=json.load(sys.stdin).get(sys.argv[1]); print("" if v is None else v)' "$1"
 }
 sign() {  # CERT [EXTRA_JSON]
-	python3 "$VCALL" call io.kyso.Agent.Sign \
+	$PY "$VCALL" call io.kyso.Agent.Sign \
 		"{\"certificate\":\"$1\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$dig\"${2:-}}"
 }
-sig_of() { python3 -c 'import json,sys,base64; sys.stdout.buffer.write(base64.b64decode(json.load(sys.stdin)["parameters"]["signature"]))'; }
+sig_of() { $PY -c 'import json,sys,base64; sys.stdout.buffer.write(base64.b64decode(json.load(sys.stdin)["parameters"]["signature"]))'; }
 logins() { mock_calls C_Login; }
 # signs_taken: how many Sign calls kysod has handed to a token (its log says so for each)
 signs_taken() { grep -c "sign with certificate" "$T_DIR/kysod.log" || true; }
@@ -58,7 +59,17 @@ wait_new_dialog() {
 	for _ in $(seq 1500); do [ "$(dialogs)" -gt "$1" ] && return 0; sleep 0.02; done
 	return 1
 }
-python=$(python3 -c "import os,sys; print(os.path.realpath(sys.executable))")
+# signs_seen: how many Sign calls kysod has dispatched (it logs each, then queues it in
+# the same turn of its loop)
+signs_seen() { grep -c 'io.kyso.Agent.Sign$' "$T_DIR/kysod.log" || true; }
+# await_dialog N: until a dialog after the first N is open (at most 30 s)
+await_dialog() { wait_new_dialog "$1"; }
+# await_sign N: until kysod has dispatched more than N Sign calls (at most 30 s)
+await_sign() {
+	for _ in $(seq 300); do [ "$(signs_seen)" -gt "$1" ] && return 0; sleep 0.1; done
+	return 1
+}
+python=$($PY -c "import os,sys; print(os.path.realpath(sys.executable))")
 
 # ---- the PIN dialog ----
 script "pin $TOK_PIN"
@@ -142,12 +153,13 @@ t_eq "  ... and a context-specific login per signature (3 C_Login: user, then 2 
 # ---- a dialog holds up nothing else ----
 $K lock >/dev/null
 script "sleep 3" "pin $TOK_PIN"
+signs=$(signs_seen)
 sign "$id" > "$T_DIR/slow.out" &
 slow=$!
-sleep 0.5
+await_sign "$signs"  # its worker is now busy with it (the dialog is starting)
 start=$(date +%s%N)
 t_match "while a dialog waits for the officer, ListTokens is answered" '"tokens":' \
-	"$(python3 "$VCALL" call io.kyso.Agent.ListTokens)"
+	"$($PY "$VCALL" call io.kyso.Agent.ListTokens)"
 r=$(sign "$id3" ",\"pin\":\"$TOK_PIN\"")
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 t_match "  ... and another token signs meanwhile" '"signature":' "$r"
@@ -158,9 +170,10 @@ t_match "  ... then the waiting request signs" '"signature":' "$(cat "$T_DIR/slo
 # ---- the token pulled out while its dialog is open ----
 $K lock >/dev/null
 script hang
+n0=$(dialogs)
 sign "$id" > "$T_DIR/pulled.out" &
 pulled=$!
-for _ in $(seq 50); do [ "$(last_dialog action)" = hang ] && break; sleep 0.1; done
+await_dialog "$n0"
 start=$(date +%s)
 mock_unslot 1
 wait $pulled
@@ -169,7 +182,7 @@ t_match "token pulled out during its dialog → TokenNotPresent" \
 t_ok "  ... at once, not at the dialog's timeout" test $(( $(date +%s) - start )) -le 2
 t_eq "  ... and the dialog is gone" "" "$(pgrep -P "$AGENT_PID" || true)"
 mock_slot 1 officer
-for _ in $(seq 50); do $K certs 2>/dev/null | grep -q key1 && break; sleep 0.1; done
+for _ in $(seq 300); do $K certs 2>/dev/null | grep -q key1 && break; sleep 0.1; done
 
 # ---- Lock while a dialog is open, and a request waits behind it ----
 script hang "pin $TOK_PIN"
@@ -197,7 +210,7 @@ script "pin $TOK_PIN"
 t_match "  ... the next Sign asks again and signs" '"signature":' "$(sign "$id")"
 
 # ---- a long description in Vietnamese: cut between characters ----
-long=$(python3 -c 'print("Quyết định số 17 về việc điều động " * 15)')
+long=$($PY -c 'print("Quyết định số 17 về việc điều động " * 15)')
 script "pin $TOK_PIN"
 sign "$id" ",\"pin\":\"$TOK_PIN\",\"description\":\"$long\"" >/dev/null
 $K lock >/dev/null
@@ -206,7 +219,7 @@ sign "$id" ",\"description\":\"$long\"" >/dev/null
 shown=$(last_dialog desc)
 t_match "a long description is shortened in the dialog" 'Quyết định số 17.*\.\.\.' "$(echo "$shown" | tr '\n' ' ')"
 t_eq "  ... between two characters (valid UTF-8, no replacement character)" ok \
-	"$(printf '%s' "$shown" | python3 -c 'import sys; t=sys.stdin.buffer.read().decode("utf-8"); print("bad" if "\ufffd" in t else "ok")' 2>&1)"
+	"$(printf '%s' "$shown" | $PY -c 'import sys; t=sys.stdin.buffer.read().decode("utf-8"); print("bad" if "\ufffd" in t else "ok")' 2>&1)"
 
 # ---- a pinentry that cannot run ----
 agent_stop

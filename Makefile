@@ -79,6 +79,7 @@ AGENT_SRCS += agent/methods_service.c
 AGENT_SRCS += agent/modwatch.c
 AGENT_SRCS += agent/methods_sign.c
 AGENT_SRCS += agent/methods_tokens.c
+AGENT_SRCS += agent/owner.c
 AGENT_SRCS += agent/params.c
 AGENT_SRCS += agent/pinentry.c
 AGENT_SRCS += agent/pinentry_proc.c

@@ -2,7 +2,8 @@
 # The audit log, end to end through kysod: one JSON line per Sign request, granted or
 # refused (the caller's uid, pid and executable, the token, the certificate, the
 # algorithm, the hash signed, the client's description, the result), mode 0600 in a
-# 0700 directory; kyso audit shows and filters it; no signature leaves the agent without
+# 0700 directory (one others could write to, or a file of theirs, is refused: kysod does
+# not start, or answers AuditFailed); kyso audit shows and filters it; no signature leaves the agent without
 # its record (the log replaced by a directory; as root, a full tmpfs in a private mount
 # namespace: no half line either); no PIN in the audit log, the agent's log, nor a core
 # of kysod (gcore), which disables core dumps and is not dumpable.
@@ -288,8 +289,34 @@ t_eq "  ... and is recorded in a new file (one line, mode 0600)" "1 600" \
 	"$(nlines "$LOG") $(stat -c %a "$LOG")"
 t_eq "  ... granted, with its description" "" \
 	"$(rec "$LOG" -1 "result=granted" "pid=$P" "description=recorded again" "certificate=$ec")"
+
+# ---- the log taken over: moved away, another's file put in its place ----
+mv "$LOG" "$LOG.mine"
+install -m 666 /dev/null "$LOG"
+[ "$uid" -eq 0 ] && chown 65534:65534 "$LOG"
+planted=$([ "$uid" -eq 0 ] && echo "belongs to uid 65534" || echo "writable by others")
+vsign "{\"certificate\":\"$ec\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$dig\",\"pin\":\"$TOK_PIN\"}"
+t_match "a file another could empty put in the log's place → AuditFailed" \
+	'"error":"io.kyso.Agent.AuditFailed"' "$R"
+t_match "  ... saying why ($planted)" "$planted" "$(reply_message)"
+t_eq "  ... and nothing was written to that file" 0 "$(stat -c %s "$LOG")"
+mv -f "$LOG.mine" "$LOG"
+vsign "{\"certificate\":\"$ec\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$dig\",\"description\":\"mine again\"}"
+t_match "the user's own file back: Sign works again" '"signature":' "$R"
+t_eq "  ... recorded there" "" "$(rec "$LOG" -1 "result=granted" "description=mine again")"
 t_ok "agent still alive" agent_alive
 t_agent_stops
+
+# ---- kysod does not start with an audit log others could take over ----
+for mode in 777 1777; do
+	chmod "$mode" "$XDG_STATE_HOME/kyso"
+	out=$(timeout 20 "$BUILD/kysod" --foreground --socket "$T_DIR/refused.sock" \
+		--module "$MOCK_MODULE" 2>&1); rc=$?
+	t_eq "audit directory mode $mode: kysod refuses to start (exit 1)" 1 "$rc"
+	t_match "  ... naming the directory and the fix" \
+		"directory $XDG_STATE_HOME/kyso is writable by others .*chmod go-w" "$out"
+done
+chmod 700 "$XDG_STATE_HOME/kyso"
 
 # ---- no signature without its record: a full file system, no half line ----
 ns=$T_DIR/nsstate

@@ -84,6 +84,7 @@ conn_drop(struct agent *a, struct conn *c)
 		c->fd = -1;
 	}
 	c->dead = 1;
+	agent_fd_freed(a);
 	if (c->subscribed) {  /* no job points to a subscriber: free it at the next reap */
 		c->subscribed = 0;
 		c->busy = 0;
@@ -423,13 +424,13 @@ conn_accept(struct agent *a, int listen_fd)
 
 	fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
-		return (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) ? KYSO_OK :
+		return (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) ? 0 :
 		    KYSO_ERR_IO;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
 		log_warn("cannot read the peer credentials of a client: %s; refused",
 		    strerror(errno));
 		close(fd);
-		return KYSO_OK;
+		return 1;
 	}
 	if (cred.uid != getuid()) {
 		static const char refusal[] = "{\"error\":\"io.kyso.Agent.PermissionDenied\","
@@ -439,7 +440,7 @@ conn_accept(struct agent *a, int listen_fd)
 		    (unsigned long)cred.uid, (long)cred.pid, (unsigned long)getuid());
 		(void)!send(fd, refusal, sizeof(refusal), MSG_NOSIGNAL | MSG_DONTWAIT);
 		close(fd);
-		return KYSO_OK;
+		return 1;
 	}
 	if (a->nconns >= AGENT_MAX_CONNS || conn_count_pid(a, cred.pid) >= CONN_PER_PID_MAX) {
 		static const char busy[] = "{\"error\":\"io.kyso.Agent.TooManyConnections\","
@@ -451,10 +452,11 @@ conn_accept(struct agent *a, int listen_fd)
 		    "that process holds too many connections");
 		(void)!send(fd, busy, sizeof(busy), MSG_NOSIGNAL | MSG_DONTWAIT);
 		close(fd);
-		return KYSO_OK;
+		return 1;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
+		errno = ENOMEM;
 		return KYSO_ERR_NOMEM;
 	}
 	c->fd = fd;
@@ -471,5 +473,5 @@ conn_accept(struct agent *a, int listen_fd)
 	a->nconns++;
 	log_debug("client %lu connected: pid %ld, %s", c->serial, (long)c->pid, c->exe);
 	conn_watch(a, c, EPOLL_CTL_ADD);
-	return KYSO_OK;
+	return 1;
 }

@@ -36,7 +36,8 @@ struct conn {
 
 /*
  * Accepts a connection on listen_fd; refuses peers of another uid (after telling them so).
- * Returns KYSO_OK (also after a refusal), or KYSO_ERR_IO when accept itself failed.
+ * Returns 1 when a connection was taken (served or refused), 0 when none was waiting, or
+ * KYSO_ERR_IO (errno set: EMFILE...) when accept itself failed, KYSO_ERR_NOMEM.
  */
 int conn_accept(struct agent *a, int listen_fd);
 

@@ -75,7 +75,8 @@ sign_check(struct agent *a, const struct sign_params *sp, struct cert **cert,
 	}
 	if (e == KYSO_ERR_NO_SUCH_CERT) {
 		reply_fail(r, e, json_pack("{s:s}", "certificate", sp->certificate),
-		    "no certificate '%.128s' on any present token", sp->certificate);
+		    "no certificate '%.*s' on any present token",
+		    utf8_prefix(sp->certificate, 128), sp->certificate);
 		return e;
 	}
 	if (!(*cert)->can_sign) {
@@ -93,11 +94,12 @@ sign_check(struct agent *a, const struct sign_params *sp, struct cert **cert,
 			reply_fail(r, KYSO_ERR_UNSUPPORTED_ALG, ep, "SHA-1 signatures are refused; "
 			    "use SHA-256 or stronger");
 		else if (*alg == NULL)
-			reply_fail(r, KYSO_ERR_UNSUPPORTED_ALG, ep, "unknown algorithm '%.64s'",
-			    sp->algorithm);
+			reply_fail(r, KYSO_ERR_UNSUPPORTED_ALG, ep, "unknown algorithm '%.*s'",
+			    utf8_prefix(sp->algorithm, 64), sp->algorithm);
 		else
-			reply_fail(r, KYSO_ERR_UNSUPPORTED_ALG, ep, "algorithm '%.64s' is not "
-			    "possible with this %s key on this token", sp->algorithm,
+			reply_fail(r, KYSO_ERR_UNSUPPORTED_ALG, ep, "algorithm '%.*s' is not "
+			    "possible with this %s key on this token",
+			    utf8_prefix(sp->algorithm, 64), sp->algorithm,
 			    certinfo_key_type_name((*cert)->ci.key_type));
 		return KYSO_ERR_UNSUPPORTED_ALG;
 	}
@@ -246,8 +248,9 @@ method_sign(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 	j->always_auth = cert->always_auth;
 	j->logout_after = a->policy.no_login_cache;
 	log_info("client %lu (pid %ld, %s): sign with certificate %.16s (%s) on token '%s', "
-	    "%s; description: %.200s", c->serial, (long)c->pid, c->exe, cert->ci.id,
+	    "%s; description: %.*s", c->serial, (long)c->pid, c->exe, cert->ci.id,
 	    cert->ci.subject, t->desc.label, alg->name,
+	    sp.description != NULL ? utf8_prefix(sp.description, 200) : 6,
 	    sp.description != NULL ? sp.description : "(none)");
 	tokens_submit(t, j);
 	sign_params_free(&sp);

@@ -5,6 +5,7 @@
 #include "agent.h"
 #include "conn.h"
 #include "dispatch.h"
+#include "encode.h"
 #include "job.h"
 #include "kyso_err.h"
 #include "log.h"
@@ -51,7 +52,8 @@ token_param(struct agent *a, const char *ref, struct reply *r)
 
 	if (e == KYSO_ERR_NO_SUCH_TOKEN)
 		reply_fail(r, e, json_pack("{s:s}", "token", ref),
-		    "no token with id, serial or label '%.64s' is present", ref);
+		    "no token with id, serial or label '%.*s' is present",
+		    utf8_prefix(ref, 64), ref);
 	else if (e != KYSO_OK)
 		reply_invalid(r, "token", "%s", why);
 	return e == KYSO_OK ? t : NULL;

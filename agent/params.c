@@ -19,7 +19,7 @@ params_only(json_t *params, const char *const *allowed, struct reply *r)
 			if (strcmp(key, allowed[i]) == 0)
 				break;
 		if (allowed[i] == NULL) {
-			reply_invalid(r, key, "unknown parameter '%.64s'", key);
+			reply_invalid(r, key, "unknown parameter '%.*s'", utf8_prefix(key, 64), key);
 			return KYSO_ERR_INVALID_PARAMETER;
 		}
 	}

@@ -5,6 +5,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "encode.h"
 #include "log.h"
 
 static const char *log_prog = "kyso";
@@ -49,6 +50,8 @@ log_vemit(enum log_level level, const char *fmt, va_list ap)
 	if (!log_enabled(level))
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* a line cut by the buffer ends on a whole character (the journal keeps UTF-8) */
+	(void)utf8_repair(msg);
 	/* text from clients (a method name, a description) must not forge log lines */
 	for (char *p = msg; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)

@@ -65,6 +65,31 @@ t_match "bad signature_format → InvalidParameter" '"parameter":"signature_form
 t_match "a string with a \\u0000 escape is refused" 'ProtocolError.*NUL. escape in a string' \
 	"$(call io.kyso.Agent.ListCertificates '{"token":"ma\u0000in"}')"
 
+# client text with multi-byte UTF-8, longer than what an error quotes: cut between two
+# characters (half a character is not UTF-8, and the message would be lost)
+e40=$(printf 'é%.0s' $(seq 40))
+msg() { python3 -c 'import json,sys; print(json.loads(sys.stdin.read().split("\n")[0])["parameters"].get("message","NO MESSAGE"))'; }
+r=$(raw "{\"method\":\"io.kyso.Agent.ListTokens\",\"parameters\":{\"a$e40\":1}}\0")
+t_match "an unknown parameter of 40 × é: InvalidParameter with its message" \
+	"^unknown parameter 'aé{31}'\$" "$(printf '%s' "$r" | msg)"
+r=$(raw "{\"method\":\"io.kyso.Agent.Explode$e40$e40\"}\0")
+t_match "  ... an unknown method: MethodNotFound with its message" \
+	"^no method 'io.kyso.Agent.Explodeé+'\$" "$(printf '%s' "$r" | msg)"
+r=$(raw "{\"method\":\"x$e40$e40.Y\"}\0")
+t_match "  ... an unknown interface: InterfaceNotFound with its message" \
+	"^no interface 'xé+'\$" "$(printf '%s' "$r" | msg)"
+r=$(raw "{\"method\":\"io.kyso.Agent.ListTokens\",\"x$e40\":1}\0")
+t_match "  ... an unknown field of the call: ProtocolError with its message" \
+	"^unknown field 'xé+' in the call\$" "$(printf '%s' "$r" | msg)"
+r=$(call io.kyso.Agent.Sign "{\"certificate\":\"$e40$e40$e40$e40\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$dig\",\"description\":\"$e40$e40$e40$e40$e40$e40\"}")
+t_match "  ... a certificate that cannot be: InvalidParameter with its message" \
+	"\"parameter\":\"certificate\",\"message\":\"[^\"]+\"" "$r"
+r=$(call io.kyso.Agent.ListCertificates "{\"token\":\"$e40\"}")
+t_match "  ... an unknown token: NoSuchToken with its message" \
+	"\"message\":\"no token with id, serial or label 'é+' is present\"" "$r"
+t_ok "  ... and every line of the agent's log is UTF-8" python3 -c '
+import sys; open(sys.argv[1], "rb").read().decode("utf-8")' "$T_DIR/kysod.log"
+
 # a malformed PIN must not come back in the error, nor reach the log
 r=$(printf '{"method":"io.kyso.Agent.Login","parameters":{"token":"main","pin":"Se3cr3t\tPIN"}}\0' | python3 "$VCALL" raw)
 t_match "a control character in a string → ProtocolError with line and column" 'malformed JSON at line 1, column [0-9]+: invalid syntax' "$r"

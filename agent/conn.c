@@ -173,6 +173,12 @@ conn_send_fatal(struct conn *c, int err, json_t *eparams, const char *why)
 	struct reply r = { 0 };
 
 	c->oneway = 0;
+	if (c->subscribed) {
+		/* the subscription ends with it: no event after the error, and nothing keeps
+		 * the connection busy (conn_flush closes it once the error is read) */
+		c->subscribed = 0;
+		c->busy = 0;
+	}
 	reply_fail(&r, err, eparams, "%s", why);
 	conn_send(c, &r);
 	reply_clear(&r);

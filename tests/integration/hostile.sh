@@ -166,6 +166,29 @@ except socket.timeout:
 print(data.replace(b"\0", b"\n").decode(errors="replace"))
 PY
 slowpid=$!
+# a subscriber that leaves an unfinished message is closed the same way: it gets the
+# error and no more events
+python3 - "$KYSO_SOCKET" > "$T_DIR/slowsub.out" 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b'{"method":"io.kyso.Agent.Subscribe","more":true}\0')
+s.settimeout(45)
+data = b''
+while b'\0' not in data:
+    data += s.recv(4096)
+s.sendall(b'{"method":"io.kyso.Agent.ListTo')
+try:
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            data += b'CLOSED'
+            break
+        data += chunk
+except socket.timeout:
+    data += b'TIMEOUT'
+print(data.replace(b"\0", b"\n").decode(errors="replace"))
+PY
+slowsubpid=$!
 
 # a client that pipelines a megabyte of calls and never reads does not make others wait
 python3 - "$KYSO_SOCKET" <<'PY' &
@@ -190,6 +213,13 @@ t_ok "  ... and the agent buffers little for the flooder (RSS $rss kB < 200 MB)"
 wait $floodpid
 wait $slowpid
 t_match "an unfinished message is answered after 30 s, then closed" 'not finished .no NUL byte. within 30 seconds' "$(cat "$T_DIR/slow.out")"
+$K lock >/dev/null  # an event (token-changed) for subscribers still connected
+wait $slowsubpid
+t_match "a subscriber's unfinished message too: ProtocolError, then closed" \
+	'"error":"io.kyso.Agent.ProtocolError".*not finished.*within 30 seconds.*CLOSED' \
+	"$(tr '\n' ' ' < "$T_DIR/slowsub.out")"
+t_eq "  ... and no event reached it after the error" "" \
+	"$(sed -n '/ProtocolError/,$p' "$T_DIR/slowsub.out" | grep '"event"')"
 
 # another uid: open the socket on purpose; SO_PEERCRED still refuses
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
@@ -206,6 +236,7 @@ else
 fi
 
 t_ok "agent still alive" agent_alive
-t_ok "and still signs" $K sign --cert "$id" --alg ecdsa-sha256 --digest "$(echo "$dig" | base64 -d | xxd -p -c 64)"
+t_ok "and still signs" $K sign --cert "$id" --alg ecdsa-sha256 --pin-stdin \
+	--digest "$(echo "$dig" | base64 -d | xxd -p -c 64)" <<< "$TOK_PIN"
 t_agent_stops
 t_done

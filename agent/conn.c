@@ -1,5 +1,6 @@
 /* conn.c — client connections: accept, peer checks, reading calls, writing replies. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,31 @@
 #define CONN_PER_PID_MAX 32
 
 static unsigned long conn_serials;
+
+/* Refusals anyone can provoke at will: logged within limits, per cause (log.h). */
+enum conn_refusal { REFUSE_NO_CRED, REFUSE_OTHER_UID, REFUSE_AGENT_FULL, REFUSE_PID_FULL,
+	REFUSE_COUNT };
+static struct log_limit conn_refusal_limits[REFUSE_COUNT];
+
+/* Logs a refused connection unless its cause was logged too often lately. */
+static void __attribute__((format(printf, 2, 3)))
+conn_log_refusal(enum conn_refusal cause, const char *fmt, ...)
+{
+	unsigned dropped;
+	char line[320];
+	va_list ap;
+
+	if (!log_limit_allow(&conn_refusal_limits[cause], &dropped))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (dropped > 0)
+		log_warn("%s (and %u more like it not logged: at most %d a minute)", line,
+		    dropped, LOG_LIMIT_BURST);
+	else
+		log_warn("%s", line);
+}
 
 /* Closes c once its output is flushed (and gives up on that after a timeout). */
 static void
@@ -433,8 +459,8 @@ conn_accept(struct agent *a, int listen_fd)
 		return (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) ? 0 :
 		    KYSO_ERR_IO;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-		log_warn("cannot read the peer credentials of a client: %s; refused",
-		    strerror(errno));
+		conn_log_refusal(REFUSE_NO_CRED, "cannot read the peer credentials of a client: "
+		    "%s; refused", strerror(errno));
 		close(fd);
 		return 1;
 	}
@@ -442,8 +468,9 @@ conn_accept(struct agent *a, int listen_fd)
 		static const char refusal[] = "{\"error\":\"io.kyso.Agent.PermissionDenied\","
 		    "\"parameters\":{\"message\":\"this agent serves only its own user\"}}";
 
-		log_warn("refused a connection from uid %lu (pid %ld): only uid %lu may connect",
-		    (unsigned long)cred.uid, (long)cred.pid, (unsigned long)getuid());
+		conn_log_refusal(REFUSE_OTHER_UID, "refused a connection from uid %lu (pid %ld): "
+		    "only uid %lu may connect", (unsigned long)cred.uid, (long)cred.pid,
+		    (unsigned long)getuid());
 		(void)!send(fd, refusal, sizeof(refusal), MSG_NOSIGNAL | MSG_DONTWAIT);
 		close(fd);
 		return 1;
@@ -453,9 +480,12 @@ conn_accept(struct agent *a, int listen_fd)
 		    "\"parameters\":{\"message\":\"the agent has too many connections open; "
 		    "close some and try again\"}}";
 
-		log_warn("refused a connection from pid %ld: %s", (long)cred.pid,
-		    a->nconns >= AGENT_MAX_CONNS ? "the agent's connection limit is reached" :
-		    "that process holds too many connections");
+		if (a->nconns >= AGENT_MAX_CONNS)
+			conn_log_refusal(REFUSE_AGENT_FULL, "refused a connection from pid %ld: "
+			    "the agent's connection limit is reached", (long)cred.pid);
+		else
+			conn_log_refusal(REFUSE_PID_FULL, "refused a connection from pid %ld: that "
+			    "process holds too many connections", (long)cred.pid);
 		(void)!send(fd, busy, sizeof(busy), MSG_NOSIGNAL | MSG_DONTWAIT);
 		close(fd);
 		return 1;

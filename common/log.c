@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "encode.h"
@@ -76,3 +77,23 @@ LOG_FN(log_error, LOG_LVL_ERROR)
 LOG_FN(log_warn, LOG_LVL_WARNING)
 LOG_FN(log_info, LOG_LVL_INFO)
 LOG_FN(log_debug, LOG_LVL_DEBUG)
+
+int
+log_limit_allow(struct log_limit *l, unsigned *dropped)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (l->logged == 0 || now.tv_sec - l->window_start >= LOG_LIMIT_WINDOW_S) {
+		l->window_start = now.tv_sec;
+		l->logged = 0;
+	}
+	if (l->logged >= LOG_LIMIT_BURST) {
+		l->dropped++;
+		return 0;
+	}
+	l->logged++;
+	*dropped = l->dropped;
+	l->dropped = 0;
+	return 1;
+}

@@ -231,6 +231,21 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	t_match "  ... with a sentence" 'serves only its own user' "$out"
 	t_match "  ... and the agent logs the refusal with the uid" 'refused a connection from uid 65534' \
 		"$(cat "$T_DIR/kysod.log")"
+	chmod 755 "$T_DIR"; chmod 666 "$KYSO_SOCKET"
+	n=$(setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 - "$KYSO_SOCKET" <<'PY'
+import socket, sys
+told = 0
+for _ in range(500):
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10)
+    told += b"PermissionDenied" in s.recv(4096)
+    s.close()
+print(told)
+PY
+)
+	chmod 700 "$T_DIR"; chmod 600 "$KYSO_SOCKET"
+	t_eq "500 more connections of that uid: each is told PermissionDenied" 500 "$n"
+	t_ok "  ... but the log gets at most 5 lines a minute about them ($(grep -c 'refused a connection from uid' "$T_DIR/kysod.log"))" \
+		test "$(grep -c 'refused a connection from uid' "$T_DIR/kysod.log")" -le 5
 else
 	t_skip "a client of another uid is refused" "needs root and setpriv to switch uid"
 fi

@@ -124,6 +124,40 @@ sign_check(struct agent *a, const struct sign_params *sp, struct cert **cert,
 	return KYSO_OK;
 }
 
+/* The hash the audit log names for a (sha256 for ed25519, which hashes nothing). */
+static unsigned
+sign_digest_bits(const struct alg *alg, const char **name)
+{
+	unsigned bits = alg->hash_bits != 0 ? alg->hash_bits : 256;
+
+	*name = bits == 384 ? "sha384" : bits == 512 ? "sha512" : "sha256";
+	return bits;
+}
+
+/*
+ * What a refused call asked to sign, for its record: the digest it sent if it is valid
+ * for the algorithm it named, else the hash of its data. Returns the length in out (0:
+ * nothing valid to record).
+ */
+static size_t
+sign_refused_digest(const struct sign_params *sp, const struct alg *alg,
+    unsigned char out[64], const char **name)
+{
+	unsigned bits;
+
+	if (alg == NULL && (sp->algorithm == NULL || (alg = alg_find(sp->algorithm)) == NULL))
+		return 0;
+	bits = sign_digest_bits(alg, name);
+	if (sp->digest != NULL && alg->hash_bits != 0 && sp->digest_len == alg_digest_len(alg)) {
+		memcpy(out, sp->digest, sp->digest_len);
+		return sp->digest_len;
+	}
+	if (sp->data != NULL && sp->digest == NULL &&
+	    alg_hash(bits, sp->data, sp->data_len, out) == KYSO_OK)
+		return bits / 8;
+	return 0;
+}
+
 /*
  * Fills the job's request_info: the certificate, what is signed (the digest the audit log
  * keeps: the data's hash when the client sent data), and the token's last PIN failure.
@@ -134,7 +168,7 @@ sign_request_info(struct agent *a, struct conn *c, const struct sign_params *sp,
 {
 	struct request_info *ri = request_info_new(a, c, "io.kyso.Agent.Sign",
 	    sp->description);
-	unsigned bits = j->alg->hash_bits != 0 ? j->alg->hash_bits : 256;
+	unsigned bits;
 
 	if (ri == NULL || (ri->subject = strdup(cert->ci.subject)) == NULL) {
 		request_info_free(ri);
@@ -144,7 +178,7 @@ sign_request_info(struct agent *a, struct conn *c, const struct sign_params *sp,
 	memcpy(ri->cert_id, cert->ci.id, sizeof(ri->cert_id));
 	ri->algorithm = j->alg->name;
 	ri->last_pin_wrong = cert->token->pin_wrong;
-	ri->digest_alg = bits == 384 ? "sha384" : bits == 512 ? "sha512" : "sha256";
+	bits = sign_digest_bits(j->alg, &ri->digest_alg);
 	if (sp->digest != NULL) {
 		memcpy(ri->digest, sp->digest, sp->digest_len);
 		ri->digest_len = sp->digest_len;
@@ -192,6 +226,9 @@ enum dispatch_result
 method_sign(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 {
 	struct sign_params sp = { 0 };
+	unsigned char digest[64];
+	const char *dalg = NULL;
+	size_t dlen;
 	const struct alg *alg = NULL;
 	struct alg_plan plan;
 	struct cert *cert = NULL;
@@ -256,7 +293,10 @@ method_sign(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 	sign_params_free(&sp);
 	return DISPATCH_PENDING;
 done:
-	record_refusal(a, c, cert, alg != NULL ? alg->name : sp.algorithm, sp.description, r);
+	dlen = sign_refused_digest(&sp, alg, digest, &dalg);
+	record_refusal_digest(a, c, cert, alg != NULL ? alg->name : sp.algorithm, sp.description,
+	    digest, dlen, dalg, r);
+	explicit_bzero(digest, sizeof(digest));
 	job_free(j);
 	sign_params_free(&sp);
 	return DISPATCH_DONE;

@@ -84,6 +84,14 @@ void
 record_refusal(struct agent *a, const struct conn *c, const struct cert *cert,
     const char *algorithm, const char *description, const struct reply *r)
 {
+	record_refusal_digest(a, c, cert, algorithm, description, NULL, 0, NULL, r);
+}
+
+void
+record_refusal_digest(struct agent *a, const struct conn *c, const struct cert *cert,
+    const char *algorithm, const char *description, const unsigned char *digest,
+    size_t digest_len, const char *digest_alg, const struct reply *r)
+{
 	struct audit_record rec;
 	char err[256];
 
@@ -102,6 +110,9 @@ record_refusal(struct agent *a, const struct conn *c, const struct cert *cert,
 		rec.cert_subject = cert->ci.subject;
 	}
 	rec.algorithm = algorithm;
+	rec.digest = digest_len > 0 ? digest : NULL;
+	rec.digest_len = digest_len;
+	rec.digest_alg = digest_alg;
 	rec.description = description;
 	rec.result = r->error;
 	rec.message = json_string_value(json_object_get(r->eparams, "message"));

@@ -7,6 +7,8 @@
 #ifndef KYSO_RECORD_H
 #define KYSO_RECORD_H
 
+#include <stddef.h>
+
 struct agent;
 struct cert;
 struct conn;
@@ -29,5 +31,13 @@ void record_sign_job(struct job *j, const struct p11_token_desc *tok);
  */
 void record_refusal(struct agent *a, const struct conn *c, const struct cert *cert,
     const char *algorithm, const char *description, const struct reply *r);
+
+/*
+ * The same, with what the call asked to sign: digest (digest_len bytes, digest_alg
+ * "sha256"...) when the call sent a valid one or data the loop hashed; NULL if none.
+ */
+void record_refusal_digest(struct agent *a, const struct conn *c, const struct cert *cert,
+    const char *algorithm, const char *description, const unsigned char *digest,
+    size_t digest_len, const char *digest_alg, const struct reply *r);
 
 #endif

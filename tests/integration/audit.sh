@@ -147,7 +147,8 @@ refused() {  # DESC ERROR PARAMS CHECK...
 nocert=$(printf 'ab%.0s' $(seq 32))
 refused "unknown certificate" NoSuchCertificate \
 	"{\"certificate\":\"$nocert\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$dig\",\"description\":\"ghost\"}" \
-	"certificate!" "algorithm=ecdsa-sha256" "description=ghost"
+	"certificate!" "algorithm=ecdsa-sha256" "description=ghost" "digest=$dighex" \
+	"digest_alg=sha256"
 t_eq "  ... the message is the reply's" "$REPLY_MSG" "$REC_MSG"
 $K lock >/dev/null 2>&1
 refused "wrong PIN" PinIncorrect \
@@ -157,15 +158,17 @@ refused "wrong PIN" PinIncorrect \
 short=$(head -c 20 "$doc" | base64 -w0)
 refused "a 20-byte digest for ecdsa-sha256" InvalidDigest \
 	"{\"certificate\":\"$ec\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$short\",\"pin\":\"$TOK_PIN\"}" \
-	"certificate=$ec" "token_label=officer" "algorithm=ecdsa-sha256" "message~32-byte"
+	"certificate=$ec" "token_label=officer" "algorithm=ecdsa-sha256" "message~32-byte" \
+	"digest!"
 t_eq "  ... the message is the reply's" "$REPLY_MSG" "$REC_MSG"
 refused "an RSA algorithm for a P-256 key" UnsupportedAlgorithm \
 	"{\"certificate\":\"$ec\",\"algorithm\":\"rsa-pss-sha256\",\"digest\":\"$dig\",\"pin\":\"$TOK_PIN\"}" \
-	"certificate=$ec" "subject~CN=ec1 officer" "algorithm=rsa-pss-sha256" "message~rsa-pss-sha256"
+	"certificate=$ec" "subject~CN=ec1 officer" "algorithm=rsa-pss-sha256" "message~rsa-pss-sha256" \
+	"digest=$dighex"
 t_eq "  ... the message is the reply's" "$REPLY_MSG" "$REC_MSG"
 refused "an unknown algorithm" UnsupportedAlgorithm \
 	"{\"certificate\":\"$ec\",\"algorithm\":\"foo-sha256\",\"digest\":\"$dig\"}" \
-	"certificate=$ec" "algorithm=foo-sha256" "message~unknown algorithm"
+	"certificate=$ec" "algorithm=foo-sha256" "message~unknown algorithm" "digest!"
 
 # ---- kyso audit ----
 prog="$(basename "$python")[$P1]"
@@ -317,6 +320,17 @@ for mode in 777 1777; do
 		"directory $XDG_STATE_HOME/kyso is writable by others .*chmod go-w" "$out"
 done
 chmod 700 "$XDG_STATE_HOME/kyso"
+
+# ---- refused before a token, without dialogs: the digest is recorded all the same ----
+agent_start --module "$MOCK_MODULE" || { t_flunk "restart kysod"; t_done; exit 1; }
+$K lock >/dev/null 2>&1
+refused "no login, no PIN, no dialog (pinentry = none)" PinRequired \
+	"{\"certificate\":\"$ec\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$dig\"}" \
+	"certificate=$ec" "digest=$dighex" "digest_alg=sha256"
+refused "  ... and with data: its hash" PinRequired \
+	"{\"certificate\":\"$rsa\",\"algorithm\":\"rsa-pss-sha384\",\"data\":\"$data\"}" \
+	"certificate=$rsa" "digest=$(sha384sum "$doc" | cut -d' ' -f1)" "digest_alg=sha384"
+t_agent_stops
 
 # ---- no signature without its record: a full file system, no half line ----
 ns=$T_DIR/nsstate

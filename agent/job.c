@@ -1,4 +1,4 @@
-/* job.c — allocation and release of jobs. */
+/* job.c — allocation and release of jobs; the reasons a job is cancelled. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,4 +38,30 @@ job_free(struct job *j)
 	free(j->slots);
 	pinentry_abort_destroy(&j->abort);
 	free(j);
+}
+
+static const struct {
+	const char *reason, *message;
+} cancels[JOB_CANCEL_COUNT] = {
+	[JOB_CANCEL_PIN] = { "cancelled", "the officer cancelled the PIN dialog" },
+	[JOB_CANCEL_REFUSED] = { "refused", "the officer refused to confirm the signature" },
+	[JOB_CANCEL_TIMEOUT] = { "timeout", "nobody answered the dialog in time" },
+	[JOB_CANCEL_NO_DIALOG] = { "no-dialog", "the policy wants every signature confirmed, "
+	    "and no confirmation dialog could be shown" },
+	[JOB_CANCEL_LOCKED] = { "locked", "the dialog was closed: the tokens were locked "
+	    "(Lock, session lock or sleep)" },
+	[JOB_CANCEL_LOCKED_QUEUED] = { "locked", "the request was ended before it ran: the "
+	    "tokens were locked (Lock, session lock or sleep) while it waited" },
+};
+
+const char *
+job_cancel_reason(enum job_cancel c)
+{
+	return (unsigned)c < JOB_CANCEL_COUNT ? cancels[c].reason : "cancelled";
+}
+
+const char *
+job_cancel_message(enum job_cancel c)
+{
+	return (unsigned)c < JOB_CANCEL_COUNT ? cancels[c].message : "the request was cancelled";
 }

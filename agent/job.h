@@ -33,6 +33,23 @@ enum job_kind {
 /* Why a job's dialog was ended from outside (job.abort_why). */
 enum job_abort { JOB_ABORT_NONE, JOB_ABORT_REMOVED, JOB_ABORT_LOCKED };
 
+/* Why a job ended with KYSO_ERR_CANCELLED (job.cancel): one row each in job.c's table. */
+enum job_cancel {
+	JOB_CANCEL_PIN,          /* "cancelled": the officer cancelled the PIN dialog */
+	JOB_CANCEL_REFUSED,      /* "refused": the officer refused to confirm */
+	JOB_CANCEL_TIMEOUT,      /* "timeout": nobody answered the dialog */
+	JOB_CANCEL_NO_DIALOG,    /* "no-dialog": a confirmation is due and none can be shown */
+	JOB_CANCEL_LOCKED,       /* "locked": Lock, session lock or sleep closed its dialog */
+	JOB_CANCEL_LOCKED_QUEUED,/* "locked": ... ended it while it waited to run */
+	JOB_CANCEL_COUNT
+};
+
+/* Returns the reason on the wire ("cancelled", "locked"...) of c; never NULL. */
+const char *job_cancel_reason(enum job_cancel c);
+
+/* Returns the sentence of the error message for c; never NULL. */
+const char *job_cancel_message(enum job_cancel c);
+
 struct job {
 	enum job_kind kind;
 	struct job *next;
@@ -77,8 +94,7 @@ struct job {
 	int already_logged_in;      /* JOB_LOGIN found the token logged in: PIN unused */
 	int key_wants_pin;          /* PIN_REQUIRED although logged in: an always-auth key */
 	char why[256];              /* the detail of a dialog or audit failure, or "" */
-	const char *cancel_reason;  /* KYSO_ERR_CANCELLED: "cancelled", "refused", "timeout",
-	                             * "removed" */
+	enum job_cancel cancel;     /* KYSO_ERR_CANCELLED: why */
 	int rescan;                 /* the failure may mean the token left or the module
 	                             * broke: the loop asks the module for a scan */
 

@@ -199,9 +199,8 @@ audit_path_expand(const char *tmpl, char *out, size_t len)
  * outlives the agent). Returns KYSO_OK or an error with a sentence in err.
  */
 static int
-policy_from_config(const struct kysod_config *cfg, const char *pinentry_opt,
-    const char *user_path, struct agent_options *o, char *origin, size_t originlen,
-    char *audit, size_t auditlen)
+policy_from_config(const struct kysod_config *cfg, const char *user_path,
+    struct agent_options *o, char *origin, size_t originlen, char *audit, size_t auditlen)
 {
 	struct agent_policy *p = &o->policy;
 	static char resolved[4096];
@@ -213,13 +212,6 @@ policy_from_config(const struct kysod_config *cfg, const char *pinentry_opt,
 		log_warn("the policy wants %s but does not fix the PIN dialog (pinentry): the "
 		    "user's settings choose it", cfg->confirm ? "confirmations" :
 		    "PINs from dialogs only");
-	if (pinentry_opt != NULL) {
-		if (cfg->pinentry_fixed)
-			log_warn("--pinentry %s ignored: the administrator's policy sets pinentry = "
-			    "%s", pinentry_opt, cfg->pinentry);
-		else
-			prog = pinentry_opt;
-	}
 	p->pinentry = prog != NULL && strcmp(prog, CONFIG_PINENTRY_NONE) != 0 ? prog : NULL;
 	p->tty = pinentry_tty();
 	p->ttytype = getenv("TERM");
@@ -269,7 +261,7 @@ main(int argc, char **argv)
 	struct agent a;
 	char err[512], user_path[4096], origin[4200], audit[4096], desc[512];
 	const char *pinentry_opt = NULL, *config_opt = NULL;
-	int foreground = 0, level = -1, ch, r;
+	int foreground = 0, level = -1, ch, r = 0;
 
 	while ((ch = getopt_long(argc, argv, "fs:m:l:p:c:hV", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -341,7 +333,16 @@ main(int argc, char **argv)
 	log_init("kysod", (enum log_level)(level >= 0 ? level : LOG_LVL_INFO), !foreground);
 	for (size_t i = 0; i < cfg.nwarnings; i++)
 		log_warn("%s", cfg.warnings[i]);
-	if (policy_from_config(&cfg, pinentry_opt, user_path[0] != '\0' ? user_path :
+	/* --pinentry is the user's choice: the summary below shows the program in force */
+	if (pinentry_opt != NULL && (r = config_override_pinentry(&cfg, pinentry_opt)) == 0)
+		log_warn("--pinentry %s ignored: the administrator's policy sets pinentry = %s",
+		    pinentry_opt, cfg.pinentry);
+	if (r < 0) {
+		log_error("out of memory");
+		config_free(&cfg);
+		return 1;
+	}
+	if (policy_from_config(&cfg, user_path[0] != '\0' ? user_path :
 	    "the user's kysod.conf", &o, origin, sizeof(origin), audit, sizeof(audit)) !=
 	    KYSO_OK) {
 		log_error("cannot find where to keep the audit log: set XDG_STATE_HOME or HOME, "

@@ -290,18 +290,7 @@ reply_from_job(struct reply *r, const struct job *j)
 	switch (j->result) {
 	case KYSO_ERR_CANCELLED:
 		reply_fail(r, j->result, json_pack("{s:s, s:s}", "token", t->id, "reason",
-		    j->cancel_reason != NULL ? j->cancel_reason : "cancelled"), "%s",
-		    j->cancel_reason == NULL || strcmp(j->cancel_reason, "cancelled") == 0 ?
-		    "the officer cancelled the PIN dialog" :
-		    strcmp(j->cancel_reason, "refused") == 0 ?
-		    "the officer refused to confirm the signature" :
-		    strcmp(j->cancel_reason, "timeout") == 0 ?
-		    "nobody answered the dialog in time" :
-		    strcmp(j->cancel_reason, "no-dialog") == 0 ?
-		    "the policy wants every signature confirmed, and no confirmation dialog "
-		    "could be shown" : strcmp(j->cancel_reason, "locked") == 0 ?
-		    "the dialog was closed: the tokens were locked (Lock, session lock or "
-		    "sleep)" : "the request was cancelled");
+		    job_cancel_reason(j->cancel)), "%s", job_cancel_message(j->cancel));
 		break;
 	case KYSO_ERR_PINENTRY:
 		reply_fail(r, KYSO_ERR_PIN_REQUIRED, token_pin_params(t), "token '%s' needs the "

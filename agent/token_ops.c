@@ -114,20 +114,20 @@ ops_certs(struct p11_session *s, struct job *j, struct p11_fail *fail)
 
 /* Turns a dialog's outcome into the job's result (a sentence stays in j->why). */
 static int
-ops_dialog_result(struct job *j, struct pinentry_abort *ab, int r, const char *refused)
+ops_dialog_result(struct job *j, struct pinentry_abort *ab, int r, enum job_cancel refused)
 {
 	if (r != KYSO_OK && pinentry_abort_fired(ab)) {
 		if (atomic_load(&j->abort_why) == JOB_ABORT_REMOVED)
 			return KYSO_ERR_TOKEN_NOT_PRESENT;  /* the dialog ended: the token left */
-		j->cancel_reason = "locked";
+		j->cancel = JOB_CANCEL_LOCKED;
 		return KYSO_ERR_CANCELLED;
 	}
 	switch (r) {
 	case KYSO_ERR_CANCELLED:
-		j->cancel_reason = refused;
+		j->cancel = refused;
 		return r;
 	case KYSO_ERR_TIMEOUT:
-		j->cancel_reason = "timeout";
+		j->cancel = JOB_CANCEL_TIMEOUT;
 		return KYSO_ERR_CANCELLED;
 	case KYSO_ERR_PINENTRY:
 		log_warn("no PIN dialog could be shown: %s", j->why);
@@ -165,7 +165,7 @@ ops_pin(struct p11_session *s, const struct p11_token_desc *expect,
 	    strcmp(now.serial, expect->serial) != 0 || strcmp(now.label, expect->label) != 0)
 		now = *expect;  /* the dialog names the token the worker serves */
 	r = dialog_pin(j->ri, &now, every_signature, ab, &j->pin, j->why, sizeof(j->why));
-	return ops_dialog_result(j, ab, r, "cancelled");
+	return ops_dialog_result(j, ab, r, JOB_CANCEL_PIN);
 }
 
 /*
@@ -229,10 +229,10 @@ ops_sign(struct p11_session *s, const struct p11_token_desc *expect,
 		}
 		if (r == KYSO_ERR_PINENTRY && !pinentry_abort_fired(ab)) {
 			log_warn("no confirmation dialog could be shown: %s", j->why);
-			j->cancel_reason = "no-dialog";
+			j->cancel = JOB_CANCEL_NO_DIALOG;
 			return KYSO_ERR_CANCELLED;
 		}
-		if ((r = ops_dialog_result(j, ab, r, "refused")) != KYSO_OK)
+		if ((r = ops_dialog_result(j, ab, r, JOB_CANCEL_REFUSED)) != KYSO_OK)
 			return r;
 	}
 	/* a token the last job left logged in is trusted to be so: if it was logged out

@@ -174,6 +174,11 @@ t_match "  ... and the dialog closes: Cancelled, reason locked" \
 	'"error":"io.kyso.Agent.Cancelled".*"reason":"locked"' "$(cat "$T_DIR/locked.out")"
 t_match "  ... the request queued behind it ends the same way (nothing signs after Lock)" \
 	'"error":"io.kyso.Agent.Cancelled".*"reason":"locked"' "$(cat "$T_DIR/queued.out")"
+t_match "  ... saying it ended before it ran (it had no dialog to close)" \
+	'"message":"the request was ended before it ran: the tokens were locked' \
+	"$(cat "$T_DIR/queued.out")"
+t_match "  ... while the first one's dialog was closed" '"message":"the dialog was closed' \
+	"$(cat "$T_DIR/locked.out")"
 t_eq "  ... and no new dialog opened" 0 "$(( $(dialogs) - n0 ))"
 script hang
 t_ok "  ... at once, not at the dialog's timeout" test $(( $(date +%s) - start )) -le 2

@@ -322,6 +322,17 @@ t_match "  ... the user's pinentry too, naming both files" \
 t_match "  ... the policy says no pinentry (fixed)" 'policy: .*no pinentry \(fixed\)' "$(since)"
 stop
 
+# ---- --pinentry none: the policy line shows the program in force, not the files' ----
+admin "login_idle_ttl = 1h"
+user "confirm = no"
+start --pinentry none || { t_flunk "start kysod (--pinentry none)"; t_done; exit 1; }
+t_match "kysod --pinentry none: the policy line says no pinentry" 'policy: .*, no pinentry' \
+	"$(since)"
+t_nomatch "  ... not the files' (default) pinentry" "pinentry 'pinentry'" "$(since)"
+t_match "Sign without a PIN → PinRequired (no dialog)" '"error":"io.kyso.Agent.PinRequired"' \
+	"$(sign)"
+stop
+
 # ---- bad files: kysod does not start ----
 # bad WHERE DESC REGEX LINES...: the file WHERE (admin or user) holds LINES (the other
 # file is harmless); kysod must exit 1 with a sentence matching REGEX

@@ -50,8 +50,8 @@ static const struct {
 	    "and no confirmation dialog could be shown" },
 	[JOB_CANCEL_LOCKED] = { "locked", "the dialog was closed: the tokens were locked "
 	    "(Lock, session lock or sleep)" },
-	[JOB_CANCEL_LOCKED_QUEUED] = { "locked", "the request was ended before it ran: the "
-	    "tokens were locked (Lock, session lock or sleep) while it waited" },
+	[JOB_CANCEL_LOCKED_UNSERVED] = { "locked", "the request was ended before it was "
+	    "served: the tokens were locked (Lock, session lock or sleep)" },
 };
 
 const char *

@@ -40,7 +40,7 @@ enum job_cancel {
 	JOB_CANCEL_TIMEOUT,      /* "timeout": nobody answered the dialog */
 	JOB_CANCEL_NO_DIALOG,    /* "no-dialog": a confirmation is due and none can be shown */
 	JOB_CANCEL_LOCKED,       /* "locked": Lock, session lock or sleep closed its dialog */
-	JOB_CANCEL_LOCKED_QUEUED,/* "locked": ... ended it while it waited to run */
+	JOB_CANCEL_LOCKED_UNSERVED,/* "locked": ... ended it before it logged in or signed */
 	JOB_CANCEL_COUNT
 };
 

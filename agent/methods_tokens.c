@@ -198,6 +198,8 @@ method_lock(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 		t->logout_queued++;  /* a Sign from now on logs in again */
 		tokens_submit(t, j);
 	}
+	log_info("Lock: dialogs closed and waiting requests ended on every token; logging out "
+	    "of %d token(s)", f->pending);
 	if (f->pending == 0) {
 		int failed = f->failed;
 

@@ -137,6 +137,24 @@ ops_dialog_result(struct job *j, struct pinentry_abort *ab, int r, enum job_canc
 	}
 }
 
+/*
+ * Whether the loop ended the job while it ran outside a dialog: Lock, session lock or
+ * sleep (worker_end_requests), or the token left (worker_retire) fired its abort. From
+ * then on it must not log in nor sign: Lock promises that nothing signs after it, and a
+ * job the worker had just taken is no different from one still queued. Returns KYSO_OK,
+ * KYSO_ERR_CANCELLED (j->cancel set) or KYSO_ERR_TOKEN_NOT_PRESENT.
+ */
+static int
+ops_interrupted(struct job *j)
+{
+	if (!pinentry_abort_fired(&j->abort))
+		return KYSO_OK;
+	if (atomic_load(&j->abort_why) == JOB_ABORT_REMOVED)
+		return KYSO_ERR_TOKEN_NOT_PRESENT;
+	j->cancel = JOB_CANCEL_LOCKED_UNSERVED;
+	return KYSO_ERR_CANCELLED;
+}
+
 /* Returns 1 if the job may ask the officer through a dialog. */
 static int
 ops_can_ask(const struct job *j)
@@ -180,13 +198,15 @@ ops_login(struct p11_session *s, const struct p11_token_desc *expect,
 	struct pinentry_popup *popup;
 	int r;
 
+	if ((r = ops_interrupted(j)) != KYSO_OK)
+		return r;
 	if (j->pin == NULL && j->protected_auth_path) {
 		popup = dialog_pinpad(j->ri, expect);
 		r = p11_session_login(s, NULL, &j->fail);
 		dialog_pinpad_end(popup);
 		return r;
 	}
-	if ((r = ops_pin(s, expect, ab, j, 0)) != KYSO_OK)
+	if ((r = ops_pin(s, expect, ab, j, 0)) != KYSO_OK || (r = ops_interrupted(j)) != KYSO_OK)
 		return r;
 	return p11_session_login(s, j->pin, &j->fail);
 }
@@ -198,6 +218,8 @@ ops_sign_once(struct p11_session *s, const struct p11_token_desc *expect, struct
 	struct pinentry_popup *popup = NULL;
 	int r;
 
+	if ((r = ops_interrupted(j)) != KYSO_OK)
+		return r;
 	j->req.context_pin = j->pin;
 	j->req.context_pin_pad = j->protected_auth_path && j->pin == NULL;
 	/* the loop knows a key wants its PIN every time only once it has seen it after a

@@ -205,6 +205,26 @@ t_eq "  ... and no pinentry process is left" "" "$(pgrep -P "$AGENT_PID" || true
 script "pin $TOK_PIN"
 t_match "  ... the next Sign asks again and signs" '"signature":' "$(sign "$id")"
 
+# ---- a Sign racing a Lock: taken by the worker, in a token call (no dialog) when the
+# Lock comes; it must not log in nor sign after it ----
+$K lock >/dev/null
+mock_rule 'C_GetSessionInfo delay 60000 officer'
+: > "$KYSO_FAULTY_TRACE"
+sign "$id" ",\"pin\":\"$TOK_PIN\"" > "$T_DIR/racing.out" &
+racing=$!
+wait_for eval 'grep -q "^C_GetSessionInfo officer" "$KYSO_FAULTY_TRACE"'
+l0=$(grep -c 'Lock: ' "$T_DIR/kysod.log" || true)
+$K lock > "$T_DIR/racing-lock.out" 2>&1 &
+racelock=$!
+wait_for eval '[ "$(grep -c "Lock: " "$T_DIR/kysod.log")" -gt "$l0" ]'  # the agent took it
+mock_unrule 'C_GetSessionInfo delay'
+wait $racing $racelock
+t_match "a Sign inside the token when Lock comes (not in a dialog) → Cancelled, reason locked" \
+	'"error":"io.kyso.Agent.Cancelled".*"reason":"locked".*ended before it was served' \
+	"$(cat "$T_DIR/racing.out")"
+t_eq "  ... it neither logged in nor signed after the Lock" "0 0" \
+	"$(mock_calls C_Login) $(mock_calls C_Sign)"
+
 # ---- a long description in Vietnamese: cut between characters ----
 long=$(python3 -c 'print("Quyết định số 17 về việc điều động " * 15)')
 script "pin $TOK_PIN"

@@ -9,6 +9,7 @@ PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
 MANDIR ?= $(PREFIX)/share/man
 DESTDIR ?=
 
@@ -16,6 +17,8 @@ CC ?= cc
 PKGS := openssl p11-kit-1 jansson libsystemd libusb-1.0 libassuan gpg-error inih
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libseccomp, for the filter of the helper processes that run PKCS#11 modules
+SECCOMP_LIBS := $(shell pkg-config --libs libseccomp 2>/dev/null)
 # libinih, for kysod's configuration files and kyso-admin's provisioning profiles
 INIH_CFLAGS := $(shell pkg-config --cflags inih 2>/dev/null)
 # where p11-kit finds modules named without a directory ("module: opensc-pkcs11.so")
@@ -27,7 +30,9 @@ WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 HARDEN := -fstack-protector-strong -fstack-clash-protection -fcf-protection \
 	-D_FORTIFY_SOURCE=2
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -O2 -g -fPIC $(WARN) \
-	-DKYSO_VERSION='"$(VERSION)"' -DKYSO_P11_MODULE_DIR='"$(P11_MODULE_DIR)"' -Icommon -Ipkcs11 -Iagent -Iclient $(PKG_CFLAGS) $(INIH_CFLAGS)
+	-DKYSO_VERSION='"$(VERSION)"' -DKYSO_P11_MODULE_DIR='"$(P11_MODULE_DIR)"' \
+	-DKYSO_HELPER_DIR='"$(LIBEXECDIR)/kyso"' -Icommon -Ipkcs11 -Ip11rpc -Iagent -Iclient \
+	$(PKG_CFLAGS) $(INIH_CFLAGS)
 LDFLAGS_BASE := -Wl,-z,relro,-z,now -Wl,--as-needed
 ifeq ($(SAN),1)
 CFLAGS_BASE += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -57,6 +62,23 @@ P11_SRCS += pkcs11/p11_objects.c
 P11_SRCS += pkcs11/p11_session.c
 P11_SRCS += pkcs11/p11_sign.c
 P11_SRCS += pkcs11/p11_uri.c
+
+# what kysod links of pkcs11/: Cryptoki's return values and URIs (no module is loaded)
+P11_PURE_SRCS += pkcs11/p11_ckr.c
+P11_PURE_SRCS += pkcs11/p11_uri.c
+
+# the wire between kysod and kyso-p11-helper (both ends)
+RPC_SRCS += p11rpc/rpc_chan.c
+RPC_SRCS += p11rpc/rpc_msg.c
+
+# kysod's side: p11.h over helper processes
+RPC_CLIENT_SRCS += p11rpc/rpc_client.c
+RPC_CLIENT_SRCS += p11rpc/rpc_spawn.c
+
+# kyso-p11-helper, which runs one vendor module
+HELPER_SRCS += p11rpc/kyso_p11_helper.c
+HELPER_SRCS += p11rpc/rpc_sandbox.c
+HELPER_SRCS += p11rpc/rpc_server.c
 
 AGENT_SRCS += agent/agent.c
 AGENT_SRCS += agent/alg.c
@@ -124,6 +146,10 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 COMMON_OBJS := $(call obj,$(COMMON_SRCS))
 P11_OBJS := $(call obj,$(P11_SRCS))
+P11_PURE_OBJS := $(call obj,$(P11_PURE_SRCS))
+RPC_OBJS := $(call obj,$(RPC_SRCS))
+RPC_CLIENT_OBJS := $(call obj,$(RPC_CLIENT_SRCS))
+HELPER_OBJS := $(call obj,$(HELPER_SRCS))
 AGENT_OBJS := $(call obj,$(AGENT_SRCS)) $(BUILD)/obj/idl.o
 LIBKYSO_OBJS := $(call obj,$(LIBKYSO_SRCS))
 CLI_OBJS := $(call obj,$(CLI_SRCS))
@@ -132,8 +158,9 @@ ADMIN_LIB_OBJS := $(call obj,$(ADMIN_LIB_SRCS))
 
 LIBKYSO_SONAME := libkyso.so.0
 
-PROGRAMS := $(BUILD)/kysod $(BUILD)/kyso $(BUILD)/kyso-admin
-LIBS := $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a $(BUILD)/libkyso.so $(BUILD)/kyso.pc
+PROGRAMS := $(BUILD)/kysod $(BUILD)/kyso-p11-helper $(BUILD)/kyso $(BUILD)/kyso-admin
+LIBS := $(BUILD)/libkysod-core.a $(BUILD)/libkyso-p11.a $(BUILD)/libkyso-rpc.a \
+	$(BUILD)/libkyso.a $(BUILD)/libkyso.so $(BUILD)/kyso.pc
 UNITS := $(BUILD)/kysod.service
 
 .PHONY: all clean check check-build demo bench deps install lint
@@ -160,15 +187,32 @@ $(BUILD)/idl.c: $(IDL) Makefile
 $(BUILD)/obj/idl.o: $(BUILD)/idl.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-# the agent core: everything kysod runs, linked by kysod, tests, fuzzers and benchmarks
-$(BUILD)/libkysod-core.a: $(AGENT_OBJS) $(P11_OBJS) $(COMMON_OBJS)
+# the agent core: everything kysod runs but the PKCS#11 layer, linked by kysod, tests,
+# fuzzers and benchmarks; with libkyso-p11.a after it (the module in the same process:
+# tests, fuzzers, the benchmark's in-process kysod) or libkyso-rpc.a (kysod: modules in
+# helper processes)
+$(BUILD)/libkysod-core.a: $(AGENT_OBJS) $(COMMON_OBJS)
 	rm -f $@ && ar rcs $@ $^
+
+# the PKCS#11 layer, in process (and what it uses of common/): kyso-admin,
+# kyso-p11-helper, tests
+$(BUILD)/libkyso-p11.a: $(P11_OBJS) $(RPC_OBJS) $(COMMON_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+# the PKCS#11 layer over helper processes: kysod
+$(BUILD)/libkyso-rpc.a: $(RPC_CLIENT_OBJS) $(RPC_OBJS) $(P11_PURE_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+# kysod loads no vendor module: each runs in a kyso-p11-helper of its own
+$(BUILD)/kyso-p11-helper: $(HELPER_OBJS) $(BUILD)/libkyso-p11.a
+	$(CC) $(ALL_LDFLAGS) -pie -o $@ $(HELPER_OBJS) $(BUILD)/libkyso-p11.a \
+		$(PKG_LIBS) $(SECCOMP_LIBS) -lpthread
 
 # the admin library; link it before libkysod-core.a (it uses agent/alg.c)
 $(BUILD)/libkyso-admin.a: $(ADMIN_LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/kysod: $(BUILD)/obj/agent/kysod.o $(BUILD)/libkysod-core.a
+$(BUILD)/kysod: $(BUILD)/obj/agent/kysod.o $(BUILD)/libkysod-core.a $(BUILD)/libkyso-rpc.a
 	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(PKG_LIBS) -lpthread
 
 # libkyso: exports only the API (client/libkyso.map)
@@ -189,7 +233,8 @@ $(BUILD)/kysod.service: packaging/kysod.service.in Makefile
 $(BUILD)/kyso: $(CLI_OBJS) $(BUILD)/libkyso.a
 	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(shell pkg-config --libs jansson libcrypto)
 
-$(BUILD)/kyso-admin: $(ADMIN_OBJS) $(BUILD)/libkyso-admin.a $(BUILD)/libkysod-core.a
+$(BUILD)/kyso-admin: $(ADMIN_OBJS) $(BUILD)/libkyso-admin.a $(BUILD)/libkysod-core.a \
+    $(BUILD)/libkyso-p11.a
 	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(PKG_LIBS) $(INIH_LIBS) -lpthread
 
 deps:
@@ -204,6 +249,8 @@ install: all
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PREFIX)/lib/systemd/user \
 		$(DESTDIR)$(PREFIX)/lib/udev/rules.d
 	install -m 755 $(BUILD)/kysod $(BUILD)/kyso $(BUILD)/kyso-admin $(DESTDIR)$(BINDIR)/
+	install -d $(DESTDIR)$(LIBEXECDIR)/kyso
+	install -m 755 $(BUILD)/kyso-p11-helper $(DESTDIR)$(LIBEXECDIR)/kyso/
 	install -m 644 $(BUILD)/libkyso.a $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(BUILD)/libkyso.so.0 $(DESTDIR)$(LIBDIR)/
 	ln -sf libkyso.so.0 $(DESTDIR)$(LIBDIR)/libkyso.so

@@ -342,23 +342,6 @@ agent_fd_freed(struct agent *a)
 		a->accept_resume_ms = 0;
 }
 
-/* Listens again once it is time. Returns the epoll timeout until then (ms, -1: none). */
-static int
-agent_accept_resume(struct agent *a)
-{
-	long now = agent_now_ms();
-
-	if (!a->accept_paused)
-		return -1;
-	if (a->accept_resume_ms > now)
-		return (int)(a->accept_resume_ms - now);
-	a->accept_paused = 0;
-	for (size_t i = 0; i < a->nlisten; i++)
-		if (agent_watch(a, a->listen_fds[i], &a->listen_fds[i]) != KYSO_OK)
-			log_error("cannot watch the listening socket: %s", strerror(errno));
-	return -1;
-}
-
 /*
  * A listening socket is readable. While accepting was failing, the clients that waited
  * are taken in one go: the episode ends (said once) when none waits any more.
@@ -382,6 +365,26 @@ agent_listener(struct agent *a, int fd)
 		a->accept_failing = 0;
 		log_info("accepting connections again: no client waits any more");
 	}
+}
+
+/* Listens again once it is time. Returns the epoll timeout until then (ms, -1: none). */
+static int
+agent_accept_resume(struct agent *a)
+{
+	long now = agent_now_ms();
+
+	if (!a->accept_paused)
+		return -1;
+	if (a->accept_resume_ms > now)  /* LONG_MAX: until a connection closes */
+		return a->accept_resume_ms == LONG_MAX ? -1 : (int)(a->accept_resume_ms - now);
+	a->accept_paused = 0;
+	for (size_t i = 0; i < a->nlisten; i++)
+		if (agent_watch(a, a->listen_fds[i], &a->listen_fds[i]) != KYSO_OK)
+			log_error("cannot watch the listening socket: %s", strerror(errno));
+	/* take the waiting clients now: when none waits, no event would come to say so */
+	for (size_t i = 0; i < a->nlisten && !a->accept_paused; i++)
+		agent_listener(a, a->listen_fds[i]);
+	return a->accept_paused ? agent_accept_resume(a) : -1;
 }
 
 static void

@@ -17,6 +17,7 @@
 #include "jsonmem.h"
 #include "kyso_err.h"
 #include "log.h"
+#include "p11.h"
 
 #ifndef KYSO_VERSION
 #define KYSO_VERSION "0.0.0"
@@ -38,6 +39,12 @@ usage(FILE *f)
 	    "  -l, --log-level LEVEL  error, warning, info (default) or debug\n"
 	    "  -p, --pinentry PROGRAM the PIN and confirmation dialog (default: the config\n"
 	    "                         key pinentry, else 'pinentry'; 'none': no dialogs)\n"
+	    "      --module-timeout DURATION\n"
+	    "                         how long a PKCS#11 module may take to answer (default\n"
+	    "                         60s; a PIN-pad login five times that) before its\n"
+	    "                         helper process is ended and started again\n"
+	    "      --no-module-filter run modules without the seccomp filter (for a module\n"
+	    "                         that needs the network or to run programs)\n"
 	    "  -c, --config FILE      the user's settings (default:\n"
 	    "                         $XDG_CONFIG_HOME/kyso/kysod.conf); /etc/kyso/kysod.conf\n"
 	    "                         is the administrator's policy, which it cannot loosen\n"
@@ -252,11 +259,15 @@ main(int argc, char **argv)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "pinentry", required_argument, NULL, 'p' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "module-timeout", required_argument, NULL, 'T' },
+		{ "no-module-filter", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct agent_options o = { .ready_fd = -1 };
+	struct p11_helper_options helpers = { 0, 0, 0 };
+	long secs;
 	struct kysod_config cfg;
 	struct agent a;
 	char err[512], user_path[4096], origin[4200], audit[4096], desc[512];
@@ -291,6 +302,19 @@ main(int argc, char **argv)
 			break;
 		case 'c':
 			config_opt = optarg;
+			break;
+		case 'T':
+			if (config_parse_duration(optarg, &secs) != KYSO_OK || secs <= 0 ||
+			    secs == CONFIG_UNLIMITED || secs > 3600) {
+				fprintf(stderr, "kysod: --module-timeout %s: give a duration from 1s "
+				    "to 1h (30s, 2m)\n", optarg);
+				return 2;
+			}
+			helpers.call_ms = secs * 1000;
+			helpers.pinpad_ms = secs * 5000;
+			break;
+		case 'F':
+			helpers.no_filter = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -360,6 +384,9 @@ main(int argc, char **argv)
 	else
 		log_warn("no PIN dialogs (pinentry = none) and no PINs from clients "
 		    "(client_pin = no): only tokens with a PIN pad or without a login can sign");
+	p11_set_helper_options(&helpers);
+	if (helpers.no_filter)
+		log_warn("--no-module-filter: PKCS#11 modules run without the seccomp filter");
 	if (!foreground)
 		o.ready_fd = daemonize();
 	if ((r = agent_init(&a, &o, err, sizeof(err))) != KYSO_OK) {

@@ -338,9 +338,14 @@ reply_from_job(struct reply *r, const struct job *j)
 		    j->fail.call);
 		break;
 	case KYSO_ERR_TOKEN:
-		reply_fail(r, j->result, json_pack("{s:s, s:s}", "ckr", j->fail.ckr_name, "call",
-		    j->fail.call), "token '%s' failed: %s in %s", d->label, j->fail.ckr_name,
-		    j->fail.call);
+		if (j->fail.cause != NULL)  /* no answer: the module's helper process ended */
+			reply_fail(r, j->result, json_pack("{s:s, s:s, s:s}", "ckr", "", "call",
+			    j->fail.call, "cause", j->fail.cause), "token '%s' failed: %s (in %s)",
+			    d->label, j->fail.cause, j->fail.call);
+		else
+			reply_fail(r, j->result, json_pack("{s:s, s:s}", "ckr", j->fail.ckr_name,
+			    "call", j->fail.call), "token '%s' failed: %s in %s", d->label,
+			    j->fail.ckr_name, j->fail.call);
 		break;
 	default:
 		reply_fail(r, KYSO_ERR_INTERNAL, NULL, "%s", kyso_strerror(j->result));

@@ -59,6 +59,9 @@ record_sign_job(struct job *j, const struct p11_token_desc *tok)
 	if (j->result != KYSO_OK) {
 		if (j->why[0] != '\0')
 			snprintf(msg, sizeof(msg), "%s: %s", kyso_strerror(j->result), j->why);
+		else if (j->fail.cause != NULL)
+			snprintf(msg, sizeof(msg), "%s: %s (in %s)", kyso_strerror(j->result),
+			    j->fail.cause, j->fail.call);
 		else if (j->fail.ckr_name != NULL && j->fail.ckr_name[0] != '\0')
 			snprintf(msg, sizeof(msg), "%s: %s in %s", kyso_strerror(j->result),
 			    j->fail.ckr_name, j->fail.call);

@@ -36,6 +36,13 @@ log_level_parse(const char *s)
 	return -1;
 }
 
+void
+log_settings(enum log_level *level, int *use_syslog)
+{
+	*level = log_threshold;
+	*use_syslog = log_syslog;
+}
+
 int
 log_enabled(enum log_level level)
 {

@@ -15,6 +15,9 @@ void log_init(const char *progname, enum log_level level, int use_syslog);
 /* Returns the level named by s ("error", "warning", "info", "debug"), or -1 if unknown. */
 int log_level_parse(const char *s);
 
+/* The threshold and destination log_init set (for a helper process to log alike). */
+void log_settings(enum log_level *level, int *use_syslog);
+
 /* Returns non-zero when messages of this level are currently emitted. */
 int log_enabled(enum log_level level);
 

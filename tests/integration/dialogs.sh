@@ -119,7 +119,7 @@ r=$(sign "$id")
 took=$(( $(date +%s) - start ))
 t_match "nobody answers → Cancelled, reason timeout" '"reason":"timeout"' "$r"
 t_ok "  ... after the configured 3 s, not much later (took ${took} s)" test "$took" -ge 2 -a "$took" -le 12
-t_eq "  ... and no pinentry process is left" "" "$(pgrep -P "$AGENT_PID" || true)"
+t_eq "  ... and no pinentry process is left" "" "$(agent_dialogs)"
 
 # ---- keys that want the PIN for every signature ----
 $K lock >/dev/null
@@ -171,7 +171,7 @@ wait $pulled
 t_match "token pulled out during its dialog → TokenNotPresent" \
 	'"error":"io.kyso.Agent.TokenNotPresent"' "$(cat "$T_DIR/pulled.out")"
 t_ok "  ... at once, not at the dialog's timeout" test $(( $(date +%s) - start )) -le 2
-t_eq "  ... and the dialog is gone" "" "$(pgrep -P "$AGENT_PID" || true)"
+t_eq "  ... and the dialog is gone" "" "$(agent_dialogs)"
 mock_slot 1 officer
 wait_for eval '$K certs 2>/dev/null | grep -q key1'
 
@@ -201,7 +201,7 @@ t_match "  ... while the first one's dialog was closed" '"message":"the dialog w
 t_eq "  ... and no new dialog opened" 0 "$(( $(dialogs) - n0 ))"
 script hang
 t_ok "  ... at once, not at the dialog's timeout" test $(( $(date +%s) - start )) -le 2
-t_eq "  ... and no pinentry process is left" "" "$(pgrep -P "$AGENT_PID" || true)"
+t_eq "  ... and no pinentry process is left" "" "$(agent_dialogs)"
 script "pin $TOK_PIN"
 t_match "  ... the next Sign asks again and signs" '"signature":' "$(sign "$id")"
 

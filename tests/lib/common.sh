@@ -15,6 +15,8 @@ K=$BUILD/kyso
 export XDG_CONFIG_HOME=$T_DIR/config XDG_STATE_HOME=$T_DIR/state
 export KYSO_ADMIN_CONFIG=$T_DIR/admin.conf
 mkdir -p "$XDG_CONFIG_HOME/kyso"
+# kysod's module helpers get a small environment: the test module's settings are named
+export KYSO_HELPER_ENV=KYSO_FAULTY_MODULE,KYSO_FAULTY_CONTROL,KYSO_FAULTY_TRACE
 echo "pinentry = none" > "$XDG_CONFIG_HOME/kyso/kysod.conf"
 . "$T_TOP/tests/lib/tap.sh"
 . "$T_TOP/tests/lib/tokens.sh"

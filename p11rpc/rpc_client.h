@@ -1,0 +1,47 @@
+/*
+ * rpc_client.h — shared by kysod's side of the wire (rpc_client.c, rpc_spawn.c): the
+ * options p11_set_helper_options set, one request-response exchange on a channel, and
+ * the sentences that say why a helper process ended.
+ */
+#ifndef KYSO_RPC_CLIENT_H
+#define KYSO_RPC_CLIENT_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "rpc.h"
+
+struct rpc_chan;
+struct rpc_helper;
+
+extern long rpc_call_ms;    /* how long a call may take (p11_set_helper_options) */
+extern long rpc_pinpad_ms;  /* a login on the PIN pad */
+extern int rpc_no_filter;   /* helpers run without their seccomp filter */
+
+/*
+ * Sends the frame req (with descriptor pass_fd unless -1) on c and receives the response
+ * to call id within its deadline, which m is then ready to read (rpc_read_begin done; the
+ * frame stays in c->rx until rpc_rx_wipe). A helper that does not answer in time is
+ * ended. Returns KYSO_OK, or KYSO_ERR_TOKEN with *cause (the helper ended, did not answer,
+ * or broke the protocol).
+ */
+int rpc_exchange(struct rpc_helper *h, struct rpc_chan *c, const struct kbuf *req,
+    unsigned id, long ms, int pass_fd, struct rpc_msg *m, const char **cause);
+
+/* The deadline of call id in ms (-1: none), as the table and the options say. */
+long rpc_deadline_ms(unsigned id);
+
+/*
+ * The modules registered with p11-kit, listed by a kyso-p11-helper --registered (p11-kit
+ * loads every registered module to list them: not in kysod). Returns KYSO_OK with a
+ * malloc'd array of malloc'd paths (none if the helper fails, logged), or KYSO_ERR_NOMEM.
+ */
+int rpc_list_registered(char ***paths, size_t *n);
+
+/*
+ * Why a helper process ended, as a static sentence for p11_fail.cause: from its wait
+ * status, or because kysod ended it: late (no answer in time) or broken (the protocol).
+ */
+const char *rpc_cause(int status, int late, int broken);
+
+#endif

@@ -147,8 +147,9 @@ dispatch_apply_state(struct job *j)
 	if (t == NULL)
 		return;
 	if (t->gone) {
-		/* in flight when the token was pulled: whatever failed, it is gone */
-		if (j->result != KYSO_OK)
+		/* in flight when the token was pulled: whatever failed, it is gone; unless
+		 * no answer came at all (its module's helper process ended), which says more */
+		if (j->result != KYSO_OK && !(j->result == KYSO_ERR_TOKEN && j->fail.cause != NULL))
 			j->result = KYSO_ERR_TOKEN_NOT_PRESENT;
 		return;
 	}

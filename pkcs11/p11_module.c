@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* p11_kit_set_progname: "unstable" in p11-kit's header, exported since 0.18 */
+#define P11_KIT_FUTURE_UNSTABLE_API 1
 #include <p11-kit/p11-kit.h>
 
 #include "kyso_err.h"
@@ -126,13 +128,17 @@ p11_modules_load_registered(struct p11_module ***out, size_t *n)
 int
 p11_modules_registered(char ***paths, size_t *n)
 {
-	CK_FUNCTION_LIST **list = p11_kit_modules_load(NULL, P11_KIT_MODULE_UNMANAGED);
+	CK_FUNCTION_LIST **list;
 	char **out = NULL;
 	size_t count = 0, i;
 	int r = KYSO_OK;
 
 	*paths = NULL;
 	*n = 0;
+	/* listed for kysod: a module file's enable-in / disable-in name kysod, not this
+	 * helper */
+	p11_kit_set_progname("kysod");
+	list = p11_kit_modules_load(NULL, P11_KIT_MODULE_UNMANAGED);
 	if (list == NULL) {
 		log_warn("p11-kit could not load the registered modules: %s",
 		    p11_kit_message() != NULL ? p11_kit_message() : "unknown reason");

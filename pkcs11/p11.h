@@ -509,6 +509,12 @@ int p11_fail_session_lost(const struct p11_fail *fail);
  */
 int p11_fail_module_broken(const struct p11_fail *fail);
 
+/*
+ * Returns 1 if a failed C_SetPIN or C_InitPIN refused the new PIN (CKR_PIN_INVALID,
+ * CKR_PIN_LEN_RANGE: its length or characters), rather than the old PIN being wrong.
+ */
+int p11_fail_new_pin_refused(const struct p11_fail *fail);
+
 /* Returns 1 if the failure may mean the token was pulled out. */
 int p11_fail_maybe_removed(const struct p11_fail *fail);
 

@@ -120,6 +120,12 @@ p11_fail_module_broken(const struct p11_fail *fail)
 }
 
 int
+p11_fail_new_pin_refused(const struct p11_fail *fail)
+{
+	return fail->ckr == CKR_PIN_INVALID || fail->ckr == CKR_PIN_LEN_RANGE;
+}
+
+int
 p11_fail_maybe_removed(const struct p11_fail *fail)
 {
 	return fail->ckr == CKR_DEVICE_REMOVED || fail->ckr == CKR_TOKEN_NOT_PRESENT ||

@@ -452,15 +452,28 @@ journal_message(const struct audit_record *r, const char *result, const char *me
 	return text;
 }
 
+/* The journal's priority of a record: by its outcome (the error it names), one table. */
 static int
 priority(const char *result)
 {
+	static const struct {
+		int err;
+		int prio;
+	} prios[] = {
+		{ KYSO_ERR_AUDIT, LOG_ERR },
+		/* wrong PINs, locked PINs: someone may be guessing */
+		{ KYSO_ERR_PIN_INCORRECT, LOG_WARNING },
+		{ KYSO_ERR_PIN_LOCKED, LOG_WARNING },
+		{ KYSO_ERR_PIN_REQUIRED, LOG_WARNING },
+	};
+	int err;
+
 	if (strcmp(result, "granted") == 0)
 		return LOG_INFO;
-	if (strcmp(result, "io.kyso.Agent.AuditFailed") == 0)
-		return LOG_ERR;
-	if (strncmp(result, "io.kyso.Agent.Pin", 17) == 0)
-		return LOG_WARNING;  /* wrong PINs, locked PINs: someone may be guessing */
+	err = kyso_err_from_varlink(result);
+	for (size_t i = 0; i < sizeof(prios) / sizeof(prios[0]); i++)
+		if (prios[i].err == err)
+			return prios[i].prio;
 	return LOG_NOTICE;
 }
 

@@ -46,6 +46,7 @@ ALL_LDFLAGS := $(LDFLAGS_BASE) $(LDFLAGS)
 
 # ---- sources, one per line ----
 COMMON_SRCS += common/buf.c
+COMMON_SRCS += common/curves.c
 COMMON_SRCS += common/encode.c
 COMMON_SRCS += common/kyso_err.c
 COMMON_SRCS += common/log.c

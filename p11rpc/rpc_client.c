@@ -28,6 +28,8 @@ int rpc_no_filter;
 
 /* Loading and initialising (OpenSC probes its readers: seconds) gets at least this long. */
 #define RPC_START_MIN_MS 60000
+/* C_Finalize gets at most this long: the helper is ended (killed) after it anyway. */
+#define RPC_FINALIZE_MAX_MS 5000
 
 struct p11_module {
 	char *path;
@@ -90,8 +92,10 @@ rpc_deadline_ms(unsigned id)
 {
 	const struct rpc_call *c = rpc_call_find(id);
 
-	if (id == RPC_HELLO || id == RPC_FINALIZE)
+	if (id == RPC_HELLO)
 		return rpc_call_ms > RPC_START_MIN_MS ? rpc_call_ms : RPC_START_MIN_MS;
+	if (id == RPC_FINALIZE)  /* at a restart or shutdown: not worth a long wait */
+		return rpc_call_ms < RPC_FINALIZE_MAX_MS ? rpc_call_ms : RPC_FINALIZE_MAX_MS;
 	switch (c->deadline) {
 	case RPC_DEADLINE_NONE:
 		return -1;

@@ -419,9 +419,6 @@ chan_open(struct rpc_helper *h, const char **cause)
 		rpc_chan_free(c);
 		return NULL;
 	}
-	pthread_mutex_lock(&h->mu);
-	h->nchans++;
-	pthread_mutex_unlock(&h->mu);
 	return c;
 }
 
@@ -451,9 +448,15 @@ rpc_helper_get(struct rpc_helper *h, const char **cause)
 		pthread_cond_wait(&h->cv, &h->mu);
 	}
 	h->refs++;
+	h->nchans++;  /* counted now: another thread must not open one past the cap */
 	pthread_mutex_unlock(&h->mu);
-	if ((c = chan_open(h, cause)) == NULL)
+	if ((c = chan_open(h, cause)) == NULL) {
+		pthread_mutex_lock(&h->mu);
+		h->nchans--;
+		pthread_cond_broadcast(&h->cv);
+		pthread_mutex_unlock(&h->mu);
 		rpc_helper_unref(h);
+	}
 	return c;
 }
 

@@ -58,14 +58,17 @@ P11_SRCS += pkcs11/p11_admin.c
 P11_SRCS += pkcs11/p11_admin_objects.c
 P11_SRCS += pkcs11/p11_ckr.c
 P11_SRCS += pkcs11/p11_events.c
+P11_SRCS += pkcs11/p11_free.c
 P11_SRCS += pkcs11/p11_module.c
 P11_SRCS += pkcs11/p11_objects.c
 P11_SRCS += pkcs11/p11_session.c
 P11_SRCS += pkcs11/p11_sign.c
 P11_SRCS += pkcs11/p11_uri.c
 
-# what kysod links of pkcs11/: Cryptoki's return values and URIs (no module is loaded)
+# what kysod links of pkcs11/: Cryptoki's return values, URIs, freeing descriptions (no
+# module is loaded)
 P11_PURE_SRCS += pkcs11/p11_ckr.c
+P11_PURE_SRCS += pkcs11/p11_free.c
 P11_PURE_SRCS += pkcs11/p11_uri.c
 
 # the wire between kysod and kyso-p11-helper (both ends)

@@ -216,20 +216,6 @@ p11_session_certs(struct p11_session *s, struct p11_cert_desc **out, size_t *n,
 	return r;
 }
 
-void
-p11_certs_free(struct p11_cert_desc *c, size_t n)
-{
-	if (c == NULL)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		free(c[i].der);
-		free(c[i].id);
-		free(c[i].label);
-		free(c[i].key_label);
-	}
-	free(c);
-}
-
 int
 p11_session_key_always_auth(struct p11_session *s, const unsigned char *id, size_t id_len)
 {

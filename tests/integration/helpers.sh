@@ -127,6 +127,7 @@ fault() {
 		"\"error\":\"io.kyso.Agent.TokenError\".*\"cause\":\"$cause" "$r"
 	wait_for eval '[ "$(events token-removed tokA)" -gt "$r0" ]'
 	t_eq "  ... token-removed for A's token" 1 "$(( $(events token-removed tokA) - r0 ))"
+	wait_for eval '! kill -0 $pid 2>/dev/null'  # reaped by kysod (a zombie until then)
 	t_ok "  ... its helper ($pid) is gone" eval '! kill -0 $pid 2>/dev/null'
 	mock_unrule "${rule%% *} "
 	wait_for eval '[ "$(events token-added tokA)" -gt "$a0" ]'

@@ -250,7 +250,7 @@ batch_pump(struct agent *a, struct doc_batch *b)
 {
 	enum batch_stop why = batch_share_stopped(b->share);
 
-	if (why == BATCH_GOING && b->conn->dead)
+	if (why == BATCH_GOING && conn_gone(b->conn))
 		why = batch_share_stop(b->share, BATCH_STOP_DISCONNECTED);
 	if (why == BATCH_GOING && b->token->gone)
 		why = batch_share_stop(b->share, BATCH_STOP_TOKEN_REMOVED);
@@ -291,7 +291,7 @@ batch_progress(struct agent *a, struct doc_batch *b, size_t i)
 	struct conn *c = b->conn;
 	json_t *doc;
 
-	if (!b->more || c->dead || c->oneway)
+	if (!b->more || conn_gone(c) || c->oneway)
 		return;
 	if ((doc = batch_doc_json(b, i, 1)) == NULL) {
 		log_error("out of memory: the progress of batch %s is not sent", b->ri->batch_id);

@@ -517,6 +517,20 @@ config_defaults(struct kysod_config *c)
 	return c->pinentry != NULL ? KYSO_OK : KYSO_ERR_NOMEM;
 }
 
+int
+config_override_pinentry(struct kysod_config *c, const char *prog)
+{
+	char *copy;
+
+	if (c->pinentry_fixed)
+		return 0;
+	if ((copy = strdup(prog)) == NULL)
+		return KYSO_ERR_NOMEM;
+	free(c->pinentry);
+	c->pinentry = copy;
+	return 1;
+}
+
 const char *
 config_admin_path(void)
 {

@@ -1,6 +1,5 @@
 /* doc_job.c — what the documents of a batch share, and why a batch stops (doc_job.h). */
 #include <stdlib.h>
-#include <string.h>
 
 #include "doc_job.h"
 #include "job.h"
@@ -36,18 +35,13 @@ batch_stop_name(enum batch_stop s)
 enum batch_stop
 batch_stop_from_job(const struct job *j)
 {
-	/* a cancelled dialog: its reason (token_ops.c's names) is the batch's */
-	static const enum batch_stop cancels[] = { BATCH_STOP_CANCELLED, BATCH_STOP_REFUSED,
-		BATCH_STOP_TIMEOUT, BATCH_STOP_NO_DIALOG, BATCH_STOP_LOCKED,
-		BATCH_STOP_DISCONNECTED };
-
 	switch (j->result) {
 	case KYSO_ERR_CANCELLED:
-		for (size_t i = 0; j->cancel_reason != NULL &&
-		    i < sizeof(cancels) / sizeof(cancels[0]); i++)
-			if (strcmp(j->cancel_reason, batch_stop_name(cancels[i])) == 0)
-				return cancels[i];
-		return BATCH_STOP_CANCELLED;
+		/* a cancelled request's reason (job.c's table) is the batch's; a document
+		 * skipped because its batch had stopped keeps the batch's reason */
+		if (j->cancel == JOB_CANCEL_BATCH_STOPPED && j->doc != NULL)
+			return batch_share_stopped(j->doc->share);
+		return job_cancel_stop(j->cancel);
 	case KYSO_ERR_TIMEOUT:
 		return BATCH_STOP_TIMEOUT;
 	case KYSO_ERR_TOKEN_NOT_PRESENT:

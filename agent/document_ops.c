@@ -26,7 +26,7 @@ document_ops_skip(struct job *j)
 		return 0;
 	j->doc->skipped = 1;
 	j->result = KYSO_ERR_CANCELLED;
-	j->cancel_reason = batch_stop_name(why);
+	j->cancel = JOB_CANCEL_BATCH_STOPPED;
 	snprintf(j->why, sizeof(j->why), "not signed: the batch stopped before this document "
 	    "(%s)", batch_stop_name(why));
 	return 1;

@@ -1,4 +1,4 @@
-/* job.c — allocation and release of jobs. */
+/* job.c — allocation and release of jobs; the reasons a job is cancelled. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,4 +40,45 @@ job_free(struct job *j)
 	free(j->slots);
 	pinentry_abort_destroy(&j->abort);
 	free(j);
+}
+
+/* The one table of cancel reasons: the wire name comes from the batch stop reasons. */
+static const struct {
+	enum batch_stop stop;
+	const char *message;
+} cancels[JOB_CANCEL_COUNT] = {
+	[JOB_CANCEL_PIN] = { BATCH_STOP_CANCELLED, "the officer cancelled the PIN dialog" },
+	[JOB_CANCEL_REFUSED] = { BATCH_STOP_REFUSED,
+	    "the officer refused to confirm the signature" },
+	[JOB_CANCEL_TIMEOUT] = { BATCH_STOP_TIMEOUT, "nobody answered the dialog in time" },
+	[JOB_CANCEL_NO_DIALOG] = { BATCH_STOP_NO_DIALOG, "the policy wants every signature "
+	    "confirmed, and no confirmation dialog could be shown" },
+	[JOB_CANCEL_LOCKED] = { BATCH_STOP_LOCKED, "the dialog was closed: the tokens were "
+	    "locked (Lock, session lock or sleep)" },
+	[JOB_CANCEL_LOCKED_UNSERVED] = { BATCH_STOP_LOCKED, "the request was ended before it "
+	    "was served: the tokens were locked (Lock, session lock or sleep)" },
+	[JOB_CANCEL_DISCONNECTED] = { BATCH_STOP_DISCONNECTED, "the client closed its "
+	    "connection: the request was ended" },
+	[JOB_CANCEL_BATCH_STOPPED] = { BATCH_GOING, "not signed: the batch stopped before "
+	    "this document" },
+};
+
+const char *
+job_cancel_reason(enum job_cancel c)
+{
+	if ((unsigned)c >= JOB_CANCEL_COUNT || cancels[c].stop == BATCH_GOING)
+		return batch_stop_name(BATCH_STOP_CANCELLED);
+	return batch_stop_name(cancels[c].stop);
+}
+
+const char *
+job_cancel_message(enum job_cancel c)
+{
+	return (unsigned)c < JOB_CANCEL_COUNT ? cancels[c].message : "the request was cancelled";
+}
+
+enum batch_stop
+job_cancel_stop(enum job_cancel c)
+{
+	return (unsigned)c < JOB_CANCEL_COUNT ? cancels[c].stop : BATCH_STOP_CANCELLED;
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "alg.h"
+#include "doc_job.h"
 #include "p11.h"
 #include "pinentry.h"
 
@@ -21,7 +22,6 @@ struct kyso_secret;
 struct fanout;
 struct modwatch;
 struct request_info;
-struct doc_job;
 
 enum job_kind {
 	JOB_SCAN,    /* describe the token and list its certificates */
@@ -36,6 +36,36 @@ enum job_kind {
 /* Why a job's dialog was ended from outside (job.abort_why). */
 enum job_abort { JOB_ABORT_NONE, JOB_ABORT_REMOVED, JOB_ABORT_LOCKED,
 	JOB_ABORT_DISCONNECTED /* the client of a SignDocuments batch went away */ };
+
+/*
+ * Why a job ended with KYSO_ERR_CANCELLED (job.cancel): one row each in job.c's table,
+ * which gives its sentence and the reason on the wire — a name of the batch stop reasons
+ * (doc_job.h's enum batch_stop), the one vocabulary of Cancelled's "reason" and of
+ * SignDocuments' "stopped", so that a cancelled document stops its batch for its reason.
+ */
+enum job_cancel {
+	JOB_CANCEL_PIN,          /* "cancelled": the officer cancelled the PIN dialog */
+	JOB_CANCEL_REFUSED,      /* "refused": the officer refused to confirm */
+	JOB_CANCEL_TIMEOUT,      /* "timeout": nobody answered the dialog */
+	JOB_CANCEL_NO_DIALOG,    /* "no-dialog": a confirmation is due and none can be shown */
+	JOB_CANCEL_LOCKED,       /* "locked": Lock, session lock or sleep closed its dialog */
+	JOB_CANCEL_LOCKED_UNSERVED,/* "locked": ... ended it before it logged in or signed */
+	JOB_CANCEL_DISCONNECTED, /* "disconnected": the client of a SignDocuments batch went
+	                          * away (its dialog closed, or ended before it signed) */
+	JOB_CANCEL_BATCH_STOPPED,/* a JOB_DOCUMENT not attempted: its batch had stopped (the
+	                          * batch's reason is in its share) */
+	JOB_CANCEL_COUNT
+};
+
+/* Returns the reason on the wire ("cancelled", "locked"...) of c; never NULL. */
+const char *job_cancel_reason(enum job_cancel c);
+
+/* Returns the sentence of the error message for c; never NULL. */
+const char *job_cancel_message(enum job_cancel c);
+
+/* Returns the reason for which a document cancelled for c stops its batch; BATCH_GOING
+ * for JOB_CANCEL_BATCH_STOPPED, whose batch had stopped already. */
+enum batch_stop job_cancel_stop(enum job_cancel c);
 
 struct job {
 	enum job_kind kind;
@@ -82,8 +112,7 @@ struct job {
 	int already_logged_in;      /* JOB_LOGIN found the token logged in: PIN unused */
 	int key_wants_pin;          /* PIN_REQUIRED although logged in: an always-auth key */
 	char why[256];              /* the detail of a dialog or audit failure, or "" */
-	const char *cancel_reason;  /* KYSO_ERR_CANCELLED: "cancelled", "refused", "timeout",
-	                             * "removed", "disconnected" */
+	enum job_cancel cancel;     /* KYSO_ERR_CANCELLED: why */
 	int rescan;                 /* the failure may mean the token left or the module
 	                             * broke: the loop asks the module for a scan */
 

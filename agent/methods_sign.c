@@ -73,7 +73,7 @@ sign_find_cert(struct agent *a, const char *ref, struct cert **cert, struct repl
 	}
 	if (e == KYSO_ERR_NO_SUCH_CERT) {
 		reply_fail(r, e, json_pack("{s:s}", "certificate", ref),
-		    "no certificate '%.128s' on any present token", ref);
+		    "no certificate '%.*s' on any present token", utf8_prefix(ref, 128), ref);
 		return e;
 	}
 	if (!(*cert)->can_sign) {
@@ -103,11 +103,12 @@ sign_check(struct agent *a, const struct sign_params *sp, struct cert **cert,
 			reply_fail(r, KYSO_ERR_UNSUPPORTED_ALG, ep, "SHA-1 signatures are refused; "
 			    "use SHA-256 or stronger");
 		else if (*alg == NULL)
-			reply_fail(r, KYSO_ERR_UNSUPPORTED_ALG, ep, "unknown algorithm '%.64s'",
-			    sp->algorithm);
+			reply_fail(r, KYSO_ERR_UNSUPPORTED_ALG, ep, "unknown algorithm '%.*s'",
+			    utf8_prefix(sp->algorithm, 64), sp->algorithm);
 		else
-			reply_fail(r, KYSO_ERR_UNSUPPORTED_ALG, ep, "algorithm '%.64s' is not "
-			    "possible with this %s key on this token", sp->algorithm,
+			reply_fail(r, KYSO_ERR_UNSUPPORTED_ALG, ep, "algorithm '%.*s' is not "
+			    "possible with this %s key on this token",
+			    utf8_prefix(sp->algorithm, 64), sp->algorithm,
 			    certinfo_key_type_name((*cert)->ci.key_type));
 		return KYSO_ERR_UNSUPPORTED_ALG;
 	}
@@ -132,6 +133,40 @@ sign_check(struct agent *a, const struct sign_params *sp, struct cert **cert,
 	return KYSO_OK;
 }
 
+/* The hash the audit log names for a (sha256 for ed25519, which hashes nothing). */
+static unsigned
+sign_digest_bits(const struct alg *alg, const char **name)
+{
+	unsigned bits = alg->hash_bits != 0 ? alg->hash_bits : 256;
+
+	*name = bits == 384 ? "sha384" : bits == 512 ? "sha512" : "sha256";
+	return bits;
+}
+
+/*
+ * What a refused call asked to sign, for its record: the digest it sent if it is valid
+ * for the algorithm it named, else the hash of its data. Returns the length in out (0:
+ * nothing valid to record).
+ */
+static size_t
+sign_refused_digest(const struct sign_params *sp, const struct alg *alg,
+    unsigned char out[64], const char **name)
+{
+	unsigned bits;
+
+	if (alg == NULL && (sp->algorithm == NULL || (alg = alg_find(sp->algorithm)) == NULL))
+		return 0;
+	bits = sign_digest_bits(alg, name);
+	if (sp->digest != NULL && alg->hash_bits != 0 && sp->digest_len == alg_digest_len(alg)) {
+		memcpy(out, sp->digest, sp->digest_len);
+		return sp->digest_len;
+	}
+	if (sp->data != NULL && sp->digest == NULL &&
+	    alg_hash(bits, sp->data, sp->data_len, out) == KYSO_OK)
+		return bits / 8;
+	return 0;
+}
+
 /*
  * Fills the job's request_info: the certificate, what is signed (the digest the audit log
  * keeps: the data's hash when the client sent data), and the token's last PIN failure.
@@ -142,7 +177,7 @@ sign_request_info(struct agent *a, struct conn *c, const struct sign_params *sp,
 {
 	struct request_info *ri = request_info_new(a, c, "io.kyso.Agent.Sign",
 	    sp->description);
-	unsigned bits = j->alg->hash_bits != 0 ? j->alg->hash_bits : 256;
+	unsigned bits;
 
 	if (ri == NULL || (ri->subject = strdup(cert->ci.subject)) == NULL) {
 		request_info_free(ri);
@@ -152,7 +187,7 @@ sign_request_info(struct agent *a, struct conn *c, const struct sign_params *sp,
 	memcpy(ri->cert_id, cert->ci.id, sizeof(ri->cert_id));
 	ri->algorithm = j->alg->name;
 	ri->last_pin_wrong = cert->token->pin_wrong;
-	ri->digest_alg = bits == 384 ? "sha384" : bits == 512 ? "sha512" : "sha256";
+	bits = sign_digest_bits(j->alg, &ri->digest_alg);
 	if (sp->digest != NULL) {
 		memcpy(ri->digest, sp->digest, sp->digest_len);
 		ri->digest_len = sp->digest_len;
@@ -200,6 +235,9 @@ enum dispatch_result
 method_sign(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 {
 	struct sign_params sp = { 0 };
+	unsigned char digest[64];
+	const char *dalg = NULL;
+	size_t dlen;
 	const struct alg *alg = NULL;
 	struct alg_plan plan;
 	struct cert *cert = NULL;
@@ -256,14 +294,18 @@ method_sign(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 	j->always_auth = cert->always_auth;
 	j->logout_after = a->policy.no_login_cache;
 	log_info("client %lu (pid %ld, %s): sign with certificate %.16s (%s) on token '%s', "
-	    "%s; description: %.200s", c->serial, (long)c->pid, c->exe, cert->ci.id,
+	    "%s; description: %.*s", c->serial, (long)c->pid, c->exe, cert->ci.id,
 	    cert->ci.subject, t->desc.label, alg->name,
+	    sp.description != NULL ? utf8_prefix(sp.description, 200) : 6,
 	    sp.description != NULL ? sp.description : "(none)");
 	tokens_submit(t, j);
 	sign_params_free(&sp);
 	return DISPATCH_PENDING;
 done:
-	record_refusal(a, c, cert, alg != NULL ? alg->name : sp.algorithm, sp.description, r);
+	dlen = sign_refused_digest(&sp, alg, digest, &dalg);
+	record_refusal_digest(a, c, cert, alg != NULL ? alg->name : sp.algorithm, sp.description,
+	    digest, dlen, dalg, r);
+	explicit_bzero(digest, sizeof(digest));
 	job_free(j);
 	sign_params_free(&sp);
 	return DISPATCH_DONE;

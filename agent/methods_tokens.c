@@ -5,6 +5,7 @@
 #include "agent.h"
 #include "conn.h"
 #include "dispatch.h"
+#include "encode.h"
 #include "job.h"
 #include "kyso_err.h"
 #include "log.h"
@@ -51,7 +52,8 @@ token_param(struct agent *a, const char *ref, struct reply *r)
 
 	if (e == KYSO_ERR_NO_SUCH_TOKEN)
 		reply_fail(r, e, json_pack("{s:s}", "token", ref),
-		    "no token with id, serial or label '%.64s' is present", ref);
+		    "no token with id, serial or label '%.*s' is present",
+		    utf8_prefix(ref, 64), ref);
 	else if (e != KYSO_OK)
 		reply_invalid(r, "token", "%s", why);
 	return e == KYSO_OK ? t : NULL;
@@ -196,6 +198,8 @@ method_lock(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 		t->logout_queued++;  /* a Sign from now on logs in again */
 		tokens_submit(t, j);
 	}
+	log_info("Lock: dialogs closed and waiting requests ended on every token; logging out "
+	    "of %d token(s)", f->pending);
 	if (f->pending == 0) {
 		int failed = f->failed;
 
@@ -288,20 +292,7 @@ reply_from_job(struct reply *r, const struct job *j)
 	switch (j->result) {
 	case KYSO_ERR_CANCELLED:
 		reply_fail(r, j->result, json_pack("{s:s, s:s}", "token", t->id, "reason",
-		    j->cancel_reason != NULL ? j->cancel_reason : "cancelled"), "%s",
-		    j->cancel_reason == NULL || strcmp(j->cancel_reason, "cancelled") == 0 ?
-		    "the officer cancelled the PIN dialog" :
-		    strcmp(j->cancel_reason, "refused") == 0 ?
-		    "the officer refused to confirm the signature" :
-		    strcmp(j->cancel_reason, "timeout") == 0 ?
-		    "nobody answered the dialog in time" :
-		    strcmp(j->cancel_reason, "no-dialog") == 0 ?
-		    "the policy wants every signature confirmed, and no confirmation dialog "
-		    "could be shown" : strcmp(j->cancel_reason, "locked") == 0 ?
-		    "the dialog was closed: the tokens were locked (Lock, session lock or "
-		    "sleep)" : strcmp(j->cancel_reason, "disconnected") == 0 ?
-		    "the client closed its connection: the request was ended" :
-		    "the request was cancelled");
+		    job_cancel_reason(j->cancel)), "%s", job_cancel_message(j->cancel));
 		break;
 	case KYSO_ERR_PINENTRY:
 		/* in plain words: what happened, then what the officer can do about it */
@@ -351,9 +342,14 @@ reply_from_job(struct reply *r, const struct job *j)
 		    j->fail.call);
 		break;
 	case KYSO_ERR_TOKEN:
-		reply_fail(r, j->result, json_pack("{s:s, s:s}", "ckr", j->fail.ckr_name, "call",
-		    j->fail.call), "token '%s' failed: %s in %s", d->label, j->fail.ckr_name,
-		    j->fail.call);
+		if (j->fail.cause != NULL)  /* no answer: the module's helper process ended */
+			reply_fail(r, j->result, json_pack("{s:s, s:s, s:s}", "ckr", "", "call",
+			    j->fail.call, "cause", j->fail.cause), "token '%s' failed: %s (in %s)",
+			    d->label, j->fail.cause, j->fail.call);
+		else
+			reply_fail(r, j->result, json_pack("{s:s, s:s}", "ckr", j->fail.ckr_name,
+			    "call", j->fail.call), "token '%s' failed: %s in %s", d->label,
+			    j->fail.ckr_name, j->fail.call);
 		break;
 	default:
 		reply_fail(r, KYSO_ERR_INTERNAL, NULL, "%s", kyso_strerror(j->result));

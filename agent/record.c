@@ -73,6 +73,9 @@ record_sign_job(struct job *j, const struct p11_token_desc *tok)
 	if (j->result != KYSO_OK) {
 		if (j->why[0] != '\0')
 			snprintf(msg, sizeof(msg), "%s: %s", kyso_strerror(j->result), j->why);
+		else if (j->fail.cause != NULL)
+			snprintf(msg, sizeof(msg), "%s: %s (in %s)", kyso_strerror(j->result),
+			    j->fail.cause, j->fail.call);
 		else if (j->fail.ckr_name != NULL && j->fail.ckr_name[0] != '\0')
 			snprintf(msg, sizeof(msg), "%s: %s in %s", kyso_strerror(j->result),
 			    j->fail.ckr_name, j->fail.call);
@@ -122,12 +125,23 @@ void
 record_refusal(struct agent *a, const struct conn *c, const struct cert *cert,
     const char *algorithm, const char *description, const struct reply *r)
 {
+	record_refusal_digest(a, c, cert, algorithm, description, NULL, 0, NULL, r);
+}
+
+void
+record_refusal_digest(struct agent *a, const struct conn *c, const struct cert *cert,
+    const char *algorithm, const char *description, const unsigned char *digest,
+    size_t digest_len, const char *digest_alg, const struct reply *r)
+{
 	struct audit_record rec;
 	char err[256];
 
 	if (a->audit == NULL || r->error == NULL)
 		return;
 	record_refused_call(&rec, c, "io.kyso.Agent.Sign", cert, algorithm, description, r);
+	rec.digest = digest_len > 0 ? digest : NULL;
+	rec.digest_len = digest_len;
+	rec.digest_alg = digest_alg;
 	if (audit_write(a->audit, &rec, 0, err, sizeof(err)) != KYSO_OK)
 		log_error("%s", err);
 }

@@ -115,32 +115,60 @@ ops_certs(struct p11_session *s, struct job *j, struct p11_fail *fail)
 
 /* Turns a dialog's outcome into the job's result (a sentence stays in j->why). */
 static int
-ops_dialog_result(struct job *j, struct pinentry_abort *ab, int r, const char *refused)
+ops_dialog_result(struct job *j, struct pinentry_abort *ab, int r, enum job_cancel refused)
 {
 	if (r != KYSO_OK && pinentry_abort_fired(ab)) {
 		if (atomic_load(&j->abort_why) == JOB_ABORT_REMOVED)
 			return KYSO_ERR_TOKEN_NOT_PRESENT;  /* the dialog ended: the token left */
 		if (atomic_load(&j->abort_why) == JOB_ABORT_DISCONNECTED) {
-			j->cancel_reason = "disconnected";
+			j->cancel = JOB_CANCEL_DISCONNECTED;
 			snprintf(j->why, sizeof(j->why), "the client closed its connection: its "
 			    "dialog was closed");
 		} else {
-			j->cancel_reason = "locked";
+			j->cancel = JOB_CANCEL_LOCKED;
 		}
 		return KYSO_ERR_CANCELLED;
 	}
 	switch (r) {
 	case KYSO_ERR_CANCELLED:
-		j->cancel_reason = refused;
+		j->cancel = refused;
 		return r;
 	case KYSO_ERR_TIMEOUT:
-		j->cancel_reason = "timeout";
+		j->cancel = JOB_CANCEL_TIMEOUT;
 		return KYSO_ERR_CANCELLED;
 	case KYSO_ERR_PINENTRY:
 		log_warn("no PIN dialog could be shown: %s", j->why);
 		return r;
 	default:
 		return r;
+	}
+}
+
+/*
+ * Whether the loop ended the job while it ran outside a dialog: Lock, session lock or
+ * sleep (worker_end_requests), the token left (worker_retire), or the client of a
+ * document's batch went away (batch_conn_gone) fired its abort. From then on it must not
+ * log in nor sign: Lock promises that nothing signs after it, and a job the worker had
+ * just taken is no different from one still queued. Returns KYSO_OK, KYSO_ERR_CANCELLED
+ * (j->cancel set) or KYSO_ERR_TOKEN_NOT_PRESENT.
+ */
+static int
+ops_interrupted(struct job *j)
+{
+	if (!pinentry_abort_fired(&j->abort))
+		return KYSO_OK;
+	switch (atomic_load(&j->abort_why)) {
+	case JOB_ABORT_REMOVED:
+		return KYSO_ERR_TOKEN_NOT_PRESENT;
+	case JOB_ABORT_DISCONNECTED:
+		/* a document whose client went away: the batch signs nothing more for nobody */
+		j->cancel = JOB_CANCEL_DISCONNECTED;
+		snprintf(j->why, sizeof(j->why), "the client closed its connection: the request "
+		    "was ended before it was served");
+		return KYSO_ERR_CANCELLED;
+	default:
+		j->cancel = JOB_CANCEL_LOCKED_UNSERVED;
+		return KYSO_ERR_CANCELLED;
 	}
 }
 
@@ -172,7 +200,7 @@ ops_pin(struct p11_session *s, const struct p11_token_desc *expect,
 	    strcmp(now.serial, expect->serial) != 0 || strcmp(now.label, expect->label) != 0)
 		now = *expect;  /* the dialog names the token the worker serves */
 	r = dialog_pin(j->ri, &now, every_signature, ab, &j->pin, j->why, sizeof(j->why));
-	return ops_dialog_result(j, ab, r, "cancelled");
+	return ops_dialog_result(j, ab, r, JOB_CANCEL_PIN);
 }
 
 /*
@@ -187,13 +215,15 @@ ops_login(struct p11_session *s, const struct p11_token_desc *expect,
 	struct pinentry_popup *popup;
 	int r;
 
+	if ((r = ops_interrupted(j)) != KYSO_OK)
+		return r;
 	if (j->pin == NULL && j->protected_auth_path) {
 		popup = dialog_pinpad(j->ri, expect);
 		r = p11_session_login(s, NULL, &j->fail);
 		dialog_pinpad_end(popup);
 		return r;
 	}
-	if ((r = ops_pin(s, expect, ab, j, 0)) != KYSO_OK)
+	if ((r = ops_pin(s, expect, ab, j, 0)) != KYSO_OK || (r = ops_interrupted(j)) != KYSO_OK)
 		return r;
 	return p11_session_login(s, j->pin, &j->fail);
 }
@@ -205,6 +235,8 @@ ops_sign_once(struct p11_session *s, const struct p11_token_desc *expect, struct
 	struct pinentry_popup *popup = NULL;
 	int r;
 
+	if ((r = ops_interrupted(j)) != KYSO_OK)
+		return r;
 	j->req.context_pin = j->pin;
 	j->req.context_pin_pad = j->protected_auth_path && j->pin == NULL;
 	/* the loop knows a key wants its PIN every time only once it has seen it after a
@@ -236,10 +268,10 @@ ops_sign(struct p11_session *s, const struct p11_token_desc *expect,
 		}
 		if (r == KYSO_ERR_PINENTRY && !pinentry_abort_fired(ab)) {
 			log_warn("no confirmation dialog could be shown: %s", j->why);
-			j->cancel_reason = "no-dialog";
+			j->cancel = JOB_CANCEL_NO_DIALOG;
 			return KYSO_ERR_CANCELLED;
 		}
-		if ((r = ops_dialog_result(j, ab, r, "refused")) != KYSO_OK)
+		if ((r = ops_dialog_result(j, ab, r, JOB_CANCEL_REFUSED)) != KYSO_OK)
 			return r;
 	}
 	/* a token the last job left logged in is trusted to be so: if it was logged out

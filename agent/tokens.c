@@ -92,13 +92,13 @@ tokens_module_failed(struct agent *a, struct job *j)
 	modwatch_status(mw, &st);
 	if (!mw->loop_failing)
 		log_warn("%s failed (%s in %s); its tokens are unavailable until it recovers; "
-		    "retrying in %ld s", path, j->fail.ckr_name[0] ? j->fail.ckr_name :
-		    kyso_strerror(j->result), j->fail.call[0] ? j->fail.call : "C_Initialize",
-		    (st.retry_in_ms + 999) / 1000);
+		    "retrying in %ld s", path, j->fail.cause != NULL ? j->fail.cause :
+		    j->fail.ckr_name[0] ? j->fail.ckr_name : kyso_strerror(j->result),
+		    j->fail.call[0] ? j->fail.call : "C_Initialize", (st.retry_in_ms + 999) / 1000);
 	else if ((j->failures & (j->failures - 1)) == 0)
 		log_warn("%s still fails after %d attempts (%s); next attempt in %ld s", path,
-		    j->failures, j->fail.ckr_name[0] ? j->fail.ckr_name : "error",
-		    (st.retry_in_ms + 999) / 1000);
+		    j->failures, j->fail.cause != NULL ? j->fail.cause : j->fail.ckr_name[0] ?
+		    j->fail.ckr_name : "error", (st.retry_in_ms + 999) / 1000);
 	mw->loop_failing = 1;
 	for (struct token *t = a->inv.tokens; t != NULL; t = t->next)
 		if (t->mw == mw && !t->gone)

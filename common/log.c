@@ -5,8 +5,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "encode.h"
 #include "log.h"
 
 static const char *log_prog = "kyso";
@@ -59,6 +61,13 @@ log_level_parse(const char *s)
 	return -1;
 }
 
+void
+log_settings(enum log_level *level, int *use_syslog)
+{
+	*level = log_threshold;
+	*use_syslog = log_syslog;
+}
+
 int
 log_enabled(enum log_level level)
 {
@@ -74,6 +83,8 @@ log_vemit(enum log_level level, const char *fmt, va_list ap)
 	if (!log_enabled(level))
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* a line cut by the buffer ends on a whole character (the journal keeps UTF-8) */
+	(void)utf8_repair(msg);
 	/* text from clients (a method name, a description) must not forge log lines */
 	for (char *p = msg; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -100,3 +111,23 @@ LOG_FN(log_error, LOG_LVL_ERROR)
 LOG_FN(log_warn, LOG_LVL_WARNING)
 LOG_FN(log_info, LOG_LVL_INFO)
 LOG_FN(log_debug, LOG_LVL_DEBUG)
+
+int
+log_limit_allow(struct log_limit *l, unsigned *dropped)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (l->logged == 0 || now.tv_sec - l->window_start >= LOG_LIMIT_WINDOW_S) {
+		l->window_start = now.tv_sec;
+		l->logged = 0;
+	}
+	if (l->logged >= LOG_LIMIT_BURST) {
+		l->dropped++;
+		return 0;
+	}
+	l->logged++;
+	*dropped = l->dropped;
+	l->dropped = 0;
+	return 1;
+}

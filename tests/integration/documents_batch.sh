@@ -176,7 +176,7 @@ for _ in range(300):  # until the dialog is open
 s.close()
 PY
 wait $!
-dialog_gone() { [ -z "$(pgrep -P "$AGENT_PID" || true)" ]; }
+dialog_gone() { [ -z "$(agent_dialogs)" ]; }
 vanished() { [ "$(count_records '"document":"vanish-')" -ge 3 ]; }
 t_ok "the client hangs up during an always-authenticate key's dialog: the dialog is closed" wait_for dialog_gone
 t_ok "  ... and the three documents are recorded" wait_for vanished

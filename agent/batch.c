@@ -348,6 +348,14 @@ batch_conn_gone(struct doc_batch *b)
 }
 
 void
+batch_token_locked(struct agent *a, const struct token *t)
+{
+	for (struct doc_batch *b = a->batches; b != NULL; b = b->next)
+		if (b->token == t)
+			(void)batch_share_stop(b->share, BATCH_STOP_LOCKED);
+}
+
+void
 batch_stop_all(struct agent *a)
 {
 	struct doc_batch *b, *next;

@@ -97,6 +97,14 @@ void complete_document(struct agent *a, struct job *j);
 void batch_conn_gone(struct doc_batch *b);
 
 /*
+ * Lock, a session lock or sleep ends the requests on token t (worker_end_requests): the
+ * batches signing on t stop (locked) at once, so that no document is queued after the
+ * logout that follows — not even for a document whose predecessor's completion was
+ * already on its way back when the Lock came.
+ */
+void batch_token_locked(struct agent *a, const struct token *t);
+
+/*
  * At shutdown, once the workers are retired and their jobs recorded: the documents never
  * queued are recorded as not signed, and every batch is freed (no reply is sent).
  */

@@ -2,6 +2,7 @@
 #include <limits.h>
 
 #include "agent.h"
+#include "batch.h"
 #include "job.h"
 #include "kyso_err.h"
 #include "log.h"
@@ -110,8 +111,10 @@ logins_forget_all(struct agent *a, const char *why)
 	int n = 0;
 
 	for (struct token *t = a->inv.tokens; t != NULL; t = t->next) {
-		if (t->visible)
+		if (t->visible) {
+			batch_token_locked(a, t);
 			worker_end_requests(t->worker, JOB_ABORT_LOCKED);
+		}
 		if (t->logged_in && t->logout_queued == 0)
 			n += logins_logout(t);
 	}

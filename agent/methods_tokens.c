@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "batch.h"
 #include "conn.h"
 #include "dispatch.h"
 #include "encode.h"
@@ -187,6 +188,7 @@ method_lock(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 			continue;  /* a token being read is not logged in yet */
 		/* a dialog open for it closes, and requests queued behind it end, so that
 		 * nothing signs with the login or asks for a PIN after Lock */
+		batch_token_locked(a, t);
 		worker_end_requests(t->worker, JOB_ABORT_LOCKED);
 		if ((j = job_new(JOB_LOGOUT)) == NULL) {
 			f->failed++;

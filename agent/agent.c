@@ -497,10 +497,14 @@ agent_run(struct agent *a)
 {
 	struct epoll_event ev[64];
 	int timeout = -1, active = 0;
+	/* until then the first scans are waited for; agent_wait also returns 0 when jobs
+	 * finished meanwhile, which is not the end of the wait */
+	long ready_by = agent_now_ms() + READY_TIMEOUT_MS;
 
 	if (a->pending_scans == 0)
 		agent_serve(a);
 	while (!a->stop) {
+		long left = ready_by - agent_now_ms();
 		int n;
 
 		/* a job in flight on a fast token ends sooner than a sleeping loop wakes up */
@@ -514,7 +518,7 @@ agent_run(struct agent *a)
 			agent_completions(a);
 			timeout = 0;  /* still look at the sockets, without sleeping */
 		}
-		n = agent_wait(a, ev, 64, a->serving ? timeout : READY_TIMEOUT_MS, active);
+		n = agent_wait(a, ev, 64, a->serving ? timeout : left > 0 ? (int)left : 0, active);
 		active = n > 0;
 
 		if (n < 0) {
@@ -523,7 +527,7 @@ agent_run(struct agent *a)
 			log_error("epoll_wait: %s", strerror(errno));
 			return KYSO_ERR_IO;
 		}
-		if (n == 0 && !a->serving) {
+		if (n == 0 && !a->serving && agent_now_ms() >= ready_by) {
 			log_warn("%d token(s) still scanning after %d s; serving anyway",
 			    a->pending_scans, READY_TIMEOUT_MS / 1000);
 			agent_serve(a);

@@ -15,6 +15,7 @@ static const char *log_prog = "kyso";
 static enum log_level log_threshold = LOG_LVL_INFO;
 static int log_syslog;
 static int log_journal;  /* stderr is the journal's stream: "<3>" prefixes, no pid */
+static int log_journal_name;  /* ... but the name and pid too (a helper's lines) */
 
 /*
  * Returns 1 if standard error is the stream systemd connected to the journal for this
@@ -48,6 +49,12 @@ log_init(const char *progname, enum log_level level, int use_syslog)
 	log_journal = !use_syslog && log_stderr_is_journal();
 	if (use_syslog)
 		openlog(progname, LOG_PID, LOG_DAEMON);
+}
+
+void
+log_journal_named(void)
+{
+	log_journal_name = 1;
 }
 
 int
@@ -91,6 +98,8 @@ log_vemit(enum log_level level, const char *fmt, va_list ap)
 			*p = '?';
 	if (log_syslog)
 		syslog(prio[level], "%s", msg);
+	else if (log_journal && log_journal_name)  /* in the parent's stream */
+		fprintf(stderr, "<%d>%s[%ld]: %s\n", prio[level], log_prog, (long)getpid(), msg);
 	else if (log_journal)  /* the journal adds the name and pid; it reads the priority */
 		fprintf(stderr, "<%d>%s\n", prio[level], msg);
 	else

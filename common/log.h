@@ -20,6 +20,13 @@ enum log_level {
  */
 void log_init(const char *progname, enum log_level level, int use_syslog);
 
+/*
+ * For a helper process whose standard error is its parent's journal stream (the journal
+ * credits its lines to the parent's unit and name): each line, still with its priority,
+ * names the program and its pid. No effect outside the journal.
+ */
+void log_journal_named(void);
+
 /* Returns the level named by s ("error", "warning", "info", "debug"), or -1 if unknown. */
 int log_level_parse(const char *s);
 

@@ -93,6 +93,7 @@ main(int argc, char **argv)
 		}
 	}
 	log_init("kyso-p11-helper", (enum log_level)level, use_syslog);
+	log_journal_named();  /* its lines go to kysod's journal stream, credited to kysod */
 	signal(SIGPIPE, SIG_IGN);
 	if (rpc_sandbox(filter, why, sizeof(why)) != 0) {
 		log_error("cannot confine this process: %s", why);

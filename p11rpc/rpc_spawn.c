@@ -40,7 +40,9 @@ static const char *const env_keep[] = {
 	"TZ", "TMPDIR", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME",
 	"XDG_DATA_HOME", "OPENSC_CONF", "OPENSC_DRIVER", "SOFTHSM2_CONF",
 	"PCSCLITE_CSOCK_NAME", "P11_KIT_SERVER_ADDRESS", "P11_KIT_DEBUG", "P11_KIT_STRICT",
-	"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS", NULL,
+	"ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS",
+	"JOURNAL_STREAM",  /* its standard error is kysod's: priorities for the journal */
+	NULL,
 };
 
 /* Returns 1 if NAME=VALUE entry e is one a helper gets. */

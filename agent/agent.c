@@ -399,7 +399,7 @@ agent_completions(struct agent *a)
 
 	for (; j != NULL; j = next) {
 		next = j->next;
-		if (j->initial && a->pending_scans > 0)
+		if (job_initial(j) && a->pending_scans > 0)
 			a->pending_scans--;
 		dispatch_complete(a, j);
 		job_free(j);
@@ -518,7 +518,8 @@ agent_run(struct agent *a)
 			agent_completions(a);
 			timeout = 0;  /* still look at the sockets, without sleeping */
 		}
-		n = agent_wait(a, ev, 64, a->serving ? timeout : left > 0 ? (int)left : 0, active);
+		n = agent_wait(a, ev, 64, a->serving ? timeout : left > 0 ? (int)left : 0,
+		    active);
 		active = n > 0;
 
 		if (n < 0) {
@@ -571,7 +572,7 @@ agent_record_unserved(struct agent *a)
 		return;
 	for (j = completions_take(&a->done); j != NULL; j = next) {
 		next = j->next;
-		if (job_signs(j) && !j->recorded) {
+		if (job_signs(j) && !job_sign_part(j)->recorded) {
 			j->result = KYSO_ERR_CANCELLED;
 			snprintf(j->why, sizeof(j->why), "kysod stopped before the token signed");
 			record_sign_job(j, &j->token->desc);

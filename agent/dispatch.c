@@ -155,10 +155,11 @@ dispatch_apply_state(struct job *j)
 			j->result = KYSO_ERR_TOKEN_NOT_PRESENT;
 		return;
 	}
-	if (j->desc_valid)
-		inventory_set_desc(t, &j->desc);
-	t->logged_in = j->logged_in;
-	if (j->certs_valid && inventory_set_certs(t, j->certs, j->ncerts) != KYSO_OK)
+	if (j->state.desc_valid)
+		inventory_set_desc(t, &j->state.desc);
+	t->logged_in = j->state.logged_in;
+	if (j->state.certs_valid && inventory_set_certs(t, j->state.certs, j->state.ncerts) !=
+	    KYSO_OK)
 		log_error("out of memory while storing the certificates of '%s'",
 		    t->desc.label);
 }

@@ -39,9 +39,11 @@ batch_stop_from_job(const struct job *j)
 	case KYSO_ERR_CANCELLED:
 		/* a cancelled request's reason (job.c's table) is the batch's; a document
 		 * skipped because its batch had stopped keeps the batch's reason */
-		if (j->cancel == JOB_CANCEL_BATCH_STOPPED && j->doc != NULL)
-			return batch_share_stopped(j->doc->share);
-		return job_cancel_stop(j->cancel);
+		if (j->kind == JOB_DOCUMENT && j->u.document.sign.auth.cancel ==
+		    JOB_CANCEL_BATCH_STOPPED)
+			return batch_share_stopped(j->u.document.doc.share);
+		return job_auth_part(j) != NULL ? job_cancel_stop(job_auth_part(j)->cancel) :
+		    BATCH_STOP_CANCELLED;
 	case KYSO_ERR_TIMEOUT:
 		return BATCH_STOP_TIMEOUT;
 	case KYSO_ERR_TOKEN_NOT_PRESENT:
@@ -111,11 +113,12 @@ batch_share_stopped(struct batch_share *s)
 }
 
 void
-doc_job_free(struct doc_job *d)
+doc_job_clear(struct doc_job *d)
 {
 	if (d == NULL)
 		return;
 	batch_share_unref(d->share);
 	free(d->content_type);
-	free(d);
+	d->share = NULL;
+	d->content_type = NULL;
 }

@@ -20,24 +20,53 @@ job_new(enum job_kind kind)
 	return j;
 }
 
+/* Frees what a login part holds: the PIN (wiped) and the request. */
+static void
+job_auth_clear(struct job_auth *a)
+{
+	secret_free(a->pin);
+	request_info_free(a->ri);
+}
+
+/* Frees what a signature part holds, wiping its input and the signature. */
+static void
+job_sign_clear(struct job_sign *s)
+{
+	job_auth_clear(&s->auth);
+	if (s->in_buf != NULL) {
+		explicit_bzero(s->in_buf, s->req.in_len);
+		free(s->in_buf);
+	}
+	free(s->key_id_buf);
+	if (s->sig != NULL)
+		explicit_bzero(s->sig, s->siglen);
+	free(s->sig);
+}
+
 void
 job_free(struct job *j)
 {
 	if (j == NULL)
 		return;
-	secret_free(j->pin);
-	if (j->in_buf != NULL) {
-		explicit_bzero(j->in_buf, j->req.in_len);
-		free(j->in_buf);
+	switch (j->kind) {
+	case JOB_LOGIN:
+		job_auth_clear(&j->u.login.auth);
+		break;
+	case JOB_SIGN:
+		job_sign_clear(&j->u.sign);
+		break;
+	case JOB_DOCUMENT:
+		job_sign_clear(&j->u.document.sign);
+		doc_job_clear(&j->u.document.doc);
+		break;
+	case JOB_MODSCAN:
+		free(j->u.modscan.slots);
+		break;
+	case JOB_SCAN:
+	case JOB_LOGOUT:
+		break;
 	}
-	free(j->key_id_buf);
-	if (j->sig != NULL)
-		explicit_bzero(j->sig, j->siglen);
-	free(j->sig);
-	request_info_free(j->ri);
-	doc_job_free(j->doc);
-	p11_certs_free(j->certs, j->ncerts);
-	free(j->slots);
+	p11_certs_free(j->state.certs, j->state.ncerts);
 	pinentry_abort_destroy(&j->abort);
 	free(j);
 }

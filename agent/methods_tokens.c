@@ -116,6 +116,7 @@ method_login(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 	struct kyso_secret *pin = NULL;
 	struct token *t;
 	const char *ref;
+	struct job_auth *au;
 	struct job *j;
 
 	if (params_only(p, allowed, r) != KYSO_OK ||
@@ -136,20 +137,21 @@ method_login(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 		    "Login needs the user PIN of token '%s' in 'pin'", t->desc.label);
 		return DISPATCH_DONE;
 	}
-	if ((j = job_new(JOB_LOGIN)) == NULL ||
-	    (j->ri = request_info_new(a, c, "io.kyso.Agent.Login", NULL)) == NULL) {
+	if ((j = job_new(JOB_LOGIN)) == NULL || (j->u.login.auth.ri = request_info_new(a, c,
+	    "io.kyso.Agent.Login", NULL)) == NULL) {
 		job_free(j);
 		secret_free(pin);
 		reply_fail(r, KYSO_ERR_NOMEM, NULL, NULL);
 		return DISPATCH_DONE;
 	}
-	j->ri->audit = NULL;  /* the audit log records signatures */
-	j->ri->confirm = 0;
-	j->ri->last_pin_wrong = t->pin_wrong;
+	au = &j->u.login.auth;
+	au->ri->audit = NULL;  /* the audit log records signatures */
+	au->ri->confirm = 0;
+	au->ri->last_pin_wrong = t->pin_wrong;
 	j->conn = c;
 	j->token = t;
-	j->pin = pin;
-	j->protected_auth_path = !!(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH);
+	au->pin = pin;
+	au->protected_auth_path = !!(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH);
 	tokens_submit(t, j);
 	return DISPATCH_PENDING;
 }
@@ -159,10 +161,10 @@ complete_login(struct agent *a, struct job *j, struct reply *r)
 {
 	(void)a;
 	if (j->result == KYSO_OK) {
-		log_info("%s token '%s' (serial %s)", j->already_logged_in ?
+		log_info("%s token '%s' (serial %s)", j->u.login.already_logged_in ?
 		    "Login: already logged in to" : "logged in to", j->token->desc.label,
 		    j->token->desc.serial);
-		reply_ok(r, json_pack("{s:b}", "already_logged_in", j->already_logged_in));
+		reply_ok(r, json_pack("{s:b}", "already_logged_in", j->u.login.already_logged_in));
 	} else {
 		reply_from_job(r, j);
 	}
@@ -195,7 +197,7 @@ method_lock(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 			continue;
 		}
 		j->token = t;
-		j->fanout = f;
+		j->u.logout.fanout = f;
 		f->pending++;
 		t->logout_queued++;  /* a Sign from now on logs in again */
 		tokens_submit(t, j);
@@ -218,7 +220,7 @@ method_lock(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 void
 complete_logout(struct agent *a, struct job *j)
 {
-	struct fanout *f = j->fanout;
+	struct fanout *f = j->u.logout.fanout;
 	struct reply r = { 0 };
 
 	if (f == NULL) {  /* not for a client: an expired login, a locked session */
@@ -281,6 +283,9 @@ reply_from_job(struct reply *r, const struct job *j)
 {
 	const struct token *t = j->token;
 	const struct p11_token_desc *d = &t->desc;
+	const struct job_auth *au = job_auth_part(j);
+	const struct job_sign *sg = job_sign_part(j);
+	enum job_cancel cancel = au != NULL ? au->cancel : JOB_CANCEL_PIN;
 	int low = !!(d->flags & P11_TOKEN_USER_PIN_COUNT_LOW);
 	int final = !!(d->flags & P11_TOKEN_USER_PIN_FINAL_TRY);
 	json_t *supported;
@@ -294,13 +299,14 @@ reply_from_job(struct reply *r, const struct job *j)
 	switch (j->result) {
 	case KYSO_ERR_CANCELLED:
 		reply_fail(r, j->result, json_pack("{s:s, s:s}", "token", t->id, "reason",
-		    job_cancel_reason(j->cancel)), "%s", job_cancel_message(j->cancel));
+		    job_cancel_reason(cancel)), "%s", job_cancel_message(cancel));
 		break;
 	case KYSO_ERR_PINENTRY:
 		/* in plain words: what happened, then what the officer can do about it */
 		reply_fail(r, KYSO_ERR_PIN_REQUIRED, token_pin_params(t), "token '%s' needs its "
 		    "PIN, and no PIN dialog could be shown here (%s). %s", d->label, j->why,
-		    j->ri != NULL && j->ri->no_client_pin ? "The policy allows PINs only in "
+		    au != NULL && au->ri != NULL && au->ri->no_client_pin ?
+		    "The policy allows PINs only in "
 		    "kysod's dialog: use a reader with a PIN pad, or ask the administrator for a "
 		    "dialog that works on this desktop (pinentry in /etc/kyso/kysod.conf)" :
 		    "Log in first with 'kyso login' in a terminal (it asks for the PIN there), "
@@ -321,25 +327,26 @@ reply_from_job(struct reply *r, const struct job *j)
 		    d->label);
 		break;
 	case KYSO_ERR_PIN_REQUIRED:
-		reply_pin_required(r, t, j->key_wants_pin);
+		reply_pin_required(r, t, sg != NULL && sg->key_wants_pin);
 		break;
 	case KYSO_ERR_TOKEN_NOT_PRESENT:
 		reply_fail(r, j->result, json_pack("{s:s}", "token", t->id),
 		    "token '%s' is not present", d->label);
 		break;
 	case KYSO_ERR_KEY_NOT_FOUND:
-		reply_fail(r, j->result, json_pack("{s:s}", "certificate", j->cert_id),
+		reply_fail(r, j->result, json_pack("{s:s}", "certificate", sg != NULL ?
+		    sg->cert_id : ""),
 		    "token '%s' holds no private key for this certificate", d->label);
 		break;
 	case KYSO_ERR_UNSUPPORTED_ALG:
 		supported = json_array();
 		for (size_t i = 0; i < t->ncerts; i++)
-			if (strcmp(t->certs[i].ci.id, j->cert_id) == 0) {
+			if (sg != NULL && strcmp(t->certs[i].ci.id, sg->cert_id) == 0) {
 				json_decref(supported);
 				supported = inventory_cert_algorithms(&t->certs[i]);
 			}
 		reply_fail(r, j->result, json_pack("{s:s, s:o}", "algorithm",
-		    j->alg != NULL ? j->alg->name : "", "supported", supported),
+		    sg != NULL && sg->alg != NULL ? sg->alg->name : "", "supported", supported),
 		    "token '%s' refused the mechanism: %s in %s", d->label, j->fail.ckr_name,
 		    j->fail.call);
 		break;

@@ -160,14 +160,14 @@ scanner_post(struct modwatch *w, int result, struct p11_token_desc *slots, size_
 		    p11_module_path(w->m));
 		return;
 	}
-	j->mw = w;
+	j->u.modscan.mw = w;
 	j->result = result;
-	j->slots = slots;
-	j->nslots = n;
-	j->initial = initial;
+	j->u.modscan.slots = slots;
+	j->u.modscan.nslots = n;
+	j->u.modscan.initial = initial;
 	pthread_mutex_lock(&w->mu);
 	j->fail = w->fail;
-	j->failures = w->failures;
+	j->u.modscan.failures = w->failures;
 	pthread_mutex_unlock(&w->mu);
 	completions_post(w->done, j);
 }

@@ -61,13 +61,14 @@ record_fill(struct audit_record *rec, const struct request_info *ri,
 void
 record_sign_job(struct job *j, const struct p11_token_desc *tok)
 {
-	const struct request_info *ri = j->ri;
+	struct job_sign *sg = job_sign_part(j);
+	const struct request_info *ri = sg != NULL ? sg->auth.ri : NULL;
 	struct audit_record rec;
 	char err[256], msg[320];
 
-	if (!job_signs(j) || ri == NULL || ri->audit == NULL || j->recorded)
+	if (sg == NULL || ri == NULL || ri->audit == NULL || sg->recorded)
 		return;
-	j->recorded = 1;
+	sg->recorded = 1;
 	record_fill(&rec, ri, tok);
 	rec.result = record_result_name(j);
 	if (j->result != KYSO_OK) {
@@ -89,10 +90,10 @@ record_sign_job(struct job *j, const struct p11_token_desc *tok)
 	if (j->result != KYSO_OK)
 		return;  /* refused anyway; the log says the record is missing */
 	/* no signature without its record */
-	explicit_bzero(j->sig, j->siglen);
-	free(j->sig);
-	j->sig = NULL;
-	j->siglen = 0;
+	explicit_bzero(sg->sig, sg->siglen);
+	free(sg->sig);
+	sg->sig = NULL;
+	sg->siglen = 0;
 	j->result = KYSO_ERR_AUDIT;
 	snprintf(j->why, sizeof(j->why), "%s", err);
 }

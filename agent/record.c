@@ -1,5 +1,6 @@
 /* record.c — audit records of Sign requests (see record.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -9,6 +10,7 @@
 #include "audit.h"
 #include "batch.h"
 #include "conn.h"
+#include "encode.h"
 #include "inventory.h"
 #include "job.h"
 #include "kyso_err.h"
@@ -163,6 +165,36 @@ record_unsent(const struct request_info *ri, const struct p11_token_desc *tok,
 		log_error("%s", err);
 }
 
+/*
+ * The digest document d of a refused call sent, when it is valid for the digest_algorithm
+ * it names: into out (64 bytes), its name in *alg. Returns its length, or 0.
+ */
+static size_t
+record_doc_digest(json_t *d, unsigned char out[64], const char **alg)
+{
+	static const struct { const char *name; size_t len; } hashes[] = {
+		{ "sha256", 32 }, { "sha384", 48 }, { "sha512", 64 },
+	};
+	const char *name = json_string_value(json_object_get(d, "digest_algorithm"));
+	const char *b64 = json_string_value(json_object_get(d, "digest"));
+	unsigned char *raw = NULL;
+	size_t len = 0, want = 0;
+
+	for (size_t i = 0; name != NULL && i < sizeof(hashes) / sizeof(hashes[0]); i++)
+		if (strcmp(name, hashes[i].name) == 0) {
+			want = hashes[i].len;
+			*alg = hashes[i].name;
+		}
+	if (want == 0 || b64 == NULL || strlen(b64) > 128 ||
+	    b64_decode(b64, &raw, &len) != KYSO_OK || len != want) {
+		free(raw);
+		return 0;
+	}
+	memcpy(out, raw, len);
+	free(raw);
+	return len;
+}
+
 void
 record_documents_refused(struct agent *a, const struct conn *c, const struct cert *cert,
     const char *algorithm, const char *description, const char *profile,
@@ -170,6 +202,7 @@ record_documents_refused(struct agent *a, const struct conn *c, const struct cer
 {
 	struct audit_record rec;
 	size_t n = json_is_array(documents) ? json_array_size(documents) : 0, done = 0;
+	unsigned char digest[64];
 	char err[256];
 
 	if (a->audit == NULL || r->error == NULL)
@@ -187,10 +220,15 @@ record_documents_refused(struct agent *a, const struct conn *c, const struct cer
 		if (i < n && !json_is_object(d))
 			continue;
 		rec.document = json_string_value(json_object_get(d, "name"));
+		/* what it asked to sign, when that was valid (as for a refused Sign) */
+		rec.digest_alg = NULL;
+		rec.digest_len = d != NULL ? record_doc_digest(d, digest, &rec.digest_alg) : 0;
+		rec.digest = rec.digest_len > 0 ? digest : NULL;
 		if (audit_write(a->audit, &rec, 0, err, sizeof(err)) != KYSO_OK) {
 			log_error("%s", err);
 			return;
 		}
 		done++;
 	}
+	explicit_bzero(digest, sizeof(digest));
 }

@@ -45,8 +45,9 @@ void record_refusal_digest(struct agent *a, const struct conn *c, const struct c
 /*
  * Records a SignDocuments call from c that the loop refused with r before any token was
  * asked: one record per element of documents (the call's array, or NULL) with the name
- * it gives, as far as the elements are objects; one record for the call when there are
- * none. cert, algorithm, description and profile may be NULL. Not synchronous.
+ * it gives and, when valid for the digest_algorithm it names, its digest, as far as the
+ * elements are objects; one record for the call when there are none. cert, algorithm,
+ * description and profile may be NULL. Not synchronous.
  */
 void record_documents_refused(struct agent *a, const struct conn *c,
     const struct cert *cert, const char *algorithm, const char *description,

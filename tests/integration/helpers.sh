@@ -7,7 +7,7 @@
 # token-removed goes out for A's token only, a signature on B's token goes through
 # meanwhile, the subscriber and other clients stay connected, and once the fault is gone
 # A's helper is started again and its token comes back (token-added) and signs.
-# Also: kysod maps no module (the helpers do); each helper has no new privileges, a
+# A batch of documents (SignDocuments) fares the same. Also: kysod maps no module (the helpers do); each helper has no new privileges, a
 # seccomp filter, none of kysod's descriptors (the socket, the audit log) and a small
 # environment; a PIN-pad login may take longer than the module timeout.
 TOK_PIN=246813
@@ -151,6 +151,43 @@ t_match "  ... the log says so" 'no answer to C_Sign within 3 s; its helper proc
 	"$(cat "$T_DIR/kysod.log")"
 $K lock >/dev/null 2>&1
 fault "C_Login crash segv tokA" "$crash" "SIGSEGV in C_Login"
+
+# a batch of documents (SignDocuments) on A's token when its module crashes in C_Sign: the
+# document at the token fails with TokenError naming the cause, the batch stops and
+# records every document; a batch on B's token goes through meanwhile;
+# A's token comes back and signs a batch
+docs() {  # PREFIX: three documents
+	local i out=
+	for i in 1 2 3; do
+		out="$out${out:+,}{\"name\":\"$1-$i.pdf\",\"digest\":\"$dig\",\"digest_algorithm\":\"sha256\"}"
+	done
+	echo "$out"
+}
+batch() {  # CERT PREFIX
+	python3 "$VCALL" call io.kyso.Agent.SignDocuments \
+		"{\"certificate\":\"$1\",\"pin\":\"$TOK_PIN\",\"documents\":[$(docs "$2")]}"
+}
+a0=$(events token-added tokA) b0=$(events token-removed tokB)
+mock_rule "C_Sign crash segv tokA"
+batch "$ida" crashed > "$T_DIR/batch.out" &
+bp=$!
+t_match "SIGSEGV in C_Sign during a batch: a batch on module B's token signs meanwhile" \
+	'"signed":3,' "$(batch "$idb" meanwhile)"
+wait $bp
+r=$(cat "$T_DIR/batch.out")
+t_match "  ... A's batch: the document at the token fails with TokenError naming the cause" \
+	"\"name\":\"crashed-1.pdf\",\"error\":\"io.kyso.Agent.TokenError\",\"message\":\"[^\"]*$crash" "$r"
+# which comes first, the worker's failure or the loop removing the module's token, varies
+t_match "  ... the batch stops (token-error, or token-removed), nothing signed" \
+	'"signed":0,.*"stopped":"token-(error|removed)"' "$r"
+t_eq "  ... three audit records, the first naming the cause" "3 1" \
+	"$(grep -c '"document":"crashed-' "$XDG_STATE_HOME/kyso/audit.log") $(grep \
+	'"document":"crashed-1.pdf"' "$XDG_STATE_HOME/kyso/audit.log" | grep -cE "$crash")"
+mock_unrule "C_Sign "
+wait_for eval '[ "$(events token-added tokA)" -gt "$a0" ]'
+t_match "  ... the rule gone, A's token comes back and signs a batch" '"signed":3,' \
+	"$(batch "$ida" back)"
+t_eq "  ... B's token was never removed" 0 "$(( $(events token-removed tokB) - b0 ))"
 
 # C_GetSlotList crashes: the scan (SIGHUP asks for one) takes A's helper down, again at
 # each restart, with the backoff, until the rule goes

@@ -25,6 +25,7 @@
 #include "rfc3339.h"
 #include "secret.h"
 #include "tokens.h"
+#include "web.h"
 #include "wire.h"
 
 #define CONTENT_TYPE_MAX 128
@@ -40,7 +41,7 @@ static int
 docs_read_params(const struct agent *a, json_t *p, struct docs_params *dp, struct reply *r)
 {
 	static const char *const allowed[] = { "certificate", "documents", "profile",
-		"algorithm", "pin", "description", NULL };
+		"algorithm", "pin", "description", "origin", NULL };
 	json_t *docs;
 	int e;
 
@@ -116,8 +117,9 @@ docs_read_one(json_t *e, size_t i, struct batch_doc *doc, struct reply *r)
 	    (err = params_elem_string(e, "documents", i, "signing_time", 0, 64, &when, r)) !=
 	    KYSO_OK)
 		return err;
+	/* C0, DEL, and C1 (U+0080..U+009F, UTF-8 C2 80..C2 9F: NEXT LINE, CSI...) */
 	for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++)
-		if (*p < 0x20 || *p == 0x7f)
+		if (*p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
 			return docs_invalid(r, i, "name", "a name must not hold control characters");
 	doc->hash_bits = strcmp(alg, "sha256") == 0 ? 256 : strcmp(alg, "sha384") == 0 ? 384 :
 	    strcmp(alg, "sha512") == 0 ? 512 : 0;
@@ -414,8 +416,21 @@ method_sign_documents(struct agent *a, struct conn *c, json_t *p, struct reply *
 	for (size_t i = 0; i < dp.n; i++)
 		if (docs_read_one(json_array_get(dp.documents, i), i, &b->docs[i], r) != KYSO_OK)
 			goto refused;
-	if (docs_unique_names(b, r) != KYSO_OK ||
-	    sign_find_cert(a, dp.certificate, &cert, r) != KYSO_OK ||
+	if (docs_unique_names(b, r) != KYSO_OK)
+		goto refused;
+	/* a web page's call: its origin decides first, so that a page refused learns
+	 * nothing about the certificates (web.h) */
+	switch (web_gate(a, c, p, method_sign_documents, WEB_AUDIT_DOCUMENTS, r)) {
+	case WEB_GATE_PASS:
+		break;
+	case WEB_GATE_DONE:
+		goto refused;
+	case WEB_GATE_PENDING:
+		batch_free(b);
+		secret_free(dp.pin);
+		return DISPATCH_PENDING;
+	}
+	if (sign_find_cert(a, dp.certificate, &cert, r) != KYSO_OK ||
 	    docs_algorithms(cert, dp.algorithm, b, r) != KYSO_OK)
 		goto refused;
 	t = cert->token;

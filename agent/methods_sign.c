@@ -14,6 +14,7 @@
 #include "request.h"
 #include "secret.h"
 #include "tokens.h"
+#include "web.h"
 
 struct sign_params {
 	const char *certificate, *algorithm, *description, *format;
@@ -35,7 +36,7 @@ sign_read_params(const struct agent *a, json_t *p, struct sign_params *sp,
     struct reply *r)
 {
 	static const char *const allowed[] = { "certificate", "algorithm", "digest", "data",
-		"pin", "description", "signature_format", NULL };
+		"pin", "description", "signature_format", "origin", NULL };
 	int e;
 
 	if ((e = params_only(p, allowed, r)) != KYSO_OK ||
@@ -246,8 +247,20 @@ method_sign(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 	struct job_sign *sg;
 	int e;
 
-	if (sign_read_params(a, p, &sp, r) != KYSO_OK || sign_check(a, &sp, &cert, &alg, r) !=
-	    KYSO_OK)
+	if (sign_read_params(a, p, &sp, r) != KYSO_OK)
+		goto done;
+	/* a web page's call: its origin decides first, so that a page refused learns
+	 * nothing about the certificates */
+	switch (web_gate(a, c, p, method_sign, WEB_AUDIT_SIGN, r)) {
+	case WEB_GATE_PASS:
+		break;
+	case WEB_GATE_DONE:
+		goto done;
+	case WEB_GATE_PENDING:
+		sign_params_free(&sp);
+		return DISPATCH_PENDING;
+	}
+	if (sign_check(a, &sp, &cert, &alg, r) != KYSO_OK)
 		goto done;
 	t = cert->token;
 	if (alg_plan(alg, cert->ci.key_type, t->desc.mechs, sp.data != NULL, &plan) !=
@@ -295,8 +308,9 @@ method_sign(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 	sg->auth.protected_auth_path = !!(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH);
 	sg->always_auth = cert->always_auth;
 	sg->auth.logout_after = a->policy.no_login_cache;
-	log_info("client %lu (pid %ld, %s): sign with certificate %.16s (%s) on token '%s', "
-	    "%s; description: %.*s", c->serial, (long)c->pid, c->exe, cert->ci.id,
+	log_info("client %lu (pid %ld, %s%s%s): sign with certificate %.16s (%s) on token '%s', "
+	    "%s; description: %.*s", c->serial, (long)c->pid, c->exe,
+	    c->origin[0] != '\0' ? ", for web page " : "", c->origin, cert->ci.id,
 	    cert->ci.subject, t->desc.label, alg->name,
 	    sp.description != NULL ? utf8_prefix(sp.description, 200) : 6,
 	    sp.description != NULL ? sp.description : "(none)");

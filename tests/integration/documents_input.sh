@@ -53,6 +53,11 @@ refused "a document without a name" "documents[1].name" 1 "parameter 'documents\
 	"{\"certificate\":\"$pid\",\"documents\":[$(doc a),{\"digest\":\"$D\",\"digest_algorithm\":\"sha256\"}]}"
 refused "a name with a control character" "documents[0].name" 0 ".*must not hold control characters" \
 	"{\"certificate\":\"$pid\",\"documents\":[$(doc 'a\nb.pdf')]}"
+refused "a name with a C1 control character (U+0085 NEXT LINE)" "documents[1].name" 1 \
+	".*must not hold control characters" \
+	"{\"certificate\":\"$pid\",\"documents\":[$(doc a),$(doc 'memo\u0085b.pdf')]}"
+refused "  ... or U+009B (CSI)" "documents[0].name" 0 ".*must not hold control characters" \
+	"{\"certificate\":\"$pid\",\"documents\":[$(doc 'x\u009b2J.pdf')]}"
 refused "two documents with the same name" "documents[3].name" 3 ".*the same name as documents\[1\]" \
 	"{\"certificate\":\"$pid\",\"documents\":[$(doc a),$(doc same),$(doc b),$(doc same)]}"
 refused "an unknown profile" profile None "profile must be 'cades' or 'pades'" \

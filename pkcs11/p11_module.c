@@ -164,7 +164,13 @@ p11_modules_registered(char ***paths, size_t *n)
 	for (i = 0; list[i] != NULL; i++) {
 		char *name = p11_kit_module_get_filename(list[i]);
 
-		if (r == KYSO_OK && name != NULL && !module_is_trust_policy(list[i])) {
+		if (r != KYSO_OK || name == NULL || module_is_trust_policy(list[i])) {
+			;
+		} else if (p11_loopguard_is_kyso(list[i], name)) {
+			/* listed for kysod, which would start a helper for it: never */
+			log_error("refusing to load the registered module %s: it is kyso-pkcs11, "
+			    "the module that forwards to kysod itself (a loop)", name);
+		} else {
 			out[count++] = name;
 			name = NULL;
 		}

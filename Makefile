@@ -131,6 +131,7 @@ RPC_SRCS += p11rpc/rpc_msg.c
 # kysod's side: p11.h over helper processes
 RPC_CLIENT_SRCS += p11rpc/rpc_call.c
 RPC_CLIENT_SRCS += p11rpc/rpc_client.c
+RPC_CLIENT_SRCS += p11rpc/rpc_loopguard.c
 RPC_CLIENT_SRCS += p11rpc/rpc_session.c
 RPC_CLIENT_SRCS += p11rpc/rpc_spawn.c
 

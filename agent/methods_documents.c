@@ -95,9 +95,9 @@ oid_ok(const char *s)
 	return 1;
 }
 
-/* Reads document i of the call into doc. */
+/* Reads document i of the call into doc; a PAdES document's content type can only be id-data. */
 static int
-docs_read_one(json_t *e, size_t i, struct batch_doc *doc, struct reply *r)
+docs_read_one(json_t *e, size_t i, struct batch_doc *doc, int pades, struct reply *r)
 {
 	static const char *const allowed[] = { "name", "digest", "digest_algorithm",
 		"content_type", "signing_time", NULL };
@@ -144,6 +144,10 @@ docs_read_one(json_t *e, size_t i, struct batch_doc *doc, struct reply *r)
 	if (ctype != NULL && !oid_ok(ctype))
 		return docs_invalid(r, i, "content_type", "must be an object identifier in dotted "
 		    "form, such as 1.2.840.113549.1.7.1");
+	/* ETSI EN 319 142-1 5.1: a PAdES CMS signs the ByteRange as id-data */
+	if (pades && ctype != NULL && strcmp(ctype, "1.2.840.113549.1.7.1") != 0)
+		return docs_invalid(r, i, "content_type", "a PAdES signature's content type is "
+		    "id-data (1.2.840.113549.1.7.1), as ETSI EN 319 142-1 requires");
 	if (when != NULL) {
 		if (rfc3339_parse(when, 1, &ms) != 0 || ms < 0)
 			return docs_invalid(r, i, "signing_time", "must be an RFC 3339 time with "
@@ -414,7 +418,8 @@ method_sign_documents(struct agent *a, struct conn *c, json_t *p, struct reply *
 	b->profile = dp.profile != NULL && strcmp(dp.profile, "pades") == 0 ?
 	    CMS_PROFILE_PADES : CMS_PROFILE_CADES;
 	for (size_t i = 0; i < dp.n; i++)
-		if (docs_read_one(json_array_get(dp.documents, i), i, &b->docs[i], r) != KYSO_OK)
+		if (docs_read_one(json_array_get(dp.documents, i), i, &b->docs[i],
+		    b->profile == CMS_PROFILE_PADES, r) != KYSO_OK)
 			goto refused;
 	if (docs_unique_names(b, r) != KYSO_OK)
 		goto refused;

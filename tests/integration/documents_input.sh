@@ -68,6 +68,9 @@ refused "a signing_time without a zone" "documents[0].signing_time" 0 ".*must be
 	"{\"certificate\":\"$pid\",\"documents\":[$(doc a "$D" sha256 ',"signing_time":"2026-12-06T10:00:00"')]}"
 refused "a content_type that is not an OID" "documents[0].content_type" 0 ".*dotted form" \
 	"{\"certificate\":\"$pid\",\"documents\":[$(doc a "$D" sha256 ',"content_type":"1.2.x"')]}"
+refused "a PAdES document whose content_type is not id-data" "documents[0].content_type" 0 \
+	".*a PAdES signature's content type is id-data .*ETSI EN 319 142-1 requires" \
+	"{\"certificate\":\"$pid\",\"profile\":\"pades\",\"documents\":[$(doc a "$D" sha256 ',"content_type":"1.2.840.113549.1.9.16.1.4"')]}"
 refused "an unknown field in a document" "documents[0].hash" 0 "unknown parameter 'documents\[0\].hash'" \
 	"{\"certificate\":\"$pid\",\"documents\":[$(doc a "$D" sha256 ',"hash":"x"')]}"
 refused "an unknown parameter" data None "unknown parameter 'data'" \

@@ -180,6 +180,19 @@ t_match "the installed completion completes kyso's commands" 'complete -F _kyso 
 	"$(bash -c '. /usr/share/bash-completion/completions/kyso && complete -p kyso')"
 agent_stop
 
+# the maintainer scripts replay the USB devices' udev events where udevd runs (here it does
+# not: apt install above succeeded without it); a udevadm that answers shows the calls
+mkdir -p "$T_DIR/fakebin"
+printf '#!/bin/sh\necho "udevadm $*" >> "%s"\n' "$T_DIR/udevadm.log" > "$T_DIR/fakebin/udevadm"
+chmod 755 "$T_DIR/fakebin/udevadm"
+PATH=$T_DIR/fakebin:$PATH sh /var/lib/dpkg/info/kyso.postinst configure >/dev/null 2>&1
+t_eq "postinst (udevd running): reloads the rules, replays the USB devices' events" \
+	"udevadm control --reload-rules|udevadm trigger --action=change --subsystem-match=usb" \
+	"$(paste -sd'|' "$T_DIR/udevadm.log" 2>/dev/null)"
+: > "$T_DIR/udevadm.log"
+PATH=$T_DIR/fakebin:$PATH sh /var/lib/dpkg/info/kyso.postrm upgrade >/dev/null 2>&1
+t_eq "  ... postrm upgrade leaves udev alone" "" "$(cat "$T_DIR/udevadm.log")"
+
 # --- purge: nothing left ---
 t0=$(date +%s)
 apt purge $KYSO_PKGS > "$T_DIR/purge.log" 2>&1

@@ -14,6 +14,7 @@ PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
 MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share
 # kysod reads /etc/kyso/kysod.conf wherever it is installed, and autostart entries are
@@ -25,7 +26,6 @@ BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 # the translations' catalogs (LOCALEDIR/LANG/LC_MESSAGES/kyso.mo); the programs look there,
 # or in $KYSO_LOCALEDIR (the tests: $(BUILD)/locale)
 LOCALEDIR ?= $(DATADIR)/locale
-LIBEXECDIR ?= $(PREFIX)/libexec
 # where browsers look for native-messaging host manifests (system-wide; not below PREFIX:
 # the browsers look only here)
 CHROMIUM_NM_DIR ?= /etc/chromium/native-messaging-hosts
@@ -44,7 +44,7 @@ PDF_PKGS := libqpdf libcurl pangocairo cairo-pdf openssl jansson
 # which are missing and how to install them (not "jansson.h: No such file or directory")
 NODEPS_GOALS := deps check demo bench bench-hotplug bench-module clean dist help
 ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
-NEED_PKGS := $(PKGS) $(PDF_PKGS) $(if $(filter tests check-build bench-build test_%,$(MAKECMDGOALS)),cmocka)
+NEED_PKGS := $(PKGS) $(PDF_PKGS) libseccomp $(if $(filter tests check-build bench-build test_%,$(MAKECMDGOALS)),cmocka)
 PKG_MISSING := $(strip $(shell command -v $(firstword $(CC)) >/dev/null 2>&1 || \
 	echo "$(firstword $(CC))"; command -v msgfmt >/dev/null 2>&1 || echo gettext; \
 	if command -v pkg-config >/dev/null 2>&1; then \
@@ -60,6 +60,8 @@ endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libseccomp, for the filter of the helper processes that run PKCS#11 modules
+SECCOMP_LIBS := $(shell pkg-config --libs libseccomp 2>/dev/null)
 # libinih, for kysod's configuration files and kyso-admin's provisioning profiles
 INIH_CFLAGS := $(shell pkg-config --cflags inih 2>/dev/null)
 # where p11-kit finds modules named without a directory ("module: opensc-pkcs11.so")
@@ -76,7 +78,9 @@ endif
 HARDEN := -fstack-protector-strong -fstack-clash-protection -fcf-protection \
 	-D_FORTIFY_SOURCE=2
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -O2 -g -fPIC $(WARN) \
-	-DKYSO_VERSION='"$(VERSION)"' -DKYSO_P11_MODULE_DIR='"$(P11_MODULE_DIR)"' -Icommon -Ipkcs11 -Iagent -Iclient $(PKG_CFLAGS) $(INIH_CFLAGS)
+	-DKYSO_VERSION='"$(VERSION)"' -DKYSO_P11_MODULE_DIR='"$(P11_MODULE_DIR)"' \
+	-DKYSO_HELPER_DIR='"$(LIBEXECDIR)/kyso"' -Icommon -Ipkcs11 -Ip11rpc -Iagent -Iclient \
+	$(PKG_CFLAGS) $(INIH_CFLAGS)
 LDFLAGS_BASE := -Wl,-z,relro,-z,now -Wl,--as-needed
 ifeq ($(SAN),1)
 CFLAGS_BASE += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -93,6 +97,7 @@ ALL_LDFLAGS := $(LDFLAGS_BASE) $(LDFLAGS)
 
 # ---- sources, one per line ----
 COMMON_SRCS += common/buf.c
+COMMON_SRCS += common/curves.c
 COMMON_SRCS += common/encode.c
 COMMON_SRCS += common/i18n.c
 COMMON_SRCS += common/kyso_err.c
@@ -109,12 +114,35 @@ P11_SRCS += pkcs11/p11_admin.c
 P11_SRCS += pkcs11/p11_admin_objects.c
 P11_SRCS += pkcs11/p11_ckr.c
 P11_SRCS += pkcs11/p11_events.c
+P11_SRCS += pkcs11/p11_free.c
 P11_SRCS += pkcs11/p11_loopguard.c
 P11_SRCS += pkcs11/p11_module.c
 P11_SRCS += pkcs11/p11_objects.c
 P11_SRCS += pkcs11/p11_session.c
 P11_SRCS += pkcs11/p11_sign.c
 P11_SRCS += pkcs11/p11_uri.c
+
+# what kysod links of pkcs11/: Cryptoki's return values, URIs, freeing descriptions (no
+# module is loaded)
+P11_PURE_SRCS += pkcs11/p11_ckr.c
+P11_PURE_SRCS += pkcs11/p11_free.c
+P11_PURE_SRCS += pkcs11/p11_uri.c
+
+# the wire between kysod and kyso-p11-helper (both ends)
+RPC_SRCS += p11rpc/rpc_chan.c
+RPC_SRCS += p11rpc/rpc_msg.c
+
+# kysod's side: p11.h over helper processes
+RPC_CLIENT_SRCS += p11rpc/rpc_call.c
+RPC_CLIENT_SRCS += p11rpc/rpc_client.c
+RPC_CLIENT_SRCS += p11rpc/rpc_loopguard.c
+RPC_CLIENT_SRCS += p11rpc/rpc_session.c
+RPC_CLIENT_SRCS += p11rpc/rpc_spawn.c
+
+# kyso-p11-helper, which runs one vendor module
+HELPER_SRCS += p11rpc/kyso_p11_helper.c
+HELPER_SRCS += p11rpc/rpc_sandbox.c
+HELPER_SRCS += p11rpc/rpc_server.c
 
 AGENT_SRCS += agent/agent.c
 AGENT_SRCS += agent/alg.c
@@ -143,6 +171,7 @@ AGENT_SRCS += agent/methods_service.c
 AGENT_SRCS += agent/modwatch.c
 AGENT_SRCS += agent/methods_sign.c
 AGENT_SRCS += agent/methods_tokens.c
+AGENT_SRCS += agent/owner.c
 AGENT_SRCS += agent/params.c
 AGENT_SRCS += agent/pinentry.c
 AGENT_SRCS += agent/pinentry_proc.c
@@ -228,6 +257,10 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 COMMON_OBJS := $(call obj,$(COMMON_SRCS))
 P11_OBJS := $(call obj,$(P11_SRCS))
+P11_PURE_OBJS := $(call obj,$(P11_PURE_SRCS))
+RPC_OBJS := $(call obj,$(RPC_SRCS))
+RPC_CLIENT_OBJS := $(call obj,$(RPC_CLIENT_SRCS))
+HELPER_OBJS := $(call obj,$(HELPER_SRCS))
 AGENT_OBJS := $(call obj,$(AGENT_SRCS)) $(BUILD)/obj/idl.o $(BUILD)/obj/usb_ids.o
 LIBKYSO_OBJS := $(call obj,$(LIBKYSO_SRCS))
 CLI_OBJS := $(call obj,$(CLI_SRCS))
@@ -240,8 +273,8 @@ HOST_LIB_OBJS := $(call obj,$(HOST_LIB_SRCS))
 # the ABI policy: docs/architecture.md ("ABI"); the exported symbols: client/libkyso.map
 LIBKYSO_SONAME := libkyso.so.1
 
-PROGRAMS := $(BUILD)/kysod $(BUILD)/kyso $(BUILD)/kyso-admin $(BUILD)/kysod-whois \
-	$(BUILD)/kyso-browser-host
+PROGRAMS := $(BUILD)/kysod $(BUILD)/kyso-p11-helper $(BUILD)/kyso $(BUILD)/kyso-admin \
+	$(BUILD)/kysod-whois $(BUILD)/kyso-browser-host
 
 # ---- the browser extension (browser/extension/) and the host manifests ----
 # One source tree; the two manifests differ in the background (a service worker for
@@ -258,7 +291,8 @@ EXT_SRC := $(addprefix browser/extension/,$(EXT_FILES)) browser/extension/manife
 BROWSER_OUT := $(BUILD)/browser/chromium/manifest.json $(BUILD)/browser/firefox/manifest.json \
 	$(BUILD)/browser/native/chromium/io.kyso.browser_host.json \
 	$(BUILD)/browser/native/firefox/io.kyso.browser_host.json
-LIBS := $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a $(BUILD)/libkyso.so $(BUILD)/kyso.pc
+LIBS := $(BUILD)/libkysod-core.a $(BUILD)/libkyso-p11.a $(BUILD)/libkyso-rpc.a \
+	$(BUILD)/libkyso.a $(BUILD)/libkyso.so $(BUILD)/kyso.pc
 UNITS := $(BUILD)/kysod.service $(BUILD)/kysod-whois.service $(BUILD)/70-kyso-tokens.rules \
 	$(BUILD)/io.kyso.kysod.metainfo.xml
 LIBS += $(BUILD)/libkyso-pdf.a $(BUILD)/libkyso-pdf.so $(BUILD)/kyso-pdf.pc
@@ -318,15 +352,32 @@ $(BUILD)/70-kyso-tokens.rules: udev/70-kyso-tokens.rules.in $(USB_IDS) Makefile
 	awk -v f=$@.vendors '/^@VENDOR_RULES@$$/ { while ((getline l < f) > 0) print l; next } \
 	  { print }' $< > $@.tmp && mv $@.tmp $@ && rm -f $@.vendors
 
-# the agent core: everything kysod runs, linked by kysod, tests, fuzzers and benchmarks
-$(BUILD)/libkysod-core.a: $(AGENT_OBJS) $(P11_OBJS) $(COMMON_OBJS)
+# the agent core: everything kysod runs but the PKCS#11 layer, linked by kysod, tests,
+# fuzzers and benchmarks; with libkyso-p11.a after it (the module in the same process:
+# tests, fuzzers, the benchmark's in-process kysod) or libkyso-rpc.a (kysod: modules in
+# helper processes)
+$(BUILD)/libkysod-core.a: $(AGENT_OBJS) $(COMMON_OBJS)
 	rm -f $@ && ar rcs $@ $^
+
+# the PKCS#11 layer, in process (and what it uses of common/): kyso-admin,
+# kyso-p11-helper, tests
+$(BUILD)/libkyso-p11.a: $(P11_OBJS) $(RPC_OBJS) $(COMMON_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+# the PKCS#11 layer over helper processes: kysod
+$(BUILD)/libkyso-rpc.a: $(RPC_CLIENT_OBJS) $(RPC_OBJS) $(P11_PURE_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+# kysod loads no vendor module: each runs in a kyso-p11-helper of its own
+$(BUILD)/kyso-p11-helper: $(HELPER_OBJS) $(BUILD)/libkyso-p11.a
+	$(CC) $(ALL_LDFLAGS) -pie -o $@ $(HELPER_OBJS) $(BUILD)/libkyso-p11.a \
+		$(PKG_LIBS) $(SECCOMP_LIBS) -lpthread
 
 # the admin library; link it before libkysod-core.a (it uses agent/alg.c)
 $(BUILD)/libkyso-admin.a: $(ADMIN_LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/kysod: $(BUILD)/obj/agent/kysod.o $(BUILD)/libkysod-core.a
+$(BUILD)/kysod: $(BUILD)/obj/agent/kysod.o $(BUILD)/libkysod-core.a $(BUILD)/libkyso-rpc.a
 	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(PKG_LIBS) -lpthread
 
 # names kysod's callers when kysod's sandbox cannot (agent/whois.h)
@@ -429,7 +480,8 @@ browser-crx: $(BUILD)/browser/chromium/manifest.json
 	chmod 644 $(BUILD)/browser/kyso-chromium.crx
 	@echo "$(BUILD)/browser/kyso-chromium.crx: extension id $(EXTENSION_ID)"
 
-$(BUILD)/kyso-admin: $(ADMIN_OBJS) $(BUILD)/libkyso-admin.a $(BUILD)/libkysod-core.a
+$(BUILD)/kyso-admin: $(ADMIN_OBJS) $(BUILD)/libkyso-admin.a $(BUILD)/libkysod-core.a \
+    $(BUILD)/libkyso-p11.a
 	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(PKG_LIBS) $(INIH_LIBS) -lpthread
 
 deps:
@@ -447,7 +499,7 @@ install: all
 		$(DESTDIR)$(UDEVDIR)/rules.d $(DESTDIR)$(LIBEXECDIR)/kyso $(DESTDIR)$(BASHCOMPDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/kyso $(DESTDIR)$(SYSCONFDIR)/xdg/autostart
 	install -m 755 $(BUILD)/kysod $(BUILD)/kyso $(BUILD)/kyso-admin $(DESTDIR)$(BINDIR)/
-	install -m 755 $(BUILD)/kysod-whois $(DESTDIR)$(LIBEXECDIR)/kyso/
+	install -m 755 $(BUILD)/kysod-whois $(BUILD)/kyso-p11-helper $(DESTDIR)$(LIBEXECDIR)/kyso/
 	install -m 644 $(BUILD)/libkyso.a $(DESTDIR)$(LIBDIR)/
 	install -m 644 $(BUILD)/$(LIBKYSO_SONAME) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(LIBKYSO_SONAME) $(DESTDIR)$(LIBDIR)/libkyso.so

@@ -202,8 +202,7 @@ cmd_change_pin(struct admin *a)
 	/* not logged in: C_SetPIN checks the old PIN and changes the user's */
 	if ((r = p11_session_set_pin(s, old, new, &f)) != KYSO_OK) {
 		/* CKR_PIN_INVALID / CKR_PIN_LEN_RANGE: the new PIN, not the old one */
-		rc = admin_fail(a, r == KYSO_ERR_PIN_INCORRECT &&
-		    strcmp(f.ckr_name, "CKR_PIN_INCORRECT") != 0 ?
+		rc = admin_fail(a, r == KYSO_ERR_PIN_INCORRECT && p11_fail_new_pin_refused(&f) ?
 		    _("the token refused the new user PIN") : _("user PIN"), r, &f);
 		goto out;
 	}

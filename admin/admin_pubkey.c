@@ -5,6 +5,7 @@
 #include <openssl/param_build.h>
 
 #include "admin.h"
+#include "curves.h"
 #include "kyso_err.h"
 
 /*
@@ -36,22 +37,13 @@ ec_point_unwrap(const unsigned char *in, size_t inlen, const unsigned char **p, 
 	}
 }
 
-/* The OpenSSL group name of a DER curve OID (CKA_EC_PARAMS), or NULL. */
+/* The OpenSSL group name of a Weierstrass curve's CKA_EC_PARAMS, or NULL. */
 static const char *
 curve_group(const unsigned char *der, size_t len)
 {
-	static const unsigned char p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03,
-		0x01, 0x07 };
-	static const unsigned char p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
-	static const unsigned char p521[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23 };
+	const struct curve *c = curve_by_params(der, len);
 
-	if (len == sizeof(p256) && memcmp(der, p256, len) == 0)
-		return "P-256";
-	if (len == sizeof(p384) && memcmp(der, p384, len) == 0)
-		return "P-384";
-	if (len == sizeof(p521) && memcmp(der, p521, len) == 0)
-		return "P-521";
-	return NULL;
+	return c != NULL && c->id != CURVE_ED25519 ? c->nist : NULL;
 }
 
 static int

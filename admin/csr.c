@@ -14,6 +14,7 @@
 
 #include "alg.h"
 #include "csr.h"
+#include "curves.h"
 #include "errmsg.h"
 #include "kyso_err.h"
 
@@ -22,6 +23,7 @@
 int
 csr_sign_alg(EVP_PKEY *pubkey, int *alg, char *err, size_t errlen)
 {
+	const struct curve *c;
 	char group[64];
 	size_t glen = 0;
 	int bits;
@@ -42,9 +44,9 @@ csr_sign_alg(EVP_PKEY *pubkey, int *alg, char *err, size_t errlen)
 		if (EVP_PKEY_get_utf8_string_param(pubkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
 		    sizeof(group), &glen) != 1)
 			strcpy(group, "(unnamed)");
-		if (strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0)
+		if ((c = curve_by_group(group)) != NULL && c->id == CURVE_P256)
 			*alg = CSR_SIGN_ECDSA_SHA256;
-		else if (strcmp(group, "secp384r1") == 0 || strcmp(group, "P-384") == 0)
+		else if (c != NULL && c->id == CURVE_P384)
 			*alg = CSR_SIGN_ECDSA_SHA384;
 		else
 			return errmsg(err, errlen, KYSO_ERR_UNSUPPORTED_ALG,

@@ -1,10 +1,13 @@
 /* agent.c — the agent's life cycle and its event loop. */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +34,9 @@
 
 /* How long the initial token scans may delay serving before the agent serves anyway. */
 #define READY_TIMEOUT_MS 15000
+/* After accept failed (out of descriptors), listening resumes when a connection closes,
+ * or after this long (a descriptor freed elsewhere: a dialog ended, a module closed one). */
+#define ACCEPT_RETRY_MS 1000
 
 static int
 agent_watch(struct agent *a, int fd, void *tag)
@@ -250,6 +256,42 @@ agent_init(struct agent *a, const struct agent_options *o, char *err, size_t err
 	return KYSO_OK;
 }
 
+/* Counts the process's open descriptors (-1 if /proc cannot tell). */
+static long
+agent_fds_open(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	long n = -1;  /* the directory's own descriptor */
+
+	if (d == NULL)
+		return -1;
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n - 2;  /* "." and ".." */
+}
+
+/*
+ * How many clients the descriptor limit leaves room for, once the modules and their
+ * tokens are open: the rest less AGENT_FD_RESERVE (a token plugged in later, a dialog's
+ * pipes, the audit log reopened). Clients past it wait in the backlog.
+ */
+static void
+agent_conn_cap(struct agent *a)
+{
+	struct rlimit rl;
+	long open = agent_fds_open(), room;
+
+	a->conn_cap = AGENT_MAX_CONNS;
+	if (open < 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur > (rlim_t)(open + AGENT_FD_RESERVE + AGENT_MAX_CONNS))
+		return;
+	room = (long)rl.rlim_cur - open - AGENT_FD_RESERVE;
+	a->conn_cap = room > 1 ? (size_t)room : 1;
+	log_warn("only %lu file descriptors (%ld open): at most %zu clients at once; others wait",
+	    (unsigned long)rl.rlim_cur, open, a->conn_cap);
+}
+
 /* Starts accepting clients (once the initial scans are done or took too long). */
 static void
 agent_serve(struct agent *a)
@@ -257,6 +299,7 @@ agent_serve(struct agent *a)
 	if (a->serving)
 		return;
 	a->serving = 1;
+	agent_conn_cap(a);
 	for (size_t i = 0; i < a->nlisten; i++)
 		if (agent_watch(a, a->listen_fds[i], &a->listen_fds[i]) != KYSO_OK)
 			log_error("cannot watch the listening socket: %s", strerror(errno));
@@ -274,6 +317,84 @@ agent_serve(struct agent *a)
 	}
 }
 
+/*
+ * accept failed with a listening socket still readable (EMFILE: out of descriptors): in
+ * a level-triggered loop that would spin at full speed, logging each time. The listening
+ * sockets leave the epoll set (clients wait in the backlog) until a descriptor is freed
+ * or ACCEPT_RETRY_MS pass; said once until an accept works again.
+ */
+static void
+agent_accept_pause(struct agent *a, int err)
+{
+	if (a->accept_failing) {
+		/* said already */
+	} else if (err == 0) {
+		log_warn("%zu clients connected, as many as the file descriptor limit allows: "
+		    "not accepting connections until one is closed; clients wait", a->nconns);
+	} else {
+		log_warn("%s (%s): not accepting connections until one is freed; clients wait",
+		    err == EMFILE || err == ENFILE ? "out of file descriptors" :
+		    "cannot accept connections", strerror(err));
+	}
+	a->accept_failing = 1;
+	a->accept_paused = 1;
+	a->accept_resume_ms = err == 0 ? LONG_MAX : agent_now_ms() + ACCEPT_RETRY_MS;
+	for (size_t i = 0; i < a->nlisten; i++)
+		(void)epoll_ctl(a->epfd, EPOLL_CTL_DEL, a->listen_fds[i], NULL);
+}
+
+void
+agent_fd_freed(struct agent *a)
+{
+	if (a->accept_paused)
+		a->accept_resume_ms = 0;
+}
+
+/*
+ * A listening socket is readable. While accepting was failing, the clients that waited
+ * are taken in one go: the episode ends (said once) when none waits any more.
+ */
+static void
+agent_listener(struct agent *a, int fd)
+{
+	int r;
+
+	do {
+		if (a->nconns >= a->conn_cap) {
+			agent_accept_pause(a, 0);
+			return;
+		}
+		if ((r = conn_accept(a, fd)) < 0) {
+			agent_accept_pause(a, errno);
+			return;
+		}
+	} while (r > 0 && a->accept_failing);
+	if (r == 0 && a->accept_failing) {
+		a->accept_failing = 0;
+		log_info("accepting connections again: no client waits any more");
+	}
+}
+
+/* Listens again once it is time. Returns the epoll timeout until then (ms, -1: none). */
+static int
+agent_accept_resume(struct agent *a)
+{
+	long now = agent_now_ms();
+
+	if (!a->accept_paused)
+		return -1;
+	if (a->accept_resume_ms > now)  /* LONG_MAX: until a connection closes */
+		return a->accept_resume_ms == LONG_MAX ? -1 : (int)(a->accept_resume_ms - now);
+	a->accept_paused = 0;
+	for (size_t i = 0; i < a->nlisten; i++)
+		if (agent_watch(a, a->listen_fds[i], &a->listen_fds[i]) != KYSO_OK)
+			log_error("cannot watch the listening socket: %s", strerror(errno));
+	/* take the waiting clients now: when none waits, no event would come to say so */
+	for (size_t i = 0; i < a->nlisten && !a->accept_paused; i++)
+		agent_listener(a, a->listen_fds[i]);
+	return a->accept_paused ? agent_accept_resume(a) : -1;
+}
+
 static void
 agent_completions(struct agent *a)
 {
@@ -281,7 +402,7 @@ agent_completions(struct agent *a)
 
 	for (; j != NULL; j = next) {
 		next = j->next;
-		if (j->initial && a->pending_scans > 0)
+		if (job_initial(j) && a->pending_scans > 0)
 			a->pending_scans--;
 		dispatch_complete(a, j);
 		job_free(j);
@@ -427,14 +548,15 @@ agent_run(struct agent *a)
 			}
 			else if (tag >= (void *)&a->listen_fds[0] &&
 			    tag < (void *)&a->listen_fds[a->nlisten]) {
-				if (conn_accept(a, *(int *)tag) != KYSO_OK)
-					log_warn("accept: %s", strerror(errno));
+				agent_listener(a, *(int *)tag);
 			} else
 				conn_event(a, tag, ev[i].events);
 		}
 		timeout = conn_housekeeping(a);  /* waiting calls, unfinished messages */
 		timeout = agent_min_timeout(timeout, logins_expire(a));
 		conn_reap(a);  /* never inside a batch: later events may name a dropped conn */
+		if (a->serving)
+			timeout = agent_min_timeout(timeout, agent_accept_resume(a));
 	}
 	return KYSO_OK;
 }
@@ -452,7 +574,7 @@ agent_record_unserved(struct agent *a)
 		return;
 	for (j = completions_take(&a->done); j != NULL; j = next) {
 		next = j->next;
-		if (job_signs(j) && !j->recorded) {
+		if (job_signs(j) && !job_sign_part(j)->recorded) {
 			j->result = KYSO_ERR_CANCELLED;
 			snprintf(j->why, sizeof(j->why), "kysod stopped before the token signed");
 			record_sign_job(j, &j->token->desc);

@@ -20,6 +20,8 @@ struct web_state;
 
 #define AGENT_MAX_MODULES 32
 #define AGENT_MAX_CONNS 256
+/* Descriptors never given to clients: modules, dialogs and the audit log need them. */
+#define AGENT_FD_RESERVE 8
 
 /*
  * What the policy (kysod.conf, kysod(1) options) lets requests do; all zero: no dialogs,
@@ -83,6 +85,10 @@ struct agent {
 	size_t nconns;
 	struct doc_batch *batches; /* SignDocuments calls being served (batch.h) */
 	int pending_scans;     /* start-up scans (modules, then tokens) still running */
+	size_t conn_cap;       /* connections the descriptor limit allows (agent_serve) */
+	int accept_paused;     /* out of descriptors (or at conn_cap): not listening for now */
+	int accept_failing;    /* since the last accept that worked (logged once) */
+	long accept_resume_ms; /* agent_now_ms() when to try again (0: at once) */
 	int serving;
 	int ready_fd;
 	int stop;
@@ -97,6 +103,12 @@ int agent_init(struct agent *a, const struct agent_options *o, char *err, size_t
 
 /* Runs the event loop until SIGTERM/SIGINT or agent_request_stop. Returns KYSO_OK. */
 int agent_run(struct agent *a);
+
+/*
+ * A descriptor was freed (a connection closed): a listener paused because accept ran out
+ * of descriptors (EMFILE) is resumed after the current batch.
+ */
+void agent_fd_freed(struct agent *a);
 
 /* Returns a monotonic clock in seconds. */
 long agent_now(void);

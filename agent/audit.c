@@ -22,6 +22,7 @@
 #include "encode.h"
 #include "kyso_err.h"
 #include "log.h"
+#include "owner.h"
 #include "xdg.h"
 
 #define OPEN_FLAGS (O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)
@@ -75,6 +76,7 @@ audit_path(const struct audit_log *l)
 static int
 open_file(struct audit_log *l, int *created, char *err, size_t errlen)
 {
+	char why[320];
 	struct stat st;
 	int fd = -1, e = 0;
 
@@ -105,6 +107,14 @@ open_file(struct audit_log *l, int *created, char *err, size_t errlen)
 		e = errno;
 		fail(err, errlen, "cannot use the audit log %s: %s", l->path,
 		    fstat(fd, &st) == 0 ? "it is not a regular file" : strerror(e));
+		close(fd);
+		return -1;
+	}
+	/* at every opening (also of a file that replaced the old one): nobody but this
+	 * user may be able to swap or empty it */
+	if (owner_check_dir(l->dir, why, sizeof(why)) != KYSO_OK ||
+	    owner_check_file(fd, l->path, why, sizeof(why)) != KYSO_OK) {
+		fail(err, errlen, "cannot trust the audit log %s: %s", l->path, why);
 		close(fd);
 		return -1;
 	}
@@ -397,15 +407,28 @@ journal_message(const struct audit_record *r, const char *result, const char *me
 	return text;
 }
 
+/* The journal's priority of a record: by its outcome (the error it names), one table. */
 static int
 priority(const char *result)
 {
+	static const struct {
+		int err;
+		int prio;
+	} prios[] = {
+		{ KYSO_ERR_AUDIT, LOG_ERR },
+		/* wrong PINs, locked PINs: someone may be guessing */
+		{ KYSO_ERR_PIN_INCORRECT, LOG_WARNING },
+		{ KYSO_ERR_PIN_LOCKED, LOG_WARNING },
+		{ KYSO_ERR_PIN_REQUIRED, LOG_WARNING },
+	};
+	int err;
+
 	if (strcmp(result, "granted") == 0)
 		return LOG_INFO;
-	if (strcmp(result, "io.kyso.Agent.AuditFailed") == 0)
-		return LOG_ERR;
-	if (strncmp(result, "io.kyso.Agent.Pin", 17) == 0)
-		return LOG_WARNING;  /* wrong PINs, locked PINs: someone may be guessing */
+	err = kyso_err_from_varlink(result);
+	for (size_t i = 0; i < sizeof(prios) / sizeof(prios[0]); i++)
+		if (prios[i].err == err)
+			return prios[i].prio;
 	return LOG_NOTICE;
 }
 

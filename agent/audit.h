@@ -11,7 +11,8 @@
  * away by log rotation, removed, replaced), the path is opened anew, so rotation simply
  * starts a new file. After a failed write it is opened anew too. Mode 0600; its
  * directory, made if missing, 0700. A symbolic link at the path is refused (O_NOFOLLOW),
- * and so is anything but a regular file (/dev/null would lose every record).
+ * and so is anything but a regular file (/dev/null would lose every record). At every
+ * opening, a file or directory someone else could swap or empty is refused (owner.h).
  *
  * Fields of a line, in this order; a field that is not known is left out (also ""):
  *   time          RFC 3339, UTC, milliseconds: "2026-12-06T10:00:00.123Z"

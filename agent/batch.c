@@ -102,20 +102,23 @@ batch_submit(struct agent *a, struct doc_batch *b, size_t i)
 {
 	struct batch_doc *doc = &b->docs[i];
 	struct token *t = b->token;
-	struct doc_job *d = NULL;
+	struct job_sign *sg;
+	struct doc_job *d;
 	struct job *j;
 
-	if ((j = job_new(JOB_DOCUMENT)) == NULL || (d = calloc(1, sizeof(*d))) == NULL ||
-	    (b->key_id_len > 0 && (j->key_id_buf = malloc(b->key_id_len)) == NULL) ||
+	if ((j = job_new(JOB_DOCUMENT)) == NULL)
+		return KYSO_ERR_NOMEM;
+	sg = &j->u.document.sign;
+	d = &j->u.document.doc;
+	if ((b->key_id_len > 0 && (sg->key_id_buf = malloc(b->key_id_len)) == NULL) ||
 	    (doc->content_type != NULL &&
 	    (d->content_type = strdup(doc->content_type)) == NULL) ||
-	    (b->pin != NULL && secret_new(secret_data(b->pin), secret_len(b->pin), &j->pin) !=
-	    KYSO_OK) || (j->ri = batch_request_info(a, b, i)) == NULL) {
-		doc_job_free(d);
-		job_free(j);
+	    (b->pin != NULL && secret_new(secret_data(b->pin), secret_len(b->pin),
+	    &sg->auth.pin) != KYSO_OK) ||
+	    (sg->auth.ri = batch_request_info(a, b, i)) == NULL) {
+		job_free(j);  /* and what its parts hold */
 		return KYSO_ERR_NOMEM;
 	}
-	j->doc = d;
 	d->share = batch_share_ref(b->share);
 	d->batch = b;
 	d->index = i;
@@ -128,21 +131,21 @@ batch_submit(struct agent *a, struct doc_batch *b, size_t i)
 	d->has_time = doc->has_time;
 	d->when = doc->when;
 	d->input = doc->plan.input;
-	j->alg = doc->alg;
-	memcpy(j->cert_id, b->ri->cert_id, sizeof(j->cert_id));
+	sg->alg = doc->alg;
+	memcpy(sg->cert_id, b->ri->cert_id, sizeof(sg->cert_id));
 	if (b->key_id_len > 0)
-		memcpy(j->key_id_buf, b->key_id, b->key_id_len);
-	j->req.key_id = j->key_id_buf;
-	j->req.key_id_len = b->key_id_len;
-	j->req.mech = doc->plan.mech;
-	j->req.pss_hash_bits = doc->alg->scheme == SCHEME_PSS ? doc->alg->hash_bits : 0;
-	j->ecdsa_der = doc->alg->scheme == SCHEME_ECDSA;  /* CMS carries ECDSA as DER */
+		memcpy(sg->key_id_buf, b->key_id, b->key_id_len);
+	sg->req.key_id = sg->key_id_buf;
+	sg->req.key_id_len = b->key_id_len;
+	sg->req.mech = doc->plan.mech;
+	sg->req.pss_hash_bits = doc->alg->scheme == SCHEME_PSS ? doc->alg->hash_bits : 0;
+	sg->ecdsa_der = doc->alg->scheme == SCHEME_ECDSA;  /* CMS carries ECDSA as DER */
 	j->token = t;
-	j->login_required = !!(t->desc.flags & P11_TOKEN_LOGIN_REQUIRED);
-	j->was_logged_in = tokens_logged_in(t);
-	j->protected_auth_path = !!(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH);
-	j->always_auth = b->always_auth;
-	j->logout_after = a->policy.no_login_cache;  /* each document logs in and out */
+	sg->login_required = !!(t->desc.flags & P11_TOKEN_LOGIN_REQUIRED);
+	sg->was_logged_in = tokens_logged_in(t);
+	sg->auth.protected_auth_path = !!(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH);
+	sg->always_auth = b->always_auth;
+	sg->auth.logout_after = a->policy.no_login_cache;  /* each document logs in and out */
 	doc->state = DOC_QUEUED;
 	for (size_t k = 0; k < BATCH_WINDOW; k++)
 		if (b->running[k] == NULL) {
@@ -179,7 +182,7 @@ batch_doc_failed(struct batch_doc *doc, const struct job *j)
 {
 	struct reply r = { 0 };
 
-	if (j->doc->skipped) {
+	if (j->u.document.doc.skipped) {
 		doc->error = kyso_err_varlink(KYSO_ERR_CANCELLED);
 		doc->message = strdup(j->why);
 		return;
@@ -250,7 +253,7 @@ batch_pump(struct agent *a, struct doc_batch *b)
 {
 	enum batch_stop why = batch_share_stopped(b->share);
 
-	if (why == BATCH_GOING && b->conn->dead)
+	if (why == BATCH_GOING && conn_gone(b->conn))
 		why = batch_share_stop(b->share, BATCH_STOP_DISCONNECTED);
 	if (why == BATCH_GOING && b->token->gone)
 		why = batch_share_stop(b->share, BATCH_STOP_TOKEN_REMOVED);
@@ -291,7 +294,7 @@ batch_progress(struct agent *a, struct doc_batch *b, size_t i)
 	struct conn *c = b->conn;
 	json_t *doc;
 
-	if (!b->more || c->dead || c->oneway)
+	if (!b->more || conn_gone(c) || c->oneway)
 		return;
 	if ((doc = batch_doc_json(b, i, 1)) == NULL) {
 		log_error("out of memory: the progress of batch %s is not sent", b->ri->batch_id);
@@ -305,7 +308,8 @@ batch_progress(struct agent *a, struct doc_batch *b, size_t i)
 void
 complete_document(struct agent *a, struct job *j)
 {
-	struct doc_job *d = j->doc;
+	struct job_sign *sg = &j->u.document.sign;
+	struct doc_job *d = &j->u.document.doc;
 	struct doc_batch *b = d->batch;
 	struct batch_doc *doc = &b->docs[d->index];
 
@@ -316,9 +320,9 @@ complete_document(struct agent *a, struct job *j)
 	b->inflight--;
 	doc->state = DOC_DONE;
 	doc->attempted = !d->skipped;
-	if (j->result == KYSO_OK && j->sig == NULL)
+	if (j->result == KYSO_OK && sg->sig == NULL)
 		j->result = KYSO_ERR_INTERNAL;
-	if (j->result == KYSO_OK && (doc->cms = b64_encode(j->sig, j->siglen)) == NULL)
+	if (j->result == KYSO_OK && (doc->cms = b64_encode(sg->sig, sg->siglen)) == NULL)
 		j->result = KYSO_ERR_NOMEM;
 	if (j->result == KYSO_OK) {
 		b->nsigned++;

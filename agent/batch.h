@@ -97,10 +97,10 @@ void complete_document(struct agent *a, struct job *j);
 void batch_conn_gone(struct doc_batch *b);
 
 /*
- * Lock, the session locked, the machine going to sleep (after worker_end_requests on
- * t's worker): every batch on token t stops as "locked", so that the loop queues none of
- * its documents any more — also when the worker had taken all those queued, so that
- * worker_end_requests ended none of them.
+ * Lock, a session lock or sleep ends the requests on token t (worker_end_requests): the
+ * batches signing on t stop (locked) at once, so that no document is queued after the
+ * logout that follows — not even for a document whose predecessor's completion was
+ * already on its way back when the Lock came.
  */
 void batch_token_locked(struct agent *a, const struct token *t);
 

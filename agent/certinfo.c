@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 
 #include "certinfo.h"
+#include "curves.h"
 #include "encode.h"
 #include "kyso_err.h"
 
@@ -86,14 +87,9 @@ key_fields(X509 *x, struct certinfo *ci)
 		ci->key_type = KEY_EC;
 		if (EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group,
 		    sizeof(group), &glen) == 1) {
-			if (strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0)
-				ci->curve = "P-256";
-			else if (strcmp(group, "secp384r1") == 0 || strcmp(group, "P-384") == 0)
-				ci->curve = "P-384";
-			else if (strcmp(group, "secp521r1") == 0 || strcmp(group, "P-521") == 0)
-				ci->curve = "P-521";
-			else
-				ci->curve = "other";
+			const struct curve *c = curve_by_group(group);
+
+			ci->curve = c != NULL && c->id != CURVE_ED25519 ? c->nist : "other";
 		}
 		break;
 	case EVP_PKEY_ED25519:

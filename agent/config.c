@@ -610,6 +610,20 @@ config_defaults(struct kysod_config *c)
 }
 
 int
+config_override_pinentry(struct kysod_config *c, const char *prog)
+{
+	char *copy;
+
+	if (c->pinentry_fixed)
+		return 0;
+	if ((copy = strdup(prog)) == NULL)
+		return KYSO_ERR_NOMEM;
+	free(c->pinentry);
+	c->pinentry = copy;
+	return 1;
+}
+
+int
 config_load(struct kysod_config *c, const char *admin_path, const char *user_path,
     unsigned flags, char *err, size_t errlen)
 {

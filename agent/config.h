@@ -121,6 +121,13 @@ int config_load(struct kysod_config *c, const char *admin_path, const char *user
  */
 int config_module_allowed(const struct kysod_config *c, const char *path);
 
+/*
+ * kysod --pinentry PROGRAM: the user's choice from the command line replaces the files'
+ * pinentry unless the administrator fixed it. Returns 1 if applied, 0 if the fixed value
+ * stays, KYSO_ERR_NOMEM.
+ */
+int config_override_pinentry(struct kysod_config *c, const char *prog);
+
 /* Frees what *c owns and zeroes it; c may be NULL. */
 void config_free(struct kysod_config *c);
 

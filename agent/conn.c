@@ -1,5 +1,6 @@
 /* conn.c — client connections: accept, peer checks, reading calls, writing replies. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,13 +27,44 @@
 
 static unsigned long conn_serials;
 
+/* Refusals anyone can provoke at will: logged within limits, per cause (log.h). */
+enum conn_refusal { REFUSE_NO_CRED, REFUSE_OTHER_UID, REFUSE_AGENT_FULL, REFUSE_PID_FULL,
+	REFUSE_COUNT };
+static struct log_limit conn_refusal_limits[REFUSE_COUNT];
+
+/* Logs a refused connection unless its cause was logged too often lately. */
+static void __attribute__((format(printf, 2, 3)))
+conn_log_refusal(enum conn_refusal cause, const char *fmt, ...)
+{
+	unsigned dropped;
+	char line[320];
+	va_list ap;
+
+	if (!log_limit_allow(&conn_refusal_limits[cause], &dropped))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (dropped > 0)
+		log_warn("%s (and %u more like it not logged: at most %d a minute)", line,
+		    dropped, LOG_LIMIT_BURST);
+	else
+		log_warn("%s", line);
+}
+
+int
+conn_gone(const struct conn *c)
+{
+	return c->state == CONN_ORPHAN || c->state == CONN_DEAD;
+}
+
 /* Closes c once its output is flushed (and gives up on that after a timeout). */
 static void
 conn_closing(struct conn *c)
 {
-	if (!c->closing)
+	if (c->state != CONN_CLOSING)
 		c->closing_since = agent_now();
-	c->closing = 1;
+	c->state = CONN_CLOSING;
 }
 
 /*
@@ -45,11 +77,12 @@ conn_watch(struct agent *a, struct conn *c, int op)
 {
 	struct epoll_event ev = { 0 };
 
-	if (c->dead)
+	if (conn_gone(c))
 		return;
 	ev.data.ptr = c;
 	ev.events = 0;
-	if (!c->closing && !c->eof && c->out.len <= CONN_OUT_HIGH && c->in.len < c->in.max)
+	if (c->state != CONN_CLOSING && !c->eof && c->out.len <= CONN_OUT_HIGH &&
+	    c->in.len < c->in.max)
 		ev.events |= EPOLLIN | EPOLLRDHUP;
 	if (c->out.len > 0)
 		ev.events |= EPOLLOUT;
@@ -79,14 +112,15 @@ conn_free(struct agent *a, struct conn *c)
 void
 conn_drop(struct agent *a, struct conn *c)
 {
-	if (c->dead)
+	if (conn_gone(c))
 		return;
 	if (c->fd >= 0) {
 		(void)epoll_ctl(a->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 		close(c->fd);
 		c->fd = -1;
 	}
-	c->dead = 1;
+	/* a worker's job may still point to a connection it serves: freed once it is back */
+	c->state = c->state == CONN_SERVING ? CONN_ORPHAN : CONN_DEAD;
 	if (c->batch != NULL)
 		batch_conn_gone(c->batch);  /* it stops between two documents */
 	if (c->job != NULL) {
@@ -96,10 +130,7 @@ conn_drop(struct agent *a, struct conn *c)
 		log_info("client %lu (pid %ld) left while its request was served: its dialog, if "
 		    "any, is closed", c->serial, (long)c->pid);
 	}
-	if (c->subscribed) {  /* no job points to a subscriber: free it at the next reap */
-		c->subscribed = 0;
-		c->busy = 0;
-	}
+	agent_fd_freed(a);
 	a->nconns--;
 	kbuf_free(&c->in);
 	kbuf_free(&c->out);
@@ -110,9 +141,9 @@ int
 conn_release_if_dead(struct agent *a, struct conn *c)
 {
 	(void)a;
-	if (!c->dead)
+	if (!conn_gone(c))
 		return 0;
-	c->busy = 0;  /* conn_reap frees it */
+	c->state = CONN_DEAD;  /* conn_reap frees it */
 	return 1;
 }
 
@@ -123,7 +154,7 @@ conn_reap(struct agent *a)
 
 	for (c = a->conns; c != NULL; c = next) {
 		next = c->next;
-		if (c->dead && !c->busy)
+		if (c->state == CONN_DEAD)
 			conn_free(a, c);
 	}
 }
@@ -134,7 +165,6 @@ conn_drop_all(struct agent *a)
 	while (a->conns != NULL) {
 		a->conns->job = NULL;   /* shutdown: jobs were ended and freed before */
 		conn_drop(a, a->conns);
-		a->conns->busy = 0;
 		conn_free(a, a->conns);
 	}
 }
@@ -185,6 +215,8 @@ conn_send_fatal(struct conn *c, int err, json_t *eparams, const char *why)
 	struct reply r = { 0 };
 
 	c->oneway = 0;
+	/* a subscription ends with it (CONN_CLOSING): no event after the error, and
+	 * conn_flush closes the connection once the error is read */
 	reply_fail(&r, err, eparams, "%s", why);
 	conn_send(c, &r);
 	reply_clear(&r);
@@ -200,13 +232,13 @@ conn_flush(struct agent *a, struct conn *c)
 		conn_drop(a, c);
 		return;
 	}
-	if (c->eof && !c->busy) {
+	if (c->eof && c->state == CONN_READY) {
 		size_t len;
 
 		if (wire_frame_find(&c->in, &len) != 1)
 			conn_closing(c);  /* nothing more can come */
 	}
-	if (c->out.len == 0 && c->closing && !c->busy) {
+	if (c->out.len == 0 && c->state == CONN_CLOSING) {
 		conn_drop(a, c);
 		return;
 	}
@@ -226,7 +258,7 @@ conn_process(struct agent *a, struct conn *c)
 	size_t off = 0, len;
 	int served = 0;
 
-	while (!c->dead && !c->busy && !c->closing && c->out.len <= CONN_OUT_HIGH &&
+	while (c->state == CONN_READY && c->out.len <= CONN_OUT_HIGH &&
 	    served < CONN_CALLS_PER_PASS) {
 		struct reply r = { 0 };
 		json_t *msg = NULL;
@@ -254,15 +286,16 @@ conn_process(struct agent *a, struct conn *c)
 			continue;
 		}
 		c->origin[0] = '\0';   /* set by web_gate for a web page's call */
-		if (dispatch_call(a, c, msg, &r, &c->oneway) == DISPATCH_PENDING)
-			c->busy = 1;
-		else
+		if (dispatch_call(a, c, msg, &r, &c->oneway) == DISPATCH_PENDING) {
+			if (c->state == CONN_READY)  /* Subscribe made it CONN_STREAMING */
+				c->state = CONN_SERVING;
+		} else
 			conn_send(c, &r);
 		reply_clear(&r);
 		json_decref(msg);
 	}
 	kbuf_consume(&c->in, off);  /* wipes what was served: calls may carry a PIN */
-	c->backlog = !c->busy && !c->closing && wire_frame_find(&c->in, &len) == 1;
+	c->backlog = c->state == CONN_READY && wire_frame_find(&c->in, &len) == 1;
 	conn_mark_partial(c);
 }
 
@@ -272,7 +305,7 @@ conn_stream(struct agent *a, struct conn *c, json_t *params, size_t max)
 	json_t *msg;
 	int e;
 
-	if (c->dead) {
+	if (conn_gone(c)) {
 		json_decref(params);
 		return KYSO_OK;
 	}
@@ -285,8 +318,6 @@ conn_stream(struct agent *a, struct conn *c, json_t *params, size_t max)
 		reply_fail(&r, KYSO_ERR_TOO_SLOW, json_pack("{s:i}", "unread",
 		    (json_int_t)c->out.len), "%zu bytes of events were left unread; the "
 		    "subscription is ended", c->out.len);
-		c->subscribed = 0;
-		c->busy = 0;
 		c->oneway = 0;
 		conn_send(c, &r);
 		reply_clear(&r);
@@ -310,7 +341,7 @@ conn_reply(struct agent *a, struct conn *c, const struct reply *r)
 {
 	if (conn_release_if_dead(a, c))
 		return;
-	c->busy = 0;
+	c->state = CONN_READY;
 	conn_send(c, r);
 	conn_process(a, c);
 	conn_flush(a, c);
@@ -319,7 +350,7 @@ conn_reply(struct agent *a, struct conn *c, const struct reply *r)
 void
 conn_event(struct agent *a, struct conn *c, unsigned events)
 {
-	if (c->dead)
+	if (conn_gone(c))
 		return;  /* dropped earlier in this batch */
 	if (events & (EPOLLERR | EPOLLHUP)) {
 		/* the peer is gone entirely: nobody would read a reply */
@@ -363,20 +394,24 @@ int
 conn_housekeeping(struct agent *a)
 {
 	long now = agent_now();
-	int timeout = -1, left;
+	int timeout = -1, left, partial;
 	struct conn *c;
 
 	for (c = a->conns; c != NULL; c = c->next) {
-		if (c->dead)
+		if (conn_gone(c))
 			continue;
-		if (c->closing && c->out.len > 0 &&
+		if (c->state == CONN_CLOSING && c->out.len > 0 &&
 		    now - c->closing_since >= CONN_PARTIAL_TIMEOUT) {
 			log_info("client %lu (pid %ld) reads nothing; dropped", c->serial,
 			    (long)c->pid);
 			conn_drop(a, c);
 			continue;
 		}
-		if (c->partial_since != 0 && now - c->partial_since >= CONN_PARTIAL_TIMEOUT) {
+		/* while a call is at a worker its reply comes first (replies stay in order):
+		 * the unfinished message is given up on when the connection is ready again */
+		partial = c->partial_since != 0 && (c->state == CONN_READY ||
+		    c->state == CONN_STREAMING);
+		if (partial && now - c->partial_since >= CONN_PARTIAL_TIMEOUT) {
 			log_info("client %lu (pid %ld): message unfinished after %d s; closing",
 			    c->serial, (long)c->pid, CONN_PARTIAL_TIMEOUT);
 			c->partial_since = 0;
@@ -388,16 +423,16 @@ conn_housekeeping(struct agent *a)
 		if (c->backlog && c->out.len <= CONN_OUT_HIGH) {
 			conn_process(a, c);
 			conn_flush(a, c);
-			if (c->dead)
+			if (conn_gone(c))
 				continue;
 		}
 		if (c->backlog && c->out.len <= CONN_OUT_HIGH)
 			timeout = 0;
-		if (c->partial_since != 0 && ((left = conn_ms_left(c->partial_since, now)) <
-		    timeout || timeout < 0))
+		if (partial && ((left = conn_ms_left(c->partial_since, now)) < timeout ||
+		    timeout < 0))
 			timeout = left;
-		if (c->closing && c->out.len > 0 && ((left = conn_ms_left(c->closing_since,
-		    now)) < timeout || timeout < 0))
+		if (c->state == CONN_CLOSING && c->out.len > 0 &&
+		    ((left = conn_ms_left(c->closing_since, now)) < timeout || timeout < 0))
 			timeout = left;
 	}
 	return timeout;
@@ -439,7 +474,7 @@ conn_count_pid(const struct agent *a, pid_t pid)
 	int n = 0;
 
 	for (const struct conn *c = a->conns; c != NULL; c = c->next)
-		n += !c->dead && c->pid == pid;
+		n += !conn_gone(c) && c->pid == pid;
 	return n;
 }
 
@@ -453,38 +488,43 @@ conn_accept(struct agent *a, int listen_fd)
 
 	fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
-		return (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) ? KYSO_OK :
+		return (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) ? 0 :
 		    KYSO_ERR_IO;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-		log_warn("cannot read the peer credentials of a client: %s; refused",
-		    strerror(errno));
+		conn_log_refusal(REFUSE_NO_CRED, "cannot read the peer credentials of a client: "
+		    "%s; refused", strerror(errno));
 		close(fd);
-		return KYSO_OK;
+		return 1;
 	}
 	if (cred.uid != getuid()) {
 		static const char refusal[] = "{\"error\":\"io.kyso.Agent.PermissionDenied\","
 		    "\"parameters\":{\"message\":\"this agent serves only its own user\"}}";
 
-		log_warn("refused a connection from uid %lu (pid %ld): only uid %lu may connect",
-		    (unsigned long)cred.uid, (long)cred.pid, (unsigned long)getuid());
+		conn_log_refusal(REFUSE_OTHER_UID, "refused a connection from uid %lu (pid %ld): "
+		    "only uid %lu may connect", (unsigned long)cred.uid, (long)cred.pid,
+		    (unsigned long)getuid());
 		(void)!send(fd, refusal, sizeof(refusal), MSG_NOSIGNAL | MSG_DONTWAIT);
 		close(fd);
-		return KYSO_OK;
+		return 1;
 	}
 	if (a->nconns >= AGENT_MAX_CONNS || conn_count_pid(a, cred.pid) >= CONN_PER_PID_MAX) {
 		static const char busy[] = "{\"error\":\"io.kyso.Agent.TooManyConnections\","
 		    "\"parameters\":{\"message\":\"the agent has too many connections open; "
 		    "close some and try again\"}}";
 
-		log_warn("refused a connection from pid %ld: %s", (long)cred.pid,
-		    a->nconns >= AGENT_MAX_CONNS ? "the agent's connection limit is reached" :
-		    "that process holds too many connections");
+		if (a->nconns >= AGENT_MAX_CONNS)
+			conn_log_refusal(REFUSE_AGENT_FULL, "refused a connection from pid %ld: "
+			    "the agent's connection limit is reached", (long)cred.pid);
+		else
+			conn_log_refusal(REFUSE_PID_FULL, "refused a connection from pid %ld: that "
+			    "process holds too many connections", (long)cred.pid);
 		(void)!send(fd, busy, sizeof(busy), MSG_NOSIGNAL | MSG_DONTWAIT);
 		close(fd);
-		return KYSO_OK;
+		return 1;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
+		errno = ENOMEM;
 		return KYSO_ERR_NOMEM;
 	}
 	c->fd = fd;
@@ -501,5 +541,5 @@ conn_accept(struct agent *a, int listen_fd)
 	a->nconns++;
 	log_debug("client %lu connected: pid %ld, %s", c->serial, (long)c->pid, c->exe);
 	conn_watch(a, c, EPOLL_CTL_ADD);
-	return KYSO_OK;
+	return 1;
 }

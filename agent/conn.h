@@ -1,7 +1,8 @@
 /*
  * conn.h — one client connection: its peer credentials, its bounded input and output
- * buffers, and whether a call is being served. One call is served at a time per
- * connection; later calls wait in the input buffer (varlink replies come in order).
+ * buffers, and its state (enum conn_state: ready, serving a call at a worker, streaming
+ * events, closing, closed). One call is served at a time per connection; later calls
+ * wait in the input buffer (varlink replies come in order).
  */
 #ifndef KYSO_CONN_H
 #define KYSO_CONN_H
@@ -16,6 +17,17 @@ struct agent;
 struct doc_batch;
 struct job;
 
+/* What a connection is doing; one at a time. */
+enum conn_state {
+	CONN_READY,      /* reads and serves calls */
+	CONN_SERVING,    /* a call is at a worker (its job points to the connection); later
+	                  * calls wait in the input */
+	CONN_STREAMING,  /* Subscribe: token events stream to it; it carries nothing else */
+	CONN_CLOSING,    /* its last replies are flushed, then it is closed */
+	CONN_ORPHAN,     /* closed while a worker's job points to it: freed once it is back */
+	CONN_DEAD,       /* closed; freed between epoll batches (conn_reap) */
+};
+
 struct conn {
 	int fd;
 	struct kbuf in, out;
@@ -23,27 +35,28 @@ struct conn {
 	uid_t uid;
 	char exe[256];       /* the caller's executable, from /proc/PID/exe */
 	unsigned long serial;/* connection number, for the log */
-	int busy;            /* a call is being served by a worker */
+	enum conn_state state;
 	unsigned events;     /* what epoll watches for (EPOLLIN...) */
 	int oneway;          /* the call being served wants no reply */
 	int call_more;       /* the call being served asked for "more" (streamed replies) */
-	int subscribed;      /* the connection streams token events (events.c) */
-	int dead;            /* the peer went away; freed once not busy */
 	int eof;             /* the peer half-closed: no more input */
 	int backlog;         /* complete calls wait in the input (served by agent_run) */
 	long partial_since;  /* agent_now() when an unfinished message began; 0 if none */
-	long closing_since;  /* agent_now() when closing was decided */
-	int closing;         /* close once the output is flushed */
-	struct doc_batch *batch; /* the SignDocuments call being served, or NULL */
+	long closing_since;  /* agent_now() when it began CONN_CLOSING */
+	struct doc_batch *batch; /* the SignDocuments call being served (CONN_SERVING), or NULL */
 	struct job *job;     /* the job serving the current call (its dialog ends when the
 	                      * client disconnects), or NULL */
 	char origin[ORIGIN_MAX + 1]; /* the web page of the current call ("": none; web.h) */
 	struct conn *prev, *next;
 };
 
+/* Returns 1 if c's socket is closed (CONN_ORPHAN, CONN_DEAD). */
+int conn_gone(const struct conn *c);
+
 /*
  * Accepts a connection on listen_fd; refuses peers of another uid (after telling them so).
- * Returns KYSO_OK (also after a refusal), or KYSO_ERR_IO when accept itself failed.
+ * Returns 1 when a connection was taken (served or refused), 0 when none was waiting, or
+ * KYSO_ERR_IO (errno set: EMFILE...) when accept itself failed, KYSO_ERR_NOMEM.
  */
 int conn_accept(struct agent *a, int listen_fd);
 

@@ -5,6 +5,7 @@
 #include "batch.h"
 #include "conn.h"
 #include "dispatch.h"
+#include "encode.h"
 #include "events.h"
 #include "job.h"
 #include "kyso_err.h"
@@ -76,8 +77,8 @@ dispatch_envelope(json_t *msg, const char **method, json_t **params, int *oneway
 			if (strcmp(key, "more") == 0)
 				*more = json_is_true(v);
 		} else {
-			reply_fail(r, KYSO_ERR_PROTOCOL, NULL, "unknown field '%.64s' in the call",
-			    key);
+			reply_fail(r, KYSO_ERR_PROTOCOL, NULL, "unknown field '%.*s' in the call",
+			    utf8_prefix(key, 64), key);
 			return KYSO_ERR_PROTOCOL;
 		}
 	}
@@ -98,12 +99,13 @@ dispatch_not_found(const char *method, struct reply *r)
 	for (size_t i = 0; i < sizeof(interfaces) / sizeof(interfaces[0]); i++)
 		if (ilen == strlen(interfaces[i]) && strncmp(method, interfaces[i], ilen) == 0) {
 			reply_fail(r, KYSO_ERR_METHOD_NOT_FOUND,
-			    json_pack("{s:s}", "method", method), "no method '%.128s'", method);
+			    json_pack("{s:s}", "method", method), "no method '%.*s'",
+			    utf8_prefix(method, 128), method);
 			return;
 		}
 	reply_fail(r, KYSO_ERR_INTERFACE_NOT_FOUND,
 	    json_pack("{s:s%}", "interface", method, ilen), "no interface '%.*s'",
-	    (int)(ilen < 128 ? ilen : 128), method);
+	    utf8_prefix(method, ilen < 128 ? ilen : 128), method);
 }
 
 enum dispatch_result
@@ -120,7 +122,8 @@ dispatch_call(struct agent *a, struct conn *c, json_t *msg, struct reply *r, int
 		    json_string_value(json_object_get(r->eparams, "message")));
 		return DISPATCH_DONE;
 	}
-	log_info("client %lu (pid %ld, %s): %.128s", c->serial, (long)c->pid, c->exe, method);
+	log_info("client %lu (pid %ld, %s): %.*s", c->serial, (long)c->pid, c->exe,
+	    utf8_prefix(method, 128), method);
 	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
 		if (strcmp(method, methods[i].name) == 0)
 			break;
@@ -149,15 +152,17 @@ dispatch_apply_state(struct job *j)
 	if (t == NULL)
 		return;
 	if (t->gone) {
-		/* in flight when the token was pulled: whatever failed, it is gone */
-		if (j->result != KYSO_OK)
+		/* in flight when the token was pulled: whatever failed, it is gone; unless
+		 * no answer came at all (its module's helper process ended), which says more */
+		if (j->result != KYSO_OK && !(j->result == KYSO_ERR_TOKEN && j->fail.cause != NULL))
 			j->result = KYSO_ERR_TOKEN_NOT_PRESENT;
 		return;
 	}
-	if (j->desc_valid)
-		inventory_set_desc(t, &j->desc);
-	t->logged_in = j->logged_in;
-	if (j->certs_valid && inventory_set_certs(t, j->certs, j->ncerts) != KYSO_OK)
+	if (j->state.desc_valid)
+		inventory_set_desc(t, &j->state.desc);
+	t->logged_in = j->state.logged_in;
+	if (j->state.certs_valid && inventory_set_certs(t, j->state.certs, j->state.ncerts) !=
+	    KYSO_OK)
 		log_error("out of memory while storing the certificates of '%s'",
 		    t->desc.label);
 }

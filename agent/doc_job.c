@@ -1,6 +1,5 @@
 /* doc_job.c — what the documents of a batch share, and why a batch stops (doc_job.h). */
 #include <stdlib.h>
-#include <string.h>
 
 #include "doc_job.h"
 #include "job.h"
@@ -36,18 +35,15 @@ batch_stop_name(enum batch_stop s)
 enum batch_stop
 batch_stop_from_job(const struct job *j)
 {
-	/* a cancelled dialog: its reason (token_ops.c's names) is the batch's */
-	static const enum batch_stop cancels[] = { BATCH_STOP_CANCELLED, BATCH_STOP_REFUSED,
-		BATCH_STOP_TIMEOUT, BATCH_STOP_NO_DIALOG, BATCH_STOP_LOCKED,
-		BATCH_STOP_DISCONNECTED };
-
 	switch (j->result) {
 	case KYSO_ERR_CANCELLED:
-		for (size_t i = 0; j->cancel_reason != NULL &&
-		    i < sizeof(cancels) / sizeof(cancels[0]); i++)
-			if (strcmp(j->cancel_reason, batch_stop_name(cancels[i])) == 0)
-				return cancels[i];
-		return BATCH_STOP_CANCELLED;
+		/* a cancelled request's reason (job.c's table) is the batch's; a document
+		 * skipped because its batch had stopped keeps the batch's reason */
+		if (j->kind == JOB_DOCUMENT && j->u.document.sign.auth.cancel ==
+		    JOB_CANCEL_BATCH_STOPPED)
+			return batch_share_stopped(j->u.document.doc.share);
+		return job_auth_part(j) != NULL ? job_cancel_stop(job_auth_part(j)->cancel) :
+		    BATCH_STOP_CANCELLED;
 	case KYSO_ERR_TIMEOUT:
 		return BATCH_STOP_TIMEOUT;
 	case KYSO_ERR_TOKEN_NOT_PRESENT:
@@ -117,11 +113,12 @@ batch_share_stopped(struct batch_share *s)
 }
 
 void
-doc_job_free(struct doc_job *d)
+doc_job_clear(struct doc_job *d)
 {
 	if (d == NULL)
 		return;
 	batch_share_unref(d->share);
 	free(d->content_type);
-	free(d);
+	d->share = NULL;
+	d->content_type = NULL;
 }

@@ -76,7 +76,7 @@ enum batch_stop batch_share_stop(struct batch_share *s, enum batch_stop why);
 /* The reason set, or BATCH_GOING. */
 enum batch_stop batch_share_stopped(struct batch_share *s);
 
-/* A JOB_DOCUMENT's own part (job.doc), owned by the job. */
+/* A JOB_DOCUMENT's own part (job.u.document.doc). */
 struct doc_job {
 	struct batch_share *share;   /* one reference */
 	struct doc_batch *batch;     /* the loop's: carried back, never touched by the worker */
@@ -91,8 +91,8 @@ struct doc_job {
 	int key_always_auth;         /* the token says the key wants a PIN per signature */
 };
 
-/* Frees d and drops its reference; NULL is allowed. */
-void doc_job_free(struct doc_job *d);
+/* Releases what d holds (its reference to the share, the content type); NULL is allowed. */
+void doc_job_clear(struct doc_job *d);
 
 /* ---- the worker's side (document_ops.c) ---- */
 

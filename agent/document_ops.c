@@ -20,13 +20,14 @@
 int
 document_ops_skip(struct job *j)
 {
-	enum batch_stop why = batch_share_stopped(j->doc->share);
+	struct doc_job *d = &j->u.document.doc;
+	enum batch_stop why = batch_share_stopped(d->share);
 
 	if (why == BATCH_GOING)
 		return 0;
-	j->doc->skipped = 1;
+	d->skipped = 1;
 	j->result = KYSO_ERR_CANCELLED;
-	j->cancel_reason = batch_stop_name(why);
+	j->u.document.sign.auth.cancel = JOB_CANCEL_BATCH_STOPPED;
 	snprintf(j->why, sizeof(j->why), "not signed: the batch stopped before this document "
 	    "(%s)", batch_stop_name(why));
 	return 1;
@@ -36,30 +37,31 @@ document_ops_skip(struct job *j)
 static int
 document_input(struct job *j, unsigned char **tbs, size_t tbs_len)
 {
+	struct job_sign *sg = &j->u.document.sign;
 	unsigned char hash[64], *buf;
-	unsigned bits = j->alg->hash_bits;
+	unsigned bits = sg->alg->hash_bits;
 	size_t len;
 
-	if (j->doc->input == INPUT_DATA) {
-		j->in_buf = *tbs;  /* moved */
+	if (j->u.document.doc.input == INPUT_DATA) {
+		sg->in_buf = *tbs;  /* moved */
 		*tbs = NULL;
-		j->req.in = j->in_buf;
-		j->req.in_len = tbs_len;
+		sg->req.in = sg->in_buf;
+		sg->req.in_len = tbs_len;
 		return KYSO_OK;
 	}
 	if (alg_hash(bits, *tbs, tbs_len, hash) != KYSO_OK)
 		return KYSO_ERR_CRYPTO;
 	if ((buf = malloc(19 + 64)) == NULL)
 		return KYSO_ERR_NOMEM;
-	if (j->doc->input == INPUT_DIGEST_INFO) {
+	if (j->u.document.doc.input == INPUT_DIGEST_INFO) {
 		len = alg_digest_info(bits, hash, bits / 8, buf);
 	} else {
 		len = bits / 8;
 		memcpy(buf, hash, len);
 	}
-	j->in_buf = buf;
-	j->req.in = buf;
-	j->req.in_len = len;
+	sg->in_buf = buf;
+	sg->req.in = buf;
+	sg->req.in_len = len;
 	return len > 0 ? KYSO_OK : KYSO_ERR_INTERNAL;
 }
 
@@ -67,16 +69,17 @@ int
 document_ops_run(struct p11_session *s, const struct p11_token_desc *expect,
     struct pinentry_abort *ab, struct job *j)
 {
-	struct doc_job *d = j->doc;
+	struct doc_job *d = &j->u.document.doc;
+	struct job_sign *sg = &j->u.document.sign;
 	struct cms_build *b = NULL;
 	unsigned char *tbs = NULL, *der = NULL;
 	size_t tbs_len = 0, len = 0;
 	int r;
 
 	/* login_cache = no: log in again with the PIN the batch's consent got */
-	if (j->logout_after && j->pin == NULL && d->share->pin != NULL &&
-	    (r = secret_new(secret_data(d->share->pin), secret_len(d->share->pin), &j->pin)) !=
-	    KYSO_OK)
+	if (sg->auth.logout_after && sg->auth.pin == NULL && d->share->pin != NULL &&
+	    (r = secret_new(secret_data(d->share->pin), secret_len(d->share->pin),
+	    &sg->auth.pin)) != KYSO_OK)
 		return r;
 	d->cms.signing_time = d->has_time ? d->when : time(NULL);
 	if ((r = cms_build_start(d->share->signer, &d->cms, &b, &tbs, &tbs_len)) != KYSO_OK) {
@@ -88,20 +91,20 @@ document_ops_run(struct p11_session *s, const struct p11_token_desc *expect,
 	if ((r = document_input(j, &tbs, tbs_len)) != KYSO_OK)
 		goto out;
 	r = token_ops_sign(s, expect, ab, j);
-	d->key_always_auth = j->always_auth || j->key_wants_pin ||
-	    p11_session_key_always_auth(s, j->req.key_id, j->req.key_id_len);
+	d->key_always_auth = sg->always_auth || sg->key_wants_pin ||
+	    p11_session_key_always_auth(s, sg->req.key_id, sg->req.key_id_len);
 	if (r != KYSO_OK)
 		goto out;
-	if ((r = cms_build_finish(b, j->sig, j->siglen, &der, &len)) != KYSO_OK) {
+	if ((r = cms_build_finish(b, sg->sig, sg->siglen, &der, &len)) != KYSO_OK) {
 		snprintf(j->why, sizeof(j->why), "the CMS could not be encoded: %s",
 		    kyso_strerror(r));
 		r = r == KYSO_ERR_NOMEM ? r : KYSO_ERR_CRYPTO;
 		goto out;
 	}
-	explicit_bzero(j->sig, j->siglen);
-	free(j->sig);
-	j->sig = der;  /* the whole CMS, withheld like a signature if it cannot be recorded */
-	j->siglen = len;
+	explicit_bzero(sg->sig, sg->siglen);
+	free(sg->sig);
+	sg->sig = der;  /* the whole CMS, withheld like a signature if it cannot be recorded */
+	sg->siglen = len;
 out:
 	free(tbs);
 	cms_build_free(b);
@@ -111,13 +114,15 @@ out:
 void
 document_ops_done(struct job *j)
 {
-	struct batch_share *share = j->doc->share;
+	struct doc_job *d = &j->u.document.doc;
+	struct job_auth *au = &j->u.document.sign.auth;
+	struct batch_share *share = d->share;
 
-	if (j->result != KYSO_OK && !j->doc->skipped)
+	if (j->result != KYSO_OK && !d->skipped)
 		(void)batch_share_stop(share, batch_stop_from_job(j));
-	if (j->result == KYSO_OK && j->logout_after && share->pin == NULL && j->pin != NULL &&
-	    !j->doc->key_always_auth) {
-		share->pin = j->pin;  /* moved: the next documents log in with it */
-		j->pin = NULL;
+	if (j->result == KYSO_OK && au->logout_after && share->pin == NULL &&
+	    au->pin != NULL && !d->key_always_auth) {
+		share->pin = au->pin;  /* moved: the next documents log in with it */
+		au->pin = NULL;
 	}
 }

@@ -12,7 +12,7 @@ events_token(struct agent *a, const char *event, const struct token *t)
 	json_t *token = NULL;
 
 	for (struct conn *c = a->conns; c != NULL; c = c->next) {
-		if (c->dead || !c->subscribed)
+		if (c->state != CONN_STREAMING)
 			continue;
 		if (token == NULL && (token = inventory_token_json(t)) == NULL) {
 			log_error("out of memory while sending an event");
@@ -46,12 +46,12 @@ method_subscribe(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 	for (struct token *t = a->inv.tokens; t != NULL; t = t->next)
 		if (t->visible)
 			json_array_append_new(list, inventory_token_json(t));
-	c->subscribed = 1;
+	c->state = CONN_STREAMING;
 	log_info("client %lu (pid %ld, %s) subscribed to token events", c->serial,
 	    (long)c->pid, c->exe);
 	conn_stream(a, c, json_pack("{s:s, s:o}", "event", "subscribed", "tokens", list),
 	    EVENTS_UNREAD_MAX);
-	if (c->dead || !c->subscribed) {
+	if (c->state != CONN_STREAMING) {
 		/* gone already, or ended as too slow (pipelined replies left unread): the
 		 * call is over and nothing more is to be sent for it */
 		c->oneway = 1;

@@ -225,7 +225,8 @@ inventory_find_token(const struct inventory *inv, const char *ref, struct token 
 	if (matches == 0)
 		return KYSO_ERR_NO_SUCH_TOKEN;
 	if (matches > 1) {
-		snprintf(why, whylen, "'%.64s' matches %d tokens; use the token id", ref,
+		snprintf(why, whylen, "'%.*s' matches %d tokens; use the token id",
+		    utf8_prefix(ref, 64), ref,
 		    matches);
 		return KYSO_ERR_INVALID_PARAMETER;
 	}
@@ -311,7 +312,8 @@ inventory_find_cert(const struct inventory *inv, const char *ref, struct cert **
 	if (matches == 0)
 		return KYSO_ERR_NO_SUCH_CERT;
 	if (matches > 1) {
-		snprintf(why, whylen, "'%.64s' matches %d certificates; give more digits", ref,
+		snprintf(why, whylen, "'%.*s' matches %d certificates; give more digits",
+		    utf8_prefix(ref, 64), ref,
 		    matches);
 		return KYSO_ERR_INVALID_PARAMETER;
 	}

@@ -18,6 +18,7 @@
 #include "jsonmem.h"
 #include "kyso_err.h"
 #include "log.h"
+#include "p11.h"
 #include "web_store.h"
 
 #ifndef KYSO_VERSION
@@ -39,6 +40,12 @@ usage(FILE *f)
 	    "  -l, --log-level LEVEL  error, warning, info (default) or debug\n"
 	    "  -p, --pinentry PROGRAM the PIN and confirmation dialog (default: the config\n"
 	    "                         key pinentry, else 'pinentry'; 'none': no dialogs)\n"
+	    "      --module-timeout DURATION\n"
+	    "                         how long a PKCS#11 module may take to answer (default\n"
+	    "                         60s; a PIN-pad login five times that) before its\n"
+	    "                         helper process is ended and started again\n"
+	    "      --no-module-filter run modules without the seccomp filter (for a module\n"
+	    "                         that needs the network or to run programs)\n"
 	    "  -c, --config FILE      the user's settings (default:\n"
 	    "                         $XDG_CONFIG_HOME/kyso/kysod.conf); /etc/kyso/kysod.conf\n"
 	    "                         is the administrator's policy, which it cannot loosen\n"
@@ -231,9 +238,8 @@ audit_path_expand(const char *tmpl, char *out, size_t len)
  * outlives the agent). Returns KYSO_OK or an error with a sentence in err.
  */
 static int
-policy_from_config(const struct kysod_config *cfg, const char *pinentry_opt,
-    const char *user_path, struct agent_options *o, char *origin, size_t originlen,
-    char *audit, size_t auditlen)
+policy_from_config(const struct kysod_config *cfg, const char *user_path,
+    struct agent_options *o, char *origin, size_t originlen, char *audit, size_t auditlen)
 {
 	struct agent_policy *p = &o->policy;
 	static char resolved[4096], web_store[4096];
@@ -245,13 +251,6 @@ policy_from_config(const struct kysod_config *cfg, const char *pinentry_opt,
 		log_warn("the policy wants %s but does not fix the PIN dialog (pinentry): the "
 		    "user's settings choose it", cfg->confirm ? "confirmations" :
 		    "PINs from dialogs only");
-	if (pinentry_opt != NULL) {
-		if (cfg->pinentry_fixed)
-			log_warn("--pinentry %s ignored: the administrator's policy sets pinentry = "
-			    "%s", pinentry_opt, cfg->pinentry);
-		else
-			prog = pinentry_opt;
-	}
 	p->pinentry = prog != NULL && strcmp(prog, CONFIG_PINENTRY_NONE) != 0 ? prog : NULL;
 	p->tty = pinentry_tty();
 	p->ttytype = getenv("TERM");
@@ -300,16 +299,20 @@ main(int argc, char **argv)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "pinentry", required_argument, NULL, 'p' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "module-timeout", required_argument, NULL, 'T' },
+		{ "no-module-filter", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct agent_options o = { .ready_fd = -1 };
+	struct p11_helper_options helpers = { 0, 0, 0 };
+	long secs;
 	struct kysod_config cfg;
 	struct agent a;
 	char err[512], user_path[4096], origin[4200], audit[4096], desc[512];
 	const char *pinentry_opt = NULL, *config_opt = NULL;
-	int foreground = 0, level = -1, ch, r;
+	int foreground = 0, level = -1, ch, r = 0;
 	locale_t old;
 
 	/* the dialogs and the terminal's messages in the session's language (LC_MESSAGES,
@@ -344,6 +347,19 @@ main(int argc, char **argv)
 			break;
 		case 'c':
 			config_opt = optarg;
+			break;
+		case 'T':
+			if (config_parse_duration(optarg, &secs) != KYSO_OK || secs <= 0 ||
+			    secs == CONFIG_UNLIMITED || secs > 3600) {
+				fprintf(stderr, _("kysod: --module-timeout %s: give a duration from "
+				    "1s to 1h (30s, 2m)\n"), optarg);
+				return 2;
+			}
+			helpers.call_ms = secs * 1000;
+			helpers.pinpad_ms = secs * 5000;
+			break;
+		case 'F':
+			helpers.no_filter = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -387,7 +403,16 @@ main(int argc, char **argv)
 	log_init("kysod", (enum log_level)(level >= 0 ? level : LOG_LVL_INFO), !foreground);
 	for (size_t i = 0; i < cfg.nwarnings; i++)
 		log_warn("%s", cfg.warnings[i]);
-	if (policy_from_config(&cfg, pinentry_opt, user_path[0] != '\0' ? user_path :
+	/* --pinentry is the user's choice: the summary below shows the program in force */
+	if (pinentry_opt != NULL && (r = config_override_pinentry(&cfg, pinentry_opt)) == 0)
+		log_warn("--pinentry %s ignored: the administrator's policy sets pinentry = %s",
+		    pinentry_opt, cfg.pinentry);
+	if (r < 0) {
+		log_error("out of memory");
+		config_free(&cfg);
+		return 1;
+	}
+	if (policy_from_config(&cfg, user_path[0] != '\0' ? user_path :
 	    "the user's kysod.conf", &o, origin, sizeof(origin), audit, sizeof(audit)) !=
 	    KYSO_OK) {
 		log_error("cannot find where to keep the audit log: set XDG_STATE_HOME or HOME, "
@@ -405,6 +430,9 @@ main(int argc, char **argv)
 	else
 		log_warn("no PIN dialogs (pinentry = none) and no PINs from clients "
 		    "(client_pin = no): only tokens with a PIN pad or without a login can sign");
+	p11_set_helper_options(&helpers);
+	if (helpers.no_filter)
+		log_warn("--no-module-filter: PKCS#11 modules run without the seccomp filter");
 	if (!foreground)
 		o.ready_fd = daemonize();
 	if ((r = agent_init(&a, &o, err, sizeof(err))) != KYSO_OK) {

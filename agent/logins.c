@@ -112,8 +112,8 @@ logins_forget_all(struct agent *a, const char *why)
 
 	for (struct token *t = a->inv.tokens; t != NULL; t = t->next) {
 		if (t->visible) {
-			worker_end_requests(t->worker, JOB_ABORT_LOCKED);
 			batch_token_locked(a, t);
+			worker_end_requests(t->worker, JOB_ABORT_LOCKED);
 		}
 		if (t->logged_in && t->logout_queued == 0)
 			n += logins_logout(t);

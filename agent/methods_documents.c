@@ -240,8 +240,8 @@ docs_family(const struct cert *cert, const char *algorithm, enum alg_scheme *sch
 	reply_fail(r, KYSO_ERR_UNSUPPORTED_ALG, json_pack("{s:s, s:o}", "algorithm", algorithm,
 	    "supported", inventory_cert_algorithms(cert)), alg_is_sha1(algorithm) ?
 	    "SHA-1 signatures are refused; use SHA-256 or stronger" : "unknown algorithm "
-	    "'%.64s': give an algorithm name, or rsa-pkcs1v15, rsa-pss, ecdsa or ed25519 to "
-	    "hash with each document's digest algorithm", algorithm);
+	    "'%.*s': give an algorithm name, or rsa-pkcs1v15, rsa-pss, ecdsa or ed25519 to "
+	    "hash with each document's digest algorithm", utf8_prefix(algorithm, 64), algorithm);
 	return KYSO_ERR_UNSUPPORTED_ALG;
 }
 
@@ -262,8 +262,8 @@ docs_algorithms(const struct cert *cert, const char *algorithm, struct doc_batch
 	if ((scheme == SCHEME_EDDSA ? KEY_ED25519 : scheme == SCHEME_ECDSA ? KEY_EC : KEY_RSA) !=
 	    cert->ci.key_type) {
 		reply_fail(r, KYSO_ERR_UNSUPPORTED_ALG, json_pack("{s:s, s:o}", "algorithm",
-		    algorithm, "supported", inventory_cert_algorithms(cert)), "algorithm '%.64s' "
-		    "is not possible with this %s key", algorithm,
+		    algorithm, "supported", inventory_cert_algorithms(cert)), "algorithm '%.*s' "
+		    "is not possible with this %s key", utf8_prefix(algorithm, 64), algorithm,
 		    certinfo_key_type_name(cert->ci.key_type));
 		return KYSO_ERR_UNSUPPORTED_ALG;
 	}
@@ -448,9 +448,10 @@ method_sign_documents(struct agent *a, struct conn *c, json_t *p, struct reply *
 	if (docs_prepare(a, c, &dp, cert, b, r) != KYSO_OK)
 		goto refused;
 	log_info("client %lu (pid %ld, %s): sign %zu document(s) (%s) with certificate %.16s "
-	    "(%s) on token '%s'; batch %s; description: %.200s", c->serial, (long)c->pid,
+	    "(%s) on token '%s'; batch %s; description: %.*s", c->serial, (long)c->pid,
 	    c->exe, b->n, b->ri->profile, cert->ci.id, cert->ci.subject, t->desc.label,
-	    b->ri->batch_id, dp.description != NULL ? dp.description : "(none)");
+	    b->ri->batch_id, dp.description != NULL ? utf8_prefix(dp.description, 200) : 6,
+	    dp.description != NULL ? dp.description : "(none)");
 	if (batch_start(a, c, b) != KYSO_OK) {
 		reply_fail(r, KYSO_ERR_NOMEM, NULL, NULL);
 		goto refused;

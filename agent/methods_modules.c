@@ -19,8 +19,12 @@ module_json(struct agent *a, size_t i)
 	    "state", st.broken ? "failing" : "ok", "events", modwatch_source_name(st.source),
 	    "tokens", tokens, "failures", st.failures);
 	if (o != NULL && st.broken) {
-		json_object_set_new(o, "error", json_pack("{s:s, s:s}", "ckr", st.fail.ckr_name,
-		    "call", st.fail.call));
+		json_t *e = json_pack("{s:s, s:s}", "ckr", st.fail.ckr_name, "call",
+		    st.fail.call);
+
+		if (e != NULL && st.fail.cause != NULL)  /* its helper process ended */
+			json_object_set_new(e, "cause", json_string(st.fail.cause));
+		json_object_set_new(o, "error", e);
 		json_object_set_new(o, "retry_in", json_integer((st.retry_in_ms + 999) / 1000));
 	}
 	return o;

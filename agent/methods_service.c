@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "dispatch.h"
+#include "encode.h"
 #include "idl.h"
 #include "kyso_err.h"
 #include "params.h"
@@ -42,6 +43,6 @@ method_get_interface_description(struct agent *a, struct conn *c, json_t *p, str
 		reply_ok(r, json_pack("{s:s}", "description", idl_org_varlink_service));
 	else
 		reply_fail(r, KYSO_ERR_INTERFACE_NOT_FOUND, json_pack("{s:s}", "interface", name),
-		    "no interface '%.128s'", name);
+		    "no interface '%.*s'", utf8_prefix(name, 128), name);
 	return DISPATCH_DONE;
 }

@@ -74,7 +74,7 @@ sign_find_cert(struct agent *a, const char *ref, struct cert **cert, struct repl
 	}
 	if (e == KYSO_ERR_NO_SUCH_CERT) {
 		reply_fail(r, e, json_pack("{s:s}", "certificate", ref),
-		    "no certificate '%.128s' on any present token", ref);
+		    "no certificate '%.*s' on any present token", utf8_prefix(ref, 128), ref);
 		return e;
 	}
 	if (!(*cert)->can_sign) {
@@ -104,11 +104,12 @@ sign_check(struct agent *a, const struct sign_params *sp, struct cert **cert,
 			reply_fail(r, KYSO_ERR_UNSUPPORTED_ALG, ep, "SHA-1 signatures are refused; "
 			    "use SHA-256 or stronger");
 		else if (*alg == NULL)
-			reply_fail(r, KYSO_ERR_UNSUPPORTED_ALG, ep, "unknown algorithm '%.64s'",
-			    sp->algorithm);
+			reply_fail(r, KYSO_ERR_UNSUPPORTED_ALG, ep, "unknown algorithm '%.*s'",
+			    utf8_prefix(sp->algorithm, 64), sp->algorithm);
 		else
-			reply_fail(r, KYSO_ERR_UNSUPPORTED_ALG, ep, "algorithm '%.64s' is not "
-			    "possible with this %s key on this token", sp->algorithm,
+			reply_fail(r, KYSO_ERR_UNSUPPORTED_ALG, ep, "algorithm '%.*s' is not "
+			    "possible with this %s key on this token",
+			    utf8_prefix(sp->algorithm, 64), sp->algorithm,
 			    certinfo_key_type_name((*cert)->ci.key_type));
 		return KYSO_ERR_UNSUPPORTED_ALG;
 	}
@@ -133,27 +134,61 @@ sign_check(struct agent *a, const struct sign_params *sp, struct cert **cert,
 	return KYSO_OK;
 }
 
+/* The hash the audit log names for a (sha256 for ed25519, which hashes nothing). */
+static unsigned
+sign_digest_bits(const struct alg *alg, const char **name)
+{
+	unsigned bits = alg->hash_bits != 0 ? alg->hash_bits : 256;
+
+	*name = bits == 384 ? "sha384" : bits == 512 ? "sha512" : "sha256";
+	return bits;
+}
+
+/*
+ * What a refused call asked to sign, for its record: the digest it sent if it is valid
+ * for the algorithm it named, else the hash of its data. Returns the length in out (0:
+ * nothing valid to record).
+ */
+static size_t
+sign_refused_digest(const struct sign_params *sp, const struct alg *alg,
+    unsigned char out[64], const char **name)
+{
+	unsigned bits;
+
+	if (alg == NULL && (sp->algorithm == NULL || (alg = alg_find(sp->algorithm)) == NULL))
+		return 0;
+	bits = sign_digest_bits(alg, name);
+	if (sp->digest != NULL && alg->hash_bits != 0 && sp->digest_len == alg_digest_len(alg)) {
+		memcpy(out, sp->digest, sp->digest_len);
+		return sp->digest_len;
+	}
+	if (sp->data != NULL && sp->digest == NULL &&
+	    alg_hash(bits, sp->data, sp->data_len, out) == KYSO_OK)
+		return bits / 8;
+	return 0;
+}
+
 /*
  * Fills the job's request_info: the certificate, what is signed (the digest the audit log
  * keeps: the data's hash when the client sent data), and the token's last PIN failure.
  */
 static int
 sign_request_info(struct agent *a, struct conn *c, const struct sign_params *sp,
-    const struct cert *cert, struct job *j)
+    const struct cert *cert, struct job_sign *sg)
 {
 	struct request_info *ri = request_info_new(a, c, "io.kyso.Agent.Sign",
 	    sp->description);
-	unsigned bits = j->alg->hash_bits != 0 ? j->alg->hash_bits : 256;
+	unsigned bits;
 
 	if (ri == NULL || (ri->subject = strdup(cert->ci.subject)) == NULL) {
 		request_info_free(ri);
 		return KYSO_ERR_NOMEM;
 	}
-	j->ri = ri;
+	sg->auth.ri = ri;
 	memcpy(ri->cert_id, cert->ci.id, sizeof(ri->cert_id));
-	ri->algorithm = j->alg->name;
+	ri->algorithm = sg->alg->name;
 	ri->last_pin_wrong = cert->token->pin_wrong;
-	ri->digest_alg = bits == 384 ? "sha384" : bits == 512 ? "sha512" : "sha256";
+	bits = sign_digest_bits(sg->alg, &ri->digest_alg);
 	if (sp->digest != NULL) {
 		memcpy(ri->digest, sp->digest, sp->digest_len);
 		ri->digest_len = sp->digest_len;
@@ -167,33 +202,33 @@ sign_request_info(struct agent *a, struct conn *c, const struct sign_params *sp,
 
 /* Builds what the mechanism takes (data, digest or DigestInfo) into the job. */
 static int
-sign_input(struct job *j, struct sign_params *sp, const struct alg_plan *plan)
+sign_input(struct job_sign *sg, struct sign_params *sp, const struct alg_plan *plan)
 {
 	unsigned char digest[64], *buf;
 	const unsigned char *dig = sp->digest;
 	size_t len;
 
 	if (plan->input == INPUT_DATA) {
-		j->in_buf = sp->data;  /* moved */
-		j->req.in_len = sp->data_len;
+		sg->in_buf = sp->data;  /* moved */
+		sg->req.in_len = sp->data_len;
 		sp->data = NULL;
 		return KYSO_OK;
 	}
 	if (dig == NULL) {
-		if (alg_hash(j->alg->hash_bits, sp->data, sp->data_len, digest) != KYSO_OK)
+		if (alg_hash(sg->alg->hash_bits, sp->data, sp->data_len, digest) != KYSO_OK)
 			return KYSO_ERR_CRYPTO;
 		dig = digest;
 	}
 	if ((buf = malloc(19 + 64)) == NULL)
 		return KYSO_ERR_NOMEM;
 	if (plan->input == INPUT_DIGEST_INFO) {
-		len = alg_digest_info(j->alg->hash_bits, dig, alg_digest_len(j->alg), buf);
+		len = alg_digest_info(sg->alg->hash_bits, dig, alg_digest_len(sg->alg), buf);
 	} else {
-		len = alg_digest_len(j->alg);
+		len = alg_digest_len(sg->alg);
 		memcpy(buf, dig, len);
 	}
-	j->in_buf = buf;
-	j->req.in_len = len;
+	sg->in_buf = buf;
+	sg->req.in_len = len;
 	return KYSO_OK;
 }
 
@@ -201,11 +236,15 @@ enum dispatch_result
 method_sign(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 {
 	struct sign_params sp = { 0 };
+	unsigned char digest[64];
+	const char *dalg = NULL;
+	size_t dlen;
 	const struct alg *alg = NULL;
 	struct alg_plan plan;
 	struct cert *cert = NULL;
 	struct token *t;
 	struct job *j = NULL;
+	struct job_sign *sg;
 	int e;
 
 	if (sign_read_params(a, p, &sp, r) != KYSO_OK)
@@ -238,46 +277,51 @@ method_sign(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 		reply_pin_required(r, t, 0);  /* nobody to ask */
 		goto done;
 	}
-	if ((j = job_new(JOB_SIGN)) == NULL ||
-	    (cert->key_id_len > 0 && (j->key_id_buf = malloc(cert->key_id_len)) == NULL)) {
+	if ((j = job_new(JOB_SIGN)) == NULL || (cert->key_id_len > 0 &&
+	    (j->u.sign.key_id_buf = malloc(cert->key_id_len)) == NULL)) {
 		reply_fail(r, KYSO_ERR_NOMEM, NULL, NULL);
 		goto done;
 	}
-	j->alg = alg;
-	if ((e = sign_request_info(a, c, &sp, cert, j)) != KYSO_OK ||
-	    (e = sign_input(j, &sp, &plan)) != KYSO_OK) {
+	sg = &j->u.sign;
+	sg->alg = alg;
+	if ((e = sign_request_info(a, c, &sp, cert, sg)) != KYSO_OK ||
+	    (e = sign_input(sg, &sp, &plan)) != KYSO_OK) {
 		reply_fail(r, e, NULL, NULL);
 		goto done;
 	}
-	memcpy(j->cert_id, cert->ci.id, sizeof(j->cert_id));
+	memcpy(sg->cert_id, cert->ci.id, sizeof(sg->cert_id));
 	if (cert->key_id_len > 0)
-		memcpy(j->key_id_buf, cert->key_id, cert->key_id_len);
-	j->req.key_id = j->key_id_buf;
-	j->req.key_id_len = cert->key_id_len;
-	j->req.mech = plan.mech;
-	j->req.pss_hash_bits = alg->scheme == SCHEME_PSS ? alg->hash_bits : 0;
-	j->req.in = j->in_buf;
-	j->ecdsa_der = alg->scheme == SCHEME_ECDSA &&
+		memcpy(sg->key_id_buf, cert->key_id, cert->key_id_len);
+	sg->req.key_id = sg->key_id_buf;
+	sg->req.key_id_len = cert->key_id_len;
+	sg->req.mech = plan.mech;
+	sg->req.pss_hash_bits = alg->scheme == SCHEME_PSS ? alg->hash_bits : 0;
+	sg->req.in = sg->in_buf;
+	sg->ecdsa_der = alg->scheme == SCHEME_ECDSA &&
 	    (sp.format == NULL || strcmp(sp.format, "der") == 0);
 	j->conn = c;
 	j->token = t;
-	j->pin = sp.pin;
+	sg->auth.pin = sp.pin;
 	sp.pin = NULL;
-	j->login_required = !!(t->desc.flags & P11_TOKEN_LOGIN_REQUIRED);
-	j->was_logged_in = tokens_logged_in(t);
-	j->protected_auth_path = !!(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH);
-	j->always_auth = cert->always_auth;
-	j->logout_after = a->policy.no_login_cache;
+	sg->login_required = !!(t->desc.flags & P11_TOKEN_LOGIN_REQUIRED);
+	sg->was_logged_in = tokens_logged_in(t);
+	sg->auth.protected_auth_path = !!(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH);
+	sg->always_auth = cert->always_auth;
+	sg->auth.logout_after = a->policy.no_login_cache;
 	log_info("client %lu (pid %ld, %s%s%s): sign with certificate %.16s (%s) on token '%s', "
-	    "%s; description: %.200s", c->serial, (long)c->pid, c->exe,
+	    "%s; description: %.*s", c->serial, (long)c->pid, c->exe,
 	    c->origin[0] != '\0' ? ", for web page " : "", c->origin, cert->ci.id,
 	    cert->ci.subject, t->desc.label, alg->name,
+	    sp.description != NULL ? utf8_prefix(sp.description, 200) : 6,
 	    sp.description != NULL ? sp.description : "(none)");
 	tokens_submit(t, j);
 	sign_params_free(&sp);
 	return DISPATCH_PENDING;
 done:
-	record_refusal(a, c, cert, alg != NULL ? alg->name : sp.algorithm, sp.description, r);
+	dlen = sign_refused_digest(&sp, alg, digest, &dalg);
+	record_refusal_digest(a, c, cert, alg != NULL ? alg->name : sp.algorithm, sp.description,
+	    digest, dlen, dalg, r);
+	explicit_bzero(digest, sizeof(digest));
 	job_free(j);
 	sign_params_free(&sp);
 	return DISPATCH_DONE;
@@ -286,21 +330,22 @@ done:
 void
 complete_sign(struct agent *a, struct job *j, struct reply *r)
 {
+	struct job_sign *sg = &j->u.sign;
 	char *b64;
 
 	(void)a;
 	record_sign_job(j, &j->token->desc);  /* a job that never ran: its token left */
-	if (j->result == KYSO_OK && j->sig == NULL)
+	if (j->result == KYSO_OK && sg->sig == NULL)
 		j->result = KYSO_ERR_INTERNAL;
 	if (j->result != KYSO_OK) {
 		reply_from_job(r, j);
 		return;
 	}
-	if ((b64 = b64_encode(j->sig, j->siglen)) == NULL) {
+	if ((b64 = b64_encode(sg->sig, sg->siglen)) == NULL) {
 		reply_fail(r, KYSO_ERR_NOMEM, NULL, NULL);
 		return;
 	}
-	reply_ok(r, json_pack("{s:s, s:s, s:s}", "signature", b64, "algorithm", j->alg->name,
-	    "certificate", j->cert_id));
+	reply_ok(r, json_pack("{s:s, s:s, s:s}", "signature", b64, "algorithm", sg->alg->name,
+	    "certificate", sg->cert_id));
 	free(b64);
 }

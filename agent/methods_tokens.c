@@ -6,6 +6,7 @@
 #include "batch.h"
 #include "conn.h"
 #include "dispatch.h"
+#include "encode.h"
 #include "job.h"
 #include "kyso_err.h"
 #include "log.h"
@@ -53,7 +54,8 @@ token_param(struct agent *a, const char *ref, struct reply *r)
 
 	if (e == KYSO_ERR_NO_SUCH_TOKEN)
 		reply_fail(r, e, json_pack("{s:s}", "token", ref),
-		    "no token with id, serial or label '%.64s' is present", ref);
+		    "no token with id, serial or label '%.*s' is present",
+		    utf8_prefix(ref, 64), ref);
 	else if (e != KYSO_OK)
 		reply_invalid(r, "token", "%s", why);
 	return e == KYSO_OK ? t : NULL;
@@ -122,6 +124,7 @@ method_login(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 	struct kyso_secret *pin = NULL;
 	struct token *t;
 	const char *ref;
+	struct job_auth *au;
 	struct job *j;
 
 	if (params_only(p, allowed, r) != KYSO_OK ||
@@ -142,20 +145,21 @@ method_login(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 		    "Login needs the user PIN of token '%s' in 'pin'", t->desc.label);
 		return DISPATCH_DONE;
 	}
-	if ((j = job_new(JOB_LOGIN)) == NULL ||
-	    (j->ri = request_info_new(a, c, "io.kyso.Agent.Login", NULL)) == NULL) {
+	if ((j = job_new(JOB_LOGIN)) == NULL || (j->u.login.auth.ri = request_info_new(a, c,
+	    "io.kyso.Agent.Login", NULL)) == NULL) {
 		job_free(j);
 		secret_free(pin);
 		reply_fail(r, KYSO_ERR_NOMEM, NULL, NULL);
 		return DISPATCH_DONE;
 	}
-	j->ri->audit = NULL;  /* the audit log records signatures */
-	j->ri->confirm = 0;
-	j->ri->last_pin_wrong = t->pin_wrong;
+	au = &j->u.login.auth;
+	au->ri->audit = NULL;  /* the audit log records signatures */
+	au->ri->confirm = 0;
+	au->ri->last_pin_wrong = t->pin_wrong;
 	j->conn = c;
 	j->token = t;
-	j->pin = pin;
-	j->protected_auth_path = !!(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH);
+	au->pin = pin;
+	au->protected_auth_path = !!(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH);
 	tokens_submit(t, j);
 	return DISPATCH_PENDING;
 }
@@ -165,10 +169,10 @@ complete_login(struct agent *a, struct job *j, struct reply *r)
 {
 	(void)a;
 	if (j->result == KYSO_OK) {
-		log_info("%s token '%s' (serial %s)", j->already_logged_in ?
+		log_info("%s token '%s' (serial %s)", j->u.login.already_logged_in ?
 		    "Login: already logged in to" : "logged in to", j->token->desc.label,
 		    j->token->desc.serial);
-		reply_ok(r, json_pack("{s:b}", "already_logged_in", j->already_logged_in));
+		reply_ok(r, json_pack("{s:b}", "already_logged_in", j->u.login.already_logged_in));
 	} else {
 		reply_from_job(r, j);
 	}
@@ -194,18 +198,20 @@ method_lock(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 			continue;  /* a token being read is not logged in yet */
 		/* a dialog open for it closes, and requests queued behind it end, so that
 		 * nothing signs with the login or asks for a PIN after Lock */
-		worker_end_requests(t->worker, JOB_ABORT_LOCKED);
 		batch_token_locked(a, t);
+		worker_end_requests(t->worker, JOB_ABORT_LOCKED);
 		if ((j = job_new(JOB_LOGOUT)) == NULL) {
 			f->failed++;
 			continue;
 		}
 		j->token = t;
-		j->fanout = f;
+		j->u.logout.fanout = f;
 		f->pending++;
 		t->logout_queued++;  /* a Sign from now on logs in again */
 		tokens_submit(t, j);
 	}
+	log_info("Lock: dialogs closed and waiting requests ended on every token; logging out "
+	    "of %d token(s)", f->pending);
 	if (f->pending == 0) {
 		int failed = f->failed;
 
@@ -222,7 +228,7 @@ method_lock(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 void
 complete_logout(struct agent *a, struct job *j)
 {
-	struct fanout *f = j->fanout;
+	struct fanout *f = j->u.logout.fanout;
 	struct reply r = { 0 };
 
 	if (f == NULL) {  /* not for a client: an expired login, a locked session */
@@ -285,6 +291,9 @@ reply_from_job(struct reply *r, const struct job *j)
 {
 	const struct token *t = j->token;
 	const struct p11_token_desc *d = &t->desc;
+	const struct job_auth *au = job_auth_part(j);
+	const struct job_sign *sg = job_sign_part(j);
+	enum job_cancel cancel = au != NULL ? au->cancel : JOB_CANCEL_PIN;
 	int low = !!(d->flags & P11_TOKEN_USER_PIN_COUNT_LOW);
 	int final = !!(d->flags & P11_TOKEN_USER_PIN_FINAL_TRY);
 	json_t *supported;
@@ -298,26 +307,14 @@ reply_from_job(struct reply *r, const struct job *j)
 	switch (j->result) {
 	case KYSO_ERR_CANCELLED:
 		reply_fail(r, j->result, json_pack("{s:s, s:s}", "token", t->id, "reason",
-		    j->cancel_reason != NULL ? j->cancel_reason : "cancelled"), "%s",
-		    j->cancel_reason == NULL || strcmp(j->cancel_reason, "cancelled") == 0 ?
-		    "the officer cancelled the PIN dialog" :
-		    strcmp(j->cancel_reason, "refused") == 0 ?
-		    "the officer refused to confirm the signature" :
-		    strcmp(j->cancel_reason, "timeout") == 0 ?
-		    "nobody answered the dialog in time" :
-		    strcmp(j->cancel_reason, "no-dialog") == 0 ?
-		    "the policy wants every signature confirmed, and no confirmation dialog "
-		    "could be shown" : strcmp(j->cancel_reason, "locked") == 0 ?
-		    "the dialog was closed: the tokens were locked (Lock, session lock or "
-		    "sleep)" : strcmp(j->cancel_reason, "disconnected") == 0 ?
-		    "the client closed its connection: the request was ended" :
-		    "the request was cancelled");
+		    job_cancel_reason(cancel)), "%s", job_cancel_message(cancel));
 		break;
 	case KYSO_ERR_PINENTRY:
 		/* in plain words: what happened, then what the officer can do about it */
 		reply_fail(r, KYSO_ERR_PIN_REQUIRED, token_pin_params(t), "token '%s' needs its "
 		    "PIN, and no PIN dialog could be shown here (%s). %s", d->label, j->why,
-		    j->ri != NULL && j->ri->no_client_pin ? "The policy allows PINs only in "
+		    au != NULL && au->ri != NULL && au->ri->no_client_pin ?
+		    "The policy allows PINs only in "
 		    "kysod's dialog: use a reader with a PIN pad, or ask the administrator for a "
 		    "dialog that works on this desktop (pinentry in /etc/kyso/kysod.conf)" :
 		    "Log in first with 'kyso login' in a terminal (it asks for the PIN there), "
@@ -338,32 +335,38 @@ reply_from_job(struct reply *r, const struct job *j)
 		    d->label);
 		break;
 	case KYSO_ERR_PIN_REQUIRED:
-		reply_pin_required(r, t, j->key_wants_pin);
+		reply_pin_required(r, t, sg != NULL && sg->key_wants_pin);
 		break;
 	case KYSO_ERR_TOKEN_NOT_PRESENT:
 		reply_fail(r, j->result, json_pack("{s:s}", "token", t->id),
 		    "token '%s' is not present", d->label);
 		break;
 	case KYSO_ERR_KEY_NOT_FOUND:
-		reply_fail(r, j->result, json_pack("{s:s}", "certificate", j->cert_id),
+		reply_fail(r, j->result, json_pack("{s:s}", "certificate", sg != NULL ?
+		    sg->cert_id : ""),
 		    "token '%s' holds no private key for this certificate", d->label);
 		break;
 	case KYSO_ERR_UNSUPPORTED_ALG:
 		supported = json_array();
 		for (size_t i = 0; i < t->ncerts; i++)
-			if (strcmp(t->certs[i].ci.id, j->cert_id) == 0) {
+			if (sg != NULL && strcmp(t->certs[i].ci.id, sg->cert_id) == 0) {
 				json_decref(supported);
 				supported = inventory_cert_algorithms(&t->certs[i]);
 			}
 		reply_fail(r, j->result, json_pack("{s:s, s:o}", "algorithm",
-		    j->alg != NULL ? j->alg->name : "", "supported", supported),
+		    sg != NULL && sg->alg != NULL ? sg->alg->name : "", "supported", supported),
 		    "token '%s' refused the mechanism: %s in %s", d->label, j->fail.ckr_name,
 		    j->fail.call);
 		break;
 	case KYSO_ERR_TOKEN:
-		reply_fail(r, j->result, json_pack("{s:s, s:s}", "ckr", j->fail.ckr_name, "call",
-		    j->fail.call), "token '%s' failed: %s in %s", d->label, j->fail.ckr_name,
-		    j->fail.call);
+		if (j->fail.cause != NULL)  /* no answer: the module's helper process ended */
+			reply_fail(r, j->result, json_pack("{s:s, s:s, s:s}", "ckr", "", "call",
+			    j->fail.call, "cause", j->fail.cause), "token '%s' failed: %s (in %s)",
+			    d->label, j->fail.cause, j->fail.call);
+		else
+			reply_fail(r, j->result, json_pack("{s:s, s:s}", "ckr", j->fail.ckr_name,
+			    "call", j->fail.call), "token '%s' failed: %s in %s", d->label,
+			    j->fail.ckr_name, j->fail.call);
 		break;
 	default:
 		reply_fail(r, KYSO_ERR_INTERNAL, NULL, "%s", kyso_strerror(j->result));

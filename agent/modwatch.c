@@ -160,14 +160,14 @@ scanner_post(struct modwatch *w, int result, struct p11_token_desc *slots, size_
 		    p11_module_path(w->m));
 		return;
 	}
-	j->mw = w;
+	j->u.modscan.mw = w;
 	j->result = result;
-	j->slots = slots;
-	j->nslots = n;
-	j->initial = initial;
+	j->u.modscan.slots = slots;
+	j->u.modscan.nslots = n;
+	j->u.modscan.initial = initial;
 	pthread_mutex_lock(&w->mu);
 	j->fail = w->fail;
-	j->failures = w->failures;
+	j->u.modscan.failures = w->failures;
 	pthread_mutex_unlock(&w->mu);
 	completions_post(w->done, j);
 }
@@ -266,7 +266,7 @@ scanner_scan(struct modwatch *w, int broken, int initial)
 	size_t n = 0, slots = 0;
 	int r = KYSO_OK, scanned = 0;
 
-	f = (struct p11_fail){ 0, "", "" };
+	f = (struct p11_fail){ 0, "", "", NULL };
 	if (broken)
 		r = scanner_reinit(w);  /* fills w->fail when it fails */
 	if (r == KYSO_OK) {
@@ -297,7 +297,7 @@ scanner_scan(struct modwatch *w, int broken, int initial)
 	} else {
 		w->broken = 0;
 		w->failures = 0;
-		w->fail = (struct p11_fail){ 0, "", "" };
+		w->fail = (struct p11_fail){ 0, "", "", NULL };
 		if (w->waiter_failed)
 			w->events = 0;  /* waiting failed, yet the module works: watch it otherwise */
 		w->waiter_failed = 0;
@@ -327,6 +327,13 @@ scanner_main(void *arg)
 	return NULL;
 }
 
+/* The module's helper process ended unasked (its reaper thread): a scan tells the loop. */
+static void
+modwatch_exited(void *arg)
+{
+	modwatch_request_scan(arg);
+}
+
 int
 modwatch_start(struct modwatch *w, struct p11_module *m, struct completions *done,
     int poll_allowed)
@@ -345,7 +352,9 @@ modwatch_start(struct modwatch *w, struct p11_module *m, struct completions *don
 	w->poll_allowed = poll_allowed;
 	w->events = -1;
 	w->first_scan = 1;
-	w->fail = (struct p11_fail){ 0, "", "" };
+	w->fail = (struct p11_fail){ 0, "", "", NULL };
+	/* a helper process that crashes is noticed at once, not at the next call */
+	p11_module_on_exit(m, modwatch_exited, w);
 	if (pthread_create(&w->scanner, NULL, scanner_main, w) != 0) {
 		log_error("cannot start the watcher thread of %s", p11_module_path(m));
 		return KYSO_ERR_INTERNAL;
@@ -432,6 +441,7 @@ modwatch_stop(struct modwatch *w)
 		return 0;
 	}
 	w->scanner_started = 0;
+	p11_module_on_exit(w->m, NULL, NULL);  /* w goes away */
 	if (!ok)
 		return 0;
 	p11_module_finalize(w->m);  /* wakes the waiter */

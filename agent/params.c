@@ -33,7 +33,7 @@ params_only(json_t *params, const char *const *allowed, struct reply *r)
 
 	if (key == NULL)
 		return KYSO_OK;
-	reply_invalid(r, key, "unknown parameter '%.64s'", key);
+	reply_invalid(r, key, "unknown parameter '%.*s'", utf8_prefix(key, 64), key);
 	return KYSO_ERR_INVALID_PARAMETER;
 }
 
@@ -162,7 +162,7 @@ params_elem_only(json_t *elem, const char *array, size_t i, const char *const *a
 
 	if (key == NULL)
 		return KYSO_OK;
-	snprintf(label, sizeof(label), "%s[%zu].%.64s", array, i, key);
+	snprintf(label, sizeof(label), "%s[%zu].%.*s", array, i, utf8_prefix(key, 64), key);
 	reply_invalid(r, label, "unknown parameter '%s'", label);
 	params_error_index(r, i);
 	return KYSO_ERR_INVALID_PARAMETER;

@@ -1,5 +1,6 @@
 /* record.c — audit records of Sign requests (see record.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -9,6 +10,7 @@
 #include "audit.h"
 #include "batch.h"
 #include "conn.h"
+#include "encode.h"
 #include "inventory.h"
 #include "job.h"
 #include "kyso_err.h"
@@ -66,18 +68,22 @@ record_fill(struct audit_record *rec, const struct request_info *ri,
 void
 record_sign_job(struct job *j, const struct p11_token_desc *tok)
 {
-	const struct request_info *ri = j->ri;
+	struct job_sign *sg = job_sign_part(j);
+	const struct request_info *ri = sg != NULL ? sg->auth.ri : NULL;
 	struct audit_record rec;
 	char err[256], msg[320];
 
-	if (!job_signs(j) || ri == NULL || ri->audit == NULL || j->recorded)
+	if (sg == NULL || ri == NULL || ri->audit == NULL || sg->recorded)
 		return;
-	j->recorded = 1;
+	sg->recorded = 1;
 	record_fill(&rec, ri, tok);
 	rec.result = record_result_name(j);
 	if (j->result != KYSO_OK) {
 		if (j->why[0] != '\0')
 			snprintf(msg, sizeof(msg), "%s: %s", kyso_strerror(j->result), j->why);
+		else if (j->fail.cause != NULL)
+			snprintf(msg, sizeof(msg), "%s: %s (in %s)", kyso_strerror(j->result),
+			    j->fail.cause, j->fail.call);
 		else if (j->fail.ckr_name != NULL && j->fail.ckr_name[0] != '\0')
 			snprintf(msg, sizeof(msg), "%s: %s in %s", kyso_strerror(j->result),
 			    j->fail.ckr_name, j->fail.call);
@@ -91,10 +97,10 @@ record_sign_job(struct job *j, const struct p11_token_desc *tok)
 	if (j->result != KYSO_OK)
 		return;  /* refused anyway; the log says the record is missing */
 	/* no signature without its record */
-	explicit_bzero(j->sig, j->siglen);
-	free(j->sig);
-	j->sig = NULL;
-	j->siglen = 0;
+	explicit_bzero(sg->sig, sg->siglen);
+	free(sg->sig);
+	sg->sig = NULL;
+	sg->siglen = 0;
 	j->result = KYSO_ERR_AUDIT;
 	snprintf(j->why, sizeof(j->why), "%s", err);
 }
@@ -137,6 +143,14 @@ void
 record_refusal(struct agent *a, const struct conn *c, const struct cert *cert,
     const char *algorithm, const char *description, const struct reply *r)
 {
+	record_refusal_digest(a, c, cert, algorithm, description, NULL, 0, NULL, r);
+}
+
+void
+record_refusal_digest(struct agent *a, const struct conn *c, const struct cert *cert,
+    const char *algorithm, const char *description, const unsigned char *digest,
+    size_t digest_len, const char *digest_alg, const struct reply *r)
+{
 	struct audit_record rec;
 	char err[256], browser[256];
 
@@ -144,6 +158,9 @@ record_refusal(struct agent *a, const struct conn *c, const struct cert *cert,
 		return;
 	record_refused_call(&rec, c, "io.kyso.Agent.Sign", cert, algorithm, description, r,
 	    browser, sizeof(browser));
+	rec.digest = digest_len > 0 ? digest : NULL;
+	rec.digest_len = digest_len;
+	rec.digest_alg = digest_alg;
 	if (audit_write(a->audit, &rec, 0, err, sizeof(err)) != KYSO_OK)
 		log_error("%s", err);
 }
@@ -164,6 +181,36 @@ record_unsent(const struct request_info *ri, const struct p11_token_desc *tok,
 		log_error("%s", err);
 }
 
+/*
+ * The digest document d of a refused call sent, when it is valid for the digest_algorithm
+ * it names: into out (64 bytes), its name in *alg. Returns its length, or 0.
+ */
+static size_t
+record_doc_digest(json_t *d, unsigned char out[64], const char **alg)
+{
+	static const struct { const char *name; size_t len; } hashes[] = {
+		{ "sha256", 32 }, { "sha384", 48 }, { "sha512", 64 },
+	};
+	const char *name = json_string_value(json_object_get(d, "digest_algorithm"));
+	const char *b64 = json_string_value(json_object_get(d, "digest"));
+	unsigned char *raw = NULL;
+	size_t len = 0, want = 0;
+
+	for (size_t i = 0; name != NULL && i < sizeof(hashes) / sizeof(hashes[0]); i++)
+		if (strcmp(name, hashes[i].name) == 0) {
+			want = hashes[i].len;
+			*alg = hashes[i].name;
+		}
+	if (want == 0 || b64 == NULL || strlen(b64) > 128 ||
+	    b64_decode(b64, &raw, &len) != KYSO_OK || len != want) {
+		free(raw);
+		return 0;
+	}
+	memcpy(out, raw, len);
+	free(raw);
+	return len;
+}
+
 void
 record_documents_refused(struct agent *a, const struct conn *c, const struct cert *cert,
     const char *algorithm, const char *description, const char *profile,
@@ -171,6 +218,7 @@ record_documents_refused(struct agent *a, const struct conn *c, const struct cer
 {
 	struct audit_record rec;
 	size_t n = json_is_array(documents) ? json_array_size(documents) : 0, done = 0;
+	unsigned char digest[64];
 	char err[256], browser[256];
 
 	if (a->audit == NULL || r->error == NULL)
@@ -188,10 +236,15 @@ record_documents_refused(struct agent *a, const struct conn *c, const struct cer
 		if (i < n && !json_is_object(d))
 			continue;
 		rec.document = json_string_value(json_object_get(d, "name"));
+		/* what it asked to sign, when that was valid (as for a refused Sign) */
+		rec.digest_alg = NULL;
+		rec.digest_len = d != NULL ? record_doc_digest(d, digest, &rec.digest_alg) : 0;
+		rec.digest = rec.digest_len > 0 ? digest : NULL;
 		if (audit_write(a->audit, &rec, 0, err, sizeof(err)) != KYSO_OK) {
 			log_error("%s", err);
 			return;
 		}
 		done++;
 	}
+	explicit_bzero(digest, sizeof(digest));
 }

@@ -9,6 +9,7 @@
 #define KYSO_RECORD_H
 
 #include <jansson.h>
+#include <stddef.h>
 
 struct agent;
 struct cert;
@@ -19,8 +20,8 @@ struct reply;
 struct request_info;
 
 /*
- * Records a finished JOB_SIGN or JOB_DOCUMENT once (other jobs, or jobs without an audit log, are left
- * alone) synchronously: by the worker, or by the loop for a job that never ran (its token
+ * Records a finished JOB_SIGN or JOB_DOCUMENT once (other jobs, or jobs without an audit
+ * log, are left alone) synchronously: by the worker, or by the loop for a job that never ran (its token
  * left first). If the record cannot be written, a signature the job holds is wiped and
  * the job fails with KYSO_ERR_AUDIT (the reason in j->why).
  */
@@ -34,10 +35,19 @@ void record_refusal(struct agent *a, const struct conn *c, const struct cert *ce
     const char *algorithm, const char *description, const struct reply *r);
 
 /*
+ * The same, with what the call asked to sign: digest (digest_len bytes, digest_alg
+ * "sha256"...) when the call sent a valid one or data the loop hashed; NULL if none.
+ */
+void record_refusal_digest(struct agent *a, const struct conn *c, const struct cert *cert,
+    const char *algorithm, const char *description, const unsigned char *digest,
+    size_t digest_len, const char *digest_alg, const struct reply *r);
+
+/*
  * Records a SignDocuments call from c that the loop refused with r before any token was
  * asked: one record per element of documents (the call's array, or NULL) with the name
- * it gives, as far as the elements are objects; one record for the call when there are
- * none. cert, algorithm, description and profile may be NULL. Not synchronous.
+ * it gives and, when valid for the digest_algorithm it names, its digest, as far as the
+ * elements are objects; one record for the call when there are none. cert, algorithm,
+ * description and profile may be NULL. Not synchronous.
  */
 void record_documents_refused(struct agent *a, const struct conn *c,
     const struct cert *cert, const char *algorithm, const char *description,

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "encode.h"
 #include "kyso_err.h"
 #include "reply.h"
 
@@ -22,6 +23,9 @@ reply_vfail(struct reply *r, int err, json_t *eparams, const char *fmt, va_list 
 		vsnprintf(msg, sizeof(msg), fmt, ap);
 	else
 		snprintf(msg, sizeof(msg), "%s", kyso_strerror(err));
+	/* jansson refuses a string that is not UTF-8: the message would be lost (client
+	 * text cut in half a character, a sentence cut by the buffer's end) */
+	(void)utf8_repair(msg);
 	r->err = err;
 	r->error = kyso_err_varlink(err);
 	r->eparams = eparams != NULL ? eparams : json_object();

@@ -89,52 +89,55 @@ static int
 ops_describe(struct p11_session *s, const struct p11_token_desc *expect, struct job *j,
     struct p11_fail *fail)
 {
-	int r = p11_session_describe(s, &j->desc, fail);
+	int r = p11_session_describe(s, &j->state.desc, fail);
 
-	if (r == KYSO_OK && !ops_same_token(expect, &j->desc))
+	if (r == KYSO_OK && !ops_same_token(expect, &j->state.desc))
 		r = KYSO_ERR_TOKEN_NOT_PRESENT;
-	j->desc_valid = r == KYSO_OK;
+	j->state.desc_valid = r == KYSO_OK;
 	return r;
 }
 
 static int
 ops_certs(struct p11_session *s, struct job *j, struct p11_fail *fail)
 {
+	struct job_state *st = &j->state;
 	int r;
 
-	p11_certs_free(j->certs, j->ncerts);
-	j->certs = NULL;
-	j->ncerts = 0;
-	r = p11_session_certs(s, &j->certs, &j->ncerts, fail);
-	j->certs_valid = r == KYSO_OK;
-	if (!j->certs_valid)
+	p11_certs_free(st->certs, st->ncerts);
+	st->certs = NULL;
+	st->ncerts = 0;
+	r = p11_session_certs(s, &st->certs, &st->ncerts, fail);
+	st->certs_valid = r == KYSO_OK;
+	if (!st->certs_valid)
 		log_warn("cannot list the certificates of token '%s': %s in %s",
-		    j->desc.label, fail->ckr_name, fail->call);
+		    st->desc.label, fail->ckr_name, fail->call);
 	return r;
 }
 
 /* Turns a dialog's outcome into the job's result (a sentence stays in j->why). */
 static int
-ops_dialog_result(struct job *j, struct pinentry_abort *ab, int r, const char *refused)
+ops_dialog_result(struct job *j, struct pinentry_abort *ab, int r, enum job_cancel refused)
 {
+	struct job_auth *au = job_auth_part(j);
+
 	if (r != KYSO_OK && pinentry_abort_fired(ab)) {
 		if (atomic_load(&j->abort_why) == JOB_ABORT_REMOVED)
 			return KYSO_ERR_TOKEN_NOT_PRESENT;  /* the dialog ended: the token left */
 		if (atomic_load(&j->abort_why) == JOB_ABORT_DISCONNECTED) {
-			j->cancel_reason = "disconnected";
+			au->cancel = JOB_CANCEL_DISCONNECTED;
 			snprintf(j->why, sizeof(j->why), "the client closed its connection: its "
 			    "dialog was closed");
 		} else {
-			j->cancel_reason = "locked";
+			au->cancel = JOB_CANCEL_LOCKED;
 		}
 		return KYSO_ERR_CANCELLED;
 	}
 	switch (r) {
 	case KYSO_ERR_CANCELLED:
-		j->cancel_reason = refused;
+		au->cancel = refused;
 		return r;
 	case KYSO_ERR_TIMEOUT:
-		j->cancel_reason = "timeout";
+		au->cancel = JOB_CANCEL_TIMEOUT;
 		return KYSO_ERR_CANCELLED;
 	case KYSO_ERR_PINENTRY:
 		log_warn("no PIN dialog could be shown: %s", j->why);
@@ -144,35 +147,68 @@ ops_dialog_result(struct job *j, struct pinentry_abort *ab, int r, const char *r
 	}
 }
 
+/*
+ * Whether the loop ended the job while it ran outside a dialog: Lock, session lock or
+ * sleep (worker_end_requests), the token left (worker_retire), or the client of a
+ * document's batch went away (batch_conn_gone) fired its abort. From then on it must not
+ * log in nor sign: Lock promises that nothing signs after it, and a job the worker had
+ * just taken is no different from one still queued. Returns KYSO_OK, KYSO_ERR_CANCELLED
+ * (the cancel reason set) or KYSO_ERR_TOKEN_NOT_PRESENT.
+ */
+static int
+ops_interrupted(struct job *j)
+{
+	struct job_auth *au = job_auth_part(j);
+
+	if (!pinentry_abort_fired(&j->abort))
+		return KYSO_OK;
+	switch (atomic_load(&j->abort_why)) {
+	case JOB_ABORT_REMOVED:
+		return KYSO_ERR_TOKEN_NOT_PRESENT;
+	case JOB_ABORT_DISCONNECTED:
+		/* a document whose client went away: the batch signs nothing more for nobody */
+		au->cancel = JOB_CANCEL_DISCONNECTED;
+		snprintf(j->why, sizeof(j->why), "the client closed its connection: the request "
+		    "was ended before it was served");
+		return KYSO_ERR_CANCELLED;
+	default:
+		au->cancel = JOB_CANCEL_LOCKED_UNSERVED;
+		return KYSO_ERR_CANCELLED;
+	}
+}
+
 /* Returns 1 if the job may ask the officer through a dialog. */
 static int
 ops_can_ask(const struct job *j)
 {
-	return j->ri != NULL && j->ri->pinentry != NULL;
+	const struct job_auth *au = job_auth_part(j);
+
+	return au->ri != NULL && au->ri->pinentry != NULL;
 }
 
 /*
- * Gets the PIN into j->pin: the client's, else from the officer (a dialog that names the
- * caller and warns of the tries left, as the token tells them now). Returns KYSO_OK,
+ * Gets the PIN into the job's login part: the client's, else from the officer (a dialog
+ * that names the caller and warns of the tries left, as the token tells them now). Returns KYSO_OK,
  * KYSO_ERR_PIN_REQUIRED (no PIN and no dialog allowed), or the dialog's failure.
  */
 static int
 ops_pin(struct p11_session *s, const struct p11_token_desc *expect,
     struct pinentry_abort *ab, struct job *j, int every_signature)
 {
+	struct job_auth *au = job_auth_part(j);
 	struct p11_token_desc now;
 	struct p11_fail f;
 	int r;
 
-	if (j->pin != NULL)
+	if (au->pin != NULL)
 		return KYSO_OK;
 	if (!ops_can_ask(j))
 		return KYSO_ERR_PIN_REQUIRED;
 	if (p11_session_describe(s, &now, &f) != KYSO_OK ||
 	    strcmp(now.serial, expect->serial) != 0 || strcmp(now.label, expect->label) != 0)
 		now = *expect;  /* the dialog names the token the worker serves */
-	r = dialog_pin(j->ri, &now, every_signature, ab, &j->pin, j->why, sizeof(j->why));
-	return ops_dialog_result(j, ab, r, "cancelled");
+	r = dialog_pin(au->ri, &now, every_signature, ab, &au->pin, j->why, sizeof(j->why));
+	return ops_dialog_result(j, ab, r, JOB_CANCEL_PIN);
 }
 
 /*
@@ -184,49 +220,45 @@ static int
 ops_login(struct p11_session *s, const struct p11_token_desc *expect,
     struct pinentry_abort *ab, struct job *j)
 {
+	struct job_auth *au = job_auth_part(j);
 	struct pinentry_popup *popup;
 	int r;
 
-	if (j->pin == NULL && j->protected_auth_path) {
-		popup = dialog_pinpad(j->ri, expect);
+	if ((r = ops_interrupted(j)) != KYSO_OK)
+		return r;
+	if (au->pin == NULL && au->protected_auth_path) {
+		popup = dialog_pinpad(au->ri, expect);
 		r = p11_session_login(s, NULL, &j->fail);
 		dialog_pinpad_end(popup);
 		return r;
 	}
-	if ((r = ops_pin(s, expect, ab, j, 0)) != KYSO_OK)
+	if ((r = ops_pin(s, expect, ab, j, 0)) != KYSO_OK || (r = ops_interrupted(j)) != KYSO_OK)
 		return r;
-	return p11_session_login(s, j->pin, &j->fail);
+	return p11_session_login(s, au->pin, &j->fail);
 }
 
 /* One p11_session_sign with the job's PIN for a context login (PIN pad: a message). */
 static int
 ops_sign_once(struct p11_session *s, const struct p11_token_desc *expect, struct job *j)
 {
+	struct job_sign *sg = job_sign_part(j);
 	struct pinentry_popup *popup = NULL;
 	int r;
 
-	j->req.context_pin = j->pin;
-	j->req.context_pin_pad = j->protected_auth_path && j->pin == NULL;
+	if ((r = ops_interrupted(j)) != KYSO_OK)
+		return r;
+	sg->req.context_pin = sg->auth.pin;
+	sg->req.context_pin_pad = sg->auth.protected_auth_path && sg->auth.pin == NULL;
 	/* the loop knows a key wants its PIN every time only once it has seen it after a
 	 * login: ask the token when the reader is about to wait for the PIN */
-	if (j->req.context_pin_pad && !j->always_auth)
-		j->always_auth = p11_session_key_always_auth(s, j->req.key_id, j->req.key_id_len);
-	if (j->req.context_pin_pad && j->always_auth)
-		popup = dialog_pinpad(j->ri, expect);
-	r = p11_session_sign(s, &j->req, &j->sig, &j->siglen, &j->fail);
+	if (sg->req.context_pin_pad && !sg->always_auth)
+		sg->always_auth = p11_session_key_always_auth(s, sg->req.key_id,
+		    sg->req.key_id_len);
+	if (sg->req.context_pin_pad && sg->always_auth)
+		popup = dialog_pinpad(sg->auth.ri, expect);
+	r = p11_session_sign(s, &sg->req, &sg->sig, &sg->siglen, &j->fail);
 	dialog_pinpad_end(popup);
 	return r;
-}
-
-/* The client that waits for j disconnected: it gets no signature, so none is made. */
-static int
-ops_client_gone(struct job *j)
-{
-	if (atomic_load(&j->abort_why) != JOB_ABORT_DISCONNECTED)
-		return 0;
-	j->cancel_reason = "disconnected";
-	snprintf(j->why, sizeof(j->why), "the client disconnected before the token signed");
-	return 1;
 }
 
 /*
@@ -238,59 +270,61 @@ ops_client_gone(struct job *j)
 static int
 ops_wants_confirm(struct p11_session *s, const struct job *j)
 {
+	const struct job_sign *sg = job_sign_part(j);
+	const struct request_info *ri = sg->auth.ri;
 	int login_coming;
 
-	if (j->ri == NULL)
+	if (ri == NULL)
 		return 0;
-	if (j->ri->confirm)
+	if (ri->confirm)
 		return 1;
-	if (j->ri->origin[0] == '\0')
+	if (ri->origin[0] == '\0')
 		return 0;
-	if (j->ri->doc_count > 0 && j->ri->doc_index != 0)
+	if (ri->doc_count > 0 && ri->doc_index != 0)
 		return 0;   /* a batch: one consent, by its first document */
-	login_coming = j->login_required && !j->was_logged_in && !p11_session_logged_in(s);
-	return !login_coming && !j->always_auth;
+	login_coming = sg->login_required && !sg->was_logged_in && !p11_session_logged_in(s);
+	return !login_coming && !sg->always_auth;
 }
 
 static int
 ops_sign(struct p11_session *s, const struct p11_token_desc *expect,
     struct pinentry_abort *ab, struct job *j)
 {
+	struct job_sign *sg = job_sign_part(j);
 	unsigned char *der;
 	size_t derlen;
 	int r, logged_in_now = 0;
 
-	if (ops_client_gone(j))
-		return KYSO_ERR_CANCELLED;
+	/* a client that left gets no signature, so none is made (conn_drop) */
+	if ((r = ops_interrupted(j)) != KYSO_OK)
+		return r;
 	if (ops_wants_confirm(s, j)) {
 		/* policy: the officer confirms every signature, even with the login cached */
 		if (!ops_can_ask(j)) {
 			snprintf(j->why, sizeof(j->why), "pinentry = none");
 			r = KYSO_ERR_PINENTRY;
 		} else {
-			r = dialog_confirm(j->ri, expect, ab, j->why, sizeof(j->why));
+			r = dialog_confirm(sg->auth.ri, expect, ab, j->why, sizeof(j->why));
 		}
 		if (r == KYSO_ERR_PINENTRY && !pinentry_abort_fired(ab)) {
 			log_warn("no confirmation dialog could be shown: %s", j->why);
-			j->cancel_reason = "no-dialog";
+			sg->auth.cancel = JOB_CANCEL_NO_DIALOG;
 			return KYSO_ERR_CANCELLED;
 		}
-		if ((r = ops_dialog_result(j, ab, r, "refused")) != KYSO_OK)
+		if ((r = ops_dialog_result(j, ab, r, JOB_CANCEL_REFUSED)) != KYSO_OK)
 			return r;
 	}
 	/* a token the last job left logged in is trusted to be so: if it was logged out
 	 * behind our back, C_Sign says CKR_USER_NOT_LOGGED_IN and the login follows below */
-	if (j->login_required && !j->was_logged_in && !p11_session_logged_in(s)) {
+	if (sg->login_required && !sg->was_logged_in && !p11_session_logged_in(s)) {
 		if ((r = ops_login(s, expect, ab, j)) != KYSO_OK)
 			return r;
 		logged_in_now = 1;
 	}
-	if (ops_client_gone(j))
-		return KYSO_ERR_CANCELLED;
-	r = ops_sign_once(s, expect, j);
-	if ((r == KYSO_ERR_PIN_REQUIRED || (r == KYSO_ERR_KEY_NOT_FOUND && j->login_required)) &&
+	r = ops_sign_once(s, expect, j);   /* which ends a job whose client left */
+	if ((r == KYSO_ERR_PIN_REQUIRED || (r == KYSO_ERR_KEY_NOT_FOUND && sg->login_required)) &&
 	    !logged_in_now && !p11_session_logged_in(s) &&
-	    (j->pin != NULL || j->protected_auth_path || ops_can_ask(j))) {
+	    (sg->auth.pin != NULL || sg->auth.protected_auth_path || ops_can_ask(j))) {
 		/* the key needs a login the token flags did not announce, or the login the
 		 * loop counted on is gone (logged out meanwhile: the key is hidden) */
 		if ((r = ops_login(s, expect, ab, j)) != KYSO_OK)
@@ -298,28 +332,28 @@ ops_sign(struct p11_session *s, const struct p11_token_desc *expect,
 		logged_in_now = 1;
 		r = ops_sign_once(s, expect, j);
 	}
-	if (r == KYSO_ERR_PIN_REQUIRED && p11_session_logged_in(s) && j->pin == NULL &&
+	if (r == KYSO_ERR_PIN_REQUIRED && p11_session_logged_in(s) && sg->auth.pin == NULL &&
 	    ops_can_ask(j)) {
 		/* CKA_ALWAYS_AUTHENTICATE: the officer gives the PIN for this signature */
-		j->always_auth = 1;
+		sg->always_auth = 1;
 		if ((r = ops_pin(s, expect, ab, j, 1)) == KYSO_OK)
 			r = ops_sign_once(s, expect, j);
 	}
 	if (r == KYSO_ERR_PIN_REQUIRED && p11_session_logged_in(s))
-		j->key_wants_pin = 1;  /* CKA_ALWAYS_AUTHENTICATE: a PIN for every signature */
-	j->did_login = logged_in_now;
+		sg->key_wants_pin = 1;  /* CKA_ALWAYS_AUTHENTICATE: a PIN for every signature */
+	sg->did_login = logged_in_now;
 	if (logged_in_now) {
 		struct p11_fail f;
 
 		(void)ops_certs(s, j, &f);  /* private keys are visible now */
 	}
-	if (r != KYSO_OK || !j->ecdsa_der)
+	if (r != KYSO_OK || !sg->ecdsa_der)
 		return r;
-	if ((r = alg_ecdsa_raw_to_der(j->sig, j->siglen, &der, &derlen)) != KYSO_OK)
+	if ((r = alg_ecdsa_raw_to_der(sg->sig, sg->siglen, &der, &derlen)) != KYSO_OK)
 		return r;
-	free(j->sig);
-	j->sig = der;
-	j->siglen = derlen;
+	free(sg->sig);
+	sg->sig = der;
+	sg->siglen = derlen;
 	return KYSO_OK;
 }
 
@@ -380,11 +414,15 @@ ops_failure(struct p11_module *m, unsigned long slot, const struct p11_token_des
 static void
 ops_finish(struct job *j, const struct p11_token_desc *expect)
 {
+	struct job_auth *au = job_auth_part(j);
+
 	record_sign_job(j, expect);
 	if (j->kind == JOB_DOCUMENT)
 		document_ops_done(j);  /* may keep the PIN for the batch (login_cache = no) */
-	secret_free(j->pin);
-	j->pin = NULL;
+	if (au != NULL) {
+		secret_free(au->pin);
+		au->pin = NULL;
+	}
 }
 
 void
@@ -392,12 +430,13 @@ token_ops_run(struct p11_module *m, unsigned long slot, const struct p11_token_d
     struct p11_session **sess, struct job *j)
 {
 	struct pinentry_abort *ab = &j->abort;
+	struct job_auth *au;
 	struct p11_fail f;
-	int r;
+	int r, logout_after;
 
 	if (j->kind == JOB_DOCUMENT && document_ops_skip(j)) {
 		/* its batch stopped: not attempted, the token is not asked to sign */
-		j->logged_in = *sess != NULL && p11_session_logged_in(*sess);
+		j->state.logged_in = *sess != NULL && p11_session_logged_in(*sess);
 		ops_finish(j, expect);
 		return;
 	}
@@ -413,7 +452,7 @@ token_ops_run(struct p11_module *m, unsigned long slot, const struct p11_token_d
 		break;
 	case JOB_LOGIN:
 		if (p11_session_logged_in(*sess)) {
-			j->already_logged_in = 1;  /* the PIN is not checked: say so */
+			j->u.login.already_logged_in = 1;  /* the PIN is not checked: say so */
 			r = KYSO_OK;
 			break;
 		}
@@ -436,20 +475,24 @@ token_ops_run(struct p11_module *m, unsigned long slot, const struct p11_token_d
 	}
 	j->result = r = ops_failure(m, slot, expect, j, r);
 	/* PIN failures change the token's counters; a login changes what is visible */
-	if (!j->desc_valid && r != KYSO_ERR_TOKEN_NOT_PRESENT && (r == KYSO_ERR_PIN_INCORRECT ||
-	    r == KYSO_ERR_PIN_LOCKED || !job_signs(j) || j->certs_valid || j->pin != NULL))
+	au = job_auth_part(j);
+	if (!j->state.desc_valid && r != KYSO_ERR_TOKEN_NOT_PRESENT &&
+	    (r == KYSO_ERR_PIN_INCORRECT || r == KYSO_ERR_PIN_LOCKED || !job_signs(j) ||
+	    j->state.certs_valid || (au != NULL && au->pin != NULL)))
 		(void)ops_describe(*sess, expect, j, &f);
 	ops_session_check(m, slot, expect, sess, j);
-	if (j->logout_after && *sess != NULL && p11_session_logged_in(*sess) &&
+	logout_after = au != NULL && au->logout_after;
+	if (logout_after && *sess != NULL && p11_session_logged_in(*sess) &&
 	    p11_session_logout(*sess, &f) != KYSO_OK)  /* policy: no login cache */
 		log_warn("cannot log out of token '%s' after the request: %s", expect->label,
 		    f.ckr_name);
-	if (j->logout_after)
-		j->logged_in = *sess != NULL && p11_session_logged_in(*sess);
-	else if (job_signs(j) && r == KYSO_OK && !j->did_login)
+	if (logout_after)
+		j->state.logged_in = *sess != NULL && p11_session_logged_in(*sess);
+	else if (job_signs(j) && r == KYSO_OK && !job_sign_part(j)->did_login)
 		/* the state did not change, unless a login was needed and so was there */
-		j->logged_in = j->login_required || j->was_logged_in;
+		j->state.logged_in = job_sign_part(j)->login_required ||
+		    job_sign_part(j)->was_logged_in;
 	else
-		j->logged_in = *sess != NULL && p11_session_logged_in(*sess);
+		j->state.logged_in = *sess != NULL && p11_session_logged_in(*sess);
 	ops_finish(j, expect);
 }

@@ -71,7 +71,7 @@ tokens_add(struct agent *a, struct modwatch *mw, const struct p11_token_desc *d,
 	log_info("token '%s' (serial %s) in %s, slot %lu", d->label, d->serial,
 	    p11_module_path(mw->m), d->slot);
 	j->token = t;
-	j->initial = initial;
+	j->u.scan.initial = initial;
 	if (initial)
 		a->pending_scans++;
 	tokens_submit(t, j);
@@ -88,20 +88,20 @@ desc_differs(const struct p11_token_desc *x, const struct p11_token_desc *y)
 static void
 tokens_module_failed(struct agent *a, struct job *j)
 {
-	struct modwatch *mw = j->mw;
+	struct modwatch *mw = j->u.modscan.mw;
 	const char *path = p11_module_path(mw->m);
 	struct modwatch_status st;
 
 	modwatch_status(mw, &st);
 	if (!mw->loop_failing)
 		log_warn("%s failed (%s in %s); its tokens are unavailable until it recovers; "
-		    "retrying in %ld s", path, j->fail.ckr_name[0] ? j->fail.ckr_name :
-		    kyso_strerror(j->result), j->fail.call[0] ? j->fail.call : "C_Initialize",
-		    (st.retry_in_ms + 999) / 1000);
-	else if ((j->failures & (j->failures - 1)) == 0)
+		    "retrying in %ld s", path, j->fail.cause != NULL ? j->fail.cause :
+		    j->fail.ckr_name[0] ? j->fail.ckr_name : kyso_strerror(j->result),
+		    j->fail.call[0] ? j->fail.call : "C_Initialize", (st.retry_in_ms + 999) / 1000);
+	else if ((j->u.modscan.failures & (j->u.modscan.failures - 1)) == 0)
 		log_warn("%s still fails after %d attempts (%s); next attempt in %ld s", path,
-		    j->failures, j->fail.ckr_name[0] ? j->fail.ckr_name : "error",
-		    (st.retry_in_ms + 999) / 1000);
+		    j->u.modscan.failures, j->fail.cause != NULL ? j->fail.cause : j->fail.ckr_name[0] ?
+		    j->fail.ckr_name : "error", (st.retry_in_ms + 999) / 1000);
 	mw->loop_failing = 1;
 	for (struct token *t = a->inv.tokens; t != NULL; t = t->next)
 		if (t->mw == mw && !t->gone)
@@ -111,7 +111,8 @@ tokens_module_failed(struct agent *a, struct job *j)
 void
 tokens_module_scanned(struct agent *a, struct job *j)
 {
-	struct modwatch *mw = j->mw;
+	struct job_modscan *ms = &j->u.modscan;
+	struct modwatch *mw = ms->mw;
 	unsigned char *used;
 
 	mw->loop_seen = 1;
@@ -123,7 +124,7 @@ tokens_module_scanned(struct agent *a, struct job *j)
 		log_info("%s works again", p11_module_path(mw->m));
 		mw->loop_failing = 0;
 	}
-	if ((used = calloc(j->nslots + 1, 1)) == NULL) {
+	if ((used = calloc(ms->nslots + 1, 1)) == NULL) {
 		log_error("out of memory while comparing the tokens of %s",
 		    p11_module_path(mw->m));
 		return;
@@ -133,16 +134,16 @@ tokens_module_scanned(struct agent *a, struct job *j)
 
 		if (t->mw != mw || t->gone)
 			continue;
-		for (k = 0; k < j->nslots; k++) {
+		for (k = 0; k < ms->nslots; k++) {
 			char id[17];
 
-			if (used[k] || j->slots[k].slot != t->desc.slot)
+			if (used[k] || ms->slots[k].slot != t->desc.slot)
 				continue;
-			inventory_token_id(mw->m, &j->slots[k], id);
+			inventory_token_id(mw->m, &ms->slots[k], id);
 			if (strcmp(id, t->id) == 0)
 				break;
 		}
-		if (k == j->nslots) {
+		if (k == ms->nslots) {
 			tokens_remove(a, t, "was removed");
 			continue;
 		}
@@ -157,22 +158,22 @@ tokens_module_scanned(struct agent *a, struct job *j)
 				tokens_submit(t, again);
 			}
 		}
-		if (desc_differs(&t->desc, &j->slots[k])) {
-			inventory_set_desc(t, &j->slots[k]);
+		if (desc_differs(&t->desc, &ms->slots[k])) {
+			inventory_set_desc(t, &ms->slots[k]);
 			if (t->visible)
 				events_token(a, "token-changed", t);
 		}
 	}
-	for (size_t k = 0; k < j->nslots; k++) {
+	for (size_t k = 0; k < ms->nslots; k++) {
 		if (used[k])
 			continue;
-		if (!(j->slots[k].flags & P11_TOKEN_INITIALIZED)) {
-			if (j->initial)  /* not again at every poll */
+		if (!(ms->slots[k].flags & P11_TOKEN_INITIALIZED)) {
+			if (ms->initial)  /* not again at every poll */
 				log_debug("%s: slot %lu holds an uninitialised token; skipped",
-				    p11_module_path(mw->m), j->slots[k].slot);
+				    p11_module_path(mw->m), ms->slots[k].slot);
 			continue;
 		}
-		tokens_add(a, mw, &j->slots[k], j->initial);
+		tokens_add(a, mw, &ms->slots[k], ms->initial);
 	}
 	free(used);
 }
@@ -190,7 +191,8 @@ tokens_job_done(struct agent *a, struct job *j, const struct p11_token_desc *bef
 	if (t->gone)
 		return;
 	if (j->kind == JOB_SCAN && !t->visible) {
-		if (j->result == KYSO_ERR_TOKEN_NOT_PRESENT || (j->rescan && !j->desc_valid)) {
+		if (j->result == KYSO_ERR_TOKEN_NOT_PRESENT ||
+		    (j->rescan && !j->state.desc_valid)) {
 			/* it left already, or the module broke: a scan settles it (and, if the
 			 * token is still there, reads it once more: tokens_module_scanned) */
 			if (t->mw != NULL)

@@ -234,24 +234,26 @@ static void *
 web_ask_thread(void *arg)
 {
 	struct job *j = arg;
-	struct web_ask *q = j->web_ask;
+	struct job_web *wj = &j->u.web;
+	struct web_ask *q = wj->ask;
 	struct completions *done = q->done;
 	atomic_int *threads = q->threads;
-	int r = dialog_web_allow(j->ri, &j->abort, &q->always, j->why, sizeof(j->why));
+	int r = dialog_web_allow(wj->ri, &j->abort, &q->always, j->why, sizeof(j->why));
 
 	switch (r) {
 	case KYSO_OK:
 		break;
 	case KYSO_ERR_CANCELLED:
-		j->cancel_reason = pinentry_abort_fired(&j->abort) ? "disconnected" : "refused";
+		wj->cancel = pinentry_abort_fired(&j->abort) ? JOB_CANCEL_DISCONNECTED :
+		    JOB_CANCEL_REFUSED;
 		break;
 	case KYSO_ERR_TIMEOUT:
-		j->cancel_reason = "timeout";
+		wj->cancel = JOB_CANCEL_TIMEOUT;
 		r = KYSO_ERR_CANCELLED;
 		break;
 	default:
-		log_warn("no dialog could ask about web page %s: %s", j->ri->origin, j->why);
-		j->cancel_reason = "no-dialog";
+		log_warn("no dialog could ask about web page %s: %s", wj->ri->origin, j->why);
+		wj->cancel = JOB_CANCEL_NO_DIALOG;
 		r = KYSO_ERR_CANCELLED;
 		break;
 	}
@@ -284,7 +286,7 @@ web_ask_next(struct agent *a)
 			atomic_fetch_sub(&w->threads, 1);
 			log_error("cannot start a thread for a web page's question");
 			j->result = KYSO_ERR_CANCELLED;
-			j->cancel_reason = "no-dialog";
+			j->u.web.cancel = JOB_CANCEL_NO_DIALOG;
 			completions_post(&a->done, j);   /* answered by web_complete */
 		}
 		pthread_attr_destroy(&attr);
@@ -300,7 +302,7 @@ web_ask(struct agent *a, struct conn *c, json_t *p, method_fn again, enum web_au
 	struct job *j = job_new(JOB_WEB_ASK);
 
 	if (q == NULL || j == NULL ||
-	    (j->ri = request_info_new(a, c, NULL, NULL)) == NULL) {   /* the page and browser */
+	    (j->u.web.ri = request_info_new(a, c, NULL, NULL)) == NULL) {   /* the page and browser */
 		free(q);
 		job_free(j);
 		return KYSO_ERR_NOMEM;
@@ -310,7 +312,8 @@ web_ask(struct agent *a, struct conn *c, json_t *p, method_fn again, enum web_au
 	q->audit = audit;
 	q->done = &a->done;
 	q->threads = &w->threads;
-	j->web_ask = q;
+	j->u.web.ask = q;
+	j->u.web.cancel = JOB_CANCEL_REFUSED;   /* until the dialog says otherwise */
 	j->conn = c;
 	c->job = j;
 	if (w->tail != NULL)
@@ -368,8 +371,8 @@ web_gate(struct agent *a, struct conn *c, json_t *p, method_fn again,
 static void
 web_allowed(struct agent *a, struct conn *c, struct job *j)
 {
-	struct web_ask *q = j->web_ask;
-	const char *o = j->ri->origin;
+	struct web_ask *q = j->u.web.ask;
+	const char *o = j->u.web.ri->origin;
 	struct reply r = { 0 };
 	char err[300];
 
@@ -404,31 +407,31 @@ void
 web_complete(struct agent *a, struct job *j)
 {
 	struct web_state *w = a->web;
-	struct web_ask *q = j->web_ask;
+	struct job_web *wj = &j->u.web;
 	struct conn *c = j->conn;
 	struct reply r = { 0 };
-	const char *reason = j->cancel_reason != NULL ? j->cancel_reason : "refused";
+	const char *o = wj->ri->origin;
 
 	if (w != NULL && w->current == j)
 		w->current = NULL;
 	if (c != NULL && c->job == j)
 		c->job = NULL;
 	if (c == NULL || conn_release_if_dead(a, c)) {
-		log_info("web page %s: its client left before the officer answered",
-		    j->ri->origin);
+		log_info("web page %s: its client left before the officer answered", o);
 	} else if (j->result == KYSO_OK) {
-		memcpy(c->origin, j->ri->origin, sizeof(c->origin));
+		memcpy(c->origin, o, sizeof(c->origin));
 		web_allowed(a, c, j);
 	} else {
-		reply_fail(&r, KYSO_ERR_CANCELLED, json_pack("{s:s, s:s}", "reason", reason,
-		    "origin", j->ri->origin), "%s", strcmp(reason, "timeout") == 0 ?
+		reply_fail(&r, KYSO_ERR_CANCELLED, json_pack("{s:s, s:s}", "reason",
+		    job_cancel_reason(wj->cancel), "origin", o), "%s",
+		    wj->cancel == JOB_CANCEL_TIMEOUT ?
 		    "nobody answered whether this web page may use kyso" :
-		    strcmp(reason, "no-dialog") == 0 ? "no dialog could ask the officer whether "
+		    wj->cancel == JOB_CANCEL_NO_DIALOG ? "no dialog could ask the officer whether "
 		    "this web page may use kyso" : "the officer did not allow this web page to "
 		    "use kyso");
-		memcpy(c->origin, j->ri->origin, sizeof(c->origin));
-		web_record_refused(a, c, q, &r);
-		log_info("client %lu: web page %s: %s", c->serial, j->ri->origin,
+		memcpy(c->origin, o, sizeof(c->origin));
+		web_record_refused(a, c, wj->ask, &r);
+		log_info("client %lu: web page %s: %s", c->serial, o,
 		    json_string_value(json_object_get(r.eparams, "message")));
 		conn_reply(a, c, &r);
 		reply_clear(&r);

@@ -329,7 +329,7 @@ worker_end_requests(struct worker *w, int why)
 	for (j = ended; j != NULL; j = next) {
 		next = j->next;
 		j->result = KYSO_ERR_CANCELLED;
-		j->cancel_reason = "locked";
+		job_auth_part(j)->cancel = JOB_CANCEL_LOCKED_UNSERVED;  /* no dialog: it never ran */
 		completions_put(w->done, j, 1);
 	}
 }

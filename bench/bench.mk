@@ -17,13 +17,31 @@ BENCH_BIN := $(BUILD)/bench/kyso_bench
 
 # linked like the unit tests: the agent core (the p11 layer kysod runs) and libkyso's
 # objects (before the archive, whose common/ objects they use)
-$(BENCH_BIN): bench/kyso_bench.c $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a
+$(BENCH_BIN): bench/kyso_bench.c $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a \
+    $(BUILD)/libkyso-p11.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBKYSO_OBJS) \
-		$(BUILD)/libkysod-core.a $(PKG_LIBS) -lpthread
+		$(BUILD)/libkysod-core.a $(BUILD)/libkyso-p11.a $(PKG_LIBS) -lpthread
+
+# kysod as it was before modules moved to helper processes: the module in the agent's
+# own process. Only for the benchmark, which measures what the helper's hop costs.
+BENCH_INPROC := $(BUILD)/bench/kysod-inproc
+$(BENCH_INPROC): $(BUILD)/obj/agent/kysod.o $(BUILD)/libkysod-core.a $(BUILD)/libkyso-p11.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(PKG_LIBS) -lpthread
+
+# the benchmark's direct loop over kyso's PKCS#11 layer as kysod links it: the module in a
+# kyso-p11-helper (found beside the program: a link to the build's)
+BENCH_RPC := $(BUILD)/bench/kyso_bench_rpc
+$(BENCH_RPC): bench/kyso_bench.c $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a \
+    $(BUILD)/libkyso-rpc.a $(BUILD)/kyso-p11-helper
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBKYSO_OBJS) \
+		$(BUILD)/libkysod-core.a $(BUILD)/libkyso-rpc.a $(PKG_LIBS) -lpthread
+	ln -sf ../kyso-p11-helper $(BUILD)/bench/kyso-p11-helper
 
 .PHONY: bench-build bench-hotplug bench-documents
-bench-build: all $(BENCH_BIN) $(BUILD)/tests/libkyso-faulty.so \
+bench-build: all $(BENCH_BIN) $(BENCH_INPROC) $(BENCH_RPC) $(BUILD)/tests/libkyso-faulty.so \
 	$(if $(CARDEMU_PKG_LIBS),$(BUILD)/tests/cardemu)
 
 # deps first, then a fresh make: the Makefile reads pkg-config when it starts, which on a

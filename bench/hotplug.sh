@@ -7,8 +7,9 @@
 #              mock-events  the test module (tests/mock) with C_WaitForSlotEvent
 #              mock-poll    the same module without slot events: the 1 s slot poll
 #              card         the real card stack: pcscd + vpcd + emulated card + OpenSC
-#   wake-ups of idle agents over IDLE_SECONDS (context switches of all their threads, from
-#            /proc/PID/task/*/status), measured side by side for the three set-ups above.
+#   wake-ups of idle agents over IDLE_SECONDS (context switches of all their threads and
+#            their module helpers' threads, from /proc/PID/task/*/status), measured side
+#            by side for the three set-ups above.
 #
 # Environment: BUILD (default build), HOTPLUG_ROUNDS (10), IDLE_SECONDS (60),
 # BENCH_KEEP=1 keeps the temp dir. Run by `make bench` after bench/run.sh, or alone with
@@ -73,7 +74,7 @@ for mode in on off; do
 	name=mock-$([ $mode = on ] && echo events || echo poll)
 	mock_control "$T/$name.ctl" present "$mode"
 	start_agent "$name" KYSO_FAULTY_MODULE="$SOFTHSM_MODULE" KYSO_FAULTY_CONTROL="$T/$name.ctl" \
-		-- --module "$MOCK" || exit 1
+		KYSO_HELPER_ENV=KYSO_FAULTY_MODULE,KYSO_FAULTY_CONTROL -- --module "$MOCK" || exit 1
 	echo "bench: $name: $ROUNDS rounds of remove + insert"
 	# the commands rewrite the control file as mock_control does (sourced by a shell)
 	LAT[$name]=$(KYSO_SOCKET=$T/$name.sock python3 "$ROOT/bench/hotplug_events.py" "$ROUNDS" \
@@ -95,8 +96,12 @@ else
 	LAT[card]="skipped: $why"
 fi
 
-ctx() {  # total context switches of every thread of PID
-	cat /proc/"$1"/task/*/status 2>/dev/null |
+ctx() {  # total context switches of every thread of PID and of its module helpers
+	local p procs=$1
+	for p in $(pgrep -P "$1" 2>/dev/null); do
+		[ "$(ps -o comm= -p "$p" 2>/dev/null)" = kyso-p11-helper ] && procs="$procs $p"
+	done
+	for p in $procs; do cat /proc/"$p"/task/*/status 2>/dev/null; done |
 		awk '/^(non)?voluntary_ctxt_switches/ { n += $2 } END { print n + 0 }'
 }
 echo "bench: idle agents for $IDLE s"

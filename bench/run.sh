@@ -2,7 +2,12 @@
 # bench/run.sh — signing throughput on one SoftHSM token, three ways, in one run:
 #
 #   direct  kyso's PKCS#11 layer on libsofthsm2.so, one session
-#   agent   kysod's Sign through libkyso, one persistent connection
+#   agent   kysod's Sign through libkyso, one persistent connection (the module in its
+#           helper process, as kysod runs it)
+#   inproc  the same through a kysod built with the module in its own process, as kysod
+#           was before helpers ($BUILD/bench/kysod-inproc): agent - inproc is the hop
+#   helper  the direct loop, the module in a kyso-p11-helper (kyso_bench_rpc: the p11.h
+#           kysod links): helper - direct is the hop alone, without the agent around it
 #   p11kit  the direct loop on p11-kit-client.so, through `p11-kit server`
 #
 # for P-256 and RSA-2048. Each round runs every path for BENCH_SECONDS, in an order that
@@ -34,6 +39,7 @@ done
 SOFTHSM=/usr/lib/softhsm/libsofthsm2.so
 P11KIT_CLIENT=/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so
 BENCH=$BUILD/bench/kyso_bench
+BENCH_RPC=$BUILD/bench/kyso_bench_rpc
 TOKEN=kyso-bench
 PIN_CPU=()
 if [ -n "${BENCH_CPU:-}" ]; then
@@ -53,7 +59,8 @@ target_direct() {
 
 die() { echo "bench: $*" >&2; exit 1; }
 
-for f in "$BENCH" "$BUILD/kysod" "$BUILD/kyso" "$SOFTHSM" "$P11KIT_CLIENT"; do
+for f in "$BENCH" "$BENCH_RPC" "$BUILD/kysod" "$BUILD/bench/kysod-inproc" "$BUILD/kyso-p11-helper" \
+	"$BUILD/kyso" "$SOFTHSM" "$P11KIT_CLIENT"; do
 	[ -e "$f" ] || die "$f is missing (run 'make bench', or 'make deps bench-build')"
 done
 for c in softhsm2-util pkcs11-tool p11-kit openssl xxd ps awk setsid taskset; do
@@ -63,6 +70,7 @@ done
 T=$(mktemp -d "${TMPDIR:-/tmp}/kyso-bench.XXXXXX")
 chmod 700 "$T"
 AGENT_PID=
+INPROC_PID=
 P11_PID=
 
 # Stops the p11-kit server and the per-connection processes (p11-kit-remote) it forks.
@@ -90,10 +98,12 @@ p11kit_stop() {
 }
 
 agent_stop() {
-	[ -n "$AGENT_PID" ] || return 0
-	kill -TERM "$AGENT_PID" 2>/dev/null || true
-	wait "$AGENT_PID" 2>/dev/null || true
-	AGENT_PID=
+	local pid
+	for pid in $AGENT_PID $INPROC_PID; do
+		kill -TERM "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	AGENT_PID= INPROC_PID=
 }
 
 cleanup() {
@@ -141,6 +151,19 @@ for _ in $(seq 1 200); do
 	sleep 0.05
 done
 [ "$up" = 1 ] || { cat "$T/kysod.log" >&2; die "kysod did not come up"; }
+# the same kysod with the module in its own process (its own audit log beside)
+INPROC_SOCKET=$T/inproc.sock
+XDG_STATE_HOME=$AUDIT_DIR/inproc setsid ${PIN_CPU[@]+"${PIN_CPU[@]}"} \
+	"$BUILD/bench/kysod-inproc" -f -s "$INPROC_SOCKET" -m "$SOFTHSM" --pinentry none \
+	--log-level warning > "$T/kysod-inproc.log" 2>&1 &
+INPROC_PID=$!
+up=0
+for _ in $(seq 1 200); do
+	if KYSO_SOCKET=$INPROC_SOCKET "$BUILD/kyso" info >/dev/null 2>&1; then up=1; break; fi
+	kill -0 "$INPROC_PID" 2>/dev/null || break
+	sleep 0.05
+done
+[ "$up" = 1 ] || { cat "$T/kysod-inproc.log" >&2; die "kysod-inproc did not come up"; }
 
 setsid ${PIN_CPU[@]+"${PIN_CPU[@]}"} p11-kit server -f --provider "$SOFTHSM" \
 	-n "$T/p11kit.sock" "pkcs11:" > "$T/p11kit.log" 2>&1 &
@@ -155,13 +178,15 @@ done
 # ---- the rounds ----
 # one measurement: prints ops/s
 measure() {
-	local mode=$1 key=$2
+	local mode=$1 key=$2 bench=$BENCH
 	case $mode in
 	direct) set -- -m "$SOFTHSM" ;;
+	helper) set -- -m "$SOFTHSM"; mode=direct bench=$BENCH_RPC ;;
 	agent | ping) set -- -s "$KYSO_SOCKET" ;;
+	inproc) set -- -s "$INPROC_SOCKET"; mode=agent ;;
 	p11kit) set -- -A "unix:path=$T/p11kit.sock" ;;
 	esac
-	${PIN_CPU[@]+"${PIN_CPU[@]}"} "$BENCH" "$mode" -q -k "$key" -t "$TOKEN" -P "$TOK_PIN" \
+	${PIN_CPU[@]+"${PIN_CPU[@]}"} "$bench" "$mode" -q -k "$key" -t "$TOKEN" -P "$TOK_PIN" \
 		-d "$SECONDS_PER" "$@" 2> "$T/err" || { cat "$T/err" >&2; die "$mode $key failed"; }
 }
 
@@ -173,12 +198,12 @@ calc() { awk "BEGIN { printf \"$1\n\", $2 }"; }
 # the three paths compared, and the agent's round trip without the token (GetInfo), which
 # tells how much of the agent's cost is the trip to it and back
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-MODES=(direct agent p11kit ping)
+MODES=(direct agent inproc helper p11kit ping)
 nmodes=${#MODES[@]}
 echo "bench: $ROUNDS rounds x $nmodes measurements x $SECONDS_PER s for ${KEYS[*]} (about" \
 	"$(calc %.0f "$ROUNDS * $nmodes * $SECONDS_PER * ${#KEYS[@]}") s)"
 for key in "${KEYS[@]}"; do
-	for f in "${MODES[@]}" ad ap bound; do : > "$T/$key.$f"; done
+	for f in "${MODES[@]}" ad ap bound hop hop1; do : > "$T/$key.$f"; done
 	for r in $(seq 1 "$ROUNDS"); do
 		declare -A got=()
 		line="bench: $key round $r:"
@@ -191,6 +216,9 @@ for key in "${KEYS[@]}"; do
 		done
 		calc %.3f "${got[agent]} / ${got[direct]}" >> "$T/$key.ad"
 		calc %.3f "${got[agent]} / ${got[p11kit]}" >> "$T/$key.ap"
+		# what the helper's hop costs per signature (us), in this round
+		calc %.1f "1e6 / ${got[agent]} - 1e6 / ${got[inproc]}" >> "$T/$key.hop"
+		calc %.1f "1e6 / ${got[helper]} - 1e6 / ${got[direct]}" >> "$T/$key.hop1"
 		# agent/direct if the agent cost nothing but one GetInfo round trip per signature
 		calc %.3f "${got[ping]} / (${got[ping]} + ${got[direct]})" >> "$T/$key.bound"
 		echo "$line"
@@ -207,15 +235,17 @@ echo "ops/s: median (min-max) of the rounds; ratios: median of the per-round rat
 echo "load average before the rounds: $LOAD0 (other work running makes the figures differ:" \
 	"see docs/performance.md)"
 echo
-row1() { printf '%-8s  %-20s  %-20s  %-20s  %-12s  %s\n' "$@"; }
-row1 key "direct ops/s" "agent ops/s" "p11kit ops/s" agent/direct agent/p11kit
+row1() { printf '%-8s  %-20s  %-20s  %-20s  %-20s  %-12s  %s\n' "$@"; }
+row1 key "direct ops/s" "agent ops/s" "inproc ops/s" "p11kit ops/s" agent/direct agent/p11kit
 verdicts=
 for key in "${KEYS[@]}"; do
 	d=$(median < "$T/$key.direct"); a=$(median < "$T/$key.agent")
 	p=$(median < "$T/$key.p11kit")
 	ad=$(median < "$T/$key.ad"); ap=$(median < "$T/$key.ap")
+	i=$(median < "$T/$key.inproc")
 	row1 "$key" "$(calc %.0f "$d") ($(minmax < "$T/$key.direct"))" \
 		"$(calc %.0f "$a") ($(minmax < "$T/$key.agent"))" \
+		"$(calc %.0f "$i") ($(minmax < "$T/$key.inproc"))" \
 		"$(calc %.0f "$p") ($(minmax < "$T/$key.p11kit"))" "$ad" "$ap"
 	target=$(target_direct "$key")
 	if [ -n "$target" ]; then
@@ -230,15 +260,20 @@ done
 
 echo
 echo "time per signature, from the medians (us = microseconds):"
-row2() { printf '%-8s  %-10s  %-10s  %-14s  %-18s  %s\n' "$@"; }
-row2 key "direct us" "agent us" "agent extra us" "GetInfo trip us" \
-	"agent/direct if extra = trip"
+row2() { printf '%-8s  %-10s  %-10s  %-10s  %-14s  %-13s  %-13s  %-16s  %s\n' "$@"; }
+row2 key "direct us" "agent us" "inproc us" "agent extra us" "hop in kysod" "hop alone" \
+	"GetInfo trip us" "agent/direct if extra = trip"
 for key in "${KEYS[@]}"; do
 	d=$(median < "$T/$key.direct"); a=$(median < "$T/$key.agent")
-	g=$(median < "$T/$key.ping")
-	row2 "$key" "$(calc %.0f "1e6 / $d")" "$(calc %.0f "1e6 / $a")" \
-		"$(calc %.0f "1e6 / $a - 1e6 / $d")" "$(calc %.0f "1e6 / $g")" \
-		"$(median < "$T/$key.bound")"
+	i=$(median < "$T/$key.inproc"); g=$(median < "$T/$key.ping")
+	row2 "$key" "$(calc %.0f "1e6 / $d")" "$(calc %.0f "1e6 / $a")" "$(calc %.0f "1e6 / $i")" \
+		"$(calc %.0f "1e6 / $a - 1e6 / $d")" "$(median < "$T/$key.hop")" \
+		"$(median < "$T/$key.hop1")" \
+		"$(calc %.0f "1e6 / $g")" "$(median < "$T/$key.bound")"
+	hop=$(median < "$T/$key.hop")
+	v=$(awk -v x="$hop" 'BEGIN { print (x < 15) ? "PASS" : "MISS" }')
+	verdicts="$verdicts$(printf '%-4s  %-8s the helper hop in kysod %s us < 15 us per signature (alone: %s us)' \
+		"$v" "$key" "$hop" "$(median < "$T/$key.hop1")")"$'\n'
 done
 
 echo

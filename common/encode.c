@@ -1,4 +1,5 @@
 /* encode.c — base64 through OpenSSL's block coder with strict validation; hex. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,6 +135,50 @@ utf8_sanitize(char *s)
 		}
 	}
 	return bad;
+}
+
+int
+utf8_prefix(const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = 0, k;
+
+	if (s == NULL)
+		return 0;
+	while (p[n] != '\0') {
+		k = utf8_seq(p + n);
+		if (k == 0)
+			k = 1;
+		if (n + k > max || n + k > (size_t)INT_MAX)
+			break;
+		n += k;
+	}
+	return (int)n;
+}
+
+size_t
+utf8_repair(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t len = strlen(s), cut = 0, start;
+
+	/* a lead byte near the end whose sequence the end cuts short: drop it */
+	for (start = len; start > 0 && len - start < 4; start--) {
+		unsigned char c = p[start - 1];
+
+		if ((c & 0xc0) == 0x80)
+			continue;  /* a continuation byte: look further back */
+		if (c >= 0xc0 && utf8_seq(p + start - 1) == 0) {
+			size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+
+			if (len - (start - 1) < need) {
+				cut = len - (start - 1);
+				p[start - 1] = '\0';
+			}
+		}
+		break;
+	}
+	return cut + utf8_sanitize(s);
 }
 
 int

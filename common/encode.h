@@ -42,6 +42,21 @@ size_t utf8_seq(const unsigned char *s);
  */
 size_t utf8_sanitize(char *s);
 
+/*
+ * Returns the length in bytes of the longest prefix of s that is at most max bytes long
+ * and does not end inside a UTF-8 character (a byte that is not UTF-8 counts as one
+ * character), as an int for "%.*s": client text cut with "%.64s" could end in half a
+ * character, which jansson refuses (the whole message would be lost). s may be NULL (0).
+ */
+int utf8_prefix(const char *s, size_t max);
+
+/*
+ * Makes s valid UTF-8 for JSON in place: an incomplete character at its end (text cut by
+ * a full snprintf buffer) is removed, and any other byte that is not part of valid UTF-8
+ * becomes '?'. Returns the number of bytes removed or replaced.
+ */
+size_t utf8_repair(char *s);
+
 struct kbuf;
 
 /*

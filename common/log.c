@@ -5,14 +5,17 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "encode.h"
 #include "log.h"
 
 static const char *log_prog = "kyso";
 static enum log_level log_threshold = LOG_LVL_INFO;
 static int log_syslog;
 static int log_journal;  /* stderr is the journal's stream: "<3>" prefixes, no pid */
+static int log_journal_name;  /* ... but the name and pid too (a helper's lines) */
 
 /*
  * Returns 1 if standard error is the stream systemd connected to the journal for this
@@ -48,6 +51,12 @@ log_init(const char *progname, enum log_level level, int use_syslog)
 		openlog(progname, LOG_PID, LOG_DAEMON);
 }
 
+void
+log_journal_named(void)
+{
+	log_journal_name = 1;
+}
+
 int
 log_level_parse(const char *s)
 {
@@ -57,6 +66,13 @@ log_level_parse(const char *s)
 	if (strcmp(s, "warn") == 0)
 		return LOG_LVL_WARNING;
 	return -1;
+}
+
+void
+log_settings(enum log_level *level, int *use_syslog)
+{
+	*level = log_threshold;
+	*use_syslog = log_syslog;
 }
 
 int
@@ -74,12 +90,16 @@ log_vemit(enum log_level level, const char *fmt, va_list ap)
 	if (!log_enabled(level))
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* a line cut by the buffer ends on a whole character (the journal keeps UTF-8) */
+	(void)utf8_repair(msg);
 	/* text from clients (a method name, a description) must not forge log lines */
 	for (char *p = msg; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
 	if (log_syslog)
 		syslog(prio[level], "%s", msg);
+	else if (log_journal && log_journal_name)  /* in the parent's stream */
+		fprintf(stderr, "<%d>%s[%ld]: %s\n", prio[level], log_prog, (long)getpid(), msg);
 	else if (log_journal)  /* the journal adds the name and pid; it reads the priority */
 		fprintf(stderr, "<%d>%s\n", prio[level], msg);
 	else
@@ -100,3 +120,23 @@ LOG_FN(log_error, LOG_LVL_ERROR)
 LOG_FN(log_warn, LOG_LVL_WARNING)
 LOG_FN(log_info, LOG_LVL_INFO)
 LOG_FN(log_debug, LOG_LVL_DEBUG)
+
+int
+log_limit_allow(struct log_limit *l, unsigned *dropped)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (l->logged == 0 || now.tv_sec - l->window_start >= LOG_LIMIT_WINDOW_S) {
+		l->window_start = now.tv_sec;
+		l->logged = 0;
+	}
+	if (l->logged >= LOG_LIMIT_BURST) {
+		l->dropped++;
+		return 0;
+	}
+	l->logged++;
+	*dropped = l->dropped;
+	l->dropped = 0;
+	return 1;
+}

@@ -42,11 +42,23 @@ secret_new(const void *src, size_t len, struct kyso_secret **out)
 	if (!s->locked && atomic_exchange(&warned, 1) == 0)
 		log_warn("cannot lock secret memory (RLIMIT_MEMLOCK too low?); PINs may be "
 		    "swapped out");
-	if (len > 0)
+	if (len > 0 && src != NULL)
 		memcpy(s->data, src, len);
 	s->data[len] = '\0';
 	*out = s;
 	return KYSO_OK;
+}
+
+int
+secret_alloc(size_t len, struct kyso_secret **out)
+{
+	return secret_new(NULL, len, out);
+}
+
+unsigned char *
+secret_buf(struct kyso_secret *s)
+{
+	return (unsigned char *)s->data;
 }
 
 const char *

@@ -19,6 +19,16 @@ struct kyso_secret;
  */
 int secret_new(const void *src, size_t len, struct kyso_secret **out);
 
+/*
+ * Makes a new secret of len zero bytes to be filled in place (secret_buf): a message
+ * carrying a PIN built, or received, straight into locked memory. Returns KYSO_OK with
+ * *out, KYSO_ERR_INVALID_ARG (over 4 KiB) or KYSO_ERR_NOMEM.
+ */
+int secret_alloc(size_t len, struct kyso_secret **out);
+
+/* Returns the secret's bytes for writing (len bytes and a NUL); valid until secret_free. */
+unsigned char *secret_buf(struct kyso_secret *s);
+
 /* Returns the secret's bytes (NUL-terminated); valid until secret_free. */
 const char *secret_data(const struct kyso_secret *s);
 

@@ -2,8 +2,11 @@
  * p11.h — kyso's narrow window onto PKCS#11.
  *
  * Everything kyso does with a token goes through these calls; only the files in pkcs11/
- * include Cryptoki headers. No Cryptoki type crosses this interface, so the layer can later
- * move into a helper process. A struct p11_session belongs to one thread at a time.
+ * include Cryptoki headers. No Cryptoki type crosses this interface, and it has two
+ * implementations: pkcs11/ runs the module in the calling process (kyso-admin, the
+ * helper, tests), and p11rpc/rpc_client.c, which kysod links, runs each module in a
+ * kyso-p11-helper process of its own and forwards the calls to it. A struct p11_session
+ * belongs to one thread at a time.
  *
  * Every call returns a kyso_err code. Calls that reach the token also fill a struct
  * p11_fail with the Cryptoki return value and its name (for io.kyso.Agent.TokenError).
@@ -22,6 +25,10 @@ struct p11_fail {
 	unsigned long ckr;     /* CKR_* value, 0 if the failure was not the token's */
 	const char *ckr_name;  /* "CKR_DEVICE_ERROR", or "" */
 	const char *call;      /* "C_Sign", ... or "" */
+	/* no answer came from the module: why ("the module crashed (SIGSEGV)": its helper
+	 * process ended, or was ended for not answering in time), a static sentence; NULL
+	 * when the module answered */
+	const char *cause;
 };
 
 /* The mechanisms kyso signs with (our own numbering, not CKM_*). */
@@ -98,6 +105,31 @@ int p11_module_load(const char *path, struct p11_module **out, char *err, size_t
  * Returns KYSO_OK with a malloc'd array *out of *n modules (possibly none).
  */
 int p11_modules_load_registered(struct p11_module ***out, size_t *n);
+
+/*
+ * Lists the modules registered with p11-kit without initialising them (trust-policy
+ * modules left out). Returns KYSO_OK with a malloc'd array *paths of *n malloc'd paths
+ * (free each and the array), or KYSO_ERR_NOMEM.
+ */
+int p11_modules_registered(char ***paths, size_t *n);
+
+/* How kysod runs modules in helper processes (the in-process implementation ignores it). */
+struct p11_helper_options {
+	long call_ms;    /* how long a module may take to answer a call before its helper
+	                  * process is ended (0: the default, 60 s) */
+	long pinpad_ms;  /* the same for a login typed on the reader's PIN pad (0: 300 s) */
+	int no_filter;   /* no seccomp filter in the helpers (kysod --no-module-filter) */
+};
+
+/* Sets the options for the modules loaded from now on (and their calls). */
+void p11_set_helper_options(const struct p11_helper_options *o);
+
+/*
+ * Calls fn(arg), from another thread, when m's helper process ends without being asked
+ * to (it crashed, or was ended for not answering): the caller may want to look at the
+ * module at once. The in-process implementation never calls it. fn NULL: no call.
+ */
+void p11_module_on_exit(struct p11_module *m, void (*fn)(void *arg), void *arg);
 
 /* Returns the module's file name (as loaded); never NULL. */
 const char *p11_module_path(const struct p11_module *m);
@@ -472,12 +504,22 @@ int p11_fail_session_lost(const struct p11_fail *fail);
 
 /*
  * Returns 1 if the failure may mean the whole module is unusable (CKR_DEVICE_ERROR,
- * CKR_CRYPTOKI_NOT_INITIALIZED, CKR_GENERAL_ERROR...), so that a rescan should check it.
+ * CKR_CRYPTOKI_NOT_INITIALIZED, CKR_GENERAL_ERROR..., or no answer at all: a cause), so
+ * that a rescan should check it.
  */
 int p11_fail_module_broken(const struct p11_fail *fail);
 
+/*
+ * Returns 1 if a failed C_SetPIN or C_InitPIN refused the new PIN (CKR_PIN_INVALID,
+ * CKR_PIN_LEN_RANGE: its length or characters), rather than the old PIN being wrong.
+ */
+int p11_fail_new_pin_refused(const struct p11_fail *fail);
+
 /* Returns 1 if the failure may mean the token was pulled out. */
 int p11_fail_maybe_removed(const struct p11_fail *fail);
+
+/* Clears fail (no failure); NULL is allowed. */
+void p11_fail_clear(struct p11_fail *fail);
 
 /* Returns the name of a CKR_* value ("CKR_PIN_INCORRECT"), or "CKR_VENDOR_DEFINED". */
 const char *p11_ckr_name(unsigned long ckr);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "curves.h"
 #include "kyso_err.h"
 #include "p11_internal.h"
 #include "secret.h"
@@ -158,33 +159,20 @@ p11_session_set_pin(struct p11_session *s, const struct kyso_secret *old_pin,
 
 /* ---- key generation ---- */
 
-/* DER OIDs of the curves (CKA_EC_PARAMS). */
-static const unsigned char oid_p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03,
-	0x01, 0x07 };
-static const unsigned char oid_p384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
-static const unsigned char oid_ed25519[] = { 0x06, 0x03, 0x2b, 0x65, 0x70 };
-/* PKCS#11 3.0 also names the curve as a PrintableString; SoftHSM 2.6 and OpenSC's
- * pkcs11-tool use this form for Ed25519 */
-static const unsigned char name_ed25519[] = { 0x13, 0x0c, 'e', 'd', 'w', 'a', 'r', 'd', 's',
-	'2', '5', '5', '1', '9' };
-
 static const struct {
 	const char *name;
 	CK_MECHANISM_TYPE mech;
 	CK_KEY_TYPE ckk;
 	CK_ULONG bits;  /* RSA modulus bits; curve size for the checks of the mechanism range */
-	const unsigned char *params;
-	size_t params_len;
+	int curve;  /* enum curve_id (curves.h, its CKA_EC_PARAMS), -1 for RSA */
 } key_types[P11_KEY_TYPE_COUNT] = {
-	[P11_KEY_RSA_2048] = { "rsa:2048", CKM_RSA_PKCS_KEY_PAIR_GEN, CKK_RSA, 2048, NULL, 0 },
-	[P11_KEY_RSA_3072] = { "rsa:3072", CKM_RSA_PKCS_KEY_PAIR_GEN, CKK_RSA, 3072, NULL, 0 },
-	[P11_KEY_RSA_4096] = { "rsa:4096", CKM_RSA_PKCS_KEY_PAIR_GEN, CKK_RSA, 4096, NULL, 0 },
-	[P11_KEY_EC_P256] = { "ec:p256", CKM_EC_KEY_PAIR_GEN, CKK_EC, 256, oid_p256,
-		sizeof(oid_p256) },
-	[P11_KEY_EC_P384] = { "ec:p384", CKM_EC_KEY_PAIR_GEN, CKK_EC, 384, oid_p384,
-		sizeof(oid_p384) },
+	[P11_KEY_RSA_2048] = { "rsa:2048", CKM_RSA_PKCS_KEY_PAIR_GEN, CKK_RSA, 2048, -1 },
+	[P11_KEY_RSA_3072] = { "rsa:3072", CKM_RSA_PKCS_KEY_PAIR_GEN, CKK_RSA, 3072, -1 },
+	[P11_KEY_RSA_4096] = { "rsa:4096", CKM_RSA_PKCS_KEY_PAIR_GEN, CKK_RSA, 4096, -1 },
+	[P11_KEY_EC_P256] = { "ec:p256", CKM_EC_KEY_PAIR_GEN, CKK_EC, 256, CURVE_P256 },
+	[P11_KEY_EC_P384] = { "ec:p384", CKM_EC_KEY_PAIR_GEN, CKK_EC, 384, CURVE_P384 },
 	[P11_KEY_ED25519] = { "ed25519", CKM_EC_EDWARDS_KEY_PAIR_GEN, CKK_EC_EDWARDS, 255,
-		name_ed25519, sizeof(name_ed25519) },
+		CURVE_ED25519 },
 };
 
 const char *
@@ -314,17 +302,24 @@ int
 p11_session_keygen(struct p11_session *s, enum p11_key_type type, const unsigned char *id,
     size_t id_len, const char *label, struct p11_fail *fail)
 {
+	unsigned char params[64];
+	size_t plen = 0;
 	CK_RV rv;
 
 	p11_fail_clear(fail);
 	if ((unsigned)type >= P11_KEY_TYPE_COUNT || id_len == 0)
 		return KYSO_ERR_INVALID_ARG;
-	rv = keygen_call(s, type, key_types[type].params, key_types[type].params_len, id,
-	    id_len, label);
+	/* Ed25519 by PKCS#11 3.0's printable name first: SoftHSM 2.6 and OpenSC's
+	 * pkcs11-tool use that form */
+	if (key_types[type].curve >= 0 && (plen = curve_params(curve_get(key_types[type].curve),
+	    1, params, sizeof(params))) == 0)
+		return KYSO_ERR_INTERNAL;
+	rv = keygen_call(s, type, plen > 0 ? params : NULL, plen, id, id_len, label);
 	/* Ed25519: modules that want the curve by OID rather than by name */
 	if (type == P11_KEY_ED25519 && (rv == CKR_ATTRIBUTE_VALUE_INVALID ||
-	    rv == CKR_DOMAIN_PARAMS_INVALID || rv == CKR_CURVE_NOT_SUPPORTED))
-		rv = keygen_call(s, type, oid_ed25519, sizeof(oid_ed25519), id, id_len, label);
+	    rv == CKR_DOMAIN_PARAMS_INVALID || rv == CKR_CURVE_NOT_SUPPORTED) &&
+	    (plen = curve_params(curve_get(CURVE_ED25519), 0, params, sizeof(params))) != 0)
+		rv = keygen_call(s, type, params, plen, id, id_len, label);
 	if (rv == CKR_DOMAIN_PARAMS_INVALID || rv == CKR_CURVE_NOT_SUPPORTED ||
 	    rv == CKR_KEY_SIZE_RANGE) {
 		p11_fail_set(fail, "C_GenerateKeyPair", rv);
@@ -336,25 +331,8 @@ p11_session_keygen(struct p11_session *s, enum p11_key_type type, const unsigned
 const char *
 p11_curve_name(const unsigned char *params, size_t len, unsigned *bits)
 {
-	static const unsigned char oid_p521[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23 };
-	static const struct {
-		const unsigned char *der;
-		size_t len;
-		const char *name;
-		unsigned bits;
-	} curves[] = {
-		{ oid_p256, sizeof(oid_p256), "ec:p256", 256 },
-		{ oid_p384, sizeof(oid_p384), "ec:p384", 384 },
-		{ oid_p521, sizeof(oid_p521), "ec:p521", 521 },
-		{ oid_ed25519, sizeof(oid_ed25519), "ed25519", 255 },
-		{ name_ed25519, sizeof(name_ed25519), "ed25519", 255 },
-	};
+	const struct curve *c = curve_by_params(params, len);
 
-	for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
-		if (len == curves[i].len && memcmp(params, curves[i].der, len) == 0) {
-			*bits = curves[i].bits;
-			return curves[i].name;
-		}
-	*bits = 0;
-	return NULL;
+	*bits = c != NULL ? c->bits : 0;
+	return c != NULL ? c->kyso : NULL;
 }

@@ -62,6 +62,7 @@ p11_fail_clear(struct p11_fail *fail)
 	fail->ckr = 0;
 	fail->ckr_name = "";
 	fail->call = "";
+	fail->cause = NULL;
 }
 
 int
@@ -71,6 +72,7 @@ p11_fail_set(struct p11_fail *fail, const char *call, CK_RV rv)
 		fail->ckr = rv;
 		fail->ckr_name = p11_ckr_name(rv);
 		fail->call = call;
+		fail->cause = NULL;
 	}
 	switch (rv) {
 	case CKR_OK:
@@ -102,9 +104,34 @@ p11_fail_set(struct p11_fail *fail, const char *call, CK_RV rv)
 int
 p11_fail_session_lost(const struct p11_fail *fail)
 {
-	/* an operation left active by a module that failed mid-way blocks the session too */
-	return fail->ckr == CKR_SESSION_HANDLE_INVALID || fail->ckr == CKR_SESSION_CLOSED ||
-	    fail->ckr == CKR_OPERATION_ACTIVE;
+	/* an operation left active by a module that failed mid-way blocks the session too;
+	 * a helper process that ended took its sessions with it */
+	return fail->cause != NULL || fail->ckr == CKR_SESSION_HANDLE_INVALID ||
+	    fail->ckr == CKR_SESSION_CLOSED || fail->ckr == CKR_OPERATION_ACTIVE;
+}
+
+int
+p11_fail_module_broken(const struct p11_fail *fail)
+{
+	return fail->cause != NULL || fail->ckr == CKR_CRYPTOKI_NOT_INITIALIZED ||
+	    fail->ckr == CKR_DEVICE_ERROR ||
+	    fail->ckr == CKR_GENERAL_ERROR || fail->ckr == CKR_DEVICE_MEMORY ||
+	    fail->ckr == CKR_FUNCTION_FAILED;
+}
+
+int
+p11_fail_new_pin_refused(const struct p11_fail *fail)
+{
+	return fail->ckr == CKR_PIN_INVALID || fail->ckr == CKR_PIN_LEN_RANGE;
+}
+
+int
+p11_fail_maybe_removed(const struct p11_fail *fail)
+{
+	return fail->ckr == CKR_DEVICE_REMOVED || fail->ckr == CKR_TOKEN_NOT_PRESENT ||
+	    fail->ckr == CKR_SESSION_HANDLE_INVALID || fail->ckr == CKR_SESSION_CLOSED ||
+	    fail->ckr == CKR_DEVICE_ERROR || fail->ckr == CKR_GENERAL_ERROR ||
+	    fail->ckr == CKR_FUNCTION_FAILED || fail->ckr == CKR_CRYPTOKI_NOT_INITIALIZED;
 }
 
 void

@@ -78,23 +78,6 @@ p11_module_init(struct p11_module *m, struct p11_fail *fail)
 }
 
 int
-p11_fail_module_broken(const struct p11_fail *fail)
-{
-	return fail->ckr == CKR_CRYPTOKI_NOT_INITIALIZED || fail->ckr == CKR_DEVICE_ERROR ||
-	    fail->ckr == CKR_GENERAL_ERROR || fail->ckr == CKR_DEVICE_MEMORY ||
-	    fail->ckr == CKR_FUNCTION_FAILED;
-}
-
-int
-p11_fail_maybe_removed(const struct p11_fail *fail)
-{
-	return fail->ckr == CKR_DEVICE_REMOVED || fail->ckr == CKR_TOKEN_NOT_PRESENT ||
-	    fail->ckr == CKR_SESSION_HANDLE_INVALID || fail->ckr == CKR_SESSION_CLOSED ||
-	    fail->ckr == CKR_DEVICE_ERROR || fail->ckr == CKR_GENERAL_ERROR ||
-	    fail->ckr == CKR_FUNCTION_FAILED || fail->ckr == CKR_CRYPTOKI_NOT_INITIALIZED;
-}
-
-int
 p11_module_slot_count(struct p11_module *m, size_t *n)
 {
 	CK_ULONG count = 0;

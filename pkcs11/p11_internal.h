@@ -42,8 +42,6 @@ struct p11_session {
  */
 int p11_fail_set(struct p11_fail *fail, const char *call, CK_RV rv);
 
-/* Clears fail (no failure). */
-void p11_fail_clear(struct p11_fail *fail);
 
 /*
  * Copies a blank-padded Cryptoki string field into a trimmed NUL-terminated one; bytes

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* p11_kit_set_progname: "unstable" in p11-kit's header, exported since 0.18 */
+#define P11_KIT_FUTURE_UNSTABLE_API 1
 #include <p11-kit/p11-kit.h>
 
 #include "kyso_err.h"
@@ -138,6 +140,68 @@ p11_modules_load_registered(struct p11_module ***out, size_t *n)
 	*out = mods;
 	*n = count;
 	return KYSO_OK;
+}
+
+int
+p11_modules_registered(char ***paths, size_t *n)
+{
+	CK_FUNCTION_LIST **list;
+	char **out = NULL;
+	size_t count = 0, i;
+	int r = KYSO_OK;
+
+	*paths = NULL;
+	*n = 0;
+	/* listed for kysod: a module file's enable-in / disable-in name kysod, not this
+	 * helper */
+	p11_kit_set_progname("kysod");
+	list = p11_kit_modules_load(NULL, P11_KIT_MODULE_UNMANAGED);
+	if (list == NULL) {
+		log_warn("p11-kit could not load the registered modules: %s",
+		    p11_kit_message() != NULL ? p11_kit_message() : "unknown reason");
+		return KYSO_OK;
+	}
+	for (i = 0; list[i] != NULL; i++)
+		;
+	if ((out = calloc(i + 1, sizeof(*out))) == NULL)
+		r = KYSO_ERR_NOMEM;
+	for (i = 0; list[i] != NULL; i++) {
+		char *name = p11_kit_module_get_filename(list[i]);
+
+		if (r != KYSO_OK || name == NULL || module_is_trust_policy(list[i])) {
+			;
+		} else if (p11_loopguard_is_kyso(list[i], name)) {
+			/* listed for kysod, which would start a helper for it: never */
+			log_error("refusing to load the registered module %s: it is kyso-pkcs11, "
+			    "the module that forwards to kysod itself (a loop)", name);
+		} else {
+			out[count++] = name;
+			name = NULL;
+		}
+		free(name);
+	}
+	p11_kit_modules_release(list);
+	if (r != KYSO_OK) {
+		free(out);
+		return r;
+	}
+	*paths = out;
+	*n = count;
+	return KYSO_OK;
+}
+
+void
+p11_set_helper_options(const struct p11_helper_options *o)
+{
+	(void)o;  /* the module runs in this process: no helper */
+}
+
+void
+p11_module_on_exit(struct p11_module *m, void (*fn)(void *arg), void *arg)
+{
+	(void)m;  /* no helper process that could end */
+	(void)fn;
+	(void)arg;
 }
 
 const char *

@@ -158,20 +158,6 @@ key_ids_index(const struct key_ids *k, const unsigned char *id, size_t len)
 	return -1;
 }
 
-void
-p11_certs_free(struct p11_cert_desc *c, size_t n)
-{
-	if (c == NULL)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		free(c[i].der);
-		free(c[i].id);
-		free(c[i].label);
-		free(c[i].key_label);
-	}
-	free(c);
-}
-
 int
 p11_session_certs(struct p11_session *s, struct p11_cert_desc **out, size_t *n,
     struct p11_fail *fail)

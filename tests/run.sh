@@ -6,6 +6,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${1:?usage: run.sh BUILD [TEST...]}" && pwd); shift
 export BUILD
+. "$top/tests/lib/python.sh"
 tests=("$@")
 if [ ${#tests[@]} -eq 0 ]; then
 	tests=("$BUILD"/tests/unit/test_* "$top"/tests/integration/*.sh)

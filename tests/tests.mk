@@ -6,11 +6,11 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a \
-    $(BUILD)/libkyso-admin.a $(BUILD)/libkyso-host.a
+    $(BUILD)/libkyso-admin.a $(BUILD)/libkyso-p11.a $(BUILD)/libkyso-host.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -Iadmin -Ibrowser/host $(ALL_LDFLAGS) -o $@ $< \
 		$(LIBKYSO_OBJS) $(BUILD)/libkyso-host.a $(BUILD)/libkyso-admin.a \
-		$(BUILD)/libkysod-core.a $(PKG_LIBS) -lcmocka -lpthread
+		$(BUILD)/libkysod-core.a $(BUILD)/libkyso-p11.a $(PKG_LIBS) -lcmocka -lpthread
 
 # the unit tests of libkyso-pdf (test_pdf_*) link it and the PDF libraries
 $(BUILD)/tests/unit/test_pdf_%: tests/unit/test_pdf_%.c $(PDFLIB_OBJS) $(LIBKYSO_OBJS) $(COMMON_OBJS)
@@ -46,18 +46,20 @@ tests: $(BUILD)/tests/ed25519_verify
 # ASan+UBSan through tests/integration/fuzz_smoke.sh) replays the corpus and a fixed set of
 # mutations; `make fuzz` runs libFuzzer (clang) for FUZZ_SECONDS.
 FUZZ_SECONDS ?= 60
-$(BUILD)/tests/fuzz_call_smoke: tests/fuzz/fuzz_call.c tests/fuzz/driver.c $(BUILD)/libkysod-core.a
+$(BUILD)/tests/fuzz_call_smoke: tests/fuzz/fuzz_call.c tests/fuzz/driver.c $(BUILD)/libkysod-core.a \
+    $(BUILD)/libkyso-p11.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ tests/fuzz/fuzz_call.c tests/fuzz/driver.c \
-		$(BUILD)/libkysod-core.a $(PKG_LIBS) -lpthread
+		$(BUILD)/libkysod-core.a $(BUILD)/libkyso-p11.a $(PKG_LIBS) -lpthread
 tests: $(BUILD)/tests/fuzz_call_smoke
 
 .PHONY: fuzz
 fuzz:
 	$(MAKE) BUILD=build-fuzz CC=clang SAN=1 CFLAGS=-fsanitize=fuzzer-no-link \
-		build-fuzz/libkysod-core.a
+		build-fuzz/libkysod-core.a build-fuzz/libkyso-p11.a
 	clang $(CFLAGS_BASE) -O1 -fsanitize=fuzzer,address,undefined -o build-fuzz/fuzz_call \
-		tests/fuzz/fuzz_call.c build-fuzz/libkysod-core.a $(PKG_LIBS) -lpthread
+		tests/fuzz/fuzz_call.c build-fuzz/libkysod-core.a build-fuzz/libkyso-p11.a \
+		$(PKG_LIBS) -lpthread
 	mkdir -p build-fuzz/corpus && cp -n tests/fuzz/corpus/* build-fuzz/corpus/
 	build-fuzz/fuzz_call -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build-fuzz/corpus
 

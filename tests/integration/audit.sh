@@ -2,7 +2,8 @@
 # The audit log, end to end through kysod: one JSON line per Sign request, granted or
 # refused (the caller's uid, pid and executable, the token, the certificate, the
 # algorithm, the hash signed, the client's description, the result), mode 0600 in a
-# 0700 directory; kyso audit shows and filters it; no signature leaves the agent without
+# 0700 directory (one others could write to, or a file of theirs, is refused: kysod does
+# not start, or answers AuditFailed); kyso audit shows and filters it; no signature leaves the agent without
 # its record (the log replaced by a directory; as root, a full tmpfs in a private mount
 # namespace: no half line either); no PIN in the audit log, the agent's log, nor a core
 # of kysod (gcore), which disables core dumps and is not dumpable.
@@ -146,7 +147,8 @@ refused() {  # DESC ERROR PARAMS CHECK...
 nocert=$(printf 'ab%.0s' $(seq 32))
 refused "unknown certificate" NoSuchCertificate \
 	"{\"certificate\":\"$nocert\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$dig\",\"description\":\"ghost\"}" \
-	"certificate!" "algorithm=ecdsa-sha256" "description=ghost"
+	"certificate!" "algorithm=ecdsa-sha256" "description=ghost" "digest=$dighex" \
+	"digest_alg=sha256"
 t_eq "  ... the message is the reply's" "$REPLY_MSG" "$REC_MSG"
 $K lock >/dev/null 2>&1
 refused "wrong PIN" PinIncorrect \
@@ -156,15 +158,17 @@ refused "wrong PIN" PinIncorrect \
 short=$(head -c 20 "$doc" | base64 -w0)
 refused "a 20-byte digest for ecdsa-sha256" InvalidDigest \
 	"{\"certificate\":\"$ec\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$short\",\"pin\":\"$TOK_PIN\"}" \
-	"certificate=$ec" "token_label=officer" "algorithm=ecdsa-sha256" "message~32-byte"
+	"certificate=$ec" "token_label=officer" "algorithm=ecdsa-sha256" "message~32-byte" \
+	"digest!"
 t_eq "  ... the message is the reply's" "$REPLY_MSG" "$REC_MSG"
 refused "an RSA algorithm for a P-256 key" UnsupportedAlgorithm \
 	"{\"certificate\":\"$ec\",\"algorithm\":\"rsa-pss-sha256\",\"digest\":\"$dig\",\"pin\":\"$TOK_PIN\"}" \
-	"certificate=$ec" "subject~CN=ec1 officer" "algorithm=rsa-pss-sha256" "message~rsa-pss-sha256"
+	"certificate=$ec" "subject~CN=ec1 officer" "algorithm=rsa-pss-sha256" "message~rsa-pss-sha256" \
+	"digest=$dighex"
 t_eq "  ... the message is the reply's" "$REPLY_MSG" "$REC_MSG"
 refused "an unknown algorithm" UnsupportedAlgorithm \
 	"{\"certificate\":\"$ec\",\"algorithm\":\"foo-sha256\",\"digest\":\"$dig\"}" \
-	"certificate=$ec" "algorithm=foo-sha256" "message~unknown algorithm"
+	"certificate=$ec" "algorithm=foo-sha256" "message~unknown algorithm" "digest!"
 
 # ---- kyso audit ----
 prog="$(basename "$python")[$P1]"
@@ -288,7 +292,44 @@ t_eq "  ... and is recorded in a new file (one line, mode 0600)" "1 600" \
 	"$(nlines "$LOG") $(stat -c %a "$LOG")"
 t_eq "  ... granted, with its description" "" \
 	"$(rec "$LOG" -1 "result=granted" "pid=$P" "description=recorded again" "certificate=$ec")"
+
+# ---- the log taken over: moved away, another's file put in its place ----
+mv "$LOG" "$LOG.mine"
+install -m 666 /dev/null "$LOG"
+[ "$uid" -eq 0 ] && chown 65534:65534 "$LOG"
+planted=$([ "$uid" -eq 0 ] && echo "belongs to uid 65534" || echo "writable by others")
+vsign "{\"certificate\":\"$ec\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$dig\",\"pin\":\"$TOK_PIN\"}"
+t_match "a file another could empty put in the log's place → AuditFailed" \
+	'"error":"io.kyso.Agent.AuditFailed"' "$R"
+t_match "  ... saying why ($planted)" "$planted" "$(reply_message)"
+t_eq "  ... and nothing was written to that file" 0 "$(stat -c %s "$LOG")"
+mv -f "$LOG.mine" "$LOG"
+vsign "{\"certificate\":\"$ec\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$dig\",\"description\":\"mine again\"}"
+t_match "the user's own file back: Sign works again" '"signature":' "$R"
+t_eq "  ... recorded there" "" "$(rec "$LOG" -1 "result=granted" "description=mine again")"
 t_ok "agent still alive" agent_alive
+t_agent_stops
+
+# ---- kysod does not start with an audit log others could take over ----
+for mode in 777 1777; do
+	chmod "$mode" "$XDG_STATE_HOME/kyso"
+	out=$(timeout 20 "$BUILD/kysod" --foreground --socket "$T_DIR/refused.sock" \
+		--module "$MOCK_MODULE" 2>&1); rc=$?
+	t_eq "audit directory mode $mode: kysod refuses to start (exit 1)" 1 "$rc"
+	t_match "  ... naming the directory and the fix" \
+		"directory $XDG_STATE_HOME/kyso is writable by others .*chmod go-w" "$out"
+done
+chmod 700 "$XDG_STATE_HOME/kyso"
+
+# ---- refused before a token, without dialogs: the digest is recorded all the same ----
+agent_start --module "$MOCK_MODULE" || { t_flunk "restart kysod"; t_done; exit 1; }
+$K lock >/dev/null 2>&1
+refused "no login, no PIN, no dialog (pinentry = none)" PinRequired \
+	"{\"certificate\":\"$ec\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$dig\"}" \
+	"certificate=$ec" "digest=$dighex" "digest_alg=sha256"
+refused "  ... and with data: its hash" PinRequired \
+	"{\"certificate\":\"$rsa\",\"algorithm\":\"rsa-pss-sha384\",\"data\":\"$data\"}" \
+	"certificate=$rsa" "digest=$(sha384sum "$doc" | cut -d' ' -f1)" "digest_alg=sha384"
 t_agent_stops
 
 # ---- no signature without its record: a full file system, no half line ----

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The real card stack with kysod: pcscd + the vpcd virtual reader + our emulated CAC card,
-# read by OpenSC's opensc-pkcs11.so inside the agent. The agent lists the card's
+# read by OpenSC's opensc-pkcs11.so in the agent's helper process (under its seccomp
+# filter). The agent lists the card's
 # certificate and signs (verified by OpenSSL); the card is pulled → token-removed and
 # TokenNotPresent; the card comes back → token-added, and signing works again — one agent
 # process throughout. Where namespaces cannot be made the test is skipped, never passed.
@@ -36,6 +37,13 @@ t_match "  ... from the OpenSC token" "\"label\":\"$CARD_TOKEN_LABEL\"" \
 	"$(python3 "$VCALL" call io.kyso.Agent.ListTokens)"
 t_match "  ... whose module delivers slot events" '"events":"slot-events"' \
 	"$(python3 "$VCALL" call io.kyso.Agent.ListModules)"
+# OpenSC runs in kysod's helper process, under its seccomp filter, talking to pcscd
+helper=$(agent_helpers)
+t_ok "  ... OpenSC runs in a helper process (pid $helper), not in kysod" eval \
+	'[ -n "$helper" ] && grep -q opensc-pkcs11 /proc/$helper/maps &&
+	 ! grep -q opensc-pkcs11 /proc/$AGENT_PID/maps'
+t_match "  ... under its seccomp filter, with no new privileges" \
+	$'NoNewPrivs:\t1.*Seccomp:\t2' "$(tr '\n' ' ' < /proc/$helper/status)"
 
 doc=$T_DIR/doc; echo "an order signed on a card" > "$doc"
 sign() { echo "$CARD_PIN" | $K sign --cert "$cert" --alg rsa-pkcs1v15-sha256 --in "$doc" --out "$T_DIR/$1" --pin-stdin; }

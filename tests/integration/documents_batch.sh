@@ -2,8 +2,8 @@
 # A batch of documents under one consent (SignDocuments): one PIN dialog for 50 documents
 # (the scripted pinentry counts them) and 50 audit records; Cancel in the dialog; a key
 # that wants the PIN for every signature cancelled in the middle; the client hanging up
-# in the middle of a batch and during a dialog; the token pulled out in the middle;
-# confirm = yes asking once; libkyso's kyso_batch_* API. The token is SoftHSM behind the
+# in the middle of a batch and during a dialog; the token pulled out in the middle; a
+# Lock while a document is at the token (nothing signs after it); confirm = yes asking once; libkyso's kyso_batch_* API. The token is SoftHSM behind the
 # tests' fault module (delays, removal, a trace of every Cryptoki call).
 TOK_PIN=918273
 . "$(dirname "$0")/../lib/common.sh"
@@ -176,7 +176,7 @@ for _ in range(300):  # until the dialog is open
 s.close()
 PY
 wait $!
-dialog_gone() { [ -z "$(pgrep -P "$AGENT_PID" || true)" ]; }
+dialog_gone() { [ -z "$(agent_dialogs)" ]; }
 vanished() { [ "$(count_records '"document":"vanish-')" -ge 3 ]; }
 t_ok "the client hangs up during an always-authenticate key's dialog: the dialog is closed" wait_for dialog_gone
 t_ok "  ... and the three documents are recorded" wait_for vanished
@@ -262,6 +262,35 @@ mock_unrule 'C_Sign'
 mock_slot 1 officer
 back() { $K tokens 2>/dev/null | grep -q officer; }
 wait_for back
+
+# ---- a batch racing a Lock: its first document at the token (in a token call, no dialog)
+# when Lock comes; nothing of the batch may log in or sign after the Lock ----
+$K lock >/dev/null
+mock_rule 'C_GetSessionInfo delay 60000 officer'
+: > "$KYSO_FAULTY_TRACE"
+docs=
+for i in 1 2 3 4 5 6; do
+	d=$(openssl dgst -sha256 -binary "$T_DIR/in/letter-0$i.txt" | base64 -w0)
+	docs="$docs${docs:+,}{\"name\":\"racing-$i.txt\",\"digest\":\"$d\",\"digest_algorithm\":\"sha256\"}"
+done
+$PY "$VCALL" call io.kyso.Agent.SignDocuments \
+	"{\"certificate\":\"$id\",\"pin\":\"$TOK_PIN\",\"documents\":[$docs]}" > "$T_DIR/racing.json" &
+vpid=$!
+wait_for eval 'grep -q "^C_GetSessionInfo officer" "$KYSO_FAULTY_TRACE"'
+l0=$(grep -c 'Lock: ' "$T_DIR/kysod.log" || true)
+$K lock > "$T_DIR/racing-lock.out" 2>&1 &
+lpid=$!
+wait_for eval '[ "$(grep -c "Lock: " "$T_DIR/kysod.log")" -gt "$l0" ]'  # the agent took it
+mock_unrule 'C_GetSessionInfo delay'
+wait $vpid $lpid
+r=$(cat "$T_DIR/racing.json")
+t_match "a batch whose document is in a token call when Lock comes: stopped locked, none signed" \
+	'"signed":0,.*"stopped":"locked"|"stopped":"locked".*"signed":0' "$r"
+t_match "  ... that document: Cancelled, ended before it was served" \
+	'"name":"racing-1.txt","error":"io.kyso.Agent.Cancelled","message":"the request was ended before it was served' "$r"
+t_eq "  ... nothing logged in nor signed after the Lock" "0 0" "$(mock_calls C_Login) $(mock_calls C_Sign)"
+t_eq "  ... six records, none granted" "6 0" \
+	"$(count_records '"document":"racing-') $(count_records '"document":"racing-' '"result":"granted"')"
 
 # ---- confirm = yes: one confirmation for the batch ----
 agent_stop

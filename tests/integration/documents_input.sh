@@ -94,6 +94,12 @@ t_eq "  ... recorded as refused, once per document" 3 \
 	"$(grep -F '"result":"io.kyso.Agent.PinRequired"' "$AUDIT" | grep -cE '"document":"(a|b|c).pdf"')"
 t_eq "  ... with the certificate it was for" 3 \
 	"$(grep -F '"result":"io.kyso.Agent.PinRequired"' "$AUDIT" | grep -cF "\"certificate\":\"$pid\"")"
+t_eq "  ... and each document's digest (as a refused Sign keeps it)" 3 \
+	"$(grep -F '"result":"io.kyso.Agent.PinRequired"' "$AUDIT" | grep -F '"digest_alg":"sha256"' |
+	grep -cF "\"digest\":\"$(echo "$D" | base64 -d | xxd -p -c 64)\"")"
+t_eq "  ... none for a digest that is not valid (a sha384 digest declared as sha256)" "1 0" \
+	"$(grep -cF 'a sha256 digest is 32 bytes, not 48' "$AUDIT") $(grep -F \
+	'a sha256 digest is 32 bytes, not 48' "$AUDIT" | grep -c '"digest":' || true)"
 t_eq "the 1001-document call: one record for the call" 1 \
 	"$(grep -F 'not 1001' "$AUDIT" | grep -c .)"
 r=$(printf '%s\0' "{\"method\":\"io.kyso.Agent.SignDocuments\",\"parameters\":{\"certificate\":\"$pid\",\"documents\":[$(doc "$(head -c 600 /dev/zero | tr '\0' n)")]}}" | $PY "$VCALL" raw)

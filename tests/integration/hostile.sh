@@ -65,6 +65,31 @@ t_match "bad signature_format → InvalidParameter" '"parameter":"signature_form
 t_match "a string with a \\u0000 escape is refused" 'ProtocolError.*NUL. escape in a string' \
 	"$(call io.kyso.Agent.ListCertificates '{"token":"ma\u0000in"}')"
 
+# client text with multi-byte UTF-8, longer than what an error quotes: cut between two
+# characters (half a character is not UTF-8, and the message would be lost)
+e40=$(printf 'é%.0s' $(seq 40))
+msg() { python3 -c 'import json,sys; print(json.loads(sys.stdin.read().split("\n")[0])["parameters"].get("message","NO MESSAGE"))'; }
+r=$(raw "{\"method\":\"io.kyso.Agent.ListTokens\",\"parameters\":{\"a$e40\":1}}\0")
+t_match "an unknown parameter of 40 × é: InvalidParameter with its message" \
+	"^unknown parameter 'aé{31}'\$" "$(printf '%s' "$r" | msg)"
+r=$(raw "{\"method\":\"io.kyso.Agent.Explode$e40$e40\"}\0")
+t_match "  ... an unknown method: MethodNotFound with its message" \
+	"^no method 'io.kyso.Agent.Explodeé+'\$" "$(printf '%s' "$r" | msg)"
+r=$(raw "{\"method\":\"x$e40$e40.Y\"}\0")
+t_match "  ... an unknown interface: InterfaceNotFound with its message" \
+	"^no interface 'xé+'\$" "$(printf '%s' "$r" | msg)"
+r=$(raw "{\"method\":\"io.kyso.Agent.ListTokens\",\"x$e40\":1}\0")
+t_match "  ... an unknown field of the call: ProtocolError with its message" \
+	"^unknown field 'xé+' in the call\$" "$(printf '%s' "$r" | msg)"
+r=$(call io.kyso.Agent.Sign "{\"certificate\":\"$e40$e40$e40$e40\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$dig\",\"description\":\"$e40$e40$e40$e40$e40$e40\"}")
+t_match "  ... a certificate that cannot be: InvalidParameter with its message" \
+	"\"parameter\":\"certificate\",\"message\":\"[^\"]+\"" "$r"
+r=$(call io.kyso.Agent.ListCertificates "{\"token\":\"$e40\"}")
+t_match "  ... an unknown token: NoSuchToken with its message" \
+	"\"message\":\"no token with id, serial or label 'é+' is present\"" "$r"
+t_ok "  ... and every line of the agent's log is UTF-8" python3 -c '
+import sys; open(sys.argv[1], "rb").read().decode("utf-8")' "$T_DIR/kysod.log"
+
 # a malformed PIN must not come back in the error, nor reach the log
 r=$(printf '{"method":"io.kyso.Agent.Login","parameters":{"token":"main","pin":"Se3cr3t\tPIN"}}\0' | python3 "$VCALL" raw)
 t_match "a control character in a string → ProtocolError with line and column" 'malformed JSON at line 1, column [0-9]+: invalid syntax' "$r"
@@ -141,6 +166,29 @@ except socket.timeout:
 print(data.replace(b"\0", b"\n").decode(errors="replace"))
 PY
 slowpid=$!
+# a subscriber that leaves an unfinished message is closed the same way: it gets the
+# error and no more events
+python3 - "$KYSO_SOCKET" > "$T_DIR/slowsub.out" 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b'{"method":"io.kyso.Agent.Subscribe","more":true}\0')
+s.settimeout(45)
+data = b''
+while b'\0' not in data:
+    data += s.recv(4096)
+s.sendall(b'{"method":"io.kyso.Agent.ListTo')
+try:
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            data += b'CLOSED'
+            break
+        data += chunk
+except socket.timeout:
+    data += b'TIMEOUT'
+print(data.replace(b"\0", b"\n").decode(errors="replace"))
+PY
+slowsubpid=$!
 
 # a client that pipelines a megabyte of calls and never reads does not make others wait
 python3 - "$KYSO_SOCKET" <<'PY' &
@@ -165,6 +213,13 @@ t_ok "  ... and the agent buffers little for the flooder (RSS $rss kB < 200 MB)"
 wait $floodpid
 wait $slowpid
 t_match "an unfinished message is answered after 30 s, then closed" 'not finished .no NUL byte. within 30 seconds' "$(cat "$T_DIR/slow.out")"
+$K lock >/dev/null  # an event (token-changed) for subscribers still connected
+wait $slowsubpid
+t_match "a subscriber's unfinished message too: ProtocolError, then closed" \
+	'"error":"io.kyso.Agent.ProtocolError".*not finished.*within 30 seconds.*CLOSED' \
+	"$(tr '\n' ' ' < "$T_DIR/slowsub.out")"
+t_eq "  ... and no event reached it after the error" "" \
+	"$(sed -n '/ProtocolError/,$p' "$T_DIR/slowsub.out" | grep '"event"')"
 
 # another uid: open the socket on purpose; SO_PEERCRED still refuses
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
@@ -176,11 +231,27 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	t_match "  ... with a sentence" 'serves only its own user' "$out"
 	t_match "  ... and the agent logs the refusal with the uid" 'refused a connection from uid 65534' \
 		"$(cat "$T_DIR/kysod.log")"
+	chmod 755 "$T_DIR"; chmod 666 "$KYSO_SOCKET"
+	n=$(setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 - "$KYSO_SOCKET" <<'PY'
+import socket, sys
+told = 0
+for _ in range(500):
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10)
+    told += b"PermissionDenied" in s.recv(4096)
+    s.close()
+print(told)
+PY
+)
+	chmod 700 "$T_DIR"; chmod 600 "$KYSO_SOCKET"
+	t_eq "500 more connections of that uid: each is told PermissionDenied" 500 "$n"
+	t_ok "  ... but the log gets at most 5 lines a minute about them ($(grep -c 'refused a connection from uid' "$T_DIR/kysod.log"))" \
+		test "$(grep -c 'refused a connection from uid' "$T_DIR/kysod.log")" -le 5
 else
 	t_skip "a client of another uid is refused" "needs root and setpriv to switch uid"
 fi
 
 t_ok "agent still alive" agent_alive
-t_ok "and still signs" $K sign --cert "$id" --alg ecdsa-sha256 --digest "$(echo "$dig" | base64 -d | xxd -p -c 64)"
+t_ok "and still signs" $K sign --cert "$id" --alg ecdsa-sha256 --pin-stdin \
+	--digest "$(echo "$dig" | base64 -d | xxd -p -c 64)" <<< "$TOK_PIN"
 t_agent_stops
 t_done

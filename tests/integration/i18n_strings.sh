@@ -20,7 +20,7 @@ done
 
 # ---- the sources: every string for people is marked ----
 SRCS=$(ls admin/*.[ch] agent/*.[ch] client/*.[ch] common/*.[ch] pkcs11/*.[ch] \
-	kyso-pkcs11/*.[ch] browser/host/*.[ch])
+	kyso-pkcs11/*.[ch] browser/host/*.[ch] p11rpc/*.[ch])
 out=$($PY "$SCAN" --allow po/untranslated.txt $SRCS 2>&1); rc=$?
 t_eq "i18n_scan.py: no unmarked string for people in $(echo "$SRCS" | wc -w) source files" \
 	"0" "$rc"

@@ -106,7 +106,7 @@ wait_dialog() {
 reply() { wait "$P"; R=$(cat "$T_DIR/reply.tmp"); }
 dialog_gone() {
 	for _ in $(seq 50); do
-		[ -z "$(pgrep -P "$AGENT_PID")" ] && return 0
+		[ -z "$(agent_dialogs)" ] && return 0
 		sleep 0.1
 	done
 	return 1
@@ -120,7 +120,7 @@ if ! wait_dialog; then
 fi
 t_pass "a Sign without a PIN shows $(basename "$PE")'s dialog on kysod's terminal"
 text=$(flat)
-t_ok "  ... a pinentry runs as kysod's child" test -n "$(pgrep -P "$AGENT_PID")"
+t_ok "  ... a pinentry runs as kysod's child" test -n "$(agent_dialogs)"
 t_match "  ... naming the calling program (its executable) and its pid" \
 	"The program $(printf '%s' "$python" | sed 's/[.[\*^$()+?{|]/\\&/g') \\(pid $P\\) asks to sign" "$text"
 t_match "  ... the certificate's subject" "OU=officer,O=kyso tests,CN=key1 officer" "$text"

@@ -45,7 +45,7 @@ last_dialog() {
 	tail -n 1 "$FAKE_PINENTRY_LOG" | python3 -c 'import json,sys; v=json.load(sys.stdin).get(sys.argv[1]); print("" if v is None else v)' "$1"
 }
 logins() { mock_calls C_Login; }
-children() { pgrep -P "$AGENT_PID" || true; }
+children() { agent_dialogs; }  # dialogs (its module helpers are children too)
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # signed NAME CERT KEY: Sign in the background; while it runs, waits for a new dialog and
 # notes in $during whether one was up ("shown"), the Sign still waiting ("pending") and a

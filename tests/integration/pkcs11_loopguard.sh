@@ -15,7 +15,8 @@ cp "$KP11" "$T_DIR/innocent-pkcs11.so"
 # kysod_try ARGS...: runs kysod in the foreground until it is up (or exits); RC, OUT
 kysod_try() {
 	rm -f "$T_DIR/try.sock"
-	"$BUILD/kysod" --foreground --socket "$T_DIR/try.sock" "$@" > "$T_DIR/try.log" 2>&1 &
+	"$BUILD/kysod" --foreground --log-level debug --socket "$T_DIR/try.sock" "$@" \
+		> "$T_DIR/try.log" 2>&1 &
 	local pid=$! i
 	for i in $(seq 200); do
 		KYSO_SOCKET=$T_DIR/try.sock "$BUILD/kyso" info >/dev/null 2>&1 && break
@@ -36,6 +37,8 @@ t_match "  ... saying why" "refusing to load $KP11: it is kyso-pkcs11, the modul
 kysod_try --module "$T_DIR/innocent-pkcs11.so"
 t_eq "a copy under another name: refused too" 1 "$RC"
 t_match "  ... (by the marker it exports)" "refusing to load $T_DIR/innocent-pkcs11.so: it is kyso-pkcs11" "$OUT"
+t_eq "  ... by kysod itself: no kyso-p11-helper is started for it" 0 \
+	"$(grep -c 'innocent-pkcs11.so runs in kyso-p11-helper' "$T_DIR/try.log")"
 kysod_try --module "$SOFTHSM_MODULE" --module "$T_DIR/innocent-pkcs11.so"
 t_eq "  ... also beside another module" 1 "$RC"
 
@@ -90,8 +93,9 @@ trap '[ -n "$nb" ] && kill -TERM "$nb" 2>/dev/null && wait "$nb"; t_cleanup; rm 
 mkdir -p "$U/home/.config/pkcs11/modules" "$U/tok" "$U/run" "$U/state" "$U/home/.config/kyso"
 cp "$KP11" "$U/kyso-pkcs11.so"
 cp "$T_DIR/innocent-pkcs11.so" "$U/innocent-pkcs11.so"
-# the programs too: the build directory need not be reachable for nobody
-cp "$BUILD/kysod" "$BUILD/kyso" "$U/"
+# the programs too: the build directory need not be reachable for nobody (kysod finds
+# its kyso-p11-helper beside itself)
+cp "$BUILD/kysod" "$BUILD/kyso" "$BUILD/kyso-p11-helper" "$U/"
 # the file kyso installs, pointing at this copy; and the copy registered without disable-in
 sed "s|@MODULE@|$U/kyso-pkcs11.so|" "$T_TOP/packaging/kyso-pkcs11.module.in" \
 	> "$U/home/.config/pkcs11/modules/kyso-pkcs11.module"

@@ -277,13 +277,14 @@ if [ -n "$osc" ] && [ -e /usr/share/p11-kit/modules/opensc-pkcs11.module ]; then
 	start_plain --log-level debug
 	t_match "modules set, no --module: the listed module is loaded and its token seen" \
 		'"label":"officer"' "$(python3 "$VCALL" call io.kyso.Agent.ListTokens)"
-	t_eq "  ... and the registered OpenSC module it leaves out is not even mapped" 0 \
-		"$(grep -c -F "$osc" "/proc/$AGENT_PID/maps")"
+	t_eq "  ... and the registered OpenSC module it leaves out is not even mapped (in kysod or a helper)" 0 \
+		"$(for h in $AGENT_PID $(agent_helpers); do cat "/proc/$h/maps"; done | grep -c -F "$osc")"
 	t_match "  ... (the log names the policy's list)" "loaded PKCS#11 module .*\\(the policy's list\\)" "$(since)"
 	admin ""
 	start_plain --log-level debug
-	t_ok "control: without modules, the registered OpenSC module is mapped" \
-		grep -q -F "$osc" "/proc/$AGENT_PID/maps"
+	t_ok "control: without modules, the registered OpenSC module is mapped, in a helper" \
+		grep -q -F "$osc" $(for h in $(agent_helpers); do echo "/proc/$h/maps"; done)
+	t_eq "  ... never in kysod itself" 0 "$(grep -c -F "$osc" "/proc/$AGENT_PID/maps")"
 	stop
 else
 	t_skip "modules set: registered modules left out are not opened" "OpenSC is not registered with p11-kit here"
@@ -320,6 +321,17 @@ t_match "  ... the log says --pinentry was ignored" \
 t_match "  ... the user's pinentry too, naming both files" \
 	"$UCONF line 1: pinentry = $FAKE ignored: $ADMIN line 1 fixes it to none" "$(since)"
 t_match "  ... the policy says no pinentry (fixed)" 'policy: .*no pinentry \(fixed\)' "$(since)"
+stop
+
+# ---- --pinentry none: the policy line shows the program in force, not the files' ----
+admin "login_idle_ttl = 1h"
+user "confirm = no"
+start --pinentry none || { t_flunk "start kysod (--pinentry none)"; t_done; exit 1; }
+t_match "kysod --pinentry none: the policy line says no pinentry" 'policy: .*, no pinentry' \
+	"$(since)"
+t_nomatch "  ... not the files' (default) pinentry" "pinentry 'pinentry'" "$(since)"
+t_match "Sign without a PIN → PinRequired (no dialog)" '"error":"io.kyso.Agent.PinRequired"' \
+	"$(sign)"
 stop
 
 # ---- bad files: kysod does not start ----

@@ -8,8 +8,10 @@
 # installed: kysod.socket starts kysod.service on the first connection (Type=notify: the
 # start returns once the socket serves), kysod signs in its sandbox on a SoftHSM token (the
 # user's, OpenSSL verifies) and on the emulated card behind pcscd through OpenSC (the
-# real card stack), names its caller from /proc/PID/exe, and the sandbox is really in
-# place (no new privileges, seccomp, no capabilities, a user namespace, / read-only).
+# real card stack) — each module in a kyso-p11-helper that kysod forks and execs inside the
+# sandbox, with its own seccomp filter on top of the unit's —, names its caller from
+# /proc/PID/exe, and the sandbox is really in place (no new privileges, seccomp, no
+# capabilities, a user namespace, / read-only).
 # Its lines reach the (fake) journal with their priorities: journalctl -p err would show
 # the errors. A stop is clean. (ASan builds run it all, without the exit-time leak check,
 # which needs ptrace: the unit denies it.)
@@ -73,6 +75,25 @@ js "$T_DIR/err.jsonl" --module /nonexistent/module.so
 t_match "  ... '<3>' for an error" '\["log", "<3>cannot load PKCS#11 module /nonexistent/module.so' "$(cat "$T_DIR/err.jsonl")"
 t_eq "  ... and a JOURNAL_STREAM that names another file changes nothing" "kysod[" \
 	"$(JOURNAL_STREAM=1:1 "$BUILD/kysod" --foreground --socket "$T_DIR/x.sock" --module /nonexistent/module.so 2>&1 | head -1 | cut -c1-6)"
+# a module's helper writes into kysod's journal stream (its standard error is kysod's): its
+# lines carry their priority too, and name it (the journal credits them to kysod)
+/usr/bin/python3 - "$BUILD/kyso-p11-helper" "$T_DIR/helper.err" <<'PY'
+import os, socket, subprocess, sys
+err = open(sys.argv[2], "w+")
+st = os.fstat(err.fileno())
+a, b = socket.socketpair()
+env = dict(os.environ, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
+p = subprocess.Popen([sys.argv[1], "--log-level", "debug", "--", "/nonexistent/module.so"],
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=env,
+                     pass_fds=(3,), preexec_fn=lambda: os.dup2(b.fileno(), 3))
+b.close()
+a.settimeout(60)
+a.recv(4096)  # its hello: the module did not load
+a.close()     # kysod gone: the helper ends
+p.wait(60)
+PY
+t_match "a module's helper in kysod's journal stream: '<7>' and its name and pid" \
+	'^<7>kyso-p11-helper\[[0-9]+\]: .*/nonexistent/module.so' "$(head -n 1 "$T_DIR/helper.err")"
 
 if ! why=$(um_possible); then
 	t_skip "kysod under a real systemd user manager" "$why"
@@ -137,6 +158,19 @@ out=$(echo "$TOK_PIN" | um_as "$K" sign --cert "$cert" --alg ecdsa-sha256 --in "
 t_ok "the confined agent signs on the SoftHSM token; OpenSSL verifies" \
 	verify_sig ecdsa-sha256 "$TOK_DIR/svckey.pub.pem" "$out_dir/memo.sig" "$doc"
 [ -s "$out_dir/memo.sig" ] || echo "# kyso sign: $out"
+# the module ran in kyso-p11-helper, which kysod forked and exec'd inside the unit's sandbox
+helper=
+for h in $(agent_helpers "$pid"); do grep -q libsofthsm2 "/proc/$h/maps" 2>/dev/null && helper=$h; done
+t_ok "  ... through SoftHSM in a kyso-p11-helper, kysod's child in the sandbox" test -n "$helper"
+hst=$(cat "/proc/${helper:-0}/status" 2>&1)
+t_eq "  ... kysod maps no module" 0 "$(grep -c -e libsofthsm2 -e opensc "/proc/$pid/maps")"
+t_match "  ... the helper: no new privileges" '^NoNewPrivs:[[:space:]]+1' "$(grep NoNewPrivs <<<"$hst")"
+kf=$(sed -n 's/^Seccomp_filters:[[:space:]]*//p' <<<"$st")
+hf=$(sed -n 's/^Seccomp_filters:[[:space:]]*//p' <<<"$hst")
+t_ok "  ... the unit's seccomp filters and its own on top ($hf filters, kysod $kf)" \
+	test "${hf:-0}" -gt "${kf:-0}"
+t_ok "  ... in kysod's user namespace" \
+	test "$(readlink "/proc/${helper:-0}/ns/user")" = "$(readlink "/proc/$pid/ns/user")"
 audit=$UM_HOME/.local/state/kyso/audit.log
 t_match "  ... the audit log (in the home directory) names the caller: kysod-whois read /proc/PID/exe" \
 	"\"exe\":\"$BUILD/kyso\".*\"result\":\"granted\"" "$(cat "$audit" 2>&1)"
@@ -175,6 +209,10 @@ for line in sys.stdin:
         print(e["MESSAGE"]); break' "$1" "$2"
 }
 t_match "the journal has kysod's 'ready' at priority 6 (info)" '^ready: [0-9]+ token' "$(jr 6 '^ready')"
+t_eq "  ... and it served once its tokens were read, never 'still scanning'" "" \
+	"$(um_journal | grep 'still scanning' || true)"
+t_eq "  ... and a stop ends the helpers through kysod (KillMode=mixed), no warning about them" "" \
+	"$(um_journal | grep "helper process was stopped" || true)"
 um_as systemd-run --user --wait --quiet -p StandardError=journal "$BUILD/kysod" --foreground \
 	--socket "$UM_RUN/second.sock" --module /nonexistent/module.so >/dev/null 2>&1
 t_match "  ... an error at priority 3 (err): journalctl -p err shows it" \
@@ -207,6 +245,16 @@ print(([c["id"] for c in json.load(sys.stdin) if c["key_type"] == "rsa"] + [""])
 		t_ok "  ... and signs on the card; OpenSSL verifies" \
 			verify_sig rsa-pkcs1v15-sha256 "$CARD_PUB_PEM" "$out_dir/card.sig" "$UDIR/card.txt"
 		[ -s "$out_dir/card.sig" ] || echo "# kyso sign: $out"
+		cpid=$(um_as systemctl --user show kysod.service -p MainPID --value)
+		oh=""
+		for h in $(agent_helpers "$cpid"); do
+			grep -q 'opensc-pkcs11' "/proc/$h/maps" 2>/dev/null && oh=$h
+		done
+		t_ok "  ... OpenSC running in a kyso-p11-helper of the confined kysod" test -n "$oh"
+		t_eq "  ... not in kysod" 0 "$(grep -c opensc "/proc/$cpid/maps" 2>&1)"
+		t_match "  ... the helper under its seccomp filter, no new privileges" \
+			'NoNewPrivs:[[:space:]]+1 Seccomp:[[:space:]]+2' \
+			"$(grep -E '^(NoNewPrivs|Seccomp):' "/proc/${oh:-0}/status" 2>&1 | paste -sd' ')"
 	else
 		t_flunk "start the card stack"
 	fi

@@ -3,6 +3,7 @@
 #                                 $T_DIR/agent.sock; waits until it serves
 #   agent_stop                    SIGTERM and wait; fails if it did not exit cleanly
 #   agent_alive                   true while the agent process runs
+#   agent_dialogs / agent_helpers the agent's dialog processes / module helper processes
 #   t_no_pins_in_core CONTROL PIN:WHAT...   no PIN in a core of the agent (gcore)
 # Uses $BUILD (the build directory), $T_DIR (the test's temp dir).
 
@@ -22,6 +23,24 @@ agent_start() {
 }
 
 agent_alive() { kill -0 "$AGENT_PID" 2>/dev/null; }
+
+# agent_dialogs [PID]: the agent's child processes other than the helpers that run its
+# modules (kyso-p11-helper): its dialogs (pinentry), one pid a line
+agent_dialogs() {
+	local p
+	for p in $(pgrep -P "${1:-$AGENT_PID}" 2>/dev/null); do
+		[ "$(ps -o comm= -p "$p" 2>/dev/null)" = kyso-p11-helper ] || echo "$p"
+	done
+}
+
+# agent_helpers [PID]: the helper processes (kyso-p11-helper) of the agent, one pid a line
+agent_helpers() {
+	local p
+	for p in $(pgrep -P "${1:-$AGENT_PID}" 2>/dev/null); do
+		[ "$(ps -o comm= -p "$p" 2>/dev/null)" = kyso-p11-helper ] && echo "$p"
+	done
+	return 0
+}
 
 agent_stop() {
 	local rc

@@ -1,5 +1,6 @@
 # tests/lib/common.sh — sourced first by every integration test.
-# Sets BUILD (absolute), T_DIR (a fresh temp dir removed at exit), K (the kyso CLI), the
+# Sets BUILD (absolute), T_DIR (a fresh temp dir removed at exit), K (the kyso CLI),
+# T_PYTHON (the interpreter `python3` runs: tests/lib/python.sh), the
 # per-test configuration and audit log places (XDG_CONFIG_HOME, XDG_STATE_HOME,
 # KYSO_ADMIN_CONFIG) and loads the TAP, token and agent helpers.
 set -u
@@ -8,11 +9,14 @@ BUILD=$(cd "${BUILD:-$T_TOP/build}" && pwd)
 T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/kyso-test.XXXXXX")
 chmod 700 "$T_DIR"
 K=$BUILD/kyso
+. "$T_TOP/tests/lib/python.sh"
 # each test has its own settings, audit log and (as root) administrator's policy; the
 # user file says "no dialogs" unless a test says otherwise (kysod --pinentry overrides it)
 export XDG_CONFIG_HOME=$T_DIR/config XDG_STATE_HOME=$T_DIR/state
 export KYSO_ADMIN_CONFIG=$T_DIR/admin.conf
 mkdir -p "$XDG_CONFIG_HOME/kyso"
+# kysod's module helpers get a small environment: the test module's settings are named
+export KYSO_HELPER_ENV=KYSO_FAULTY_MODULE,KYSO_FAULTY_CONTROL,KYSO_FAULTY_TRACE
 echo "pinentry = none" > "$XDG_CONFIG_HOME/kyso/kysod.conf"
 . "$T_TOP/tests/lib/tap.sh"
 . "$T_TOP/tests/lib/tokens.sh"

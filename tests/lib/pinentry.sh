@@ -6,7 +6,8 @@
 #   dialog_field N FIELD          a field (cmd, title, desc, ok, cancel...) of the Nth
 #                                 dialog from the end (1: the last)
 #   wait_dialogs_closed [REGEX]   waits (up to 30 s) until kysod ($AGENT_PID) has no
-#                                 child left (the pinentry ended) and, if given, the last
+#                                 dialog left (agent_dialogs: its children but the
+#                                 kyso-p11-helpers; the pinentry ended) and, if given, the last
 #                                 line of $AUDIT matches REGEX; prints yes or no
 FAKE=$T_TOP/tests/tools/fake-pinentry
 
@@ -27,7 +28,7 @@ dialog_field() {
 wait_dialogs_closed() {
 	local _
 	for _ in $(seq 1 1500); do
-		if [ -z "$(pgrep -P "$AGENT_PID" || true)" ] &&
+		if [ -z "$(agent_dialogs)" ] &&
 			{ [ -z "${1:-}" ] || tail -n 1 "$AUDIT" | grep -Eq "$1"; }; then
 			echo yes; return 0
 		fi

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +162,34 @@ faulty_wait(const struct faulty_call *c, const char *line, long ms)
 	return CKR_OK;
 }
 
+/* The module misbehaving as closed vendor code can (the actions crash...exit). */
+static void __attribute__((noinline))
+faulty_leak(long bytes)
+{
+	char *p = bytes > 0 && bytes <= (1L << 30) ? malloc((size_t)bytes) : NULL;
+
+	if (p != NULL)
+		memset(p, 0x5a, (size_t)bytes);  /* touched: it counts in the process's memory */
+	__asm__ volatile("" : : "r"(p) : "memory");  /* and never freed */
+}
+
+static void
+faulty_misbehave(const struct faulty_rule *r)
+{
+	if (strcmp(r->action, "crash") == 0) {
+		raise(SIGSEGV);  /* as a NULL dereference would */
+	} else if (strcmp(r->action, "abort") == 0) {
+		abort();
+	} else if (strcmp(r->action, "hang") == 0) {
+		for (;;)
+			pause();  /* nothing ends it: the caller must give up on the process */
+	} else if (strcmp(r->action, "exit") == 0) {
+		_exit((int)strtol(r->arg, NULL, 10));
+	} else if (strcmp(r->action, "leak") == 0) {
+		faulty_leak(strtol(r->arg, NULL, 10));
+	}
+}
+
 /* Applies the rules for c in file order. waiting: only fail and break (inside a wait). */
 static CK_RV
 rules(const struct faulty_ctl *ctl, const struct faulty_call *c, int waiting)
@@ -183,6 +212,8 @@ rules(const struct faulty_ctl *ctl, const struct faulty_call *c, int waiting)
 		} else if (strcmp(r->action, "fail-once") == 0) {
 			if (faulty_once_fire(r->line))
 				rv = faulty_rule_code(r);
+		} else {
+			faulty_misbehave(r);
 		}
 		if (rv != CKR_OK)
 			return rv;

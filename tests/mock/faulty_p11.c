@@ -119,6 +119,13 @@
  *                                          token goes, CKR_CRYPTOKI_NOT_INITIALIZED on
  *                                          C_Finalize, the code of a break
  *   * break CKR_DEVICE_ERROR               the module breaks (below); the call returns CODE
+ * Actions that misbehave as closed vendor code does (ARG is read as a number where it
+ * says so; any word otherwise), to show what kysod's helper processes contain:
+ *   C_Sign crash segv                      the process gets SIGSEGV (as a NULL dereference)
+ *   C_Login abort now                      abort(): SIGABRT
+ *   C_GetSlotList hang forever             the call never returns (nothing ends the wait)
+ *   C_Sign leak 1048576                    each call leaks ARG bytes (touched, never freed)
+ *   C_Sign exit 3                          the process exits with status ARG
  * A call applies the rules that match it in file order: delays add up, the first fail,
  * fail-once or break ends it. A failing C_Sign also ends the signing operation in SoftHSM,
  * as the specification says a real one does. A call is first refused, before the rules,

@@ -60,6 +60,7 @@ t_match "libkyso-dev: header, .so link, .a and kyso.pc" \
 	"$(dpkg-deb -c "$(deb libkyso-dev)" | awk '{print $6}' | sort | paste -sd' ')"
 kc=$(dpkg-deb -c "$(deb kyso)" | awk '{print $6}')
 for f in usr/bin/kysod usr/bin/kyso usr/bin/kyso-admin usr/libexec/kyso/kysod-whois \
+	usr/libexec/kyso/kyso-p11-helper \
 	usr/lib/systemd/user/kysod.socket usr/lib/systemd/user/kysod.service \
 	usr/lib/systemd/user/kysod-whois.socket lib/udev/rules.d/70-kyso-tokens.rules \
 	usr/share/man/man1/kysod.1.gz usr/share/man/man5/kysod.conf.5.gz \
@@ -138,6 +139,13 @@ echo "$TOK_PIN" | /usr/bin/kyso sign --cert "$(cert_id "$TOK_DIR/pkgkey.crt.pem"
 	--in "$T_DIR/memo" --out "$T_DIR/memo.sig" --pin-stdin > "$T_DIR/sign.out" 2>&1
 t_ok "the installed kysod signs on a SoftHSM token (installed kyso); OpenSSL verifies" \
 	verify_sig ecdsa-sha256 "$TOK_DIR/pkgkey.pub.pem" "$T_DIR/memo.sig" "$T_DIR/memo"
+helpers=$(for p in $(pgrep -P "$AGENT_PID"); do readlink "/proc/$p/exe"; done | sort -u)
+t_eq "  ... through the installed module helper, kysod's child" \
+	"/usr/libexec/kyso/kyso-p11-helper" "$helpers"
+t_eq "  ... which maps SoftHSM; kysod does not" "0 1" \
+	"$(grep -c libsofthsm2 /proc/$AGENT_PID/maps) $(for p in $(pgrep -P "$AGENT_PID"); do grep -q libsofthsm2 "/proc/$p/maps" && echo 1; done | wc -l)"
+hard=$(readelf -d -l /usr/libexec/kyso/kyso-p11-helper 2>/dev/null)
+t_match "  ... the helper is PIE, with full RELRO" 'GNU_RELRO.*FLAGS.*BIND_NOW.*PIE' "$(echo $hard)"
 # the installed catalog, where the installed programs look (LOCALEDIR, no KYSO_LOCALEDIR)
 if [ -e /usr/share/i18n/locales/vi_VN ] && localedef -i vi_VN -f UTF-8 "$T_DIR/vi_VN.UTF-8" 2>/dev/null; then
 	t_match "the installed kyso speaks Vietnamese in a Vietnamese session" 'Cách dùng: kyso' \

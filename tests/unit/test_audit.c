@@ -456,7 +456,9 @@ full_disk(void)
 
 	at(mnt, sizeof(mnt), "small");
 	snprintf(path, sizeof(path), "%s/audit.log", mnt);
-	if (mkdir(mnt, 0700) != 0 || mount("kyso-audit", mnt, "tmpfs", 0, "size=8k") != 0)
+	/* mode 0700: a tmpfs is 1777 by default, where the log is refused */
+	if (mkdir(mnt, 0700) != 0 ||
+	    mount("kyso-audit", mnt, "tmpfs", 0, "size=8k,mode=0700") != 0)
 		return 77;
 	CHECK(1, audit_open(path, &l, err, sizeof(err)) == KYSO_OK);
 	memset(desc, 'd', sizeof(desc) - 1);

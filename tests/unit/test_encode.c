@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -302,6 +303,50 @@ test_utf8_sanitize(void **state)
 	assert_string_equal(cut, "end??");
 }
 
+/* "%.*s" with utf8_prefix never ends in half a character; jansson takes the result. */
+static void
+test_utf8_prefix(void **state)
+{
+	/* "aé" and 40 × "é": the repro of the attack campaign, cut at 64 bytes */
+	char key[128] = "a", out[80];
+	json_t *j;
+
+	(void)state;
+	for (int i = 0; i < 40; i++)
+		strcat(key, "\xc3\xa9");
+	assert_int_equal(utf8_prefix(key, 64), 63);  /* "a" + 31 × "é"; 64 would split one */
+	snprintf(out, sizeof(out), "%.*s", utf8_prefix(key, 64), key);
+	assert_int_equal(utf8_sanitize(out), 0);
+	assert_non_null(j = json_string(out));
+	json_decref(j);
+	assert_int_equal(utf8_prefix("abc", 64), 3);
+	assert_int_equal(utf8_prefix("abc", 2), 2);
+	assert_int_equal(utf8_prefix("abc", 0), 0);
+	assert_int_equal(utf8_prefix(NULL, 8), 0);
+	assert_int_equal(utf8_prefix("\xe2\x82\xac\xe2\x82\xac", 5), 3);  /* € € */
+	assert_int_equal(utf8_prefix("\xf0\x9f\x94\x91", 3), 0);  /* one 4-byte character */
+	assert_int_equal(utf8_prefix("x\xe8y", 2), 2);  /* a bad byte counts as one */
+}
+
+static void
+test_utf8_repair(void **state)
+{
+	char cut2[] = "caf\xc3", cut3[] = "end\xe2\x82", cut4[] = "key \xf0\x9f\x94";
+	char whole[] = "Minist\xc3\xa8re \xe2\x82\xac", bad[] = "a\xe8" "b\xc3";
+
+	(void)state;
+	assert_int_equal(utf8_repair(cut2), 1);
+	assert_string_equal(cut2, "caf");
+	assert_int_equal(utf8_repair(cut3), 2);
+	assert_string_equal(cut3, "end");
+	assert_int_equal(utf8_repair(cut4), 3);
+	assert_string_equal(cut4, "key ");
+	assert_int_equal(utf8_repair(whole), 0);
+	assert_string_equal(whole, "Minist\xc3\xa8re \xe2\x82\xac");
+	assert_int_equal(utf8_repair(bad), 2);  /* the end cut, the bad byte replaced */
+	assert_string_equal(bad, "a?b");
+}
+
 /* json_quote(s) as a NUL-terminated string (asserts success). */
 static char *
 quoted(const char *s)
@@ -426,6 +471,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_utf8_sanitize),
+		cmocka_unit_test(test_utf8_prefix),
+		cmocka_unit_test(test_utf8_repair),
 		cmocka_unit_test(test_b64_encode_rfc4648),
 		cmocka_unit_test(test_b64_decode_rfc4648),
 		cmocka_unit_test(test_b64_binary_round_trip),

@@ -1,10 +1,18 @@
-/* dialogs.c — the texts of the PIN, confirmation and PIN-pad dialogs, and their calls. */
+/*
+ * dialogs.c — the texts of the PIN, confirmation and PIN-pad dialogs, and their calls.
+ * Every text is a whole sentence or paragraph for translators (common/i18n.h), in the
+ * language of kysod's environment (the officer's session), always UTF-8 (pinentry's
+ * Assuan texts are UTF-8). Only the texts are built in that language
+ * (kyso_i18n_enter/leave around them): the reasons a dialog failed ('why') go into
+ * replies and the log, which stay English.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dialogs.h"
 #include "encode.h"
+#include "i18n.h"
 #include "kyso_err.h"
 #include "log.h"
 #include "p11.h"
@@ -81,15 +89,16 @@ static const char *
 dialog_exe(const char *exe)
 {
 	return exe[0] != '\0' && strcmp(exe, "?") != 0 ? exe :
-	    "(a program whose executable cannot be read)";
+	    _("(a program whose executable cannot be read)");
 }
 
 /* For a web page's request: "It asks through the browser B (pid) and its kyso host..." */
 static int
 dialog_web_via(const struct request_info *ri, char *buf, size_t len)
 {
-	return snprintf(buf, len, "It asks through the browser %s (pid %ld) and its kyso host "
-	    "%s (pid %ld).\n", dialog_exe(ri->browser), (long)ri->browser_pid,
+	/* TRANSLATORS: the browser's executable and pid, then kyso-browser-host's */
+	return snprintf(buf, len, _("It asks through the browser %1$s (pid %2$ld) and its kyso "
+	    "host %3$s (pid %4$ld).\n"), dialog_exe(ri->browser), (long)ri->browser_pid,
 	    dialog_exe(ri->exe), (long)ri->pid);
 }
 
@@ -98,8 +107,11 @@ static int
 dialog_web_head(const struct request_info *ri, const struct p11_token_desc *tok, char *buf,
     size_t len)
 {
-	int n = snprintf(buf, len, "The web page %s asks to sign with your certificate\n  %s\n"
-	    "on token \"%s\" (serial %s).\n", ri->origin, ri->subject, tok->label, tok->serial);
+	/* TRANSLATORS: the page's origin (https://...), the certificate's subject, the
+	 * token's label and serial number */
+	int n = snprintf(buf, len, _("The web page %1$s asks to sign with your certificate\n"
+	    "  %2$s\non token \"%3$s\" (serial %4$s).\n"), ri->origin, ri->subject, tok->label,
+	    tok->serial);
 
 	if (n < 0 || (size_t)n >= len)
 		return n;
@@ -114,31 +126,45 @@ static void
 dialog_batch_body(const struct request_info *ri, const struct p11_token_desc *tok,
     const char *exe, const char *ending, char *buf, size_t len)
 {
-	char what[DIALOG_BATCH_DESC_SHOWN * 4 + 8], count[40];
-	const char *who = ri->origin[0] != '\0' ? "web page" : "program";
-	int one = ri->doc_count == 1, n;
+	char what[DIALOG_BATCH_DESC_SHOWN * 4 + 8];
+	const char *subject = ri->subject != NULL ? ri->subject : "?";
+	int web = ri->origin[0] != '\0', n;
+	size_t count = ri->doc_count;
 
-	snprintf(count, sizeof(count), one ? "a document" : "%zu documents", ri->doc_count);
-	if (ri->origin[0] != '\0')
-		n = snprintf(buf, len, "The web page %s asks to sign %s with your certificate\n"
-		    "  %s\non token \"%s\" (serial %s).\n", ri->origin, count,
-		    ri->subject != NULL ? ri->subject : "?", tok->label, tok->serial);
+	if (web)
+		/* TRANSLATORS: the page's origin, the number of documents, the certificate's
+		 * subject, the token's label and serial number */
+		n = snprintf(buf, len, P_("The web page %1$s asks to sign %2$zu document with "
+		    "your certificate\n  %3$s\non token \"%4$s\" (serial %5$s).\n",
+		    "The web page %1$s asks to sign %2$zu documents with your certificate\n"
+		    "  %3$s\non token \"%4$s\" (serial %5$s).\n", count), ri->origin, count,
+		    subject, tok->label, tok->serial);
 	else
-		n = snprintf(buf, len, "The program %s (pid %ld) asks to sign %s with your "
-		    "certificate\n  %s\non token \"%s\" (serial %s).\n", exe, (long)ri->pid,
-		    count, ri->subject != NULL ? ri->subject : "?", tok->label, tok->serial);
-	if (n >= 0 && (size_t)n < len && ri->origin[0] != '\0')
+		/* TRANSLATORS: the program's executable, its pid, the number of documents,
+		 * the certificate's subject, the token's label and serial number */
+		n = snprintf(buf, len, P_("The program %1$s (pid %2$ld) asks to sign %3$zu "
+		    "document with your certificate\n  %4$s\non token \"%5$s\" (serial %6$s).\n",
+		    "The program %1$s (pid %2$ld) asks to sign %3$zu documents with your "
+		    "certificate\n  %4$s\non token \"%5$s\" (serial %6$s).\n", count), exe,
+		    (long)ri->pid, count, subject, tok->label, tok->serial);
+	if (n >= 0 && (size_t)n < len && web)
 		n += dialog_web_via(ri, buf + n, len - (size_t)n);
 	if (n >= 0 && (size_t)n < len)
-		n += snprintf(buf + n, len - (size_t)n, "\nThe document%s, as the %s names %s:\n%s\n",
-		    one ? "" : "s", who, one ? "it" : "them", ri->doc_list != NULL ?
-		    ri->doc_list : "");
+		n += snprintf(buf + n, len - (size_t)n, "\n%s\n%s\n", web ?
+		    P_("The document, as the web page names it:",
+		    "The documents, as the web page names them:", count) :
+		    P_("The document, as the program names it:",
+		    "The documents, as the program names them:", count),
+		    ri->doc_list != NULL ? ri->doc_list : "");
 	if (n < 0 || (size_t)n >= len)
 		return;
 	if (ri->description != NULL) {
 		dialog_clean(ri->description, what, sizeof(what), DIALOG_BATCH_DESC_SHOWN, 1);
-		n += snprintf(buf + n, len - (size_t)n, "What %s, in the %s's own words:\n"
-		    "  \"%s\"\n", one ? "it is" : "they are", who, what);
+		n += snprintf(buf + n, len - (size_t)n, "%s\n  \"%s\"\n", web ?
+		    P_("What it is, in the web page's own words:",
+		    "What they are, in the web page's own words:", count) :
+		    P_("What it is, in the program's own words:",
+		    "What they are, in the program's own words:", count), what);
 	}
 	if (n >= 0 && (size_t)n < len)
 		snprintf(buf + n, len - (size_t)n, "\n%s", ending);
@@ -157,8 +183,15 @@ dialog_document_list(const char *const *first, size_t nfirst, size_t total)
 		dialog_clean(first[i], name, sizeof(name), DIALOG_DOC_NAME_SHOWN, 0);
 		fprintf(f, "  %s\n", name);
 	}
-	if (total > shown)
-		fprintf(f, "  and %zu more\n", total - shown);
+	if (total > shown) {
+		locale_t old = kyso_i18n_enter();
+
+		fputs("  ", f);
+		/* TRANSLATORS: after the first names of a batch's documents */
+		fprintf(f, P_("and %zu more", "and %zu more", total - shown), total - shown);
+		fputc('\n', f);
+		kyso_i18n_leave(old);
+	}
 	if (fclose(f) != 0) {
 		free(text);
 		return NULL;
@@ -173,31 +206,36 @@ dialog_body(const struct request_info *ri, const struct p11_token_desc *tok,
 {
 	char what[DIALOG_DESC_SHOWN * 4 + 8];
 	const char *exe = dialog_exe(ri->exe);
-	const char *who = ri->origin[0] != '\0' ? "web page" : "program";
-	int n;
+	int web = ri->origin[0] != '\0', n;
 
 	if (ri->doc_count > 0) {
 		dialog_batch_body(ri, tok, exe, ending, buf, len);
 		return;
 	}
-	if (ri->subject != NULL && ri->origin[0] != '\0')
+	if (ri->subject != NULL && web)
 		n = dialog_web_head(ri, tok, buf, len);
 	else if (ri->subject != NULL)
-		n = snprintf(buf, len, "The program %s (pid %ld) asks to sign with your "
-		    "certificate\n  %s\non token \"%s\" (serial %s).\n\n", exe, (long)ri->pid,
-		    ri->subject, tok->label, tok->serial);
+		/* TRANSLATORS: the program's executable, its pid, the certificate's subject,
+		 * the token's label and serial number */
+		n = snprintf(buf, len, _("The program %1$s (pid %2$ld) asks to sign with your "
+		    "certificate\n  %3$s\non token \"%4$s\" (serial %5$s).\n\n"), exe,
+		    (long)ri->pid, ri->subject, tok->label, tok->serial);
 	else
-		n = snprintf(buf, len, "The program %s (pid %ld) asks to log in to token "
-		    "\"%s\" (serial %s).\n\n", exe, (long)ri->pid, tok->label, tok->serial);
+		/* TRANSLATORS: the program's executable, its pid, the token's label and
+		 * serial number */
+		n = snprintf(buf, len, _("The program %1$s (pid %2$ld) asks to log in to token "
+		    "\"%3$s\" (serial %4$s).\n\n"), exe, (long)ri->pid, tok->label, tok->serial);
 	if (n < 0 || (size_t)n >= len)
 		return;
 	if (ri->subject != NULL && ri->description != NULL) {
 		dialog_clean(ri->description, what, sizeof(what), DIALOG_DESC_SHOWN, 4);
-		n += snprintf(buf + n, len - (size_t)n, "What is signed, in the %s's own "
-		    "words:\n  \"%s\"\n\n", who, what);
+		n += snprintf(buf + n, len - (size_t)n, "%s\n  \"%s\"\n\n", web ?
+		    _("What is signed, in the web page's own words:") :
+		    _("What is signed, in the program's own words:"), what);
 	} else if (ri->subject != NULL) {
-		n += snprintf(buf + n, len - (size_t)n, "The %s did not say what it signs.\n\n",
-		    who);
+		n += snprintf(buf + n, len - (size_t)n, "%s\n\n", web ?
+		    _("The web page did not say what it signs.") :
+		    _("The program did not say what it signs."));
 	}
 	if (n >= 0 && (size_t)n < len)
 		snprintf(buf + n, len - (size_t)n, "%s", ending);
@@ -210,13 +248,31 @@ dialog_warning(const struct request_info *ri, const struct p11_token_desc *tok)
 	int wrong = ri->last_pin_wrong;
 
 	if (tok->flags & P11_TOKEN_USER_PIN_FINAL_TRY)
-		return wrong ? "The last PIN entered was wrong. This is the LAST try: one more "
-		    "wrong PIN locks the token." : "This is the LAST try: a wrong PIN locks the "
-		    "token.";
+		return wrong ? _("The last PIN entered was wrong. This is the LAST try: one "
+		    "more wrong PIN locks the token.") : _("This is the LAST try: a wrong PIN "
+		    "locks the token.");
 	if (tok->flags & P11_TOKEN_USER_PIN_COUNT_LOW)
-		return wrong ? "The last PIN entered was wrong. Few tries are left before the "
-		    "PIN locks." : "Few tries are left before the PIN locks.";
-	return wrong ? "The last PIN entered was wrong." : NULL;
+		return wrong ? _("The last PIN entered was wrong. Few tries are left before the "
+		    "PIN locks.") : _("Few tries are left before the PIN locks.");
+	return wrong ? _("The last PIN entered was wrong.") : NULL;
+}
+
+/*
+ * The session's locale, as setlocale(3) reads it from kysod's environment (LC_ALL, else
+ * the category's variable, else LANG), for pinentry: pinentry-curses draws in the
+ * character set of lc-ctype, and says its own words in the language of lc-messages (the
+ * texts kysod sends are UTF-8 whatever the locale). NULL when none is set.
+ */
+static const char *
+dialog_env_locale(const char *category)
+{
+	const char *v = getenv("LC_ALL");
+
+	if (v == NULL || v[0] == '\0')
+		v = getenv(category);
+	if (v == NULL || v[0] == '\0')
+		v = getenv("LANG");
+	return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
 static void
@@ -227,6 +283,8 @@ dialog_req(const struct request_info *ri, struct pinentry_req *q)
 	q->timeout_s = ri->pinentry_timeout;
 	q->tty = ri->tty;
 	q->ttytype = ri->ttytype;
+	q->lc_ctype = dialog_env_locale("LC_CTYPE");
+	q->lc_messages = dialog_env_locale("LC_MESSAGES");
 }
 
 /* What the PIN dialog asks for, under its body. */
@@ -238,17 +296,19 @@ dialog_pin_ending(const struct request_info *ri, int every_signature, char *buf,
 	if (ri->doc_count > 0 && every_signature) {
 		dialog_clean(ri->document != NULL ? ri->document : "", name, sizeof(name),
 		    DIALOG_DOC_NAME_SHOWN, 0);
-		snprintf(buf, len, "This key needs the PIN for every signature. Enter the PIN "
-		    "of the token to sign document %zu of %zu:\n  %s", ri->doc_index + 1,
+		/* TRANSLATORS: the document's number in the batch, how many there are, and
+		 * its name */
+		snprintf(buf, len, _("This key needs the PIN for every signature. Enter the PIN "
+		    "of the token to sign document %1$zu of %2$zu:\n  %3$s"), ri->doc_index + 1,
 		    ri->doc_count, name);
 	} else if (ri->doc_count > 0) {
-		snprintf(buf, len, "Enter the PIN of the token to sign %s.", ri->doc_count == 1 ?
-		    "it" : "them all");
+		snprintf(buf, len, "%s", P_("Enter the PIN of the token to sign it.",
+		    "Enter the PIN of the token to sign them all.", ri->doc_count));
 	} else {
-		snprintf(buf, len, "%s", every_signature ? "This key needs the PIN for every "
-		    "signature. Enter the PIN of the token to sign." : ri->subject != NULL ?
-		    "Enter the PIN of the token to sign." : "Enter the PIN of the token to log "
-		    "in.");
+		snprintf(buf, len, "%s", every_signature ? _("This key needs the PIN for every "
+		    "signature. Enter the PIN of the token to sign.") : ri->subject != NULL ?
+		    _("Enter the PIN of the token to sign.") : _("Enter the PIN of the token to "
+		    "log in."));
 	}
 }
 
@@ -259,18 +319,24 @@ dialog_pin(const struct request_info *ri, const struct p11_token_desc *tok,
 {
 	char body[DIALOG_TEXT_MAX], ending[DIALOG_DOC_NAME_SHOWN * 4 + 160];
 	struct pinentry_req q;
+	locale_t old;
 	int r;
 
 	*pin = NULL;
+	old = kyso_i18n_enter();
 	dialog_pin_ending(ri, every_signature, ending, sizeof(ending));
 	dialog_body(ri, tok, ending, body, sizeof(body));
 	dialog_req(ri, &q);
-	q.title = "kyso: PIN";
+	/* TRANSLATORS: the title of the PIN dialog's window */
+	q.title = _("kyso: PIN");
 	q.desc = body;
-	q.prompt = "PIN:";
+	/* TRANSLATORS: the label of the PIN field */
+	q.prompt = _("PIN:");
 	q.error = dialog_warning(ri, tok);
-	q.ok = ri->subject != NULL ? "Sign" : "Log in";
-	q.cancel = "Cancel";
+	/* TRANSLATORS: buttons of the PIN dialog */
+	q.ok = ri->subject != NULL ? _("Sign") : _("Log in");
+	q.cancel = _("Cancel");
+	kyso_i18n_leave(old);
 	r = pinentry_getpin(&q, ab, pin, why, whylen);
 	if (r == KYSO_OK && secret_len(*pin) == 0) {
 		secret_free(*pin);
@@ -287,14 +353,17 @@ dialog_confirm(const struct request_info *ri, const struct p11_token_desc *tok,
 {
 	char body[DIALOG_TEXT_MAX];
 	struct pinentry_req q;
+	locale_t old = kyso_i18n_enter();
 
-	dialog_body(ri, tok, ri->doc_count > 1 ? "Sign them all?" : "Sign it?", body,
-	    sizeof(body));
+	dialog_body(ri, tok, P_("Sign it?", "Sign them all?", ri->doc_count > 1 ?
+	    ri->doc_count : 1), body, sizeof(body));
 	dialog_req(ri, &q);
-	q.title = "kyso: confirm the signature";
+	q.title = _("kyso: confirm the signature");
 	q.desc = body;
-	q.ok = "Sign";
-	q.cancel = "Refuse";
+	q.ok = _("Sign");
+	/* TRANSLATORS: the button that refuses a signature or a web page */
+	q.cancel = _("Refuse");
+	kyso_i18n_leave(old);
 	return pinentry_confirm(&q, ab, why, whylen);
 }
 
@@ -304,13 +373,16 @@ dialog_pinpad(const struct request_info *ri, const struct p11_token_desc *tok)
 	char body[DIALOG_TEXT_MAX], why[256];
 	struct pinentry_popup *p = NULL;
 	struct pinentry_req q;
+	locale_t old;
 
 	if (ri == NULL || ri->pinentry == NULL)
 		return NULL;
-	dialog_body(ri, tok, "Enter the PIN on the reader's PIN pad.", body, sizeof(body));
+	old = kyso_i18n_enter();
+	dialog_body(ri, tok, _("Enter the PIN on the reader's PIN pad."), body, sizeof(body));
 	dialog_req(ri, &q);
-	q.title = "kyso: PIN pad";
+	q.title = _("kyso: PIN pad");
 	q.desc = body;
+	kyso_i18n_leave(old);
 	if (pinentry_popup_start(&q, &p, why, sizeof(why)) != KYSO_OK) {
 		log_warn("cannot show the PIN-pad message: %s", why);
 		return NULL;
@@ -330,30 +402,38 @@ dialog_web_allow(const struct request_info *ri, struct pinentry_abort *ab, int *
 {
 	char body[DIALOG_TEXT_MAX];
 	struct pinentry_req q;
+	locale_t old = kyso_i18n_enter();
 	int r;
 
 	*always = 0;
-	snprintf(body, sizeof(body), "The web page\n  %s\nasks to use your signing "
+	/* TRANSLATORS: the page's origin (https://...), the browser's executable and pid */
+	snprintf(body, sizeof(body), _("The web page\n  %1$s\nasks to use your signing "
 	    "certificates: to see them, and to ask you for signatures.\nIt asks through the "
-	    "browser %s (pid %ld).\n\nThis page is not among those your unit allows. Allow it "
-	    "only if you know this site and opened it yourself.\nEvery signature it asks for "
-	    "is still shown to you first.", ri->origin, dialog_exe(ri->browser),
+	    "browser %2$s (pid %3$ld).\n\nThis page is not among those your unit allows. Allow "
+	    "it only if you know this site and opened it yourself.\nEvery signature it asks "
+	    "for is still shown to you first."), ri->origin, dialog_exe(ri->browser),
 	    (long)ri->browser_pid);
 	dialog_req(ri, &q);
-	q.title = "kyso: a web page asks";
+	q.title = _("kyso: a web page asks");
 	q.desc = body;
-	q.ok = "Allow";
-	q.cancel = "Refuse";
+	q.ok = _("Allow");
+	q.cancel = _("Refuse");
+	kyso_i18n_leave(old);
 	if ((r = pinentry_confirm(&q, ab, why, whylen)) != KYSO_OK)
 		return r;
+	old = kyso_i18n_enter();
 	/* a second question, so that no answer but a clear "always" remembers the page */
-	snprintf(body, sizeof(body), "Allow the web page\n  %s\nfrom now on, without asking "
-	    "again?\n\nOnly for now: it is asked about again once it has not asked for %d "
-	    "minutes.\n(kyso web-origins --forget %s takes either back.)", ri->origin,
+	/* TRANSLATORS: the page's origin, the minutes "only for now" lasts, the origin again
+	 * (in a command: leave "kyso web-origins --forget" as it is) */
+	snprintf(body, sizeof(body), _("Allow the web page\n  %1$s\nfrom now on, without "
+	    "asking again?\n\nOnly for now: it is asked about again once it has not asked for "
+	    "%2$d minutes.\n(kyso web-origins --forget %3$s takes either back.)"), ri->origin,
 	    WEB_ONCE_TTL_S / 60, ri->origin);
-	q.title = "kyso: remember this web page?";
-	q.ok = "Always allow";
-	q.cancel = "Only for now";
+	q.title = _("kyso: remember this web page?");
+	/* TRANSLATORS: buttons of the second web question */
+	q.ok = _("Always allow");
+	q.cancel = _("Only for now");
+	kyso_i18n_leave(old);
 	r = pinentry_confirm(&q, ab, why, whylen);
 	if (r == KYSO_OK)
 		*always = 1;

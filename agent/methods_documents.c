@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include <openssl/objects.h>
 
@@ -346,6 +347,25 @@ docs_signer(const struct cert *cert, struct doc_batch *b)
 	return KYSO_OK;
 }
 
+/* The documents whose signing_time is more than a minute from now, for the dialog. */
+static void
+docs_times(const struct doc_batch *b, struct request_info *ri)
+{
+	time_t now = time(NULL);
+
+	for (size_t i = 0; i < b->n; i++) {
+		const struct batch_doc *d = &b->docs[i];
+
+		if (!d->has_time || (d->when >= now - 60 && d->when <= now + 60))
+			continue;
+		if (ri->doc_time_count == 0 || d->when < ri->doc_time_min)
+			ri->doc_time_min = d->when;
+		if (ri->doc_time_count == 0 || d->when > ri->doc_time_max)
+			ri->doc_time_max = d->when;
+		ri->doc_time_count++;
+	}
+}
+
 /* The batch's own request: who asks, the certificate, the dialogs, a new batch id. */
 static int
 docs_request(struct agent *a, struct conn *c, const struct docs_params *dp,
@@ -361,7 +381,7 @@ docs_request(struct agent *a, struct conn *c, const struct docs_params *dp,
 		return KYSO_ERR_NOMEM;
 	for (size_t i = 0; i < nfirst; i++)
 		first[i] = b->docs[i].name;
-	if ((ri->doc_list = dialog_document_list(first, nfirst, b->n)) == NULL)
+	if ((ri->doc_list = dialog_document_names(first, nfirst)) == NULL)
 		return KYSO_ERR_NOMEM;
 	if (getrandom(id, sizeof(id), 0) != (ssize_t)sizeof(id))
 		return KYSO_ERR_INTERNAL;
@@ -369,6 +389,7 @@ docs_request(struct agent *a, struct conn *c, const struct docs_params *dp,
 	memcpy(ri->cert_id, cert->ci.id, sizeof(ri->cert_id));
 	ri->profile = b->profile == CMS_PROFILE_PADES ? "pades" : "cades";
 	ri->doc_count = b->n;
+	docs_times(b, ri);
 	return KYSO_OK;
 }
 

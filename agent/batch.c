@@ -70,8 +70,9 @@ batch_ri_document(const struct doc_batch *b, size_t i, struct request_info *ri)
 	ri->digest_len = doc->hash_bits / 8;
 	ri->digest_alg = hash_name(doc->hash_bits);
 	ri->doc_index = i;
-	ri->has_signing_time = doc->has_time;
-	ri->signing_time = doc->when;
+	ri->signing_time[0] = '\0';
+	if (doc->has_time && b->profile == CMS_PROFILE_CADES)
+		record_time_text(doc->when, ri->signing_time, sizeof(ri->signing_time));
 }
 
 /* The request of document i: who asks (the connection), for what, and which dialogs. */

@@ -41,8 +41,8 @@ struct request_info {
 	/* SignDocuments: the document this request signs, in a batch of doc_count */
 	char *document;             /* its name as the program gives it, or NULL */
 	size_t doc_index, doc_count;
-	int has_signing_time;       /* the program chose its CAdES signing_time: */
-	time_t signing_time;        /* (recorded in the audit log) */
+	char signing_time[24];      /* the CAdES signing_time the program chose, RFC 3339
+	                             * UTC ("2026-11-30T03:00:00Z"; for the audit log), or "" */
 	char *doc_list;             /* the first names of the batch's documents, cleaned and
 	                             * cut, one a line (dialog_document_names) */
 	/* documents whose signing_time is more than a minute from the call's time: how

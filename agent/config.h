@@ -44,6 +44,9 @@ struct kysod_config {
 	long login_idle_ttl;          /* seconds, or CONFIG_UNLIMITED; default 600 */
 	long login_max_ttl;           /* seconds, or CONFIG_UNLIMITED; default 7200 */
 	int client_pin;               /* clients may send PINs; default 1 */
+	/* SignDocuments: how far from now a CAdES signing_time a client chooses may be:
+	 * seconds (0: within a second of now), or CONFIG_UNLIMITED; default 300 */
+	long signing_time_skew;
 	int confirm;                  /* a dialog before every signature; default 0 */
 
 	/* The PIN dialog: a program name (looked up in PATH) or an absolute path, or

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dialogs.h"
 #include "encode.h"
@@ -22,11 +23,11 @@
 
 #define DIALOG_TEXT_MAX 4096
 #define DIALOG_DESC_SHOWN 400  /* characters of the client's description, in a dialog */
-/* A batch's dialog lists a few documents and says what they are more briefly: the text
- * must fit one Assuan line (1000 bytes, escapes included) */
-#define DIALOG_BATCH_DESC_SHOWN 160
 #define DIALOG_DOCS_LISTED 5
 #define DIALOG_DOC_NAME_SHOWN 48
+#define DIALOG_NAME_CLEAN_MAX 512   /* characters of a name cleaned before it is cut */
+/* "SETDESC " and the text, escaped, in one Assuan line (pinentry.c cuts the rest) */
+#define DIALOG_LINE_ROOM (1000 - 8)
 
 /*
  * Returns 1 if the character of the k-byte UTF-8 sequence at p (k > 1) would let a
@@ -84,57 +85,192 @@ dialog_clean(const char *in, char *out, size_t len, size_t max, int breaks_max)
 	out[i < len ? i : len - 1] = '\0';
 }
 
-/* A program's executable as shown: its path, or a phrase when it cannot be read. */
+/*
+ * Copies in (already cleaned: valid UTF-8) to out, cut in the middle to at most max
+ * characters when longer: the start and the end stay (a name's distinguishing suffix and
+ * its extension, a path's program name), "…" between them.
+ */
+static void
+dialog_mid_cut(const char *in, char *out, size_t len, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t chars = 0, k, head, tail, i = 0, c = 0;
+
+	for (const unsigned char *q = p; *q != '\0'; q += k, chars++)
+		k = (k = utf8_seq(q)) > 0 ? k : 1;
+	if (chars <= max || max < 3) {
+		snprintf(out, len, "%s", in);
+		return;
+	}
+	tail = (max - 1) / 3;
+	head = max - 1 - tail;
+	for (; *p != '\0'; p += k, c++) {
+		k = (k = utf8_seq(p)) > 0 ? k : 1;
+		if (c == head && i + 3 < len) {
+			memcpy(out + i, "\xe2\x80\xa6", 3);  /* … */
+			i += 3;
+		}
+		if ((c < head || c >= chars - tail) && i + k < len) {
+			memcpy(out + i, p, k);
+			i += k;
+		}
+	}
+	out[i] = '\0';
+}
+
+/* A program's executable as shown: its path (cut in the middle to max characters, 0:
+ * whole) into buf, or a phrase when it cannot be read. */
+static const char *
+dialog_exe_cut(const char *exe, size_t max, char *buf, size_t len)
+{
+	if (exe[0] == '\0' || strcmp(exe, "?") == 0)
+		return _("(a program whose executable cannot be read)");
+	if (max == 0)
+		return exe;
+	dialog_mid_cut(exe, buf, len, max);
+	return buf;
+}
+
 static const char *
 dialog_exe(const char *exe)
 {
-	return exe[0] != '\0' && strcmp(exe, "?") != 0 ? exe :
-	    _("(a program whose executable cannot be read)");
+	return dialog_exe_cut(exe, 0, NULL, 0);
 }
+
+/*
+ * How much of each part of a dialog is shown: the dialog must fit one Assuan line
+ * (DIALOG_LINE_ROOM escaped), so that pinentry is not left to cut its end, where the
+ * question is; dialog_body tries these in turn until the text fits.
+ */
+struct dialog_fit {
+	size_t names;    /* document names listed (at most DIALOG_DOCS_LISTED) */
+	size_t desc;     /* characters of the description; 0: not shown */
+	size_t exe;      /* characters of the executables' paths; 0: whole */
+	size_t subject;  /* characters of the certificate's subject; 0: whole */
+};
+
+static const struct dialog_fit dialog_fits[] = {
+	{ 5, DIALOG_DESC_SHOWN, 0, 0 }, { 5, 160, 0, 0 }, { 4, 100, 0, 0 },
+	{ 3, 80, 0, 0 }, { 3, 60, 96, 160 }, { 2, 48, 80, 128 }, { 2, 32, 64, 96 },
+	{ 1, 32, 48, 80 }, { 1, 0, 40, 64 },
+};
 
 /* For a web page's request: "It asks through the browser B (pid) and its kyso host..." */
 static int
-dialog_web_via(const struct request_info *ri, char *buf, size_t len)
+dialog_web_via(const struct request_info *ri, const struct dialog_fit *fit, char *buf,
+    size_t len)
 {
+	char b[1024], h[1024];
+
 	/* TRANSLATORS: the browser's executable and pid, then kyso-browser-host's */
 	return snprintf(buf, len, _("It asks through the browser %1$s (pid %2$ld) and its kyso "
-	    "host %3$s (pid %4$ld).\n"), dialog_exe(ri->browser), (long)ri->browser_pid,
-	    dialog_exe(ri->exe), (long)ri->pid);
+	    "host %3$s (pid %4$ld).\n"), dialog_exe_cut(ri->browser, fit->exe, b, sizeof(b)),
+	    (long)ri->browser_pid, dialog_exe_cut(ri->exe, fit->exe, h, sizeof(h)),
+	    (long)ri->pid);
 }
 
 /* "The web page X asks to sign with your certificate ... It asks through ..." */
 static int
-dialog_web_head(const struct request_info *ri, const struct p11_token_desc *tok, char *buf,
-    size_t len)
+dialog_web_head(const struct request_info *ri, const struct p11_token_desc *tok,
+    const char *subject, const struct dialog_fit *fit, char *buf, size_t len)
 {
 	/* TRANSLATORS: the page's origin (https://...), the certificate's subject, the
 	 * token's label and serial number */
 	int n = snprintf(buf, len, _("The web page %1$s asks to sign with your certificate\n"
-	    "  %2$s\non token \"%3$s\" (serial %4$s).\n"), ri->origin, ri->subject, tok->label,
+	    "  %2$s\non token \"%3$s\" (serial %4$s).\n"), ri->origin, subject, tok->label,
 	    tok->serial);
 
 	if (n < 0 || (size_t)n >= len)
 		return n;
-	n += dialog_web_via(ri, buf + n, len - (size_t)n);
+	n += dialog_web_via(ri, fit, buf + n, len - (size_t)n);
 	if (n >= 0 && (size_t)n < len)
 		n += snprintf(buf + n, len - (size_t)n, "\n");
 	return n;
 }
 
+/*
+ * Writes to f the first shown of the names (one a line, as dialog_document_names makes
+ * them), then "and N more" for the rest of total. In the dialog's language already.
+ */
+static void
+dialog_list_write(FILE *f, const char *names, size_t shown, size_t total)
+{
+	size_t listed = 0;
+
+	for (const char *p = names; p != NULL && *p != '\0' && listed < shown; listed++) {
+		const char *e = strchr(p, '\n');
+		size_t k = e != NULL ? (size_t)(e - p) : strlen(p);
+
+		fprintf(f, "  %.*s\n", (int)k, p);
+		p = e != NULL ? e + 1 : p + k;
+	}
+	if (total > listed) {
+		fputs("  ", f);
+		/* TRANSLATORS: after the first names of a batch's documents */
+		fprintf(f, P_("and %zu more", "and %zu more", total - listed), total - listed);
+		fputc('\n', f);
+	}
+}
+
+/* The date of a signing_time, in the session's time zone: "2026-11-30 10:00 (UTC+07:00)". */
+static void
+dialog_date(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	char zone[40];
+	long off;
+
+	if (localtime_r(&t, &tm) == NULL) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	off = tm.tm_gmtoff;
+	snprintf(zone, sizeof(zone), "%c%02ld:%02ld", off < 0 ? '-' : '+', labs(off) / 3600,
+	    labs(off) % 3600 / 60);
+	snprintf(buf, len, "%04d-%02d-%02d %02d:%02d (UTC%.6s)", tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, zone);
+}
+
+/* A line about the documents whose signing_time is not now, or nothing. */
+static void
+dialog_times_write(FILE *f, const struct request_info *ri)
+{
+	char a[128], b[128];
+
+	if (ri->doc_time_count == 0)
+		return;
+	dialog_date(ri->doc_time_min, a, sizeof(a));
+	dialog_date(ri->doc_time_max, b, sizeof(b));
+	if (ri->doc_time_count == ri->doc_count && strcmp(a, b) == 0)
+		/* TRANSLATORS: a date and time such as 2026-11-30 10:00 (UTC+07:00) */
+		fprintf(f, P_("It is signed with the date %1$s, not now.\n",
+		    "They are signed with the date %1$s, not now.\n", ri->doc_count), a);
+	else if (strcmp(a, b) == 0)
+		/* TRANSLATORS: the number of documents, a date and time */
+		fprintf(f, P_("%1$zu of them is signed with the date %2$s, not now.\n",
+		    "%1$zu of them are signed with the date %2$s, not now.\n",
+		    ri->doc_time_count), ri->doc_time_count, a);
+	else
+		/* TRANSLATORS: the number of documents, two dates and times */
+		fprintf(f, P_("%1$zu of them is signed with a date from %2$s to %3$s, not now.\n",
+		    "%1$zu of them are signed with dates from %2$s to %3$s, not now.\n",
+		    ri->doc_time_count), ri->doc_time_count, a, b);
+}
+
 /* The caller, the batch's documents, the certificate, the token and the description. */
 static void
 dialog_batch_body(const struct request_info *ri, const struct p11_token_desc *tok,
-    const char *exe, const char *ending, char *buf, size_t len)
+    const char *exe, const char *subject, const struct dialog_fit *fit, const char *ending,
+    FILE *f)
 {
-	char what[DIALOG_BATCH_DESC_SHOWN * 4 + 8];
-	const char *subject = ri->subject != NULL ? ri->subject : "?";
-	int web = ri->origin[0] != '\0', n;
+	char what[DIALOG_DESC_SHOWN * 4 + 8], via[DIALOG_TEXT_MAX];
+	int web = ri->origin[0] != '\0';
 	size_t count = ri->doc_count;
 
 	if (web)
 		/* TRANSLATORS: the page's origin, the number of documents, the certificate's
 		 * subject, the token's label and serial number */
-		n = snprintf(buf, len, P_("The web page %1$s asks to sign %2$zu document with "
+		fprintf(f, P_("The web page %1$s asks to sign %2$zu document with "
 		    "your certificate\n  %3$s\non token \"%4$s\" (serial %5$s).\n",
 		    "The web page %1$s asks to sign %2$zu documents with your certificate\n"
 		    "  %3$s\non token \"%4$s\" (serial %5$s).\n", count), ri->origin, count,
@@ -142,55 +278,47 @@ dialog_batch_body(const struct request_info *ri, const struct p11_token_desc *to
 	else
 		/* TRANSLATORS: the program's executable, its pid, the number of documents,
 		 * the certificate's subject, the token's label and serial number */
-		n = snprintf(buf, len, P_("The program %1$s (pid %2$ld) asks to sign %3$zu "
+		fprintf(f, P_("The program %1$s (pid %2$ld) asks to sign %3$zu "
 		    "document with your certificate\n  %4$s\non token \"%5$s\" (serial %6$s).\n",
 		    "The program %1$s (pid %2$ld) asks to sign %3$zu documents with your "
 		    "certificate\n  %4$s\non token \"%5$s\" (serial %6$s).\n", count), exe,
 		    (long)ri->pid, count, subject, tok->label, tok->serial);
-	if (n >= 0 && (size_t)n < len && web)
-		n += dialog_web_via(ri, buf + n, len - (size_t)n);
-	if (n >= 0 && (size_t)n < len)
-		n += snprintf(buf + n, len - (size_t)n, "\n%s\n%s\n", web ?
-		    P_("The document, as the web page names it:",
-		    "The documents, as the web page names them:", count) :
-		    P_("The document, as the program names it:",
-		    "The documents, as the program names them:", count),
-		    ri->doc_list != NULL ? ri->doc_list : "");
-	if (n < 0 || (size_t)n >= len)
-		return;
-	if (ri->description != NULL) {
-		dialog_clean(ri->description, what, sizeof(what), DIALOG_BATCH_DESC_SHOWN, 1);
-		n += snprintf(buf + n, len - (size_t)n, "%s\n  \"%s\"\n", web ?
+	if (web) {
+		dialog_web_via(ri, fit, via, sizeof(via));
+		fputs(via, f);
+	}
+	fprintf(f, "\n%s\n", web ?
+	    P_("The document, as the web page names it:",
+	    "The documents, as the web page names them:", count) :
+	    P_("The document, as the program names it:",
+	    "The documents, as the program names them:", count));
+	dialog_list_write(f, ri->doc_list, fit->names, count);
+	dialog_times_write(f, ri);
+	if (ri->description != NULL && fit->desc > 0) {
+		dialog_clean(ri->description, what, sizeof(what), fit->desc, 1);
+		fprintf(f, "%s\n  \"%s\"\n", web ?
 		    P_("What it is, in the web page's own words:",
 		    "What they are, in the web page's own words:", count) :
 		    P_("What it is, in the program's own words:",
 		    "What they are, in the program's own words:", count), what);
 	}
-	if (n >= 0 && (size_t)n < len)
-		snprintf(buf + n, len - (size_t)n, "\n%s", ending);
+	fprintf(f, "\n%s", ending);
 }
 
 char *
-dialog_document_list(const char *const *first, size_t nfirst, size_t total)
+dialog_document_names(const char *const *first, size_t nfirst)
 {
-	char name[DIALOG_DOC_NAME_SHOWN * 4 + 8], *text = NULL;
+	char clean[DIALOG_NAME_CLEAN_MAX * 4 + 8], name[DIALOG_DOC_NAME_SHOWN * 4 + 8];
+	char *text = NULL;
 	size_t size, shown = nfirst < DIALOG_DOCS_LISTED ? nfirst : DIALOG_DOCS_LISTED;
 	FILE *f = open_memstream(&text, &size);
 
 	if (f == NULL)
 		return NULL;
 	for (size_t i = 0; i < shown; i++) {
-		dialog_clean(first[i], name, sizeof(name), DIALOG_DOC_NAME_SHOWN, 0);
-		fprintf(f, "  %s\n", name);
-	}
-	if (total > shown) {
-		locale_t old = kyso_i18n_enter();
-
-		fputs("  ", f);
-		/* TRANSLATORS: after the first names of a batch's documents */
-		fprintf(f, P_("and %zu more", "and %zu more", total - shown), total - shown);
-		fputc('\n', f);
-		kyso_i18n_leave(old);
+		dialog_clean(first[i], clean, sizeof(clean), DIALOG_NAME_CLEAN_MAX, 0);
+		dialog_mid_cut(clean, name, sizeof(name), DIALOG_DOC_NAME_SHOWN);
+		fprintf(f, "%s%s", i > 0 ? "\n" : "", name);
 	}
 	if (fclose(f) != 0) {
 		free(text);
@@ -199,46 +327,113 @@ dialog_document_list(const char *const *first, size_t nfirst, size_t total)
 	return text;
 }
 
-/* The caller, certificate, token and description: the body every dialog shows. */
+char *
+dialog_document_list(const char *const *first, size_t nfirst, size_t total)
+{
+	char *names = dialog_document_names(first, nfirst), *text = NULL;
+	size_t size;
+	FILE *f;
+	locale_t old;
+
+	if (names == NULL || (f = open_memstream(&text, &size)) == NULL) {
+		free(names);
+		return NULL;
+	}
+	old = kyso_i18n_enter();
+	dialog_list_write(f, names, DIALOG_DOCS_LISTED, total);
+	kyso_i18n_leave(old);
+	free(names);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* The body for one fit (dialog_fits) into f. */
+static void
+dialog_body_fit(const struct request_info *ri, const struct p11_token_desc *tok,
+    const char *ending, const struct dialog_fit *fit, FILE *f)
+{
+	char what[DIALOG_DESC_SHOWN * 4 + 8], e[1024], subj[1024], head[DIALOG_TEXT_MAX];
+	const char *exe = dialog_exe_cut(ri->exe, fit->exe, e, sizeof(e));
+	const char *subject = ri->subject != NULL ? ri->subject : "?";
+	int web = ri->origin[0] != '\0';
+
+	if (fit->subject > 0) {
+		dialog_mid_cut(subject, subj, sizeof(subj), fit->subject);
+		subject = subj;
+	}
+	if (ri->doc_count > 0) {
+		dialog_batch_body(ri, tok, exe, subject, fit, ending, f);
+		return;
+	}
+	if (ri->subject != NULL && web) {
+		dialog_web_head(ri, tok, subject, fit, head, sizeof(head));
+		fputs(head, f);
+	} else if (ri->subject != NULL) {
+		/* TRANSLATORS: the program's executable, its pid, the certificate's subject,
+		 * the token's label and serial number */
+		fprintf(f, _("The program %1$s (pid %2$ld) asks to sign with your "
+		    "certificate\n  %3$s\non token \"%4$s\" (serial %5$s).\n\n"), exe,
+		    (long)ri->pid, subject, tok->label, tok->serial);
+	} else {
+		/* TRANSLATORS: the program's executable, its pid, the token's label and
+		 * serial number */
+		fprintf(f, _("The program %1$s (pid %2$ld) asks to log in to token "
+		    "\"%3$s\" (serial %4$s).\n\n"), exe, (long)ri->pid, tok->label, tok->serial);
+	}
+	if (ri->subject != NULL && ri->description != NULL && fit->desc > 0) {
+		dialog_clean(ri->description, what, sizeof(what), fit->desc, 4);
+		fprintf(f, "%s\n  \"%s\"\n\n", web ?
+		    _("What is signed, in the web page's own words:") :
+		    _("What is signed, in the program's own words:"), what);
+	} else if (ri->subject != NULL && ri->description == NULL) {
+		fprintf(f, "%s\n\n", web ?
+		    _("The web page did not say what it signs.") :
+		    _("The program did not say what it signs."));
+	}
+	fputs(ending, f);
+}
+
+/*
+ * The caller, certificate, token and description, then ending: the body every dialog
+ * shows, as much of each part as lets the whole fit one Assuan line (dialog_fits).
+ */
 static void
 dialog_body(const struct request_info *ri, const struct p11_token_desc *tok,
     const char *ending, char *buf, size_t len)
 {
-	char what[DIALOG_DESC_SHOWN * 4 + 8];
-	const char *exe = dialog_exe(ri->exe);
-	int web = ri->origin[0] != '\0', n;
+	char esc[DIALOG_TEXT_MAX * 3 + 1];  /* only its length is used */
+	size_t nfits = sizeof(dialog_fits) / sizeof(dialog_fits[0]);
 
-	if (ri->doc_count > 0) {
-		dialog_batch_body(ri, tok, exe, ending, buf, len);
-		return;
+	buf[0] = '\0';
+	for (size_t i = 0; i < nfits; i++) {
+		char *text = NULL;
+		size_t size = 0;
+		FILE *f = open_memstream(&text, &size);
+
+		if (f == NULL)
+			return;
+		dialog_body_fit(ri, tok, ending, &dialog_fits[i], f);
+		if (fclose(f) != 0) {
+			free(text);
+			return;
+		}
+		snprintf(buf, len, "%s", text);
+		free(text);
+		if (size < len && pinentry_escape(buf, esc, sizeof(esc)) <= DIALOG_LINE_ROOM)
+			return;
 	}
-	if (ri->subject != NULL && web)
-		n = dialog_web_head(ri, tok, buf, len);
-	else if (ri->subject != NULL)
-		/* TRANSLATORS: the program's executable, its pid, the certificate's subject,
-		 * the token's label and serial number */
-		n = snprintf(buf, len, _("The program %1$s (pid %2$ld) asks to sign with your "
-		    "certificate\n  %3$s\non token \"%4$s\" (serial %5$s).\n\n"), exe,
-		    (long)ri->pid, ri->subject, tok->label, tok->serial);
-	else
-		/* TRANSLATORS: the program's executable, its pid, the token's label and
-		 * serial number */
-		n = snprintf(buf, len, _("The program %1$s (pid %2$ld) asks to log in to token "
-		    "\"%3$s\" (serial %4$s).\n\n"), exe, (long)ri->pid, tok->label, tok->serial);
-	if (n < 0 || (size_t)n >= len)
-		return;
-	if (ri->subject != NULL && ri->description != NULL) {
-		dialog_clean(ri->description, what, sizeof(what), DIALOG_DESC_SHOWN, 4);
-		n += snprintf(buf + n, len - (size_t)n, "%s\n  \"%s\"\n\n", web ?
-		    _("What is signed, in the web page's own words:") :
-		    _("What is signed, in the program's own words:"), what);
-	} else if (ri->subject != NULL) {
-		n += snprintf(buf + n, len - (size_t)n, "%s\n\n", web ?
-		    _("The web page did not say what it signs.") :
-		    _("The program did not say what it signs."));
-	}
-	if (n >= 0 && (size_t)n < len)
-		snprintf(buf + n, len - (size_t)n, "%s", ending);
+}
+
+int
+dialog_text_fits(const char *text)
+{
+	char esc[DIALOG_TEXT_MAX * 3 + 1];
+
+	return strlen(text) < DIALOG_TEXT_MAX &&
+	    pinentry_escape(text, esc, sizeof(esc)) <= DIALOG_LINE_ROOM;
 }
 
 /* The warning above the PIN field, or NULL. */
@@ -287,15 +482,73 @@ dialog_req(const struct request_info *ri, struct pinentry_req *q)
 	q->lc_messages = dialog_env_locale("LC_MESSAGES");
 }
 
-/* What the PIN dialog asks for, under its body. */
+/* "10 minutes", "2 hours": a duration of the policy, in the dialog's language. */
+static void
+dialog_duration(long s, char *buf, size_t len)
+{
+	if (s % 3600 == 0)
+		snprintf(buf, len, P_("%ld hour", "%ld hours", (unsigned long)(s / 3600)), s / 3600);
+	else if (s % 60 == 0)
+		snprintf(buf, len, P_("%ld minute", "%ld minutes", (unsigned long)(s / 60)), s / 60);
+	else
+		snprintf(buf, len, P_("%ld second", "%ld seconds", (unsigned long)s), s);
+}
+
+/*
+ * What a login lasts under the policy, said where the PIN logs the token in and the login
+ * is kept for other requests (login_cache): "" when it is not.
+ */
+static void
+dialog_login_notice(const struct request_info *ri, char *buf, size_t len)
+{
+	char idle[64], max[64];
+
+	buf[0] = '\0';
+	if (!ri->login_cached)
+		return;
+	dialog_duration(ri->login_idle_s, idle, sizeof(idle));
+	dialog_duration(ri->login_max_s, max, sizeof(max));
+	if (ri->login_idle_s > 0 && ri->login_max_s > 0)
+		/* TRANSLATORS: two durations, such as "10 minutes" and "2 hours"; leave
+		 * "kyso lock" as it is (a command) */
+		snprintf(buf, len, _("After this, programs you run can sign with this token "
+		    "without asking for the PIN for up to %1$s of inactivity (%2$s at most); kyso "
+		    "lock ends it."), idle, max);
+	else if (ri->login_idle_s > 0)
+		/* TRANSLATORS: a duration, such as "10 minutes" */
+		snprintf(buf, len, _("After this, programs you run can sign with this token "
+		    "without asking for the PIN for up to %s of inactivity; kyso lock ends it."),
+		    idle);
+	else if (ri->login_max_s > 0)
+		/* TRANSLATORS: a duration, such as "2 hours" */
+		snprintf(buf, len, _("After this, programs you run can sign with this token "
+		    "without asking for the PIN for up to %s; kyso lock ends it."), max);
+	else
+		snprintf(buf, len, "%s", _("After this, programs you run can sign with this "
+		    "token without asking for the PIN until you run kyso lock or remove the "
+		    "token."));
+}
+
+/* What the PIN dialog asks for, under its body: what the login lasts, then the question. */
 static void
 dialog_pin_ending(const struct request_info *ri, int every_signature, char *buf, size_t len)
 {
-	char name[DIALOG_DOC_NAME_SHOWN * 4 + 8];
+	char name[DIALOG_DOC_NAME_SHOWN * 4 + 8], clean[DIALOG_NAME_CLEAN_MAX * 4 + 8];
+	int n = 0;
 
+	/* a key that wants the PIN for every signature is not signed with unasked */
+	if (!every_signature) {
+		dialog_login_notice(ri, buf, len);
+		if (buf[0] != '\0')
+			snprintf(buf + strlen(buf), len - strlen(buf), "\n\n");
+		n = (int)strlen(buf);
+	}
+	buf += n;
+	len -= (size_t)n;
 	if (ri->doc_count > 0 && every_signature) {
-		dialog_clean(ri->document != NULL ? ri->document : "", name, sizeof(name),
-		    DIALOG_DOC_NAME_SHOWN, 0);
+		dialog_clean(ri->document != NULL ? ri->document : "", clean, sizeof(clean),
+		    DIALOG_NAME_CLEAN_MAX, 0);
+		dialog_mid_cut(clean, name, sizeof(name), DIALOG_DOC_NAME_SHOWN);
 		/* TRANSLATORS: the document's number in the batch, how many there are, and
 		 * its name */
 		snprintf(buf, len, _("This key needs the PIN for every signature. Enter the PIN "
@@ -313,19 +566,31 @@ dialog_pin_ending(const struct request_info *ri, int every_signature, char *buf,
 }
 
 int
+dialog_pin_text(const struct request_info *ri, const struct p11_token_desc *tok,
+    int every_signature, char *buf, size_t len)
+{
+	char ending[DIALOG_DOC_NAME_SHOWN * 4 + 1024];
+	locale_t old = kyso_i18n_enter();
+
+	dialog_pin_ending(ri, every_signature, ending, sizeof(ending));
+	dialog_body(ri, tok, ending, buf, len);
+	kyso_i18n_leave(old);
+	return dialog_text_fits(buf);
+}
+
+int
 dialog_pin(const struct request_info *ri, const struct p11_token_desc *tok,
     int every_signature, struct pinentry_abort *ab, struct kyso_secret **pin, char *why,
     size_t whylen)
 {
-	char body[DIALOG_TEXT_MAX], ending[DIALOG_DOC_NAME_SHOWN * 4 + 160];
+	char body[DIALOG_TEXT_MAX];
 	struct pinentry_req q;
 	locale_t old;
 	int r;
 
 	*pin = NULL;
+	(void)dialog_pin_text(ri, tok, every_signature, body, sizeof(body));
 	old = kyso_i18n_enter();
-	dialog_pin_ending(ri, every_signature, ending, sizeof(ending));
-	dialog_body(ri, tok, ending, body, sizeof(body));
 	dialog_req(ri, &q);
 	/* TRANSLATORS: the title of the PIN dialog's window */
 	q.title = _("kyso: PIN");
@@ -370,7 +635,7 @@ dialog_confirm(const struct request_info *ri, const struct p11_token_desc *tok,
 struct pinentry_popup *
 dialog_pinpad(const struct request_info *ri, const struct p11_token_desc *tok)
 {
-	char body[DIALOG_TEXT_MAX], why[256];
+	char body[DIALOG_TEXT_MAX], why[256], ending[1024];
 	struct pinentry_popup *p = NULL;
 	struct pinentry_req q;
 	locale_t old;
@@ -378,7 +643,10 @@ dialog_pinpad(const struct request_info *ri, const struct p11_token_desc *tok)
 	if (ri == NULL || ri->pinentry == NULL)
 		return NULL;
 	old = kyso_i18n_enter();
-	dialog_body(ri, tok, _("Enter the PIN on the reader's PIN pad."), body, sizeof(body));
+	dialog_login_notice(ri, ending, sizeof(ending));
+	snprintf(ending + strlen(ending), sizeof(ending) - strlen(ending), "%s%s",
+	    ending[0] != '\0' ? "\n\n" : "", _("Enter the PIN on the reader's PIN pad."));
+	dialog_body(ri, tok, ending, body, sizeof(body));
 	dialog_req(ri, &q);
 	q.title = _("kyso: PIN pad");
 	q.desc = body;

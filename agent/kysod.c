@@ -262,6 +262,8 @@ policy_from_config(const struct kysod_config *cfg, const char *user_path,
 	    cfg->login_max_ttl == 0;
 	p->login_idle_ttl = cfg->login_idle_ttl == CONFIG_UNLIMITED ? 0 : cfg->login_idle_ttl;
 	p->login_max_ttl = cfg->login_max_ttl == CONFIG_UNLIMITED ? 0 : cfg->login_max_ttl;
+	p->signing_time_skew = cfg->signing_time_skew == CONFIG_UNLIMITED ? -1 :
+	    cfg->signing_time_skew;
 	if (cfg->audit_log != NULL) {
 		if (audit_path_expand(cfg->audit_log, audit, auditlen) != KYSO_OK)
 			return KYSO_ERR_INVALID_ARG;

@@ -604,7 +604,7 @@ config_defaults(struct kysod_config *c)
 	c->login_cache = 1;
 	c->login_idle_ttl = 600;
 	c->login_max_ttl = 7200;
-	c->signing_time_skew = 300;
+	c->signing_time_skew = CONFIG_SIGNING_TIME_SKEW_DEFAULT;
 	c->client_pin = 1;
 	c->pinentry_timeout = 60;
 	c->log_level = LOG_LVL_INFO;

@@ -30,6 +30,7 @@
 #define CONFIG_ADMIN_ENV "KYSO_ADMIN_CONFIG"
 
 #define CONFIG_UNLIMITED (-1L)              /* a duration without limit */
+#define CONFIG_SIGNING_TIME_SKEW_DEFAULT 300L /* seconds: signing_time_skew = 5m */
 #define CONFIG_MAX_DURATION (30L * 86400)   /* the longest finite duration: 30 days */
 #define CONFIG_PINENTRY_NONE "none"         /* pinentry value: never show a dialog */
 

@@ -221,6 +221,14 @@ print_row(const json_t *o, int64_t ms, int desc_width)
 	else
 		snprintf(what, sizeof(what), "%s", audit_field(o, "document")[0] != '\0' ?
 		    audit_field(o, "document") : audit_field(o, "description"));
+	if (audit_field(o, "signing_time")[0] != '\0') {
+		size_t n = strlen(what);
+
+		/* TRANSLATORS: after a document's name in kyso audit: the CAdES signing time
+		 * the program chose (RFC 3339, UTC) */
+		snprintf(what + n, sizeof(what) - n, n > 0 ? _(", dated %s") : _("dated %s"),
+		    audit_field(o, "signing_time"));
+	}
 	put_cell(audit_field(o, "algorithm")[0] != '\0' ? audit_field(o, "algorithm") : "-", W_ALG,
 	    what[0] != '\0');
 	if (what[0] != '\0') {

@@ -50,6 +50,8 @@ t_match "  ... showing the date that is not now, in the session's zone" \
 t_match "  ... the audit record of a.txt holds its signing_time" \
 	"\"document\":\"a.txt\".*\"signing_time\":\"$(rfc $back)\".*\"result\":\"granted\"" "$(grep -F '"a.txt"' "$AUDIT" | tail -n 1)"
 t_eq "  ... b.txt's (no time chosen) none" 0 "$(grep -F '"b.txt"' "$AUDIT" | grep -c signing_time)"
+t_match "kyso audit shows it after the document's name" "a\\.txt \\(letters\\), dated $(rfc $back)" \
+	"$($K audit | grep -F a.txt | tail -n 1)"
 t_eq "kyso audit --json shows it" "$(rfc $back)" "$($K audit --json | $PY -c 'import json,sys
 print([o for o in json.load(sys.stdin) if o.get("document") == "a.txt"][-1].get("signing_time"))')"
 

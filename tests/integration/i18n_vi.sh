@@ -134,6 +134,28 @@ t_match "  ... the CLI says what it signed, in Vietnamese" 'kyso: đã ký .*d1.
 t_ok "  ... and the signatures verify (OpenSSL)" \
 	openssl cms -verify -binary -inform DER -in "$T_DIR/out/d2.txt.p7s" -content "$T_DIR/d2.txt" -noverify -out /dev/null
 
+# the worst case in Vietnamese: long names, a long description, 9 documents. The text
+# must fit one Assuan line (1000 bytes with "SETDESC " and its %-escapes), its first
+# line and its last whole: fewer names, cut in the middle, "và N văn bản khác"
+"$K" lock >/dev/null 2>&1
+long="Công văn số 42-2026 của Bộ Chỉ huy Quân sự tỉnh về việc triển khai nhiệm vụ huấn luyện năm"
+files=()
+mkdir -p "$T_DIR/vdocs"
+for i in 1 2 3 4 5 6 7 8 9; do
+	echo "văn bản dài $i" > "$T_DIR/vdocs/$long phần $i đính kèm.txt"; files+=("$long phần $i đính kèm.txt")
+done
+ldesc=$(printf 'Hồ sơ trình ký gồm các công văn, quyết định và tờ trình về công tác huấn luyện, sẵn sàng chiến đấu và bảo đảm hậu cần kỹ thuật của đơn vị %.0s' 1 2 3)
+script "pin $TOK_PIN"
+out=$(cd "$T_DIR/vdocs" && vi "$K" sign-cms --cert "$id" --out-dir "$T_DIR/out" --description "$ldesc" "${files[@]}" 2>&1 </dev/null); rc=$?
+t_eq "kyso sign-cms of 9 files with long Vietnamese names: exit 0" 0 "$rc"
+desc=$(field desc)
+t_ok "  ... the dialog's text fits one Assuan line (SETDESC, escaped: at most 1000 bytes)" \
+	$PY -c 'import sys; d=sys.argv[1].encode(); n=len(b"SETDESC ")+len(d)+2*sum(1 for b in d if b<0x20 or b in (0x25,0x7f)); print("# escaped:", n); sys.exit(n > 1000)' "$desc"
+t_match "  ... its first line whole: who asks, 9 documents" 'yêu cầu ký số 9 văn bản bằng chứng thư số của bạn' "$desc"
+t_match "  ... a name cut in the middle keeps its start and its end" '^  Công văn số 42-2026 [^/]*… 1 đính kèm\.txt$' "$desc"
+t_match "  ... the others counted" 'và [0-9]+ văn bản khác' "$desc"
+t_match "  ... and its last line whole: what to do" 'Nhập mã PIN của thiết bị ký số để ký\.$' "$desc"
+
 # the confirmation dialog (confirm = yes)
 "$K" lock >/dev/null 2>&1
 agent_stop

@@ -94,6 +94,7 @@ COMMON_SRCS += common/encode.c
 COMMON_SRCS += common/kyso_err.c
 COMMON_SRCS += common/log.c
 COMMON_SRCS += common/rfc3339.c
+COMMON_SRCS += common/cpuload.c
 COMMON_SRCS += common/secret.c
 COMMON_SRCS += common/sockpath.c
 COMMON_SRCS += common/wire.c

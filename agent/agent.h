@@ -35,6 +35,7 @@ struct agent_policy {
 	int no_login_cache;       /* a login lasts one request */
 	long login_idle_ttl;      /* seconds an unused login is kept; 0: no limit */
 	long login_max_ttl;       /* seconds any login is kept; 0: no limit */
+	int sessions_per_token;   /* sessions (worker threads) per token; 0: auto */
 	const char *audit_path;   /* the audit log; NULL: none */
 	const char *origin;       /* where the policy was read, for PolicyDenied messages */
 };

@@ -517,6 +517,17 @@ audit_syncs(struct audit_log *l)
 	return n;
 }
 
+unsigned long long
+audit_records(struct audit_log *l)
+{
+	unsigned long long n;
+
+	pthread_mutex_lock(&l->mu);
+	n = l->written;
+	pthread_mutex_unlock(&l->mu);
+	return n;
+}
+
 /* ---- the journal ---- */
 
 /* Appends before, s (control characters as '?', at most max bytes), after; not a NULL s. */

@@ -114,6 +114,9 @@ int audit_write(struct audit_log *l, const struct audit_record *r, int sync, cha
 /* Returns how many fsync rounds l has run (the group commit's figure, for tests). */
 unsigned long audit_syncs(struct audit_log *l);
 
+/* Returns how many records l has appended since it was opened. */
+unsigned long long audit_records(struct audit_log *l);
+
 /*
  * How sending to the journal went: returns how many records could not be sent (0: none
  * failed; no journald at all is not a failure) and, if any, the first reason in buf.

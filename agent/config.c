@@ -31,9 +31,9 @@
 
 enum key {
 	K_LOGIN_CACHE, K_IDLE_TTL, K_MAX_TTL, K_CLIENT_PIN, K_CONFIRM, K_PINENTRY,
-	K_PINENTRY_TIMEOUT, K_MODULES, K_LOG_LEVEL, K_AUDIT_LOG, K_COUNT
+	K_PINENTRY_TIMEOUT, K_MODULES, K_LOG_LEVEL, K_AUDIT_LOG, K_SESSIONS, K_COUNT
 };
-enum type { T_BOOL, T_TTL, T_TIMEOUT, T_PROGRAM, T_PATH, T_MODULES, T_LEVEL };
+enum type { T_BOOL, T_TTL, T_TIMEOUT, T_PROGRAM, T_PATH, T_MODULES, T_LEVEL, T_COUNT };
 /* what the user file may do to a key the admin file set */
 enum rule { R_AND, R_OR, R_MIN, R_FIXED, R_LIST, R_OVERRIDE };
 
@@ -54,6 +54,8 @@ static const struct keydef {
 	[K_MODULES] = { "modules", T_MODULES, R_LIST, F(modules), F(modules_set) },
 	[K_LOG_LEVEL] = { "log_level", T_LEVEL, R_OVERRIDE, F(log_level), F(log_level_set) },
 	[K_AUDIT_LOG] = { "audit_log", T_PATH, R_FIXED, F(audit_log), F(audit_log_fixed) },
+	/* the user may lower it, not raise it ("auto" counts as unlimited) */
+	[K_SESSIONS] = { "sessions_per_token", T_COUNT, R_MIN, F(sessions_per_token), 0 },
 };
 #define FIELD(c, k, type) ((type *)((char *)(c) + keys[k].field))
 
@@ -158,6 +160,24 @@ parse_bool(struct parse *p, const char *key, const char *v, long *out)
 			return *out = (long)(i % 2), 1;
 	return fail(p, KYSO_ERR_INVALID_ARG, "%s: '%s' is not a boolean (use yes or no, true or "
 	    "false, on or off, 1 or 0)", key, v);
+}
+
+/* "auto" (CONFIG_UNLIMITED) or 1..CONFIG_SESSIONS_MAX */
+static int
+parse_count(struct parse *p, const char *key, const char *v, long *out)
+{
+	char *end;
+	long n;
+
+	if (strcasecmp(v, "auto") == 0)
+		return *out = CONFIG_UNLIMITED, 1;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (v[0] >= '0' && v[0] <= '9' && *end == '\0' && errno == 0 && n >= 1 &&
+	    n <= CONFIG_SESSIONS_MAX)
+		return *out = n, 1;
+	return fail(p, KYSO_ERR_INVALID_ARG, "%s: '%s' is not 'auto' or a number of sessions "
+	    "from 1 to %d", key, v, CONFIG_SESSIONS_MAX);
 }
 
 static int
@@ -310,6 +330,7 @@ handler(void *user, const char *section, const char *name, const char *value)
 	case T_BOOL: return parse_bool(p, name, value, &l->v[k]);
 	case T_TTL: return parse_time(p, name, value, &l->v[k], 1);
 	case T_TIMEOUT: return parse_time(p, name, value, &l->v[k], 0);
+	case T_COUNT: return parse_count(p, name, value, &l->v[k]);
 	case T_MODULES: return parse_modules(p, value);
 	case T_LEVEL:
 		if ((l->v[k] = log_level_parse(value)) >= 0)
@@ -410,7 +431,7 @@ put(struct kysod_config *c, struct layer *l, int k, int admin)
 {
 	switch (keys[k].type) {
 	case T_BOOL: case T_LEVEL: *FIELD(c, k, int) = (int)l->v[k]; break;
-	case T_TTL: case T_TIMEOUT: *FIELD(c, k, long) = l->v[k]; break;
+	case T_TTL: case T_TIMEOUT: case T_COUNT: *FIELD(c, k, long) = l->v[k]; break;
 	case T_MODULES: take_modules(c, &l->modules); break;
 	default:
 		free(*FIELD(c, k, char *));
@@ -433,6 +454,12 @@ show(int k, long v, char *buf, size_t len)
 {
 	if (keys[k].type == T_BOOL)
 		return v ? "yes" : "no";
+	if (keys[k].type == T_COUNT) {
+		if (v == CONFIG_UNLIMITED)
+			return "auto";
+		snprintf(buf, len, "%ld", v);
+		return buf;
+	}
 	config_format_duration(v, buf, len);
 	return buf;
 }
@@ -512,6 +539,7 @@ config_defaults(struct kysod_config *c)
 	c->login_max_ttl = 7200;
 	c->client_pin = 1;
 	c->pinentry_timeout = 60;
+	c->sessions_per_token = CONFIG_UNLIMITED;  /* auto */
 	c->log_level = LOG_LVL_INFO;
 	c->pinentry = strdup("pinentry");
 	return c->pinentry != NULL ? KYSO_OK : KYSO_ERR_NOMEM;

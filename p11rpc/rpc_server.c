@@ -13,6 +13,7 @@
 
 #include "kyso_err.h"
 #include "log.h"
+#include "cpuload.h"
 #include "rpc.h"
 #include "rpc_chan.h"
 #include "rpc_server.h"
@@ -361,7 +362,7 @@ serve_wait(int fd, int busy)
 {
 	struct timespec t0, now;
 
-	if (!busy || sysconf(_SC_NPROCESSORS_ONLN) < 2)
+	if (!busy || !cpuload_room())  /* one CPU, or all busy: polling only delays */
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {

@@ -75,7 +75,12 @@ struct p11_token_desc {
 	char slot_description[65];
 	unsigned flags;  /* enum p11_token_flag bits */
 	unsigned mechs;  /* P11_MECH_BIT() of each mechanism that can sign */
+	/* CK_TOKEN_INFO.ulMaxSessionCount: 0 no limit (CK_EFFECTIVELY_INFINITE), else the
+	 * limit; P11_SESSIONS_UNKNOWN when the token does not say */
+	unsigned max_sessions;
+	int removable;   /* the slot's CKF_REMOVABLE_DEVICE: a reader or a USB token */
 };
+#define P11_SESSIONS_UNKNOWN 0xffffffffu
 
 /* A certificate on a token and what the token holds for its key. */
 struct p11_cert_desc {

@@ -446,11 +446,14 @@ token_ops_run(struct p11_module *m, unsigned long slot, const struct p11_token_d
 		break;
 	}
 	j->result = r = ops_failure(m, slot, expect, j, r);
-	/* PIN failures change the token's counters; a login changes what is visible */
+	/* PIN failures change the token's counters; a login changes what is visible. A
+	 * signature that came with a PIN the logged-in token did not need changed nothing:
+	 * no description (a client sending its PIN in every request pays nothing for it) */
 	au = job_auth_part(j);
 	if (!j->state.desc_valid && r != KYSO_ERR_TOKEN_NOT_PRESENT &&
 	    (r == KYSO_ERR_PIN_INCORRECT || r == KYSO_ERR_PIN_LOCKED || !job_signs(j) ||
-	    j->state.certs_valid || (au != NULL && au->pin != NULL)))
+	    j->state.certs_valid || (au != NULL && au->pin != NULL &&
+	    (job_sign_part(j)->did_login || job_sign_part(j)->always_auth))))
 		(void)ops_describe(*sess, expect, j, &f);
 	ops_session_check(m, slot, expect, sess, j);
 	logout_after = au != NULL && au->logout_after;

@@ -4,7 +4,8 @@
 #   packaging/deps.sh [--check] [build|test|all]
 #
 # "build" installs what `make` needs; "test" adds the tokens and independent peers that
-# `make check`, `make demo` and `make bench` use; "all" (the default) is both.
+# `make check`, `make demo` and `make bench` use (and gnuplot, which draws the benchmark's
+# plot of docs/performance.md); "all" (the default) is both.
 # --check only reports what is missing (exit 1 if anything is) and installs nothing.
 # Installing needs root; run as another user it says which command to run instead.
 set -eu
@@ -18,7 +19,8 @@ ca-certificates pcscd vsmartcard-vpcd libcacard-dev libglib2.0-dev libnss3-dev l
 iproute2 libengine-pkcs11-openssl pinentry-curses pinentry-tty tmux dbus gdb
 debhelper lintian rpm udev bash-completion desktop-file-utils
 qpdf poppler-utils ghostscript libpdfbox2-java libbcpkix-java openjdk-17-jdk-headless
-libreoffice-writer-nogui"
+libreoffice-writer-nogui
+gnuplot-nox"
 
 check_only=0
 set_name=all

@@ -704,6 +704,73 @@ audit_journal_error(struct audit_log *l, char *buf, size_t len)
 /* ---- a record ---- */
 
 int
+audit_write_many(struct audit_log *l, const struct audit_record *r, size_t n, int sync,
+    char *err, size_t errlen)
+{
+	char when[40], digest[129], why[384];
+	const char *result, *message;
+	struct kbuf all;
+	int rc = 0, e = KYSO_OK;
+
+	if (n == 1)
+		return audit_write(l, r, sync, err, errlen);
+	if (l == NULL || r == NULL || n == 0) {
+		fail(err, errlen, "audit records are missing");
+		return KYSO_ERR_INVALID_ARG;
+	}
+	kbuf_init(&all, AUDIT_LINE_MAX * 16);  /* bounded by the request, under 1 MiB */
+	for (size_t i = 0; i < n && e == KYSO_OK; i++) {
+		char *line;
+
+		if (r[i].result == NULL || r[i].result[0] == '\0') {
+			fail(err, errlen, "an audit record needs a result");
+			kbuf_free(&all);
+			return KYSO_ERR_INVALID_ARG;
+		}
+		format_time(&r[i].when, when, sizeof(when));
+		digest[0] = '\0';
+		if (r[i].digest != NULL && r[i].digest_len > 0)
+			hex_encode(r[i].digest, r[i].digest_len > 64 ? 64 : r[i].digest_len, digest);
+		if ((line = build_line(&r[i], when, digest)) == NULL)
+			e = KYSO_ERR_NOMEM;
+		else
+			e = kbuf_append(&all, line, strlen(line));
+		free(line);
+	}
+	if (e == KYSO_OK)
+		e = kbuf_append(&all, "", 1);
+	if (e != KYSO_OK) {
+		kbuf_free(&all);
+		fail(err, errlen, "cannot write the audit log %s: out of memory", l->path);
+		return KYSO_ERR_NOMEM;
+	}
+	/* one write of every line (whole lines or none), one sync */
+	pthread_mutex_lock(&l->mu);
+	rc = append(l, (const char *)all.data, sync, err, errlen);
+	pthread_mutex_unlock(&l->mu);
+	kbuf_free(&all);
+	if (journal_present(l)) {
+		for (size_t i = 0; i < n; i++) {
+			result = r[i].result;
+			message = r[i].message;
+			if (rc != 0 && strcmp(result, "granted") == 0) {
+				result = kyso_err_varlink(KYSO_ERR_AUDIT);
+				snprintf(why, sizeof(why), "%s: %s", kyso_strerror(KYSO_ERR_AUDIT),
+				    err != NULL && errlen > 0 ? err : "");
+				message = why;
+			}
+			format_time(&r[i].when, when, sizeof(when));
+			digest[0] = '\0';
+			if (r[i].digest != NULL && r[i].digest_len > 0)
+				hex_encode(r[i].digest, r[i].digest_len > 64 ? 64 : r[i].digest_len,
+				    digest);
+			journal_send(l, &r[i], when, digest, result, message);
+		}
+	}
+	return rc == 0 ? KYSO_OK : KYSO_ERR_AUDIT;
+}
+
+int
 audit_write(struct audit_log *l, const struct audit_record *r, int sync, char *err,
     size_t errlen)
 {

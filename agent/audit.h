@@ -111,6 +111,13 @@ int audit_open(const char *path, struct audit_log **out, char *err, size_t errle
 int audit_write(struct audit_log *l, const struct audit_record *r, int sync, char *err,
     size_t errlen);
 
+/*
+ * Appends the n records r[0..n-1] as audit_write does, in one write (all lines or none)
+ * and with sync one fsync: a batch of signatures costs one. Returns as audit_write.
+ */
+int audit_write_many(struct audit_log *l, const struct audit_record *r, size_t n, int sync,
+    char *err, size_t errlen);
+
 /* Returns how many fsync rounds l has run (the group commit's figure, for tests). */
 unsigned long audit_syncs(struct audit_log *l);
 

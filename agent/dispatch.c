@@ -27,6 +27,7 @@ static const struct {
 	{ "io.kyso.Agent.Subscribe", method_subscribe },
 	{ "io.kyso.Agent.ListModules", method_list_modules },
 	{ "io.kyso.Agent.SignDocuments", method_sign_documents },
+	{ "io.kyso.Agent.SignDigests", method_sign_digests },
 };
 
 static const char *const interfaces[] = { "org.varlink.service", "io.kyso.Agent" };

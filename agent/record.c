@@ -60,6 +60,34 @@ record_fill(struct audit_record *rec, const struct request_info *ri,
 	rec->batch = ri->batch_id;
 }
 
+/*
+ * Writes rec, synced: for SignDigests one record per digest (rec with each digest in
+ * turn), in one write and one fsync. Returns audit_write's result.
+ */
+static int
+record_write(const struct request_info *ri, const struct job_sign *sg,
+    const struct audit_record *rec, char *err, size_t errlen)
+{
+	const struct job_digests *m = sg->many;
+	struct audit_record *all;
+	int r;
+
+	if (m == NULL || m->n < 2)
+		return audit_write(ri->audit, rec, 1, err, errlen);
+	if ((all = calloc(m->n, sizeof(*all))) == NULL) {
+		snprintf(err, errlen, "cannot write the audit log: out of memory");
+		return KYSO_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < m->n; i++) {
+		all[i] = *rec;
+		all[i].digest = m->digest[i];
+		all[i].digest_len = m->digest_len;
+	}
+	r = audit_write_many(ri->audit, all, m->n, 1, err, errlen);
+	free(all);
+	return r;
+}
+
 void
 record_sign_job(struct job *j, const struct p11_token_desc *tok)
 {
@@ -86,7 +114,7 @@ record_sign_job(struct job *j, const struct p11_token_desc *tok)
 			snprintf(msg, sizeof(msg), "%s", kyso_strerror(j->result));
 		rec.message = msg;
 	}
-	if (audit_write(ri->audit, &rec, 1, err, sizeof(err)) == KYSO_OK)
+	if (record_write(ri, sg, &rec, err, sizeof(err)) == KYSO_OK)
 		return;
 	log_error("%s", err);
 	if (j->result != KYSO_OK)
@@ -96,6 +124,8 @@ record_sign_job(struct job *j, const struct p11_token_desc *tok)
 	free(sg->sig);
 	sg->sig = NULL;
 	sg->siglen = 0;
+	job_digests_free(sg->many);
+	sg->many = NULL;
 	j->result = KYSO_ERR_AUDIT;
 	snprintf(j->why, sizeof(j->why), "%s", err);
 }
@@ -136,12 +166,22 @@ record_refusal_digest(struct agent *a, const struct conn *c, const struct cert *
     const char *algorithm, const char *description, const unsigned char *digest,
     size_t digest_len, const char *digest_alg, const struct reply *r)
 {
+	record_refusal_method(a, c, "io.kyso.Agent.Sign", cert, algorithm, description, digest,
+	    digest_len, digest_alg, r);
+}
+
+void
+record_refusal_method(struct agent *a, const struct conn *c, const char *method,
+    const struct cert *cert, const char *algorithm, const char *description,
+    const unsigned char *digest, size_t digest_len, const char *digest_alg,
+    const struct reply *r)
+{
 	struct audit_record rec;
 	char err[256];
 
 	if (a->audit == NULL || r->error == NULL)
 		return;
-	record_refused_call(&rec, c, "io.kyso.Agent.Sign", cert, algorithm, description, r);
+	record_refused_call(&rec, c, method, cert, algorithm, description, r);
 	rec.digest = digest_len > 0 ? digest : NULL;
 	rec.digest_len = digest_len;
 	rec.digest_alg = digest_alg;

@@ -43,6 +43,15 @@ void record_refusal_digest(struct agent *a, const struct conn *c, const struct c
     size_t digest_len, const char *digest_alg, const struct reply *r);
 
 /*
+ * As record_refusal_digest, for a call of method (SignDigests: one record for the call,
+ * with its first digest when that was valid).
+ */
+void record_refusal_method(struct agent *a, const struct conn *c, const char *method,
+    const struct cert *cert, const char *algorithm, const char *description,
+    const unsigned char *digest, size_t digest_len, const char *digest_alg,
+    const struct reply *r);
+
+/*
  * Records a SignDocuments call from c that the loop refused with r before any token was
  * asked: one record per element of documents (the call's array, or NULL) with the name
  * it gives and, when valid for the digest_algorithm it names, its digest, as far as the

@@ -261,13 +261,80 @@ ops_sign_once(struct p11_session *s, const struct p11_token_desc *expect, struct
 	return r;
 }
 
+/* SignDigests: signatures per call to the module's helper (p11_session_sign_many). */
+#define OPS_SIGN_CHUNK 128
+
+/* An ECDSA signature turned into DER in place. Returns KYSO_OK or an error. */
+static int
+ops_der(unsigned char **sig, size_t *len)
+{
+	unsigned char *der;
+	size_t derlen;
+	int r;
+
+	if ((r = alg_ecdsa_raw_to_der(*sig, *len, &der, &derlen)) != KYSO_OK)
+		return r;
+	explicit_bzero(*sig, *len);
+	free(*sig);
+	*sig = der;
+	*len = derlen;
+	return KYSO_OK;
+}
+
+/*
+ * SignDigests: the first digest is signed (with the login and dialogs of a Sign); the
+ * others follow on the same session, each checked for Lock and removal first. All or
+ * nothing: the job fails with the first error. Returns KYSO_OK or that error.
+ */
+static int
+ops_sign_rest(struct p11_session *s, const struct p11_token_desc *expect, struct job *j)
+{
+	struct job_sign *sg = job_sign_part(j);
+	struct job_digests *m = sg->many;
+	size_t i = 1;
+	int r = KYSO_OK;
+
+	m->sig[0] = sg->sig;
+	m->siglen[0] = sg->siglen;
+	sg->sig = NULL;
+	sg->siglen = 0;
+	/* a key without a PIN per signature: chunks in one call each to the module's helper
+	 * (Lock and removal are looked at between chunks); one by one otherwise, or from the
+	 * chunk on which the key turned out to want its PIN */
+	while (i < m->n && r == KYSO_OK && !sg->always_auth && !sg->key_wants_pin &&
+	    !sg->req.context_pin_pad) {
+		size_t k = m->n - i < OPS_SIGN_CHUNK ? m->n - i : OPS_SIGN_CHUNK;
+
+		if ((r = ops_interrupted(j)) != KYSO_OK)
+			break;
+		r = p11_session_sign_many(s, &sg->req, m->in[i], m->in_len, k, &m->sig[i],
+		    &m->siglen[i], &j->fail);
+		if (r == KYSO_ERR_PIN_REQUIRED) {
+			sg->key_wants_pin = 1;
+			r = KYSO_OK;
+			break;
+		}
+		i += k;
+	}
+	for (; i < m->n && r == KYSO_OK; i++) {
+		sg->req.in = m->in[i];
+		r = ops_sign_once(s, expect, j);
+		m->sig[i] = sg->sig;
+		m->siglen[i] = sg->siglen;
+		sg->sig = NULL;
+		sg->siglen = 0;
+	}
+	sg->req.in = sg->in_buf;
+	for (i = 0; r == KYSO_OK && sg->ecdsa_der && i < m->n; i++)
+		r = ops_der(&m->sig[i], &m->siglen[i]);
+	return r;
+}
+
 static int
 ops_sign(struct p11_session *s, const struct p11_token_desc *expect,
     struct pinentry_abort *ab, struct job *j)
 {
 	struct job_sign *sg = job_sign_part(j);
-	unsigned char *der;
-	size_t derlen;
 	int r, logged_in_now = 0;
 
 	if (sg->auth.ri != NULL && sg->auth.ri->confirm) {
@@ -319,14 +386,11 @@ ops_sign(struct p11_session *s, const struct p11_token_desc *expect,
 
 		(void)ops_certs(s, j, &f);  /* private keys are visible now */
 	}
+	if (r == KYSO_OK && sg->many != NULL)
+		return ops_sign_rest(s, expect, j);
 	if (r != KYSO_OK || !sg->ecdsa_der)
 		return r;
-	if ((r = alg_ecdsa_raw_to_der(sg->sig, sg->siglen, &der, &derlen)) != KYSO_OK)
-		return r;
-	free(sg->sig);
-	sg->sig = der;
-	sg->siglen = derlen;
-	return KYSO_OK;
+	return ops_der(&sg->sig, &sg->siglen);
 }
 
 int

@@ -33,7 +33,7 @@
 
 #define P11KIT_CLIENT "/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so"
 
-enum bench_mode { MODE_DIRECT, MODE_P11KIT, MODE_AGENT, MODE_PING, MODE_BATCH };
+enum bench_mode { MODE_DIRECT, MODE_P11KIT, MODE_AGENT, MODE_PING, MODE_BATCH, MODE_DIGESTS };
 enum bench_key { BK_P256, BK_RSA2048 };
 
 struct bench_opts {
@@ -69,6 +69,7 @@ struct bench_path {
 	unsigned long slot;
 	long per_call;             /* what one sign() makes: 1, or a batch's documents */
 	kyso_batch *batch;
+	unsigned char *digests;    /* digests: per_call digests, one after another */
 	/* agent */
 	kyso_client *client;
 	kyso_sign_request *kreq;
@@ -76,7 +77,8 @@ struct bench_path {
 	unsigned char digest[32];
 };
 
-static const char *const mode_names[] = { "direct", "p11kit", "agent", "ping", "batch" };
+static const char *const mode_names[] = { "direct", "p11kit", "agent", "ping", "batch",
+	"digests" };
 static const char *const key_names[] = { "p256", "rsa2048" };
 
 static void
@@ -92,6 +94,8 @@ usage(FILE *f)
 	    "  ping     libkyso's kyso_get_info over one connection to kysod (no token)\n"
 	    "  batch    libkyso's kyso_sign_batch: --batch documents as CMS per call (the\n"
 	    "           figures are documents)\n"
+	    "  digests  libkyso's kyso_sign_digests: --batch raw digests per SignDigests call\n"
+	    "           (the figures are signatures)\n"
 	    "\nOptions:\n"
 	    "  -k, --key TYPE        p256 or rsa2048 (default p256)\n"
 	    "  -L, --label NAME      the certificate's label on the token (default: TYPE)\n"
@@ -178,6 +182,8 @@ parse_opts(int argc, char **argv, struct bench_opts *o)
 		o->mode = MODE_PING;
 	else if (strcmp(argv[1], "batch") == 0)
 		o->mode = MODE_BATCH;
+	else if (strcmp(argv[1], "digests") == 0)
+		o->mode = MODE_DIGESTS;
 	else {
 		fprintf(stderr, "kyso_bench: unknown mode '%s' (direct, p11kit, agent or "
 		    "ping, batch)\n",
@@ -277,7 +283,8 @@ parse_opts(int argc, char **argv, struct bench_opts *o)
 		fprintf(stderr, "kyso_bench: p11kit needs --server\n");
 		return 2;
 	}
-	if ((o->mode == MODE_AGENT || o->mode == MODE_PING || o->mode == MODE_BATCH) &&
+	if ((o->mode == MODE_AGENT || o->mode == MODE_PING || o->mode == MODE_BATCH ||
+	    o->mode == MODE_DIGESTS) &&
 	    o->socket == NULL) {
 		fprintf(stderr, "kyso_bench: %s needs --socket\n", mode_names[o->mode]);
 		return 2;
@@ -546,6 +553,39 @@ batch_path_open(const struct bench_opts *o, struct bench_path *p)
 }
 
 static int
+digests_sign_one(struct bench_path *p)
+{
+	unsigned char **sigs = NULL;
+	size_t *lens = NULL;
+	int r = kyso_sign_digests(p->client, p->kreq, p->digests, sizeof(p->digest),
+	    (size_t)p->per_call, &sigs, &lens);
+
+	if (r != KYSO_OK)
+		fprintf(stderr, "kyso_bench: SignDigests failed: %s (%s)\n",
+		    kyso_error_message(p->client), kyso_error_name(p->client));
+	p->last_len = r == KYSO_OK ? lens[0] : 0;
+	kyso_signatures_free(sigs, lens, (size_t)p->per_call);
+	return r;
+}
+
+/* The agent's path, then the same digest o->batch times for every call. */
+static int
+digests_path_open(const struct bench_opts *o, struct bench_path *p)
+{
+	int r;
+
+	if ((r = agent_path_open(o, p)) != KYSO_OK)
+		return r;
+	if ((p->digests = malloc((size_t)o->batch * sizeof(p->digest))) == NULL)
+		return KYSO_ERR_NOMEM;
+	for (long i = 0; i < o->batch; i++)
+		memcpy(p->digests + (size_t)i * sizeof(p->digest), p->digest, sizeof(p->digest));
+	p->per_call = o->batch;
+	p->sign = digests_sign_one;
+	return KYSO_OK;
+}
+
+static int
 ping_one(struct bench_path *p)
 {
 	char *product = NULL;
@@ -777,6 +817,11 @@ main(int argc, char **argv)
 	if (o.mode == MODE_BATCH) {
 		r = batch_path_open(&o, &p) == KYSO_OK ? bench_run(&o, &p) : 1;
 		kyso_batch_free(p.batch);
+		kyso_disconnect(p.client);
+	} else if (o.mode == MODE_DIGESTS) {
+		r = digests_path_open(&o, &p) == KYSO_OK ? bench_run(&o, &p) : 1;
+		free(p.digests);
+		kyso_sign_request_free(p.kreq);
 		kyso_disconnect(p.client);
 	} else if (o.mode == MODE_AGENT || o.mode == MODE_PING) {
 		r = (o.mode == MODE_AGENT ? agent_path_open(&o, &p) : ping_path_open(&o, &p)) ==

@@ -34,6 +34,7 @@ static const struct rpc_call calls[RPC_CALL_COUNT] = {
 	[RPC_ALWAYS_AUTH] = { "C_FindObjects", "uk", "i", 0, RPC_DEADLINE_CALL },
 	[RPC_CONTEXT_PIN] = { "C_Login", "uP", "i", 1, RPC_DEADLINE_CALL },
 	[RPC_SIGN] = { "C_Sign", "ukuuyyb", "iFyb", 0, RPC_DEADLINE_CALL },
+	[RPC_SIGN_MANY] = { "C_Sign", "ukuuub", "iFybb", 0, RPC_DEADLINE_CALL },
 };
 
 /* p11_fail.call on the agent's side: an index into this list travels, never a string */

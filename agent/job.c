@@ -56,7 +56,7 @@ job_digests_free(struct job_digests *m)
 		free(m->sig[i]);
 	}
 	if (m->in != NULL)
-		explicit_bzero(m->in, m->n * sizeof(*m->in));
+		explicit_bzero(m->in, m->n * (19 + 64));
 	free(m->in);
 	free(m->digest);
 	free(m->sig);
@@ -72,7 +72,7 @@ job_digests_new(size_t n)
 	if (m == NULL)
 		return NULL;
 	m->n = n;
-	m->in = calloc(n, sizeof(*m->in));
+	m->in = calloc(n, 19 + 64);
 	m->digest = calloc(n, sizeof(*m->digest));
 	m->sig = calloc(n, sizeof(*m->sig));
 	m->siglen = calloc(n, sizeof(*m->siglen));

@@ -117,8 +117,9 @@ struct job_logout {
  */
 struct job_digests {
 	size_t n;                   /* the digests, the first one included */
-	unsigned char (*in)[19 + 64];  /* the mechanism's input for each (DigestInfo, digest) */
-	size_t in_len;              /* the same for all */
+	unsigned char *in;          /* the mechanism's input for each (DigestInfo, digest),
+	                             * in_len bytes each, one after another */
+	size_t in_len;              /* the same for all (at most 19 + 64) */
 	unsigned char (*digest)[64];   /* each digest, for its record */
 	size_t digest_len;
 	unsigned char **sig;        /* each signature (the first moved here from sig) */

@@ -287,15 +287,19 @@ digests_read(json_t *arr, struct sign_params *sp, struct job_digests **out, stru
 static void
 digests_inputs(struct job_digests *m, const struct alg *alg, const struct alg_plan *plan)
 {
+	unsigned char one[19 + 64];
+
+	m->in_len = plan->input == INPUT_DIGEST_INFO ? alg_digest_info(alg->hash_bits,
+	    m->digest[0], m->digest_len, one) : m->digest_len;
 	for (size_t i = 0; i < m->n; i++) {
-		if (plan->input == INPUT_DIGEST_INFO) {
-			m->in_len = alg_digest_info(alg->hash_bits, m->digest[i], m->digest_len,
-			    m->in[i]);
-		} else {
-			memcpy(m->in[i], m->digest[i], m->digest_len);
-			m->in_len = m->digest_len;
-		}
+		unsigned char *in = m->in + i * m->in_len;
+
+		if (plan->input == INPUT_DIGEST_INFO)
+			(void)alg_digest_info(alg->hash_bits, m->digest[i], m->digest_len, in);
+		else
+			memcpy(in, m->digest[i], m->digest_len);
 	}
+	explicit_bzero(one, sizeof(one));
 }
 
 static enum dispatch_result sign_method(struct agent *a, struct conn *c, json_t *p,

@@ -307,8 +307,8 @@ ops_sign_rest(struct p11_session *s, const struct p11_token_desc *expect, struct
 
 		if ((r = ops_interrupted(j)) != KYSO_OK)
 			break;
-		r = p11_session_sign_many(s, &sg->req, m->in[i], m->in_len, k, &m->sig[i],
-		    &m->siglen[i], &j->fail);
+		r = p11_session_sign_many(s, &sg->req, m->in + i * m->in_len, m->in_len, k,
+		    &m->sig[i], &m->siglen[i], &j->fail);
 		if (r == KYSO_ERR_PIN_REQUIRED) {
 			sg->key_wants_pin = 1;
 			r = KYSO_OK;
@@ -317,7 +317,7 @@ ops_sign_rest(struct p11_session *s, const struct p11_token_desc *expect, struct
 		i += k;
 	}
 	for (; i < m->n && r == KYSO_OK; i++) {
-		sg->req.in = m->in[i];
+		sg->req.in = m->in + i * m->in_len;
 		r = ops_sign_once(s, expect, j);
 		m->sig[i] = sg->sig;
 		m->siglen[i] = sg->siglen;

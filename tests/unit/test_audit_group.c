@@ -221,6 +221,39 @@ test_unsynced_records_cost_no_fsync(void **state)
 	audit_close(l);
 }
 
+/* A batch's records: one write, one fsync, every line whole (SignDigests). */
+static void
+test_many_one_sync(void **state)
+{
+	enum { N = 1000 };
+	static struct audit_record r[N];
+	static char desc[N][24];
+	char path[256], err[512];
+	struct audit_log *l;
+	size_t with;
+
+	(void)state;
+	at(path, sizeof(path), "many.log");
+	assert_int_equal(audit_open(path, &l, err, sizeof(err)), KYSO_OK);
+	for (int i = 0; i < N; i++) {
+		snprintf(desc[i], sizeof(desc[i]), "<digest %d>", i);
+		fill_record(&r[i], desc[i]);
+		r[i].batch = "0123456789abcdef";
+	}
+	durable = 0;
+	assert_int_equal(audit_write_many(l, r, N, 1, err, sizeof(err)), KYSO_OK);
+	assert_int_equal(audit_syncs(l), 1);
+	assert_int_equal(whole_lines(path, "<digest", &with), N);
+	assert_int_equal(with, N);
+	{
+		struct stat st;
+
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(durable, st.st_size);  /* all of it covered by that fsync */
+	}
+	audit_close(l);
+}
+
 /* A failed fsync: the record is taken back and its call fails; the next ones work. */
 static void
 test_failed_sync_takes_records_back(void **state)
@@ -323,6 +356,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shared_syncs_in_order),
 		cmocka_unit_test(test_unsynced_records_cost_no_fsync),
+		cmocka_unit_test(test_many_one_sync),
 		cmocka_unit_test(test_failed_sync_takes_records_back),
 		cmocka_unit_test(test_killed_mid_burst_whole_lines),
 	};

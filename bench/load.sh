@@ -7,7 +7,8 @@
 #   sessions as clients, and p11-kit remoting (p11-kit-client.so -> p11-kit server) with as
 #   many sessions, for P-256 and RSA-2048:
 #     - 1 client; 1 client sending its PIN in every request; 8 clients
-#     - a batch of 1,000 digests in one SignDocuments call (CMS per document)
+#     - a batch of 1,000 raw digests in one SignDigests call, and 1,000 documents in one
+#       SignDocuments call (a CMS each)
 #     - the clients sweep 1, 2, 4, 8, 16 for the plot (docs/performance-clients.svg)
 #   then the same agent with its audit log on tmpfs (a second, labelled table), and kysod's
 #   memory (idle, after 100,000 signatures) and CPU per signature.
@@ -99,6 +100,8 @@ measure() {
 	p11kit) mode=p11kit; set -- -A "unix:path=$T/p11kit.sock" ;;
 	disk | tmpfs) mode=agent; set -- -s "$T/$path.sock" ;;
 	batch-disk | batch-tmpfs) mode=batch; set -- -s "$T/${path#batch-}.sock" -b 1000 -w 1 ;;
+	digests-disk | digests-tmpfs) mode=digests
+		set -- -s "$T/${path#digests-}.sock" -b 1000 -w 1 ;;
 	esac
 	local c=()
 	[ "$n" -gt 1 ] && c=(-c "$n")
@@ -115,7 +118,8 @@ LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 ROWS=("direct1 direct 1" "disk1 disk 1" "pin1 disk 1 -p" "p11kit1 p11kit 1"
 	"direct8 direct 8" "disk8 disk 8" "p11kit8 p11kit 8"
 	"tmpfs1 tmpfs 1" "tpin1 tmpfs 1 -p" "tmpfs8 tmpfs 8"
-	"batch batch-disk 1" "tbatch batch-tmpfs 1")
+	"batch batch-disk 1" "tbatch batch-tmpfs 1" "digests digests-disk 1"
+	"tdigests digests-tmpfs 1")
 echo "load: $ROUNDS rounds x ${#ROWS[@]} measurements x $SECS s for ${KEYS[*]}, then the" \
 	"clients sweep (${SWEEP[*]}) x 3 paths"
 for key in "${KEYS[@]}"; do
@@ -132,6 +136,7 @@ for key in "${KEYS[@]}"; do
 		# per-round ratios (the same round: the drift cancels)
 		for pair in disk1:direct1 pin1:disk1 p11kit1:direct1 disk8:direct8 p11kit8:direct8 \
 			tmpfs1:direct1 tpin1:tmpfs1 tmpfs8:direct8 batch:direct1 tbatch:direct1 \
+			digests:direct1 tdigests:direct1 \
 			disk1:p11kit1 disk8:p11kit8; do
 			a=${pair%:*} b=${pair#*:}
 			va=$(eval echo "\$got_$a") vb=$(eval echo "\$got_$b")
@@ -199,6 +204,8 @@ for key in "${KEYS[@]}"; do
 	printf '%-8s  %-28s  %10.0f  %10.0f  %10.0f  %8s  %8s\n' "$key" "8 clients" \
 		"$(med "$key.direct8")" "$(med "$key.disk8")" "$(med "$key.p11kit8")" \
 		"$(med "$key.disk8-direct8")" "$(med "$key.disk8-p11kit8")"
+	printf '%-8s  %-28s  %10.0f  %10.0f  %10s  %8s  %8s\n' "$key" "SignDigests of 1000, sigs/s" \
+		"$(med "$key.direct1")" "$(med "$key.digests")" "-" "$(med "$key.digests-direct1")" "-"
 	printf '%-8s  %-28s  %10.0f  %10.0f  %10s  %8s  %8s\n' "$key" "batch of 1000 (CMS), docs/s" \
 		"$(med "$key.direct1")" "$(med "$key.batch")" "-" "$(med "$key.batch-direct1")" "-"
 done
@@ -211,6 +218,8 @@ for key in "${KEYS[@]}"; do
 		"$(med "$key.direct1")" "$(med "$key.tpin1")" "" "$(med "$key.tpin1-tmpfs1") of 1 client"
 	printf '%-8s  %-28s  %10.0f  %10.0f  %10s  %8s\n' "$key" "8 clients" "$(med "$key.direct8")" \
 		"$(med "$key.tmpfs8")" "" "$(med "$key.tmpfs8-direct8")"
+	printf '%-8s  %-28s  %10.0f  %10.0f  %10s  %8s\n' "$key" "SignDigests of 1000, sigs/s" \
+		"$(med "$key.direct1")" "$(med "$key.tdigests")" "" "$(med "$key.tdigests-direct1")"
 	printf '%-8s  %-28s  %10.0f  %10.0f  %10s  %8s\n' "$key" "batch of 1000 (CMS), docs/s" \
 		"$(med "$key.direct1")" "$(med "$key.tbatch")" "" "$(med "$key.tbatch-direct1")"
 done

@@ -23,6 +23,11 @@ SYSCONFDIR ?= /etc
 USERUNITDIR ?= $(PREFIX)/lib/systemd/user
 UDEVDIR ?= $(PREFIX)/lib/udev
 BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+# where browsers look for native-messaging host manifests (system-wide; not below PREFIX:
+# the browsers look only here)
+CHROMIUM_NM_DIR ?= /etc/chromium/native-messaging-hosts
+CHROME_NM_DIR ?= /etc/opt/chrome/native-messaging-hosts
+FIREFOX_NM_DIR ?= /usr/lib/mozilla/native-messaging-hosts
 DESTDIR ?=
 
 CC ?= cc
@@ -34,7 +39,7 @@ PDF_PKGS := libqpdf libcurl pangocairo cairo-pdf openssl jansson
 
 # Before anything is compiled: every package the build needs, or one message that says
 # which are missing and how to install them (not "jansson.h: No such file or directory")
-NODEPS_GOALS := deps check demo bench bench-hotplug clean dist help
+NODEPS_GOALS := deps check demo bench bench-hotplug bench-module clean dist help
 ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
 NEED_PKGS := $(PKGS) $(PDF_PKGS) libseccomp $(if $(filter tests check-build bench-build test_%,$(MAKECMDGOALS)),cmocka)
 PKG_MISSING := $(strip $(shell command -v $(firstword $(CC)) >/dev/null 2>&1 || \
@@ -93,17 +98,21 @@ COMMON_SRCS += common/curves.c
 COMMON_SRCS += common/encode.c
 COMMON_SRCS += common/kyso_err.c
 COMMON_SRCS += common/log.c
+COMMON_SRCS += common/origin.c
+COMMON_SRCS += common/procinfo.c
 COMMON_SRCS += common/rfc3339.c
 COMMON_SRCS += common/cpuload.c
 COMMON_SRCS += common/secret.c
 COMMON_SRCS += common/sockpath.c
 COMMON_SRCS += common/wire.c
+COMMON_SRCS += common/xdg.c
 
 P11_SRCS += pkcs11/p11_admin.c
 P11_SRCS += pkcs11/p11_admin_objects.c
 P11_SRCS += pkcs11/p11_ckr.c
 P11_SRCS += pkcs11/p11_events.c
 P11_SRCS += pkcs11/p11_free.c
+P11_SRCS += pkcs11/p11_loopguard.c
 P11_SRCS += pkcs11/p11_module.c
 P11_SRCS += pkcs11/p11_objects.c
 P11_SRCS += pkcs11/p11_session.c
@@ -123,6 +132,7 @@ RPC_SRCS += p11rpc/rpc_msg.c
 # kysod's side: p11.h over helper processes
 RPC_CLIENT_SRCS += p11rpc/rpc_call.c
 RPC_CLIENT_SRCS += p11rpc/rpc_client.c
+RPC_CLIENT_SRCS += p11rpc/rpc_loopguard.c
 RPC_CLIENT_SRCS += p11rpc/rpc_session.c
 RPC_CLIENT_SRCS += p11rpc/rpc_spawn.c
 
@@ -138,6 +148,7 @@ AGENT_SRCS += agent/batch.c
 AGENT_SRCS += agent/certinfo.c
 AGENT_SRCS += agent/cms_build.c
 AGENT_SRCS += agent/config.c
+AGENT_SRCS += agent/config_paths.c
 AGENT_SRCS += agent/config_text.c
 AGENT_SRCS += agent/conn.c
 AGENT_SRCS += agent/dialogs.c
@@ -168,6 +179,8 @@ AGENT_SRCS += agent/token_ops.c
 AGENT_SRCS += agent/tokens.c
 AGENT_SRCS += agent/usb.c
 AGENT_SRCS += agent/whois.c
+AGENT_SRCS += agent/web.c
+AGENT_SRCS += agent/web_store.c
 AGENT_SRCS += agent/worker.c
 
 LIBKYSO_SRCS += client/libkyso.c
@@ -205,6 +218,7 @@ CLI_SRCS += client/kyso_cmds_audit.c
 CLI_SRCS += client/kyso_cmds_cms.c
 CLI_SRCS += client/kyso_cmds_pdf.c
 CLI_SRCS += client/kyso_cmds_verify.c
+CLI_SRCS += client/kyso_cmds_web.c
 CLI_SRCS += client/kyso_output.c
 
 # kyso-admin, the administrators' provisioning tool
@@ -224,6 +238,15 @@ ADMIN_LIB_SRCS += admin/certmatch.c
 ADMIN_LIB_SRCS += admin/csr.c
 ADMIN_LIB_SRCS += admin/csr_names.c
 
+# kyso-browser-host, the browsers' native-messaging host (browser/host/); its framing and
+# error names also go into libkyso-host.a for the unit tests
+HOST_LIB_SRCS += browser/host/host_err.c
+HOST_LIB_SRCS += browser/host/nm_frame.c
+HOST_SRCS += browser/host/hangup.c
+HOST_SRCS += browser/host/host.c
+HOST_SRCS += browser/host/host_cmds.c
+HOST_SRCS += browser/host/host_sign.c
+
 IDL := docs/io.kyso.Agent.varlink docs/org.varlink.service.varlink
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -240,12 +263,30 @@ CLI_OBJS := $(call obj,$(CLI_SRCS))
 PDFLIB_OBJS := $(call obj,$(PDFLIB_SRCS))
 ADMIN_OBJS := $(call obj,$(ADMIN_SRCS))
 ADMIN_LIB_OBJS := $(call obj,$(ADMIN_LIB_SRCS))
+HOST_OBJS := $(call obj,$(HOST_SRCS))
+HOST_LIB_OBJS := $(call obj,$(HOST_LIB_SRCS))
 
 # the ABI policy: docs/architecture.md ("ABI"); the exported symbols: client/libkyso.map
 LIBKYSO_SONAME := libkyso.so.1
 
 PROGRAMS := $(BUILD)/kysod $(BUILD)/kyso-p11-helper $(BUILD)/kyso $(BUILD)/kyso-admin \
-	$(BUILD)/kysod-whois
+	$(BUILD)/kysod-whois $(BUILD)/kyso-browser-host
+
+# ---- the browser extension (browser/extension/) and the host manifests ----
+# One source tree; the two manifests differ in the background (a service worker for
+# Chromium, an event page for Firefox) and the identity: Chromium's extension id comes
+# from the public key in EXTENSION_KEY (base64 DER; the id is the first 32 hex digits of
+# its SHA-256, 0-f written a-p), Firefox's is GECKO_ID. A unit that signs its own CRX
+# passes its own key: make EXTENSION_KEY=unit-key.pub (docs/web.md).
+EXTENSION_KEY ?= browser/extension/key.pub
+GECKO_ID ?= kyso-extension@kyso.invalid
+HOST_PATH ?= $(LIBEXECDIR)/kyso/kyso-browser-host
+EXTENSION_ID = $(shell base64 -d $(EXTENSION_KEY) | sha256sum | cut -c1-32 | tr 0-9a-f a-p)
+EXT_FILES := background.js content.js icon48.png icon128.png
+EXT_SRC := $(addprefix browser/extension/,$(EXT_FILES)) browser/extension/manifest.json.in
+BROWSER_OUT := $(BUILD)/browser/chromium/manifest.json $(BUILD)/browser/firefox/manifest.json \
+	$(BUILD)/browser/native/chromium/io.kyso.browser_host.json \
+	$(BUILD)/browser/native/firefox/io.kyso.browser_host.json
 LIBS := $(BUILD)/libkysod-core.a $(BUILD)/libkyso-p11.a $(BUILD)/libkyso-rpc.a \
 	$(BUILD)/libkyso.a $(BUILD)/libkyso.so $(BUILD)/kyso.pc
 UNITS := $(BUILD)/kysod.service $(BUILD)/kysod-whois.service $(BUILD)/70-kyso-tokens.rules \
@@ -253,10 +294,11 @@ UNITS := $(BUILD)/kysod.service $(BUILD)/kysod-whois.service $(BUILD)/70-kyso-to
 LIBS += $(BUILD)/libkyso-pdf.a $(BUILD)/libkyso-pdf.so $(BUILD)/kyso-pdf.pc
 
 .PHONY: all clean check check-build demo bench deps dist install lint
-all: $(PROGRAMS) $(LIBS) $(UNITS)
+all: $(PROGRAMS) $(LIBS) $(UNITS) $(BROWSER_OUT)
 
 -include tests/tests.mk
 -include bench/bench.mk
+-include kyso-pkcs11/module.mk
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -334,7 +376,7 @@ $(BUILD)/kysod: $(BUILD)/obj/agent/kysod.o $(BUILD)/libkysod-core.a $(BUILD)/lib
 	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(PKG_LIBS) -lpthread
 
 # names kysod's callers when kysod's sandbox cannot (agent/whois.h)
-$(BUILD)/kysod-whois: $(BUILD)/obj/agent/kysod_whois.o
+$(BUILD)/kysod-whois: $(BUILD)/obj/agent/kysod_whois.o $(BUILD)/obj/common/procinfo.o
 	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(shell pkg-config --libs libsystemd)
 
 # libkyso: exports only the API (client/libkyso.map). The static archive is one
@@ -385,6 +427,54 @@ $(BUILD)/kyso-pdf.pc: client/kyso-pdf.pc.in Makefile
 $(BUILD)/kyso: $(CLI_OBJS) $(PDFLIB_OBJS) $(LIBKYSO_OBJS) $(COMMON_OBJS)
 	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(PDF_LIBS)
 
+$(BUILD)/libkyso-host.a: $(HOST_LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+# the host links libkyso (the agent's protocol) and common/, as kyso does, and nothing of
+# the agent
+$(BUILD)/kyso-browser-host: $(HOST_OBJS) $(BUILD)/libkyso-host.a $(LIBKYSO_OBJS) $(COMMON_OBJS)
+	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(shell pkg-config --libs jansson libcrypto) -lpthread
+
+# the unpacked extension for each browser (what --load-extension and installExtension take)
+$(BUILD)/browser/chromium/manifest.json: $(EXT_SRC) $(EXTENSION_KEY) Makefile
+	@mkdir -p $(dir $@)
+	cp $(addprefix browser/extension/,$(EXT_FILES)) $(dir $@)
+	sed -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@BACKGROUND@|{ "service_worker": "background.js" }|' \
+	    -e "s|@BROWSER@|\"key\": \"$$(tr -d '\n' < $(EXTENSION_KEY))\",\n  \"minimum_chrome_version\": \"110\"|" \
+	    browser/extension/manifest.json.in > $@
+$(BUILD)/browser/firefox/manifest.json: $(EXT_SRC) Makefile
+	@mkdir -p $(dir $@)
+	cp $(addprefix browser/extension/,$(EXT_FILES)) $(dir $@)
+	sed -e 's|@VERSION@|$(VERSION)|' -e 's|@BACKGROUND@|{ "scripts": ["background.js"] }|' \
+	    -e 's|@BROWSER@|"browser_specific_settings": { "gecko": { "id": "$(GECKO_ID)", "strict_min_version": "128.0" } }|' \
+	    browser/extension/manifest.json.in > $@
+# the host manifests: which program the browser starts, and which extension may
+$(BUILD)/browser/native/%/io.kyso.browser_host.json: packaging/browser/io.kyso.browser_host.%.json.in $(EXTENSION_KEY) Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@HOST_PATH@|$(HOST_PATH)|' -e 's|@EXTENSION_ID@|$(EXTENSION_ID)|' \
+	    -e 's|@GECKO_ID@|$(GECKO_ID)|' $< > $@
+
+# packed forms: the Firefox .xpi (a zip; AMO signs it for release builds) and, with the
+# private half of EXTENSION_KEY, the Chromium .crx that policies install
+.PHONY: browser-xpi browser-crx
+browser-xpi: $(BUILD)/browser/kyso-firefox.xpi
+$(BUILD)/browser/kyso-firefox.xpi: $(BUILD)/browser/firefox/manifest.json
+	rm -f $@ && cd $(BUILD)/browser/firefox && zip -q -X -r ../kyso-firefox.xpi .
+CRX_KEY ?= browser/extension/dev-key.pem
+browser-crx: $(BUILD)/browser/chromium/manifest.json
+	@test "$$(openssl pkey -in $(CRX_KEY) -pubout -outform DER | base64 -w0)" = \
+	    "$$(tr -d '\n' < $(EXTENSION_KEY))" || { echo "CRX_KEY $(CRX_KEY) is not the" \
+	    "private half of EXTENSION_KEY $(EXTENSION_KEY)"; exit 1; }
+	rm -f $(BUILD)/browser/chromium.crx
+	profile=$$(mktemp -d) && chromium --headless=new --no-sandbox --disable-gpu \
+	    --no-first-run --disable-background-networking --user-data-dir=$$profile \
+	    --pack-extension=$(BUILD)/browser/chromium --pack-extension-key=$(CRX_KEY) \
+	    >/dev/null 2>&1; rm -rf $$profile; test -s $(BUILD)/browser/chromium.crx
+	mv $(BUILD)/browser/chromium.crx $(BUILD)/browser/kyso-chromium.crx
+	chmod 644 $(BUILD)/browser/kyso-chromium.crx
+	@echo "$(BUILD)/browser/kyso-chromium.crx: extension id $(EXTENSION_ID)"
+
 $(BUILD)/kyso-admin: $(ADMIN_OBJS) $(BUILD)/libkyso-admin.a $(BUILD)/libkysod-core.a \
     $(BUILD)/libkyso-p11.a
 	$(CC) $(ALL_LDFLAGS) -pie -o $@ $^ $(PKG_LIBS) $(INIH_LIBS) -lpthread
@@ -433,6 +523,26 @@ install: all
 	    packaging/kysod.desktop > $(DESTDIR)$(SYSCONFDIR)/xdg/autostart/kysod.desktop
 	[ -e $(DESTDIR)$(SYSCONFDIR)/kyso/kysod.conf ] || \
 	    install -m 644 packaging/kysod.conf $(DESTDIR)$(SYSCONFDIR)/kyso/kysod.conf
+	# the browsers: the host, its manifests where each browser looks, the unpacked
+	# extensions and the page authors' module
+	install -d $(DESTDIR)$(LIBEXECDIR)/kyso $(DESTDIR)$(CHROMIUM_NM_DIR) \
+		$(DESTDIR)$(CHROME_NM_DIR) $(DESTDIR)$(FIREFOX_NM_DIR) \
+		$(DESTDIR)$(DATADIR)/kyso/browser/chromium $(DESTDIR)$(DATADIR)/kyso/browser/firefox \
+		$(DESTDIR)$(DATADIR)/kyso/web
+	install -m 755 $(BUILD)/kyso-browser-host $(DESTDIR)$(LIBEXECDIR)/kyso/
+	# (made here, as kysod.service is: the host's path is this install's)
+	for b in chromium chrome firefox; do \
+		case $$b in chromium) d=$(CHROMIUM_NM_DIR); t=chromium ;; \
+		chrome) d=$(CHROME_NM_DIR); t=chromium ;; firefox) d=$(FIREFOX_NM_DIR); t=firefox ;; \
+		esac; \
+		sed -e 's|@HOST_PATH@|$(HOST_PATH)|' -e 's|@EXTENSION_ID@|$(EXTENSION_ID)|' \
+		    -e 's|@GECKO_ID@|$(GECKO_ID)|' packaging/browser/io.kyso.browser_host.$$t.json.in \
+		    > $(DESTDIR)$$d/io.kyso.browser_host.json && \
+		chmod 644 $(DESTDIR)$$d/io.kyso.browser_host.json || exit 1; \
+	done
+	install -m 644 $(BUILD)/browser/chromium/* $(DESTDIR)$(DATADIR)/kyso/browser/chromium/
+	install -m 644 $(BUILD)/browser/firefox/* $(DESTDIR)$(DATADIR)/kyso/browser/firefox/
+	install -m 644 browser/kyso-web.js $(DESTDIR)$(DATADIR)/kyso/web/
 
 # the source tarball kyso-VERSION.tar.gz (in $(BUILD)): what git tracks at HEAD, or, out of
 # git (a tree unpacked from a tarball), the tree without its build directories

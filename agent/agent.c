@@ -30,6 +30,7 @@
 #include "sockpath.h"
 #include "tokens.h"
 #include "usb.h"
+#include "web.h"
 
 /* How long the initial token scans may delay serving before the agent serves anyway. */
 #define READY_TIMEOUT_MS 15000
@@ -177,6 +178,8 @@ agent_accounting(struct agent *a, const struct agent_options *o, char *err, size
 	int r;
 
 	a->policy = o->policy;
+	if ((r = web_init(a)) != KYSO_OK)
+		return r;
 	if (o->policy.audit_path != NULL) {
 		if ((r = audit_open(o->policy.audit_path, &a->audit, err, errlen)) != KYSO_OK)
 			return r;
@@ -606,6 +609,9 @@ agent_free(struct agent *a)
 		worker_retire(t->worker);
 		t->worker = NULL;
 	}
+	/* a web page's question still on screen ends; its thread still posts to a->done */
+	if (!web_free(a))
+		left_behind = 1;
 	for (size_t i = 0; i < a->nmodules; i++) {
 		/* a thread still inside a module forbids unloading it; the process ends anyway */
 		if (a->watch == NULL || modwatch_stop(&a->watch[i]))

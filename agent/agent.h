@@ -16,6 +16,7 @@ struct conn;
 struct doc_batch;
 struct logind_watch;
 struct usb_watch;
+struct web_state;
 
 #define AGENT_MAX_MODULES 32
 #define AGENT_MAX_CONNS 256
@@ -38,6 +39,12 @@ struct agent_policy {
 	int sessions_per_token;   /* sessions (worker threads) per token; 0: auto */
 	const char *audit_path;   /* the audit log; NULL: none */
 	const char *origin;       /* where the policy was read, for PolicyDenied messages */
+	/* web pages (web.h): the origins and patterns allowed (normalised, origin.h), whether
+	 * others are put to the officer, and the file of those allowed always (NULL: none) */
+	const char *const *web_origins;
+	size_t nweb_origins;
+	int web_ask;
+	const char *web_store_path;
 };
 
 struct agent_options {
@@ -72,6 +79,7 @@ struct agent {
 	struct usb_watch *usb;   /* USB hotplug, NULL where it cannot work */
 	struct logind_watch *logind; /* session lock and sleep, NULL without logind */
 	struct audit_log *audit; /* every Sign request is recorded here, NULL: not at all */
+	struct web_state *web;   /* web pages: the remembered ones, the questions (web.h) */
 	struct agent_policy policy;
 	struct inventory inv;
 	struct conn *conns;

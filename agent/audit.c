@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 #include "kyso_err.h"
 #include "log.h"
 #include "owner.h"
+#include "xdg.h"
 
 #define OPEN_FLAGS (O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)
 /* a line can hold every field escaped (6 bytes for one): far more than requests allow */
@@ -81,65 +81,13 @@ fail(char *err, size_t errlen, const char *fmt, ...)
 int
 audit_path_default(char *buf, size_t len)
 {
-	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-	struct passwd pw, *res = NULL;
-	char pwbuf[4096];
-	int n;
-
-	if (state != NULL && state[0] == '/') {
-		n = snprintf(buf, len, "%s/%s", state, AUDIT_LOG_SUBPATH);
-		return n >= 0 && (size_t)n < len ? KYSO_OK : KYSO_ERR_INVALID_ARG;
-	}
-	if ((home == NULL || home[0] != '/') &&
-	    getpwuid_r(getuid(), &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res != NULL)
-		home = pw.pw_dir;
-	if (home == NULL || home[0] != '/')
-		return KYSO_ERR_INVALID_ARG;
-	n = snprintf(buf, len, "%s/.local/state/%s", home, AUDIT_LOG_SUBPATH);
-	return n >= 0 && (size_t)n < len ? KYSO_OK : KYSO_ERR_INVALID_ARG;
+	return statedir_path(AUDIT_LOG_SUBPATH, buf, len);
 }
 
 const char *
 audit_path(const struct audit_log *l)
 {
 	return l->path;
-}
-
-/* mkdir -p dir: what is made gets mode 0700 (whatever the umask). 0, or -1 with errno. */
-static int
-make_dirs(const char *dir)
-{
-	char *p = strdup(dir), *s;
-	int rc = 0;
-
-	if (p == NULL)
-		return -1;
-	for (s = p + 1; rc == 0; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char c = *s;
-
-		*s = '\0';
-		if (mkdir(p, 0700) == 0)
-			rc = chmod(p, 0700);
-		else if (errno != EEXIST)
-			rc = -1;
-		*s = c;
-		if (c == '\0')
-			break;
-	}
-	if (rc == 0) {
-		struct stat st;
-
-		if (stat(dir, &st) != 0) {
-			rc = -1;
-		} else if (!S_ISDIR(st.st_mode)) {
-			errno = ENOTDIR;
-			rc = -1;
-		}
-	}
-	free(p);
-	return rc;
 }
 
 /*
@@ -157,7 +105,7 @@ open_file(struct audit_log *l, int *created, char *err, size_t errlen)
 	for (int tries = 0; tries < 4 && fd < 0; tries++) {
 		if ((fd = open(l->path, OPEN_FLAGS)) >= 0 || errno != ENOENT)
 			break;
-		if (make_dirs(l->dir) != 0) {
+		if (xdg_mkdirs(l->dir) != 0) {
 			e = errno;
 			fail(err, errlen, "cannot make the directory %s of the audit log: %s",
 			    l->dir, strerror(e));
@@ -405,7 +353,8 @@ static char *
 build_line(const struct audit_record *r, const char *when, const char *digest)
 {
 	const char *fields[][2] = {
-		{ "exe", r->exe }, { "method", r->method },
+		{ "exe", r->exe }, { "origin", r->origin }, { "browser", r->browser },
+		{ "method", r->method },
 		{ "token_serial", r->token_serial }, { "token_label", r->token_label },
 		{ "certificate", r->cert_id }, { "subject", r->cert_subject },
 		{ "algorithm", r->algorithm }, { "digest", digest },
@@ -566,8 +515,10 @@ journal_message(const struct audit_record *r, const char *result, const char *me
 		return NULL;
 	fprintf(f, "kyso: signature %s to ", granted ? "granted" : "refused");
 	put_safe(f, "", r->exe, 256, " (");
-	fprintf(f, "pid %ld, uid %ld%s: ", (long)r->pid, (long)r->uid,
+	fprintf(f, "pid %ld, uid %ld%s", (long)r->pid, (long)r->uid,
 	    r->exe != NULL && r->exe[0] != '\0' ? ")" : "");
+	put_safe(f, " for web page ", r->origin, 300, "");
+	fputs(": ", f);
 	snprintf(id, sizeof(id), "%.16s", r->cert_id != NULL ? r->cert_id : "");
 	put_safe(f, "certificate ", id, sizeof(id), "");  /* as kyso certs shows it */
 	if (id[0] == '\0')
@@ -646,7 +597,8 @@ journal_send(struct audit_log *l, const struct audit_record *r, const char *when
 	char num[3][24], *msg = journal_message(r, result, message);
 	const char *const fields[][2] = { { "MESSAGE", msg }, { "PRIORITY", num[0] },
 		{ "SYSLOG_IDENTIFIER", "kysod" }, { "KYSO_TIME", when }, { "KYSO_UID", num[1] },
-		{ "KYSO_PID", num[2] }, { "KYSO_EXE", r->exe }, { "KYSO_METHOD", r->method },
+		{ "KYSO_PID", num[2] }, { "KYSO_EXE", r->exe }, { "KYSO_ORIGIN", r->origin },
+		{ "KYSO_BROWSER", r->browser }, { "KYSO_METHOD", r->method },
 		{ "KYSO_TOKEN_SERIAL", r->token_serial }, { "KYSO_TOKEN_LABEL", r->token_label },
 		{ "KYSO_CERTIFICATE", r->cert_id }, { "KYSO_SUBJECT", r->cert_subject },
 		{ "KYSO_ALGORITHM", r->algorithm }, { "KYSO_DIGEST", digest },

@@ -18,6 +18,10 @@
  *   time          RFC 3339, UTC, milliseconds: "2026-12-06T10:00:00.123Z"
  *   uid, pid      numbers: the caller, from the socket's peer credentials
  *   exe           the caller's executable (/proc/PID/exe)
+ *   origin        for a web page's request: the page's origin ("https://host[:port]"),
+ *                 as the browser host passed it
+ *   browser       and the executable of the program that started the caller (the
+ *                 browser that runs the host), from /proc
  *   method        "io.kyso.Agent.Sign", or "io.kyso.Agent.SignDocuments": one record
  *                 per document of the batch
  *   token_serial, token_label
@@ -36,9 +40,11 @@
  *
  * The journal gets the same as MESSAGE ("kyso: signature granted to /usr/bin/app (pid
  * 123, uid 1000): certificate 7c8eae3f0fad8461 (CN=...) on token 'alpha', ecdsa-sha256:
- * \"memo.pdf\"", control characters as '?'), PRIORITY (6 info granted, 5 notice refused,
+ * \"memo.pdf\""; "... (pid 123, uid 1000) for web page https://...: ..." for a web page's;
+ * control characters as '?'), PRIORITY (6 info granted, 5 notice refused,
  * 4 warning for PinIncorrect/PinLocked..., 3 err for AuditFailed),
- * SYSLOG_IDENTIFIER=kysod and KYSO_UID, KYSO_PID, KYSO_EXE, KYSO_METHOD,
+ * SYSLOG_IDENTIFIER=kysod and KYSO_UID, KYSO_PID, KYSO_EXE, KYSO_ORIGIN, KYSO_BROWSER,
+ * KYSO_METHOD,
  * KYSO_TOKEN_SERIAL, KYSO_TOKEN_LABEL, KYSO_CERTIFICATE, KYSO_SUBJECT, KYSO_ALGORITHM,
  * KYSO_DIGEST, KYSO_DIGEST_ALG, KYSO_DESCRIPTION, KYSO_DOCUMENT, KYSO_PROFILE, KYSO_BATCH,
  * KYSO_RESULT, KYSO_MESSAGE (absent ones
@@ -66,6 +72,8 @@ struct audit_record {
 	uid_t uid;                   /* the caller, from the socket's peer credentials */
 	pid_t pid;
 	const char *exe;
+	const char *origin;          /* the web page that asked, or NULL */
+	const char *browser;         /* then the executable of the caller's parent, or NULL */
 	const char *method;          /* "io.kyso.Agent.Sign" */
 	const char *token_serial, *token_label;   /* NULL if unknown */
 	const char *cert_id, *cert_subject;       /* NULL if unknown */

@@ -304,6 +304,38 @@ out:
 	return KYSO_OK;
 }
 
+/*
+ * RFC 5652 5.1: a SignedData whose eContentType is not id-data is version 3. OpenSSL
+ * fixes the version only when it signs itself (CMS_final), which a token's signature
+ * never goes through, and has no setter: the version INTEGER of the encoded
+ * ContentInfo (SEQUENCE { OID, [0] { SEQUENCE { INTEGER 1, ...) becomes 3 in place (the
+ * same length: nothing moves). Returns 1, or 0 if der is not shaped so.
+ */
+static int
+signed_data_version3(unsigned char *der, size_t len)
+{
+	const unsigned char *p = der, *end = der + len;
+	long l;
+	int tag, cls, i;
+
+	/* into the ContentInfo, over the contentType OID, into [0], into the SignedData */
+	if (ASN1_get_object(&p, &l, &tag, &cls, end - p) != V_ASN1_CONSTRUCTED ||
+	    tag != V_ASN1_SEQUENCE || (ASN1_get_object(&p, &l, &tag, &cls, end - p) & 0x80) ||
+	    tag != V_ASN1_OBJECT || l > end - p)
+		return 0;
+	p += l;
+	if (ASN1_get_object(&p, &l, &tag, &cls, end - p) != V_ASN1_CONSTRUCTED || tag != 0 ||
+	    cls != V_ASN1_CONTEXT_SPECIFIC ||
+	    ASN1_get_object(&p, &l, &tag, &cls, end - p) != V_ASN1_CONSTRUCTED ||
+	    tag != V_ASN1_SEQUENCE)
+		return 0;
+	i = ASN1_get_object(&p, &l, &tag, &cls, end - p);
+	if ((i & 0x80) || i != 0 || tag != V_ASN1_INTEGER || l != 1 || p >= end || *p != 1)
+		return 0;
+	der[p - der] = 3;
+	return 1;
+}
+
 int
 cms_build_finish(struct cms_build *b, const unsigned char *sig, size_t siglen,
     unsigned char **der, size_t *len)
@@ -325,5 +357,12 @@ cms_build_finish(struct cms_build *b, const unsigned char *sig, size_t siglen,
 	memcpy(*der, enc, (size_t)n);
 	*len = (size_t)n;
 	OPENSSL_free(enc);
+	if (OBJ_obj2nid(CMS_get0_eContentType(b->cms)) != NID_pkcs7_data &&
+	    !signed_data_version3(*der, *len)) {
+		free(*der);
+		*der = NULL;
+		*len = 0;
+		return KYSO_ERR_CRYPTO;
+	}
 	return KYSO_OK;
 }

@@ -26,15 +26,19 @@
 #include "config.h"
 #include "kyso_err.h"
 #include "log.h"
+#include "origin.h"
 
 #define FILE_MAX (64 * 1024)
 
 enum key {
 	K_LOGIN_CACHE, K_IDLE_TTL, K_MAX_TTL, K_CLIENT_PIN, K_CONFIRM, K_PINENTRY,
-	K_PINENTRY_TIMEOUT, K_MODULES, K_LOG_LEVEL, K_AUDIT_LOG, K_SESSIONS, K_COUNT
+	K_PINENTRY_TIMEOUT, K_MODULES, K_LOG_LEVEL, K_AUDIT_LOG, K_WEB_ORIGINS, K_WEB_UNKNOWN,
+	K_SESSIONS, K_COUNT
 };
-enum type { T_BOOL, T_TTL, T_TIMEOUT, T_PROGRAM, T_PATH, T_MODULES, T_LEVEL, T_COUNT };
-/* what the user file may do to a key the admin file set */
+enum type { T_BOOL, T_TTL, T_TIMEOUT, T_PROGRAM, T_PATH, T_MODULES, T_LEVEL, T_ORIGINS,
+	T_ASK, T_COUNT };
+/* what the user file may do to a key the admin file set (R_LIST: keep the user's entries
+ * the admin's list covers) */
 enum rule { R_AND, R_OR, R_MIN, R_FIXED, R_LIST, R_OVERRIDE };
 
 #define F(field) offsetof(struct kysod_config, field)
@@ -54,6 +58,9 @@ static const struct keydef {
 	[K_MODULES] = { "modules", T_MODULES, R_LIST, F(modules), F(modules_set) },
 	[K_LOG_LEVEL] = { "log_level", T_LEVEL, R_OVERRIDE, F(log_level), F(log_level_set) },
 	[K_AUDIT_LOG] = { "audit_log", T_PATH, R_FIXED, F(audit_log), F(audit_log_fixed) },
+	[K_WEB_ORIGINS] = { "web_origins", T_ORIGINS, R_LIST, F(web_origins),
+	    F(web_origins_set) },
+	[K_WEB_UNKNOWN] = { "web_origins_unknown", T_ASK, R_AND, F(web_origins_ask), 0 },
 	/* the user may lower it, not raise it ("auto" counts as unlimited) */
 	[K_SESSIONS] = { "sessions_per_token", T_COUNT, R_MIN, F(sessions_per_token), 0 },
 };
@@ -65,13 +72,14 @@ struct strv {
 };
 
 /* One file's settings: line[k] is where key k was set (0: not set), v[k] its number or
- * boolean, s[k] its string; modules the real paths of `modules`, written as written. */
+ * boolean, s[k] its string; modules the real paths of `modules`, written as written;
+ * origins the normalised web_origins. */
 struct layer {
 	const char *path;
 	int line[K_COUNT];
 	long v[K_COUNT];
 	char *s[K_COUNT];
-	struct strv modules, written;
+	struct strv modules, written, origins;
 };
 
 /* The state of one file's parse. */
@@ -253,6 +261,38 @@ parse_modules(struct parse *p, const char *v)
 	return ok;
 }
 
+/* Adds the space-separated origins and patterns of v to the layer's web_origins. */
+static int
+parse_origins(struct parse *p, const char *v)
+{
+	struct strv *o = &p->l->origins;
+	char *copy = strdup(v), *save = NULL, *tok, norm[ORIGIN_MAX + 1];
+	const char *why;
+	int ok = 1, dup, r;
+
+	if (copy == NULL)
+		return fail(p, KYSO_ERR_NOMEM, "out of memory");
+	for (tok = strtok_r(copy, " \t", &save); ok && tok != NULL;
+	    tok = strtok_r(NULL, " \t", &save)) {
+		if (strcasecmp(tok, "none") == 0)
+			continue;   /* "web_origins = none": the key is set, to no page */
+		if ((r = origin_normalize(tok, ORIGIN_PATTERN | ORIGIN_SLASH_OK, norm,
+		    sizeof(norm), &why)) != KYSO_OK) {
+			ok = fail(p, KYSO_ERR_INVALID_ARG, "web_origins: '%.80s%s' is not an origin "
+			    "(https://host[:port] or https://*.domain[:port]): %s", tok,
+			    strlen(tok) > 80 ? "..." : "", why);
+			break;
+		}
+		dup = 0;
+		for (size_t i = 0; i < o->n && !dup; i++)
+			dup = strcmp(o->v[i], norm) == 0;
+		if (!dup && strv_push(o, strdup(norm)) != KYSO_OK)
+			ok = fail(p, KYSO_ERR_NOMEM, "out of memory");
+	}
+	free(copy);
+	return ok;
+}
+
 /* ---- reading a file ---- */
 
 /* libinih's fgets: one line of the file per call, noting what inih will make of it. */
@@ -318,8 +358,9 @@ handler(void *user, const char *section, const char *name, const char *value)
 	if (k == K_COUNT)
 		return fail(p, KYSO_ERR_INVALID_ARG, "unknown key '%s'", name);
 	if (p->continuation)
-		return k == K_MODULES ? parse_modules(p, value) : fail(p, KYSO_ERR_INVALID_ARG,
-		    "%s: only modules may continue on an indented line", name);
+		return k == K_MODULES ? parse_modules(p, value) : k == K_WEB_ORIGINS ?
+		    parse_origins(p, value) : fail(p, KYSO_ERR_INVALID_ARG, "%s: only modules "
+		    "and web_origins may continue on an indented line", name);
 	if (l->line[k] != 0)
 		return fail(p, KYSO_ERR_INVALID_ARG, "%s: set twice (first on line %d)", name,
 		    l->line[k]);
@@ -332,6 +373,12 @@ handler(void *user, const char *section, const char *name, const char *value)
 	case T_TIMEOUT: return parse_time(p, name, value, &l->v[k], 0);
 	case T_COUNT: return parse_count(p, name, value, &l->v[k]);
 	case T_MODULES: return parse_modules(p, value);
+	case T_ORIGINS: return parse_origins(p, value);
+	case T_ASK:
+		if (strcasecmp(value, "deny") == 0 || strcasecmp(value, "ask") == 0)
+			return l->v[k] = strcasecmp(value, "ask") == 0, 1;
+		return fail(p, KYSO_ERR_INVALID_ARG, "%s: '%s' is neither deny nor ask", name,
+		    value);
 	case T_LEVEL:
 		if ((l->v[k] = log_level_parse(value)) >= 0)
 			return 1;
@@ -409,6 +456,7 @@ layer_free(struct layer *l)
 		free(l->s[k]);
 	strv_free(&l->modules);
 	strv_free(&l->written);
+	strv_free(&l->origins);
 }
 
 /* ---- merging ---- */
@@ -425,20 +473,34 @@ take_modules(struct kysod_config *c, struct strv *m)
 	m->n = 0;
 }
 
+static void
+take_origins(struct kysod_config *c, struct strv *o)
+{
+	struct strv old = { c->web_origins, c->nweb_origins };
+
+	strv_free(&old);
+	c->web_origins = o->v;
+	c->nweb_origins = o->n;
+	o->v = NULL;
+	o->n = 0;
+}
+
 /* Sets key k of c from layer l (taking its strings and list); admin: mark it fixed. */
 static void
 put(struct kysod_config *c, struct layer *l, int k, int admin)
 {
 	switch (keys[k].type) {
-	case T_BOOL: case T_LEVEL: *FIELD(c, k, int) = (int)l->v[k]; break;
+	case T_BOOL: case T_LEVEL: case T_ASK: *FIELD(c, k, int) = (int)l->v[k]; break;
 	case T_TTL: case T_TIMEOUT: case T_COUNT: *FIELD(c, k, long) = l->v[k]; break;
 	case T_MODULES: take_modules(c, &l->modules); break;
+	case T_ORIGINS: take_origins(c, &l->origins); break;
 	default:
 		free(*FIELD(c, k, char *));
 		*FIELD(c, k, char *) = l->s[k];
 		l->s[k] = NULL;
 	}
-	if (keys[k].fixed != 0 && (admin || keys[k].rule == R_OVERRIDE || k == K_MODULES))
+	if (keys[k].fixed != 0 && (admin || keys[k].rule == R_OVERRIDE || k == K_MODULES ||
+	    k == K_WEB_ORIGINS))
 		*(int *)((char *)c + keys[k].fixed) = 1;
 }
 
@@ -454,6 +516,8 @@ show(int k, long v, char *buf, size_t len)
 {
 	if (keys[k].type == T_BOOL)
 		return v ? "yes" : "no";
+	if (keys[k].type == T_ASK)
+		return v ? "ask" : "deny";
 	if (keys[k].type == T_COUNT) {
 		if (v == CONFIG_UNLIMITED)
 			return "auto";
@@ -489,6 +553,32 @@ intersect(struct kysod_config *c, struct layer *u, const struct layer *a, struct
 	return rc;
 }
 
+/* The user's web_origins, cut to the entries an admin entry covers (already in c). */
+static int
+intersect_origins(struct kysod_config *c, struct layer *u, const struct layer *a,
+    struct strv *w)
+{
+	struct strv keep = { 0 };
+	int rc = KYSO_OK, covered;
+
+	for (size_t i = 0; i < u->origins.n && rc == KYSO_OK; i++) {
+		covered = 0;
+		for (size_t j = 0; j < c->nweb_origins && !covered; j++)
+			covered = origin_pattern_within(u->origins.v[i], c->web_origins[j]);
+		if (covered) {
+			rc = strv_push(&keep, u->origins.v[i]);
+			u->origins.v[i] = NULL;
+		} else
+			rc = warnf(w, "%s line %d: web_origins: '%s' dropped: %s line %d does not "
+			    "allow it", u->path, u->line[K_WEB_ORIGINS], u->origins.v[i], a->path,
+			    a->line[K_WEB_ORIGINS]);
+	}
+	if (rc == KYSO_OK)
+		take_origins(c, &keep);
+	strv_free(&keep);
+	return rc;
+}
+
 /* Lays a over the defaults in c, then u over that, tighten-only where a set a key. */
 static int
 merge(struct kysod_config *c, struct layer *a, struct layer *u, struct strv *w)
@@ -512,7 +602,9 @@ merge(struct kysod_config *c, struct layer *a, struct layer *u, struct strv *w)
 		case R_OR: looser = !u->v[k] && a->v[k]; break;
 		case R_MIN: looser = longer(u->v[k], a->v[k]); break;
 		case R_FIXED: looser = strcmp(u->s[k], cs) != 0; break;
-		default: rc = intersect(c, u, a, w); continue;   /* R_LIST */
+		default:   /* R_LIST */
+			rc = k == K_MODULES ? intersect(c, u, a, w) : intersect_origins(c, u, a, w);
+			continue;
 		}
 		if (!looser)
 			put(c, u, k, 0);
@@ -557,35 +649,6 @@ config_override_pinentry(struct kysod_config *c, const char *prog)
 	free(c->pinentry);
 	c->pinentry = copy;
 	return 1;
-}
-
-const char *
-config_admin_path(void)
-{
-	const char *env = secure_getenv(CONFIG_ADMIN_ENV);
-
-	return env != NULL && env[0] != '\0' && getuid() == 0 ? env : CONFIG_ADMIN_PATH;
-}
-
-int
-config_user_path(char *buf, size_t len)
-{
-	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-	struct passwd pw, *res = NULL;
-	char pwbuf[4096];
-	int n;
-
-	if (xdg != NULL && xdg[0] == '/')
-		n = snprintf(buf, len, "%s/%s", xdg, CONFIG_USER_SUBPATH);
-	else {
-		if ((home == NULL || home[0] != '/') &&
-		    getpwuid_r(getuid(), &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res != NULL)
-			home = pw.pw_dir;
-		if (home == NULL || home[0] != '/')
-			return KYSO_ERR_INVALID_ARG;
-		n = snprintf(buf, len, "%s/.config/%s", home, CONFIG_USER_SUBPATH);
-	}
-	return n >= 0 && (size_t)n < len ? KYSO_OK : KYSO_ERR_INVALID_ARG;
 }
 
 int
@@ -663,6 +726,8 @@ config_free(struct kysod_config *c)
 	w = (struct strv){ c->warnings, c->nwarnings };
 	strv_free(&m);
 	strv_free(&w);
+	m = (struct strv){ c->web_origins, c->nweb_origins };
+	strv_free(&m);
 	free(c->pinentry);
 	free(c->audit_log);
 	memset(c, 0, sizeof(*c));

@@ -8,15 +8,17 @@
  *
  * Syntax: "key = value" lines, before any section or under [kysod] (no other section);
  * comment lines start with # or ;, and " ;" starts a comment at the end of a line. Only
- * `modules` may continue on indented lines. Everything else is an error naming the file
- * and the line: an unreadable file, a syntax error, an unknown section or key, a key set
- * twice in one file, a bad value. A typo must never silently loosen a policy.
+ * `modules` and `web_origins` may continue on indented lines. Everything else is an
+ * error naming the file and the line: an unreadable file, a syntax error, an unknown
+ * section or key, a key set twice in one file, a bad value. A typo must never silently
+ * loosen a policy.
  *
  * Precedence: a key the admin file sets is policy. The user file may tighten it, never
  * loosen it: a looser user value is clamped to the admin's (or ignored, for pinentry,
- * audit_log and modules that the admin does not allow) and a warning says so, naming
- * both files. Keys the admin file does not set are the user's to choose. log_level is
- * not policy: the user file overrides the admin file (and kysod's -l both).
+ * audit_log, and the modules and web_origins entries that the admin does not allow) and
+ * a warning says so, naming both files. Keys the admin file does not set are the user's
+ * to choose. log_level is not policy: the user file overrides the admin file (and
+ * kysod's -l both).
  */
 #ifndef KYSO_CONFIG_H
 #define KYSO_CONFIG_H
@@ -69,6 +71,15 @@ struct kysod_config {
 
 	char *audit_log;              /* absolute path; NULL: the default (audit.h) */
 	int audit_log_fixed;          /* the admin file set it */
+
+	/* Web pages (through the browser host) that may ask: normalised origins and
+	 * "*." patterns (origin.h); none by default. web_origins_ask: an origin not listed
+	 * is put to the officer (web_origins_unknown = ask) instead of refused (deny, the
+	 * default). */
+	char **web_origins;
+	size_t nweb_origins;
+	int web_origins_set;
+	int web_origins_ask;
 
 	/* Sentences for the log (settings clamped or ignored, module paths that do not
 	 * exist, KYSO_ADMIN_CONFIG ignored), in the order found. config_load never prints. */

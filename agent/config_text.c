@@ -85,4 +85,13 @@ config_describe(const struct kysod_config *c, char *buf, size_t len)
 	if (c->audit_log != NULL)
 		snprintf(buf + n, len - n, ", audit log %s%s", c->audit_log,
 		    c->audit_log_fixed ? " (fixed)" : "");
+	n = strlen(buf);
+	if (!c->web_origins_set && !c->web_origins_ask)
+		return;   /* the default: no web page may ask */
+	if (c->nweb_origins > 0)
+		snprintf(buf + n, len - n, ", %zu web origin(s) allowed, others %s",
+		    c->nweb_origins, c->web_origins_ask ? "asked" : "refused");
+	else
+		snprintf(buf + n, len - n, ", no web origin allowed, others %s",
+		    c->web_origins_ask ? "asked" : "refused");
 }

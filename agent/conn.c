@@ -13,6 +13,7 @@
 #include "conn.h"
 #include "dispatch.h"
 #include "kyso_err.h"
+#include "job.h"
 #include "log.h"
 #include "whois.h"
 #include "wire.h"
@@ -122,6 +123,13 @@ conn_drop(struct agent *a, struct conn *c)
 	c->state = c->state == CONN_SERVING ? CONN_ORPHAN : CONN_DEAD;
 	if (c->batch != NULL)
 		batch_conn_gone(c->batch);  /* it stops between two documents */
+	if (c->job != NULL) {
+		/* nobody waits for the answer: its dialog ends, and it signs nothing more */
+		atomic_store(&c->job->abort_why, JOB_ABORT_DISCONNECTED);
+		pinentry_abort_fire(&c->job->abort);
+		log_info("client %lu (pid %ld) left while its request was served: its dialog, if "
+		    "any, is closed", c->serial, (long)c->pid);
+	}
 	agent_fd_freed(a);
 	a->nconns--;
 	kbuf_free(&c->in);
@@ -155,6 +163,7 @@ void
 conn_drop_all(struct agent *a)
 {
 	while (a->conns != NULL) {
+		a->conns->job = NULL;   /* shutdown: jobs were ended and freed before */
 		conn_drop(a, a->conns);
 		conn_free(a, a->conns);
 	}
@@ -276,6 +285,7 @@ conn_process(struct agent *a, struct conn *c)
 			reply_clear(&r);
 			continue;
 		}
+		c->origin[0] = '\0';   /* set by web_gate for a web page's call */
 		if (dispatch_call(a, c, msg, &r, &c->oneway) == DISPATCH_PENDING) {
 			if (c->state == CONN_READY)  /* Subscribe made it CONN_STREAMING */
 				c->state = CONN_SERVING;

@@ -10,10 +10,12 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "origin.h"
 #include "reply.h"
 
 struct agent;
 struct doc_batch;
+struct job;
 
 /* What a connection is doing; one at a time. */
 enum conn_state {
@@ -42,6 +44,9 @@ struct conn {
 	long partial_since;  /* agent_now() when an unfinished message began; 0 if none */
 	long closing_since;  /* agent_now() when it began CONN_CLOSING */
 	struct doc_batch *batch; /* the SignDocuments call being served (CONN_SERVING), or NULL */
+	struct job *job;     /* the job serving the current call (its dialog ends when the
+	                      * client disconnects), or NULL */
+	char origin[ORIGIN_MAX + 1]; /* the web page of the current call ("": none; web.h) */
 	struct conn *prev, *next;
 };
 

@@ -21,9 +21,27 @@
 #define DIALOG_DOC_NAME_SHOWN 48
 
 /*
+ * Returns 1 if the character of the k-byte UTF-8 sequence at p (k > 1) would let a
+ * program's text redraw the dialog around it: a C1 control (U+0080..U+009F, such as
+ * NEXT LINE, a line break to some toolkits), the line and paragraph separators, and the
+ * bidirectional marks, embeddings, overrides and isolates, which reorder what follows
+ * them ("invoice<U+202E>fdp.exe" reads "invoiceexe.pdf").
+ */
+static int
+dialog_format_char(const unsigned char *p, size_t k)
+{
+	unsigned cp = k == 2 ? (p[0] & 0x1fu) << 6 | (p[1] & 0x3fu) :
+	    k == 3 ? (p[0] & 0x0fu) << 12 | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu) : 0;
+
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x61c || cp == 0x200e || cp == 0x200f ||
+	    (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/*
  * Copies the client's text for display: at most max characters, cut between two
- * characters; control characters (other than line breaks, at most breaks_max of them)
- * and bytes that are not UTF-8 become spaces, so that it cannot redraw the dialog.
+ * characters; control characters (other than line breaks, at most breaks_max of them),
+ * separators and bidirectional controls (dialog_format_char) and bytes that are not
+ * UTF-8 become spaces, so that it cannot redraw the dialog.
  */
 static void
 dialog_clean(const char *in, char *out, size_t len, size_t max, int breaks_max)
@@ -36,6 +54,10 @@ dialog_clean(const char *in, char *out, size_t len, size_t max, int breaks_max)
 		k = utf8_seq(p);
 		if (i + (k > 0 ? k : 1) + 4 >= len)
 			break;
+		if (k > 1 && dialog_format_char(p, k)) {
+			out[i++] = ' ';
+			continue;
+		}
 		if (k > 1) {
 			memcpy(out + i, p, k);
 			i += k;
@@ -54,27 +76,69 @@ dialog_clean(const char *in, char *out, size_t len, size_t max, int breaks_max)
 	out[i < len ? i : len - 1] = '\0';
 }
 
+/* A program's executable as shown: its path, or a phrase when it cannot be read. */
+static const char *
+dialog_exe(const char *exe)
+{
+	return exe[0] != '\0' && strcmp(exe, "?") != 0 ? exe :
+	    "(a program whose executable cannot be read)";
+}
+
+/* For a web page's request: "It asks through the browser B (pid) and its kyso host..." */
+static int
+dialog_web_via(const struct request_info *ri, char *buf, size_t len)
+{
+	return snprintf(buf, len, "It asks through the browser %s (pid %ld) and its kyso host "
+	    "%s (pid %ld).\n", dialog_exe(ri->browser), (long)ri->browser_pid,
+	    dialog_exe(ri->exe), (long)ri->pid);
+}
+
+/* "The web page X asks to sign with your certificate ... It asks through ..." */
+static int
+dialog_web_head(const struct request_info *ri, const struct p11_token_desc *tok, char *buf,
+    size_t len)
+{
+	int n = snprintf(buf, len, "The web page %s asks to sign with your certificate\n  %s\n"
+	    "on token \"%s\" (serial %s).\n", ri->origin, ri->subject, tok->label, tok->serial);
+
+	if (n < 0 || (size_t)n >= len)
+		return n;
+	n += dialog_web_via(ri, buf + n, len - (size_t)n);
+	if (n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, "\n");
+	return n;
+}
+
 /* The caller, the batch's documents, the certificate, the token and the description. */
 static void
 dialog_batch_body(const struct request_info *ri, const struct p11_token_desc *tok,
     const char *exe, const char *ending, char *buf, size_t len)
 {
 	char what[DIALOG_BATCH_DESC_SHOWN * 4 + 8], count[40];
+	const char *who = ri->origin[0] != '\0' ? "web page" : "program";
 	int one = ri->doc_count == 1, n;
 
 	snprintf(count, sizeof(count), one ? "a document" : "%zu documents", ri->doc_count);
-	n = snprintf(buf, len, "The program %s (pid %ld) asks to sign %s with your "
-	    "certificate\n  %s\non token \"%s\" (serial %s).\n\n%s:\n%s\n", exe,
-	    (long)ri->pid, count, ri->subject != NULL ? ri->subject : "?", tok->label,
-	    tok->serial, one ? "The document, as the program names it" :
-	    "The documents, as the program names them", ri->doc_list != NULL ?
-	    ri->doc_list : "");
+	if (ri->origin[0] != '\0')
+		n = snprintf(buf, len, "The web page %s asks to sign %s with your certificate\n"
+		    "  %s\non token \"%s\" (serial %s).\n", ri->origin, count,
+		    ri->subject != NULL ? ri->subject : "?", tok->label, tok->serial);
+	else
+		n = snprintf(buf, len, "The program %s (pid %ld) asks to sign %s with your "
+		    "certificate\n  %s\non token \"%s\" (serial %s).\n", exe, (long)ri->pid,
+		    count, ri->subject != NULL ? ri->subject : "?", tok->label, tok->serial);
+	if (n >= 0 && (size_t)n < len && ri->origin[0] != '\0')
+		n += dialog_web_via(ri, buf + n, len - (size_t)n);
+	if (n >= 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - (size_t)n, "\nThe document%s, as the %s names %s:\n%s\n",
+		    one ? "" : "s", who, one ? "it" : "them", ri->doc_list != NULL ?
+		    ri->doc_list : "");
 	if (n < 0 || (size_t)n >= len)
 		return;
 	if (ri->description != NULL) {
 		dialog_clean(ri->description, what, sizeof(what), DIALOG_BATCH_DESC_SHOWN, 1);
-		n += snprintf(buf + n, len - (size_t)n, "What %s, in the program's own words:\n"
-		    "  \"%s\"\n", one ? "it is" : "they are", what);
+		n += snprintf(buf + n, len - (size_t)n, "What %s, in the %s's own words:\n"
+		    "  \"%s\"\n", one ? "it is" : "they are", who, what);
 	}
 	if (n >= 0 && (size_t)n < len)
 		snprintf(buf + n, len - (size_t)n, "\n%s", ending);
@@ -108,15 +172,17 @@ dialog_body(const struct request_info *ri, const struct p11_token_desc *tok,
     const char *ending, char *buf, size_t len)
 {
 	char what[DIALOG_DESC_SHOWN * 4 + 8];
-	const char *exe = ri->exe[0] != '\0' && strcmp(ri->exe, "?") != 0 ? ri->exe :
-	    "(a program whose executable cannot be read)";
+	const char *exe = dialog_exe(ri->exe);
+	const char *who = ri->origin[0] != '\0' ? "web page" : "program";
 	int n;
 
 	if (ri->doc_count > 0) {
 		dialog_batch_body(ri, tok, exe, ending, buf, len);
 		return;
 	}
-	if (ri->subject != NULL)
+	if (ri->subject != NULL && ri->origin[0] != '\0')
+		n = dialog_web_head(ri, tok, buf, len);
+	else if (ri->subject != NULL)
 		n = snprintf(buf, len, "The program %s (pid %ld) asks to sign with your "
 		    "certificate\n  %s\non token \"%s\" (serial %s).\n\n", exe, (long)ri->pid,
 		    ri->subject, tok->label, tok->serial);
@@ -127,11 +193,11 @@ dialog_body(const struct request_info *ri, const struct p11_token_desc *tok,
 		return;
 	if (ri->subject != NULL && ri->description != NULL) {
 		dialog_clean(ri->description, what, sizeof(what), DIALOG_DESC_SHOWN, 4);
-		n += snprintf(buf + n, len - (size_t)n, "What is signed, in the program's own "
-		    "words:\n  \"%s\"\n\n", what);
+		n += snprintf(buf + n, len - (size_t)n, "What is signed, in the %s's own "
+		    "words:\n  \"%s\"\n\n", who, what);
 	} else if (ri->subject != NULL) {
-		n += snprintf(buf + n, len - (size_t)n, "The program did not say what it "
-		    "signs.\n\n");
+		n += snprintf(buf + n, len - (size_t)n, "The %s did not say what it signs.\n\n",
+		    who);
 	}
 	if (n >= 0 && (size_t)n < len)
 		snprintf(buf + n, len - (size_t)n, "%s", ending);
@@ -256,4 +322,42 @@ void
 dialog_pinpad_end(struct pinentry_popup *p)
 {
 	pinentry_popup_stop(p);
+}
+
+int
+dialog_web_allow(const struct request_info *ri, struct pinentry_abort *ab, int *always,
+    char *why, size_t whylen)
+{
+	char body[DIALOG_TEXT_MAX];
+	struct pinentry_req q;
+	int r;
+
+	*always = 0;
+	snprintf(body, sizeof(body), "The web page\n  %s\nasks to use your signing "
+	    "certificates: to see them, and to ask you for signatures.\nIt asks through the "
+	    "browser %s (pid %ld).\n\nThis page is not among those your unit allows. Allow it "
+	    "only if you know this site and opened it yourself.\nEvery signature it asks for "
+	    "is still shown to you first.", ri->origin, dialog_exe(ri->browser),
+	    (long)ri->browser_pid);
+	dialog_req(ri, &q);
+	q.title = "kyso: a web page asks";
+	q.desc = body;
+	q.ok = "Allow";
+	q.cancel = "Refuse";
+	if ((r = pinentry_confirm(&q, ab, why, whylen)) != KYSO_OK)
+		return r;
+	/* a second question, so that no answer but a clear "always" remembers the page */
+	snprintf(body, sizeof(body), "Allow the web page\n  %s\nfrom now on, without asking "
+	    "again?\n\nOnly for now: it is asked about again once it has not asked for %d "
+	    "minutes.\n(kyso web-origins --forget %s takes either back.)", ri->origin,
+	    WEB_ONCE_TTL_S / 60, ri->origin);
+	q.title = "kyso: remember this web page?";
+	q.ok = "Always allow";
+	q.cancel = "Only for now";
+	r = pinentry_confirm(&q, ab, why, whylen);
+	if (r == KYSO_OK)
+		*always = 1;
+	else if (r == KYSO_ERR_CANCELLED && pinentry_abort_fired(ab))
+		return r;   /* ended from outside: the call is not served */
+	return KYSO_OK;
 }

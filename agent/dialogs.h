@@ -6,9 +6,11 @@
  * credentials), the certificate (subject), the token (label, serial) and the client's
  * description of what is signed, clearly marked as the program's own words (for a
  * SignDocuments batch: how many documents, the first names, one consent for them all,
- * and for a key that wants the PIN for every signature, which document); a PIN dialog
- * warns when the token says few tries are left or after a wrong PIN. They run in the
- * token's worker thread: one dialog per token at a time, nothing else waits for them.
+ * and for a key that wants the PIN for every signature, which document; for a web
+ * page's request: the page's origin and the browser, and the page's own words); a PIN
+ * dialog warns when the token says few tries are left or after a wrong PIN. They run in
+ * the token's worker thread: one dialog per token at a time, nothing else waits for
+ * them.
  */
 #ifndef KYSO_DIALOGS_H
 #define KYSO_DIALOGS_H
@@ -20,6 +22,9 @@ struct p11_token_desc;
 struct pinentry_abort;
 struct pinentry_popup;
 struct request_info;
+
+/* A web page allowed "only for now" is asked about again after this long unused. */
+#define WEB_ONCE_TTL_S 600
 
 /*
  * Asks for the user PIN of token tok for the request ri (every_signature: the key wants
@@ -57,5 +62,15 @@ void dialog_pinpad_end(struct pinentry_popup *p);
  * for the rest of total. Returns a malloc'd string, or NULL on ENOMEM.
  */
 char *dialog_document_list(const char *const *first, size_t nfirst, size_t total);
+
+/*
+ * Asks whether the web page of ri (ri->origin, not in web_origins) may ask at all: Allow
+ * or Refuse; then, if allowed, whether to remember it (Always allow, or Only for now:
+ * anything but "Always allow" means for now only, WEB_ONCE_TTL_S). Runs in a thread of its own (web.c).
+ * Returns KYSO_OK with *always (1: remember), KYSO_ERR_CANCELLED (refused, or ab fired),
+ * KYSO_ERR_TIMEOUT, or KYSO_ERR_PINENTRY / KYSO_ERR_NOMEM with a sentence in why.
+ */
+int dialog_web_allow(const struct request_info *ri, struct pinentry_abort *ab, int *always,
+    char *why, size_t whylen);
 
 #endif

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "logins.h"
 #include "tokens.h"
+#include "web.h"
 
 static const struct {
 	const char *name;
@@ -27,6 +28,8 @@ static const struct {
 	{ "io.kyso.Agent.Subscribe", method_subscribe },
 	{ "io.kyso.Agent.ListModules", method_list_modules },
 	{ "io.kyso.Agent.SignDocuments", method_sign_documents },
+	{ "io.kyso.Agent.ListWebOrigins", method_list_web_origins },
+	{ "io.kyso.Agent.ForgetWebOrigins", method_forget_web_origins },
 	{ "io.kyso.Agent.SignDigests", method_sign_digests },
 };
 
@@ -173,6 +176,12 @@ dispatch_complete(struct agent *a, struct job *j)
 	int was_logged_in = 0;
 
 	memset(&before, 0, sizeof(before));
+	if (j->conn != NULL && j->conn->job == j)
+		j->conn->job = NULL;   /* its client's disconnection has nothing to end now */
+	if (j->kind == JOB_WEB_ASK) {
+		web_complete(a, j);
+		return;
+	}
 	if (j->token != NULL) {
 		before = j->token->desc;
 		was_logged_in = j->token->logged_in;
@@ -199,6 +208,8 @@ dispatch_complete(struct agent *a, struct job *j)
 	case JOB_MODSCAN:
 		tokens_module_scanned(a, j);
 		return;
+	case JOB_WEB_ASK:
+		return;   /* above */
 	}
 	if (j->conn != NULL && (j->kind == JOB_LOGIN || j->kind == JOB_SIGN)) {
 		if (r.error != NULL)

@@ -6,6 +6,7 @@
 #include "job.h"
 #include "request.h"
 #include "secret.h"
+#include "web.h"
 
 struct job *
 job_new(enum job_kind kind)
@@ -101,6 +102,10 @@ job_free(struct job *j)
 		break;
 	case JOB_MODSCAN:
 		free(j->u.modscan.slots);
+		break;
+	case JOB_WEB_ASK:
+		request_info_free(j->u.web.ri);
+		web_ask_free(j->u.web.ask);
 		break;
 	case JOB_SCAN:
 	case JOB_LOGOUT:

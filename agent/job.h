@@ -8,9 +8,10 @@
  * A job is a header every kind has (its kind, the abort that ends its dialog, who waits,
  * the result and what the worker learnt about the token) and a tagged union (u) with the
  * part of its kind: a scan's, a login's, a logout's, a signature's, a document's (a
- * signature and the document), a module scan's. The parts that log in share struct
- * job_auth (the PIN, the request, why it was cancelled); job_auth_part, job_sign_part
- * and job_doc_part give the part of a job whatever its kind, or NULL.
+ * signature and the document), a module scan's, a web page question's. The parts that
+ * log in share struct job_auth (the PIN, the request, why it was cancelled);
+ * job_auth_part, job_sign_part and job_doc_part give the part of a job whatever its
+ * kind, or NULL.
  */
 #ifndef KYSO_JOB_H
 #define KYSO_JOB_H
@@ -29,6 +30,8 @@ struct kyso_secret;
 struct fanout;
 struct modwatch;
 struct request_info;
+struct doc_job;
+struct web_ask;
 
 enum job_kind {
 	JOB_SCAN,    /* describe the token and list its certificates */
@@ -38,11 +41,14 @@ enum job_kind {
 	JOB_MODSCAN, /* not a worker's: a module watcher's list of the module's tokens */
 	JOB_DOCUMENT,/* SignDocuments: one document's CMS signed attributes, signed like
 	              * JOB_SIGN (doc_job.h); its sig then holds the whole CMS ContentInfo */
+	JOB_WEB_ASK, /* not a worker's: may a web page ask? (web.c, a dialog thread) */
 };
 
-/* Why a job's dialog was ended from outside (job.abort_why). */
+/* Why a job's dialog was ended from outside (job.abort_why); DISCONNECTED: the client
+ * that waits for it closed its connection (conn_drop, and a SignDocuments batch's
+ * batch_conn_gone): the job must not sign any more. */
 enum job_abort { JOB_ABORT_NONE, JOB_ABORT_REMOVED, JOB_ABORT_LOCKED,
-	JOB_ABORT_DISCONNECTED /* the client of a SignDocuments batch went away */ };
+	JOB_ABORT_DISCONNECTED };
 
 /*
  * Why a job ended with KYSO_ERR_CANCELLED (job_auth.cancel): one row each in job.c's table,
@@ -161,6 +167,14 @@ struct job_modscan {
 	int initial;                /* of the start-up: serving waits for it */
 };
 
+/* JOB_WEB_ASK: may a web page ask? (web.c, a dialog thread; no token) */
+struct job_web {
+	struct request_info *ri;    /* owned; the page and its browser */
+	enum job_cancel cancel;     /* KYSO_ERR_CANCELLED: why */
+	struct web_ask *ask;        /* owned; the call to serve again once the officer
+	                             * allowed the page */
+};
+
 /* A job: the header every kind has, and its kind's part (u, tagged by kind). */
 struct job {
 	enum job_kind kind;
@@ -185,6 +199,7 @@ struct job {
 		struct job_sign sign;
 		struct job_document document;
 		struct job_modscan modscan;
+		struct job_web web;
 	} u;
 };
 

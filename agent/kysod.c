@@ -18,6 +18,7 @@
 #include "kyso_err.h"
 #include "log.h"
 #include "p11.h"
+#include "web_store.h"
 
 #ifndef KYSO_VERSION
 #define KYSO_VERSION "0.0.0"
@@ -239,7 +240,7 @@ policy_from_config(const struct kysod_config *cfg, const char *user_path,
     struct agent_options *o, char *origin, size_t originlen, char *audit, size_t auditlen)
 {
 	struct agent_policy *p = &o->policy;
-	static char resolved[4096];
+	static char resolved[4096], web_store[4096];
 	const char *prog = cfg->pinentry;
 
 	if (cfg->pinentry_fixed)
@@ -268,6 +269,14 @@ policy_from_config(const struct kysod_config *cfg, const char *user_path,
 		return KYSO_ERR_INVALID_ARG;
 	}
 	p->audit_path = audit;
+	p->web_origins = (const char *const *)cfg->web_origins;
+	p->nweb_origins = cfg->nweb_origins;
+	p->web_ask = cfg->web_origins_ask;
+	if (web_store_path_default(web_store, sizeof(web_store)) == KYSO_OK)
+		p->web_store_path = web_store;
+	else if (p->web_ask)
+		log_warn("no state directory (set XDG_STATE_HOME or HOME): web pages the officer "
+		    "allows are allowed on that connection only");
 	snprintf(origin, originlen, "%s or %s", config_admin_path(), user_path);
 	p->origin = origin;
 	o->logind = 1;

@@ -4,7 +4,8 @@
  *
  * It runs as the same user as kysod, outside kysod's user namespace: socket-activated by
  * kysod-whois.socket, or on --socket PATH. For each request it takes the descriptor
- * passed with it, reads SO_PEERCRED from it and /proc/PID/exe, closes it, and answers.
+ * passed with it, reads SO_PEERCRED from it and /proc/PID/exe (for 'P': the exe of the
+ * peer's parent, the browser of a browser host), closes it, and answers.
  * It never reads or writes the client's connection, and answers only processes of its
  * own user. Single-threaded; it exits when systemd stops it, or on SIGTERM.
  */
@@ -25,6 +26,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "procinfo.h"
 #include "whois.h"
 
 #ifndef KYSO_VERSION
@@ -43,10 +45,12 @@ on_term(int sig)
 	stopping = 1;
 }
 
-/* The answer for the descriptor passed with a request. */
+/* The answer for the descriptor passed with a request: its peer, or with parent its
+ * peer's parent. */
 static void
-answer(int fd, char *out, size_t outlen)
+answer(int fd, int parent, char *out, size_t outlen)
 {
+	pid_t who;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	struct stat st;
@@ -62,13 +66,18 @@ answer(int fd, char *out, size_t outlen)
 		snprintf(out, outlen, "ERR the peer runs as another user");
 		return;
 	}
-	snprintf(link, sizeof(link), "/proc/%ld/exe", (long)cred.pid);
+	who = parent ? proc_parent(cred.pid) : cred.pid;
+	if (who <= 0) {
+		snprintf(out, outlen, "ERR the parent of pid %ld cannot be read", (long)cred.pid);
+		return;
+	}
+	snprintf(link, sizeof(link), "/proc/%ld/exe", (long)who);
 	if ((n = readlink(link, path, sizeof(path) - 1)) < 0) {
 		snprintf(out, outlen, "ERR %s: %s", link, strerror(errno));
 		return;
 	}
 	path[n] = '\0';
-	snprintf(out, outlen, "OK %ld %s", (long)cred.pid, path);
+	snprintf(out, outlen, "OK %ld %s", (long)who, path);
 }
 
 /* Serves one request from client c; returns -1 when the client is gone. */
@@ -90,10 +99,11 @@ serve(int c)
 			for (size_t i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int) &&
 			    nfds < 4; i++)
 				memcpy(&fds[nfds++], CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-	if (n != 1 || req[0] != 'W' || nfds != 1 || (m.msg_flags & MSG_CTRUNC))
-		snprintf(reply, sizeof(reply), "ERR a request is 'W' and one descriptor");
+	if (n != 1 || (req[0] != 'W' && req[0] != 'P') || nfds != 1 ||
+	    (m.msg_flags & MSG_CTRUNC))
+		snprintf(reply, sizeof(reply), "ERR a request is 'W' or 'P' and one descriptor");
 	else
-		answer(fds[0], reply, sizeof(reply));
+		answer(fds[0], req[0] == 'P', reply, sizeof(reply));
 	for (int i = 0; i < nfds; i++)
 		close(fds[i]);
 	(void)send(c, reply, strlen(reply), MSG_NOSIGNAL);

@@ -25,6 +25,7 @@
 #include "rfc3339.h"
 #include "secret.h"
 #include "tokens.h"
+#include "web.h"
 #include "wire.h"
 
 #define CONTENT_TYPE_MAX 128
@@ -40,7 +41,7 @@ static int
 docs_read_params(const struct agent *a, json_t *p, struct docs_params *dp, struct reply *r)
 {
 	static const char *const allowed[] = { "certificate", "documents", "profile",
-		"algorithm", "pin", "description", NULL };
+		"algorithm", "pin", "description", "origin", NULL };
 	json_t *docs;
 	int e;
 
@@ -94,9 +95,9 @@ oid_ok(const char *s)
 	return 1;
 }
 
-/* Reads document i of the call into doc. */
+/* Reads document i of the call into doc; a PAdES document's content type can only be id-data. */
 static int
-docs_read_one(json_t *e, size_t i, struct batch_doc *doc, struct reply *r)
+docs_read_one(json_t *e, size_t i, struct batch_doc *doc, int pades, struct reply *r)
 {
 	static const char *const allowed[] = { "name", "digest", "digest_algorithm",
 		"content_type", "signing_time", NULL };
@@ -116,8 +117,9 @@ docs_read_one(json_t *e, size_t i, struct batch_doc *doc, struct reply *r)
 	    (err = params_elem_string(e, "documents", i, "signing_time", 0, 64, &when, r)) !=
 	    KYSO_OK)
 		return err;
+	/* C0, DEL, and C1 (U+0080..U+009F, UTF-8 C2 80..C2 9F: NEXT LINE, CSI...) */
 	for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++)
-		if (*p < 0x20 || *p == 0x7f)
+		if (*p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
 			return docs_invalid(r, i, "name", "a name must not hold control characters");
 	doc->hash_bits = strcmp(alg, "sha256") == 0 ? 256 : strcmp(alg, "sha384") == 0 ? 384 :
 	    strcmp(alg, "sha512") == 0 ? 512 : 0;
@@ -142,6 +144,10 @@ docs_read_one(json_t *e, size_t i, struct batch_doc *doc, struct reply *r)
 	if (ctype != NULL && !oid_ok(ctype))
 		return docs_invalid(r, i, "content_type", "must be an object identifier in dotted "
 		    "form, such as 1.2.840.113549.1.7.1");
+	/* ETSI EN 319 142-1 5.1: a PAdES CMS signs the ByteRange as id-data */
+	if (pades && ctype != NULL && strcmp(ctype, "1.2.840.113549.1.7.1") != 0)
+		return docs_invalid(r, i, "content_type", "a PAdES signature's content type is "
+		    "id-data (1.2.840.113549.1.7.1), as ETSI EN 319 142-1 requires");
 	if (when != NULL) {
 		if (rfc3339_parse(when, 1, &ms) != 0 || ms < 0)
 			return docs_invalid(r, i, "signing_time", "must be an RFC 3339 time with "
@@ -412,10 +418,24 @@ method_sign_documents(struct agent *a, struct conn *c, json_t *p, struct reply *
 	b->profile = dp.profile != NULL && strcmp(dp.profile, "pades") == 0 ?
 	    CMS_PROFILE_PADES : CMS_PROFILE_CADES;
 	for (size_t i = 0; i < dp.n; i++)
-		if (docs_read_one(json_array_get(dp.documents, i), i, &b->docs[i], r) != KYSO_OK)
+		if (docs_read_one(json_array_get(dp.documents, i), i, &b->docs[i],
+		    b->profile == CMS_PROFILE_PADES, r) != KYSO_OK)
 			goto refused;
-	if (docs_unique_names(b, r) != KYSO_OK ||
-	    sign_find_cert(a, dp.certificate, &cert, r) != KYSO_OK ||
+	if (docs_unique_names(b, r) != KYSO_OK)
+		goto refused;
+	/* a web page's call: its origin decides first, so that a page refused learns
+	 * nothing about the certificates (web.h) */
+	switch (web_gate(a, c, p, method_sign_documents, WEB_AUDIT_DOCUMENTS, r)) {
+	case WEB_GATE_PASS:
+		break;
+	case WEB_GATE_DONE:
+		goto refused;
+	case WEB_GATE_PENDING:
+		batch_free(b);
+		secret_free(dp.pin);
+		return DISPATCH_PENDING;
+	}
+	if (sign_find_cert(a, dp.certificate, &cert, r) != KYSO_OK ||
 	    docs_algorithms(cert, dp.algorithm, b, r) != KYSO_OK)
 		goto refused;
 	t = cert->token;

@@ -18,6 +18,7 @@
 #include "request.h"
 #include "secret.h"
 #include "tokens.h"
+#include "web.h"
 
 struct sign_params {
 	const char *certificate, *algorithm, *description, *format;
@@ -39,7 +40,7 @@ sign_read_params(const struct agent *a, json_t *p, struct sign_params *sp,
     struct reply *r)
 {
 	static const char *const allowed[] = { "certificate", "algorithm", "digest", "data",
-		"pin", "description", "signature_format", NULL };
+		"pin", "description", "signature_format", "origin", NULL };
 	int e;
 
 	if ((e = params_only(p, allowed, r)) != KYSO_OK ||
@@ -322,7 +323,7 @@ static enum dispatch_result
 sign_method(struct agent *a, struct conn *c, json_t *p, struct reply *r, int many)
 {
 	static const char *const allowed_many[] = { "certificate", "algorithm", "digests",
-		"pin", "description", "signature_format", NULL };
+		"pin", "description", "signature_format", "origin", NULL };
 	const char *method = many ? "io.kyso.Agent.SignDigests" : "io.kyso.Agent.Sign";
 	struct job_digests *m = NULL;
 	struct sign_params sp = { 0 };
@@ -352,10 +353,23 @@ sign_method(struct agent *a, struct conn *c, json_t *p, struct reply *r, int man
 			    "'raw'");
 			goto done;
 		}
-		if (sign_check(a, &sp, &cert, &alg, r) != KYSO_OK)
-			goto done;
-	} else if (sign_read_params(a, p, &sp, r) != KYSO_OK ||
-	    sign_check(a, &sp, &cert, &alg, r) != KYSO_OK) {
+	} else if (sign_read_params(a, p, &sp, r) != KYSO_OK) {
+		goto done;
+	}
+	/* a web page's call: its origin decides first, so that a page refused learns
+	 * nothing about the certificates */
+	switch (web_gate(a, c, p, many ? method_sign_digests : method_sign, WEB_AUDIT_SIGN,
+	    r)) {
+	case WEB_GATE_PASS:
+		break;
+	case WEB_GATE_DONE:
+		goto done;
+	case WEB_GATE_PENDING:
+		sign_params_free(&sp);
+		job_digests_free(m);
+		return DISPATCH_PENDING;
+	}
+	if (sign_check(a, &sp, &cert, &alg, r) != KYSO_OK) {
 		goto done;
 	}
 	t = cert->token;
@@ -419,8 +433,9 @@ sign_method(struct agent *a, struct conn *c, json_t *p, struct reply *r, int man
 	sg->auth.protected_auth_path = !!(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH);
 	sg->always_auth = cert->always_auth;
 	sg->auth.logout_after = a->policy.no_login_cache;
-	log_info("client %lu (pid %ld, %s): sign %zu digest(s) with certificate %.16s (%s) on "
-	    "token '%s', %s; description: %.*s", c->serial, (long)c->pid, c->exe,
+	log_info("client %lu (pid %ld, %s%s%s): sign %zu digest(s) with certificate %.16s (%s) "
+	    "on token '%s', %s; description: %.*s", c->serial, (long)c->pid, c->exe,
+	    c->origin[0] != '\0' ? ", for web page " : "", c->origin,
 	    sg->many != NULL ? sg->many->n : (size_t)1, cert->ci.id, cert->ci.subject,
 	    t->desc.label, alg->name,
 	    sp.description != NULL ? utf8_prefix(sp.description, 200) : 6,

@@ -14,6 +14,7 @@
 #include "request.h"
 #include "secret.h"
 #include "tokens.h"
+#include "web.h"
 #include "worker.h"
 
 /* Lock(): one logout per token; the caller hears back when the last is done. */
@@ -63,15 +64,22 @@ token_param(struct agent *a, const char *ref, struct reply *r)
 enum dispatch_result
 method_list_certificates(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 {
-	static const char *const allowed[] = { "token", NULL };
+	static const char *const allowed[] = { "token", "origin", NULL };
 	struct token *only = NULL;
 	const char *ref;
 	json_t *list;
 
-	(void)c;
 	if (params_only(p, allowed, r) != KYSO_OK ||
 	    params_string(p, "token", 0, 256, &ref, r) != KYSO_OK)
 		return DISPATCH_DONE;
+	switch (web_gate(a, c, p, method_list_certificates, WEB_AUDIT_NONE, r)) {
+	case WEB_GATE_PASS:
+		break;
+	case WEB_GATE_DONE:
+		return DISPATCH_DONE;
+	case WEB_GATE_PENDING:
+		return DISPATCH_PENDING;
+	}
 	if (ref != NULL && (only = token_param(a, ref, r)) == NULL)
 		return DISPATCH_DONE;
 	if ((list = json_array()) == NULL) {

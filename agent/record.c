@@ -18,6 +18,7 @@
 #include "record.h"
 #include "reply.h"
 #include "request.h"
+#include "web.h"
 
 /* The varlink error name a job's result is answered with (reply_from_job's choice). */
 static const char *
@@ -43,6 +44,10 @@ record_fill(struct audit_record *rec, const struct request_info *ri,
 	rec->uid = ri->uid;
 	rec->pid = ri->pid;
 	rec->exe = ri->exe;
+	if (ri->origin[0] != '\0') {
+		rec->origin = ri->origin;
+		rec->browser = ri->browser;
+	}
 	rec->method = ri->method;
 	if (tok != NULL) {
 		rec->token_serial = tok->serial;
@@ -130,17 +135,27 @@ record_sign_job(struct job *j, const struct p11_token_desc *tok)
 	snprintf(j->why, sizeof(j->why), "%s", err);
 }
 
-/* The record of a call of method from c that the loop refused with r. */
+/*
+ * The record of a call of method from c that the loop refused with r; for a web page's
+ * call, the browser (the caller's parent) is written into browser (len bytes).
+ */
 static void
 record_refused_call(struct audit_record *rec, const struct conn *c, const char *method,
     const struct cert *cert, const char *algorithm, const char *description,
-    const struct reply *r)
+    const struct reply *r, char *browser, size_t len)
 {
+	pid_t ppid;
+
 	memset(rec, 0, sizeof(*rec));
 	clock_gettime(CLOCK_REALTIME, &rec->when);
 	rec->uid = c->uid;
 	rec->pid = c->pid;
 	rec->exe = c->exe;
+	if (c->origin[0] != '\0') {
+		rec->origin = c->origin;
+		(void)web_parent(c->fd, c->pid, &ppid, browser, len);
+		rec->browser = browser;
+	}
 	rec->method = method;
 	if (cert != NULL) {
 		rec->token_serial = cert->token->desc.serial;
@@ -177,11 +192,12 @@ record_refusal_method(struct agent *a, const struct conn *c, const char *method,
     const struct reply *r)
 {
 	struct audit_record rec;
-	char err[256];
+	char err[256], browser[256];
 
 	if (a->audit == NULL || r->error == NULL)
 		return;
-	record_refused_call(&rec, c, method, cert, algorithm, description, r);
+	record_refused_call(&rec, c, method, cert, algorithm, description, r, browser,
+	    sizeof(browser));
 	rec.digest = digest_len > 0 ? digest : NULL;
 	rec.digest_len = digest_len;
 	rec.digest_alg = digest_alg;
@@ -243,14 +259,14 @@ record_documents_refused(struct agent *a, const struct conn *c, const struct cer
 	struct audit_record rec;
 	size_t n = json_is_array(documents) ? json_array_size(documents) : 0, done = 0;
 	unsigned char digest[64];
-	char err[256];
+	char err[256], browser[256];
 
 	if (a->audit == NULL || r->error == NULL)
 		return;
 	if (n > BATCH_DOCS_MAX)
 		n = 0;  /* refused for that: one record for the call */
 	record_refused_call(&rec, c, "io.kyso.Agent.SignDocuments", cert, algorithm,
-	    description, r);
+	    description, r, browser, sizeof(browser));
 	rec.profile = profile;
 	for (size_t i = 0; i <= n; i++) {
 		json_t *d = i < n ? json_array_get(documents, i) : NULL;

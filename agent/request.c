@@ -5,6 +5,7 @@
 #include "agent.h"
 #include "conn.h"
 #include "request.h"
+#include "web.h"
 
 /* strdup that keeps NULL as NULL; returns 0 on ENOMEM. */
 static int
@@ -30,6 +31,10 @@ request_info_new(const struct agent *a, const struct conn *c, const char *method
 	memcpy(ri->exe, c->exe, sizeof(ri->exe));
 	ri->exe[sizeof(ri->exe) - 1] = '\0';
 	ri->method = method;
+	memcpy(ri->origin, c->origin, sizeof(ri->origin));
+	if (ri->origin[0] != '\0')
+		(void)web_parent(c->fd, c->pid, &ri->browser_pid, ri->browser,
+		    sizeof(ri->browser));
 	ri->pinentry_timeout = p->pinentry_timeout;
 	ri->confirm = p->confirm;
 	ri->no_client_pin = p->no_client_pin;

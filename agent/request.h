@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "origin.h"
+
 struct agent;
 struct audit_log;
 struct conn;
@@ -22,6 +24,11 @@ struct request_info {
 	pid_t pid;
 	char exe[256];
 	const char *method;         /* "io.kyso.Agent.Sign", "...SignDocuments", "...Login" */
+	/* a web page's call (web.h): its origin ("" for none), and the browser, the program
+	 * that started the caller (the browser host), from /proc */
+	char origin[ORIGIN_MAX + 1];
+	pid_t browser_pid;
+	char browser[256];
 	char *description;          /* the client's own words about what is signed, or NULL */
 	/* what it is about */
 	char cert_id[65];           /* "" for a Login */

@@ -330,6 +330,31 @@ ops_sign_rest(struct p11_session *s, const struct p11_token_desc *expect, struct
 	return r;
 }
 
+/*
+ * Whether the officer confirms this signature first: the policy says so for every one
+ * (confirm = yes; for a batch the first document's, batch.c); a web page's signature is
+ * always confirmed (a batch once), unless a PIN is about to be asked for it anyway (the
+ * PIN dialog names the page too, and typing the PIN agrees).
+ */
+static int
+ops_wants_confirm(struct p11_session *s, const struct job *j)
+{
+	const struct job_sign *sg = job_sign_part(j);
+	const struct request_info *ri = sg->auth.ri;
+	int login_coming;
+
+	if (ri == NULL)
+		return 0;
+	if (ri->confirm)
+		return 1;
+	if (ri->origin[0] == '\0')
+		return 0;
+	if (ri->doc_count > 0 && ri->doc_index != 0)
+		return 0;   /* a batch: one consent, by its first document */
+	login_coming = sg->login_required && !sg->was_logged_in && !p11_session_logged_in(s);
+	return !login_coming && !sg->always_auth;
+}
+
 static int
 ops_sign(struct p11_session *s, const struct p11_token_desc *expect,
     struct pinentry_abort *ab, struct job *j)
@@ -337,7 +362,10 @@ ops_sign(struct p11_session *s, const struct p11_token_desc *expect,
 	struct job_sign *sg = job_sign_part(j);
 	int r, logged_in_now = 0;
 
-	if (sg->auth.ri != NULL && sg->auth.ri->confirm) {
+	/* a client that left gets no signature, so none is made (conn_drop) */
+	if ((r = ops_interrupted(j)) != KYSO_OK)
+		return r;
+	if (ops_wants_confirm(s, j)) {
 		/* policy: the officer confirms every signature, even with the login cached */
 		if (!ops_can_ask(j)) {
 			snprintf(j->why, sizeof(j->why), "pinentry = none");
@@ -360,7 +388,7 @@ ops_sign(struct p11_session *s, const struct p11_token_desc *expect,
 			return r;
 		logged_in_now = 1;
 	}
-	r = ops_sign_once(s, expect, j);
+	r = ops_sign_once(s, expect, j);   /* which ends a job whose client left */
 	if ((r == KYSO_ERR_PIN_REQUIRED || (r == KYSO_ERR_KEY_NOT_FOUND && sg->login_required)) &&
 	    !logged_in_now && !p11_session_logged_in(s) &&
 	    (sg->auth.pin != NULL || sg->auth.protected_auth_path || ops_can_ask(j))) {

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "conn.h"
 #include "events.h"
 #include "job.h"
 #include "kyso_err.h"
@@ -15,6 +16,8 @@ void
 tokens_submit(struct token *t, struct job *j)
 {
 	t->pending++;
+	if (j->conn != NULL)
+		j->conn->job = j;   /* its dialog ends if the client disconnects (conn_drop) */
 	worker_submit(t->worker, j);
 }
 

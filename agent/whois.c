@@ -42,12 +42,12 @@ whois_connect(const char *path, char *out, size_t outlen)
 	return KYSO_OK;
 }
 
-/* One request and its reply on the open connection, within the time left. */
+/* One request (what: 'W' or 'P') and its reply on the open connection, in time. */
 static int
-whois_ask(int conn_fd, char *reply, size_t replylen, ssize_t *n)
+whois_ask(char what, int conn_fd, char *reply, size_t replylen, ssize_t *n)
 {
 	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
-	char w = 'W';
+	char w = what;
 	struct iovec iov = { &w, 1 };
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
 		.msg_controllen = sizeof(u.buf) };
@@ -72,8 +72,9 @@ whois_ask(int conn_fd, char *reply, size_t replylen, ssize_t *n)
 	return KYSO_OK;
 }
 
-int
-whois_exe(int conn_fd, pid_t pid, char *out, size_t outlen)
+/* Asks what ('W' or 'P') about conn_fd's peer: KYSO_OK with *who and the path in out. */
+static int
+whois_query(char what, int conn_fd, pid_t *who, char *out, size_t outlen)
 {
 	const char *path = getenv("KYSO_WHOIS_SOCKET");
 	char reply[WHOIS_REPLY_MAX + 1], *end;
@@ -89,7 +90,7 @@ whois_exe(int conn_fd, pid_t pid, char *out, size_t outlen)
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (whois_fd < 0 && (e = whois_connect(path, out, outlen)) != KYSO_OK)
 			return e;
-		if ((e = whois_ask(conn_fd, reply, sizeof(reply), &n)) == KYSO_OK)
+		if ((e = whois_ask(what, conn_fd, reply, sizeof(reply), &n)) == KYSO_OK)
 			break;
 		whois_close();
 		if (e == KYSO_ERR_TIMEOUT) {
@@ -112,11 +113,27 @@ whois_exe(int conn_fd, pid_t pid, char *out, size_t outlen)
 		snprintf(out, outlen, "kysod-whois sent a malformed answer");
 		return KYSO_ERR_PROTOCOL;
 	}
-	if ((pid_t)got != pid) {  /* another connection, or another pid namespace */
-		snprintf(out, outlen, "kysod-whois named pid %ld, the connection says %ld", got,
-		    (long)pid);
-		return KYSO_ERR_PROTOCOL;
-	}
+	*who = (pid_t)got;
 	snprintf(out, outlen, "%s", end + 1);
 	return KYSO_OK;
+}
+
+int
+whois_exe(int conn_fd, pid_t pid, char *out, size_t outlen)
+{
+	pid_t who = 0;
+	int e = whois_query('W', conn_fd, &who, out, outlen);
+
+	if (e == KYSO_OK && who != pid) {  /* another connection, or another pid namespace */
+		snprintf(out, outlen, "kysod-whois named pid %ld, the connection says %ld",
+		    (long)who, (long)pid);
+		return KYSO_ERR_PROTOCOL;
+	}
+	return e;
+}
+
+int
+whois_parent(int conn_fd, pid_t *ppid, char *out, size_t outlen)
+{
+	return whois_query('P', conn_fd, ppid, out, outlen);
 }

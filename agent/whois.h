@@ -11,7 +11,8 @@
  * /proc/PID/exe); it never reads or writes the connection.
  *
  * The protocol, on a SOCK_SEQPACKET socket ($KYSO_WHOIS_SOCKET, set by kysod.service):
- *   request: one byte 'W' with one descriptor (SCM_RIGHTS)
+ *   request: one byte 'W' with one descriptor (SCM_RIGHTS): its peer; or 'P': the peer's
+ *            parent (the browser that started a browser host, web.h)
  *   reply:   "OK PID PATH" or "ERR SENTENCE", at most WHOIS_REPLY_MAX bytes, no NUL
  */
 #ifndef KYSO_WHOIS_H
@@ -32,6 +33,12 @@
  * sentence in out.
  */
 int whois_exe(int conn_fd, pid_t pid, char *out, size_t outlen);
+
+/*
+ * The same for the parent of conn_fd's peer: KYSO_OK with *ppid and the path in out, or
+ * an error as whois_exe's.
+ */
+int whois_parent(int conn_fd, pid_t *ppid, char *out, size_t outlen);
 
 /* Closes the connection to the service (at shutdown); it is made again when needed. */
 void whois_close(void);

@@ -221,7 +221,8 @@ job_shares_token(const struct worker *w, const struct job *j)
 		return 0;
 	if (sg->always_auth || sg->key_wants_pin || sg->auth.logout_after)
 		return 0;
-	return sg->auth.ri == NULL || !sg->auth.ri->confirm;
+	/* a confirmation dialog: the policy's, or a web page's (always shown) */
+	return sg->auth.ri == NULL || (!sg->auth.ri->confirm && sg->auth.ri->origin[0] == '\0');
 }
 
 /* Whether the job at the head may start now (w->mu held). */

@@ -9,6 +9,8 @@
 # docs/performance-clients.svg (`make bench-load` runs it alone).
 # Then bench/documents.sh: documents per second, one SignDocuments of 1000 against 1000
 # Sign calls and direct PKCS#11 (`make bench-documents` runs it alone).
+# Then bench/module.sh: kyso-pkcs11.so against p11-kit remoting, as programs load them
+# (`make bench-module` runs it alone).
 # Then bench/hotplug.sh: token insertion/removal latency through the test module and the
 # real card stack, and the wake-ups of idle agents (`make bench-hotplug` runs it alone).
 # Then bench/pdf.sh: 100 PDFs signed in one batch, against Java's PDFBox (`make bench-pdf`).
@@ -52,6 +54,7 @@ bench: deps
 	BUILD=$(BUILD) bench/run.sh
 	BUILD=$(BUILD) bench/load.sh
 	BUILD=$(BUILD) bench/documents.sh
+	BUILD=$(BUILD) bench/module.sh
 	BUILD=$(BUILD) bench/hotplug.sh
 	BUILD=$(BUILD) bench/pdf.sh
 
@@ -75,3 +78,16 @@ bench-documents: deps
 bench-pdf: deps
 	$(MAKE) bench-build
 	BUILD=$(BUILD) bench/pdf.sh
+
+# bench/module.sh: kyso-pkcs11.so (→ kysod → SoftHSM) against p11-kit-client.so (→ p11-kit
+# server → SoftHSM), the same C_SignInit + C_Sign loop in bench/p11mod_bench.c
+P11MOD_BENCH := $(BUILD)/bench/p11mod_bench
+$(P11MOD_BENCH): bench/p11mod_bench.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< -ldl
+bench-build: $(P11MOD_BENCH) $(BUILD)/kyso-pkcs11.so
+
+.PHONY: bench-module
+bench-module: deps
+	$(MAKE) bench-build
+	BUILD=$(BUILD) bench/module.sh

@@ -22,6 +22,7 @@ static const struct {
 	{ "modules", cmd_modules, "list the PKCS#11 modules the agent uses, and their health" },
 	{ "info", cmd_info, "show which agent answers, where, and its modules" },
 	{ "audit", cmd_audit, "show the audit log: every signing request, granted or refused" },
+	{ "web-origins", cmd_web_origins, "list (or forget) the web pages that may ask" },
 };
 
 static void
@@ -30,7 +31,7 @@ usage(FILE *f)
 	fprintf(f, "Usage: kyso [--socket PATH] COMMAND [OPTION]...\n"
 	    "Sign with the keys on your tokens through the kyso agent (kysod).\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nOptions:\n"
 	    "  -s, --socket PATH  the agent's socket (default: $KYSO_SOCKET, else\n"
 	    "                     $XDG_RUNTIME_DIR/kyso/agent.sock, else\n"

@@ -73,6 +73,8 @@ typedef int (*sign_pdfs_fn)(struct cli *cli, const char *certificate, const char
     struct pdf_timings *t);
 /* Parses sign-pdf's command line and signs with sign; returns the exit status. */
 int sign_pdf_main(struct cli *cli, int argc, char **argv, sign_pdfs_fn sign);
+/* kyso_cmds_web.c: the web pages that may ask (kysod.conf web_origins, and the officer's) */
+int cmd_web_origins(struct cli *cli, int argc, char **argv);
 
 /* Output (kyso_output.c). */
 /* Prints the tokens (a NULL-terminated array) as a table. */

@@ -451,6 +451,10 @@ cmd_sign(struct cli *cli, int argc, char **argv)
 		    "Try 'kyso sign --help' for more information.\n");
 		return EXIT_USAGE;
 	}
+	if (cert[0] == '\0') {
+		fprintf(stderr, "kyso sign: --cert is empty; 'kyso certs' lists the certificates' ids\n");
+		return EXIT_USAGE;
+	}
 	if (!alg_known(alg)) {
 		fprintf(stderr, "kyso sign: unknown algorithm '%s'; use one of: %s\n", alg,
 		    SIGN_ALGS);

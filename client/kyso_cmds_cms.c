@@ -366,7 +366,13 @@ static int
 write_outputs(struct cli *cli, struct cms_opts *o, kyso_batch *b, int e)
 {
 	int rc = e == KYSO_OK ? EXIT_OK : cli_fail(cli, e);
+	/* refused as a whole (no batch id: the agent started none, and nothing came back
+	 * signed): cli_fail said why, once, not once per file */
+	int whole = e != KYSO_OK && kyso_batch_id(b)[0] == '\0';
 	json_t *list = cli->json ? json_array() : NULL;
+
+	for (size_t i = 0; whole && i < o->n; i++)
+		whole = kyso_batch_result(b, i, NULL, NULL) != KYSO_OK;
 
 	for (size_t i = 0; i < o->n; i++) {
 		struct cms_file *f = &o->files[i];
@@ -391,9 +397,11 @@ write_outputs(struct cli *cli, struct cms_opts *o, kyso_batch *b, int e)
 			    kyso_batch_message(b, i)));
 		else if (f->written)
 			fprintf(stderr, "kyso: signed %s -> %s\n", f->in, f->out);
-		else if (de != KYSO_ERR_IO && de != KYSO_ERR_TSA)
+		else if (de != KYSO_ERR_IO && de != KYSO_ERR_TSA && !whole)
 			fprintf(stderr, "kyso: not signed %s: %s\n", f->in, kyso_batch_message(b, i));
 	}
+	if (whole && list == NULL && o->n > 1)
+		fprintf(stderr, "kyso: none of the %zu files was signed\n", o->n);
 	if (list != NULL) {
 		char *text = json_dumps(list, JSON_INDENT(2));
 
@@ -473,6 +481,10 @@ cmd_sign_cms(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "kyso sign-cms: needs --cert, and -o OUT with one FILE or "
 		    "--out-dir DIR with 1 to %d FILEs\nTry 'kyso sign-cms --help' for more "
 		    "information.\n", CMS_INPUTS_MAX);
+		return EXIT_USAGE;
+	}
+	if (o.cert[0] == '\0') {
+		fprintf(stderr, "kyso sign-cms: --cert is empty; 'kyso certs' lists the certificates' ids\n");
 		return EXIT_USAGE;
 	}
 	if (o.tsa != NULL && strncmp(o.tsa, "http://", 7) != 0 && strncmp(o.tsa, "https://", 8) != 0) {

@@ -328,6 +328,10 @@ sign_pdf_main(struct cli *cli, int argc, char **argv, sign_pdfs_fn sign)
 		    "information.\n");
 		goto out;
 	}
+	if (cert[0] == '\0') {
+		fprintf(stderr, "kyso sign-pdf: --cert is empty; 'kyso certs' lists the certificates' ids\n");
+		goto out;
+	}
 	if (have_rect)
 		visible = 1;
 	if (visible && !have_rect) {

@@ -76,6 +76,14 @@ p11_module_load(const char *path, struct p11_module **out, char *err, size_t err
 	struct p11_module *m;
 
 	*out = NULL;
+	if (rpc_module_is_kyso(path)) {
+		/* no helper is started for it: it would connect to this very agent */
+		snprintf(err, errlen, "%s is kyso-pkcs11, kyso's own module that forwards to "
+		    "kysod: kysod never loads it (that would be a loop)", path);
+		log_error("refusing to load %s: it is kyso-pkcs11, the module that forwards to "
+		    "kysod itself (a loop)", path);
+		return KYSO_ERR_MODULE;
+	}
 	if ((m = calloc(1, sizeof(*m))) == NULL || (m->path = strdup(path)) == NULL) {
 		free(m);
 		snprintf(err, errlen, "out of memory");

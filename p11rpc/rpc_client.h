@@ -103,4 +103,12 @@ int call_read_end(struct call *x, struct p11_fail *fail);
 /* Gives the channel back; NULL channel (call_begin failed) is fine. */
 void call_end(struct call *x);
 
+/*
+ * Whether the module file path (or a bare name, in p11-kit's module directory) is
+ * kyso-pkcs11, which kysod never loads: its file holds the marker common/loopguard.h
+ * names (read, not loaded). Returns 1 if so, 0 otherwise (also when it cannot be read:
+ * the helper checks again with the loader).
+ */
+int rpc_module_is_kyso(const char *path);
+
 #endif

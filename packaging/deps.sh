@@ -4,8 +4,9 @@
 #   packaging/deps.sh [--check] [build|test|all]
 #
 # "build" installs what `make` needs; "test" adds the tokens and independent peers that
-# `make check`, `make demo` and `make bench` use (and gnuplot, which draws the benchmark's
-# plot of docs/performance.md); "all" (the default) is both.
+# `make check`, `make demo` and `make bench` use (with the browsers' test driver,
+# puppeteer-core from npm, into tests/browser/node_modules by `npm ci`, and gnuplot, which
+# draws the benchmark's plot of docs/performance.md); "all" (the default) is both.
 # --check only reports what is missing (exit 1 if anything is) and installs nothing.
 # Installing needs root; run as another user it says which command to run instead.
 set -eu
@@ -20,7 +21,7 @@ iproute2 libengine-pkcs11-openssl pinentry-curses pinentry-tty tmux dbus gdb
 debhelper lintian rpm udev bash-completion desktop-file-utils
 qpdf poppler-utils ghostscript libpdfbox2-java libbcpkix-java openjdk-17-jdk-headless
 libreoffice-writer-nogui
-gnuplot-nox"
+chromium firefox-esr nodejs zip gnuplot-nox"
 
 check_only=0
 set_name=all
@@ -39,6 +40,24 @@ test) want=$TEST_PKGS ;;
 all) want="$BUILD_PKGS $TEST_PKGS" ;;
 esac
 
+# the browser tests drive chromium and firefox-esr with puppeteer-core (npm), installed
+# into the project (tests/browser/node_modules) from the committed package-lock.json
+top=$(cd "$(dirname "$0")/.." && pwd)
+npm_stale() {
+	[ "$set_name" != build ] || return 1
+	[ -f "$top/tests/browser/node_modules/.package-lock.json" ] || return 0
+	[ "$top/tests/browser/package-lock.json" -nt "$top/tests/browser/node_modules/.package-lock.json" ]
+}
+npm_install() {
+	if ! command -v npm >/dev/null 2>&1; then
+		echo "deps.sh: npm is missing (it comes with nodejs): the browser tests will skip" >&2
+		return 0
+	fi
+	echo "deps.sh: npm ci in tests/browser (puppeteer-core, for the browser tests)"
+	(cd "$top/tests/browser" && npm ci --no-audit --no-fund --ignore-scripts \
+		--loglevel=error >/dev/null) || echo "deps.sh: npm ci failed: the browser tests will skip" >&2
+}
+
 missing=""
 for p in $want; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -47,10 +66,15 @@ for p in $want; do
 done
 
 if [ -z "$missing" ]; then
+	if npm_stale; then
+		[ "$check_only" = 1 ] && { echo "deps.sh: tests/browser/node_modules is missing or stale (npm ci)" >&2; exit 1; }
+		npm_install
+	fi
 	exit 0
 fi
 if [ "$check_only" = 1 ]; then
 	echo "deps.sh: missing Debian packages:$missing" >&2
+	npm_stale && echo "deps.sh: tests/browser/node_modules is missing or stale (npm ci)" >&2
 	exit 1
 fi
 if [ "$(id -u)" != 0 ]; then
@@ -64,4 +88,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get -o DPkg::Lock::Timeout=600 update -qq
 # shellcheck disable=SC2086
 apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing >/dev/null
+if npm_stale; then
+	npm_install
+fi
 echo "deps.sh: done"

@@ -92,6 +92,17 @@ int p11_attr_bool(struct p11_session *s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE t
  */
 const char *p11_curve_name(const unsigned char *params, size_t len, unsigned *bits);
 
+/*
+ * Returns 1 if the module (its function list fn, loaded from path; either may be NULL)
+ * is kyso-pkcs11.so, the module that forwards to kysod, under any file name; else 0
+ * (p11_loopguard.c).
+ */
+int p11_loopguard_is_kyso(CK_FUNCTION_LIST *fn, const char *path);
+
+/* Returns 1 if the slot is one kyso-pkcs11.so offers (through any module), else 0; the
+ * first such slot is logged (an error). */
+int p11_loopguard_slot(struct p11_module *m, CK_SLOT_ID slot);
+
 /* Forgets every cached key handle of s. */
 void p11_keys_forget(struct p11_session *s);
 

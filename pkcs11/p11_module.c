@@ -50,6 +50,15 @@ p11_module_load(const char *path, struct p11_module **out, char *err, size_t err
 		    p11_kit_message() != NULL ? p11_kit_message() : "not found");
 		return KYSO_ERR_MODULE;
 	}
+	if (p11_loopguard_is_kyso(fn, path)) {
+		/* not initialised: it would connect to this very agent */
+		snprintf(err, errlen, "%s is kyso-pkcs11, kyso's own module that forwards to "
+		    "kysod: kysod never loads it (that would be a loop)", path);
+		log_error("refusing to load %s: it is kyso-pkcs11, the module that forwards to "
+		    "kysod itself (a loop)", path);
+		p11_kit_module_release(fn);
+		return KYSO_ERR_MODULE;
+	}
 	rv = p11_module_initialize(fn);
 	if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
 		snprintf(err, errlen, "PKCS#11 module %s failed to initialise: %s", path,
@@ -105,6 +114,10 @@ p11_modules_load_registered(struct p11_module ***out, size_t *n)
 		if (module_is_trust_policy(fn)) {
 			log_debug("skipping trust-policy module %s", shown);
 			p11_kit_module_release(fn);
+		} else if (p11_loopguard_is_kyso(fn, name)) {
+			log_error("refusing to load the registered module %s: it is kyso-pkcs11, "
+			    "the module that forwards to kysod itself (a loop)", shown);
+			p11_kit_module_release(fn);
 		} else if ((rv = p11_module_initialize(fn)) != CKR_OK &&
 		    rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
 			log_warn("PKCS#11 module %s failed to initialise (%s); skipped", shown,
@@ -151,7 +164,13 @@ p11_modules_registered(char ***paths, size_t *n)
 	for (i = 0; list[i] != NULL; i++) {
 		char *name = p11_kit_module_get_filename(list[i]);
 
-		if (r == KYSO_OK && name != NULL && !module_is_trust_policy(list[i])) {
+		if (r != KYSO_OK || name == NULL || module_is_trust_policy(list[i])) {
+			;
+		} else if (p11_loopguard_is_kyso(list[i], name)) {
+			/* listed for kysod, which would start a helper for it: never */
+			log_error("refusing to load the registered module %s: it is kyso-pkcs11, "
+			    "the module that forwards to kysod itself (a loop)", name);
+		} else {
 			out[count++] = name;
 			name = NULL;
 		}
@@ -316,6 +335,9 @@ p11_module_tokens(struct p11_module *m, struct p11_token_desc **out, size_t *n,
 	for (i = 0; i < count; i++) {
 		struct p11_fail f;
 
+		/* kyso-pkcs11's own slots, passed on by a proxy or remoting module: a loop */
+		if (p11_loopguard_slot(m, slots[i]))
+			continue;
 		/* a token that vanished or is unreadable is skipped, not fatal */
 		if (p11_describe_slot(m, slots[i], &d[got], &f) == KYSO_OK)
 			got++;

@@ -6,11 +6,11 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a \
-    $(BUILD)/libkyso-admin.a $(BUILD)/libkyso-p11.a
+    $(BUILD)/libkyso-admin.a $(BUILD)/libkyso-p11.a $(BUILD)/libkyso-host.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -Iadmin $(ALL_LDFLAGS) -o $@ $< $(LIBKYSO_OBJS) \
-		$(BUILD)/libkyso-admin.a $(BUILD)/libkysod-core.a $(BUILD)/libkyso-p11.a \
-		$(PKG_LIBS) -lcmocka -lpthread
+	$(CC) $(ALL_CFLAGS) -Itests/unit -Iadmin -Ibrowser/host $(ALL_LDFLAGS) -o $@ $< \
+		$(LIBKYSO_OBJS) $(BUILD)/libkyso-host.a $(BUILD)/libkyso-admin.a \
+		$(BUILD)/libkysod-core.a $(BUILD)/libkyso-p11.a $(PKG_LIBS) -lcmocka -lpthread
 
 # the audit log's group commit: its fsync wrapped (durability order, a failing disk)
 $(BUILD)/tests/unit/test_audit_group: tests/unit/test_audit_group.c $(BUILD)/libkysod-core.a \

@@ -31,6 +31,13 @@ $K sign --cert x --alg ecdsa-sha256 --digest zz >/dev/null 2>&1
 t_eq "sign with a non-hex digest: exit 2" 2 $?
 $K sign --cert x --alg ecdsa-sha256 --in - --pin-stdin </dev/null >/dev/null 2>&1
 t_eq "--pin-stdin with --in -: exit 2" 2 $?
+for c in "sign --alg ecdsa-sha256 --in $doc --out /dev/null" "sign-cms -o /dev/null $doc" \
+    "sign-pdf -o /dev/null $doc"; do
+	# shellcheck disable=SC2086  # the words of one command line
+	out=$($K ${c%% *} --cert "" ${c#* } 2>&1); rc=$?
+	t_eq "${c%% *} --cert '' (empty): exit 2" 2 "$rc"
+	t_match "  ... and the error names --cert, not memory" "--cert is empty" "$out"
+done
 
 agent_start --module "$SOFTHSM_MODULE" || { t_flunk "start kysod"; t_done; exit 1; }
 t_match "kyso info names the agent and the socket" "kysod .*socket: +$KYSO_SOCKET" "$($K info | tr '\n' ' ')"

@@ -26,10 +26,12 @@ complete_line() {
 }
 
 t_ok "the completion file is valid bash" bash -n "$comp"
-t_match "kyso <TAB>: the commands" '^audit certs help info lock login modules sign sign-cms sign-pdf tokens verify watch$' \
+t_match "kyso <TAB>: the commands" '^audit certs help info lock login modules sign sign-cms sign-pdf tokens verify watch web-origins$' \
 	"$(complete_line 'kyso ')"
 t_eq "kyso si<TAB>: the signing commands" "sign sign-cms sign-pdf" "$(complete_line 'kyso si')"
 t_eq "kyso sign-p<TAB>: sign-pdf" "sign-pdf" "$(complete_line 'kyso sign-p')"
+t_match "kyso web-origins --<TAB>: its options, from its --help" '--forget .*--forget-all .*--json' \
+	"$(complete_line 'kyso web-origins --' | tr '\n' ' ')"
 t_eq "kyso --so<TAB>: --socket" "--socket" "$(complete_line 'kyso --so')"
 t_match "kyso sign --<TAB>: its options" '^--alg --cert --description --digest --format --in --json --out --pin-stdin$' \
 	"$(complete_line 'kyso sign --')"
@@ -40,6 +42,28 @@ t_eq "kyso sign --format <TAB>" "der raw" "$(complete_line 'kyso sign --format '
 t_eq "kyso audit --re<TAB>: --result" "--result" "$(complete_line 'kyso audit --re')"
 t_match "kyso audit --result P<TAB>: error names" '^PinIncorrect PinLocked PinRequired PolicyDenied$' \
 	"$(complete_line 'kyso audit --result P')"
+# sign-cms: its -d is --out-dir (a directory), its --digest a hash name, and its
+# arguments are the files to sign
+mkdir -p "$T_DIR/cms/signed.d" && : > "$T_DIR/cms/letter-1.pdf" && : > "$T_DIR/cms/letter-2.pdf"
+t_eq "kyso sign-cms --out-dir <TAB> offers directories" "$T_DIR/cms/signed.d" \
+	"$(complete_line "kyso sign-cms --out-dir $T_DIR/cms/sig")"
+t_eq "kyso sign-cms -d <TAB> too (-d is --out-dir here)" "$T_DIR/cms/signed.d" \
+	"$(complete_line "kyso sign-cms -d $T_DIR/cms/sig")"
+t_eq "kyso sign-cms --digest <TAB>: the hashes" "sha256 sha384 sha512" \
+	"$(complete_line 'kyso sign-cms --digest ')"
+t_eq "kyso sign-cms ... FILE<TAB>: the files to sign" "$T_DIR/cms/letter-1.pdf $T_DIR/cms/letter-2.pdf" \
+	"$(complete_line "kyso sign-cms --cert 01 --out-dir $T_DIR/cms/signed.d $T_DIR/cms/let")"
+t_eq "kyso sign --digest <TAB> still offers nothing (a hex digest)" "" \
+	"$(complete_line 'kyso sign --digest ')"
+t_eq "kyso sign-pdf -d <TAB>: directories (-d is --out-dir here too)" "$T_DIR/cms/signed.d" \
+	"$(complete_line "kyso sign-pdf -d $T_DIR/cms/sig")"
+t_eq "kyso sign-pdf ... FILE<TAB>: the files to sign" "$T_DIR/cms/letter-1.pdf $T_DIR/cms/letter-2.pdf" \
+	"$(complete_line "kyso sign-pdf --cert 01 --reason approved $T_DIR/cms/let")"
+t_eq "kyso sign-pdf --reason <TAB>: nothing (free text)" "" \
+	"$(complete_line "kyso sign-pdf --reason $T_DIR/cms/let")"
+t_eq "kyso verify FILE<TAB> and --content FILE<TAB>: files" \
+	"$T_DIR/cms/letter-1.pdf $T_DIR/cms/letter-2.pdf|$T_DIR/cms/letter-1.pdf $T_DIR/cms/letter-2.pdf" \
+	"$(complete_line "kyso verify $T_DIR/cms/let")|$(complete_line "kyso verify x.p7s --content $T_DIR/cms/let")"
 t_eq "no agent: kyso sign --cert <TAB> offers nothing, quietly" "" \
 	"$(KYSO_SOCKET=$T_DIR/none.sock complete_line 'kyso sign --cert ')"
 

@@ -11,6 +11,7 @@ TOK_PIN=918273
 . "$T_TOP/tests/lib/verify.sh"
 . "$T_TOP/tests/lib/mock.sh"
 VCALL=$T_TOP/tests/lib/vcall.py
+PY=/usr/bin/python3  # not a PATH shim that may take seconds to start
 FAKE=$T_TOP/tests/tools/fake-pinentry
 WRONG=555444
 
@@ -38,13 +39,13 @@ script() { printf '%s\n' "$@" > "$FAKE_PINENTRY_SCRIPT"; rm -f "$FAKE_PINENTRY_S
 dialogs() { grep -c . "$FAKE_PINENTRY_LOG" || true; }
 # last_dialog FIELD: a field of the last dialog the fake showed
 last_dialog() {
-	tail -n 1 "$FAKE_PINENTRY_LOG" | python3 -c 'import json,sys; v=json.load(sys.stdin).get(sys.argv[1]); print("" if v is None else v)' "$1"
+	tail -n 1 "$FAKE_PINENTRY_LOG" | $PY -c 'import json,sys; v=json.load(sys.stdin).get(sys.argv[1]); print("" if v is None else v)' "$1"
 }
 sign() {  # CERT [EXTRA_JSON]
-	python3 "$VCALL" call io.kyso.Agent.Sign \
+	$PY "$VCALL" call io.kyso.Agent.Sign \
 		"{\"certificate\":\"$1\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$dig\"${2:-}}"
 }
-sig_of() { python3 -c 'import json,sys,base64; sys.stdout.buffer.write(base64.b64decode(json.load(sys.stdin)["parameters"]["signature"]))'; }
+sig_of() { $PY -c 'import json,sys,base64; sys.stdout.buffer.write(base64.b64decode(json.load(sys.stdin)["parameters"]["signature"]))'; }
 logins() { mock_calls C_Login; }
 # Never a fixed time: wait for a sign (the interpreter of a client or of the fake
 # pinentry may take a second to start on a loaded machine), for at most a minute.
@@ -56,7 +57,7 @@ dialog_up() { [ "$(shown)" -ge "$1" ]; }
 # signs_taken: Sign calls the agent has taken (queued on a token or refused) so far
 signs_taken() { grep -c 'client [0-9]* (pid [0-9]*, [^)]*): io.kyso.Agent.Sign$' "$T_DIR/kysod.log" || true; }
 taken() { [ "$(signs_taken)" -ge "$1" ]; }
-python=$(python3 -c "import os,sys; print(os.path.realpath(sys.executable))")
+python=$($PY -c "import os,sys; print(os.path.realpath(sys.executable))")
 
 # ---- the PIN dialog ----
 script "pin $TOK_PIN"
@@ -146,7 +147,7 @@ sign "$id" > "$T_DIR/slow.out" &
 slow=$!
 wait_for dialog_up $((n0 + 1))
 t_match "while a dialog waits for the officer, ListTokens is answered" '"tokens":' \
-	"$(python3 "$VCALL" call io.kyso.Agent.ListTokens)"
+	"$($PY "$VCALL" call io.kyso.Agent.ListTokens)"
 r=$(sign "$id3" ",\"pin\":\"$TOK_PIN\"")
 t_match "  ... and another token signs meanwhile" '"signature":' "$r"
 if [ ! -s "$T_DIR/slow.out" ] && kill -0 "$slow" 2>/dev/null; then
@@ -226,7 +227,7 @@ t_eq "  ... it neither logged in nor signed after the Lock" "0 0" \
 	"$(mock_calls C_Login) $(mock_calls C_Sign)"
 
 # ---- a long description in Vietnamese: cut between characters ----
-long=$(python3 -c 'print("Quyết định số 17 về việc điều động " * 15)')
+long=$($PY -c 'print("Quyết định số 17 về việc điều động " * 15)')
 script "pin $TOK_PIN"
 sign "$id" ",\"pin\":\"$TOK_PIN\",\"description\":\"$long\"" >/dev/null
 $K lock >/dev/null
@@ -235,7 +236,7 @@ sign "$id" ",\"description\":\"$long\"" >/dev/null
 shown=$(last_dialog desc)
 t_match "a long description is shortened in the dialog" 'Quyết định số 17.*\.\.\.' "$(echo "$shown" | tr '\n' ' ')"
 t_eq "  ... between two characters (valid UTF-8, no replacement character)" ok \
-	"$(printf '%s' "$shown" | python3 -c 'import sys; t=sys.stdin.buffer.read().decode("utf-8"); print("bad" if "\ufffd" in t else "ok")' 2>&1)"
+	"$(printf '%s' "$shown" | $PY -c 'import sys; t=sys.stdin.buffer.read().decode("utf-8"); print("bad" if "\ufffd" in t else "ok")' 2>&1)"
 
 # ---- a pinentry that cannot run ----
 agent_stop

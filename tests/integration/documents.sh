@@ -130,6 +130,11 @@ t_match "cades with signing_time 17:00+07:00: the attribute says 10:00 UTC" \
 t_match "  ... content_type is the eContentType and the content-type attribute" \
 	'eContentType: id-smime-ct-TSTInfo.*OBJECT:id-smime-ct-TSTInfo' "$(echo "$print" | tr '\n' ' ')"
 t_ok "  ... GnuTLS verifies it" gnutls_verify "$T_DIR/out/time.p7s" "$doc"
+t_ok "  ... OpenSSL too" ossl_verify "$T_DIR/out/time.p7s" "$doc"
+# (NSS's cmsutil -D cannot take a detached content of a type it does not know:
+# "problem decoding: SEC_ERROR_UNRECOGNIZED_OID", for version 1 and 3 alike)
+t_match "  ... a SignedData of version 3, as RFC 5652 wants for a content type other than id-data" \
+	'd.signedData: *version: 3 ' "$(echo "$print" | tr -s ' \n' ' ')"
 # ESS signing-certificate-v2: the SHA-256 of the signer's certificate, issuer and serial
 hash=$(openssl x509 -in "$TOK_DIR/p256.crt.pem" -outform DER | sha256sum | cut -d' ' -f1 |
 	tr 'a-f' 'A-F')
@@ -164,6 +169,12 @@ t_match "  ... saying so" 'p256.p7s exists; use --force' "$(cat "$T_DIR/err")"
 t_eq "  ... and left as it was" "$before" "$(sha256sum "$T_DIR/out/p256.p7s")"
 t_ok "--force replaces it" sign p256 "$T_DIR/out/p256.p7s" --force
 t_ok "  ... with a signature that verifies" ossl_verify "$T_DIR/out/p256.p7s" "$doc"
+mkdir -p "$T_DIR/out4"
+$K sign-cms --cert deadbeefdeadbeef --out-dir "$T_DIR/out4" "$T_DIR"/in/memo*.txt 2>"$T_DIR/err"; rc=$?
+t_eq "a batch refused as a whole (an unknown --cert): exit 6, the reason said once, not per file" \
+	"6 1" "$rc $(grep -c "no certificate 'deadbeefdeadbeef'" "$T_DIR/err")"
+t_match "  ... and that none of the 3 files was signed" '^kyso: none of the 3 files was signed$' \
+	"$(cat "$T_DIR/err")"
 $K sign-cms --cert "$pid" -o "$T_DIR/out/x.p7s" "$T_DIR/in/missing.txt" 2>"$T_DIR/err"; rc=$?
 t_match "a missing input: exit 1, named" "1 .*cannot open .*missing.txt: No such file" "$rc $(cat "$T_DIR/err")"
 $K sign-cms --cert "$pid" -o "$T_DIR/out/x.p7s" "$T_DIR/in" 2>"$T_DIR/err"; rc=$?

@@ -186,6 +186,56 @@ t_eq "  ... none signed: the first's dialog closed as the client went, the other
 	'"document":"vanish-' '"result":"io.kyso.Agent.Cancelled"' 'stopped before this document (disconnected)')"
 t_ok "  ... kysod goes on serving" $K tokens
 
+# ---- Lock stops a batch, also when the worker has taken every queued document ----
+# Lock ends the documents queued on the token; those the worker has already signed but
+# the loop has not yet taken back are not queued: the loop must not go on queueing
+# others after Lock (with the client's PIN they would log in again unasked). A heavy call
+# held back by its last byte is released together with the Lock, so that the loop reads
+# both at once and the worker has time to sign what it holds: the batch must say locked.
+mock_unrule 'C_Sign'
+lock_race() {  # prints the batch's signed count and stopped reason
+	$PY - "$id" "$TOK_PIN" <<'PY'
+import base64, hashlib, json, os, socket, sys
+cert, pin = sys.argv[1], sys.argv[2]
+def conn():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.connect(os.environ["KYSO_SOCKET"]); return s
+dig = base64.b64encode(hashlib.sha256(b"x").digest()).decode()
+heavy = json.dumps({"method": "io.kyso.Agent.SignDocuments", "parameters": {"certificate":
+    "ffffffffffffffff", "documents": [{"name": "h%04d" % i, "digest": dig,
+    "digest_algorithm": "sha256"} for i in range(1000)]}}).encode()
+h = conn(); h.sendall(heavy)  # all but its NUL
+lk = conn()
+s = conn()
+s.sendall(json.dumps({"method": "io.kyso.Agent.SignDocuments", "more": True, "parameters":
+    {"certificate": cert, "pin": pin, "documents": [{"name": "lk-%04d" % i, "digest": dig,
+    "digest_algorithm": "sha256"} for i in range(300)]}}).encode() + b"\0")
+buf, seen = b"", 0
+while True:
+    while b"\0" not in buf:
+        c = s.recv(1 << 20)
+        if not c:
+            print("closed"); sys.exit()
+        buf += c
+    m, buf = buf.split(b"\0", 1)
+    p = json.loads(m).get("parameters", {})
+    if "progress" in p:
+        seen += 1
+        if seen == 30:
+            h.send(b"\0"); lk.send(b'{"method":"io.kyso.Agent.Lock","parameters":{}}\0')
+        continue
+    print(p.get("signed"), p.get("stopped")); break
+PY
+}
+res=
+for _ in 1 2 3 4 5 6 7 8; do
+	echo "$TOK_PIN" | $K login --token officer --pin-stdin >/dev/null 2>&1
+	r=$(lock_race)
+	res="$res${res:+, }$r"
+	case $r in *locked) ;; *) break ;; esac
+done
+t_match "Lock in the middle of a batch of 300 stops it, every time (8 tries)" \
+	'^[0-9]+ locked(, [0-9]+ locked)*$' "$res"
+
 # ---- the token is pulled out in the middle ----
 echo "$TOK_PIN" | $K login --token officer --pin-stdin >/dev/null 2>&1
 mock_rule 'C_Sign delay 200 officer'

@@ -53,6 +53,11 @@ refused "a document without a name" "documents[1].name" 1 "parameter 'documents\
 	"{\"certificate\":\"$pid\",\"documents\":[$(doc a),{\"digest\":\"$D\",\"digest_algorithm\":\"sha256\"}]}"
 refused "a name with a control character" "documents[0].name" 0 ".*must not hold control characters" \
 	"{\"certificate\":\"$pid\",\"documents\":[$(doc 'a\nb.pdf')]}"
+refused "a name with a C1 control character (U+0085 NEXT LINE)" "documents[1].name" 1 \
+	".*must not hold control characters" \
+	"{\"certificate\":\"$pid\",\"documents\":[$(doc a),$(doc 'memo\u0085b.pdf')]}"
+refused "  ... or U+009B (CSI)" "documents[0].name" 0 ".*must not hold control characters" \
+	"{\"certificate\":\"$pid\",\"documents\":[$(doc 'x\u009b2J.pdf')]}"
 refused "two documents with the same name" "documents[3].name" 3 ".*the same name as documents\[1\]" \
 	"{\"certificate\":\"$pid\",\"documents\":[$(doc a),$(doc same),$(doc b),$(doc same)]}"
 refused "an unknown profile" profile None "profile must be 'cades' or 'pades'" \
@@ -63,6 +68,9 @@ refused "a signing_time without a zone" "documents[0].signing_time" 0 ".*must be
 	"{\"certificate\":\"$pid\",\"documents\":[$(doc a "$D" sha256 ',"signing_time":"2026-12-06T10:00:00"')]}"
 refused "a content_type that is not an OID" "documents[0].content_type" 0 ".*dotted form" \
 	"{\"certificate\":\"$pid\",\"documents\":[$(doc a "$D" sha256 ',"content_type":"1.2.x"')]}"
+refused "a PAdES document whose content_type is not id-data" "documents[0].content_type" 0 \
+	".*a PAdES signature's content type is id-data .*ETSI EN 319 142-1 requires" \
+	"{\"certificate\":\"$pid\",\"profile\":\"pades\",\"documents\":[$(doc a "$D" sha256 ',"content_type":"1.2.840.113549.1.9.16.1.4"')]}"
 refused "an unknown field in a document" "documents[0].hash" 0 "unknown parameter 'documents\[0\].hash'" \
 	"{\"certificate\":\"$pid\",\"documents\":[$(doc a "$D" sha256 ',"hash":"x"')]}"
 refused "an unknown parameter" data None "unknown parameter 'data'" \

@@ -87,8 +87,14 @@ t_ok "--pin-stdin: the PIN from standard input; OpenSSL verifies the signature" 
 	verify_sig ecdsa-sha256 "$TOK_DIR/onekey.pub.pem" "$T_DIR/py1.sig" "$doc"
 "$K" lock >/dev/null 2>&1
 if command -v script >/dev/null 2>&1; then
-	(sleep 0.1; echo "$TOK_PIN") | script -qec "/usr/bin/python3 $py $doc" "$T_DIR/typescript" \
-		> "$T_DIR/script.out" 2>&1
+	# the PIN is typed once the prompt is up: getpass turns echo off (and flushes what
+	# was typed before) before it prints it; never after a fixed time, which a loaded
+	# machine outruns (the PIN echoed, then flushed)
+	: > "$T_DIR/typescript"
+	{ for _ in $(seq 600); do
+		grep -q 'PIN for the token' "$T_DIR/typescript" 2>/dev/null && break; sleep 0.05
+	  done; echo "$TOK_PIN"; } |
+		script -qfec "/usr/bin/python3 $py $doc" "$T_DIR/typescript" > "$T_DIR/script.out" 2>&1
 	t_match "on a terminal it asks once" 'PIN for the token \(no dialog can be shown here\):' \
 		"$(cat "$T_DIR/typescript")"
 	t_eq "  ... without echo (the PIN is nowhere in the terminal's transcript)" 0 \

@@ -186,6 +186,19 @@ t_match "  ... and kysod says why, once" 'cannot tell which program connects .*P
 	"$(um_journal | grep '"SYSLOG_IDENTIFIER": "kysod"' | grep 'cannot tell which')"
 um_as systemctl --user start kysod-whois.socket
 
+# --- a web page's call: the browser (the caller's parent) is named through kysod-whois too
+echo "web_origins = https://vanban.example.vn" >> "$UM_HOME/.config/kyso/kysod.conf"
+um_as systemctl --user restart kysod.service
+dig=$(openssl dgst -sha256 -binary "$doc" | base64 -w0)
+# the caller's parent is a shell of the user, as a browser is (bash forks for the call)
+out=$(um_as KYSO_SOCKET="$sock" /usr/bin/bash -c '/usr/bin/python3 "$0" call io.kyso.Agent.Sign "$1"; true' \
+	"$T_TOP/tests/lib/vcall.py" \
+	"{\"certificate\":\"$cert\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$dig\",\"pin\":\"$TOK_PIN\",\"origin\":\"https://vanban.example.vn\"}")
+t_match "a web page's Sign in the sandbox: signed" '"signature":' "$out"
+t_match "  ... its record names the page, and the browser (the caller's parent) through kysod-whois" \
+	"\"origin\":\"https://vanban.example.vn\",\"browser\":\"$(readlink -f /usr/bin/bash)\".*\"result\":\"granted\"" \
+	"$(tail -n 1 "$audit" 2>&1)"
+
 # --- the journal: priorities from the "<N>" prefixes ---
 jr() { # PRIORITY REGEX: a journal entry of kysod with that priority and message
 	um_journal | /usr/bin/python3 -c 'import json, re, sys

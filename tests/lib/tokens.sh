@@ -29,7 +29,7 @@ CONF
 	# the test CA that issues every test certificate
 	if [ ! -f "$TOK_DIR/ca.key" ]; then
 		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-			-keyout "$TOK_DIR/ca.key" -out "$TOK_DIR/ca.crt" -days 30 \
+			-keyout "$TOK_DIR/ca.key" -out "$TOK_DIR/ca.crt" -days 30 -utf8 \
 			-subj "/CN=kyso test CA/O=kyso tests" 2>/dev/null || return 1
 	fi
 }
@@ -80,7 +80,7 @@ tok_key() {
 	esac
 	# a certificate for the token's public key, issued by the test CA
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-		-keyout "$TOK_DIR/throwaway.key" -subj "/CN=$name officer/O=kyso tests/OU=$label" \
+		-keyout "$TOK_DIR/throwaway.key" -utf8 -subj "/CN=$name officer/O=kyso tests/OU=$label" \
 		-out "$TOK_DIR/$name.csr" 2>/dev/null || return 1
 	printf 'keyUsage=critical,digitalSignature,nonRepudiation\nbasicConstraints=CA:FALSE\n' \
 		> "$TOK_DIR/ext.cnf"

@@ -15,6 +15,12 @@
   vcall.py sleeper                     Subscribe with "more" and never read (until killed)
   vcall.py cycle N TOKEN               on one connection, N times Login (PIN from $PIN)
                                        then Lock; prints how many calls succeeded
+  vcall.py seq CALLS_JSON              on one connection, the calls of CALLS_JSON
+                                       ([[METHOD, PARAMS], ...]) one after the other;
+                                       prints each reply (one per line)
+  vcall.py hold METHOD PARAMS FILE N   sends a call, waits until FILE has N lines (a
+                                       dialog is up: the fake pinentry's log), then
+                                       disconnects without reading; exit 1 after 30 s
 The socket is $KYSO_SOCKET.
 """
 import json
@@ -117,6 +123,29 @@ def main():
                 if r and "error" not in json.loads(r[0]):
                     ok += 1
         print(ok)
+    elif cmd == "seq":
+        s = connect()
+        for method, params in json.loads(sys.argv[2]):
+            s.sendall(json.dumps({"method": method, "parameters": params}).encode() + b"\0")
+            r, _ = read_replies(s, timeout=60, limit=1)
+            print(r[0] if r else "NO REPLY", flush=True)
+        s.close()
+    elif cmd == "hold":
+        s = connect()
+        s.sendall(json.dumps({"method": sys.argv[2],
+                              "parameters": json.loads(sys.argv[3])}).encode() + b"\0")
+        path, want = sys.argv[4], int(sys.argv[5])
+        for _ in range(3000):
+            try:
+                with open(path) as f:
+                    if sum(1 for _ in f) >= want:
+                        break
+            except OSError:
+                pass
+            threading.Event().wait(0.01)
+        else:
+            sys.exit(1)
+        s.close()
     elif cmd == "parallel":
         n, method, ok = int(sys.argv[2]), sys.argv[3], []
         socks = [connect() for _ in range(n)]  # all connected before any call

@@ -35,7 +35,12 @@ t_match "  ... with dpkg-buildflags' flags after the project's hardening, and no
 t_eq "  ... not one -Werror" "" "$(grep -m1 '^cc .*-Werror ' "$T_DIR/build.log" | grep -v 'Werror=format-security' || true)"
 t_eq "  ... and no compiler warning" "" "$(grep -m3 'warning:' "$T_DIR/build.log" || true)"
 deb() { echo "$T_DIR"/src/"$1"_*.deb; }
-for p in kyso libkyso1 libkyso-dev; do t_ok "  ... $p.deb" test -s "$(deb $p)"; done
+# every binary package debian/control defines
+KYSO_PKGS=$(sed -n 's/^Package: //p' "$T_TOP/debian/control" | paste -sd' ')
+t_eq "  ... the packages debian/control defines" \
+	"kyso kyso-browser kyso-pkcs11 libkyso-dev libkyso-pdf-dev libkyso-pdf0 libkyso1" \
+	"$(printf '%s\n' $KYSO_PKGS | LC_ALL=C sort | paste -sd' ')"
+for p in $KYSO_PKGS; do t_ok "  ... $p.deb" test -s "$(deb $p)"; done
 
 # --- lintian ---
 lintian --allow-root -I -E --pedantic "$T_DIR"/src/kyso_*_*.changes > "$T_DIR/lintian.out" 2>&1
@@ -63,6 +68,20 @@ for f in usr/bin/kysod usr/bin/kyso usr/bin/kyso-admin usr/libexec/kyso/kysod-wh
 	usr/share/metainfo/io.kyso.kysod.metainfo.xml; do
 	t_match "kyso holds /$f" "^\\./$f\$" "$kc"
 done
+t_match "kyso-pkcs11 holds the module in the multiarch PKCS#11 directory" \
+	"\\./usr/lib/$arch/pkcs11/kyso-pkcs11\\.so\$" "$(dpkg-deb -c "$(deb kyso-pkcs11)" | awk '{print $6}')"
+t_eq "  ... and its p11-kit registration names it by its bare name (the same file on every architecture)" \
+	"module: kyso-pkcs11.so" "$(dpkg-deb --fsys-tarfile "$(deb kyso-pkcs11)" |
+	tar -xOf - ./usr/share/p11-kit/modules/kyso-pkcs11.module | grep '^module:')"
+kb=$(dpkg-deb -c "$(deb kyso-browser)" | awk '{print $6}')
+for f in usr/libexec/kyso/kyso-browser-host etc/chromium/native-messaging-hosts/io.kyso.browser_host.json \
+	usr/lib/mozilla/native-messaging-hosts/io.kyso.browser_host.json \
+	usr/share/kyso/browser/chromium/manifest.json usr/share/kyso/browser/firefox/manifest.json \
+	usr/share/kyso/web/kyso-web.js; do
+	t_match "kyso-browser holds /$f" "^\\./$f\$" "$kb"
+done
+t_match "  ... its host manifest names the installed host" '"path": "/usr/libexec/kyso/kyso-browser-host"' \
+	"$(dpkg-deb --fsys-tarfile "$(deb kyso-browser)" | tar -xOf - ./etc/chromium/native-messaging-hosts/io.kyso.browser_host.json)"
 t_eq "  ... /etc/kyso/kysod.conf and the autostart entry are conffiles" \
 	"/etc/kyso/kysod.conf /etc/xdg/autostart/kysod.desktop" \
 	"$(dpkg-deb --ctrl-tarfile "$(deb kyso)" | tar -xOf - ./conffiles | sort | paste -sd' ')"
@@ -71,7 +90,7 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
 	t_skip "install, smoke test and purge" "needs root and apt"
 	t_done; exit 0
 fi
-installed=$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' kyso libkyso1 libkyso-dev 2>/dev/null | grep '^ii' || true)
+installed=$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' $KYSO_PKGS 2>/dev/null | grep '^ii' || true)
 if [ -n "$installed" ]; then
 	t_skip "install, smoke test and purge" "kyso is installed on this machine already; the test would remove it"
 	t_done; exit 0
@@ -86,17 +105,17 @@ listing() {
 listing > "$T_DIR/before"
 export DEBIAN_FRONTEND=noninteractive
 apt() { apt-get -o DPkg::Lock::Timeout=600 -q -y "$@"; }
-sim=$(apt-get -s install --no-install-recommends "$(deb kyso)" "$(deb libkyso1)" "$(deb libkyso-dev)" 2>&1 |
-	awk '/^Inst / {print $2}' | sort | paste -sd' ')
-t_eq "apt would install our three packages and nothing else" "kyso libkyso-dev libkyso1" "$sim"
-[ "$sim" = "kyso libkyso-dev libkyso1" ] || { t_done; exit 1; }
-trap 'agent_stop >/dev/null 2>&1; apt purge kyso libkyso1 libkyso-dev >/dev/null 2>&1; t_cleanup' EXIT
+debs=(); for p in $KYSO_PKGS; do debs+=("$(deb "$p")"); done
+want=$(printf '%s\n' $KYSO_PKGS | sort | paste -sd' ')
+sim=$(apt-get -s install --no-install-recommends "${debs[@]}" 2>&1 | awk '/^Inst / {print $2}' | sort | paste -sd' ')
+t_eq "apt would install our $(echo $KYSO_PKGS | wc -w) packages and nothing else" "$want" "$sim"
+[ "$sim" = "$want" ] || { t_done; exit 1; }
+trap 'agent_stop >/dev/null 2>&1; apt purge $KYSO_PKGS >/dev/null 2>&1; t_cleanup' EXIT
 t0=$(date +%s)
-apt install --no-install-recommends "$(deb kyso)" "$(deb libkyso1)" "$(deb libkyso-dev)" \
-	> "$T_DIR/install.log" 2>&1
-t_eq "apt install ./kyso_*.deb ./libkyso1_*.deb ./libkyso-dev_*.deb ($(( $(date +%s) - t0 )) s)" \
-	"ii kyso ii libkyso-dev ii libkyso1" \
-	"$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' kyso libkyso1 libkyso-dev | sed 's/ *$//;s/   */ /' | sort -k2 | paste -sd' ' | tr -s ' ')"
+apt install --no-install-recommends "${debs[@]}" > "$T_DIR/install.log" 2>&1
+t_eq "apt install of our packages ($(( $(date +%s) - t0 )) s)" \
+	"$(printf 'ii %s\n' $KYSO_PKGS | sort -k2 | paste -sd' ')" \
+	"$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' $KYSO_PKGS | sed 's/ *$//;s/   */ /' | sort -k2 | paste -sd' ' | tr -s ' ')"
 
 # --- the installed programs ---
 t_match "/usr/bin/kysod --version" '^kysod [0-9]' "$(/usr/bin/kysod --version)"
@@ -151,15 +170,34 @@ t_match "  ... and runs against the installed libkyso.so.1" "libkyso.so.1 => (/u
 t_match "  ... talking to the installed agent" '^libkyso [0-9.]+: 1 token\(s\), pkg$' "$("$T_DIR/app" 2>&1)"
 t_ok "  ... and statically with the installed libkyso.a" \
 	sh -c "cc -std=c11 \$(pkg-config --cflags kyso) -o '$T_DIR/app-static' '$T_DIR/app.c' /usr/lib/$arch/libkyso.a \$(pkg-config --static --libs-only-l kyso | sed 's/-lkyso//')"
+out=$(p11-kit list-modules 2>&1)
+t_match "p11-kit finds the installed kyso-pkcs11 through its registration" \
+	"kyso-pkcs11: kyso-pkcs11.so.*library-description: kyso: tokens through kysod.*token: pkg" \
+	"$(echo "$out" | tr '\n' ' ')"
+t_match "  ... and pkcs11-tool lists the installed agent's token through the installed module" \
+	"token label +: pkg" "$(pkcs11-tool --module "/usr/lib/$arch/pkcs11/kyso-pkcs11.so" --list-slots 2>&1)"
 t_match "the installed completion completes kyso's commands" 'complete -F _kyso kyso' \
 	"$(bash -c '. /usr/share/bash-completion/completions/kyso && complete -p kyso')"
 agent_stop
 
+# the maintainer scripts replay the USB devices' udev events where udevd runs (here it does
+# not: apt install above succeeded without it); a udevadm that answers shows the calls
+mkdir -p "$T_DIR/fakebin"
+printf '#!/bin/sh\necho "udevadm $*" >> "%s"\n' "$T_DIR/udevadm.log" > "$T_DIR/fakebin/udevadm"
+chmod 755 "$T_DIR/fakebin/udevadm"
+PATH=$T_DIR/fakebin:$PATH sh /var/lib/dpkg/info/kyso.postinst configure >/dev/null 2>&1
+t_eq "postinst (udevd running): reloads the rules, replays the USB devices' events" \
+	"udevadm control --reload-rules|udevadm trigger --action=change --subsystem-match=usb" \
+	"$(paste -sd'|' "$T_DIR/udevadm.log" 2>/dev/null)"
+: > "$T_DIR/udevadm.log"
+PATH=$T_DIR/fakebin:$PATH sh /var/lib/dpkg/info/kyso.postrm upgrade >/dev/null 2>&1
+t_eq "  ... postrm upgrade leaves udev alone" "" "$(cat "$T_DIR/udevadm.log")"
+
 # --- purge: nothing left ---
 t0=$(date +%s)
-apt purge kyso libkyso1 libkyso-dev > "$T_DIR/purge.log" 2>&1
+apt purge $KYSO_PKGS > "$T_DIR/purge.log" 2>&1
 t_eq "apt purge ($(( $(date +%s) - t0 )) s): the packages are gone" "" \
-	"$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' kyso libkyso1 libkyso-dev 2>/dev/null | grep -v '^un' || true)"
+	"$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' $KYSO_PKGS 2>/dev/null | grep -v '^un' || true)"
 trap t_cleanup EXIT
 listing > "$T_DIR/after"
 # a concurrent apt run of another program may add or remove files of its own packages:

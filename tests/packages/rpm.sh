@@ -13,7 +13,11 @@ mkdir -p "$top/SOURCES"
 make -s -C "$T_TOP" BUILD="$top/SOURCES" dist > "$T_DIR/dist.log" 2>&1
 t_ok "make dist" test -s "$top/SOURCES/kyso-$ver.tar.gz"
 t0=$(date +%s)
+# Debian's rpm has no systemd or udev macros: stand-ins that show where the spec calls them
 rpmbuild -bb --nodeps --define "_topdir $top" --define "debug_package %{nil}" \
+	--define "systemd_user_post() systemd-user-post %*" \
+	--define "systemd_user_preun() systemd-user-preun %*" \
+	--define "udev_rules_update() udev-rules-update" \
 	"$T_TOP/packaging/kyso.spec" > "$T_DIR/rpmbuild.log" 2>&1
 rc=$?
 echo "# rpmbuild -bb --nodeps --define '_topdir ...' --define 'debug_package %{nil}': $(( $(date +%s) - t0 )) s"
@@ -31,6 +35,11 @@ for f in /usr/bin/kysod /usr/libexec/kyso/kysod-whois /usr/libexec/kyso/kyso-p11
 done
 t_match "  ... with /etc/kyso/kysod.conf as %config(noreplace)" '/etc/kyso/kysod.conf' \
 	"$(rpm -qcp "$top"/RPMS/*/kyso-"$ver"-*.rpm 2>/dev/null)"
+scripts=$(rpm -qp --scripts "$top"/RPMS/*/kyso-"$ver"-*.rpm 2>/dev/null | tr '\n' ' ')
+t_match "kyso.rpm enables kysod.socket for the users at install (%systemd_user_post)" \
+	'postinstall scriptlet.*systemd-user-post kysod.socket.*udev-rules-update' "$scripts"
+t_match "  ... and disables it at removal (%systemd_user_preun)" \
+	'preuninstall scriptlet.*systemd-user-preun kysod.socket' "$scripts"
 lib=$(rpm --eval '%{_libdir}')
 t_eq "libkyso.rpm holds $lib/libkyso.so.1" "$lib/libkyso.so.1" \
 	"$(rpm -qlp "$top"/RPMS/*/libkyso-"$ver"-*.rpm 2>/dev/null)"

@@ -313,6 +313,25 @@ check_algorithms(CMS_ContentInfo *cms, const struct cms_doc *d, const char *sig_
 	assert_string_equal(name, sig_oid_name);
 }
 
+/* The SignedData's version, as OpenSSL prints it ("d.signedData: version: N"). */
+static int
+sd_version(CMS_ContentInfo *cms)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *text, *at;
+	long n;
+	int v = -1;
+
+	assert_int_equal(CMS_ContentInfo_print_ctx(b, cms, 0, NULL), 1);
+	assert_int_equal(BIO_write(b, "", 1), 1);
+	n = BIO_get_mem_data(b, &text);
+	assert_true(n > 0);
+	if ((at = strstr(text, "d.signedData:")) != NULL && (at = strstr(at, "version:")) != NULL)
+		v = atoi(at + strlen("version:"));
+	BIO_free(b);
+	return v;
+}
+
 static void
 check_certs(CMS_ContentInfo *cms, size_t want)
 {
@@ -344,6 +363,7 @@ test_p256_cades(void **state)
 	check_algorithms(cms, &d, "ecdsa-with-SHA256");
 	check_certs(cms, 2);
 	assert_int_equal(CMS_is_detached(cms), 1);
+	assert_int_equal(sd_version(cms), 1);  /* id-data, issuer and serial number */
 	CMS_ContentInfo_free(cms);
 }
 
@@ -480,6 +500,9 @@ test_content_type_and_no_chain(void **state)
 	assert_int_equal(chain, 0);
 	check_attributes(cms, &p256, &d);
 	check_certs(cms, 1);
+	/* RFC 5652 5.1: an eContentType other than id-data makes the SignedData version 3 */
+	assert_int_equal(sd_version(cms), 3);
+	assert_true(verify(cms, content));
 	CMS_ContentInfo_free(cms);
 }
 

@@ -194,7 +194,8 @@ static const struct bad {
 	    "comment)" },
 	{ "foo = 1\nconfirm yes\n", 1, "unknown key 'foo'" },
 	{ "confirm = yes\n[kysod]\nconfirm = no\n", 3, "confirm: set twice (first on line 1)" },
-	{ "confirm = yes\n  no\n", 2, "confirm: only modules may continue on an indented line" },
+	{ "confirm = yes\n  no\n", 2, "confirm: only modules and web_origins may continue on an "
+	    "indented line" },
 	{ "login_idle_ttl = 1h\nlogin_max_ttl = 9999999h\n", 2, "login_max_ttl: '9999999h' is "
 	    "longer than 30 days (use 'unlimited' for no limit)" },
 };

@@ -135,6 +135,54 @@ record_sign_job(struct job *j, const struct p11_token_desc *tok)
 	snprintf(j->why, sizeof(j->why), "%s", err);
 }
 
+void
+record_sign_jobs(struct job **jobs, size_t n, const struct p11_token_desc *tok)
+{
+	struct audit_record *recs = calloc(n, sizeof(*recs));
+	struct audit_log *log = NULL;
+	char err[256];
+	size_t k = 0;
+	int r;
+
+	for (size_t i = 0; recs != NULL && i < n; i++) {
+		struct job_sign *sg = job_sign_part(jobs[i]);
+
+		if (sg == NULL || sg->recorded || jobs[i]->result != KYSO_OK ||
+		    sg->auth.ri == NULL || sg->auth.ri->audit == NULL)
+			continue;
+		log = sg->auth.ri->audit;
+		record_fill(&recs[k], sg->auth.ri, tok);
+		recs[k++].result = "granted";
+	}
+	if (recs == NULL || k == 0) {
+		free(recs);
+		for (size_t i = 0; i < n; i++)
+			record_sign_job(jobs[i], tok);  /* one by one (none, or out of memory) */
+		return;
+	}
+	r = audit_write_many(log, recs, k, 1, err, sizeof(err));
+	free(recs);
+	for (size_t i = 0; i < n; i++) {
+		struct job_sign *sg = job_sign_part(jobs[i]);
+
+		if (sg == NULL || sg->recorded || jobs[i]->result != KYSO_OK ||
+		    sg->auth.ri == NULL || sg->auth.ri->audit == NULL)
+			continue;
+		sg->recorded = 1;
+		if (r == KYSO_OK)
+			continue;
+		/* no signature without its record */
+		explicit_bzero(sg->sig, sg->siglen);
+		free(sg->sig);
+		sg->sig = NULL;
+		sg->siglen = 0;
+		jobs[i]->result = KYSO_ERR_AUDIT;
+		snprintf(jobs[i]->why, sizeof(jobs[i]->why), "%s", err);
+	}
+	if (r != KYSO_OK)
+		log_error("%s", err);
+}
+
 /*
  * The record of a call of method from c that the loop refused with r; for a web page's
  * call, the browser (the caller's parent) is written into browser (len bytes).

@@ -38,6 +38,14 @@ void record_refusal(struct agent *a, const struct conn *c, const struct cert *ce
  * The same, with what the call asked to sign: digest (digest_len bytes, digest_alg
  * "sha256"...) when the call sent a valid one or data the loop hashed; NULL if none.
  */
+/*
+ * The granted records of the finished Sign jobs jobs[0..n-1] (all of one token, tok), in
+ * one write and one fsync (audit_write_many); a job whose record cannot be written loses
+ * its signature and ends with KYSO_ERR_AUDIT, as with record_sign_job. Jobs that failed or
+ * are recorded already are left to record_sign_job.
+ */
+void record_sign_jobs(struct job **jobs, size_t n, const struct p11_token_desc *tok);
+
 void record_refusal_digest(struct agent *a, const struct conn *c, const struct cert *cert,
     const char *algorithm, const char *description, const unsigned char *digest,
     size_t digest_len, const char *digest_alg, const struct reply *r);

@@ -563,3 +563,86 @@ token_ops_run(struct p11_module *m, unsigned long slot, const struct p11_token_d
 		j->state.logged_in = *sess != NULL && p11_session_logged_in(*sess);
 	ops_finish(j, expect);
 }
+
+int
+token_ops_groupable(const struct job *a, const struct job *b)
+{
+	const struct job_sign *x = job_sign_part(a), *y = job_sign_part(b);
+
+	if (a->kind != JOB_SIGN || b->kind != JOB_SIGN || x->many != NULL || y->many != NULL)
+		return 0;
+	return x->req.mech == y->req.mech && x->req.pss_hash_bits == y->req.pss_hash_bits &&
+	    x->req.in_len == y->req.in_len && x->req.key_id_len == y->req.key_id_len &&
+	    memcmp(x->req.key_id, y->req.key_id, x->req.key_id_len) == 0 &&
+	    x->ecdsa_der == y->ecdsa_der;
+}
+
+void
+token_ops_run_group(struct p11_module *m, unsigned long slot,
+    const struct p11_token_desc *expect, struct p11_session **sess, struct job **jobs,
+    size_t n)
+{
+	unsigned char *ins = NULL, *sigs[TOKEN_OPS_GROUP_MAX];
+	size_t lens[TOKEN_OPS_GROUP_MAX], in_len = job_sign_part(jobs[0])->req.in_len, live = 0;
+	struct job *go[TOKEN_OPS_GROUP_MAX];
+	struct p11_fail f;
+	int r;
+
+	if (n < 2 || n > TOKEN_OPS_GROUP_MAX || ops_session(m, slot, expect, sess, jobs[0]) !=
+	    KYSO_OK || (ins = malloc(n * in_len)) == NULL)
+		goto one_by_one;
+	for (size_t i = 0; i < n; i++) {
+		struct job *j = jobs[i];
+
+		if ((r = ops_interrupted(j)) != KYSO_OK) {  /* Lock, or the token left */
+			j->result = r;
+			ops_finish(j, expect);
+			continue;
+		}
+		memcpy(ins + live * in_len, job_sign_part(j)->req.in, in_len);
+		go[live++] = j;
+	}
+	if (live == 0) {
+		free(ins);
+		return;
+	}
+	r = p11_session_sign_many(*sess, &job_sign_part(go[0])->req, ins, in_len, live, sigs,
+	    lens, &f);
+	explicit_bzero(ins, n * in_len);
+	free(ins);
+	ins = NULL;
+	if (r != KYSO_OK) {
+		/* logged out behind our back, a key that wants its PIN, a token error: each
+		 * job on its own, with its login, dialogs and error handling */
+		for (size_t i = 0; i < live; i++)
+			token_ops_run(m, slot, expect, sess, go[i]);
+		return;
+	}
+	for (size_t i = 0; i < live; i++) {
+		struct job_sign *sg = job_sign_part(go[i]);
+
+		sg->sig = sigs[i];
+		sg->siglen = lens[i];
+		go[i]->result = sg->ecdsa_der ? ops_der(&sg->sig, &sg->siglen) : KYSO_OK;
+		go[i]->state.logged_in = 1;  /* signed without a login: as it was */
+		/* Lock (or the token leaving) while the group was at the token: the first
+		 * signature was under way, as a job alone would be; the others were waiting
+		 * behind it, so theirs are thrown away and they end as if still queued */
+		if (i > 0 && (r = ops_interrupted(go[i])) != KYSO_OK) {
+			explicit_bzero(sg->sig, sg->siglen);
+			free(sg->sig);
+			sg->sig = NULL;
+			sg->siglen = 0;
+			go[i]->result = r;
+		}
+	}
+	/* their records in one write and one fsync, before any of them goes back */
+	record_sign_jobs(go, live, expect);
+	for (size_t i = 0; i < live; i++)
+		ops_finish(go[i], expect);
+	return;
+one_by_one:
+	free(ins);
+	for (size_t i = 0; i < n; i++)
+		token_ops_run(m, slot, expect, sess, jobs[i]);
+}

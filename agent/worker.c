@@ -21,6 +21,8 @@ struct lane {
 	pthread_t thread;
 	struct p11_session *session;
 	struct job *current;  /* the job it runs (its dialog can be ended), under w->mu */
+	struct job *group[TOKEN_OPS_GROUP_MAX];  /* or the Sign jobs it runs together */
+	size_t ngroup;
 };
 
 struct worker {
@@ -39,6 +41,7 @@ struct worker {
 	int exclusive;      /* one of them runs alone (see job_shares_token) */
 	int logged_in;      /* the last job finished left the token logged in */
 	int alive;          /* lanes not yet ended; the last one frees w */
+	long job_us;        /* moving average of this token's jobs (µs), under mu */
 	int nlanes;
 	struct lane lanes[WORKER_LANES_MAX];
 };
@@ -204,18 +207,18 @@ worker_has_work(void *arg)
 }
 
 /*
- * Whether j may run beside other jobs of the token on a session of its own: a signature
- * on a token its last job left logged in, with nothing to ask the officer (no
- * confirmation, no per-signature PIN, no logout after it). Everything else — scans,
- * logins, logouts, a signature that has to log in or show a dialog — runs alone, after
- * the jobs before it and before the jobs after it (w->mu held).
+ * Whether j is a plain signature: on a token its last job left logged in, with nothing to
+ * ask the officer (no confirmation, no per-signature PIN, no logout after it). Such jobs
+ * may run beside each other, a session each, and be signed together (a group); everything
+ * else — scans, logins, logouts, a signature that has to log in or show a dialog — runs
+ * alone, after the jobs before it and before the jobs after it (w->mu held).
  */
 static int
-job_shares_token(const struct worker *w, const struct job *j)
+job_plain_sign(const struct worker *w, const struct job *j)
 {
 	const struct job_sign *sg = job_sign_part(j);
 
-	if (w->nlanes < 2 || sg == NULL || !w->logged_in)
+	if (sg == NULL || !w->logged_in)
 		return 0;
 	if (sg->login_required && !sg->was_logged_in)
 		return 0;
@@ -223,6 +226,13 @@ job_shares_token(const struct worker *w, const struct job *j)
 		return 0;
 	/* a confirmation dialog: the policy's, or a web page's (always shown) */
 	return sg->auth.ri == NULL || (!sg->auth.ri->confirm && sg->auth.ri->origin[0] == '\0');
+}
+
+/* Whether j may run beside others: a plain signature on a token with several lanes. */
+static int
+job_shares_token(const struct worker *w, const struct job *j)
+{
+	return w->nlanes > 1 && job_plain_sign(w, j);
 }
 
 /* Whether the job at the head may start now (w->mu held). */
@@ -241,6 +251,7 @@ lane_main(void *arg)
 	struct worker *w = ln->w;
 	struct timespec t0, t1;
 	long us, avg;
+	size_t ngroup;
 	int busy = 0, last;
 
 	for (;;) {
@@ -268,26 +279,54 @@ lane_main(void *arg)
 		w->exclusive = alone;
 		w->running++;
 		ln->current = j;
+		ln->ngroup = 0;
+		/* Signs of several clients queued together with the same key: one group, one
+		 * call to the module and one fsync for all (token_ops_run_group) */
+		if (w->job_us < WORKER_GROUP_US && job_plain_sign(w, j) && w->head != NULL &&
+		    job_plain_sign(w, w->head) && token_ops_groupable(j, w->head)) {
+			ln->group[ln->ngroup++] = j;
+			while (ln->ngroup < TOKEN_OPS_GROUP_MAX && w->head != NULL &&
+			    job_plain_sign(w, w->head) && token_ops_groupable(j, w->head)) {
+				ln->group[ln->ngroup++] = w->head;
+				w->head = w->head->next;
+				atomic_fetch_sub(&w->queued, 1);
+			}
+			if (w->head == NULL)
+				w->tail = NULL;
+		}
 		if (!alone && head_can_start(w))
 			pthread_cond_signal(&w->cv);  /* the next one may run on another lane */
 		pthread_mutex_unlock(&w->mu);
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		token_ops_run(w->module, w->slot, &w->expect, &ln->session, j);
+		if (ln->ngroup > 1)
+			token_ops_run_group(w->module, w->slot, &w->expect, &ln->session, ln->group,
+			    ln->ngroup);
+		else
+			token_ops_run(w->module, w->slot, &w->expect, &ln->session, j);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		pthread_mutex_lock(&w->mu);
 		ln->current = NULL;
+		ngroup = ln->ngroup;
+		ln->ngroup = 0;
 		w->running--;
 		if (alone)
 			w->exclusive = 0;
 		w->logged_in = j->state.logged_in;
+		us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
+		w->job_us = w->job_us == 0 ? us : (7 * w->job_us + us) / 8;
 		if (w->nlanes > 1)
 			pthread_cond_broadcast(&w->cv);  /* a job that waited for this one */
 		pthread_mutex_unlock(&w->mu);
 		us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
 		avg = atomic_load(&w->done->job_us);
 		atomic_store(&w->done->job_us, avg == 0 ? us : (7 * avg + us) / 8);
-		completions_put(w->done, j, 1);
+		if (ngroup > 1) {
+			for (size_t i = 0; i < ngroup; i++)
+				completions_put(w->done, ln->group[i], 1);
+		} else {
+			completions_put(w->done, j, 1);
+		}
 		busy = 1;
 	}
 	/* retired: nobody else points to w any more; the last lane frees it */
@@ -383,12 +422,17 @@ static void
 worker_end_dialog_locked(struct worker *w, int why)
 {
 	for (int i = 0; i < w->nlanes; i++) {
-		struct job *j = w->lanes[i].current;
+		struct lane *ln = &w->lanes[i];
+		size_t n = ln->ngroup > 0 ? ln->ngroup : 1;
 
-		if (j == NULL)
-			continue;
-		atomic_store(&j->abort_why, why);
-		pinentry_abort_fire(&j->abort);
+		for (size_t k = 0; k < n; k++) {
+			struct job *j = ln->ngroup > 0 ? ln->group[k] : ln->current;
+
+			if (j == NULL)
+				continue;
+			atomic_store(&j->abort_why, why);
+			pinentry_abort_fire(&j->abort);
+		}
 	}
 }
 

@@ -86,6 +86,15 @@ struct job *completions_take(struct completions *c);
 /* Closes the eventfd and frees jobs left in the queue. */
 void completions_free(struct completions *c);
 
+/*
+ * Plain signatures queued together are signed as a group (one call to the module, one
+ * fsync) only on a token whose jobs take less than this (µs, moving average): a fast
+ * token (an HSM, SoftHSM), where the signatures behind the first wait a few ms at most.
+ * A slow one (a smart card: 100 ms and more a signature) signs one job at a time, so that
+ * Lock ends the waiting ones at once.
+ */
+#define WORKER_GROUP_US 5000
+
 /* The most lanes (sessions) a worker has; how many "auto" gives a token that allows it. */
 #define WORKER_LANES_MAX 16
 #define WORKER_LANES_AUTO 4
@@ -140,6 +149,24 @@ int workers_wait_gone(atomic_int *users, long ms);
  */
 void token_ops_run(struct p11_module *m, unsigned long slot,
     const struct p11_token_desc *expect, struct p11_session **sess, struct job *j);
+
+/* The most Sign jobs a lane signs in one go (token_ops_run_group). */
+#define TOKEN_OPS_GROUP_MAX 32
+
+/* Returns 1 when Sign jobs a and b can be signed in one group (same key and mechanism). */
+int token_ops_groupable(const struct job *a, const struct job *b);
+
+/*
+ * Runs n (2..TOKEN_OPS_GROUP_MAX) groupable Sign jobs that may share the token, queued
+ * together (several clients at once): their inputs signed in one call to the module
+ * (p11_session_sign_many), their records written in one write and synced once, each job
+ * then finished as token_ops_run would. If the group cannot be signed so (logged out
+ * meanwhile, a key that wants its PIN, a token error), each job runs on its own with
+ * token_ops_run. Every job ends finished (result set, record written).
+ */
+void token_ops_run_group(struct p11_module *m, unsigned long slot,
+    const struct p11_token_desc *expect, struct p11_session **sess, struct job **jobs,
+    size_t n);
 
 /*
  * The signing part of a JOB_SIGN on session s (in the worker thread): the confirmation

@@ -41,17 +41,21 @@ t_ok "  ... and the agent has taken all six calls" \
 	wait_for '[ "$(signs_logged)" -ge $((logged + 6)) ]'
 t_eq "  ... the other two wait: no fifth C_Sign while the four sessions are busy" \
 	$((base + 4)) "$(mock_calls C_Sign)"
-# Lock answers once its logout ran, which is after the signatures at the token
+# Lock answers once its logout ran, which is after the signatures at the token. The Signs
+# not at the token end Cancelled: those in the queue at once; one that a lane had taken
+# into a group behind a signature at the token (fast tokens sign queued Signs together)
+# as soon as that signature is back, its own thrown away
 $K lock >/dev/null 2>&1 &
 lockpid=$!
-t_ok "Lock ends the two waiting Signs at once" \
-	wait_for '[ "$(cat "$T_DIR"/rc.* 2>/dev/null | wc -l)" -ge 2 ]'
-t_eq "  ... both Cancelled (exit 9)" "9 9" "$(cat "$T_DIR"/rc.* | sort | tr '\n' ' ' | sed 's/ $//')"
-t_eq "  ... saying the request was ended by the lock" 2 "$(cat "$T_DIR"/err.* | grep -ci 'lock')"
+t_ok "Lock ends a waiting Sign at once" \
+	wait_for '[ "$(cat "$T_DIR"/rc.* 2>/dev/null | wc -l)" -ge 1 ]'
 mock_unrule 'C_Sign delay'
 wait $lockpid
 t_eq "  ... and answers once the four at the token are done" 0 $?
 wait "${pids[@]}"
+t_eq "the two that were not at the token: Cancelled (exit 9)" "9 9" \
+	"$(cat "$T_DIR"/rc.* | grep -v '^0$' | sort | tr '\n' ' ' | sed 's/ $//')"
+t_eq "  ... saying the request was ended by the lock" 2 "$(cat "$T_DIR"/err.* | grep -ci 'lock')"
 ok=0 bad=0
 for i in 1 2 3 4 5 6; do
 	if [ "$(cat "$T_DIR/rc.$i")" = 0 ]; then

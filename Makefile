@@ -23,6 +23,9 @@ SYSCONFDIR ?= /etc
 USERUNITDIR ?= $(PREFIX)/lib/systemd/user
 UDEVDIR ?= $(PREFIX)/lib/udev
 BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+# the translations' catalogs (LOCALEDIR/LANG/LC_MESSAGES/kyso.mo); the programs look there,
+# or in $KYSO_LOCALEDIR (the tests: $(BUILD)/locale)
+LOCALEDIR ?= $(DATADIR)/locale
 # where browsers look for native-messaging host manifests (system-wide; not below PREFIX:
 # the browsers look only here)
 CHROMIUM_NM_DIR ?= /etc/chromium/native-messaging-hosts
@@ -43,7 +46,7 @@ NODEPS_GOALS := deps check demo bench bench-hotplug bench-module clean dist help
 ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
 NEED_PKGS := $(PKGS) $(PDF_PKGS) libseccomp $(if $(filter tests check-build bench-build test_%,$(MAKECMDGOALS)),cmocka)
 PKG_MISSING := $(strip $(shell command -v $(firstword $(CC)) >/dev/null 2>&1 || \
-	echo "$(firstword $(CC))"; \
+	echo "$(firstword $(CC))"; command -v msgfmt >/dev/null 2>&1 || echo gettext; \
 	if command -v pkg-config >/dev/null 2>&1; then \
 	for p in $(NEED_PKGS); do pkg-config --exists $$p || echo $$p; done; \
 	else echo pkg-config; fi))
@@ -96,6 +99,7 @@ ALL_LDFLAGS := $(LDFLAGS_BASE) $(LDFLAGS)
 COMMON_SRCS += common/buf.c
 COMMON_SRCS += common/curves.c
 COMMON_SRCS += common/encode.c
+COMMON_SRCS += common/i18n.c
 COMMON_SRCS += common/kyso_err.c
 COMMON_SRCS += common/log.c
 COMMON_SRCS += common/origin.c
@@ -219,6 +223,7 @@ CLI_SRCS += client/kyso_cmds_cms.c
 CLI_SRCS += client/kyso_cmds_pdf.c
 CLI_SRCS += client/kyso_cmds_verify.c
 CLI_SRCS += client/kyso_cmds_web.c
+CLI_SRCS += client/kyso_errtext.c
 CLI_SRCS += client/kyso_output.c
 
 # kyso-admin, the administrators' provisioning tool
@@ -299,6 +304,7 @@ all: $(PROGRAMS) $(LIBS) $(UNITS) $(BROWSER_OUT)
 -include tests/tests.mk
 -include bench/bench.mk
 -include kyso-pkcs11/module.mk
+-include po/po.mk
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -6,6 +6,7 @@
 
 #include <openssl/evp.h>
 
+#include "i18n.h"
 #include "p11.h"
 
 struct kyso_secret;

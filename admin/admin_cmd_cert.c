@@ -60,14 +60,14 @@ csr_sign_cb(void *ctx, int alg, const unsigned char *in, size_t len, unsigned ch
 	if (c->pin != NULL && (c->t->d.token.flags & P11_TOKEN_LOGIN_REQUIRED) &&
 	    !p11_session_logged_in(c->s)) {
 		if ((r = p11_session_login(c->s, c->pin, &f)) != KYSO_OK) {
-			c->rc = admin_fail(c->a, "user PIN", r, &f);
+			c->rc = admin_fail(c->a, _("user PIN"), r, &f);
 			return r;
 		}
 	} else if ((c->rc = admin_login(c->a, c->t, c->s)) != AX_OK) {
 		return KYSO_ERR_PIN_REQUIRED;
 	}
 	if ((r = p11_session_sign(c->s, &req, sig, siglen, &f)) != KYSO_OK) {
-		c->rc = admin_fail(c->a, "signing the request on the token", r, &f);
+		c->rc = admin_fail(c->a, _("signing the request on the token"), r, &f);
 		*sig = NULL;
 		return r;
 	}
@@ -97,14 +97,14 @@ text_write(struct admin *a, const char *path, const char *text)
 	if (path == NULL)
 		return fputs(text, stdout) >= 0 && fflush(stdout) == 0 ? AX_OK : AX_ERROR;
 	if ((f = fopen(path, "we")) == NULL) {
-		fprintf(stderr, "kyso-admin %s: cannot write %s: %s\n", a->cmd, path,
+		fprintf(stderr, _("kyso-admin %s: cannot write %s: %s\n"), a->cmd, path,
 		    strerror(errno));
 		return AX_ERROR;
 	}
 	ok = fputs(text, f) >= 0;
 	ok = fclose(f) == 0 && ok;
 	if (!ok) {
-		fprintf(stderr, "kyso-admin %s: cannot write %s\n", a->cmd, path);
+		fprintf(stderr, _("kyso-admin %s: cannot write %s\n"), a->cmd, path);
 		return AX_ERROR;
 	}
 	return AX_OK;
@@ -133,35 +133,35 @@ admin_csr_write(struct admin *a, struct admin_target *t, struct p11_session *s,
 		/* no public key object: the private key's public half needs the login */
 		if (pin != NULL) {
 			if ((r = p11_session_login(s, pin, &f)) != KYSO_OK)
-				return admin_fail(a, "user PIN", r, &f);
+				return admin_fail(a, _("user PIN"), r, &f);
 		} else if ((rc = admin_login(a, t, s)) != AX_OK) {
 			return rc;
 		}
 		r = p11_session_pubkey(s, id, id_len, &k, &f);
 	}
 	if (r == KYSO_ERR_KEY_NOT_FOUND) {
-		fprintf(stderr, "kyso-admin %s: token %s holds no key with id %s (see kyso-admin "
-		    "list)\n", a->cmd, admin_token_name(&t->d.token), hex);
+		fprintf(stderr, _("kyso-admin %s: token %s holds no key with id %s (see kyso-admin "
+		    "list)\n"), a->cmd, admin_token_name(&t->d.token), hex);
 		return AX_NOT_FOUND;
 	}
 	if (r != KYSO_OK)
-		return admin_fail(a, "reading the public key", r, &f);
+		return admin_fail(a, _("reading the public key"), r, &f);
 	r = admin_pubkey_evp(&k, &p.pubkey);
 	p11_pubkey_clear(&k);
 	if (r != KYSO_OK)
-		return admin_fail(a, "building the public key with OpenSSL", r, NULL);
+		return admin_fail(a, _("building the public key with OpenSSL"), r, NULL);
 	r = csr_make(&p, &pem, err, sizeof(err));
 	EVP_PKEY_free(p.pubkey);
 	if (r != KYSO_OK) {
 		if (c.rc != AX_OK)
 			return c.rc;  /* the callback said why */
-		fprintf(stderr, "kyso-admin %s: %s; no request was written\n", a->cmd, err);
+		fprintf(stderr, _("kyso-admin %s: %s; no request was written\n"), a->cmd, err);
 		return lib_exit(r);
 	}
 	rc = text_write(a, path, pem);
 	free(pem);
 	if (rc == AX_OK && path != NULL)
-		fprintf(stderr, "certificate request for key %s written to %s\n", hex, path);
+		fprintf(stderr, _("certificate request for key %s written to %s\n"), hex, path);
 	return rc;
 }
 
@@ -180,19 +180,19 @@ cmd_csr(struct admin *a)
 	if (a->key_hex == NULL || hex_decode(a->key_hex, &id, &id_len) != KYSO_OK ||
 	    id_len == 0 || id_len > 256) {
 		free(id);
-		fprintf(stderr, "kyso-admin csr: --key ID is required: the key's CKA_ID in hex "
-		    "(kyso-admin list shows it)\n");
+		fprintf(stderr, _("kyso-admin csr: --key ID is required: the key's CKA_ID in hex "
+		    "(kyso-admin list shows it)\n"));
 		return AX_USAGE;
 	}
 	/* the subject and names are checked before the token is touched */
 	if (a->subject == NULL) {
-		fprintf(stderr, "kyso-admin csr: --subject \"CN=...,O=...\" is required\n");
+		fprintf(stderr, _("kyso-admin csr: --subject \"CN=...,O=...\" is required\n"));
 		free(id);
 		return AX_USAGE;
 	}
 	if ((r = csr_parse_subject(a->subject, &name, err, sizeof(err))) != KYSO_OK ||
 	    (r = csr_parse_sans(a->sans, a->nsans, &gn, err, sizeof(err))) != KYSO_OK) {
-		fprintf(stderr, "kyso-admin csr: %s\n", err);
+		fprintf(stderr, _("kyso-admin csr: %s\n"), err);
 		X509_NAME_free(name);
 		free(id);
 		return lib_exit(r);
@@ -220,7 +220,7 @@ file_read(struct admin *a, const char *path, unsigned char **data, size_t *len)
 
 	*data = NULL;
 	if (f == NULL) {
-		fprintf(stderr, "kyso-admin %s: cannot open %s: %s\n", a->cmd, path, strerror(errno));
+		fprintf(stderr, _("kyso-admin %s: cannot open %s: %s\n"), a->cmd, path, strerror(errno));
 		return AX_ERROR;
 	}
 	if ((buf = malloc(FILE_MAX + 1)) == NULL) {
@@ -229,8 +229,8 @@ file_read(struct admin *a, const char *path, unsigned char **data, size_t *len)
 	}
 	n = fread(buf, 1, FILE_MAX + 1, f);
 	if (ferror(f) || n > FILE_MAX) {
-		fprintf(stderr, "kyso-admin %s: cannot read %s%s\n", a->cmd, path,
-		    n > FILE_MAX ? ": larger than 1 MiB" : "");
+		fprintf(stderr, n > FILE_MAX ? _("kyso-admin %s: cannot read %s: larger than 1 "
+		    "MiB\n") : _("kyso-admin %s: cannot read %s\n"), a->cmd, path);
 		fclose(f);
 		free(buf);
 		return AX_ERROR;
@@ -280,7 +280,7 @@ token_keys_read(struct admin *a, struct p11_session *s, const struct p11_object_
 	    (k->id_len = calloc(n + 1, sizeof(*k->id_len))) == NULL ||
 	    (k->label = calloc(n + 1, sizeof(*k->label))) == NULL) {
 		token_keys_free(k);
-		fprintf(stderr, "kyso-admin %s: out of memory\n", a->cmd);
+		fprintf(stderr, _("kyso-admin %s: out of memory\n"), a->cmd);
 		return AX_ERROR;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -373,17 +373,17 @@ chain_store(struct admin *a, struct p11_session *s, const struct certmatch_cert 
 		if (skip[i])
 			continue;
 		if (!ca_id(&chain[i], id)) {
-			fprintf(stderr, "kyso-admin %s: cannot hash the key of chain certificate "
-			    "'%s'\n", a->cmd, chain[i].label);
+			fprintf(stderr, _("kyso-admin %s: cannot hash the key of chain certificate "
+			    "'%s'\n"), a->cmd, chain[i].label);
 			return AX_ERROR;
 		}
 		st.id = id;
 		st.id_len = sizeof(id);
 		st.ca = 1;
 		if ((r = p11_session_store_cert(s, &st, &f)) != KYSO_OK)
-			return admin_fail(a, "storing a chain certificate", r, &f);
+			return admin_fail(a, _("storing a chain certificate"), r, &f);
 		(*stored)++;
-		printf("stored CA certificate '%s'\n", chain[i].label);
+		printf(_("stored CA certificate '%s'\n"), chain[i].label);
 	}
 	return AX_OK;
 }
@@ -404,15 +404,15 @@ cmd_import_cert(struct admin *a)
 	int rc, r;
 
 	if (a->file == NULL) {
-		fprintf(stderr, "kyso-admin import-cert: --file F (the certificate, PEM or DER) is "
-		    "required\n");
+		fprintf(stderr, _("kyso-admin import-cert: --file F (the certificate, PEM or DER) is "
+		    "required\n"));
 		return AX_USAGE;
 	}
 	/* read and check everything before the token is touched */
 	if ((rc = file_read(a, a->file, &data, &len)) != AX_OK)
 		goto out;
 	if ((r = certmatch_load(data, len, &cert, err, sizeof(err))) != KYSO_OK) {
-		fprintf(stderr, "kyso-admin import-cert: %s: %s\n", a->file, err);
+		fprintf(stderr, _("kyso-admin import-cert: %s: %s\n"), a->file, err);
 		rc = lib_exit(r);
 		goto out;
 	}
@@ -423,7 +423,7 @@ cmd_import_cert(struct admin *a)
 			goto out;
 		if ((r = certmatch_load_chain(data, len, &chain, &nchain, err, sizeof(err))) !=
 		    KYSO_OK) {
-			fprintf(stderr, "kyso-admin import-cert: %s: %s\n", a->chain, err);
+			fprintf(stderr, _("kyso-admin import-cert: %s: %s\n"), a->chain, err);
 			rc = lib_exit(r);
 			goto out;
 		}
@@ -436,13 +436,13 @@ cmd_import_cert(struct admin *a)
 	    (rc = admin_user_session(a, &t, &s)) != AX_OK)
 		goto out;
 	if ((r = p11_session_objects(s, &o, &n, &f)) != KYSO_OK) {
-		rc = admin_fail(a, "cannot list the token's objects", r, &f);
+		rc = admin_fail(a, _("cannot list the token's objects"), r, &f);
 		goto out;
 	}
 	if ((rc = token_keys_read(a, s, o, n, &k)) != AX_OK)
 		goto out;
 	if ((r = certmatch_find_key(&cert, k.pk, k.n, &idx, err, sizeof(err))) != KYSO_OK) {
-		fprintf(stderr, "kyso-admin import-cert: %s: %s %s; nothing was written\n",
+		fprintf(stderr, _("kyso-admin import-cert: %s: %s %s; nothing was written\n"),
 		    a->file, err, admin_token_name(&t.d.token));
 		rc = r == KYSO_ERR_KEY_NOT_FOUND ? AX_NOT_FOUND : lib_exit(r);
 		goto out;
@@ -450,8 +450,8 @@ cmd_import_cert(struct admin *a)
 	if (k.id_len[idx] <= 256)
 		hex_encode(k.id[idx], k.id_len[idx], hex);
 	if (cert_on_token(o, n, &cert)) {
-		fprintf(stderr, "kyso-admin import-cert: certificate '%s' is already on token %s "
-		    "(key %s); nothing was written (kyso-admin delete removes it)\n", cert.label,
+		fprintf(stderr, _("kyso-admin import-cert: certificate '%s' is already on token %s "
+		    "(key %s); nothing was written (kyso-admin delete removes it)\n"), cert.label,
 		    admin_token_name(&t.d.token), hex);
 		rc = AX_DECLINED;
 		goto out;
@@ -462,7 +462,7 @@ cmd_import_cert(struct admin *a)
 			    memcmp(chain[j].der, chain[i].der, chain[i].der_len) == 0;
 		if (!skip[i] && cert_on_token(o, n, &chain[i])) {
 			skip[i] = 1;
-			printf("note: CA certificate '%s' is already on the token; skipped\n",
+			printf(_("note: CA certificate '%s' is already on the token; skipped\n"),
 			    chain[i].label);
 		}
 	}
@@ -473,15 +473,17 @@ cmd_import_cert(struct admin *a)
 		st.id_len = k.id_len[idx];
 		st.label = k.label[idx][0] != '\0' ? k.label[idx] : cert.label;
 		if ((r = p11_session_store_cert(s, &st, &f)) != KYSO_OK) {
-			rc = admin_fail(a, "storing the certificate", r, &f);
+			rc = admin_fail(a, _("storing the certificate"), r, &f);
 			goto out;
 		}
-		printf("stored certificate '%s' on token %s with key %s (id %s, label '%s')\n",
+		printf(_("stored certificate '%s' on token %s with key %s (id %s, label '%s')\n"),
 		    cert.label, admin_token_name(&t.d.token), hex, hex, st.label);
 	}
 	if ((rc = chain_store(a, s, chain, nchain, skip, &stored)) != AX_OK)
-		fprintf(stderr, "kyso-admin import-cert: the certificate and %zu CA certificates "
-		    "were stored before the failure\n", stored);
+		fprintf(stderr, P_("kyso-admin import-cert: the certificate and %zu CA "
+		    "certificate were stored before the failure\n", "kyso-admin import-cert: the "
+		    "certificate and %zu CA certificates were stored before the failure\n", stored),
+		    stored);
 out:
 	token_keys_free(&k);
 	p11_objects_free(o, n);

@@ -25,7 +25,7 @@ types_text(unsigned types, char *buf, size_t len)
 			used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s%s",
 			    used > 0 ? ", " : "", p11_key_type_name(i));
 	if (used == 0)
-		snprintf(buf, len, "none");
+		snprintf(buf, len, "%s", _("none"));
 }
 
 /* Whether any object on the token has CKA_ID id. */
@@ -58,21 +58,21 @@ pubkey_write(struct admin *a, struct p11_session *s, const unsigned char *id, si
 	int r, ok;
 
 	if ((r = p11_session_pubkey(s, id, len, &k, &f)) != KYSO_OK)
-		return admin_fail(a, "reading the new public key", r, &f);
+		return admin_fail(a, _("reading the new public key"), r, &f);
 	r = admin_pubkey_evp(&k, &pk);
 	p11_pubkey_clear(&k);
 	if (r != KYSO_OK)
-		return admin_fail(a, "building the public key with OpenSSL", r, NULL);
+		return admin_fail(a, _("building the public key with OpenSSL"), r, NULL);
 	if ((out = fopen(a->pubkey_out, "we")) == NULL) {
 		EVP_PKEY_free(pk);
-		fprintf(stderr, "kyso-admin keygen: cannot write %s\n", a->pubkey_out);
+		fprintf(stderr, _("kyso-admin keygen: cannot write %s\n"), a->pubkey_out);
 		return AX_ERROR;
 	}
 	ok = PEM_write_PUBKEY(out, pk) == 1;
 	ok = fclose(out) == 0 && ok;
 	EVP_PKEY_free(pk);
 	if (!ok) {
-		fprintf(stderr, "kyso-admin keygen: cannot write %s\n", a->pubkey_out);
+		fprintf(stderr, _("kyso-admin keygen: cannot write %s\n"), a->pubkey_out);
 		return AX_ERROR;
 	}
 	return AX_OK;
@@ -92,19 +92,22 @@ cmd_keygen(struct admin *a)
 	int rc, r, used;
 
 	if (a->type == NULL || p11_key_type_parse(a->type, &type) != KYSO_OK) {
-		fprintf(stderr, "kyso-admin keygen: --type is one of rsa:2048, rsa:3072, rsa:4096, "
-		    "ec:p256, ec:p384, ed25519%s%s\n", a->type != NULL ? ", not " : "",
-		    a->type != NULL ? a->type : "");
+		if (a->type != NULL)
+			fprintf(stderr, _("kyso-admin keygen: --type is one of rsa:2048, rsa:3072, "
+			    "rsa:4096, ec:p256, ec:p384, ed25519, not %s\n"), a->type);
+		else
+			fputs(_("kyso-admin keygen: --type is one of rsa:2048, rsa:3072, rsa:4096, "
+			    "ec:p256, ec:p384, ed25519\n"), stderr);
 		return AX_USAGE;
 	}
 	if (a->label == NULL || a->label[0] == '\0') {
-		fprintf(stderr, "kyso-admin keygen: --label LABEL is required\n");
+		fprintf(stderr, _("kyso-admin keygen: --label LABEL is required\n"));
 		return AX_USAGE;
 	}
 	if (a->id_hex != NULL && (hex_decode(a->id_hex, &id, &id_len) != KYSO_OK ||
 	    id_len == 0 || id_len > 255)) {
 		free(id);
-		fprintf(stderr, "kyso-admin keygen: --id wants 1 to 255 bytes in hex, not '%s'\n",
+		fprintf(stderr, _("kyso-admin keygen: --id wants 1 to 255 bytes in hex, not '%s'\n"),
 		    a->id_hex);
 		return AX_USAGE;
 	}
@@ -112,7 +115,7 @@ cmd_keygen(struct admin *a)
 		if ((id = malloc(KEY_ID_LEN)) == NULL ||
 		    getrandom(id, KEY_ID_LEN, 0) != KEY_ID_LEN) {
 			free(id);
-			fprintf(stderr, "kyso-admin keygen: no random bytes for the key id\n");
+			fprintf(stderr, _("kyso-admin keygen: no random bytes for the key id\n"));
 			return AX_ERROR;
 		}
 		id_len = KEY_ID_LEN;
@@ -120,13 +123,13 @@ cmd_keygen(struct admin *a)
 	if ((rc = admin_find_target(a, &t, 0)) != AX_OK)
 		goto out;
 	if ((r = p11_slot_keygen_types(t.m, t.d.slot, &types, &f)) != KYSO_OK) {
-		rc = admin_fail(a, "cannot read the token's mechanisms", r, &f);
+		rc = admin_fail(a, _("cannot read the token's mechanisms"), r, &f);
 		goto out;
 	}
 	if (!(types & (1u << type))) {
 		types_text(types, can, sizeof(can));
-		fprintf(stderr, "kyso-admin keygen: token %s cannot generate %s keys; it can "
-		    "generate: %s. Nothing was changed\n", admin_token_name(&t.d.token), a->type,
+		fprintf(stderr, _("kyso-admin keygen: token %s cannot generate %s keys; it can "
+		    "generate: %s. Nothing was changed\n"), admin_token_name(&t.d.token), a->type,
 		    can);
 		rc = AX_REFUSED;
 		goto out;
@@ -135,24 +138,24 @@ cmd_keygen(struct admin *a)
 		goto out;
 	hex_encode(id, id_len, hex);
 	if ((r = id_in_use(s, id, id_len, &used, &f)) != KYSO_OK) {
-		rc = admin_fail(a, "cannot list the token's objects", r, &f);
+		rc = admin_fail(a, _("cannot list the token's objects"), r, &f);
 		goto out;
 	}
 	if (used) {
-		fprintf(stderr, "kyso-admin keygen: token %s already holds objects with id %s; "
-		    "choose another --id or delete them first. Nothing was changed\n",
+		fprintf(stderr, _("kyso-admin keygen: token %s already holds objects with id %s; "
+		    "choose another --id or delete them first. Nothing was changed\n"),
 		    admin_token_name(&t.d.token), hex);
 		rc = AX_DECLINED;
 		goto out;
 	}
 	if ((r = p11_session_keygen(s, type, id, id_len, a->label, &f)) != KYSO_OK) {
-		rc = admin_fail(a, "generating the key", r, &f);
+		rc = admin_fail(a, _("generating the key"), r, &f);
 		goto out;
 	}
-	printf("generated a %s key pair '%s' on token %s\nid %s\n", a->type, a->label,
+	printf(_("generated a %s key pair '%s' on token %s\nid %s\n"), a->type, a->label,
 	    admin_token_name(&t.d.token), hex);
 	if (a->pubkey_out != NULL && (rc = pubkey_write(a, s, id, id_len)) == AX_OK)
-		printf("public key written to %s\n", a->pubkey_out);
+		printf(_("public key written to %s\n"), a->pubkey_out);
 out:
 	p11_session_close(s);
 	free(id);
@@ -194,17 +197,19 @@ object_print(const struct p11_object_desc *o)
 
 	if (o->id_len <= 256)
 		hex_encode(o->id, o->id_len, hex);
-	printf("%-12s id %s  label '%s'", p11_obj_class_name(o->cls), hex[0] ? hex : "(none)",
-	    o->label);
+	/* TRANSLATORS: an object's class (the standard's name), CKA_ID, CKA_LABEL */
+	printf(_("%-12s id %s  label '%s'"), p11_obj_class_name(o->cls), hex[0] ? hex :
+	    _("(none)"), o->label);
 	if (o->key_type[0] != '\0')
 		printf("  %s", o->key_type);
 	if (o->cls == P11_OBJ_CERTIFICATE) {
-		printf("  %s", o->category == 2 ? "CA" : o->category == 1 ? "own" : "");
+		/* TRANSLATORS: a certificate's category: a CA's, or the token owner's own */
+		printf("  %s", o->category == 2 ? _("CA") : o->category == 1 ? _("own") : "");
 		p = o->der;
 		if (o->der != NULL && (x = d2i_X509(NULL, &p, (long)o->der_len)) != NULL) {
 			char *subj = X509_NAME_oneline(X509_get_subject_name(x), NULL, 0);
 
-			printf("\n             subject %s", subj != NULL ? subj : "?");
+			printf(_("\n             subject %s"), subj != NULL ? subj : "?");
 			OPENSSL_free(subj);
 			X509_free(x);
 		}
@@ -229,9 +234,10 @@ cmd_list(struct admin *a)
 	    (rc = admin_user_session(a, &t, &s)) != AX_OK)
 		return rc;
 	if ((r = p11_session_objects(s, &o, &n, &f)) != KYSO_OK) {
-		rc = admin_fail(a, "cannot list the token's objects", r, &f);
+		rc = admin_fail(a, _("cannot list the token's objects"), r, &f);
 	} else {
-		printf("token %s: %zu objects\n", admin_token_name(&t.d.token), n);
+		printf(P_("token %s: %zu object\n", "token %s: %zu objects\n", n),
+		    admin_token_name(&t.d.token), n);
 		for (size_t i = 0; i < n; i++)
 			object_print(&o[i]);
 	}
@@ -255,8 +261,8 @@ cmd_delete(struct admin *a)
 	if (a->id_hex == NULL || hex_decode(a->id_hex, &id, &id_len) != KYSO_OK ||
 	    id_len == 0 || id_len > 256) {
 		free(id);
-		fprintf(stderr, "kyso-admin delete: --id HEX is required (the CKA_ID that kyso-admin "
-		    "list shows)\n");
+		fprintf(stderr, _("kyso-admin delete: --id HEX is required (the CKA_ID that kyso-admin "
+		    "list shows)\n"));
 		return AX_USAGE;
 	}
 	hex_encode(id, id_len, hex);
@@ -264,38 +270,41 @@ cmd_delete(struct admin *a)
 	    (rc = admin_user_session(a, &t, &s)) != AX_OK)
 		goto out;
 	if ((r = p11_session_objects(s, &o, &n, &f)) != KYSO_OK) {
-		rc = admin_fail(a, "cannot list the token's objects", r, &f);
+		rc = admin_fail(a, _("cannot list the token's objects"), r, &f);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
 		if (o[i].id_len == id_len && memcmp(o[i].id, id, id_len) == 0) {
 			if (hits++ == 0)
-				printf("on token %s:\n", admin_token_name(&t.d.token));
+				printf(_("on token %s:\n"), admin_token_name(&t.d.token));
 			object_print(&o[i]);
 		}
 	if (hits == 0) {
-		fprintf(stderr, "kyso-admin delete: token %s holds no object with id %s\n",
+		fprintf(stderr, _("kyso-admin delete: token %s holds no object with id %s\n"),
 		    admin_token_name(&t.d.token), hex);
 		rc = AX_NOT_FOUND;
 		goto out;
 	}
 	fflush(stdout);
-	if (!a->yes && (c = admin_confirm("Delete these objects for ever? Type 'yes': ",
+	/* TRANSLATORS: the answer stays 'yes' (what the officer types is compared with it) */
+	if (!a->yes && (c = admin_confirm(_("Delete these objects for ever? Type 'yes': "),
 	    "yes")) != 1) {
-		fprintf(stderr, "kyso-admin delete: %s; nothing was deleted\n", c < 0 ?
-		    "no terminal to confirm on: add --yes to delete without asking" :
-		    "not confirmed");
+		fprintf(stderr, _("kyso-admin delete: %s; nothing was deleted\n"), c < 0 ?
+		    _("no terminal to confirm on: add --yes to delete without asking") :
+		    _("not confirmed"));
 		rc = AX_DECLINED;
 		goto out;
 	}
 	r = p11_session_delete(s, id, id_len, ~0u, &deleted, &f);
 	if (r != KYSO_OK) {
-		rc = admin_fail(a, "deleting", r, &f);
-		fprintf(stderr, "kyso-admin delete: %zu of %zu objects were deleted before the "
-		    "failure\n", deleted, hits);
+		rc = admin_fail(a, _("deleting"), r, &f);
+		fprintf(stderr, P_("kyso-admin delete: %zu of %zu object was deleted before the "
+		    "failure\n", "kyso-admin delete: %zu of %zu objects were deleted before the "
+		    "failure\n", hits), deleted, hits);
 		goto out;
 	}
-	printf("deleted %zu objects with id %s\n", deleted, hex);
+	printf(P_("deleted %zu object with id %s\n", "deleted %zu objects with id %s\n",
+	    deleted), deleted, hex);
 out:
 	p11_objects_free(o, n);
 	p11_session_close(s);

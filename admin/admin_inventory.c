@@ -111,7 +111,7 @@ cmd_inventory(struct admin *a)
 	    (rc = admin_user_session(a, &t, &s)) != AX_OK)
 		return rc;
 	if ((r = p11_session_objects(s, &o, &n, &f)) != KYSO_OK) {
-		rc = admin_fail(a, "cannot list the token's objects", r, &f);
+		rc = admin_fail(a, _("cannot list the token's objects"), r, &f);
 		p11_session_close(s);
 		return rc;
 	}
@@ -137,7 +137,7 @@ cmd_inventory(struct admin *a)
 	    (t.d.token.flags & P11_TOKEN_USER_PIN_LOCKED) != 0, "keys", keys,
 	    "certificates", certs);
 	if (root == NULL) {
-		fprintf(stderr, "kyso-admin inventory: out of memory\n");
+		fprintf(stderr, _("kyso-admin inventory: out of memory\n"));
 		rc = AX_ERROR;
 	} else {
 		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -85,21 +85,25 @@ policy_check(const struct admin *a, const char *what, size_t len,
     const struct p11_slot_desc *d)
 {
 	if (len < a->min_pin) {
-		fprintf(stderr, "kyso-admin %s: the new %s is too short: %zu characters, the "
-		    "policy wants at least %u (--min-pin-length); nothing was changed\n", a->cmd,
-		    what, len, a->min_pin);
+		fprintf(stderr, P_("kyso-admin %s: the new %s is too short: %zu character, the "
+		    "policy wants at least %u (--min-pin-length); nothing was changed\n",
+		    "kyso-admin %s: the new %s is too short: %zu characters, the policy wants at "
+		    "least %u (--min-pin-length); nothing was changed\n", len), a->cmd, what, len,
+		    a->min_pin);
 		return AX_USAGE;
 	}
 	if (d != NULL && d->min_pin != P11_UNKNOWN && d->min_pin > 0 && len < d->min_pin) {
-		fprintf(stderr, "kyso-admin %s: the new %s is too short for the token: %zu "
-		    "characters, it takes %lu to %lu; nothing was changed\n", a->cmd, what, len,
-		    d->min_pin, d->max_pin);
+		fprintf(stderr, P_("kyso-admin %s: the new %s is too short for the token: %zu "
+		    "character, it takes %lu to %lu; nothing was changed\n", "kyso-admin %s: the "
+		    "new %s is too short for the token: %zu characters, it takes %lu to %lu; "
+		    "nothing was changed\n", len), a->cmd, what, len, d->min_pin, d->max_pin);
 		return AX_USAGE;
 	}
 	if (d != NULL && d->max_pin != P11_UNKNOWN && d->max_pin > 0 && len > d->max_pin) {
-		fprintf(stderr, "kyso-admin %s: the new %s is too long for the token: %zu "
-		    "characters, it takes at most %lu; nothing was changed\n", a->cmd, what, len,
-		    d->max_pin);
+		fprintf(stderr, P_("kyso-admin %s: the new %s is too long for the token: %zu "
+		    "character, it takes at most %lu; nothing was changed\n", "kyso-admin %s: the "
+		    "new %s is too long for the token: %zu characters, it takes at most %lu; "
+		    "nothing was changed\n", len), a->cmd, what, len, d->max_pin);
 		return AX_USAGE;
 	}
 	return AX_OK;
@@ -114,7 +118,7 @@ file_pin(const struct admin *a, const char *file, const char *opt, const char *w
 	long n;
 
 	if (fd < 0) {
-		fprintf(stderr, "kyso-admin %s: cannot open %s %s: %s\n", a->cmd, opt, file,
+		fprintf(stderr, _("kyso-admin %s: cannot open %s %s: %s\n"), a->cmd, opt, file,
 		    strerror(errno));
 		return -AX_ERROR;
 	}
@@ -122,13 +126,14 @@ file_pin(const struct admin *a, const char *file, const char *opt, const char *w
 	if (fd != STDIN_FILENO)
 		close(fd);
 	if (n == -2) {
-		fprintf(stderr, "kyso-admin %s: the %s in %s is longer than %d bytes\n", a->cmd,
-		    what, strcmp(file, "-") == 0 ? "standard input" : file, PIN_MAX);
+		fprintf(stderr, _("kyso-admin %s: the %s in %s is longer than %d bytes\n"), a->cmd,
+		    what, strcmp(file, "-") == 0 ? _("standard input") : file, PIN_MAX);
 		return -AX_USAGE;
 	}
 	if (n <= 0) {
-		fprintf(stderr, "kyso-admin %s: no %s in %s (%s: its first line)\n", a->cmd, what,
-		    strcmp(file, "-") == 0 ? "standard input" : file, opt);
+		/* TRANSLATORS: the command, the PIN, the file, the option */
+		fprintf(stderr, _("kyso-admin %s: no %s in %s (%s: its first line)\n"), a->cmd,
+		    what, strcmp(file, "-") == 0 ? _("standard input") : file, opt);
 		return -AX_USAGE;
 	}
 	return n;
@@ -145,24 +150,26 @@ tty_pin(const struct admin *a, const char *opt, const char *what, int is_new,
 	long n, m;
 
 	if (!isatty(STDIN_FILENO) || (tty = fopen("/dev/tty", "r+e")) == NULL) {
-		fprintf(stderr, "kyso-admin %s: the %s is needed and there is no terminal to ask "
-		    "on; use %s FILE\n", a->cmd, what, opt);
+		fprintf(stderr, _("kyso-admin %s: the %s is needed and there is no terminal to ask "
+		    "on; use %s FILE\n"), a->cmd, what, opt);
 		return -AX_USAGE;
 	}
 	setvbuf(tty, NULL, _IONBF, 0);
-	snprintf(prompt, sizeof(prompt), "%s%s for token %s: ", is_new ? "New " : "", what,
-	    d != NULL && d->token_present ? admin_token_name(&d->token) : "?");
+	/* TRANSLATORS: the PIN ("user PIN", "SO PIN"), then the token */
+	snprintf(prompt, sizeof(prompt), is_new ? _("New %s for token %s: ") :
+	    _("%s for token %s: "), what, d != NULL && d->token_present ?
+	    admin_token_name(&d->token) : "?");
 	n = prompt_read(tty, prompt, p);
 	if (n > 0 && is_new) {
 		(void)mlock(&again, sizeof(again));  /* like p: never swapped out */
-		snprintf(prompt, sizeof(prompt), "New %s again: ", what);
+		snprintf(prompt, sizeof(prompt), _("New %s again: "), what);
 		m = prompt_read(tty, prompt, &again);
 		if (m != n || memcmp(again.b, p->b, (size_t)n) != 0) {
 			pinbuf_wipe(&again);
 			(void)munlock(&again, sizeof(again));
 			fclose(tty);
-			fprintf(stderr, "kyso-admin %s: the two new %ss differ; nothing was "
-			    "changed\n", a->cmd, what);
+			fprintf(stderr, _("kyso-admin %s: the two entries of the new %s differ; "
+			    "nothing was changed\n"), a->cmd, what);
 			return -AX_USAGE;
 		}
 		pinbuf_wipe(&again);
@@ -170,8 +177,8 @@ tty_pin(const struct admin *a, const char *opt, const char *what, int is_new,
 	}
 	fclose(tty);
 	if (n <= 0) {
-		fprintf(stderr, "kyso-admin %s: no %s entered%s\n", a->cmd, what,
-		    n == -2 ? " (longer than 256 bytes)" : "");
+		fprintf(stderr, n == -2 ? _("kyso-admin %s: no %s entered (longer than 256 "
+		    "bytes)\n") : _("kyso-admin %s: no %s entered\n"), a->cmd, what);
 		return -AX_USAGE;
 	}
 	return n;
@@ -195,7 +202,7 @@ admin_read_pin(const struct admin *a, const char *file, const char *opt, const c
 	}
 	rc = is_new ? policy_check(a, what, (size_t)n, d) : AX_OK;
 	if (rc == AX_OK && secret_new(p.b, (size_t)n, out) != KYSO_OK) {
-		fprintf(stderr, "kyso-admin %s: out of memory\n", a->cmd);
+		fprintf(stderr, _("kyso-admin %s: out of memory\n"), a->cmd);
 		rc = AX_ERROR;
 	}
 	pinbuf_wipe(&p);

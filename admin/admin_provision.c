@@ -66,12 +66,12 @@ expand(struct profile *p, const char *key, const char *in, char *out, size_t out
 			s += 2;
 		} else if (s[0] == '$' && s[1] == '{') {
 			if ((end = strchr(s + 2, '}')) == NULL) {
-				snprintf(p->err, sizeof(p->err), "%s: '${' without '}'", key);
+				snprintf(p->err, sizeof(p->err), _("%s: '${' without '}'"), key);
 				return -1;
 			}
 			if ((add = set_value(p->a, s + 2, (size_t)(end - s - 2))) == NULL) {
-				snprintf(p->err, sizeof(p->err), "%s uses ${%.*s}: give it with --set "
-				    "%.*s=VALUE", key, (int)(end - s - 2), s + 2, (int)(end - s - 2),
+				snprintf(p->err, sizeof(p->err), _("%s uses ${%.*s}: give it with --set "
+				    "%.*s=VALUE"), key, (int)(end - s - 2), s + 2, (int)(end - s - 2),
 				    s + 2);
 				return -1;
 			}
@@ -81,7 +81,7 @@ expand(struct profile *p, const char *key, const char *in, char *out, size_t out
 			s++;
 		}
 		if (n + len >= outlen) {
-			snprintf(p->err, sizeof(p->err), "%s is too long", key);
+			snprintf(p->err, sizeof(p->err), _("%s is too long"), key);
 			return -1;
 		}
 		memcpy(out + n, add, len);
@@ -108,7 +108,7 @@ profile_entry(void *user, const char *section, const char *name, const char *val
 	if (strcmp(section, "pin") == 0 && strcmp(name, "min_length") == 0) {
 		v = strtol(value, &end, 10);
 		if (*value == '\0' || *end != '\0' || v < 1 || v > 256) {
-			snprintf(p->err, sizeof(p->err), "%s wants a number from 1 to 256, not '%s'",
+			snprintf(p->err, sizeof(p->err), _("%s wants a number from 1 to 256, not '%s'"),
 			    key, value);
 			return 0;
 		}
@@ -123,7 +123,7 @@ profile_entry(void *user, const char *section, const char *name, const char *val
 		return expand(p, key, value, p->key_label, sizeof(p->key_label)) == 0;
 	if (strcmp(section, "key") == 0 && strcmp(name, "id") == 0) {
 		if (strlen(value) >= sizeof(p->key_id)) {
-			snprintf(p->err, sizeof(p->err), "%s: at most 64 bytes in hex", key);
+			snprintf(p->err, sizeof(p->err), _("%s: at most 64 bytes in hex"), key);
 			return 0;
 		}
 		snprintf(p->key_id, sizeof(p->key_id), "%s", value);
@@ -133,13 +133,13 @@ profile_entry(void *user, const char *section, const char *name, const char *val
 		return expand(p, key, value, p->subject, sizeof(p->subject)) == 0;
 	if (strcmp(section, "subject") == 0 && strcmp(name, "san") == 0) {
 		if (p->nsans == PROFILE_MAX_SANS) {
-			snprintf(p->err, sizeof(p->err), "at most %d san entries",
+			snprintf(p->err, sizeof(p->err), _("at most %d san entries"),
 			    PROFILE_MAX_SANS);
 			return 0;
 		}
 		return expand(p, key, value, p->sans[p->nsans++], TEXT_MAX) == 0;
 	}
-	snprintf(p->err, sizeof(p->err), "unknown setting %s", key);
+	snprintf(p->err, sizeof(p->err), _("unknown setting %s"), key);
 	return 0;
 }
 
@@ -158,36 +158,41 @@ profile_read(struct admin *a, struct profile *p, enum p11_key_type *type,
 	p->a = a;
 	for (size_t i = 0; i < a->nsets; i++)
 		if (strchr(a->sets[i], '=') == NULL || a->sets[i][0] == '=') {
-			fprintf(stderr, "kyso-admin provision: --set wants NAME=VALUE, not '%s'\n",
+			fprintf(stderr, _("kyso-admin provision: --set wants NAME=VALUE, not '%s'\n"),
 			    a->sets[i]);
 			return AX_USAGE;
 		}
 	line = ini_parse(a->profile, profile_entry, p);
 	if (line < 0) {
-		fprintf(stderr, "kyso-admin provision: cannot read the profile %s: %s\n",
-		    a->profile, line == -1 ? strerror(errno) : "out of memory");
+		fprintf(stderr, _("kyso-admin provision: cannot read the profile %s: %s\n"),
+		    a->profile, line == -1 ? strerror(errno) : _("out of memory"));
 		return AX_USAGE;
 	}
 	if (line > 0) {
-		fprintf(stderr, "kyso-admin provision: %s, line %d: %s\n", a->profile, line,
-		    p->err[0] != '\0' ? p->err : "not a valid INI line");
+		fprintf(stderr, _("kyso-admin provision: %s, line %d: %s\n"), a->profile, line,
+		    p->err[0] != '\0' ? p->err : _("not a valid INI line"));
 		return AX_USAGE;
 	}
 	if (p->token_label[0] == '\0' || strlen(p->token_label) > 32) {
-		fprintf(stderr, "kyso-admin provision: %s: [token] label is required (1 to 32 "
-		    "bytes once expanded)\n", a->profile);
+		fprintf(stderr, _("kyso-admin provision: %s: [token] label is required (1 to 32 "
+		    "bytes once expanded)\n"), a->profile);
 		return AX_USAGE;
 	}
 	if (p->key_type[0] == '\0' || p11_key_type_parse(p->key_type, type) != KYSO_OK) {
-		fprintf(stderr, "kyso-admin provision: %s: [key] type is one of rsa:2048, "
-		    "rsa:3072, rsa:4096, ec:p256, ec:p384, ed25519%s%s; nothing was changed\n",
-		    a->profile, p->key_type[0] != '\0' ? ", not " : "", p->key_type);
+		if (p->key_type[0] != '\0')
+			fprintf(stderr, _("kyso-admin provision: %s: [key] type is one of "
+			    "rsa:2048, rsa:3072, rsa:4096, ec:p256, ec:p384, ed25519, not %s; nothing "
+			    "was changed\n"), a->profile, p->key_type);
+		else
+			fprintf(stderr, _("kyso-admin provision: %s: [key] type is one of "
+			    "rsa:2048, rsa:3072, rsa:4096, ec:p256, ec:p384, ed25519; nothing was "
+			    "changed\n"), a->profile);
 		return AX_USAGE;
 	}
 	if (p->key_label[0] == '\0')
 		snprintf(p->key_label, sizeof(p->key_label), "%s", p->token_label);
 	if (p->subject[0] == '\0') {
-		fprintf(stderr, "kyso-admin provision: %s: [subject] template is required\n",
+		fprintf(stderr, _("kyso-admin provision: %s: [subject] template is required\n"),
 		    a->profile);
 		return AX_USAGE;
 	}
@@ -196,7 +201,7 @@ profile_read(struct admin *a, struct profile *p, enum p11_key_type *type,
 	if ((r = csr_parse_subject(p->subject, &name, err, sizeof(err))) != KYSO_OK ||
 	    (r = csr_parse_sans(sans, p->nsans, &gn, err, sizeof(err))) != KYSO_OK) {
 		X509_NAME_free(name);
-		fprintf(stderr, "kyso-admin provision: %s: %s; nothing was changed\n", a->profile,
+		fprintf(stderr, _("kyso-admin provision: %s: %s; nothing was changed\n"), a->profile,
 		    err);
 		return AX_USAGE;
 	}
@@ -204,12 +209,12 @@ profile_read(struct admin *a, struct profile *p, enum p11_key_type *type,
 	GENERAL_NAMES_free(gn);
 	if (p->key_id[0] != '\0') {
 		if (hex_decode(p->key_id, id, id_len) != KYSO_OK || *id_len == 0) {
-			fprintf(stderr, "kyso-admin provision: %s: [key] id wants hex, not '%s'\n",
+			fprintf(stderr, _("kyso-admin provision: %s: [key] id wants hex, not '%s'\n"),
 			    a->profile, p->key_id);
 			return AX_USAGE;
 		}
 	} else if ((*id = malloc(20)) == NULL || getrandom(*id, 20, 0) != 20) {
-		fprintf(stderr, "kyso-admin provision: no random bytes for the key id\n");
+		fprintf(stderr, _("kyso-admin provision: no random bytes for the key id\n"));
 		return AX_ERROR;
 	} else {
 		*id_len = 20;
@@ -235,16 +240,16 @@ out_dir_check(const char *dir, int *missing)
 	if (stat(dir, &st) == 0) {
 		if (S_ISDIR(st.st_mode))
 			return AX_OK;
-		fprintf(stderr, "kyso-admin provision: --out %s exists and is not a directory\n",
+		fprintf(stderr, _("kyso-admin provision: --out %s exists and is not a directory\n"),
 		    dir);
 		return AX_USAGE;
 	}
 	if (errno != ENOENT) {
-		fprintf(stderr, "kyso-admin provision: --out %s: %s\n", dir, strerror(errno));
+		fprintf(stderr, _("kyso-admin provision: --out %s: %s\n"), dir, strerror(errno));
 		return AX_USAGE;
 	}
 	if (strlen(dir) >= sizeof(parent)) {
-		fprintf(stderr, "kyso-admin provision: --out %s: the path is too long\n", dir);
+		fprintf(stderr, _("kyso-admin provision: --out %s: the path is too long\n"), dir);
 		return AX_USAGE;
 	}
 	snprintf(parent, sizeof(parent), "%s", dir);
@@ -255,8 +260,8 @@ out_dir_check(const char *dir, int *missing)
 	else
 		slash[slash == parent] = '\0';  /* "/x" keeps "/" */
 	if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "kyso-admin provision: --out %s: its parent %s is not a "
-		    "directory (only the last part is created)\n", dir, parent);
+		fprintf(stderr, _("kyso-admin provision: --out %s: its parent %s is not a "
+		    "directory (only the last part is created)\n"), dir, parent);
 		return AX_USAGE;
 	}
 	*missing = 1;
@@ -281,7 +286,7 @@ record_write(struct admin *a, const struct admin_target *t, const struct profile
 	ok = j != NULL && json_dump_file(j, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0;
 	json_decref(j);
 	if (!ok) {
-		fprintf(stderr, "kyso-admin provision: cannot write %s\n", path);
+		fprintf(stderr, _("kyso-admin provision: cannot write %s\n"), path);
 		return AX_ERROR;
 	}
 	return AX_OK;
@@ -304,12 +309,12 @@ cmd_provision(struct admin *a)
 	int rc, r, out_missing = 0;
 
 	if (a->profile == NULL || a->out == NULL) {
-		fprintf(stderr, "kyso-admin provision: --profile FILE and --out DIR are required\n");
+		fprintf(stderr, _("kyso-admin provision: --profile FILE and --out DIR are required\n"));
 		return AX_USAGE;
 	}
 	if (a->slot < 0 && a->token == NULL) {
-		fprintf(stderr, "kyso-admin provision: name the token with --token LABEL|SERIAL "
-		    "or the slot with --slot N (see kyso-admin tokens)\n");
+		fprintf(stderr, _("kyso-admin provision: name the token with --token LABEL|SERIAL "
+		    "or the slot with --slot N (see kyso-admin tokens)\n"));
 		return AX_USAGE;
 	}
 	if ((rc = out_dir_check(a->out, &out_missing)) != AX_OK)
@@ -325,46 +330,46 @@ cmd_provision(struct admin *a)
 	if ((rc = admin_find_target(a, &t, 1)) != AX_OK)
 		goto out;
 	if (!t.d.token_present) {
-		fprintf(stderr, "kyso-admin provision: slot %lu holds no token\n", t.d.slot);
+		fprintf(stderr, _("kyso-admin provision: slot %lu holds no token\n"), t.d.slot);
 		rc = AX_NOT_FOUND;
 		goto out;
 	}
 	if ((r = p11_slot_keygen_types(t.m, t.d.slot, &types, &f)) != KYSO_OK) {
-		rc = admin_fail(a, "cannot read the token's mechanisms", r, &f);
+		rc = admin_fail(a, _("cannot read the token's mechanisms"), r, &f);
 		goto out;
 	}
 	if (!(types & (1u << type))) {
-		fprintf(stderr, "kyso-admin provision: the token cannot generate %s keys (the "
-		    "profile's [key] type); nothing was changed\n", p->key_type);
+		fprintf(stderr, _("kyso-admin provision: the token cannot generate %s keys (the "
+		    "profile's [key] type); nothing was changed\n"), p->key_type);
 		rc = AX_REFUSED;
 		goto out;
 	}
-	if ((rc = admin_read_pin(a, a->so_pin_file, "--so-pin-file", "SO PIN",
+	if ((rc = admin_read_pin(a, a->so_pin_file, "--so-pin-file", _("SO PIN"),
 	    !(t.d.token.flags & P11_TOKEN_INITIALIZED), &t.d, &so)) != AX_OK ||
-	    (rc = admin_read_pin(a, a->new_pin_file, "--new-pin-file", "user PIN", 1, &t.d,
+	    (rc = admin_read_pin(a, a->new_pin_file, "--new-pin-file", _("user PIN"), 1, &t.d,
 	    &user)) != AX_OK)
 		goto out;
 	/* the last step before the token changes: a directory that cannot be made stops here */
 	if (out_missing && mkdir(a->out, 0700) != 0 && errno != EEXIST) {
-		fprintf(stderr, "kyso-admin provision: cannot create --out %s: %s; nothing was "
-		    "changed\n", a->out, strerror(errno));
+		fprintf(stderr, _("kyso-admin provision: cannot create --out %s: %s; nothing was "
+		    "changed\n"), a->out, strerror(errno));
 		rc = AX_ERROR;
 		goto out;
 	}
 	if ((rc = admin_init_token(a, &t, p->token_label, so, user, 1)) != AX_OK)
 		goto out;
-	printf("token %s initialised; SO PIN and user PIN set\n", admin_token_name(&t.d.token));
+	printf(_("token %s initialised; SO PIN and user PIN set\n"), admin_token_name(&t.d.token));
 	if ((rc = admin_open_session(a, &t, &s)) != AX_OK)
 		goto out;
 	if ((r = p11_session_login(s, user, &f)) != KYSO_OK) {
-		rc = admin_fail(a, "user PIN", r, &f);
+		rc = admin_fail(a, _("user PIN"), r, &f);
 		goto out;
 	}
 	if ((r = p11_session_keygen(s, type, id, id_len, p->key_label, &f)) != KYSO_OK) {
-		rc = admin_fail(a, "generating the key", r, &f);
+		rc = admin_fail(a, _("generating the key"), r, &f);
 		goto out;
 	}
-	printf("generated a %s key pair '%s', id %s\n", p->key_type, p->key_label, hex);
+	printf(_("generated a %s key pair '%s', id %s\n"), p->key_type, p->key_label, hex);
 	snprintf(csr_path, sizeof(csr_path), "%s/%s.csr.pem", a->out, t.d.token.serial);
 	snprintf(json_path, sizeof(json_path), "%s/%s.json", a->out, t.d.token.serial);
 	for (size_t i = 0; i < p->nsans; i++)
@@ -373,7 +378,7 @@ cmd_provision(struct admin *a)
 	    csr_path)) != AX_OK)
 		goto out;
 	if ((rc = record_write(a, &t, p, hex, csr_path, json_path)) == AX_OK)
-		printf("request %s\nrecord %s\n", csr_path, json_path);
+		printf(_("request %s\nrecord %s\n"), csr_path, json_path);
 out:
 	p11_session_close(s);
 	secret_free(so);

@@ -16,12 +16,12 @@ admin_load_modules(struct admin *a)
 
 	if (a->nmodule_paths == 0) {
 		if (p11_modules_load_registered(&a->mods, &a->nmods) != KYSO_OK) {
-			fprintf(stderr, "kyso-admin %s: out of memory\n", a->cmd);
+			fprintf(stderr, _("kyso-admin %s: out of memory\n"), a->cmd);
 			return AX_ERROR;
 		}
 		if (a->nmods == 0) {
-			fprintf(stderr, "kyso-admin %s: no PKCS#11 module is registered with p11-kit; "
-			    "name one with --module PATH\n", a->cmd);
+			fprintf(stderr, _("kyso-admin %s: no PKCS#11 module is registered with p11-kit; "
+			    "name one with --module PATH\n"), a->cmd);
 			return AX_NOT_FOUND;
 		}
 		return AX_OK;
@@ -52,9 +52,10 @@ admin_unload_modules(struct admin *a)
 const char *
 admin_token_name(const struct p11_token_desc *d)
 {
-	static char buf[80];
+	static char buf[160];
 
-	snprintf(buf, sizeof(buf), "'%s' (serial %s)", d->label, d->serial);
+	/* TRANSLATORS: a token: its label and serial number */
+	snprintf(buf, sizeof(buf), _("'%s' (serial %s)"), d->label, d->serial);
 	return buf;
 }
 
@@ -62,7 +63,9 @@ int
 admin_fail(const struct admin *a, const char *what, int err, const struct p11_fail *f)
 {
 	if (f != NULL && f->ckr_name != NULL && f->ckr_name[0] != '\0')
-		fprintf(stderr, "kyso-admin %s: %s: %s (%s from %s)\n", a->cmd, what,
+		/* TRANSLATORS: the command, what failed, why, then the PKCS#11 error and
+		 * the call that returned it */
+		fprintf(stderr, _("kyso-admin %s: %s: %s (%s from %s)\n"), a->cmd, what,
 		    kyso_strerror(err), f->ckr_name, f->call);
 	else
 		fprintf(stderr, "kyso-admin %s: %s: %s\n", a->cmd, what, kyso_strerror(err));
@@ -92,17 +95,17 @@ admin_find_target(struct admin *a, struct admin_target *t, int allow_slot)
 
 	memset(t, 0, sizeof(*t));
 	if (a->slot >= 0 && !allow_slot) {
-		fprintf(stderr, "kyso-admin %s: --slot is only for init; name the token with "
-		    "--token LABEL|SERIAL\n", a->cmd);
+		fprintf(stderr, _("kyso-admin %s: --slot is only for init; name the token with "
+		    "--token LABEL|SERIAL\n"), a->cmd);
 		return AX_USAGE;
 	}
 	if (a->slot >= 0 && a->token != NULL) {
-		fprintf(stderr, "kyso-admin %s: give --slot or --token, not both\n", a->cmd);
+		fprintf(stderr, _("kyso-admin %s: give --slot or --token, not both\n"), a->cmd);
 		return AX_USAGE;
 	}
 	if (a->slot >= 0 && a->nmods != 1) {
-		fprintf(stderr, "kyso-admin %s: --slot needs exactly one module (--module PATH): "
-		    "slot numbers are the module's own\n", a->cmd);
+		fprintf(stderr, _("kyso-admin %s: --slot needs exactly one module (--module PATH): "
+		    "slot numbers are the module's own\n"), a->cmd);
 		return AX_USAGE;
 	}
 	for (size_t i = 0; i < a->nmods; i++) {
@@ -112,7 +115,7 @@ admin_find_target(struct admin *a, struct admin_target *t, int allow_slot)
 		int r;
 
 		if ((r = p11_module_slots(a->mods[i], &d, &n, &f)) != KYSO_OK) {
-			fprintf(stderr, "kyso-admin %s: %s: cannot list slots: %s (%s)\n", a->cmd,
+			fprintf(stderr, _("kyso-admin %s: %s: cannot list slots: %s (%s)\n"), a->cmd,
 			    p11_module_path(a->mods[i]), kyso_strerror(r), f.ckr_name);
 			continue;
 		}
@@ -136,10 +139,10 @@ admin_find_target(struct admin *a, struct admin_target *t, int allow_slot)
 				t->m = a->mods[i];
 				t->d = d[k];
 			} else {
-				fprintf(stderr, "kyso-admin %s: %s matches more than one token "
+				fprintf(stderr, _("kyso-admin %s: %s matches more than one token "
 				    "(%s in %s, and %s in %s); name it by serial or choose the "
-				    "module with --module\n", a->cmd,
-				    a->token != NULL ? a->token : "no --token",
+				    "module with --module\n"), a->cmd,
+				    a->token != NULL ? a->token : _("no --token"),
 				    t->d.token.serial, p11_module_path(t->m), d[k].token.serial,
 				    p11_module_path(a->mods[i]));
 				free(d);
@@ -151,14 +154,15 @@ admin_find_target(struct admin *a, struct admin_target *t, int allow_slot)
 	if (matches == 1)
 		return AX_OK;
 	if (a->slot >= 0)
-		fprintf(stderr, "kyso-admin %s: module %s has no slot %ld (see kyso-admin "
-		    "tokens)\n", a->cmd, p11_module_path(a->mods[0]), a->slot);
+		fprintf(stderr, _("kyso-admin %s: module %s has no slot %ld (see kyso-admin "
+		    "tokens)\n"), a->cmd, p11_module_path(a->mods[0]), a->slot);
 	else if (a->token != NULL)
-		fprintf(stderr, "kyso-admin %s: no initialised token with label or serial '%s' "
-		    "(see kyso-admin tokens)\n", a->cmd, a->token);
+		fprintf(stderr, _("kyso-admin %s: no initialised token with label or serial '%s' "
+		    "(see kyso-admin tokens)\n"), a->cmd, a->token);
 	else
-		fprintf(stderr, "kyso-admin %s: no initialised token present%s; insert one or "
-		    "use --module\n", a->cmd, tokens > 0 ? " (only blank ones)" : "");
+		fprintf(stderr, tokens > 0 ? _("kyso-admin %s: no initialised token present (only "
+		    "blank ones); insert one or use --module\n") : _("kyso-admin %s: no initialised "
+		    "token present; insert one or use --module\n"), a->cmd);
 	return AX_NOT_FOUND;
 }
 
@@ -170,7 +174,7 @@ admin_open_session(struct admin *a, struct admin_target *t, struct p11_session *
 	int r;
 
 	*s = NULL;
-	snprintf(what, sizeof(what), "token %s", admin_token_name(&t->d.token));
+	snprintf(what, sizeof(what), _("token %s"), admin_token_name(&t->d.token));
 	if ((r = p11_session_open_rw(t->m, t->d.slot, s, &f)) != KYSO_OK)
 		return admin_fail(a, what, r, &f);
 	return AX_OK;
@@ -187,23 +191,23 @@ admin_login(struct admin *a, struct admin_target *t, struct p11_session *s)
 	if (!(t->d.token.flags & P11_TOKEN_LOGIN_REQUIRED) || p11_session_logged_in(s))
 		return AX_OK;
 	if (t->d.token.flags & P11_TOKEN_USER_PIN_LOCKED) {
-		fprintf(stderr, "kyso-admin %s: the user PIN of token %s is locked; unblock it "
-		    "with 'kyso-admin unblock-pin' (needs the SO PIN)\n", a->cmd,
+		fprintf(stderr, _("kyso-admin %s: the user PIN of token %s is locked; unblock it "
+		    "with 'kyso-admin unblock-pin' (needs the SO PIN)\n"), a->cmd,
 		    admin_token_name(&t->d.token));
 		return AX_PIN_LOCKED;
 	}
 	if (!(t->d.token.flags & P11_TOKEN_PROTECTED_AUTH_PATH) &&
-	    (rc = admin_read_pin(a, a->pin_file, "--pin-file", "user PIN", 0, &t->d, &pin)) !=
+	    (rc = admin_read_pin(a, a->pin_file, "--pin-file", _("user PIN"), 0, &t->d, &pin)) !=
 	    AX_OK)
 		return rc;
-	snprintf(what, sizeof(what), "token %s", admin_token_name(&t->d.token));
+	snprintf(what, sizeof(what), _("token %s"), admin_token_name(&t->d.token));
 	r = p11_session_login(s, pin, &f);
 	secret_free(pin);
 	if (r != KYSO_OK) {
 		if (r == KYSO_ERR_PIN_LOCKED)
-			fprintf(stderr, "kyso-admin %s: the user PIN of token %s is locked; unblock "
-			    "it with 'kyso-admin unblock-pin'\n", a->cmd, admin_token_name(&t->d.token));
-		return admin_fail(a, r == KYSO_ERR_PIN_INCORRECT ? "user PIN" : what, r, &f);
+			fprintf(stderr, _("kyso-admin %s: the user PIN of token %s is locked; unblock "
+			    "it with 'kyso-admin unblock-pin'\n"), a->cmd, admin_token_name(&t->d.token));
+		return admin_fail(a, r == KYSO_ERR_PIN_INCORRECT ? _("user PIN") : what, r, &f);
 	}
 	return AX_OK;
 }
@@ -216,8 +220,8 @@ admin_user_session(struct admin *a, struct admin_target *t, struct p11_session *
 	*s = NULL;
 	if ((t->d.token.flags & P11_TOKEN_LOGIN_REQUIRED) &&
 	    (t->d.token.flags & P11_TOKEN_USER_PIN_LOCKED)) {
-		fprintf(stderr, "kyso-admin %s: the user PIN of token %s is locked; unblock it "
-		    "with 'kyso-admin unblock-pin' (needs the SO PIN)\n", a->cmd,
+		fprintf(stderr, _("kyso-admin %s: the user PIN of token %s is locked; unblock it "
+		    "with 'kyso-admin unblock-pin' (needs the SO PIN)\n"), a->cmd,
 		    admin_token_name(&t->d.token));
 		return AX_PIN_LOCKED;
 	}
@@ -276,43 +280,44 @@ slot_print(const struct p11_slot_desc *d)
 		unsigned flag;
 		const char *text;
 	} states[] = {
-		{ P11_TOKEN_USER_PIN_LOCKED, "user PIN LOCKED" },
-		{ P11_TOKEN_USER_PIN_FINAL_TRY, "user PIN final try" },
-		{ P11_TOKEN_USER_PIN_COUNT_LOW, "user PIN count low" },
-		{ P11_TOKEN_USER_PIN_TO_BE_CHANGED, "user PIN to be changed" },
-		{ P11_TOKEN_PROTECTED_AUTH_PATH, "PIN pad" },
-		{ P11_TOKEN_WRITE_PROTECTED, "write-protected" },
+		{ P11_TOKEN_USER_PIN_LOCKED, N_("user PIN LOCKED") },
+		{ P11_TOKEN_USER_PIN_FINAL_TRY, N_("user PIN final try") },
+		{ P11_TOKEN_USER_PIN_COUNT_LOW, N_("user PIN count low") },
+		{ P11_TOKEN_USER_PIN_TO_BE_CHANGED, N_("user PIN to be changed") },
+		{ P11_TOKEN_PROTECTED_AUTH_PATH, N_("PIN pad") },
+		{ P11_TOKEN_WRITE_PROTECTED, N_("write-protected") },
 	};
 
-	printf("  slot %lu: %s%s\n", d->slot, d->description, d->removable ? " (removable)" : "");
+	/* TRANSLATORS: a slot's number and the module's description of it */
+	printf(d->removable ? _("  slot %lu: %s (removable)\n") : _("  slot %lu: %s\n"), d->slot,
+	    d->description);
 	if (!d->token_present) {
-		printf("    no token\n");
+		fputs(_("    no token\n"), stdout);
 		return;
 	}
 	if (!(t->flags & P11_TOKEN_INITIALIZED)) {
-		printf("    token not initialised (%s %s); to initialise it: kyso-admin init "
-		    "--slot %lu --label LABEL\n", t->manufacturer, t->model, d->slot);
+		printf(_("    token not initialised (%s %s); to initialise it: kyso-admin init "
+		    "--slot %lu --label LABEL\n"), t->manufacturer, t->model, d->slot);
 		return;
 	}
-	printf("    token '%s', serial %s, %s %s\n", t->label, t->serial, t->manufacturer,
+	/* TRANSLATORS: the token's label, serial, manufacturer and model */
+	printf(_("    token '%s', serial %s, %s %s\n"), t->label, t->serial, t->manufacturer,
 	    t->model);
-	printf("    state: initialised, user PIN %s", (t->flags & P11_TOKEN_USER_PIN_INITIALIZED) ?
-	    "set" : "NOT set");
+	fputs((t->flags & P11_TOKEN_USER_PIN_INITIALIZED) ? _("    state: initialised, user "
+	    "PIN set") : _("    state: initialised, user PIN NOT set"), stdout);
 	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
 		if (t->flags & states[i].flag)
-			printf(", %s", states[i].text);
+			printf(", %s", _(states[i].text));
 	printf("\n");
-	if (d->free_public != P11_UNKNOWN || d->free_private != P11_UNKNOWN) {
-		printf("    free space:");
-		if (d->free_public != P11_UNKNOWN)
-			printf(" public %lu bytes", d->free_public);
-		if (d->free_private != P11_UNKNOWN)
-			printf("%s private %lu bytes", d->free_public != P11_UNKNOWN ? "," : "",
-			    d->free_private);
-		printf("\n");
-	} else {
-		printf("    free space: not reported by the token\n");
-	}
+	if (d->free_public != P11_UNKNOWN && d->free_private != P11_UNKNOWN)
+		printf(_("    free space: public %lu bytes, private %lu bytes\n"),
+		    d->free_public, d->free_private);
+	else if (d->free_public != P11_UNKNOWN)
+		printf(_("    free space: public %lu bytes\n"), d->free_public);
+	else if (d->free_private != P11_UNKNOWN)
+		printf(_("    free space: private %lu bytes\n"), d->free_private);
+	else
+		fputs(_("    free space: not reported by the token\n"), stdout);
 }
 
 int
@@ -334,7 +339,7 @@ cmd_tokens(struct admin *a)
 			continue;
 		}
 		if (!a->json)
-			printf("module %s\n", p11_module_path(a->mods[i]));
+			printf(_("module %s\n"), p11_module_path(a->mods[i]));
 		for (size_t k = 0; k < n; k++) {
 			if (a->json)
 				json_array_append_new(slots, slot_json(&d[k]));
@@ -342,7 +347,7 @@ cmd_tokens(struct admin *a)
 				slot_print(&d[k]);
 		}
 		if (!a->json && n == 0)
-			printf("  no slots\n");
+			printf(_("  no slots\n"));
 		json_array_append_new(json_object_get(root, "modules"), json_pack("{s:s,s:o}",
 		    "path", p11_module_path(a->mods[i]), "slots", slots));
 		free(d);

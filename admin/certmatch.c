@@ -92,12 +92,13 @@ from_der(const unsigned char *der, size_t len, struct certmatch_cert *c, char *e
 	memset(c, 0, sizeof(*c));
 	if ((x = d2i_X509(NULL, &p, (long)len)) == NULL)
 		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-		    "the data is not an X.509 certificate");
+		    _("the data is not an X.509 certificate"));
 	if ((size_t)(p - der) != len) {
 		X509_free(x);
 		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
+		    P_("the certificate is followed by %zu byte of something else",
 		    "the certificate is followed by %zu bytes of something else",
-		    len - (size_t)(p - der));
+		    len - (size_t)(p - der)), len - (size_t)(p - der));
 	}
 	if ((c->der = malloc(len)) == NULL)
 		goto out;
@@ -115,7 +116,7 @@ from_der(const unsigned char *der, size_t len, struct certmatch_cert *c, char *e
 		goto out;
 	if ((c->pubkey = X509_get_pubkey(x)) == NULL) {
 		r = errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-		    "the certificate's public key is of a kind OpenSSL cannot read");
+		    _("the certificate's public key is of a kind OpenSSL cannot read"));
 		goto out;
 	}
 	c->is_ca = (X509_get_extension_flags(x) & EXFLAG_CA) != 0;
@@ -152,13 +153,13 @@ read_pem(const unsigned char *data, size_t len, struct certmatch_cert **certs, s
 	while (PEM_read_bio(b, &name, &header, &der, &derlen) == 1) {
 		if (strcmp(name, "CERTIFICATE") != 0 && strcmp(name, "X509 CERTIFICATE") != 0) {
 			r = errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-			    "the file holds a \"%.40s\" PEM block; only certificates are expected",
+			    _("the file holds a \"%.40s\" PEM block; only certificates are expected"),
 			    name);
 			goto out;
 		}
 		if (count == CHAIN_MAX) {
 			r = errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-			    "the file holds more than %d certificates", CHAIN_MAX);
+			    _("the file holds more than %d certificates"), CHAIN_MAX);
 			goto out;
 		}
 		if ((nv = realloc(v, (count + 1) * sizeof(*v))) == NULL)
@@ -166,8 +167,8 @@ read_pem(const unsigned char *data, size_t len, struct certmatch_cert **certs, s
 		v = nv;
 		if ((r = from_der(der, (size_t)derlen, &v[count], err, errlen)) != KYSO_OK) {
 			if (r == KYSO_ERR_INVALID_ARG)
-				r = errmsg(err, errlen, r, "PEM block %zu of the file is not a valid "
-				    "certificate", count + 1);
+				r = errmsg(err, errlen, r, _("PEM block %zu of the file is not a valid "
+				    "certificate"), count + 1);
 			goto out;
 		}
 		count++;
@@ -180,8 +181,8 @@ read_pem(const unsigned char *data, size_t len, struct certmatch_cert **certs, s
 	e = ERR_peek_last_error();
 	if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) != PEM_R_NO_START_LINE) {
 		r = errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-		    "the file has a damaged PEM block after %zu certificate%s", count,
-		    count == 1 ? "" : "s");
+		    P_("the file has a damaged PEM block after %zu certificate",
+		    "the file has a damaged PEM block after %zu certificates", count), count);
 		goto out;
 	}
 	ERR_clear_error();
@@ -208,10 +209,10 @@ certmatch_load_chain(const unsigned char *data, size_t len, struct certmatch_cer
 	*certs = NULL;
 	*n = 0;
 	if (data == NULL || len == 0)
-		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG, "the file is empty");
+		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG, _("the file is empty"));
 	if (len > FILE_MAX)
 		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-		    "the file is larger than %d MiB", FILE_MAX / (1024 * 1024));
+		    _("the file is larger than %d MiB"), FILE_MAX / (1024 * 1024));
 	if (data[0] == 0x30) {  /* a DER SEQUENCE: one binary certificate */
 		if ((*certs = calloc(1, sizeof(**certs))) == NULL)
 			return KYSO_ERR_NOMEM;
@@ -227,7 +228,7 @@ certmatch_load_chain(const unsigned char *data, size_t len, struct certmatch_cer
 		return r;
 	if (*n == 0)
 		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-		    "the file holds no certificate (neither DER nor PEM)");
+		    _("the file holds no certificate (neither DER nor PEM)"));
 	return KYSO_OK;
 }
 
@@ -245,7 +246,7 @@ certmatch_load(const unsigned char *data, size_t len, struct certmatch_cert *c, 
 	if (n != 1) {
 		certmatch_certs_free(v, n);
 		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-		    "the file holds %zu certificates, not one", n);
+		    _("the file holds %zu certificates, not one"), n);
 	}
 	*c = v[0];
 	free(v);
@@ -257,7 +258,7 @@ certmatch_find_key(const struct certmatch_cert *c, EVP_PKEY *const *keys, size_t
     size_t *index, char *err, size_t errlen)
 {
 	if (c == NULL || c->pubkey == NULL)
-		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG, "no certificate was given");
+		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG, _("no certificate was given"));
 	for (size_t i = 0; i < nkeys; i++)
 		if (keys[i] != NULL && EVP_PKEY_eq(c->pubkey, keys[i]) == 1) {
 			*index = i;
@@ -265,7 +266,7 @@ certmatch_find_key(const struct certmatch_cert *c, EVP_PKEY *const *keys, size_t
 			return KYSO_OK;
 		}
 	return errmsg(err, errlen, KYSO_ERR_KEY_NOT_FOUND,
-	    "the certificate's public key matches no key on the token");
+	    _("the certificate's public key matches no key on the token"));
 }
 
 void

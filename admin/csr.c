@@ -30,14 +30,14 @@ csr_sign_alg(EVP_PKEY *pubkey, int *alg, char *err, size_t errlen)
 
 	*alg = 0;
 	if (pubkey == NULL)
-		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG, "no public key was given");
+		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG, _("no public key was given"));
 	bits = EVP_PKEY_get_bits(pubkey);
 	switch (EVP_PKEY_get_base_id(pubkey)) {
 	case EVP_PKEY_RSA:
 		if (bits < 2048)
 			return errmsg(err, errlen, KYSO_ERR_UNSUPPORTED_ALG,
-			    "the key is RSA of %d bits; requests are made for RSA keys of 2048 "
-			    "bits or more", bits);
+			    _("the key is RSA of %d bits; requests are made for RSA keys of 2048 "
+			    "bits or more"), bits);
 		*alg = CSR_SIGN_RSA_PKCS1_SHA256;
 		return KYSO_OK;
 	case EVP_PKEY_EC:
@@ -50,17 +50,17 @@ csr_sign_alg(EVP_PKEY *pubkey, int *alg, char *err, size_t errlen)
 			*alg = CSR_SIGN_ECDSA_SHA384;
 		else
 			return errmsg(err, errlen, KYSO_ERR_UNSUPPORTED_ALG,
-			    "the key is on the elliptic curve %s; requests are made for P-256 "
-			    "and P-384 keys", group);
+			    _("the key is on the elliptic curve %s; requests are made for P-256 "
+			    "and P-384 keys"), group);
 		return KYSO_OK;
 	case EVP_PKEY_ED25519:
 		*alg = CSR_SIGN_ED25519;
 		return KYSO_OK;
 	default:
 		return errmsg(err, errlen, KYSO_ERR_UNSUPPORTED_ALG,
-		    "the key is of type %s; requests are made for RSA, EC (P-256, P-384) and "
-		    "Ed25519 keys", EVP_PKEY_get0_type_name(pubkey) ?
-		    EVP_PKEY_get0_type_name(pubkey) : "unknown");
+		    _("the key is of type %s; requests are made for RSA, EC (P-256, P-384) and "
+		    "Ed25519 keys"), EVP_PKEY_get0_type_name(pubkey) ?
+		    EVP_PKEY_get0_type_name(pubkey) : _("unknown"));
 	}
 }
 
@@ -227,7 +227,7 @@ csr_make(const struct csr_params *p, char **pem, char *err, size_t errlen)
 
 	*pem = NULL;
 	if (p == NULL || p->sign == NULL)
-		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG, "no signer was given");
+		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG, _("no signer was given"));
 	if ((r = csr_sign_alg(p->pubkey, &alg, err, errlen)) != KYSO_OK ||
 	    (r = csr_parse_subject(p->subject, &name, err, errlen)) != KYSO_OK ||
 	    (r = csr_parse_sans(p->sans, p->nsans, &gens, err, errlen)) != KYSO_OK)
@@ -239,35 +239,35 @@ csr_make(const struct csr_params *p, char **pem, char *err, size_t errlen)
 	    X509_REQ_set_pubkey(req, p->pubkey) != 1 ||
 	    !add_extensions(req, gens) ||
 	    (n = i2d_re_X509_REQ_tbs(req, &tbs)) <= 0) {
-		r = errmsg(err, errlen, KYSO_ERR_CRYPTO, "OpenSSL could not build the request");
+		r = errmsg(err, errlen, KYSO_ERR_CRYPTO, _("OpenSSL could not build the request"));
 		goto out;
 	}
 	if ((r = sign_input(alg, tbs, (size_t)n, buf, &in, &inlen)) != KYSO_OK) {
-		r = errmsg(err, errlen, r, "OpenSSL could not hash the request");
+		r = errmsg(err, errlen, r, _("OpenSSL could not hash the request"));
 		goto out;
 	}
 	if ((r = p->sign(p->sign_ctx, alg, in, inlen, &sig, &siglen)) != KYSO_OK) {
-		r = errmsg(err, errlen, r, "the token did not sign the request: %s",
+		r = errmsg(err, errlen, r, _("the token did not sign the request: %s"),
 		    kyso_strerror(r));
 		goto out;
 	}
 	if (sig == NULL || siglen != expected_siglen(alg, p->pubkey)) {
-		r = errmsg(err, errlen, KYSO_ERR_TOKEN, "the token returned a %zu-byte %s "
-		    "signature where %zu bytes were expected", sig ? siglen : 0,
+		r = errmsg(err, errlen, KYSO_ERR_TOKEN, _("the token returned a %zu-byte %s "
+		    "signature where %zu bytes were expected"), sig ? siglen : 0,
 		    csr_sign_alg_name(alg), expected_siglen(alg, p->pubkey));
 		goto out;
 	}
 	if ((r = set_signature(req, alg, sig, siglen)) != KYSO_OK) {
-		r = errmsg(err, errlen, r, "the token's signature could not be put in the request");
+		r = errmsg(err, errlen, r, _("the token's signature could not be put in the request"));
 		goto out;
 	}
 	if (X509_REQ_verify(req, p->pubkey) != 1) {
-		r = errmsg(err, errlen, KYSO_ERR_CRYPTO, "the token's signature does not verify "
-		    "with the key's public key (did the token sign with another key?)");
+		r = errmsg(err, errlen, KYSO_ERR_CRYPTO, _("the token's signature does not verify "
+		    "with the key's public key (did the token sign with another key?)"));
 		goto out;
 	}
 	if ((r = req_pem(req, pem)) != KYSO_OK)
-		r = errmsg(err, errlen, r, "the request could not be written as PEM");
+		r = errmsg(err, errlen, r, _("the request could not be written as PEM"));
 out:
 	free(sig);
 	OPENSSL_free(tbs);

@@ -103,10 +103,10 @@ unescape(const char *s, size_t *i, unsigned char *buf, size_t *len, char *err,
 	}
 	if (c == '\0')
 		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-		    "the subject ends with a lone backslash");
+		    _("the subject ends with a lone backslash"));
 	return errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-	    "the subject has an unknown escape \"\\%s\" (escape , + \" \\ < > ; = # / and "
-	    "space, or write a byte as \\XX in hex)", shown(s + *i + 1, 1, tmp));
+	    _("the subject has an unknown escape \"\\%s\" (escape , + \" \\ < > ; = # / and "
+	    "space, or write a byte as \\XX in hex)"), shown(s + *i + 1, 1, tmp));
 }
 
 static int
@@ -116,15 +116,15 @@ check_value(const struct attr *a, unsigned char *v, size_t len, char *err, size_
 	size_t bad;
 
 	if (len == 0)
-		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG, "the subject's %s is empty",
+		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG, _("the subject's %s is empty"),
 		    a->name);
 	if (memchr(v, 0, len) != NULL)
 		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-		    "the subject's %s contains a NUL byte", a->name);
+		    _("the subject's %s contains a NUL byte"), a->name);
 	for (size_t i = 0; i < len; i++)
 		if (v[i] < 0x20 || v[i] == 0x7f)
 			return errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-			    "the subject's %s contains a control character", a->name);
+			    _("the subject's %s contains a control character"), a->name);
 	if ((copy = malloc(len + 1)) == NULL)
 		return KYSO_ERR_NOMEM;
 	memcpy(copy, v, len);
@@ -133,7 +133,7 @@ check_value(const struct attr *a, unsigned char *v, size_t len, char *err, size_
 	free(copy);
 	if (bad != 0)
 		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-		    "the subject's %s is not valid UTF-8", a->name);
+		    _("the subject's %s is not valid UTF-8"), a->name);
 	if (a->nid == NID_countryName) {
 		char tmp[68];
 		int letters = len == 2;
@@ -142,8 +142,8 @@ check_value(const struct attr *a, unsigned char *v, size_t len, char *err, size_
 			letters = (v[i] | 0x20) >= 'a' && (v[i] | 0x20) <= 'z';
 		if (!letters)
 			return errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-			    "the subject's C must be a two-letter country code such as DE, "
-			    "not \"%s\"", shown((const char *)v, len, tmp));
+			    _("the subject's C must be a two-letter country code such as DE, "
+			    "not \"%s\""), shown((const char *)v, len, tmp));
 		v[0] = (unsigned char)(v[0] & ~0x20);  /* upper case */
 		v[1] = (unsigned char)(v[1] & ~0x20);
 	}
@@ -165,7 +165,7 @@ read_value(const char *s, size_t *i, char sep, const struct attr *a, unsigned ch
 		for ((*i)++; s[*i] != '"'; ) {
 			if (s[*i] == '\0') {
 				r = errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-				    "the subject's %s has no closing quote", a->name);
+				    _("the subject's %s has no closing quote"), a->name);
 				goto bad;
 			}
 			if (s[*i] == '\\') {
@@ -179,14 +179,14 @@ read_value(const char *s, size_t *i, char sep, const struct attr *a, unsigned ch
 			;
 		if (s[*i] != '\0' && s[*i] != sep && s[*i] != '+') {
 			r = errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-			    "the subject has text after the quoted %s", a->name);
+			    _("the subject has text after the quoted %s"), a->name);
 			goto bad;
 		}
 		keep = len;
 	} else {
 		if (s[*i] == '#') {
 			r = errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-			    "the subject's %s starts with \"#\" (write \"\\#\" for a literal #)",
+			    _("the subject's %s starts with \"#\" (write \"\\#\" for a literal #)"),
 			    a->name);
 			goto bad;
 		}
@@ -241,30 +241,32 @@ parse_avas(const char *s, char sep, struct ava **out, size_t *nout, char *err,
 		if (s[i] != '=') {
 			if (t1 == t0)
 				r = errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-				    "the subject has an empty part (two separators in a row, or "
-				    "one at an end)");
+				    _("the subject has an empty part (two separators in a row, or "
+				    "one at an end)"));
 			else if (prev != 0)
-				r = errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-				    "the subject part \"%s\" has no \"=\" (write \"\\%c\" for a "
-				    "%s inside a value)", shown(s + t0, t1 - t0, tmp), prev,
-				    prev == '+' ? "plus sign" : prev == ',' ? "comma" : "slash");
+				r = errmsg(err, errlen, KYSO_ERR_INVALID_ARG, prev == '+' ?
+				    _("the subject part \"%s\" has no \"=\" (write \"\\%c\" for a "
+				    "plus sign inside a value)") : prev == ',' ? _("the subject part "
+				    "\"%s\" has no \"=\" (write \"\\%c\" for a comma inside a "
+				    "value)") : _("the subject part \"%s\" has no \"=\" (write \"\\%c\" "
+				    "for a slash inside a value)"), shown(s + t0, t1 - t0, tmp), prev);
 			else
 				r = errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-				    "the subject part \"%s\" has no \"=\"",
+				    _("the subject part \"%s\" has no \"=\""),
 				    shown(s + t0, t1 - t0, tmp));
 			goto bad;
 		}
 		if (t1 == t0) {
 			r = errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-			    "the subject has a value with no attribute name before \"=\"");
+			    _("the subject has a value with no attribute name before \"=\""));
 			goto bad;
 		}
 		if ((a = attr_find(s + t0, t1 - t0)) == NULL) {
 			r = errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-			    "the subject has an unknown attribute \"%s\" (known: CN, O, OU, C, L, "
+			    _("the subject has an unknown attribute \"%s\" (known: CN, O, OU, C, L, "
 			    "ST, street, SN, GN, title, serialNumber, emailAddress, DC, UID, "
 			    "organizationIdentifier, pseudonym, initials, generationQualifier, "
-			    "dnQualifier, postalCode)", shown(s + t0, t1 - t0, tmp));
+			    "dnQualifier, postalCode)"), shown(s + t0, t1 - t0, tmp));
 			goto bad;
 		}
 		for (i++; s[i] == ' '; i++)
@@ -313,19 +315,19 @@ add_entry(X509_NAME *name, const struct ava *av, int set, char *err, size_t errl
 	t = ASN1_STRING_TABLE_get(av->attr->nid);
 	if (reason == ASN1_R_STRING_TOO_LONG && t != NULL)
 		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-		    "the subject's %s is too long (at most %ld characters)", av->attr->name,
+		    _("the subject's %s is too long (at most %ld characters)"), av->attr->name,
 		    t->maxsize);
 	if (reason == ASN1_R_ILLEGAL_CHARACTERS && t != NULL &&
 	    (t->mask & B_ASN1_PRINTABLESTRING))
 		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-		    "the subject's %s may hold only letters, digits, spaces and ' ( ) + , - . "
-		    "/ : = ?", av->attr->name);
+		    _("the subject's %s may hold only letters, digits, spaces and ' ( ) + , - . "
+		    "/ : = ?"), av->attr->name);
 	if (reason == ASN1_R_ILLEGAL_CHARACTERS)
 		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-		    "the subject's %s may hold only ASCII characters", av->attr->name);
+		    _("the subject's %s may hold only ASCII characters"), av->attr->name);
 	if (e != 0 && ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE)
-		return errmsg(err, errlen, KYSO_ERR_NOMEM, "out of memory");
-	return errmsg(err, errlen, KYSO_ERR_INVALID_ARG, "the subject's %s is not valid",
+		return errmsg(err, errlen, KYSO_ERR_NOMEM, _("out of memory"));
+	return errmsg(err, errlen, KYSO_ERR_INVALID_ARG, _("the subject's %s is not valid"),
 	    av->attr->name);
 }
 
@@ -339,14 +341,14 @@ csr_parse_subject(const char *subject, X509_NAME **out, char *err, size_t errlen
 
 	*out = NULL;
 	if (subject == NULL)
-		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG, "no subject was given");
+		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG, _("no subject was given"));
 	if (strlen(subject) > SUBJECT_MAX)
 		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-		    "the subject is longer than %d bytes", SUBJECT_MAX);
+		    _("the subject is longer than %d bytes"), SUBJECT_MAX);
 	while (*subject == ' ')
 		subject++;
 	if (*subject == '\0')
-		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG, "the subject is empty");
+		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG, _("the subject is empty"));
 	slash = *subject == '/';
 	if ((r = parse_avas(subject + slash, slash ? '/' : ',', &v, &n, err, errlen)) !=
 	    KYSO_OK)
@@ -389,17 +391,17 @@ check_san(int type, const char *v, const char *whole, char *err, size_t errlen)
 
 	for (const char *p = v; *p; p++)
 		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
-			return errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-			    "the subject alternative name \"%s\" may hold only ASCII characters "
-			    "without spaces%s", shown(whole, strlen(whole), tmp),
-			    type == GEN_DNS ? " (write internationalised names in their xn-- "
-			    "form)" : "");
+			return errmsg(err, errlen, KYSO_ERR_INVALID_ARG, type == GEN_DNS ?
+			    _("the subject alternative name \"%s\" may hold only ASCII characters "
+			    "without spaces (write internationalised names in their xn-- form)") :
+			    _("the subject alternative name \"%s\" may hold only ASCII characters "
+			    "without spaces"), shown(whole, strlen(whole), tmp));
 	switch (type) {
 	case GEN_EMAIL:
 		at = strchr(v, '@');
 		if (at == NULL || at == v || at[1] == '\0' || strchr(at + 1, '@') != NULL)
 			return errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-			    "the subject alternative name \"%s\" is not an e-mail address",
+			    _("the subject alternative name \"%s\" is not an e-mail address"),
 			    shown(whole, strlen(whole), tmp));
 		break;
 	case GEN_DNS:
@@ -407,7 +409,7 @@ check_san(int type, const char *v, const char *whole, char *err, size_t errlen)
 		    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 		    "0123456789-.") != len)
 			return errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-			    "the subject alternative name \"%s\" is not a DNS name",
+			    _("the subject alternative name \"%s\" is not a DNS name"),
 			    shown(whole, strlen(whole), tmp));
 		break;
 	case GEN_URI:
@@ -416,8 +418,8 @@ check_san(int type, const char *v, const char *whole, char *err, size_t errlen)
 		    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 		    "0123456789+-.") != (size_t)(strchr(v, ':') - v))
 			return errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-			    "the subject alternative name \"%s\" is not a URI (it needs a "
-			    "scheme, as in uri:https://... or uri:urn:...)",
+			    _("the subject alternative name \"%s\" is not a URI (it needs a "
+			    "scheme, as in uri:https://... or uri:urn:...)"),
 			    shown(whole, strlen(whole), tmp));
 		break;
 	}
@@ -443,10 +445,10 @@ parse_san(const char *s, GENERAL_NAME **out, char *err, size_t errlen)
 	*out = NULL;
 	if (s == NULL)
 		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-		    "a subject alternative name is missing");
+		    _("a subject alternative name is missing"));
 	if (strlen(s) > SAN_MAX)
 		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-		    "a subject alternative name is longer than %d bytes", SAN_MAX);
+		    _("a subject alternative name is longer than %d bytes"), SAN_MAX);
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		if (strncasecmp(s, kinds[i].prefix, strlen(kinds[i].prefix)) == 0) {
 			type = kinds[i].type;
@@ -454,18 +456,18 @@ parse_san(const char *s, GENERAL_NAME **out, char *err, size_t errlen)
 		}
 	if (type < 0)
 		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-		    "the subject alternative name \"%s\" has no known kind (write email:, "
-		    "dns:, uri: or ip: before the value)", shown(s, strlen(s), tmp));
+		    _("the subject alternative name \"%s\" has no known kind (write email:, "
+		    "dns:, uri: or ip: before the value)"), shown(s, strlen(s), tmp));
 	if (*v == '\0')
 		return errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-		    "the subject alternative name \"%s\" has an empty value",
+		    _("the subject alternative name \"%s\" has an empty value"),
 		    shown(s, strlen(s), tmp));
 	if ((r = check_san(type, v, s, err, errlen)) != KYSO_OK)
 		return r;
 	if (type == GEN_IPADD) {
 		if ((str = a2i_IPADDRESS(v)) == NULL)
 			return errmsg(err, errlen, KYSO_ERR_INVALID_ARG,
-			    "the subject alternative name \"%s\" is not an IP address",
+			    _("the subject alternative name \"%s\" is not an IP address"),
 			    shown(s, strlen(s), tmp));
 	} else if ((str = ASN1_IA5STRING_new()) == NULL ||
 	    ASN1_STRING_set(str, v, (int)strlen(v)) != 1) {

@@ -14,6 +14,8 @@
 
 #include <openssl/err.h>
 
+#include "i18n.h"
+
 __attribute__((format(printf, 4, 5))) static inline int
 errmsg(char *err, size_t errlen, int code, const char *fmt, ...)
 {

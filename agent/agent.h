@@ -36,6 +36,8 @@ struct agent_policy {
 	int no_login_cache;       /* a login lasts one request */
 	long login_idle_ttl;      /* seconds an unused login is kept; 0: no limit */
 	long login_max_ttl;       /* seconds any login is kept; 0: no limit */
+	long signing_time_skew;   /* seconds a chosen CAdES signing_time may be from now
+	                           * (0: one); -1: no bound */
 	int sessions_per_token;   /* sessions (worker threads) per token; 0: auto */
 	const char *audit_path;   /* the audit log; NULL: none */
 	const char *origin;       /* where the policy was read, for PolicyDenied messages */

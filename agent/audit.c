@@ -360,7 +360,8 @@ build_line(const struct audit_record *r, const char *when, const char *digest)
 		{ "algorithm", r->algorithm }, { "digest", digest },
 		{ "digest_alg", digest[0] != '\0' ? r->digest_alg : NULL },
 		{ "description", r->description }, { "document", r->document },
-		{ "profile", r->profile }, { "batch", r->batch }, { "result", r->result },
+		{ "profile", r->profile }, { "batch", r->batch },
+		{ "signing_time", r->signing_time }, { "result", r->result },
 		{ "message", r->message },
 	};
 	struct kbuf b;
@@ -604,7 +605,8 @@ journal_send(struct audit_log *l, const struct audit_record *r, const char *when
 		{ "KYSO_ALGORITHM", r->algorithm }, { "KYSO_DIGEST", digest },
 		{ "KYSO_DIGEST_ALG", digest[0] != '\0' ? r->digest_alg : NULL },
 		{ "KYSO_DESCRIPTION", r->description }, { "KYSO_DOCUMENT", r->document },
-		{ "KYSO_PROFILE", r->profile }, { "KYSO_BATCH", r->batch }, { "KYSO_RESULT", result },
+		{ "KYSO_PROFILE", r->profile }, { "KYSO_BATCH", r->batch },
+		{ "KYSO_SIGNING_TIME", r->signing_time }, { "KYSO_RESULT", result },
 		{ "KYSO_MESSAGE", message } };
 	struct iovec iov[sizeof(fields) / sizeof(fields[0])];
 	int n = 0, rc = msg != NULL ? 0 : -ENOMEM, first;

@@ -34,6 +34,9 @@
  *   document      SignDocuments: the document's name as the program gives it
  *   profile       SignDocuments: "cades" or "pades"
  *   batch         SignDocuments: 16 hex digits shared by the records of one call
+ *   signing_time  SignDocuments (CAdES): the signing time the program chose for the
+ *                 document, RFC 3339 UTC ("2026-11-30T03:00:00Z"); absent: the agent's
+ *                 time of signing
  *   result        "granted", or the varlink error name ("io.kyso.Agent.PinIncorrect")
  *   message       the error sentence of a refusal
  * Strings that are not valid UTF-8 have each bad byte replaced by U+FFFD.
@@ -85,6 +88,8 @@ struct audit_record {
 	const char *document;        /* SignDocuments: the document's name, else NULL */
 	const char *profile;         /* SignDocuments: "cades", "pades", else NULL */
 	const char *batch;           /* SignDocuments: the batch id, else NULL */
+	const char *signing_time;    /* SignDocuments: the signing_time the program chose
+	                              * (RFC 3339 UTC), else NULL */
 	const char *result;          /* "granted", or the varlink error name */
 	const char *message;         /* the error sentence, or NULL */
 };

@@ -70,6 +70,9 @@ batch_ri_document(const struct doc_batch *b, size_t i, struct request_info *ri)
 	ri->digest_len = doc->hash_bits / 8;
 	ri->digest_alg = hash_name(doc->hash_bits);
 	ri->doc_index = i;
+	ri->signing_time[0] = '\0';
+	if (doc->has_time && b->profile == CMS_PROFILE_CADES)
+		record_time_text(doc->when, ri->signing_time, sizeof(ri->signing_time));
 }
 
 /* The request of document i: who asks (the connection), for what, and which dialogs. */
@@ -89,6 +92,9 @@ batch_request_info(struct agent *a, struct doc_batch *b, size_t i)
 	memcpy(ri->batch_id, t->batch_id, sizeof(ri->batch_id));
 	ri->profile = t->profile;
 	ri->doc_count = b->n;
+	ri->doc_time_count = t->doc_time_count;
+	ri->doc_time_min = t->doc_time_min;
+	ri->doc_time_max = t->doc_time_max;
 	ri->last_pin_wrong = b->token->pin_wrong;
 	/* one confirmation for the batch: the first document's job asks it */
 	ri->confirm = i == 0 ? t->confirm : 0;

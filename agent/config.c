@@ -33,7 +33,7 @@
 enum key {
 	K_LOGIN_CACHE, K_IDLE_TTL, K_MAX_TTL, K_CLIENT_PIN, K_CONFIRM, K_PINENTRY,
 	K_PINENTRY_TIMEOUT, K_MODULES, K_LOG_LEVEL, K_AUDIT_LOG, K_WEB_ORIGINS, K_WEB_UNKNOWN,
-	K_SESSIONS, K_COUNT
+	K_SIGNING_TIME_SKEW, K_SESSIONS, K_COUNT
 };
 enum type { T_BOOL, T_TTL, T_TIMEOUT, T_PROGRAM, T_PATH, T_MODULES, T_LEVEL, T_ORIGINS,
 	T_ASK, T_COUNT };
@@ -61,6 +61,8 @@ static const struct keydef {
 	[K_WEB_ORIGINS] = { "web_origins", T_ORIGINS, R_LIST, F(web_origins),
 	    F(web_origins_set) },
 	[K_WEB_UNKNOWN] = { "web_origins_unknown", T_ASK, R_AND, F(web_origins_ask), 0 },
+	[K_SIGNING_TIME_SKEW] = { "signing_time_skew", T_TTL, R_MIN, F(signing_time_skew),
+	    0 },
 	/* the user may lower it, not raise it ("auto" counts as unlimited) */
 	[K_SESSIONS] = { "sessions_per_token", T_COUNT, R_MIN, F(sessions_per_token), 0 },
 };
@@ -629,6 +631,7 @@ config_defaults(struct kysod_config *c)
 	c->login_cache = 1;
 	c->login_idle_ttl = 600;
 	c->login_max_ttl = 7200;
+	c->signing_time_skew = CONFIG_SIGNING_TIME_SKEW_DEFAULT;
 	c->client_pin = 1;
 	c->pinentry_timeout = 60;
 	c->sessions_per_token = CONFIG_UNLIMITED;  /* auto */

@@ -30,6 +30,7 @@
 #define CONFIG_ADMIN_ENV "KYSO_ADMIN_CONFIG"
 
 #define CONFIG_UNLIMITED (-1L)              /* a duration without limit */
+#define CONFIG_SIGNING_TIME_SKEW_DEFAULT 300L /* seconds: signing_time_skew = 5m */
 #define CONFIG_MAX_DURATION (30L * 86400)   /* the longest finite duration: 30 days */
 #define CONFIG_PINENTRY_NONE "none"         /* pinentry value: never show a dialog */
 #define CONFIG_SESSIONS_MAX 16              /* sessions_per_token's largest value */
@@ -45,6 +46,9 @@ struct kysod_config {
 	long login_idle_ttl;          /* seconds, or CONFIG_UNLIMITED; default 600 */
 	long login_max_ttl;           /* seconds, or CONFIG_UNLIMITED; default 7200 */
 	int client_pin;               /* clients may send PINs; default 1 */
+	/* SignDocuments: how far from now a CAdES signing_time a client chooses may be:
+	 * seconds (0: within a second of now), or CONFIG_UNLIMITED; default 300 */
+	long signing_time_skew;
 	int confirm;                  /* a dialog before every signature; default 0 */
 
 	/* The PIN dialog: a program name (looked up in PATH) or an absolute path, or

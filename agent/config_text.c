@@ -86,6 +86,16 @@ config_describe(const struct kysod_config *c, char *buf, size_t len)
 		snprintf(buf + n, len - n, ", audit log %s%s", c->audit_log,
 		    c->audit_log_fixed ? " (fixed)" : "");
 	n = strlen(buf);
+	/* the default (5m) goes without saying, as the other keys' defaults do not */
+	if (c->signing_time_skew == CONFIG_UNLIMITED) {
+		snprintf(buf + n, len - n, ", signing times of any date");
+	} else if (c->signing_time_skew != CONFIG_SIGNING_TIME_SKEW_DEFAULT) {
+		char skew[32];
+
+		config_format_duration(c->signing_time_skew, skew, sizeof(skew));
+		snprintf(buf + n, len - n, ", signing times within %s of now", skew);
+	}
+	n = strlen(buf);
 	if (!c->web_origins_set && !c->web_origins_ask)
 		return;   /* the default: no web page may ask */
 	if (c->nweb_origins > 0)

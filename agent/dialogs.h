@@ -8,7 +8,10 @@
  * SignDocuments batch: how many documents, the first names, one consent for them all,
  * and for a key that wants the PIN for every signature, which document; for a web
  * page's request: the page's origin and the browser, and the page's own words); a PIN
- * dialog warns when the token says few tries are left or after a wrong PIN. They run in
+ * dialog warns when the token says few tries are left or after a wrong PIN, and says how
+ * long the login it makes is kept for other programs (the policy's login_cache). A text
+ * always fits one Assuan line: the program's words are shortened, never the dialog's
+ * first and last lines. They run in
  * the token's worker thread: one dialog per token at a time, nothing else waits for
  * them.
  */
@@ -57,11 +60,31 @@ struct pinentry_popup *dialog_pinpad(const struct request_info *ri,
 void dialog_pinpad_end(struct pinentry_popup *p);
 
 /*
- * The list of a batch's documents its consent dialog shows (request_info.doc_list): the
- * first few of the nfirst names given, one a line, cleaned and cut, then "and N more"
- * for the rest of total. Returns a malloc'd string, or NULL on ENOMEM.
+ * The names a batch's consent dialog may list (request_info.doc_list): the first few of
+ * the nfirst names given, cleaned (no control, separator or bidirectional character) and
+ * cut in the middle when long, one a line. Returns a malloc'd string, or NULL on ENOMEM.
+ */
+char *dialog_document_names(const char *const *first, size_t nfirst);
+
+/*
+ * The list the consent dialog shows when it has room for it all: the names of
+ * dialog_document_names, indented, one a line, then "and N more" for the rest of total.
+ * Returns a malloc'd string, or NULL on ENOMEM.
  */
 char *dialog_document_list(const char *const *first, size_t nfirst, size_t total);
+
+/*
+ * The text of the PIN dialog for ri on tok (what dialog_pin shows) into buf: as much of
+ * the program's path, the subject, the names and the description as lets it fit one
+ * Assuan line, the first lines (who asks, what) and the last (what to do) whole.
+ * Returns 1 if the text fits one Assuan line escaped, 0 if even the shortest form does
+ * not (pinentry then cuts its end).
+ */
+int dialog_pin_text(const struct request_info *ri, const struct p11_token_desc *tok,
+    int every_signature, char *buf, size_t len);
+
+/* Returns 1 if text, percent-escaped, fits one SETDESC line of Assuan, else 0. */
+int dialog_text_fits(const char *text);
 
 /*
  * Asks whether the web page of ri (ri->origin, not in web_origins) may ask at all: Allow

@@ -14,6 +14,7 @@
 #include "agent.h"
 #include "audit.h"
 #include "config.h"
+#include "i18n.h"
 #include "jsonmem.h"
 #include "kyso_err.h"
 #include "log.h"
@@ -27,8 +28,7 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-	    "Usage: kysod [OPTION]...\n"
+	fputs(_("Usage: kysod [OPTION]...\n"
 	    "The kyso agent: signs with the keys on PKCS#11 tokens for local applications.\n"
 	    "\n"
 	    "  -f, --foreground       stay in the foreground and log to standard error\n"
@@ -55,7 +55,7 @@ usage(FILE *f)
 	    "Without --foreground kysod detaches once it is ready to serve and logs to\n"
 	    "syslog. With systemd socket activation (LISTEN_FDS) the passed socket is used.\n"
 	    "SIGTERM or SIGINT stop it cleanly and remove the socket. See kysod(1) and\n"
-	    "kysod.conf(5).\n");
+	    "kysod.conf(5).\n"), f);
 }
 
 /* No core dumps, no ptrace by other processes of the user, private files. */
@@ -88,7 +88,8 @@ daemonize(void)
 	pid_t pid;
 
 	if (pipe2(p, O_CLOEXEC) != 0 || (pid = fork()) < 0) {
-		fprintf(stderr, "kysod: cannot start in the background: %s\n", strerror(errno));
+		(void)kyso_i18n_enter();
+		fprintf(stderr, _("kysod: cannot start in the background: %s\n"), strerror(errno));
 		exit(1);
 	}
 	if (pid > 0) {
@@ -100,11 +101,12 @@ daemonize(void)
 		msg[len] = '\0';
 		if (len > 0 && msg[0] == '1')
 			exit(0);
+		(void)kyso_i18n_enter();   /* this process only says why, and exits */
 		if (len > 1 && msg[0] == 'E')
 			fprintf(stderr, "kysod: %s\n", msg + 1);
 		else
-			fprintf(stderr, "kysod: the agent stopped before it was ready, without "
-			    "saying why; run kysod --foreground to see its messages\n");
+			fprintf(stderr, _("kysod: the agent stopped before it was ready, without "
+			    "saying why; run kysod --foreground to see its messages\n"));
 		exit(1);
 	}
 	close(p[0]);
@@ -262,6 +264,8 @@ policy_from_config(const struct kysod_config *cfg, const char *user_path,
 	p->sessions_per_token = cfg->sessions_per_token == CONFIG_UNLIMITED ? 0 :
 	    (int)cfg->sessions_per_token;
 	p->login_max_ttl = cfg->login_max_ttl == CONFIG_UNLIMITED ? 0 : cfg->login_max_ttl;
+	p->signing_time_skew = cfg->signing_time_skew == CONFIG_UNLIMITED ? -1 :
+	    cfg->signing_time_skew;
 	if (cfg->audit_log != NULL) {
 		if (audit_path_expand(cfg->audit_log, audit, auditlen) != KYSO_OK)
 			return KYSO_ERR_INVALID_ARG;
@@ -313,7 +317,12 @@ main(int argc, char **argv)
 	char err[512], user_path[4096], origin[4200], audit[4096], desc[512];
 	const char *pinentry_opt = NULL, *config_opt = NULL;
 	int foreground = 0, level = -1, ch, r = 0;
+	locale_t old;
 
+	/* the dialogs and the terminal's messages in the session's language (LC_MESSAGES,
+	 * LANGUAGE); what kysod logs and sends to clients stays English */
+	kyso_i18n_init(KYSO_I18N_SESSION);
+	old = kyso_i18n_enter();
 	while ((ch = getopt_long(argc, argv, "fs:m:l:p:c:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
@@ -324,7 +333,7 @@ main(int argc, char **argv)
 			break;
 		case 'm':
 			if (o.nmodules == AGENT_MAX_MODULES) {
-				fprintf(stderr, "kysod: at most %d --module options\n",
+				fprintf(stderr, _("kysod: at most %d --module options\n"),
 				    AGENT_MAX_MODULES);
 				return 2;
 			}
@@ -332,8 +341,8 @@ main(int argc, char **argv)
 			break;
 		case 'l':
 			if ((level = log_level_parse(optarg)) < 0) {
-				fprintf(stderr, "kysod: unknown log level '%s' (use error, warning, "
-				    "info or debug)\n", optarg);
+				fprintf(stderr, _("kysod: unknown log level '%s' (use error, warning, "
+				    "info or debug)\n"), optarg);
 				return 2;
 			}
 			break;
@@ -346,8 +355,8 @@ main(int argc, char **argv)
 		case 'T':
 			if (config_parse_duration(optarg, &secs) != KYSO_OK || secs <= 0 ||
 			    secs == CONFIG_UNLIMITED || secs > 3600) {
-				fprintf(stderr, "kysod: --module-timeout %s: give a duration from 1s "
-				    "to 1h (30s, 2m)\n", optarg);
+				fprintf(stderr, _("kysod: --module-timeout %s: give a duration from "
+				    "1s to 1h (30s, 2m)\n"), optarg);
 				return 2;
 			}
 			helpers.call_ms = secs * 1000;
@@ -363,15 +372,16 @@ main(int argc, char **argv)
 			printf("kysod %s\n", KYSO_VERSION);
 			return 0;
 		default:
-			fprintf(stderr, "Try 'kysod --help' for more information.\n");
+			fprintf(stderr, _("Try 'kysod --help' for more information.\n"));
 			return 2;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "kysod: unexpected argument '%s'\nTry 'kysod --help' for more "
-		    "information.\n", argv[optind]);
+		fprintf(stderr, _("kysod: unexpected argument '%s'\nTry 'kysod --help' for more "
+		    "information.\n"), argv[optind]);
 		return 2;
 	}
+	kyso_i18n_leave(old);
 	jsonmem_install();
 	/* to standard error until the configuration is read: its errors reach the person
 	 * starting kysod; then to syslog when kysod detaches */

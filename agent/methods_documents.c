@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include <openssl/objects.h>
 
 #include "agent.h"
 #include "batch.h"
+#include "config.h"
 #include "conn.h"
 #include "dialogs.h"
 #include "dispatch.h"
@@ -346,6 +348,60 @@ docs_signer(const struct cert *cert, struct doc_batch *b)
 	return KYSO_OK;
 }
 
+/*
+ * The policy's bound on a chosen CAdES signing_time (signing_time_skew): a time further
+ * from now is refused with PolicyDenied naming the document, before any dialog.
+ */
+static int
+docs_skew(const struct agent *a, const struct doc_batch *b, struct reply *r)
+{
+	long skew = a->policy.signing_time_skew;
+	time_t now = time(NULL);
+	char bound[32], label[64];
+
+	if (skew < 0 || b->profile == CMS_PROFILE_PADES)
+		return KYSO_OK;  /* no bound; PAdES has no signing-time attribute */
+	for (size_t i = 0; i < b->n; i++) {
+		const struct batch_doc *d = &b->docs[i];
+		long off = d->has_time ? (long)(d->when - now) : 0;
+
+		if (labs(off) <= (skew > 0 ? skew : 1))
+			continue;
+		config_format_duration(skew, bound, sizeof(bound));
+		snprintf(label, sizeof(label), "documents[%zu].signing_time", i);
+		reply_fail(r, KYSO_ERR_POLICY, json_pack("{s:s, s:s, s:I}", "setting",
+		    "signing_time_skew", "parameter", label, "bound_seconds", (json_int_t)skew),
+		    "%s is %ld seconds %s now; the policy (signing_time_skew = %s, %s) allows "
+		    "a signing time at most %s from now", label, labs(off), off < 0 ?
+		    "before" : "after", bound, a->policy.origin != NULL ? a->policy.origin :
+		    "kysod.conf", skew > 0 ? bound : "1s");
+		params_error_index(r, i);
+		return KYSO_ERR_POLICY;
+	}
+	return KYSO_OK;
+}
+
+/* The documents whose signing_time is more than a minute from now, for the dialog. */
+static void
+docs_times(const struct doc_batch *b, struct request_info *ri)
+{
+	time_t now = time(NULL);
+
+	if (b->profile == CMS_PROFILE_PADES)
+		return;  /* a PAdES signature has no signing-time attribute */
+	for (size_t i = 0; i < b->n; i++) {
+		const struct batch_doc *d = &b->docs[i];
+
+		if (!d->has_time || (d->when >= now - 60 && d->when <= now + 60))
+			continue;
+		if (ri->doc_time_count == 0 || d->when < ri->doc_time_min)
+			ri->doc_time_min = d->when;
+		if (ri->doc_time_count == 0 || d->when > ri->doc_time_max)
+			ri->doc_time_max = d->when;
+		ri->doc_time_count++;
+	}
+}
+
 /* The batch's own request: who asks, the certificate, the dialogs, a new batch id. */
 static int
 docs_request(struct agent *a, struct conn *c, const struct docs_params *dp,
@@ -361,7 +417,7 @@ docs_request(struct agent *a, struct conn *c, const struct docs_params *dp,
 		return KYSO_ERR_NOMEM;
 	for (size_t i = 0; i < nfirst; i++)
 		first[i] = b->docs[i].name;
-	if ((ri->doc_list = dialog_document_list(first, nfirst, b->n)) == NULL)
+	if ((ri->doc_list = dialog_document_names(first, nfirst)) == NULL)
 		return KYSO_ERR_NOMEM;
 	if (getrandom(id, sizeof(id), 0) != (ssize_t)sizeof(id))
 		return KYSO_ERR_INTERNAL;
@@ -369,6 +425,7 @@ docs_request(struct agent *a, struct conn *c, const struct docs_params *dp,
 	memcpy(ri->cert_id, cert->ci.id, sizeof(ri->cert_id));
 	ri->profile = b->profile == CMS_PROFILE_PADES ? "pades" : "cades";
 	ri->doc_count = b->n;
+	docs_times(b, ri);
 	return KYSO_OK;
 }
 
@@ -421,7 +478,7 @@ method_sign_documents(struct agent *a, struct conn *c, json_t *p, struct reply *
 		if (docs_read_one(json_array_get(dp.documents, i), i, &b->docs[i],
 		    b->profile == CMS_PROFILE_PADES, r) != KYSO_OK)
 			goto refused;
-	if (docs_unique_names(b, r) != KYSO_OK)
+	if (docs_unique_names(b, r) != KYSO_OK || docs_skew(a, b, r) != KYSO_OK)
 		goto refused;
 	/* a web page's call: its origin decides first, so that a page refused learns
 	 * nothing about the certificates (web.h) */

@@ -95,7 +95,8 @@ dlg_new(const struct pinentry_req *q, struct pinentry_abort *ab, int use_timeout
 		say(why, whylen, "no pinentry program was given");
 		return KYSO_ERR_INVALID_ARG;
 	}
-	if (bad_option(q->tty) || bad_option(q->ttytype)) {
+	if (bad_option(q->tty) || bad_option(q->ttytype) || bad_option(q->lc_ctype) ||
+	    bad_option(q->lc_messages)) {
 		say(why, whylen, "the terminal name or type for pinentry is not valid");
 		return KYSO_ERR_INVALID_ARG;
 	}
@@ -186,7 +187,9 @@ dlg_setup(struct pinentry_dialog *d, const struct pinentry_req *q, int use_timeo
 		return err;
 	d->stage = STAGE_SETUP;
 	if ((err = send_option(d, "ttyname", q->tty)) ||
-	    (err = send_option(d, "ttytype", q->ttytype)))
+	    (err = send_option(d, "ttytype", q->ttytype)) ||
+	    (err = send_option(d, "lc-ctype", q->lc_ctype)) ||
+	    (err = send_option(d, "lc-messages", q->lc_messages)))
 		return err;
 	if (use_timeout && q->timeout_s > 0) {
 		d->what = "SETTIMEOUT";

@@ -5,7 +5,8 @@
  *
  * Each dialog runs a new pinentry process: SETTITLE, SETDESC, SETPROMPT, SETERROR, SETOK,
  * SETCANCEL, SETTIMEOUT as given, then GETPIN, CONFIRM or CONFIRM --one-button, then BYE.
- * No OPTION is sent but ttyname/ttytype when given; nothing lets pinentry cache the PIN.
+ * No OPTION is sent but ttyname, ttytype, lc-ctype and lc-messages when given; nothing
+ * lets pinentry cache the PIN.
  *
  * Processes: the program is started with posix_spawnp (a name without '/' is looked up in
  * PATH), with the caller's environment (DISPLAY, WAYLAND_DISPLAY, DBUS_SESSION_BUS_ADDRESS
@@ -53,13 +54,17 @@ struct pinentry_req {
 	const char *error;        /* SETERROR ("Wrong PIN; 1 try left"), or NULL */
 	const char *ok, *cancel;  /* SETOK / SETCANCEL button labels, or NULL */
 	const char *tty, *ttytype;/* OPTION ttyname= / ttytype= (curses, tty), or NULL */
+	/* OPTION lc-ctype= / lc-messages= (the session's locale: the character set
+	 * pinentry-curses draws in, pinentry's own words), or NULL */
+	const char *lc_ctype, *lc_messages;
 };
 
 /*
  * q and its strings need only live during the call that takes them (popups included).
  * Texts may be any bytes but NUL (UTF-8 expected); each is percent-escaped for Assuan and
  * a text too long for one Assuan line (1000 bytes, escapes included) is cut at a
- * character boundary and ends with "…". tty and ttytype must hold no control character.
+ * character boundary and ends with "…". tty, ttytype, lc_ctype and lc_messages must hold
+ * no control character.
  */
 
 /*

@@ -16,6 +16,7 @@
 #include "kyso_err.h"
 #include "log.h"
 #include "record.h"
+#include "rfc3339.h"
 #include "reply.h"
 #include "request.h"
 #include "web.h"
@@ -63,6 +64,20 @@ record_fill(struct audit_record *rec, const struct request_info *ri,
 	rec->document = ri->document;
 	rec->profile = ri->profile;
 	rec->batch = ri->batch_id;
+	rec->signing_time = ri->signing_time[0] != '\0' ? ri->signing_time : NULL;
+}
+
+int
+record_time_text(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+		if (len > 0)
+			buf[0] = '\0';
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -299,6 +314,20 @@ record_doc_digest(json_t *d, unsigned char out[64], const char **alg)
 	return len;
 }
 
+/* The valid signing_time document d of a refused CAdES call chose, in UTC, or NULL. */
+static const char *
+record_doc_time(json_t *d, const char *profile, char *buf, size_t len)
+{
+	const char *s = json_string_value(json_object_get(d, "signing_time"));
+	int64_t ms;
+
+	if (s == NULL || (profile != NULL && strcmp(profile, "pades") == 0) ||
+	    strlen(s) > 64 || rfc3339_parse(s, 1, &ms) != 0 || ms < 0 ||
+	    record_time_text((time_t)(ms / 1000), buf, len) != 0)
+		return NULL;
+	return buf;
+}
+
 void
 record_documents_refused(struct agent *a, const struct conn *c, const struct cert *cert,
     const char *algorithm, const char *description, const char *profile,
@@ -307,7 +336,7 @@ record_documents_refused(struct agent *a, const struct conn *c, const struct cer
 	struct audit_record rec;
 	size_t n = json_is_array(documents) ? json_array_size(documents) : 0, done = 0;
 	unsigned char digest[64];
-	char err[256], browser[256];
+	char err[256], browser[256], when[24];
 
 	if (a->audit == NULL || r->error == NULL)
 		return;
@@ -328,6 +357,7 @@ record_documents_refused(struct agent *a, const struct conn *c, const struct cer
 		rec.digest_alg = NULL;
 		rec.digest_len = d != NULL ? record_doc_digest(d, digest, &rec.digest_alg) : 0;
 		rec.digest = rec.digest_len > 0 ? digest : NULL;
+		rec.signing_time = record_doc_time(d, profile, when, sizeof(when));
 		if (audit_write(a->audit, &rec, 0, err, sizeof(err)) != KYSO_OK) {
 			log_error("%s", err);
 			return;

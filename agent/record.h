@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <time.h>
 
 struct agent;
 struct cert;
@@ -77,5 +78,11 @@ void record_documents_refused(struct agent *a, const struct conn *c,
  */
 void record_unsent(const struct request_info *ri, const struct p11_token_desc *tok,
     const char *result, const char *message);
+
+/*
+ * Writes t as RFC 3339 UTC with seconds ("2026-11-30T03:00:00Z") to buf (len >= 21).
+ * Returns 0, or -1 (buf "") if it cannot.
+ */
+int record_time_text(time_t t, char *buf, size_t len);
 
 #endif

@@ -38,6 +38,9 @@ request_info_new(const struct agent *a, const struct conn *c, const char *method
 	ri->pinentry_timeout = p->pinentry_timeout;
 	ri->confirm = p->confirm;
 	ri->no_client_pin = p->no_client_pin;
+	ri->login_cached = !p->no_login_cache;
+	ri->login_idle_s = p->login_idle_ttl;
+	ri->login_max_s = p->login_max_ttl;
 	ri->audit = a->audit;
 	if (!dup_or_null(description, &ri->description) || !dup_or_null(p->pinentry,
 	    &ri->pinentry) || !dup_or_null(p->tty, &ri->tty) || !dup_or_null(p->ttytype,

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "origin.h"
 
@@ -40,7 +41,14 @@ struct request_info {
 	/* SignDocuments: the document this request signs, in a batch of doc_count */
 	char *document;             /* its name as the program gives it, or NULL */
 	size_t doc_index, doc_count;
-	char *doc_list;             /* the batch's documents as the consent dialog lists them */
+	char signing_time[24];      /* the CAdES signing_time the program chose, RFC 3339
+	                             * UTC ("2026-11-30T03:00:00Z"; for the audit log), or "" */
+	char *doc_list;             /* the first names of the batch's documents, cleaned and
+	                             * cut, one a line (dialog_document_names) */
+	/* documents whose signing_time is more than a minute from the call's time: how
+	 * many, and the earliest and latest of those times */
+	size_t doc_time_count;
+	time_t doc_time_min, doc_time_max;
 	char batch_id[17];          /* shared by the audit records of the batch, or "" */
 	const char *profile;        /* "cades" or "pades" (static), or NULL */
 	/* the dialogs: pinentry == NULL means never show one */
@@ -50,6 +58,11 @@ struct request_info {
 	int confirm;                /* ask for a confirmation before each signature */
 	int no_client_pin;          /* the policy forbids PINs from clients */
 	int last_pin_wrong;         /* the previous PIN tried on this token was wrong */
+	/* the policy's login cache, that the PIN dialog tells about: a login is kept
+	 * (login_cached) until unused for login_idle_s, and login_max_s at most (0: no
+	 * limit) */
+	int login_cached;
+	long login_idle_s, login_max_s;
 	/* where the request is recorded; NULL: no audit log (Login, tests) */
 	struct audit_log *audit;
 };

@@ -57,16 +57,16 @@ cms_check_detached(const unsigned char *der, size_t len, const unsigned char *di
 	if (len > 16 * 1024 * 1024 ||
 	    (cms = d2i_CMS_ContentInfo(NULL, &p, (long)len)) == NULL ||
 	    p != der + len || OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) {
-		snprintf(err, errlen, "the signature is not a DER CMS SignedData");
+		snprintf(err, errlen, _("the signature is not a DER CMS SignedData"));
 		goto out;
 	}
 	if (!CMS_is_detached(cms)) {
-		snprintf(err, errlen, "the CMS signature holds its content; a detached one "
-		    "was expected");
+		snprintf(err, errlen, _("the CMS signature holds its content; a detached one "
+		    "was expected"));
 		goto out;
 	}
 	if ((si = cms_signer_info(cms)) == NULL) {
-		snprintf(err, errlen, "the CMS signature has %d signers; one was expected",
+		snprintf(err, errlen, _("the CMS signature has %d signers; one was expected"),
 		    CMS_get0_SignerInfos(cms) != NULL ?
 		    sk_CMS_SignerInfo_num(CMS_get0_SignerInfos(cms)) : 0);
 		goto out;
@@ -75,19 +75,19 @@ cms_check_detached(const unsigned char *der, size_t len, const unsigned char *di
 	CMS_set1_signers_certs(cms, certs, 0);
 	CMS_SignerInfo_get0_algs(si, NULL, &signer, NULL, NULL);
 	if (signer == NULL) {
-		snprintf(err, errlen, "the CMS signature does not hold its signer's certificate");
+		snprintf(err, errlen, _("the CMS signature does not hold its signer's certificate"));
 		goto out;
 	}
 	md = CMS_signed_get0_data_by_OBJ(si, OBJ_nid2obj(NID_pkcs9_messageDigest), -3,
 	    V_ASN1_OCTET_STRING);
 	if (md == NULL || (size_t)ASN1_STRING_length(md) != digest_len ||
 	    memcmp(ASN1_STRING_get0_data(md), digest, digest_len) != 0) {
-		snprintf(err, errlen, "the CMS signature's message-digest is not the digest "
-		    "of this document");
+		snprintf(err, errlen, _("the CMS signature's message-digest is not the digest "
+		    "of this document"));
 		goto out;
 	}
 	if (CMS_SignerInfo_verify(si) != 1) {
-		snprintf(err, errlen, "the CMS signature is not valid for its certificate");
+		snprintf(err, errlen, _("the CMS signature is not valid for its certificate"));
 		goto out;
 	}
 	*out = cms;

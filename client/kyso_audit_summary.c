@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "i18n.h"
 #include "kyso_audit.h"
 #include "kyso_cli.h"
 
@@ -110,12 +111,20 @@ print_table(const struct summary *s)
 	size_t granted = 0, refused = 0;
 	char cert[200];
 
-	printf("%-10s  %-36s  %8s  %8s\n", "PERIOD", "CERTIFICATE", "SIGNED", "REFUSED");
+	/* TRANSLATORS: the headings of 'kyso audit --summary' (upper case in English) */
+	put_cell(_("PERIOD"), 10, 1);
+	fputs("  ", stdout);
+	put_cell(_("CERTIFICATE"), 36, 1);
+	fputs("  ", stdout);
+	put_cell(_("SIGNED"), 8, 1);
+	fputs("  ", stdout);
+	put_cell(_("REFUSED"), 8, 0);
+	fputc('\n', stdout);
 	for (size_t i = 0; i < s->n; i++) {
 		const struct bucket *b = &s->b[i];
 
 		if (b->cert[0] == '\0')
-			snprintf(cert, sizeof(cert), "(no certificate)");
+			snprintf(cert, sizeof(cert), "%s", _("(no certificate)"));
 		else if (b->name[0] != '\0')
 			snprintf(cert, sizeof(cert), "%s (%.8s)", b->name, b->cert);
 		else
@@ -127,7 +136,9 @@ print_table(const struct summary *s)
 		granted += b->granted;
 		refused += b->refused;
 	}
-	printf("%-10s  %-36s  %8zu  %8zu\n", "total", "", granted, refused);
+	/* TRANSLATORS: the last line of 'kyso audit --summary' */
+	put_cell(_("total"), 10, 1);
+	printf("  %-36s  %8zu  %8zu\n", "", granted, refused);
 }
 
 static int
@@ -172,7 +183,7 @@ audit_summary(const struct audit_query *q, enum audit_period by, int utc)
 
 	if (r < 0 || s.nomem) {
 		if (s.nomem)
-			fprintf(stderr, "kyso audit: out of memory\n");
+			fprintf(stderr, _("kyso audit: out of memory\n"));
 		rc = EXIT_ERROR;
 		goto out;
 	}
@@ -182,13 +193,13 @@ audit_summary(const struct audit_query *q, enum audit_period by, int utc)
 		if (print_json(&s) != 0)
 			rc = EXIT_ERROR;
 	} else if (s.n == 0) {
-		printf(r == 1 || records == 0 ? "The audit log is empty.\n" :
-		    "No record matches.\n");
+		fputs(r == 1 || records == 0 ? _("The audit log is empty.\n") :
+		    _("No record matches.\n"), stdout);
 	} else {
 		print_table(&s);
 	}
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "kyso audit: cannot write the summary: %s\n", strerror(errno));
+		fprintf(stderr, _("kyso audit: cannot write the summary: %s\n"), strerror(errno));
 		rc = EXIT_ERROR;
 	}
 out:

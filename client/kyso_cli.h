@@ -40,6 +40,14 @@ int cli_connect(struct cli *cli);
 int cli_fail(struct cli *cli, int err);
 
 /*
+ * Prints "kyso: " and what went wrong on standard error: c's message when it is the
+ * CLI's own or nothing is translated; for kysod's errors in a translated language, the
+ * error in that language from its name and parameters, then kysod's English details
+ * (kyso_errtext.c). c may be NULL (then err's sentence).
+ */
+void cli_print_error(const kyso_client *c, int err);
+
+/*
  * Handles the options every command shares (-j, -h, unknown): returns -1 to go on, else
  * the exit code to return.
  */

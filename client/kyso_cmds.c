@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "encode.h"
+#include "i18n.h"
 #include "kyso_cli.h"
 
 /* Largest document kyso sign reads (it is hashed here, not sent). */
@@ -27,17 +28,14 @@ cli_connect(struct cli *cli)
 
 	if (e == KYSO_OK)
 		return EXIT_OK;
-	fprintf(stderr, "kyso: %s\n", cli->client != NULL ? kyso_error_message(cli->client) :
-	    kyso_strerror(e));
+	cli_print_error(cli->client, e);
 	return EXIT_NO_AGENT;
 }
 
 int
 cli_fail(struct cli *cli, int err)
 {
-	const char *msg = cli->client != NULL ? kyso_error_message(cli->client) : "";
-
-	fprintf(stderr, "kyso: %s\n", msg[0] != '\0' ? msg : kyso_strerror(err));
+	cli_print_error(cli->client, err);
 	switch (err) {
 	case KYSO_ERR_CONNECT:
 	case KYSO_ERR_DISCONNECTED:
@@ -114,16 +112,16 @@ cli_read_pin(int from_stdin, const char *prompt)
 		setvbuf(stdin, NULL, _IONBF, 0);  /* no copy of the PIN in a stdio buffer */
 		ok = fgets(pin, PIN_MAX + 2, stdin) != NULL && pin_line(pin) == 0;
 		if (!ok) {
-			fprintf(stderr, "kyso: no PIN on standard input (one line, at most %d "
-			    "bytes)\n", PIN_MAX);
+			fprintf(stderr, _("kyso: no PIN on standard input (one line, at most %d "
+			    "bytes)\n"), PIN_MAX);
 			cli_pin_free(pin);
 			return NULL;
 		}
 		return pin;
 	}
 	if (!isatty(STDIN_FILENO) || (tty = fopen("/dev/tty", "r+e")) == NULL) {
-		fprintf(stderr, "kyso: the token needs a PIN and there is no terminal to ask "
-		    "on; use --pin-stdin\n");
+		fprintf(stderr, _("kyso: the token needs a PIN and there is no terminal to ask "
+		    "on; use --pin-stdin\n"));
 		cli_pin_free(pin);
 		return NULL;
 	}
@@ -138,7 +136,7 @@ cli_read_pin(int from_stdin, const char *prompt)
 	fprintf(tty, "\n");
 	fclose(tty);
 	if (!ok) {
-		fprintf(stderr, "kyso: no PIN entered\n");
+		fprintf(stderr, _("kyso: no PIN entered\n"));
 		cli_pin_free(pin);
 		return NULL;
 	}
@@ -153,10 +151,10 @@ cli_common_opt(struct cli *cli, int ch, const char *usage_text, const char *cmd)
 		cli->json = 1;
 		return -1;
 	case 'h':
-		fputs(usage_text, stdout);
+		fputs(_(usage_text), stdout);
 		return EXIT_OK;
 	default:
-		fprintf(stderr, "Try 'kyso %s --help' for more information.\n", cmd);
+		fprintf(stderr, _("Try 'kyso %s --help' for more information.\n"), cmd);
 		return EXIT_USAGE;
 	}
 }
@@ -165,7 +163,7 @@ int
 cli_no_extra_args(int argc, char **argv, const char *cmd)
 {
 	if (optind < argc) {
-		fprintf(stderr, "kyso %s: unexpected argument '%s'\n", cmd, argv[optind]);
+		fprintf(stderr, _("kyso %s: unexpected argument '%s'\n"), cmd, argv[optind]);
 		return EXIT_USAGE;
 	}
 	return -1;
@@ -174,9 +172,9 @@ cli_no_extra_args(int argc, char **argv, const char *cmd)
 int
 cmd_tokens(struct cli *cli, int argc, char **argv)
 {
-	static const char usage_text[] = "Usage: kyso tokens [--json]\n"
+	static const char usage_text[] = N_("Usage: kyso tokens [--json]\n"
 	    "List the tokens the agent sees, with their PIN state.\n\n"
-	    "  -j, --json   print the agent's answer as JSON\n";
+	    "  -j, --json   print the agent's answer as JSON\n");
 	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	kyso_token **t;
@@ -205,10 +203,10 @@ cmd_tokens(struct cli *cli, int argc, char **argv)
 int
 cmd_certs(struct cli *cli, int argc, char **argv)
 {
-	static const char usage_text[] = "Usage: kyso certs [--token TOKEN] [--json]\n"
+	static const char usage_text[] = N_("Usage: kyso certs [--token TOKEN] [--json]\n"
 	    "List the certificates on the tokens, with what their keys can sign.\n\n"
 	    "  -t, --token TOKEN  only this token (id, serial or label)\n"
-	    "  -j, --json         print the agent's answer as JSON (with the DER)\n";
+	    "  -j, --json         print the agent's answer as JSON (with the DER)\n");
 	static const struct option opts[] = { { "token", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 } };
@@ -257,7 +255,7 @@ read_file(const char *path, long max, size_t *len)
 
 	*len = 0;
 	if (f == NULL) {
-		fprintf(stderr, "kyso: cannot open %s: %s\n", path, strerror(errno));
+		fprintf(stderr, _("kyso: cannot open %s: %s\n"), path, strerror(errno));
 		return NULL;
 	}
 	do {
@@ -266,7 +264,7 @@ read_file(const char *path, long max, size_t *len)
 			if (cap > (size_t)max + 1)
 				cap = (size_t)max + 1;
 			if (n == cap || (nb = realloc(buf, cap)) == NULL) {
-				fprintf(stderr, "kyso: %s is larger than %ld bytes\n", path, max);
+				fprintf(stderr, _("kyso: %s is larger than %ld bytes\n"), path, max);
 				free(buf);
 				buf = NULL;
 				goto out;
@@ -277,7 +275,7 @@ read_file(const char *path, long max, size_t *len)
 		n += got;
 	} while (got > 0);
 	if (ferror(f)) {
-		fprintf(stderr, "kyso: cannot read %s: %s\n", path, strerror(errno));
+		fprintf(stderr, _("kyso: cannot read %s: %s\n"), path, strerror(errno));
 		free(buf);
 		buf = NULL;
 		goto out;
@@ -333,7 +331,7 @@ print_supported(struct cli *cli)
 	size_t i;
 
 	if (json_array_size(json_object_get(p, "supported")) > 0) {
-		fprintf(stderr, "kyso: this key signs with:");
+		fprintf(stderr, _("kyso: this key signs with:"));
 		json_array_foreach(json_object_get(p, "supported"), i, a)
 			fprintf(stderr, "%s %s", i > 0 ? "," : "", json_string_value(a));
 		fputc('\n', stderr);
@@ -349,17 +347,18 @@ pin_prompt(struct cli *cli, char *out, size_t outlen)
 	const char *id = json_string_value(json_object_get(p, "token"));
 	kyso_token **t = NULL;
 
-	snprintf(out, outlen, "PIN for the token: ");
+	snprintf(out, outlen, "%s", _("PIN for the token: "));
 	if (id != NULL && kyso_list_tokens(cli->client, &t, NULL) == KYSO_OK)
 		for (size_t i = 0; t[i] != NULL; i++) {
 			unsigned fl = kyso_token_flags(t[i]);
 
 			if (strcmp(kyso_token_id(t[i]), id) == 0)
-				snprintf(out, outlen, "PIN for token '%s' (serial %s)%s: ",
-				    kyso_token_label(t[i]), kyso_token_serial(t[i]),
-				    fl & KYSO_TOKEN_USER_PIN_FINAL_TRY ? " — FINAL TRY before it "
-				    "locks" : fl & KYSO_TOKEN_USER_PIN_COUNT_LOW ?
-				    " — few tries left" : "");
+				snprintf(out, outlen, fl & KYSO_TOKEN_USER_PIN_FINAL_TRY ?
+				    _("PIN for token '%s' (serial %s) — FINAL TRY before it "
+				    "locks: ") : fl & KYSO_TOKEN_USER_PIN_COUNT_LOW ?
+				    _("PIN for token '%s' (serial %s) — few tries left: ") :
+				    _("PIN for token '%s' (serial %s): "), kyso_token_label(t[i]),
+				    kyso_token_serial(t[i]));
 		}
 	kyso_tokens_free(t);
 	json_decref(p);
@@ -381,7 +380,7 @@ write_signature(const char *out, const unsigned char *sig, size_t len)
 	}
 	if ((f = fopen(out, "wbe")) == NULL || fwrite(sig, 1, len, f) != len ||
 	    fclose(f) != 0) {
-		fprintf(stderr, "kyso: cannot write %s: %s\n", out, strerror(errno));
+		fprintf(stderr, _("kyso: cannot write %s: %s\n"), out, strerror(errno));
 		return EXIT_ERROR;
 	}
 	return EXIT_OK;
@@ -391,7 +390,7 @@ int
 cmd_sign(struct cli *cli, int argc, char **argv)
 {
 	static const char usage_text[] =
-	    "Usage: kyso sign --cert ID --alg ALG (--digest HEX | --in FILE) [OPTION]...\n"
+	    N_("Usage: kyso sign --cert ID --alg ALG (--digest HEX | --in FILE) [OPTION]...\n"
 	    "Sign a digest, or a file (hashed here; sent whole for ed25519), with the key of\n"
 	    "a certificate. The signature goes to --out as bytes, else to stdout as base64.\n\n"
 	    "  -c, --cert ID          certificate id (or a unique prefix of 8+ digits) or a\n"
@@ -406,7 +405,7 @@ cmd_sign(struct cli *cli, int argc, char **argv)
 	    "      --pin-stdin        read the PIN from the first line of standard input\n"
 	    "  -j, --json             print the signature and algorithm as JSON (and write\n"
 	    "                         --out if given)\n"
-	    "Without --pin-stdin, a token that needs a PIN is asked for it on the terminal.\n";
+	    "Without --pin-stdin, a token that needs a PIN is asked for it on the terminal.\n");
 	static const struct option opts[] = {
 		{ "cert", required_argument, NULL, 'c' },
 		{ "alg", required_argument, NULL, 'a' },
@@ -447,21 +446,21 @@ cmd_sign(struct cli *cli, int argc, char **argv)
 	if ((e = cli_no_extra_args(argc, argv, "sign")) >= 0)
 		return e;
 	if (cert == NULL || alg == NULL || (digest_hex == NULL) == (in == NULL)) {
-		fprintf(stderr, "kyso sign: needs --cert, --alg, and one of --digest or --in\n"
-		    "Try 'kyso sign --help' for more information.\n");
+		fprintf(stderr, _("kyso sign: needs --cert, --alg, and one of --digest or --in\n"
+		    "Try 'kyso sign --help' for more information.\n"));
 		return EXIT_USAGE;
 	}
 	if (cert[0] == '\0') {
-		fprintf(stderr, "kyso sign: --cert is empty; 'kyso certs' lists the certificates' ids\n");
+		fprintf(stderr, _("kyso sign: --cert is empty; 'kyso certs' lists the certificates' ids\n"));
 		return EXIT_USAGE;
 	}
 	if (!alg_known(alg)) {
-		fprintf(stderr, "kyso sign: unknown algorithm '%s'; use one of: %s\n", alg,
+		fprintf(stderr, _("kyso sign: unknown algorithm '%s'; use one of: %s\n"), alg,
 		    SIGN_ALGS);
 		return EXIT_USAGE;
 	}
 	if (pin_stdin && in != NULL && strcmp(in, "-") == 0) {
-		fprintf(stderr, "kyso sign: --pin-stdin and --in - both want standard input\n");
+		fprintf(stderr, _("kyso sign: --pin-stdin and --in - both want standard input\n"));
 		return EXIT_USAGE;
 	}
 	if (kyso_sign_request_new(cert, alg, &req) != KYSO_OK ||
@@ -470,7 +469,7 @@ cmd_sign(struct cli *cli, int argc, char **argv)
 		goto nomem;
 	if (digest_hex != NULL) {
 		if (hex_decode(digest_hex, &digest, &len) != KYSO_OK || len == 0) {
-			fprintf(stderr, "kyso sign: --digest must be hexadecimal\n");
+			fprintf(stderr, _("kyso sign: --digest must be hexadecimal\n"));
 			rc = EXIT_USAGE;
 			goto out;
 		}
@@ -486,14 +485,17 @@ cmd_sign(struct cli *cli, int argc, char **argv)
 			EVP_Digest(data, len, md, NULL, m, NULL);
 			e = kyso_sign_request_set_digest(req, md, bits / 8);
 		} else if (len > SIGN_DATA_MAX) {
-			fprintf(stderr, "kyso sign: %s signs the whole document, and the agent takes "
-			    "documents up to %d KiB\n", alg, SIGN_DATA_MAX / 1024);
+			fprintf(stderr, _("kyso sign: %s signs the whole document, and the agent takes "
+			    "documents up to %d KiB\n"), alg, SIGN_DATA_MAX / 1024);
 			goto out;
 		} else {
 			e = kyso_sign_request_set_data(req, data, len);
 		}
 		if (e == KYSO_OK && description == NULL) {
-			snprintf(desc, sizeof(desc), "file %s", strcmp(in, "-") == 0 ? "(stdin)" : in);
+			/* TRANSLATORS: what kyso sign tells the agent it signs, shown in the
+			 * dialog as the program's own words */
+			snprintf(desc, sizeof(desc), _("file %s"), strcmp(in, "-") == 0 ?
+			    _("(standard input)") : in);
 			e = kyso_sign_request_set_description(req, desc);
 		}
 		if (e != KYSO_OK)
@@ -535,7 +537,7 @@ cmd_sign(struct cli *cli, int argc, char **argv)
 	}
 	goto out;
 nomem:
-	fprintf(stderr, "kyso: out of memory\n");
+	fprintf(stderr, _("kyso: out of memory\n"));
 	rc = EXIT_ERROR;
 out:
 	kyso_sign_request_free(req);  /* wipes its copy of the PIN */
@@ -572,10 +574,11 @@ login_token(struct cli *cli, const char *token, char *id, size_t idlen,
 		}
 	if (matches != 1) {
 		if (token != NULL && matches == 0)
-			fprintf(stderr, "kyso login: no token '%s' is present\n", token);
+			fprintf(stderr, _("kyso login: no token '%s' is present\n"), token);
 		else
-			fprintf(stderr, "kyso login: %s; name one with --token\n", matches == 0 ?
-			    "no token is present" : "several tokens match");
+			fputs(matches == 0 ? _("kyso login: no token is present\n") :
+			    _("kyso login: several tokens match; name one with --token\n"),
+			    stderr);
 		kyso_tokens_free(t);
 		return matches == 0 ? EXIT_NOT_FOUND : EXIT_USAGE;
 	}
@@ -583,7 +586,7 @@ login_token(struct cli *cli, const char *token, char *id, size_t idlen,
 	*logged_in = (kyso_token_flags(found) & KYSO_TOKEN_LOGGED_IN) != 0;
 	*pin_pad = (kyso_token_flags(found) & KYSO_TOKEN_PROTECTED_AUTH_PATH) != 0;
 	if (token == NULL || strcmp(token, kyso_token_id(found)) != 0)
-		fprintf(stderr, "kyso: token '%s' (serial %s)\n", kyso_token_label(found),
+		fprintf(stderr, _("kyso: token '%s' (serial %s)\n"), kyso_token_label(found),
 		    kyso_token_serial(found));
 	kyso_tokens_free(t);
 	return EXIT_OK;
@@ -592,13 +595,13 @@ login_token(struct cli *cli, const char *token, char *id, size_t idlen,
 int
 cmd_login(struct cli *cli, int argc, char **argv)
 {
-	static const char usage_text[] = "Usage: kyso login [--token TOKEN] [--pin-stdin]\n"
+	static const char usage_text[] = N_("Usage: kyso login [--token TOKEN] [--pin-stdin]\n"
 	    "Log in to a token, so that signing needs no PIN until 'kyso lock' or until the\n"
 	    "login expires. The agent asks for the PIN in its own dialog; without one (or\n"
 	    "with pinentry = none) kyso asks on the terminal.\n\n"
 	    "  -t, --token TOKEN  the token (id, serial or label); needed when several\n"
 	    "                     tokens are present\n"
-	    "      --pin-stdin    read the PIN from the first line of standard input\n";
+	    "      --pin-stdin    read the PIN from the first line of standard input\n");
 	static const struct option opts[] = { { "token", required_argument, NULL, 't' },
 		{ "pin-stdin", no_argument, NULL, 'P' }, { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 } };
@@ -619,18 +622,18 @@ cmd_login(struct cli *cli, int argc, char **argv)
 	if ((rc = login_token(cli, token, id, sizeof(id), &logged_in, &pin_pad)) != EXIT_OK)
 		return rc;
 	if (logged_in) {
-		fprintf(stderr, "kyso: already logged in\n");
+		fprintf(stderr, _("kyso: already logged in\n"));
 		return EXIT_OK;
 	}
 	if (pin_pad)
-		fprintf(stderr, "kyso: enter the PIN on the reader's PIN pad\n");
+		fprintf(stderr, _("kyso: enter the PIN on the reader's PIN pad\n"));
 	else if (pin_stdin && (pin = cli_read_pin(1, NULL)) == NULL)
 		return EXIT_PIN;
 	/* without --pin-stdin the agent asks the officer itself */
 	e = kyso_login(cli->client, id, pin, &logged_in);
 	if (e == KYSO_ERR_PIN_REQUIRED && pin == NULL && !pin_pad) {
 		/* the agent could not show a dialog: ask here */
-		snprintf(prompt, sizeof(prompt), "PIN for token '%s': ",
+		snprintf(prompt, sizeof(prompt), _("PIN for token '%s': "),
 		    token != NULL ? token : id);
 		if ((pin = cli_read_pin(0, prompt)) == NULL)
 			return EXIT_PIN;
@@ -639,16 +642,16 @@ cmd_login(struct cli *cli, int argc, char **argv)
 	cli_pin_free(pin);
 	if (e != KYSO_OK)
 		return cli_fail(cli, e);
-	fprintf(stderr, "kyso: %s\n", logged_in ? "already logged in (the PIN was not checked)" :
-	    "logged in");
+	fputs(logged_in ? _("kyso: already logged in (the PIN was not checked)\n") :
+	    _("kyso: logged in\n"), stderr);
 	return EXIT_OK;
 }
 
 int
 cmd_lock(struct cli *cli, int argc, char **argv)
 {
-	static const char usage_text[] = "Usage: kyso lock\n"
-	    "Log out of every token: the next signature needs the PIN again.\n";
+	static const char usage_text[] = N_("Usage: kyso lock\n"
+	    "Log out of every token: the next signature needs the PIN again.\n");
 	static const struct option opts[] = { { "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 } };
 	int ch, e;
@@ -660,6 +663,6 @@ cmd_lock(struct cli *cli, int argc, char **argv)
 		return e;
 	if ((e = kyso_lock(cli->client)) != KYSO_OK)
 		return cli_fail(cli, e);
-	fprintf(stderr, "kyso: locked; every token is logged out\n");
+	fprintf(stderr, _("kyso: locked; every token is logged out\n"));
 	return EXIT_OK;
 }

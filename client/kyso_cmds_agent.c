@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "i18n.h"
 #include "kyso_cli.h"
 
 /*
@@ -34,9 +35,9 @@ list_modules(struct cli *cli, json_t **modules)
 int
 cmd_info(struct cli *cli, int argc, char **argv)
 {
-	static const char usage_text[] = "Usage: kyso info [--json]\n"
+	static const char usage_text[] = N_("Usage: kyso info [--json]\n"
 	    "Show which agent answers on which socket, and the PKCS#11 modules it uses.\n\n"
-	    "  -j, --json   print the agent's GetInfo reply as JSON, with the modules\n";
+	    "  -j, --json   print the agent's GetInfo reply as JSON, with the modules\n");
 	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	char *product = NULL, *version = NULL, *json;
@@ -71,20 +72,23 @@ cmd_info(struct cli *cli, int argc, char **argv)
 	}
 	if ((e = kyso_get_info(cli->client, &product, &version)) != KYSO_OK)
 		return cli_fail(cli, e);
-	printf("agent:   %s %s\nsocket:  %s\nclient:  libkyso %s\n", product, version,
+	/* TRANSLATORS: kyso info's labels, aligned: the agent's name and version, its
+	 * socket, libkyso's version */
+	printf(_("agent:   %1$s %2$s\nsocket:  %3$s\nclient:  libkyso %4$s\n"), product, version,
 	    kyso_socket_path(cli->client), kyso_version());
 	kyso_free(product);
 	kyso_free(version);
 	if ((e = list_modules(cli, &modules)) == KYSO_ERR_METHOD_NOT_FOUND) {
-		printf("modules: not listed by this agent\n");
+		printf(_("modules: not listed by this agent\n"));
 		return EXIT_OK;
 	}
 	if (e != KYSO_OK)
 		return cli_fail(cli, e);
 	if (json_array_size(modules) == 0)
-		printf("modules: none\n");
+		printf(_("modules: none\n"));
 	json_array_foreach(modules, i, m) {
-		printf("module:  ");
+		/* TRANSLATORS: aligned with kyso info's other labels */
+		fputs(_("module:  "), stdout);
 		out_module_line(stdout, m);
 	}
 	json_decref(modules);
@@ -94,11 +98,11 @@ cmd_info(struct cli *cli, int argc, char **argv)
 int
 cmd_modules(struct cli *cli, int argc, char **argv)
 {
-	static const char usage_text[] = "Usage: kyso modules [--json]\n"
+	static const char usage_text[] = N_("Usage: kyso modules [--json]\n"
 	    "List the PKCS#11 modules the agent uses: whether each works, how tokens coming\n"
 	    "and going are noticed (slot-events, usb-hotplug, poll), how many tokens it\n"
 	    "has, and for a failing module what failed and when it is tried again.\n\n"
-	    "  -j, --json   print the agent's list of modules as JSON\n";
+	    "  -j, --json   print the agent's list of modules as JSON\n");
 	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	json_t *modules;
@@ -178,7 +182,7 @@ watch_start(struct cli *cli)
 		return e;
 	out_now(when, sizeof(when), 0);
 	if (n == 0)
-		printf("%s  no token is present\n", when);
+		printf(_("%s  no token is present\n"), when);
 	for (size_t i = 0; i < n; i++)
 		out_event(stdout, when, "token-present", t[i]);
 	kyso_tokens_free(t);
@@ -191,7 +195,7 @@ watch_flush(void)
 {
 	if (fflush(stdout) == 0)
 		return EXIT_OK;
-	fprintf(stderr, "kyso watch: cannot write the events: %s\n", strerror(errno));
+	fprintf(stderr, _("kyso watch: cannot write the events: %s\n"), strerror(errno));
 	return EXIT_ERROR;
 }
 
@@ -219,13 +223,13 @@ watch_loop(struct cli *cli, const sigset_t *during_wait)
 				return rc;
 		}
 		if (e == KYSO_ERR_PROTOCOL) {  /* skipped; the next one may be fine */
-			fprintf(stderr, "kyso watch: %s\n", kyso_error_message(cli->client));
+			fprintf(stderr, _("kyso watch: %s\n"), kyso_error_message(cli->client));
 			continue;
 		}
 		if (e != KYSO_ERR_TIMEOUT)
 			return cli_fail(cli, e);  /* the agent stopped (3) or dropped us */
 		if (ppoll(&pfd, 1, NULL, during_wait) < 0 && errno != EINTR) {
-			fprintf(stderr, "kyso watch: %s\n", strerror(errno));
+			fprintf(stderr, _("kyso watch: %s\n"), strerror(errno));
 			return EXIT_ERROR;
 		}
 		if (watch_signal != 0)
@@ -236,14 +240,14 @@ watch_loop(struct cli *cli, const sigset_t *during_wait)
 int
 cmd_watch(struct cli *cli, int argc, char **argv)
 {
-	static const char usage_text[] = "Usage: kyso watch [--json]\n"
+	static const char usage_text[] = N_("Usage: kyso watch [--json]\n"
 	    "Show the tokens present, then each token that is plugged in, pulled out or\n"
 	    "changes state (logged in or out, PIN tries low, PIN locked) as it happens,\n"
 	    "one line each with the local time, until interrupted (Ctrl-C).\n\n"
 	    "  -j, --json   one JSON object per line: the token's fields with \"event\"\n"
 	    "               (token-present, token-added, token-removed, token-changed)\n"
 	    "               and \"time\"\n"
-	    "Exit status: 0 when interrupted, 3 when the agent cannot be reached or stops.\n";
+	    "Exit status: 0 when interrupted, 3 when the agent cannot be reached or stops.\n");
 	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	struct sigaction sa = { .sa_handler = watch_on_signal }, old_int, old_term;

@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "i18n.h"
 #include "kyso_audit.h"
 #include "kyso_cli.h"
 #include "kyso_err.h"
@@ -166,9 +167,20 @@ enum { W_TIME = 19, W_RESULT = 20, W_PROGRAM = 20, W_CERT = 24, W_ALG = 19 };
 static void
 print_header(void)
 {
-	printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", W_TIME, "TIME", W_RESULT, "RESULT",
-	    W_PROGRAM, "PROGRAM", W_CERT, "CERTIFICATE", W_ALG, "ALGORITHM",
-	    "DOCUMENT / DESCRIPTION");
+	/* TRANSLATORS: the headings of 'kyso audit' (upper case in English); RESULT shows
+	 * the audit log's own words (granted, or an error name such as PinIncorrect) */
+	put_cell(_("TIME"), W_TIME, 1);
+	fputs("  ", stdout);
+	put_cell(_("RESULT"), W_RESULT, 1);
+	fputs("  ", stdout);
+	put_cell(_("PROGRAM"), W_PROGRAM, 1);
+	fputs("  ", stdout);
+	put_cell(_("CERTIFICATE"), W_CERT, 1);
+	fputs("  ", stdout);
+	put_cell(_("ALGORITHM"), W_ALG, 1);
+	fputs("  ", stdout);
+	put_cell(_("DOCUMENT / DESCRIPTION"), 0, 0);
+	fputc('\n', stdout);
 }
 
 static void
@@ -209,6 +221,14 @@ print_row(const json_t *o, int64_t ms, int desc_width)
 	else
 		snprintf(what, sizeof(what), "%s", audit_field(o, "document")[0] != '\0' ?
 		    audit_field(o, "document") : audit_field(o, "description"));
+	if (audit_field(o, "signing_time")[0] != '\0') {
+		size_t n = strlen(what);
+
+		/* TRANSLATORS: after a document's name in kyso audit: the CAdES signing time
+		 * the program chose (RFC 3339, UTC) */
+		snprintf(what + n, sizeof(what) - n, n > 0 ? _(", dated %s") : _("dated %s"),
+		    audit_field(o, "signing_time"));
+	}
 	put_cell(audit_field(o, "algorithm")[0] != '\0' ? audit_field(o, "algorithm") : "-", W_ALG,
 	    what[0] != '\0');
 	if (what[0] != '\0') {
@@ -281,7 +301,7 @@ audit_each(const struct audit_query *q, void (*fn)(const json_t *o, int64_t ms, 
 
 	*records = 0;
 	if (f == NULL && errno == ENOENT) {
-		fprintf(stderr, "kyso audit: no audit log at %s yet (nothing has been signed)\n",
+		fprintf(stderr, _("kyso audit: no audit log at %s yet (nothing has been signed)\n"),
 		    q->path);
 		return 1;
 	}
@@ -291,7 +311,7 @@ audit_each(const struct audit_query *q, void (*fn)(const json_t *o, int64_t ms, 
 		errno = EISDIR;
 	}
 	if (f == NULL) {
-		fprintf(stderr, "kyso audit: cannot read the audit log %s: %s\n", q->path,
+		fprintf(stderr, _("kyso audit: cannot read the audit log %s: %s\n"), q->path,
 		    strerror(errno));
 		return -1;
 	}
@@ -300,7 +320,7 @@ audit_each(const struct audit_query *q, void (*fn)(const json_t *o, int64_t ms, 
 
 		lineno++;
 		if (record_time(o, &ms) != 0) {
-			fprintf(stderr, "kyso audit: %s line %zu is not a valid record; skipped\n",
+			fprintf(stderr, _("kyso audit: %s line %zu is not a valid record; skipped\n"),
 			    q->path, lineno);
 		} else {
 			(*records)++;
@@ -313,7 +333,7 @@ audit_each(const struct audit_query *q, void (*fn)(const json_t *o, int64_t ms, 
 	free(line);
 	fclose(f);
 	if (e != 0) {
-		fprintf(stderr, "kyso audit: cannot read the audit log %s: %s\n", q->path,
+		fprintf(stderr, _("kyso audit: cannot read the audit log %s: %s\n"), q->path,
 		    strerror(e));
 		return -1;
 	}
@@ -378,7 +398,7 @@ show(const struct audit_query *q)
 
 	if (q->last > 0 && ((st.ring.o = calloc(q->last, sizeof(*st.ring.o))) == NULL ||
 	    (st.ring.ms = calloc(q->last, sizeof(*st.ring.ms))) == NULL)) {
-		fprintf(stderr, "kyso audit: out of memory for --last %zu\n", q->last);
+		fprintf(stderr, _("kyso audit: out of memory for --last %zu\n"), q->last);
 		free(st.ring.o);
 		return EXIT_ERROR;
 	}
@@ -397,12 +417,15 @@ show(const struct audit_query *q)
 	if (q->json)
 		fputs(st.shown == 0 ? "[]\n" : "\n]\n", stdout);
 	else if (r == 0 && st.shown == 0)
-		printf(records == 0 ? "The audit log is empty.\n" : "No record matches.\n");
+		fputs(records == 0 ? _("The audit log is empty.\n") : _("No record matches.\n"),
+		    stdout);
 	else if (q->last_default && st.matched > st.shown)
-		printf("(the last %zu of %zu records; --last N or --since for others, --last 0 "
-		    "for all)\n", st.shown, st.matched);
+		/* TRANSLATORS: how many records the table shows, of how many that match */
+		printf(P_("(the last %1$zu of %2$zu record; --last N or --since for others, "
+		    "--last 0 for all)\n", "(the last %1$zu of %2$zu records; --last N or --since "
+		    "for others, --last 0 for all)\n", st.matched), st.shown, st.matched);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "kyso audit: cannot write the records: %s\n", strerror(errno));
+		fprintf(stderr, _("kyso audit: cannot write the records: %s\n"), strerror(errno));
 		return EXIT_ERROR;
 	}
 	return EXIT_OK;
@@ -429,7 +452,7 @@ result_option(const char *s, char *buf, size_t len)
 int
 cmd_audit(struct cli *cli, int argc, char **argv)
 {
-	static const char usage_text[] = "Usage: kyso audit [--last N] [--since T] "
+	static const char usage_text[] = N_("Usage: kyso audit [--last N] [--since T] "
 	    "[--until T] [--cert ID] [--result R] [--file PATH] [--json]\n"
 	    "       kyso audit --summary [--by day|week|month] [--utc] [--since T] [--until T]\n"
 	    "                  [--cert ID] [--file PATH] [--json]\n"
@@ -452,7 +475,7 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 	    "  -j, --json         print the matching records (or the counts) as a JSON array\n"
 	    "  -s, --summary      count signed and refused documents per period and certificate\n"
 	    "      --by PERIOD    day, week (the default: ISO 8601 weeks, Monday first) or month\n"
-	    "      --utc          periods in UTC (default: local time)\n";
+	    "      --utc          periods in UTC (default: local time)\n");
 	static const struct option opts[] = { { "last", required_argument, NULL, 'n' },
 		{ "since", required_argument, NULL, 'S' },
 		{ "until", required_argument, NULL, 'U' }, { "cert", required_argument, NULL, 'c' },
@@ -474,8 +497,8 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 			last = strtoull(optarg, &end, 10);
 			if (!isdigit((unsigned char)optarg[0]) || *end != '\0' || errno != 0 ||
 			    last > AUDIT_LAST_MAX) {
-				fprintf(stderr, "kyso audit: --last wants a number of requests "
-				    "from 0 (all) to %d, not '%s'\n", AUDIT_LAST_MAX, optarg);
+				fprintf(stderr, _("kyso audit: --last wants a number of requests "
+				    "from 0 (all) to %d, not '%s'\n"), AUDIT_LAST_MAX, optarg);
 				return EXIT_USAGE;
 			}
 			q.last = (size_t)last;
@@ -496,16 +519,17 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 			} else if (strcmp(optarg, "month") == 0) {
 				by = PERIOD_MONTH;
 			} else {
-				fprintf(stderr, "kyso audit: --by wants day, week or month, not "
-				    "'%s'\n", optarg);
+				fprintf(stderr, _("kyso audit: --by wants day, week or month, not "
+				    "'%s'\n"), optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		case 'S':
 		case 'U':
 			if (parse_when(optarg, ch == 'S' ? &q.since : &q.until) != 0) {
-				fprintf(stderr, "kyso audit: --%s: '%s' is not a time: give "
-				    "2026-12-06T10:00:00Z, 2026-12-06, or 30m, 2h, 7d (ago)\n",
+				/* TRANSLATORS: the option (since or until), then what was given */
+				fprintf(stderr, _("kyso audit: --%s: '%s' is not a time: give "
+				    "2026-12-06T10:00:00Z, 2026-12-06, or 30m, 2h, 7d (ago)\n"),
 				    ch == 'S' ? "since" : "until", optarg);
 				return EXIT_USAGE;
 			}
@@ -516,15 +540,15 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 				q.cert[i] = (char)tolower((unsigned char)optarg[i]);
 			q.cert[i] = '\0';
 			if (optarg[i] != '\0' || i < 8) {
-				fprintf(stderr, "kyso audit: --cert wants a certificate id, or its "
-				    "first 8 or more hex digits, not '%s'\n", optarg);
+				fprintf(stderr, _("kyso audit: --cert wants a certificate id, or its "
+				    "first 8 or more hex digits, not '%s'\n"), optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		case 'r':
 			if ((q.result = result_option(optarg, result, sizeof(result))) == NULL) {
-				fprintf(stderr, "kyso audit: --result wants granted, refused or an "
-				    "error name such as PinIncorrect, not '%s'\n", optarg);
+				fprintf(stderr, _("kyso audit: --result wants granted, refused or an "
+				    "error name such as PinIncorrect, not '%s'\n"), optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -539,21 +563,21 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 	if ((e = cli_no_extra_args(argc, argv, "audit")) >= 0)
 		return e;
 	if (!summary && (by_given || utc)) {
-		fprintf(stderr, "kyso audit: --by and --utc go with --summary\n");
+		fprintf(stderr, _("kyso audit: --by and --utc go with --summary\n"));
 		return EXIT_USAGE;
 	}
 	if (summary && last_set) {
-		fprintf(stderr, "kyso audit: --summary counts every record; leave --last out\n");
+		fprintf(stderr, _("kyso audit: --summary counts every record; leave --last out\n"));
 		return EXIT_USAGE;
 	}
 	if (summary && q.result != NULL) {
-		fprintf(stderr, "kyso audit: --summary counts every result; leave --result out\n");
+		fprintf(stderr, _("kyso audit: --summary counts every result; leave --result out\n"));
 		return EXIT_USAGE;
 	}
 	if (q.path == NULL) {
 		if (default_path(path, sizeof(path)) != 0) {
-			fprintf(stderr, "kyso audit: no home directory to find the audit log in; "
-			    "give it with --file\n");
+			fprintf(stderr, _("kyso audit: no home directory to find the audit log in; "
+			    "give it with --file\n"));
 			return EXIT_ERROR;
 		}
 		q.path = path;
@@ -564,7 +588,7 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 		q.last = AUDIT_TERMINAL_LAST;  /* a year of signatures is not for a screen */
 		q.last_default = 1;
 	}
-	setlocale(LC_CTYPE, "");  /* for the widths of the characters on the terminal */
+	/* kyso's main took LC_CTYPE from the environment: the widths of the characters */
 	utf8_locale = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
 	return summary ? audit_summary(&q, by, utc) : show(&q);
 }

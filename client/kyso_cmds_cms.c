@@ -17,6 +17,7 @@
 #include <openssl/cms.h>
 #include <openssl/evp.h>
 
+#include "i18n.h"
 #include "kyso_cli.h"
 
 #define CMS_INPUTS_MAX 1000         /* the agent's cap on documents per call */
@@ -50,12 +51,12 @@ hash_file(const char *path, const EVP_MD *md, unsigned char *out, size_t *len)
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), rc = -1;
 
 	if (fd < 0) {
-		fprintf(stderr, "kyso sign-cms: cannot open %s: %s\n", path, strerror(errno));
+		fprintf(stderr, _("kyso sign-cms: cannot open %s: %s\n"), path, strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		fprintf(stderr, "kyso sign-cms: %s is not a regular file%s\n", path,
-		    S_ISDIR(st.st_mode) ? " (a directory)" : "");
+		fprintf(stderr, S_ISDIR(st.st_mode) ? _("kyso sign-cms: %s is not a regular file "
+		    "(a directory)\n") : _("kyso sign-cms: %s is not a regular file\n"), path);
 		goto out;
 	}
 	if (ctx == NULL || EVP_DigestInit_ex(ctx, md, NULL) != 1)
@@ -64,7 +65,7 @@ hash_file(const char *path, const EVP_MD *md, unsigned char *out, size_t *len)
 		if (EVP_DigestUpdate(ctx, buf, (size_t)got) != 1)
 			goto out;
 	if (got < 0) {
-		fprintf(stderr, "kyso sign-cms: cannot read %s: %s\n", path, strerror(errno));
+		fprintf(stderr, _("kyso sign-cms: cannot read %s: %s\n"), path, strerror(errno));
 		goto out;
 	}
 	if (EVP_DigestFinal_ex(ctx, out, &n) != 1)
@@ -99,13 +100,14 @@ plan_outputs(struct cms_opts *o)
 			return EXIT_ERROR;
 		for (size_t k = 0; k < i; k++)
 			if (strcmp(o->files[k].out, f->out) == 0) {
-				fprintf(stderr, "kyso sign-cms: %s and %s would both be signed into "
-				    "%s\n", o->files[k].in, f->in, f->out);
+				fprintf(stderr, _("kyso sign-cms: %s and %s would both be signed into "
+				    "%s\n"), o->files[k].in, f->in, f->out);
 				return EXIT_USAGE;
 			}
 		if (lstat(f->out, &st) == 0 && (!o->force || S_ISDIR(st.st_mode))) {
-			fprintf(stderr, "kyso sign-cms: %s exists%s\n", f->out, S_ISDIR(st.st_mode) ?
-			    " and is a directory" : "; use --force to replace it");
+			fprintf(stderr, S_ISDIR(st.st_mode) ? _("kyso sign-cms: %s exists and is a "
+			    "directory\n") : _("kyso sign-cms: %s exists; use --force to replace "
+			    "it\n"), f->out);
 			return EXIT_ERROR;
 		}
 	}
@@ -124,11 +126,12 @@ check_out_dir(const char *out)
 		return EXIT_ERROR;
 	dir = dirname(copy);
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "kyso sign-cms: the output directory %s %s\n", dir,
-		    errno == ENOENT ? "does not exist" : "is not a directory");
+		fprintf(stderr, errno == ENOENT ? _("kyso sign-cms: the output directory %s does "
+		    "not exist\n") : _("kyso sign-cms: the output directory %s is not a "
+		    "directory\n"), dir);
 		rc = EXIT_ERROR;
 	} else if (access(dir, W_OK) != 0) {
-		fprintf(stderr, "kyso sign-cms: cannot write in %s: %s\n", dir, strerror(errno));
+		fprintf(stderr, _("kyso sign-cms: cannot write in %s: %s\n"), dir, strerror(errno));
 		rc = EXIT_ERROR;
 	}
 	free(copy);
@@ -145,17 +148,17 @@ slurp(const char *path, size_t *len)
 
 	*len = 0;
 	if (f == NULL || fstat(fileno(f), &st) != 0) {
-		fprintf(stderr, "kyso sign-cms: cannot read %s: %s\n", path, strerror(errno));
+		fprintf(stderr, _("kyso sign-cms: cannot read %s: %s\n"), path, strerror(errno));
 		goto out;
 	}
 	if (st.st_size > ATTACHED_MAX) {
-		fprintf(stderr, "kyso sign-cms: %s is too large to embed (--attached takes up to "
-		    "1 GiB)\n", path);
+		fprintf(stderr, _("kyso sign-cms: %s is too large to embed (--attached takes up to "
+		    "1 GiB)\n"), path);
 		goto out;
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL ||
 	    fread(buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-		fprintf(stderr, "kyso sign-cms: cannot read %s: %s\n", path, strerror(errno));
+		fprintf(stderr, _("kyso sign-cms: cannot read %s: %s\n"), path, strerror(errno));
 		free(buf);
 		buf = NULL;
 		goto out;
@@ -193,7 +196,7 @@ cms_output(const struct cms_opts *o, const struct cms_file *f, const unsigned ch
 		return out;
 	}
 	if ((ci = d2i_CMS_ContentInfo(NULL, &p, (long)len)) == NULL) {
-		fprintf(stderr, "kyso sign-cms: the agent's CMS for %s cannot be read\n", f->in);
+		fprintf(stderr, _("kyso sign-cms: the agent's CMS for %s cannot be read\n"), f->in);
 		return NULL;
 	}
 	if ((content = slurp(f->in, &clen)) != NULL && CMS_set_detached(ci, 0) == 1 &&
@@ -252,8 +255,8 @@ write_whole(const char *path, const unsigned char *p, size_t len, int force)
 		(void)unlink(tmp);  /* nothing half-written stays */
 out:
 	if (e != 0)
-		fprintf(stderr, "kyso sign-cms: cannot write %s: %s\n", path, e == EEXIST ?
-		    "it exists now (use --force to replace it)" : strerror(e));
+		fprintf(stderr, _("kyso sign-cms: cannot write %s: %s\n"), path, e == EEXIST ?
+		    _("it exists now (use --force to replace it)") : strerror(e));
 	free(tmp);
 	free(d);
 	free(b);
@@ -294,7 +297,7 @@ sign_all(struct cli *cli, struct cms_opts *o, kyso_batch **out)
 	*out = NULL;
 	if (md == NULL || (strcmp(dalg, "sha256") != 0 && strcmp(dalg, "sha384") != 0 &&
 	    strcmp(dalg, "sha512") != 0)) {
-		fprintf(stderr, "kyso sign-cms: --digest must be sha256, sha384 or sha512\n");
+		fprintf(stderr, _("kyso sign-cms: --digest must be sha256, sha384 or sha512\n"));
 		return EXIT_USAGE;
 	}
 	if (kyso_batch_new(o->cert, &b) != KYSO_OK)
@@ -306,13 +309,13 @@ sign_all(struct cli *cli, struct cms_opts *o, kyso_batch **out)
 	for (size_t i = 0; i < o->n; i++)
 		if ((e = kyso_batch_add(b, o->files[i].in, dalg, o->files[i].digest,
 		    o->files[i].digest_len, NULL, NULL)) != KYSO_OK) {
-			fprintf(stderr, "kyso sign-cms: %s: %s\n", o->files[i].in, kyso_strerror(e));
+			fprintf(stderr, _("kyso sign-cms: %s: %s\n"), o->files[i].in, kyso_strerror(e));
 			return EXIT_ERROR;
 		}
 	if ((o->alg != NULL && kyso_batch_set_algorithm(b, o->alg) != KYSO_OK) ||
 	    (o->description != NULL && kyso_batch_set_description(b, o->description) !=
 	    KYSO_OK)) {
-		fprintf(stderr, "kyso sign-cms: --alg or --description is empty or too long\n");
+		fprintf(stderr, _("kyso sign-cms: --alg or --description is empty or too long\n"));
 		return EXIT_USAGE;
 	}
 	if (o->pin_stdin && ((pin = cli_read_pin(1, NULL)) == NULL ||
@@ -324,7 +327,7 @@ sign_all(struct cli *cli, struct cms_opts *o, kyso_batch **out)
 	pin = NULL;
 	e = kyso_sign_batch(cli->client, b, NULL, NULL);
 	if (e == KYSO_ERR_PIN_REQUIRED && !o->pin_stdin && kyso_batch_result(b, 0, NULL, NULL) ==
-	    KYSO_ERR_PIN_REQUIRED && (pin = cli_read_pin(0, "PIN for the token: ")) != NULL) {
+	    KYSO_ERR_PIN_REQUIRED && (pin = cli_read_pin(0, _("PIN for the token: "))) != NULL) {
 		/* the agent shows no dialog: the officer types the PIN here, once */
 		if (kyso_batch_set_pin(b, pin) == KYSO_OK)
 			e = kyso_sign_batch(cli->client, b, NULL, NULL);
@@ -349,7 +352,7 @@ cms_stamp(const struct cms_opts *o, const struct cms_file *f, unsigned char **de
 	if ((e = kyso_tsa_new(o->tsa, &t)) != KYSO_OK ||
 	    (o->tsa_ca != NULL && (e = kyso_tsa_set_ca(t, o->tsa_ca)) != KYSO_OK) ||
 	    (e = kyso_tsa_stamp_cms(t, *der, *len, &stamped, &slen)) != KYSO_OK) {
-		fprintf(stderr, "kyso sign-cms: %s: not written: no time stamp: %s\n", f->in,
+		fprintf(stderr, _("kyso sign-cms: %s: not written: no time stamp: %s\n"), f->in,
 		    t != NULL ? kyso_tsa_error(t) : kyso_strerror(e));
 		kyso_tsa_free(t);
 		return KYSO_ERR_TSA;
@@ -393,15 +396,15 @@ write_outputs(struct cli *cli, struct cms_opts *o, kyso_batch *b, int e)
 		if (list != NULL)
 			json_array_append_new(list, json_pack("{s:s, s:s?, s:s?}", "input", f->in,
 			    "output", f->written ? f->out : NULL, "error", f->written ? NULL :
-			    de == KYSO_ERR_IO || de == KYSO_ERR_TSA ? "not written" :
+			    de == KYSO_ERR_IO || de == KYSO_ERR_TSA ? _("not written") :
 			    kyso_batch_message(b, i)));
 		else if (f->written)
-			fprintf(stderr, "kyso: signed %s -> %s\n", f->in, f->out);
+			fprintf(stderr, _("kyso: signed %s -> %s\n"), f->in, f->out);
 		else if (de != KYSO_ERR_IO && de != KYSO_ERR_TSA && !whole)
-			fprintf(stderr, "kyso: not signed %s: %s\n", f->in, kyso_batch_message(b, i));
+			fprintf(stderr, _("kyso: not signed %s: %s\n"), f->in, kyso_batch_message(b, i));
 	}
 	if (whole && list == NULL && o->n > 1)
-		fprintf(stderr, "kyso: none of the %zu files was signed\n", o->n);
+		fprintf(stderr, _("kyso: none of the %zu files was signed\n"), o->n);
 	if (list != NULL) {
 		char *text = json_dumps(list, JSON_INDENT(2));
 
@@ -416,7 +419,7 @@ int
 cmd_sign_cms(struct cli *cli, int argc, char **argv)
 {
 	static const char usage_text[] =
-	    "Usage: kyso sign-cms --cert ID [OPTION]... (-o OUT.p7s FILE | --out-dir DIR FILE...)\n"
+	    N_("Usage: kyso sign-cms --cert ID [OPTION]... (-o OUT.p7s FILE | --out-dir DIR FILE...)\n"
 	    "Sign files as CAdES-B-B CMS signatures (.p7s, DER). The files are hashed here and\n"
 	    "signed by the agent as one batch: one confirmation and one PIN dialog for them all.\n"
 	    "An output is written whole (a temporary file renamed) or not at all.\n\n"
@@ -436,7 +439,7 @@ cmd_sign_cms(struct cli *cli, int argc, char **argv)
 	    "      --tsa-ca FILE      CA certificates the time-stamp authority chains to\n"
 	    "  -j, --json             print what became of each file as JSON\n"
 	    "Without --pin-stdin, when the agent shows no dialog, kyso asks for the PIN on the\n"
-	    "terminal. Verify with: openssl cms -verify -binary -inform DER -in F.p7s -content F\n";
+	    "terminal. Verify with: openssl cms -verify -binary -inform DER -in F.p7s -content F\n");
 	static const struct option opts[] = {
 		{ "cert", required_argument, NULL, 'c' },
 		{ "out", required_argument, NULL, 'o' },
@@ -478,17 +481,17 @@ cmd_sign_cms(struct cli *cli, int argc, char **argv)
 	o.n = (size_t)(argc - optind);
 	if (o.cert == NULL || (o.out == NULL) == (o.out_dir == NULL) || o.n == 0 ||
 	    (o.out != NULL && o.n != 1) || o.n > CMS_INPUTS_MAX) {
-		fprintf(stderr, "kyso sign-cms: needs --cert, and -o OUT with one FILE or "
+		fprintf(stderr, _("kyso sign-cms: needs --cert, and -o OUT with one FILE or "
 		    "--out-dir DIR with 1 to %d FILEs\nTry 'kyso sign-cms --help' for more "
-		    "information.\n", CMS_INPUTS_MAX);
+		    "information.\n"), CMS_INPUTS_MAX);
 		return EXIT_USAGE;
 	}
 	if (o.cert[0] == '\0') {
-		fprintf(stderr, "kyso sign-cms: --cert is empty; 'kyso certs' lists the certificates' ids\n");
+		fprintf(stderr, _("kyso sign-cms: --cert is empty; 'kyso certs' lists the certificates' ids\n"));
 		return EXIT_USAGE;
 	}
 	if (o.tsa != NULL && strncmp(o.tsa, "http://", 7) != 0 && strncmp(o.tsa, "https://", 8) != 0) {
-		fprintf(stderr, "kyso sign-cms: --tsa takes an http:// or https:// URL, not '%s'\n",
+		fprintf(stderr, _("kyso sign-cms: --tsa takes an http:// or https:// URL, not '%s'\n"),
 		    o.tsa);
 		return EXIT_USAGE;
 	}

@@ -8,11 +8,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "i18n.h"
 #include "kyso_cli.h"
 #include "kyso_pdf.h"
 
+/* the %n, %o... of --text are the template's, not printf's */
 static const char sign_pdf_usage[] =
-    "Usage: kyso sign-pdf --cert ID [OPTION]... -o OUT.pdf IN.pdf\n"
+    /* xgettext:no-c-format */
+    N_("Usage: kyso sign-pdf --cert ID [OPTION]... -o OUT.pdf IN.pdf\n"
     "       kyso sign-pdf --cert ID [OPTION]... --out-dir DIR IN.pdf...\n"
     "Sign PDF files (PAdES B-B; B-T with --tsa) with the key of a certificate. The\n"
     "signature is added as a new revision: the original bytes stay as they are, so\n"
@@ -56,7 +59,7 @@ static const char sign_pdf_usage[] =
     "      --timings            say where the time went, on standard error\n"
     "  -q, --quiet              print only errors\n"
     "Without --pin-stdin, the agent asks for the PIN in its dialog; where it has none,\n"
-    "the PIN is asked on the terminal.\n";
+    "the PIN is asked on the terminal.\n");
 
 enum {
 	O_REASON = 256, O_LOCATION, O_CONTACT, O_NAME, O_FIELD, O_VISIBLE, O_PAGE, O_RECT,
@@ -148,10 +151,12 @@ on_document(void *arg, size_t i, size_t total, int err, const char *message)
 	if (err == KYSO_OK) {
 		p->signed_ok++;
 		if (!p->quiet)
-			printf("signed %zu/%zu: %s -> %s\n", i + 1, total, p->in[i], p->out[i]);
+			/* TRANSLATORS: the file's number, how many, the input, the output */
+			printf(_("signed %1$zu/%2$zu: %3$s -> %4$s\n"), i + 1, total, p->in[i],
+			    p->out[i]);
 	} else {
 		p->failed++;
-		fprintf(stderr, "kyso sign-pdf: %s: not signed: %s\n", p->in[i],
+		fprintf(stderr, _("kyso sign-pdf: %s: not signed: %s\n"), p->in[i],
 		    message != NULL && message[0] != '\0' ? message : kyso_strerror(err));
 	}
 	fflush(stdout);
@@ -185,7 +190,7 @@ set_opt(kyso_pdf_options *o, enum kyso_pdf_setting what, const char *v)
 {
 	if (kyso_pdf_options_set(o, what, v) == KYSO_OK)
 		return -1;
-	fprintf(stderr, "kyso sign-pdf: %s\n", kyso_pdf_options_error(o));
+	fprintf(stderr, _("kyso sign-pdf: %s\n"), kyso_pdf_options_error(o));
 	return EXIT_USAGE;
 }
 
@@ -235,7 +240,7 @@ sign_pdf_main(struct cli *cli, int argc, char **argv, sign_pdfs_fn sign)
 	long v;
 
 	if (kyso_pdf_options_new(&o) != KYSO_OK) {
-		fprintf(stderr, "kyso sign-pdf: out of memory\n");
+		fprintf(stderr, _("kyso sign-pdf: out of memory\n"));
 		return EXIT_ERROR;
 	}
 	while ((ch = getopt_long(argc, argv, "c:o:d:fqh", opts, NULL)) != -1) {
@@ -257,16 +262,16 @@ sign_pdf_main(struct cli *cli, int argc, char **argv, sign_pdfs_fn sign)
 			v = strcmp(optarg, "last") == 0 ? -1 : strtol(optarg, &end, 10);
 			if (strcmp(optarg, "last") != 0 && (errno != 0 || *end != '\0' ||
 			    v == 0 || v < -100000 || v > 100000)) {
-				fprintf(stderr, "kyso sign-pdf: --page takes a page number (1 is "
-				    "the first, -1 or 'last' the last), not '%s'\n", optarg);
+				fprintf(stderr, _("kyso sign-pdf: --page takes a page number (1 is "
+				    "the first, -1 or 'last' the last), not '%s'\n"), optarg);
 				goto out;
 			}
 			page = (int)v;
 			break;
 		case O_RECT:
 			if (parse_rect(optarg, rect) != 0) {
-				fprintf(stderr, "kyso sign-pdf: --rect takes X,Y,W,H in points "
-				    "(or with mm or cm), e.g. 350,80,180,60, not '%s'\n", optarg);
+				fprintf(stderr, _("kyso sign-pdf: --rect takes X,Y,W,H in points "
+				    "(or with mm or cm), e.g. 350,80,180,60, not '%s'\n"), optarg);
 				goto out;
 			}
 			have_rect = 1;
@@ -282,8 +287,8 @@ sign_pdf_main(struct cli *cli, int argc, char **argv, sign_pdfs_fn sign)
 		case O_FONT_SIZE:
 			if (kyso_pdf_options_set_font_size(o, strtod(optarg, &end)) != KYSO_OK ||
 			    *end != '\0') {
-				fprintf(stderr, "kyso sign-pdf: --font-size takes points (0 to "
-				    "200), not '%s'\n", optarg);
+				fprintf(stderr, _("kyso sign-pdf: --font-size takes points (0 to "
+				    "200), not '%s'\n"), optarg);
 				goto out;
 			}
 			break;
@@ -291,8 +296,8 @@ sign_pdf_main(struct cli *cli, int argc, char **argv, sign_pdfs_fn sign)
 		case O_TIME_FORMAT: e = set_opt(o, KYSO_PDF_TIME_FORMAT, optarg); break;
 		case O_UTC_OFFSET:
 			if (parse_offset(optarg, &offset) != 0) {
-				fprintf(stderr, "kyso sign-pdf: --utc-offset takes +HH:MM or "
-				    "-HH:MM, not '%s'\n", optarg);
+				fprintf(stderr, _("kyso sign-pdf: --utc-offset takes +HH:MM or "
+				    "-HH:MM, not '%s'\n"), optarg);
 				goto out;
 			}
 			break;
@@ -304,8 +309,8 @@ sign_pdf_main(struct cli *cli, int argc, char **argv, sign_pdfs_fn sign)
 			v = strtol(optarg, &end, 10);
 			if (errno != 0 || *end != '\0' || v <= 0 ||
 			    kyso_pdf_options_set_reserve(o, (size_t)v) != KYSO_OK) {
-				fprintf(stderr, "kyso sign-pdf: --reserve takes a number of bytes "
-				    "(at most 1048576), not '%s'\n", optarg);
+				fprintf(stderr, _("kyso sign-pdf: --reserve takes a number of bytes "
+				    "(at most 1048576), not '%s'\n"), optarg);
 				goto out;
 			}
 			break;
@@ -323,28 +328,28 @@ sign_pdf_main(struct cli *cli, int argc, char **argv, sign_pdfs_fn sign)
 	}
 	n = optind < argc ? (size_t)(argc - optind) : 0;
 	if (cert == NULL || n == 0 || (out == NULL) == (dir == NULL) || (out != NULL && n > 1)) {
-		fprintf(stderr, "kyso sign-pdf: needs --cert, and -o OUT.pdf with one input or "
+		fprintf(stderr, _("kyso sign-pdf: needs --cert, and -o OUT.pdf with one input or "
 		    "--out-dir DIR with one or more\nTry 'kyso sign-pdf --help' for more "
-		    "information.\n");
+		    "information.\n"));
 		goto out;
 	}
 	if (cert[0] == '\0') {
-		fprintf(stderr, "kyso sign-pdf: --cert is empty; 'kyso certs' lists the certificates' ids\n");
+		fprintf(stderr, _("kyso sign-pdf: --cert is empty; 'kyso certs' lists the certificates' ids\n"));
 		goto out;
 	}
 	if (have_rect)
 		visible = 1;
 	if (visible && !have_rect) {
-		fprintf(stderr, "kyso sign-pdf: --visible needs --rect X,Y,W,H\n");
+		fprintf(stderr, _("kyso sign-pdf: --visible needs --rect X,Y,W,H\n"));
 		goto out;
 	}
 	if (image && !visible) {
-		fprintf(stderr, "kyso sign-pdf: --image needs a visible signature (--rect)\n");
+		fprintf(stderr, _("kyso sign-pdf: --image needs a visible signature (--rect)\n"));
 		goto out;
 	}
 	if (visible && kyso_pdf_options_set_visible(o, page, rect[0], rect[1], rect[2],
 	    rect[3]) != KYSO_OK) {
-		fprintf(stderr, "kyso sign-pdf: %s\n", kyso_pdf_options_error(o));
+		fprintf(stderr, _("kyso sign-pdf: %s\n"), kyso_pdf_options_error(o));
 		goto out;
 	}
 	kyso_pdf_options_set_time(o, (time_t)-1, offset);
@@ -370,7 +375,7 @@ sign_pdf_main(struct cli *cli, int argc, char **argv, sign_pdfs_fn sign)
 	    &prog, &message, &t);
 	if (e == KYSO_ERR_PIN_REQUIRED && !pin_stdin && prog.signed_ok + prog.failed == 0) {
 		/* no dialog could ask: the officer types the PIN once here; never retried */
-		if ((pin = cli_read_pin(0, "PIN for the token: ")) == NULL) {
+		if ((pin = cli_read_pin(0, _("PIN for the token: "))) == NULL) {
 			rc = EXIT_PIN;
 			goto out;
 		}
@@ -382,18 +387,18 @@ sign_pdf_main(struct cli *cli, int argc, char **argv, sign_pdfs_fn sign)
 	}
 	if (e != KYSO_OK && message != NULL && (prog.signed_ok + prog.failed == 0 ||
 	    e == KYSO_ERR_CANCELLED))
-		fprintf(stderr, "kyso sign-pdf: %s\n", message);
+		fprintf(stderr, _("kyso sign-pdf: %s\n"), message);
 	if (!prog.quiet && n > 1)
-		printf("%zu signed, %zu not signed\n", prog.signed_ok, n - prog.signed_ok);
+		printf(_("%zu signed, %zu not signed\n"), prog.signed_ok, n - prog.signed_ok);
 	if (timings)
-		fprintf(stderr, "timings: open %.3f s (read, parse, check), prepare %.3f s "
+		fprintf(stderr, _("timings: open %.3f s (read, parse, check), prepare %.3f s "
 		    "(lay out, hash), certificate %.3f s, sign %.3f s (agent and token), "
 		    "complete %.3f s (check the CMS, time stamps), write %.3f s (write, sync, "
-		    "rename)\n", t.open, t.prepare, t.certificate, t.sign, t.complete, t.write);
+		    "rename)\n"), t.open, t.prepare, t.certificate, t.sign, t.complete, t.write);
 	rc = pdf_exit(e);
 	goto out;
 nomem:
-	fprintf(stderr, "kyso sign-pdf: out of memory\n");
+	fprintf(stderr, _("kyso sign-pdf: out of memory\n"));
 	rc = EXIT_ERROR;
 out:
 	for (size_t i = 0; outs != NULL && i < n; i++)
@@ -415,7 +420,7 @@ sign_agent(struct cli *cli, const char *certificate, const char *pin,
 	if (cli->client == NULL && kyso_connect(cli->socket, &cli->client) != KYSO_OK) {
 		if (message != NULL)
 			*message = strdup(cli->client != NULL ? kyso_error_message(cli->client) :
-			    "cannot connect to the kyso agent");
+			    _("cannot connect to the kyso agent"));
 		return KYSO_ERR_CONNECT;
 	}
 	return pdf_agent_sign_files(cli->client, certificate, pin, o, n, in, out, force,

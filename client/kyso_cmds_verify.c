@@ -7,11 +7,12 @@
 
 #include <jansson.h>
 
+#include "i18n.h"
 #include "kyso_cli.h"
 #include "kyso_pdf.h"
 
 static const char verify_usage[] =
-    "Usage: kyso verify [--ca BUNDLE] [--json] FILE.pdf\n"
+    N_("Usage: kyso verify [--ca BUNDLE] [--json] FILE.pdf\n"
     "       kyso verify [--ca BUNDLE] [--json] FILE.p7s [--content FILE]\n"
     "Check every signature of a PDF (or a CMS signature and the file it signs): who\n"
     "signed and when, the digest and the signature, the signed attributes, the time\n"
@@ -20,7 +21,7 @@ static const char verify_usage[] =
     "checked. Exit status 0 only when every signature is valid.\n\n"
     "      --ca BUNDLE     PEM file of the CA certificates to trust\n"
     "      --content FILE  the file a detached .p7s signs\n"
-    "  -j, --json          print the report as JSON\n";
+    "  -j, --json          print the report as JSON\n");
 
 /* Is the file a PDF (its header in the first KiB)? */
 static int
@@ -51,55 +52,77 @@ yes(json_t *o, const char *key, const char *good, const char *bad)
 	return json_is_true(json_object_get(o, key)) ? good : bad;
 }
 
-/* One signature, for people. */
+/*
+ * One signature, for people: a label per line, aligned (each line is one translatable
+ * text, so that a translation keeps its own alignment).
+ */
 static void
 print_signature(json_t *sig, size_t total)
 {
 	json_t *ts = json_object_get(sig, "timestamp"), *chain = json_object_get(sig, "chain");
 	json_t *attrs = json_object_get(sig, "signed_attributes"), *pr;
+	long long index = json_integer_value(json_object_get(sig, "index"));
 	size_t i;
 
-	printf("Signature %lld of %zu%s%s%s\n", json_integer_value(json_object_get(sig, "index")),
-	    total, str(sig, "field")[0] != '\0' ? ": field \"" : "", str(sig, "field"),
-	    str(sig, "field")[0] != '\0' ? "\"" : "");
+	if (str(sig, "field")[0] != '\0')
+		/* TRANSLATORS: the signature's number, how many the file has, its field's name */
+		printf(_("Signature %1$lld of %2$zu: field \"%3$s\"\n"), index, total,
+		    str(sig, "field"));
+	else
+		printf(_("Signature %1$lld of %2$zu\n"), index, total);
 	if (str(sig, "signer")[0] != '\0')
-		printf("  signer:      %s\n  issuer:      %s (serial %s)\n", str(sig, "signer"),
+		printf(_("  signer:      %s\n  issuer:      %s (serial %s)\n"), str(sig, "signer"),
 		    str(sig, "issuer"), str(sig, "serial"));
 	if (str(sig, "claimed_time")[0] != '\0')
-		printf("  signed at:   %s (claimed, %s)\n", str(sig, "claimed_time"),
+		/* TRANSLATORS: the time the signer's computer claims, then where it is written
+		 * (signing-time, /M: names from the standards) */
+		printf(_("  signed at:   %s (claimed, %s)\n"), str(sig, "claimed_time"),
 		    str(sig, "claimed_time_source"));
 	if (ts != NULL)
-		printf("  time stamp:  %s by %s: %s\n", str(ts, "time")[0] != '\0' ?
+		/* TRANSLATORS: the time stamp's time, its authority, and whether it is valid
+		 * (or its problem) */
+		printf(_("  time stamp:  %1$s by %2$s: %3$s\n"), str(ts, "time")[0] != '\0' ?
 		    str(ts, "time") : "?", str(ts, "authority")[0] != '\0' ?
 		    str(ts, "authority") : "?", json_is_true(json_object_get(ts, "valid")) ?
-		    "valid" : str(ts, "problem"));
+		    _("valid") : str(ts, "problem"));
 	else
-		printf("  time stamp:  none\n");
+		fputs(_("  time stamp:  none\n"), stdout);
 	if (str(sig, "sub_filter")[0] != '\0')
-		printf("  format:      %s\n", str(sig, "sub_filter"));
+		printf(_("  format:      %s\n"), str(sig, "sub_filter"));
 	if (json_object_get(sig, "digest_matches") != NULL)
-		printf("  digest:      %s, %s\n", str(sig, "digest_algorithm"),
-		    yes(sig, "digest_matches", "matches the signed bytes",
-		    "DOES NOT match the signed bytes"));
+		printf(_("  digest:      %s, %s\n"), str(sig, "digest_algorithm"),
+		    yes(sig, "digest_matches", _("matches the signed bytes"),
+		    _("DOES NOT match the signed bytes")));
 	if (json_object_get(sig, "signature_valid") != NULL)
-		printf("  signature:   %s\n", yes(sig, "signature_valid", "valid", "NOT valid"));
-	if (attrs != NULL && json_object_get(attrs, "message_digest") != NULL)
-		printf("  attributes:  content-type %s, message-digest %s, "
-		    "signing-certificate-v2 %s%s%s\n",
-		    yes(attrs, "content_type", "ok", "MISSING or wrong"),
-		    yes(attrs, "message_digest", "present", "MISSING"),
-		    str(attrs, "signing_certificate_v2"),
-		    str(attrs, "signing_time")[0] != '\0' ? ", signing-time " : "",
-		    str(attrs, "signing_time"));
+		printf(_("  signature:   %s\n"), yes(sig, "signature_valid", _("valid"),
+		    _("NOT valid")));
+	if (attrs != NULL && json_object_get(attrs, "message_digest") != NULL) {
+		const char *ct = yes(attrs, "content_type", _("ok"), _("MISSING or wrong"));
+		const char *md = yes(attrs, "message_digest", _("present"), _("MISSING"));
+
+		/* TRANSLATORS: the attributes' names are the standard's; their states follow */
+		if (str(attrs, "signing_time")[0] != '\0')
+			printf(_("  attributes:  content-type %1$s, message-digest %2$s, "
+			    "signing-certificate-v2 %3$s, signing-time %4$s\n"), ct, md,
+			    _(str(attrs, "signing_certificate_v2")), str(attrs, "signing_time"));
+		else
+			printf(_("  attributes:  content-type %1$s, message-digest %2$s, "
+			    "signing-certificate-v2 %3$s\n"), ct, md,
+			    _(str(attrs, "signing_certificate_v2")));
+	}
 	if (str(sig, "coverage")[0] != '\0')
-		printf("  covers:      %s\n", str(sig, "coverage"));
-	if (chain != NULL)
-		printf("  chain:       %s by %s%s%s (revocation not checked)\n",
-		    yes(chain, "trusted", "trusted", "NOT trusted"), str(chain, "anchor"),
-		    str(chain, "note")[0] != '\0' ? "; " : "", str(chain, "note"));
+		printf(_("  covers:      %s\n"), str(sig, "coverage"));
+	if (chain != NULL && str(chain, "note")[0] != '\0')
+		/* TRANSLATORS: trusted or NOT trusted, the CA it chains to, a note */
+		printf(_("  chain:       %1$s by %2$s; %3$s (revocation not checked)\n"),
+		    yes(chain, "trusted", _("trusted"), _("NOT trusted")), str(chain, "anchor"),
+		    str(chain, "note"));
+	else if (chain != NULL)
+		printf(_("  chain:       %1$s by %2$s (revocation not checked)\n"),
+		    yes(chain, "trusted", _("trusted"), _("NOT trusted")), str(chain, "anchor"));
 	json_array_foreach(json_object_get(sig, "problems"), i, pr)
-		printf("  problem:     %s\n", json_string_value(pr));
-	printf("  result:      %s\n\n", yes(sig, "valid", "VALID", "NOT VALID"));
+		printf(_("  problem:     %s\n"), json_string_value(pr));
+	printf(_("  result:      %s\n\n"), yes(sig, "valid", _("VALID"), _("NOT VALID")));
 }
 
 int
@@ -127,15 +150,15 @@ cmd_verify(struct cli *cli, int argc, char **argv)
 			return e;
 	}
 	if (optind + 1 != argc) {
-		fprintf(stderr, "kyso verify: needs one file to check\nTry 'kyso verify --help' "
-		    "for more information.\n");
+		fprintf(stderr, _("kyso verify: needs one file to check\nTry 'kyso verify --help' "
+		    "for more information.\n"));
 		return EXIT_USAGE;
 	}
 	file = argv[optind];
 	if (looks_like_pdf(file)) {
 		if (content != NULL) {
-			fprintf(stderr, "kyso verify: --content is for a .p7s; a PDF holds its "
-			    "signatures\n");
+			fprintf(stderr, _("kyso verify: --content is for a .p7s; a PDF holds its "
+			    "signatures\n"));
 			return EXIT_USAGE;
 		}
 		e = kyso_verify_pdf(file, ca, &v);
@@ -143,7 +166,7 @@ cmd_verify(struct cli *cli, int argc, char **argv)
 		e = kyso_verify_cms(file, content, ca, &v);
 	}
 	if (e != KYSO_OK) {
-		fprintf(stderr, "kyso verify: %s\n", kyso_verify_error(v));
+		fprintf(stderr, _("kyso verify: %s\n"), kyso_verify_error(v));
 		kyso_verify_free(v);
 		return e == KYSO_ERR_INVALID_ARG ? EXIT_USAGE : EXIT_ERROR;
 	}
@@ -155,13 +178,13 @@ cmd_verify(struct cli *cli, int argc, char **argv)
 	}
 	root = json_loads(kyso_verify_json(v), 0, NULL);
 	n = kyso_verify_count(v);
-	printf("%s: %zu signature%s\n\n", file, n, n == 1 ? "" : "s");
+	printf(P_("%s: %zu signature\n\n", "%s: %zu signatures\n\n", n), file, n);
 	json_array_foreach(json_object_get(root, "signatures"), i, sig)
 		print_signature(sig, n);
 	json_array_foreach(json_object_get(root, "problems"), i, pr)
-		printf("Document problem: %s\n", json_string_value(pr));
-	printf("%s\n", rc == EXIT_OK ? (n == 1 ? "The signature is valid." :
-	    "All signatures are valid.") : "NOT VALID: see the problems above.");
+		printf(_("Document problem: %s\n"), json_string_value(pr));
+	printf("%s\n", rc == EXIT_OK ? (n == 1 ? _("The signature is valid.") :
+	    _("All signatures are valid.")) : _("NOT VALID: see the problems above."));
 	json_decref(root);
 	kyso_verify_free(v);
 	return rc;

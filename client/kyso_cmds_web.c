@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "i18n.h"
 #include "kyso_cli.h"
 #include "kyso_err.h"
 
@@ -14,9 +15,10 @@ print_since(const char *since)
 	if (since == NULL || since[0] == '\0')
 		return;
 	if (strlen(since) == 20 && since[10] == 'T' && since[19] == 'Z')
-		printf("  (since %.10s %.5s UTC)", since, since + 11);
+		/* TRANSLATORS: when the officer allowed a web page: the date and the time */
+		printf(_("  (since %.10s %.5s UTC)"), since, since + 11);
 	else
-		printf("  (since %s)", since);
+		printf(_("  (since %s)"), since);
 }
 
 static void
@@ -29,28 +31,32 @@ print_list(json_t *r)
 	int ask = unknown != NULL && strcmp(unknown, "ask") == 0;
 	size_t i;
 
-	printf("Allowed by the policy (web_origins in kysod.conf):\n");
+	fputs(_("Allowed by the policy (web_origins in kysod.conf):\n"), stdout);
 	if (json_array_size(allowed) == 0)
-		printf("  (none)\n");
+		fputs(_("  (none)\n"), stdout);
 	json_array_foreach(allowed, i, v)
 		printf("  %s\n", json_string_value(v));
-	printf("Any other web page: %s (web_origins_unknown = %s)\n", ask ? "you are asked "
-	    "whether it may ask" : "refused, without a question", ask ? "ask" : "deny");
+	fputs(ask ? _("Any other web page: you are asked whether it may ask "
+	    "(web_origins_unknown = ask)\n") : _("Any other web page: refused, without a "
+	    "question (web_origins_unknown = deny)\n"), stdout);
 	if (!ask && json_array_size(remembered) == 0)
 		return;
-	printf("Allowed always by you%s%s%s:\n", file != NULL ? " (" : "",
-	    file != NULL ? file : "", file != NULL ? ")" : "");
+	if (file != NULL)
+		/* TRANSLATORS: the file that keeps the pages the officer allowed */
+		printf(_("Allowed always by you (%s):\n"), file);
+	else
+		fputs(_("Allowed always by you:\n"), stdout);
 	if (json_array_size(remembered) == 0)
-		printf("  (none)\n");
+		fputs(_("  (none)\n"), stdout);
 	json_array_foreach(remembered, i, v) {
 		printf("  %s", json_string_value(json_object_get(v, "origin")));
 		print_since(json_string_value(json_object_get(v, "since")));
 		putchar('\n');
 	}
 	if (!ask && json_array_size(remembered) > 0)
-		printf("  (not used while web_origins_unknown = deny)\n");
+		fputs(_("  (not used while web_origins_unknown = deny)\n"), stdout);
 	if (json_array_size(json_object_get(r, "for_now")) > 0) {
-		printf("Allowed by you for now (asked again after 10 minutes unused):\n");
+		fputs(_("Allowed by you for now (asked again after 10 minutes unused):\n"), stdout);
 		json_array_foreach(json_object_get(r, "for_now"), i, v)
 			printf("  %s\n", json_string_value(v));
 	}
@@ -59,7 +65,7 @@ print_list(json_t *r)
 int
 cmd_web_origins(struct cli *cli, int argc, char **argv)
 {
-	static const char usage_text[] = "Usage: kyso web-origins [--json]\n"
+	static const char usage_text[] = N_("Usage: kyso web-origins [--json]\n"
 	    "       kyso web-origins --forget ORIGIN | --forget-all\n"
 	    "List the web pages that may ask the agent for your certificates and signatures\n"
 	    "(through the kyso browser extension): those the policy allows (web_origins in\n"
@@ -68,7 +74,7 @@ cmd_web_origins(struct cli *cli, int argc, char **argv)
 	    "  -f, --forget ORIGIN  forget a page you allowed, always or for now (e.g.\n"
 	    "                       https://vanban.example.vn): it is asked about again\n"
 	    "      --forget-all     forget every page you allowed\n"
-	    "  -j, --json           print the agent's answer as JSON\n";
+	    "  -j, --json           print the agent's answer as JSON\n");
 	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
 		{ "forget", required_argument, NULL, 'f' },
 		{ "forget-all", no_argument, NULL, 'A' },
@@ -87,7 +93,7 @@ cmd_web_origins(struct cli *cli, int argc, char **argv)
 			return e;
 	}
 	if (forget != NULL && all) {
-		fprintf(stderr, "kyso web-origins: --forget and --forget-all exclude each other\n");
+		fprintf(stderr, _("kyso web-origins: --forget and --forget-all exclude each other\n"));
 		return EXIT_USAGE;
 	}
 	if ((e = cli_no_extra_args(argc, argv, "web-origins")) >= 0 || (e = cli_connect(cli)) != 0)
@@ -113,10 +119,11 @@ cmd_web_origins(struct cli *cli, int argc, char **argv)
 		json_int_t n = json_integer_value(json_object_get(r, "forgotten"));
 
 		if (forget != NULL)
-			printf(n > 0 ? "Forgotten: %s is asked about again.\n" : "%s was not among "
-			    "the pages you allowed.\n", forget);
+			printf(n > 0 ? _("Forgotten: %s is asked about again.\n") : _("%s was not "
+			    "among the pages you allowed.\n"), forget);
 		else
-			printf("Forgotten: %lld web page(s).\n", (long long)n);
+			printf(P_("Forgotten: %lld web page.\n", "Forgotten: %lld web pages.\n", n),
+			    (long long)n);
 	} else {
 		print_list(r);
 	}

@@ -64,11 +64,11 @@ kyso_connect(const char *socket_path, kyso_client **out)
 	*out = c;
 	if (socket_path != NULL) {
 		if (strlen(socket_path) >= sizeof(c->path))
-			return kyso_set_error(c, KYSO_ERR_CONNECT, "socket path is too long");
+			return kyso_set_error(c, KYSO_ERR_CONNECT, _("socket path is too long"));
 		snprintf(c->path, sizeof(c->path), "%s", socket_path);
 	} else if (sockpath_default(c->path, sizeof(c->path)) != KYSO_OK) {
-		return kyso_set_error(c, KYSO_ERR_CONNECT, "the default socket path is too "
-		    "long; set KYSO_SOCKET");
+		return kyso_set_error(c, KYSO_ERR_CONNECT, _("the default socket path is too "
+		    "long; set KYSO_SOCKET"));
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
@@ -81,18 +81,18 @@ kyso_connect(const char *socket_path, kyso_client **out)
 		close(c->fd);
 		c->fd = -1;
 		if (e == ENOENT || e == ECONNREFUSED)
-			return kyso_set_error(c, KYSO_ERR_CONNECT, "the kyso agent is not running "
-			    "(nothing listens on %s); start it with 'kysod'", c->path);
-		return kyso_set_error(c, KYSO_ERR_CONNECT, "cannot connect to the kyso agent at "
-		    "%s: %s", c->path, strerror(e));
+			return kyso_set_error(c, KYSO_ERR_CONNECT, _("the kyso agent is not running "
+			    "(nothing listens on %s); start it with 'kysod'"), c->path);
+		return kyso_set_error(c, KYSO_ERR_CONNECT, _("cannot connect to the kyso agent at "
+		    "%s: %s"), c->path, strerror(e));
 	}
 	/* a socket another user made in a shared directory (/tmp) must not get our PINs */
 	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
 	    (cred.uid != getuid() && cred.uid != 0)) {
 		close(c->fd);
 		c->fd = -1;
-		return kyso_set_error(c, KYSO_ERR_PERMISSION, "the process listening on %s runs as "
-		    "uid %lu, not as you: refusing to talk to it", c->path,
+		return kyso_set_error(c, KYSO_ERR_PERMISSION, _("the process listening on %s runs as "
+		    "uid %lu, not as you: refusing to talk to it"), c->path,
 		    (unsigned long)cred.uid);
 	}
 	return KYSO_OK;
@@ -147,7 +147,7 @@ kyso_remote_error(kyso_client *c, const char *name, json_t *params)
 	if (msg != NULL)
 		snprintf(c->message, sizeof(c->message), "%s", msg);
 	else if (param != NULL)
-		snprintf(c->message, sizeof(c->message), "invalid parameter '%s'", param);
+		snprintf(c->message, sizeof(c->message), _("invalid parameter '%s'"), param);
 	else
 		snprintf(c->message, sizeof(c->message), "%s (%s)", kyso_strerror(err), name);
 	c->error_params = params != NULL ? json_dumps(params, JSON_COMPACT) : NULL;
@@ -166,10 +166,10 @@ kyso_rpc_more(kyso_client *c, const char *method, json_t *params, int more,
 	*reply = NULL;
 	kyso_clear_error(c);
 	if (c->fd < 0)
-		return kyso_set_error(c, KYSO_ERR_DISCONNECTED, "not connected to the agent");
+		return kyso_set_error(c, KYSO_ERR_DISCONNECTED, _("not connected to the agent"));
 	if (c->subscribed)
-		return kyso_set_error(c, KYSO_ERR_INVALID_ARG, "this connection carries token "
-		    "events only (kyso_subscribe); make calls on another connection");
+		return kyso_set_error(c, KYSO_ERR_INVALID_ARG, _("this connection carries token "
+		    "events only (kyso_subscribe); make calls on another connection"));
 	call = json_pack("{s:s, s:o}", "method", method, "parameters",
 	    params != NULL ? json_incref(params) : json_object());
 	if (call != NULL && more && json_object_set_new(call, "more", json_true()) != 0) {
@@ -177,7 +177,7 @@ kyso_rpc_more(kyso_client *c, const char *method, json_t *params, int more,
 		call = NULL;
 	}
 	if (call == NULL)
-		return kyso_set_error(c, KYSO_ERR_NOMEM, "out of memory");
+		return kyso_set_error(c, KYSO_ERR_NOMEM, _("out of memory"));
 	kbuf_init(&out, KYSO_WIRE_MAX);
 	e = wire_append(&out, call);
 	json_decref(call);
@@ -185,18 +185,18 @@ kyso_rpc_more(kyso_client *c, const char *method, json_t *params, int more,
 		e = wire_send_all(c->fd, out.data, out.len);
 	kbuf_free(&out);  /* wiped: the call may carry a PIN */
 	if (e == KYSO_ERR_TOO_LARGE)
-		return kyso_set_error(c, e, "the request is larger than the 1 MiB the agent "
-		    "accepts");
+		return kyso_set_error(c, e, _("the request is larger than the 1 MiB the agent "
+		    "accepts"));
 	if (e != KYSO_OK && errno != EPIPE && errno != ECONNRESET)
-		return kyso_set_error(c, e, "cannot send to the agent: %s", strerror(errno));
+		return kyso_set_error(c, e, _("cannot send to the agent: %s"), strerror(errno));
 	/* on EPIPE the agent closed the connection: it may have said why (a refusal) */
 	if ((e = wire_recv(c->fd, &c->in, &msg)) != KYSO_OK) {
 		close(c->fd);
 		c->fd = -1;
 		if (e == KYSO_ERR_DISCONNECTED || e == KYSO_ERR_IO)
-			return kyso_set_error(c, KYSO_ERR_DISCONNECTED, "the agent closed the "
-			    "connection");
-		return kyso_set_error(c, e, "bad reply from the agent: %s", kyso_strerror(e));
+			return kyso_set_error(c, KYSO_ERR_DISCONNECTED, _("the agent closed the "
+			    "connection"));
+		return kyso_set_error(c, e, _("bad reply from the agent: %s"), kyso_strerror(e));
 	}
 	p = json_object_get(msg, "parameters");
 	if ((ename = json_string_value(json_object_get(msg, "error"))) != NULL) {
@@ -206,7 +206,7 @@ kyso_rpc_more(kyso_client *c, const char *method, json_t *params, int more,
 	}
 	*reply = p != NULL ? json_incref(p) : json_object();
 	json_decref(msg);
-	return *reply != NULL ? KYSO_OK : kyso_set_error(c, KYSO_ERR_NOMEM, "out of memory");
+	return *reply != NULL ? KYSO_OK : kyso_set_error(c, KYSO_ERR_NOMEM, _("out of memory"));
 }
 
 int
@@ -227,8 +227,8 @@ kyso_call(kyso_client *c, const char *method, const char *params_json, char **re
 		params = json_loads(params_json, JSON_REJECT_DUPLICATES, &jerr);
 		if (params == NULL || !json_is_object(params)) {
 			json_decref(params);
-			e = kyso_set_error(c, KYSO_ERR_INVALID_ARG, "parameters are not a JSON "
-			    "object: %s", params == NULL ? wire_json_fault(&jerr) : "wrong type");
+			e = kyso_set_error(c, KYSO_ERR_INVALID_ARG, _("parameters are not a JSON "
+			    "object: %s"), params == NULL ? wire_json_fault(&jerr) : _("wrong type"));
 			explicit_bzero(&jerr, sizeof(jerr));
 			return e;
 		}
@@ -239,7 +239,7 @@ kyso_call(kyso_client *c, const char *method, const char *params_json, char **re
 		return e;
 	*reply = json_dumps(r, JSON_COMPACT);
 	json_decref(r);
-	return *reply != NULL ? KYSO_OK : kyso_set_error(c, KYSO_ERR_NOMEM, "out of memory");
+	return *reply != NULL ? KYSO_OK : kyso_set_error(c, KYSO_ERR_NOMEM, _("out of memory"));
 }
 
 int
@@ -259,7 +259,7 @@ kyso_list_tokens(kyso_client *c, kyso_token ***tokens, size_t *n)
 	if (n != NULL)
 		*n = count;
 	if (e != KYSO_OK)
-		return kyso_set_error(c, e, "the agent's token list is malformed");
+		return kyso_set_error(c, e, _("the agent's token list is malformed"));
 	return KYSO_OK;
 }
 
@@ -282,7 +282,7 @@ kyso_list_certificates(kyso_client *c, const char *token, kyso_cert ***certs, si
 	if (n != NULL)
 		*n = count;
 	if (e != KYSO_OK)
-		return kyso_set_error(c, e, "the agent's certificate list is malformed");
+		return kyso_set_error(c, e, _("the agent's certificate list is malformed"));
 	return KYSO_OK;
 }
 
@@ -411,8 +411,8 @@ kyso_sign(kyso_client *c, const kyso_sign_request *req, unsigned char **sig, siz
 	*sig = NULL;
 	*siglen = 0;
 	if (req == NULL)
-		return kyso_set_error(c, KYSO_ERR_INVALID_ARG, "no signing request (make one "
-		    "with kyso_sign_request_new)");
+		return kyso_set_error(c, KYSO_ERR_INVALID_ARG, _("no signing request (make one "
+		    "with kyso_sign_request_new)"));
 	if ((p = json_object()) == NULL || set_str(p, "certificate", req->certificate) ||
 	    set_str(p, "algorithm", req->algorithm) ||
 	    set_b64(p, "digest", req->digest, req->digest_len) ||
@@ -421,7 +421,7 @@ kyso_sign(kyso_client *c, const kyso_sign_request *req, unsigned char **sig, siz
 	    set_str(p, "description", req->description) ||
 	    set_str(p, "signature_format", req->signature_format)) {
 		json_decref(p);
-		return kyso_set_error(c, KYSO_ERR_NOMEM, "out of memory");
+		return kyso_set_error(c, KYSO_ERR_NOMEM, _("out of memory"));
 	}
 	e = kyso_rpc(c, "io.kyso.Agent.Sign", p, &r);
 	wipe_pin(p);
@@ -432,7 +432,7 @@ kyso_sign(kyso_client *c, const kyso_sign_request *req, unsigned char **sig, siz
 	e = s != NULL ? b64_decode(s, sig, siglen) : KYSO_ERR_PROTOCOL;
 	json_decref(r);
 	if (e != KYSO_OK)
-		return kyso_set_error(c, KYSO_ERR_PROTOCOL, "the agent's signature is not base64");
+		return kyso_set_error(c, KYSO_ERR_PROTOCOL, _("the agent's signature is not base64"));
 	return KYSO_OK;
 }
 
@@ -446,7 +446,7 @@ kyso_login(kyso_client *c, const char *token, const char *pin, int *already_logg
 		*already_logged_in = 0;
 	if (p == NULL || set_str(p, "pin", pin)) {
 		json_decref(p);
-		return kyso_set_error(c, KYSO_ERR_NOMEM, "out of memory");
+		return kyso_set_error(c, KYSO_ERR_NOMEM, _("out of memory"));
 	}
 	e = kyso_rpc(c, "io.kyso.Agent.Login", p, &r);
 	wipe_pin(p);
@@ -485,7 +485,7 @@ kyso_get_info(kyso_client *c, char **product, char **version)
 	if ((product != NULL && (*product = strdup(pr != NULL ? pr : "")) == NULL) ||
 	    (version != NULL && (*version = strdup(ve != NULL ? ve : "")) == NULL)) {
 		json_decref(r);
-		return kyso_set_error(c, KYSO_ERR_NOMEM, "out of memory");
+		return kyso_set_error(c, KYSO_ERR_NOMEM, _("out of memory"));
 	}
 	json_decref(r);
 	return KYSO_OK;

@@ -34,7 +34,7 @@ struct kyso_batch {
 	char id[17];
 };
 
-static const char not_run[] = "not signed yet: call kyso_sign_batch";
+static const char not_run[] = N_("not signed yet: call kyso_sign_batch");
 
 /* Replaces *slot with a copy of s (NULL clears). 0, or -1 on ENOMEM. */
 static int
@@ -231,7 +231,7 @@ kyso_batch_message(const kyso_batch *b, size_t i)
 {
 	if (i >= b->n || b->docs[i].err == KYSO_OK)
 		return "";
-	return b->docs[i].message != NULL ? b->docs[i].message : not_run;
+	return b->docs[i].message != NULL ? b->docs[i].message : _(not_run);
 }
 
 const char *
@@ -322,7 +322,7 @@ batch_store(kyso_batch *b, json_t *r)
 	}
 	if (b64_decode(cms, &d->cms, &d->cms_len) != KYSO_OK) {
 		d->err = KYSO_ERR_PROTOCOL;
-		d->message = strdup("the agent's CMS is not base64");
+		d->message = strdup(_("the agent's CMS is not base64"));
 		return (long)i;
 	}
 	d->err = KYSO_OK;
@@ -351,23 +351,36 @@ batch_final(kyso_client *c, kyso_batch *b, json_t *r)
 	size_t i;
 
 	if (!json_is_array(list))
-		return kyso_set_error(c, KYSO_ERR_PROTOCOL, "the agent's reply to SignDocuments "
-		    "has no documents");
+		return kyso_set_error(c, KYSO_ERR_PROTOCOL, _("the agent's reply to SignDocuments "
+		    "has no documents"));
 	json_array_foreach(list, i, v)
 		if (batch_store(b, v) < 0)
-			return kyso_set_error(c, KYSO_ERR_PROTOCOL, "the agent's reply to "
-			    "SignDocuments holds a malformed document result");
+			return kyso_set_error(c, KYSO_ERR_PROTOCOL, _("the agent's reply to "
+			    "SignDocuments holds a malformed document result"));
 	snprintf(b->stopped, sizeof(b->stopped), "%s", stopped != NULL ? stopped : "");
 	snprintf(b->id, sizeof(b->id), "%s", id != NULL ? id : "");
-	batch_rest(b, KYSO_ERR_PROTOCOL, "the agent said nothing about this document");
+	batch_rest(b, KYSO_ERR_PROTOCOL, _("the agent said nothing about this document"));
 	if (b->nsigned == b->n)
 		return KYSO_OK;
 	for (i = 0; i < b->n; i++)
 		if (b->docs[i].err != KYSO_OK) {
-			kyso_set_error(c, b->docs[i].err, "%zu of %zu documents signed%s%s; "
-			    "document %zu (%s): %s", b->nsigned, b->n, b->stopped[0] != '\0' ?
-			    "; the batch stopped: " : "", b->stopped, i, b->docs[i].name,
-			    b->docs[i].message != NULL ? b->docs[i].message : "not signed");
+			const char *why = b->docs[i].message != NULL ? b->docs[i].message :
+			    _("not signed");
+
+			if (b->stopped[0] != '\0')
+				/* TRANSLATORS: signed, of how many; why the batch stopped (the
+				 * agent's word: cancelled, token-removed...); the first document
+				 * not signed: its index, name, and why */
+				kyso_set_error(c, b->docs[i].err, P_("%1$zu of %2$zu document "
+				    "signed; the batch stopped: %3$s; document %4$zu (%5$s): %6$s",
+				    "%1$zu of %2$zu documents signed; the batch stopped: %3$s; "
+				    "document %4$zu (%5$s): %6$s", b->n), b->nsigned, b->n,
+				    b->stopped, i, b->docs[i].name, why);
+			else
+				kyso_set_error(c, b->docs[i].err, P_("%1$zu of %2$zu document "
+				    "signed; document %3$zu (%4$s): %5$s", "%1$zu of %2$zu documents "
+				    "signed; document %3$zu (%4$s): %5$s", b->n), b->nsigned, b->n, i,
+				    b->docs[i].name, why);
 			return b->docs[i].err;
 		}
 	return KYSO_ERR_INTERNAL;
@@ -393,10 +406,10 @@ kyso_sign_batch(kyso_client *c, kyso_batch *b, kyso_batch_progress fn, void *arg
 
 	outcome_clear(b);
 	if (b->n == 0)
-		return kyso_set_error(c, KYSO_ERR_INVALID_ARG, "the batch holds no document "
-		    "(kyso_batch_add)");
+		return kyso_set_error(c, KYSO_ERR_INVALID_ARG, _("the batch holds no document "
+		    "(kyso_batch_add)"));
 	if ((p = batch_params(b)) == NULL)
-		return kyso_set_error(c, KYSO_ERR_NOMEM, "out of memory");
+		return kyso_set_error(c, KYSO_ERR_NOMEM, _("out of memory"));
 	/* always streamed: each document's CMS comes as soon as it is made */
 	e = kyso_rpc_more(c, "io.kyso.Agent.SignDocuments", p, 1, &r);
 	params_free(p);
@@ -407,29 +420,31 @@ kyso_sign_batch(kyso_client *c, kyso_batch *b, kyso_batch_progress fn, void *arg
 	while ((progress = json_object_get(r, "progress")) != NULL) {
 		if ((i = batch_store(b, progress)) < 0) {
 			batch_hang_up(c);  /* what follows on it cannot be trusted */
-			e = kyso_set_error(c, KYSO_ERR_PROTOCOL, "the agent sent a malformed "
-			    "progress reply");
+			e = kyso_set_error(c, KYSO_ERR_PROTOCOL, _("the agent sent a malformed "
+			    "progress reply"));
 			break;
 		}
 		if (fn != NULL && fn(arg, (size_t)i, b->n, b->docs[i].err) != 0) {
 			/* the agent notices the hang-up and stops between two documents */
 			batch_hang_up(c);
 			json_decref(r);
-			batch_rest(b, KYSO_ERR_CANCELLED, "not signed: the program stopped the "
-			    "batch");
+			batch_rest(b, KYSO_ERR_CANCELLED, _("not signed: the program stopped the "
+			    "batch"));
 			snprintf(b->stopped, sizeof(b->stopped), "disconnected");
-			return kyso_set_error(c, KYSO_ERR_CANCELLED, "%zu of %zu documents signed; "
-			    "the program stopped the batch (the connection is closed)", b->nsigned,
-			    b->n);
+			return kyso_set_error(c, KYSO_ERR_CANCELLED, P_("%zu of %zu document "
+			    "signed; the program stopped the batch (the connection is closed)",
+			    "%zu of %zu documents signed; the program stopped the batch (the "
+			    "connection is closed)", b->n), b->nsigned, b->n);
 		}
 		json_decref(r);
 		r = NULL;
 		if ((e = wire_recv(c->fd, &c->in, &msg)) != KYSO_OK) {
 			batch_hang_up(c);
-			e = kyso_set_error(c, KYSO_ERR_DISCONNECTED, "the agent closed the "
-			    "connection during the batch (%zu of %zu documents signed)", b->nsigned,
-			    b->n);
-			batch_rest(b, e, "the agent closed the connection");
+			e = kyso_set_error(c, KYSO_ERR_DISCONNECTED, P_("the agent closed the "
+			    "connection during the batch (%zu of %zu document signed)", "the agent "
+			    "closed the connection during the batch (%zu of %zu documents signed)",
+			    b->n), b->nsigned, b->n);
+			batch_rest(b, e, _("the agent closed the connection"));
 			return e;
 		}
 		if ((ename = json_string_value(json_object_get(msg, "error"))) != NULL) {
@@ -442,7 +457,7 @@ kyso_sign_batch(kyso_client *c, kyso_batch *b, kyso_batch_progress fn, void *arg
 		json_decref(msg);
 		if (r == NULL) {
 			batch_hang_up(c);
-			e = kyso_set_error(c, KYSO_ERR_PROTOCOL, "a reply without parameters");
+			e = kyso_set_error(c, KYSO_ERR_PROTOCOL, _("a reply without parameters"));
 			break;
 		}
 	}

@@ -45,8 +45,8 @@ kyso_subscribe(kyso_client *c, kyso_token ***tokens, size_t *n)
 	    !json_is_array(json_object_get(r, "tokens"))) {
 		json_decref(r);
 		stream_end(c);  /* what comes next on it cannot be told apart */
-		return kyso_set_error(c, KYSO_ERR_PROTOCOL, "the agent's first reply to "
-		    "Subscribe is not the list of tokens");
+		return kyso_set_error(c, KYSO_ERR_PROTOCOL, _("the agent's first reply to "
+		    "Subscribe is not the list of tokens"));
 	}
 	c->subscribed = 1;
 	if (tokens == NULL) {
@@ -59,7 +59,7 @@ kyso_subscribe(kyso_client *c, kyso_token ***tokens, size_t *n)
 		*n = count;
 	if (e != KYSO_OK) {
 		stream_end(c);  /* a subscription whose start the caller never saw */
-		return kyso_set_error(c, e, "out of memory");
+		return kyso_set_error(c, e, _("out of memory"));
 	}
 	return KYSO_OK;
 }
@@ -130,14 +130,14 @@ event_new(kyso_client *c, json_t *p, kyso_event **out)
 
 	*out = NULL;
 	if (name == NULL)
-		return kyso_set_error(c, KYSO_ERR_PROTOCOL, "the agent sent an event without "
-		    "a name");
+		return kyso_set_error(c, KYSO_ERR_PROTOCOL, _("the agent sent an event without "
+		    "a name"));
 	if ((ev = calloc(1, sizeof(*ev))) == NULL ||
 	    (ev->event = strdup(name)) == NULL ||
 	    (json_is_object(token) && kyso_parse_token(token, &ev->token) != KYSO_OK) ||
 	    (ev->json = json_dumps(p, JSON_COMPACT)) == NULL) {
 		kyso_event_free(ev);
-		return kyso_set_error(c, KYSO_ERR_NOMEM, "out of memory");
+		return kyso_set_error(c, KYSO_ERR_NOMEM, _("out of memory"));
 	}
 	*out = ev;
 	return KYSO_OK;
@@ -152,8 +152,8 @@ kyso_next_event(kyso_client *c, int timeout_ms, kyso_event **ev)
 
 	*ev = NULL;
 	if (!c->subscribed)
-		return kyso_set_error(c, KYSO_ERR_INVALID_ARG, "no subscription on this "
-		    "connection: call kyso_subscribe first");
+		return kyso_set_error(c, KYSO_ERR_INVALID_ARG, _("no subscription on this "
+		    "connection: call kyso_subscribe first"));
 	if (c->first_event != NULL) {
 		p = c->first_event;
 		c->first_event = NULL;
@@ -163,8 +163,8 @@ kyso_next_event(kyso_client *c, int timeout_ms, kyso_event **ev)
 		return e;
 	}
 	if (c->fd < 0)
-		return kyso_set_error(c, KYSO_ERR_DISCONNECTED, "the subscription has ended: "
-		    "the connection to the agent is closed");
+		return kyso_set_error(c, KYSO_ERR_DISCONNECTED, _("the subscription has ended: "
+		    "the connection to the agent is closed"));
 	kyso_clear_error(c);
 	if ((e = wait_message(c, timeout_ms)) == KYSO_OK)
 		e = wire_recv(c->fd, &c->in, &msg);  /* whole already: parses, consumes */
@@ -172,16 +172,16 @@ kyso_next_event(kyso_client *c, int timeout_ms, kyso_event **ev)
 	case KYSO_OK:
 		break;
 	case KYSO_ERR_TIMEOUT:
-		return kyso_set_error(c, e, "no event within %d ms", timeout_ms);
+		return kyso_set_error(c, e, _("no event within %d ms"), timeout_ms);
 	case KYSO_ERR_PROTOCOL:  /* that message is skipped; the next one may be fine */
-		return kyso_set_error(c, e, "the agent sent a malformed event");
+		return kyso_set_error(c, e, _("the agent sent a malformed event"));
 	case KYSO_ERR_DISCONNECTED:
 		stream_end(c);
-		return kyso_set_error(c, e, "the agent closed the connection (it stopped or "
-		    "restarted); no more events come on it");
+		return kyso_set_error(c, e, _("the agent closed the connection (it stopped or "
+		    "restarted); no more events come on it"));
 	default:
 		stream_end(c);
-		return kyso_set_error(c, e, "the connection to the agent failed: %s",
+		return kyso_set_error(c, e, _("the connection to the agent failed: %s"),
 		    e == KYSO_ERR_IO ? strerror(errno) : kyso_strerror(e));
 	}
 	p = json_object_get(msg, "parameters");

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "i18n.h"
 #include "kyso.h"
 
 struct kyso_client {

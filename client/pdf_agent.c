@@ -53,9 +53,9 @@ agent_certificate(void *arg, const char *certificate, unsigned char **der, size_
 			matches++;
 		}
 	if (matches != 1) {
-		snprintf(err, errlen, matches == 0 ? "no certificate '%s' on the tokens the agent "
-		    "sees ('kyso certs' lists them)" : "'%s' names several certificates; give "
-		    "more digits of the id", certificate);
+		snprintf(err, errlen, matches == 0 ? _("no certificate '%s' on the tokens the agent "
+		    "sees ('kyso certs' lists them)") : _("'%s' names several certificates; give "
+		    "more digits of the id"), certificate);
 		kyso_certs_free(certs);
 		return matches == 0 ? KYSO_ERR_NO_SUCH_CERT : KYSO_ERR_INVALID_ARG;
 	}
@@ -64,7 +64,7 @@ agent_certificate(void *arg, const char *certificate, unsigned char **der, size_
 	*id = strdup(kyso_cert_id(found));
 	e = KYSO_OK;
 	if (*der == NULL || *id == NULL) {
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, _("out of memory"));
 		e = KYSO_ERR_NOMEM;
 	} else {
 		memcpy(*der, fder, flen);
@@ -88,13 +88,13 @@ agent_sign(void *arg, const char *id, const char *description, struct pdf_sign_i
 	    (r = kyso_batch_set_profile(b, "pades")) != KYSO_OK ||
 	    (description != NULL && (r = kyso_batch_set_description(b, description)) != KYSO_OK) ||
 	    (a->pin != NULL && (r = kyso_batch_set_pin(b, a->pin)) != KYSO_OK)) {
-		snprintf(err, errlen, "the batch cannot be made: %s", kyso_strerror(r));
+		snprintf(err, errlen, _("the batch cannot be made: %s"), kyso_strerror(r));
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
 		if ((r = kyso_batch_add(b, items[i].name, items[i].digest_alg, items[i].digest,
 		    items[i].digest_len, NULL, NULL)) != KYSO_OK) {
-			snprintf(err, errlen, "%s cannot be added to the batch: %s", items[i].name,
+			snprintf(err, errlen, _("%s cannot be added to the batch: %s"), items[i].name,
 			    kyso_strerror(r));
 			goto out;
 		}

@@ -68,7 +68,7 @@ draw_text(cairo_t *cr, const struct pdf_look *look, const char *text, struct box
 	int tw = 0, th = 0, r = KYSO_OK;
 
 	if (layout == NULL || fd == NULL) {
-		snprintf(err, errlen, "pango cannot lay text out");
+		snprintf(err, errlen, _("pango cannot lay text out"));
 		r = KYSO_ERR_NOMEM;
 		goto out;
 	}
@@ -95,8 +95,8 @@ draw_text(cairo_t *cr, const struct pdf_look *look, const char *text, struct box
 			break;
 	}
 	if (pango_layout_get_unknown_glyphs_count(layout) > 0) {
-		snprintf(err, errlen, "the font \"%s\" has no glyphs for some of the "
-		    "characters of the text (choose a font with Vietnamese, e.g. DejaVu Sans)",
+		snprintf(err, errlen, _("the font \"%s\" has no glyphs for some of the "
+		    "characters of the text (choose a font with Vietnamese, e.g. DejaVu Sans)"),
 		    font);
 		r = KYSO_ERR_INVALID_ARG;
 		goto out;
@@ -128,14 +128,14 @@ render(const struct pdf_look *look, struct kbuf *out, char *err, size_t errlen)
 	if (text == NULL)
 		return KYSO_ERR_NOMEM;
 	if (all.w <= 0 || all.h <= 0) {
-		snprintf(err, errlen, "the rectangle is too small to draw in");
+		snprintf(err, errlen, _("the rectangle is too small to draw in"));
 		r = KYSO_ERR_INVALID_ARG;
 		goto out;
 	}
 	if (image[0] != '\0') {
 		img = cairo_image_surface_create_from_png(image);
 		if (cairo_surface_status(img) != CAIRO_STATUS_SUCCESS) {
-			snprintf(err, errlen, "%s is not a PNG image cairo can read: %s", image,
+			snprintf(err, errlen, _("%s is not a PNG image cairo can read: %s"), image,
 			    cairo_status_to_string(cairo_surface_status(img)));
 			r = KYSO_ERR_INVALID_ARG;
 			goto out;
@@ -199,7 +199,7 @@ pdf_appearance_write(struct pdfw *w, const struct pdf_look *look, int form_num,
 	if ((qpdf_read_memory(q, "appearance", (const char *)pdf.data, pdf.len, "") &
 	    QPDF_ERRORS) || (page = qpdf_get_page_n(q, 0)) == 0 ||
 	    (qpdf_oh_get_page_content_data(q, page, &content, &clen) & QPDF_ERRORS)) {
-		snprintf(err, errlen, "the appearance cairo drew cannot be read back: %s",
+		snprintf(err, errlen, _("the appearance cairo drew cannot be read back: %s"),
 		    pdf_qpdf_message(q));
 		r = KYSO_ERR_INTERNAL;
 		goto out;
@@ -229,7 +229,7 @@ pdf_appearance_write(struct pdfw *w, const struct pdf_look *look, int form_num,
 	pdfw_bytes(w, content, clen);
 	pdfw_printf(w, "\nendstream\nendobj\n");
 	if ((r = pdf_copy_flush(w, &c, note, arg)) != KYSO_OK) {
-		snprintf(err, errlen, "copying the appearance's objects failed: %s",
+		snprintf(err, errlen, _("copying the appearance's objects failed: %s"),
 		    kyso_strerror(r));
 		goto out;
 	}

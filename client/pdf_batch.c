@@ -76,19 +76,19 @@ check_outputs(size_t n, const char *const *in, const char *const *out, char **me
 			snprintf(dir, sizeof(dir), "%.*s", slash == out[i] ? 1 :
 			    (int)(slash - out[i]), out[i]);
 		if (stat(dir, &a) != 0 || !S_ISDIR(a.st_mode) || access(dir, W_OK | X_OK) != 0)
-			return batch_fail(message, KYSO_ERR_IO, "cannot write %s: %s is not a "
-			    "directory you can write in; nothing was signed", out[i], dir);
+			return batch_fail(message, KYSO_ERR_IO, _("cannot write %s: %s is not a "
+			    "directory you can write in; nothing was signed"), out[i], dir);
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(out[i], out[j]) == 0)
-				return batch_fail(message, KYSO_ERR_INVALID_ARG, "%s would be "
-				    "written twice (from %s and %s)", out[i], in[j], in[i]);
+				return batch_fail(message, KYSO_ERR_INVALID_ARG, _("%s would be "
+				    "written twice (from %s and %s)"), out[i], in[j], in[i]);
 		if (stat(out[i], &a) != 0)
 			continue;
 		for (size_t j = 0; j < n; j++)
 			if (stat(in[j], &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-				return batch_fail(message, KYSO_ERR_INVALID_ARG, "%s is an input: "
+				return batch_fail(message, KYSO_ERR_INVALID_ARG, _("%s is an input: "
 				    "kyso never changes the document it signs; write the signed "
-				    "one elsewhere", out[i]);
+				    "one elsewhere"), out[i]);
 	}
 	return KYSO_OK;
 }
@@ -112,15 +112,15 @@ pdf_sign_files(const struct pdf_signer *s, const char *certificate,
 	if (message != NULL)
 		*message = NULL;
 	if (n == 0)
-		return batch_fail(message, KYSO_ERR_INVALID_ARG, "no documents to sign");
+		return batch_fail(message, KYSO_ERR_INVALID_ARG, _("no documents to sign"));
 	if (n > PDF_BATCH_MAX)
-		return batch_fail(message, KYSO_ERR_INVALID_ARG, "%zu documents: a batch holds "
-		    "at most %d (the agent's limit); sign them in several runs", n, PDF_BATCH_MAX);
+		return batch_fail(message, KYSO_ERR_INVALID_ARG, _("%zu documents: a batch holds "
+		    "at most %d (the agent's limit); sign them in several runs"), n, PDF_BATCH_MAX);
 	if ((r = check_outputs(n, in, out, message)) != KYSO_OK)
 		return r;
 	if ((items = calloc(n, sizeof(*items))) == NULL ||
 	    (docs = calloc(n, sizeof(*docs))) == NULL) {
-		r = batch_fail(message, KYSO_ERR_NOMEM, "out of memory");
+		r = batch_fail(message, KYSO_ERR_NOMEM, _("out of memory"));
 		goto out;
 	}
 	r = s->certificate(s->arg, certificate, &der, &der_len, &id, err, sizeof(err));
@@ -134,8 +134,8 @@ pdf_sign_files(const struct pdf_signer *s, const char *certificate,
 		const char *alg;
 
 		if (!force && lstat(out[i], &st) == 0) {
-			r = batch_fail(message, KYSO_ERR_EXISTS, "%s exists (use --force to "
-			    "replace it); nothing was signed", out[i]);
+			r = batch_fail(message, KYSO_ERR_EXISTS, _("%s exists (use --force to "
+			    "replace it); nothing was signed"), out[i]);
 			goto out;
 		}
 		r = kyso_pdf_open(in[i], &docs[i]);
@@ -145,7 +145,7 @@ pdf_sign_files(const struct pdf_signer *s, const char *certificate,
 			lap(&mark, &t->prepare);
 		}
 		if (r != KYSO_OK) {
-			batch_fail(message, r, "%s; nothing was signed", kyso_pdf_error(docs[i]));
+			batch_fail(message, r, _("%s; nothing was signed"), kyso_pdf_error(docs[i]));
 			goto out;
 		}
 		kyso_pdf_digest(docs[i], &alg, &items[i].digest, &items[i].digest_len);
@@ -178,8 +178,8 @@ pdf_sign_files(const struct pdf_signer *s, const char *certificate,
 			msg = e == KYSO_OK ? "" : kyso_pdf_error(docs[i]);
 		} else if (e == KYSO_OK) {
 			e = r != KYSO_OK ? r : KYSO_ERR_INTERNAL;
-			msg = r != KYSO_OK ? "not signed: the batch stopped before it" :
-			    "the signer returned nothing for it";
+			msg = r != KYSO_OK ? _("not signed: the batch stopped before it") :
+			    _("the signer returned nothing for it");
 		}
 		if (e != KYSO_OK && first == KYSO_OK) {
 			first = e;
@@ -188,8 +188,9 @@ pdf_sign_files(const struct pdf_signer *s, const char *certificate,
 		}
 		if (fn != NULL && fn(arg, i, n, e, msg) != 0 && i + 1 < n) {
 			if (first == KYSO_OK)
-				first = batch_fail(message, KYSO_ERR_CANCELLED, "stopped after "
-				    "%zu of %zu documents", i + 1, n);
+				first = batch_fail(message, KYSO_ERR_CANCELLED, P_("stopped after "
+				    "%zu of %zu document", "stopped after %zu of %zu documents", n),
+				    i + 1, n);
 			break;
 		}
 	}

@@ -27,7 +27,7 @@ stamp(kyso_pdf *d, const unsigned char *der, size_t len, unsigned char **out,
 	if ((r = kyso_tsa_new(d->tsa_url, &t)) != KYSO_OK ||
 	    (d->tsa_ca != NULL && (r = kyso_tsa_set_ca(t, d->tsa_ca)) != KYSO_OK) ||
 	    (r = kyso_tsa_stamp_cms(t, der, len, out, out_len)) != KYSO_OK)
-		pdf_fail(d, r, "%s: no time stamp, so no signed file: %s", d->name,
+		pdf_fail(d, r, _("%s: no time stamp, so no signed file: %s"), d->name,
 		    t != NULL ? kyso_tsa_error(t) : kyso_strerror(r));
 	kyso_tsa_free(t);
 	return r;
@@ -46,7 +46,7 @@ kyso_pdf_complete(kyso_pdf *d, const unsigned char *cms, size_t cms_len)
 	int r;
 
 	if (d->state != PDF_PREPARED)
-		return pdf_fail(d, KYSO_ERR_INVALID_ARG, "%s is not prepared for a signature",
+		return pdf_fail(d, KYSO_ERR_INVALID_ARG, _("%s is not prepared for a signature"),
 		    d->name);
 	if ((r = cms_check_detached(cms, cms_len, d->digest, d->digest_len, &ci, err,
 	    sizeof(err))) != KYSO_OK)
@@ -54,8 +54,8 @@ kyso_pdf_complete(kyso_pdf *d, const unsigned char *cms, size_t cms_len)
 	CMS_SignerInfo_get0_algs(cms_signer_info(ci), NULL, &signer, NULL, NULL);
 	if (X509_cmp(signer, d->cert) != 0) {
 		CMS_ContentInfo_free(ci);
-		return pdf_fail(d, KYSO_ERR_CRYPTO, "%s: the CMS is signed with another "
-		    "certificate than the one the signature was prepared for", d->name);
+		return pdf_fail(d, KYSO_ERR_CRYPTO, _("%s: the CMS is signed with another "
+		    "certificate than the one the signature was prepared for"), d->name);
 	}
 	CMS_ContentInfo_free(ci);
 	if (d->tsa_url != NULL) {
@@ -64,9 +64,9 @@ kyso_pdf_complete(kyso_pdf *d, const unsigned char *cms, size_t cms_len)
 		der = stamped;
 	}
 	if (2 * len > d->contents_digits) {
-		r = pdf_fail(d, KYSO_ERR_TOO_LARGE, "%s: the signature (%zu bytes) does not "
+		r = pdf_fail(d, KYSO_ERR_TOO_LARGE, _("%s: the signature (%zu bytes) does not "
 		    "fit the %zu bytes kept for it; sign again keeping more room (--reserve "
-		    "%zu)", d->name, len, d->contents_digits / 2, (len + 4096) / 1024 * 1024);
+		    "%zu)"), d->name, len, d->contents_digits / 2, (len + 4096) / 1024 * 1024);
 		goto out;
 	}
 	for (size_t i = 0; i < len; i++) {
@@ -89,10 +89,10 @@ kyso_pdf_write(kyso_pdf *d, const char *path, int force)
 	struct stat st;
 
 	if (d->state != PDF_COMPLETE)
-		return pdf_fail(d, KYSO_ERR_INVALID_ARG, "%s is not signed yet", d->name);
+		return pdf_fail(d, KYSO_ERR_INVALID_ARG, _("%s is not signed yet"), d->name);
 	if (d->have_file && stat(path, &st) == 0 && st.st_dev == d->dev && st.st_ino == d->ino)
-		return pdf_fail(d, KYSO_ERR_INVALID_ARG, "%s is the input file: kyso never "
-		    "changes the document it signs; write the signed one elsewhere", path);
+		return pdf_fail(d, KYSO_ERR_INVALID_ARG, _("%s is the input file: kyso never "
+		    "changes the document it signs; write the signed one elsewhere"), path);
 	return file_write_atomic(path, parts, 2, force, d->err, sizeof(d->err));
 }
 

@@ -45,7 +45,7 @@ pdf_qpdf_trouble(kyso_pdf *d, const char *doing)
 {
 	if (!qpdf_has_error(d->q) && !qpdf_more_warnings(d->q))
 		return 0;
-	pdf_fail(d, KYSO_ERR_DOCUMENT, "%s is damaged: qpdf, %s: %s", d->name, doing,
+	pdf_fail(d, KYSO_ERR_DOCUMENT, _("%s is damaged: qpdf, %s: %s"), d->name, doing,
 	    pdf_qpdf_message(d->q));
 	return 1;
 }
@@ -118,9 +118,9 @@ check_docmdp(kyso_pdf *d, qpdf_oh root)
 
 		if (qpdf_oh_is_name_and_equals(d->q, method, "/DocMDP") &&
 		    qpdf_oh_is_integer(d->q, p) && qpdf_oh_get_int_value(d->q, p) == 1)
-			r = pdf_fail(d, KYSO_ERR_DOCUMENT, "%s is certified with \"no changes "
+			r = pdf_fail(d, KYSO_ERR_DOCUMENT, _("%s is certified with \"no changes "
 			    "allowed\" (DocMDP P=1): a new signature would invalidate its "
-			    "certification signature", d->name);
+			    "certification signature"), d->name);
 	}
 	return r;
 }
@@ -134,10 +134,10 @@ pdf_load(kyso_pdf *d)
 	int r;
 
 	if (d->len < 8 || memmem(head, d->len < 1024 ? d->len : 1024, "%PDF-", 5) == NULL)
-		return pdf_fail(d, KYSO_ERR_DOCUMENT, "%s is not a PDF file (no %%PDF- header)",
+		return pdf_fail(d, KYSO_ERR_DOCUMENT, _("%s is not a PDF file (no %%PDF- header)"),
 		    d->name);
 	if ((d->q = qpdf_init()) == NULL)
-		return pdf_fail(d, KYSO_ERR_NOMEM, "out of memory");
+		return pdf_fail(d, KYSO_ERR_NOMEM, _("out of memory"));
 	qpdf_silence_errors(d->q);
 	qpdf_set_suppress_warnings(d->q, QPDF_TRUE);
 	/* a repaired cross-reference would not be what readers of our update chain to */
@@ -146,31 +146,31 @@ pdf_load(kyso_pdf *d)
 		qpdf_error e = qpdf_get_error(d->q);
 
 		if (e != NULL && qpdf_get_error_code(d->q, e) == qpdf_e_password)
-			return pdf_fail(d, KYSO_ERR_DOCUMENT, "%s is encrypted (it needs a "
-			    "password): kyso does not sign encrypted PDFs", d->name);
-		return pdf_fail(d, KYSO_ERR_DOCUMENT, "%s is damaged or truncated: %s",
+			return pdf_fail(d, KYSO_ERR_DOCUMENT, _("%s is encrypted (it needs a "
+			    "password): kyso does not sign encrypted PDFs"), d->name);
+		return pdf_fail(d, KYSO_ERR_DOCUMENT, _("%s is damaged or truncated: %s"),
 		    d->name, pdf_qpdf_message(d->q));
 	}
 	if (qpdf_is_encrypted(d->q))
-		return pdf_fail(d, KYSO_ERR_DOCUMENT, "%s is encrypted: kyso does not sign "
+		return pdf_fail(d, KYSO_ERR_DOCUMENT, _("%s is encrypted: kyso does not sign "
 		    "encrypted PDFs (a signature over encrypted objects cannot be added "
-		    "without re-encrypting them)", d->name);
+		    "without re-encrypting them)"), d->name);
 	if (find_startxref(d) != 0)
-		return pdf_fail(d, KYSO_ERR_DOCUMENT, "%s is damaged or truncated: no "
-		    "\"startxref\" at its end", d->name);
+		return pdf_fail(d, KYSO_ERR_DOCUMENT, _("%s is damaged or truncated: no "
+		    "\"startxref\" at its end"), d->name);
 	trailer = qpdf_get_trailer(d->q);
 	root = qpdf_get_root(d->q);
 	size = qpdf_oh_get_key_if_dict(d->q, trailer, "/Size");
 	if (!qpdf_oh_is_dictionary(d->q, root) || !qpdf_oh_is_integer(d->q, size) ||
 	    (d->size = qpdf_oh_get_int_value(d->q, size)) <= 0 || d->size > 8388607)
-		return pdf_fail(d, KYSO_ERR_DOCUMENT, "%s is damaged: its trailer has no "
-		    "usable /Root or /Size", d->name);
+		return pdf_fail(d, KYSO_ERR_DOCUMENT, _("%s is damaged: its trailer has no "
+		    "usable /Root or /Size"), d->name);
 	if ((d->npages = qpdf_get_num_pages(d->q)) <= 0)
-		return pdf_fail(d, KYSO_ERR_DOCUMENT, "%s has no pages: %s", d->name,
+		return pdf_fail(d, KYSO_ERR_DOCUMENT, _("%s has no pages: %s"), d->name,
 		    pdf_qpdf_message(d->q));
 	if ((r = check_docmdp(d, root)) != KYSO_OK)
 		return r;
-	if (pdf_qpdf_trouble(d, "reading its catalog"))
+	if (pdf_qpdf_trouble(d, _("reading its catalog")))
 		return KYSO_ERR_DOCUMENT;
 	return KYSO_OK;
 }
@@ -196,16 +196,16 @@ int
 kyso_pdf_open_memory(const unsigned char *data, size_t len, const char *name,
     kyso_pdf **out)
 {
-	kyso_pdf *d = pdf_new(name != NULL ? name : "the document");
+	kyso_pdf *d = pdf_new(name != NULL ? name : _("the document"));
 
 	*out = d;
 	if (d == NULL)
 		return KYSO_ERR_NOMEM;
 	if (len > PDF_FILE_MAX)
-		return pdf_fail(d, KYSO_ERR_TOO_LARGE, "%s is larger than %ld bytes", d->name,
+		return pdf_fail(d, KYSO_ERR_TOO_LARGE, _("%s is larger than %ld bytes"), d->name,
 		    PDF_FILE_MAX);
 	if ((d->data = malloc(len > 0 ? len : 1)) == NULL)
-		return pdf_fail(d, KYSO_ERR_NOMEM, "out of memory");
+		return pdf_fail(d, KYSO_ERR_NOMEM, _("out of memory"));
 	memcpy(d->data, data, len);
 	d->len = len;
 	d->rev.base = len;
@@ -221,7 +221,7 @@ kyso_pdf_page_count(const kyso_pdf *d)
 const char *
 kyso_pdf_error(const kyso_pdf *d)
 {
-	return d != NULL ? d->err : "out of memory";
+	return d != NULL ? d->err : _("out of memory");
 }
 
 void
@@ -276,8 +276,8 @@ walk_field(struct walk *wk, qpdf_oh f, const char *prefix, int depth)
 	int r = KYSO_OK, n;
 
 	if (depth > 32 || ++wk->visited > 100000)
-		return pdf_fail(wk->d, KYSO_ERR_DOCUMENT, "%s has a form whose fields nest "
-		    "too deep or loop", wk->d->name);
+		return pdf_fail(wk->d, KYSO_ERR_DOCUMENT, _("%s has a form whose fields nest "
+		    "too deep or loop"), wk->d->name);
 	if (!qpdf_oh_is_dictionary(q, f))
 		return KYSO_OK;
 	t = qpdf_oh_get_key(q, f, "/T");
@@ -322,7 +322,7 @@ pdf_field_names(kyso_pdf *d, char ***names, size_t *n)
 	}
 	if (r != KYSO_OK) {
 		pdf_names_free(wk.names, wk.n);
-		return r == KYSO_ERR_NOMEM ? pdf_fail(d, r, "out of memory") : r;
+		return r == KYSO_ERR_NOMEM ? pdf_fail(d, r, _("out of memory")) : r;
 	}
 	*names = wk.names;
 	*n = wk.n;

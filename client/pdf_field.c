@@ -108,24 +108,24 @@ field_find_empty(struct rev *r)
 		return KYSO_OK;
 	v = qpdf_oh_get_key(q, f.field, "/V");
 	if (!f.is_sig)
-		return pdf_fail(d, KYSO_ERR_INVALID_ARG, "%s already has a field named '%s' that "
-		    "is not a signature field: choose another name with --field", d->name, r->field);
+		return pdf_fail(d, KYSO_ERR_INVALID_ARG, _("%s already has a field named '%s' that "
+		    "is not a signature field: choose another name with --field"), d->name, r->field);
 	if (!qpdf_oh_is_null(q, v))
-		return pdf_fail(d, KYSO_ERR_INVALID_ARG, "%s already has a field named '%s', "
-		    "signed: choose another name with --field", d->name, r->field);
+		return pdf_fail(d, KYSO_ERR_INVALID_ARG, _("%s already has a field named '%s', "
+		    "signed: choose another name with --field"), d->name, r->field);
 	if (!qpdf_oh_is_indirect(q, f.field) ||
 	    (r->fill_widget = widget_of(q, f.field)) == 0 ||
 	    !qpdf_oh_is_indirect(q, r->fill_widget))
-		return pdf_fail(d, KYSO_ERR_DOCUMENT, "%s: the signature field '%s' has no single "
-		    "widget to sign in", d->name, r->field);
+		return pdf_fail(d, KYSO_ERR_DOCUMENT, _("%s: the signature field '%s' has no single "
+		    "widget to sign in"), d->name, r->field);
 	rect = qpdf_oh_get_key(q, r->fill_widget, "/Rect");
 	for (int i = 0; i < 4; i++) {
 		qpdf_oh it = qpdf_oh_is_array(q, rect) && qpdf_oh_get_array_n_items(q, rect) == 4 ?
 		    qpdf_oh_get_array_item(q, rect, i) : 0;
 
 		if (it == 0 || !qpdf_oh_is_number(q, it))
-			return pdf_fail(d, KYSO_ERR_DOCUMENT, "%s: the signature field '%s' has no "
-			    "usable /Rect", d->name, r->field);
+			return pdf_fail(d, KYSO_ERR_DOCUMENT, _("%s: the signature field '%s' has no "
+			    "usable /Rect"), d->name, r->field);
 		x[i] = qpdf_oh_get_numeric_value(q, it);
 	}
 	r->rect[0] = fmin(x[0], x[2]);
@@ -133,7 +133,7 @@ field_find_empty(struct rev *r)
 	r->rect[2] = fmax(x[0], x[2]);
 	r->rect[3] = fmax(x[1], x[3]);
 	if ((r->page = page_of(q, r->fill_widget, d->npages)) == 0)
-		return pdf_fail(d, KYSO_ERR_DOCUMENT, "%s: the signature field '%s' is on no page",
+		return pdf_fail(d, KYSO_ERR_DOCUMENT, _("%s: the signature field '%s' is on no page"),
 		    d->name, r->field);
 	if ((e = page_box(r, box, &rotate)) != KYSO_OK)
 		return e;

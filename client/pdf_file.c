@@ -29,21 +29,21 @@ file_read_all(const char *path, size_t max, unsigned char **data, size_t *len,
 	*data = NULL;
 	*len = 0;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		snprintf(err, errlen, _("cannot open %s: %s"), path, strerror(errno));
 		return KYSO_ERR_IO;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s is not a regular file", path);
+		snprintf(err, errlen, _("%s is not a regular file"), path);
 		r = KYSO_ERR_IO;
 		goto out;
 	}
 	if ((uintmax_t)st.st_size > max) {
-		snprintf(err, errlen, "%s is larger than %zu bytes", path, max);
+		snprintf(err, errlen, _("%s is larger than %zu bytes"), path, max);
 		r = KYSO_ERR_TOO_LARGE;
 		goto out;
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		snprintf(err, errlen, "out of memory reading %s", path);
+		snprintf(err, errlen, _("out of memory reading %s"), path);
 		r = KYSO_ERR_NOMEM;
 		goto out;
 	}
@@ -52,8 +52,8 @@ file_read_all(const char *path, size_t max, unsigned char **data, size_t *len,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			snprintf(err, errlen, "cannot read %s: %s", path, n == 0 ?
-			    "it became shorter while being read" : strerror(errno));
+			snprintf(err, errlen, _("cannot read %s: %s"), path, n == 0 ?
+			    _("it became shorter while being read") : strerror(errno));
 			r = KYSO_ERR_IO;
 			goto out;
 		}
@@ -117,11 +117,11 @@ file_write_atomic(const char *path, const struct file_part *parts, size_t n, int
 	int fd = -1, e, dfd;
 
 	if (base[0] == '\0') {
-		snprintf(err, errlen, "%s names a directory, not a file", path);
+		snprintf(err, errlen, _("%s names a directory, not a file"), path);
 		return KYSO_ERR_IO;
 	}
 	if (!force && lstat(path, &st) == 0) {
-		snprintf(err, errlen, "%s exists (use --force to replace it)", path);
+		snprintf(err, errlen, _("%s exists (use --force to replace it)"), path);
 		return KYSO_ERR_EXISTS;
 	}
 	if (slash == NULL)
@@ -131,11 +131,11 @@ file_write_atomic(const char *path, const struct file_part *parts, size_t n, int
 	else
 		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.kyso-XXXXXX", dir, base) >= sizeof(tmp)) {
-		snprintf(err, errlen, "%s: the path is too long", path);
+		snprintf(err, errlen, _("%s: the path is too long"), path);
 		return KYSO_ERR_IO;
 	}
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-		snprintf(err, errlen, "cannot write in %s: %s", dir, strerror(errno));
+		snprintf(err, errlen, _("cannot write in %s: %s"), dir, strerror(errno));
 		return KYSO_ERR_IO;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -153,10 +153,10 @@ file_write_atomic(const char *path, const struct file_part *parts, size_t n, int
 		e = errno;
 		unlink(tmp);
 		if (e == EEXIST) {
-			snprintf(err, errlen, "%s exists (use --force to replace it)", path);
+			snprintf(err, errlen, _("%s exists (use --force to replace it)"), path);
 			return KYSO_ERR_EXISTS;
 		}
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(e));
+		snprintf(err, errlen, _("cannot write %s: %s"), path, strerror(e));
 		return KYSO_ERR_IO;
 	}
 	/* the rename itself must survive a crash */
@@ -170,6 +170,6 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
-	snprintf(err, errlen, "cannot write %s: %s", path, strerror(e));
+	snprintf(err, errlen, _("cannot write %s: %s"), path, strerror(e));
 	return KYSO_ERR_IO;
 }

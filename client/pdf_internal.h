@@ -11,6 +11,7 @@
 #include <qpdf/qpdf-c.h>
 
 #include "buf.h"
+#include "i18n.h"
 #include "kyso_pdf.h"
 
 #define PDF_ERRLEN 512

@@ -37,14 +37,14 @@ page_box(struct rev *r, double box[4], int *rotate)
 	if (b == 0 || !qpdf_oh_is_array(q, b))
 		b = page_inherited(q, r->page, "/MediaBox");
 	if (b == 0 || !qpdf_oh_is_array(q, b) || qpdf_oh_get_array_n_items(q, b) != 4)
-		return pdf_fail(r->d, KYSO_ERR_DOCUMENT, "%s: the page has no usable /MediaBox",
+		return pdf_fail(r->d, KYSO_ERR_DOCUMENT, _("%s: the page has no usable /MediaBox"),
 		    r->d->name);
 	for (int i = 0; i < 4; i++) {
 		qpdf_oh it = qpdf_oh_get_array_item(q, b, i);
 
 		if (!qpdf_oh_is_number(q, it))
-			return pdf_fail(r->d, KYSO_ERR_DOCUMENT, "%s: the page's /MediaBox is "
-			    "not four numbers", r->d->name);
+			return pdf_fail(r->d, KYSO_ERR_DOCUMENT, _("%s: the page's /MediaBox is "
+			    "not four numbers"), r->d->name);
 		v[i] = qpdf_oh_get_numeric_value(q, it);
 	}
 	box[0] = fmin(v[0], v[2]);

@@ -81,37 +81,37 @@ opt_check(kyso_pdf_options *o, enum kyso_pdf_setting what, const char *v)
 	switch (what) {
 	case KYSO_PDF_FIELD:
 		if (strchr(v, '.') != NULL)
-			return opt_fail(o, KYSO_ERR_INVALID_ARG, "a field name may not contain "
-			    "'.' (it separates a field from its parent): '%s'", v);
+			return opt_fail(o, KYSO_ERR_INVALID_ARG, _("a field name may not contain "
+			    "'.' (it separates a field from its parent): '%s'"), v);
 		break;
 	case KYSO_PDF_IMAGE:
 		if (v[0] != '\0' && access(v, R_OK) != 0)
-			return opt_fail(o, KYSO_ERR_INVALID_ARG, "cannot read the image %s", v);
+			return opt_fail(o, KYSO_ERR_INVALID_ARG, _("cannot read the image %s"), v);
 		break;
 	case KYSO_PDF_COLOR:
 		if (strlen(v) != 6 || strspn(v, "0123456789abcdefABCDEF") != 6)
-			return opt_fail(o, KYSO_ERR_INVALID_ARG, "the colour must be RRGGBB in "
-			    "hex, e.g. 1f3a93, not '%s'", v);
+			return opt_fail(o, KYSO_ERR_INVALID_ARG, _("the colour must be RRGGBB in "
+			    "hex, e.g. 1f3a93, not '%s'"), v);
 		break;
 	case KYSO_PDF_DIGEST:
 		if (pdf_digest_md(v) == NULL)
-			return opt_fail(o, KYSO_ERR_INVALID_ARG, "unknown digest '%s' (sha256, "
-			    "sha384 or sha512)", v);
+			return opt_fail(o, KYSO_ERR_INVALID_ARG, _("unknown digest '%s' (sha256, "
+			    "sha384 or sha512)"), v);
 		break;
 	case KYSO_PDF_TIME_FORMAT:
 		if (pdf_time_text(0, 0, v, probe, sizeof(probe)) != KYSO_OK)
-			return opt_fail(o, KYSO_ERR_INVALID_ARG, "the time format '%s' gives "
-			    "nothing or more than 63 bytes", v);
+			return opt_fail(o, KYSO_ERR_INVALID_ARG, _("the time format '%s' gives "
+			    "nothing or more than 63 bytes"), v);
 		break;
 	case KYSO_PDF_TSA_URL:
 		if (v[0] != '\0' && strncmp(v, "http://", 7) != 0 &&
 		    strncmp(v, "https://", 8) != 0)
-			return opt_fail(o, KYSO_ERR_INVALID_ARG, "the time-stamp authority's "
-			    "address must be an http:// or https:// URL, not '%s'", v);
+			return opt_fail(o, KYSO_ERR_INVALID_ARG, _("the time-stamp authority's "
+			    "address must be an http:// or https:// URL, not '%s'"), v);
 		break;
 	case KYSO_PDF_TSA_CA:
 		if (v[0] != '\0' && access(v, R_OK) != 0)
-			return opt_fail(o, KYSO_ERR_INVALID_ARG, "cannot read the CA bundle %s", v);
+			return opt_fail(o, KYSO_ERR_INVALID_ARG, _("cannot read the CA bundle %s"), v);
 		break;
 	default:
 		break;
@@ -127,21 +127,21 @@ kyso_pdf_options_set(kyso_pdf_options *o, enum kyso_pdf_setting what, const char
 
 	o->err[0] = '\0';
 	if ((int)what <= 0 || (int)what >= SETTINGS)
-		return opt_fail(o, KYSO_ERR_INVALID_ARG, "unknown setting %d", (int)what);
+		return opt_fail(o, KYSO_ERR_INVALID_ARG, _("unknown setting %d"), (int)what);
 	if (value != NULL) {
 		/* a NUL-terminated string is all UTF-8 or refused */
 		for (const unsigned char *p = (const unsigned char *)value; *p != '\0';) {
 			size_t l = utf8_seq(p);
 
 			if (l == 0)
-				return opt_fail(o, KYSO_ERR_INVALID_ARG, "a setting is not valid "
-				    "UTF-8");
+				return opt_fail(o, KYSO_ERR_INVALID_ARG, _("a setting is not valid "
+				    "UTF-8"));
 			p += l;
 		}
 		if ((r = opt_check(o, what, value)) != KYSO_OK)
 			return r;
 		if ((copy = strdup(value)) == NULL)
-			return opt_fail(o, KYSO_ERR_NOMEM, "out of memory");
+			return opt_fail(o, KYSO_ERR_NOMEM, _("out of memory"));
 	}
 	free(o->text[what]);
 	o->text[what] = copy;
@@ -154,13 +154,13 @@ kyso_pdf_options_set_visible(kyso_pdf_options *o, int page, double x, double y,
 {
 	o->err[0] = '\0';
 	if (page == 0)
-		return opt_fail(o, KYSO_ERR_INVALID_ARG, "pages are numbered from 1 (or -1 for "
-		    "the last)");
+		return opt_fail(o, KYSO_ERR_INVALID_ARG, _("pages are numbered from 1 (or -1 for "
+		    "the last)"));
 	if (!isfinite(x) || !isfinite(y) || !(w > 0) || !(h > 0) || w > 14400 || h > 14400 ||
 	    fabs(x) > 14400 || fabs(y) > 14400)
-		return opt_fail(o, KYSO_ERR_INVALID_ARG, "the rectangle %g,%g,%g,%g is not "
+		return opt_fail(o, KYSO_ERR_INVALID_ARG, _("the rectangle %g,%g,%g,%g is not "
 		    "usable: width and height must be above 0, everything within 14400 "
-		    "points", x, y, w, h);
+		    "points"), x, y, w, h);
 	o->visible = 1;
 	o->page = page;
 	o->x = x;
@@ -175,8 +175,8 @@ kyso_pdf_options_set_font_size(kyso_pdf_options *o, double points)
 {
 	o->err[0] = '\0';
 	if (!(points >= 0) || points > 200)
-		return opt_fail(o, KYSO_ERR_INVALID_ARG, "a font size is between 0 (fit) and "
-		    "200 points");
+		return opt_fail(o, KYSO_ERR_INVALID_ARG, _("a font size is between 0 (fit) and "
+		    "200 points"));
 	o->font_size = points;
 	return KYSO_OK;
 }
@@ -186,7 +186,7 @@ kyso_pdf_options_set_time(kyso_pdf_options *o, time_t when, int utc_offset_minut
 {
 	o->err[0] = '\0';
 	if (utc_offset_minutes < -14 * 60 || utc_offset_minutes > 14 * 60)
-		return opt_fail(o, KYSO_ERR_INVALID_ARG, "a UTC offset is within ±14 hours");
+		return opt_fail(o, KYSO_ERR_INVALID_ARG, _("a UTC offset is within ±14 hours"));
 	o->have_time = when != (time_t)-1;
 	o->when = when;
 	o->utc_offset = utc_offset_minutes;
@@ -198,8 +198,8 @@ kyso_pdf_options_set_reserve(kyso_pdf_options *o, size_t bytes)
 {
 	o->err[0] = '\0';
 	if (bytes > PDF_RESERVE_MAX)
-		return opt_fail(o, KYSO_ERR_INVALID_ARG, "at most %d bytes can be kept for "
-		    "the signature", PDF_RESERVE_MAX);
+		return opt_fail(o, KYSO_ERR_INVALID_ARG, _("at most %d bytes can be kept for "
+		    "the signature"), PDF_RESERVE_MAX);
 	o->reserve = bytes;
 	return KYSO_OK;
 }
@@ -207,5 +207,5 @@ kyso_pdf_options_set_reserve(kyso_pdf_options *o, size_t bytes)
 const char *
 kyso_pdf_options_error(const kyso_pdf_options *o)
 {
-	return o != NULL ? o->err : "out of memory";
+	return o != NULL ? o->err : _("out of memory");
 }

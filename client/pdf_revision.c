@@ -58,8 +58,8 @@ choose_field(struct rev *r)
 			taken = strcmp(names[k], r->field) == 0;
 		if (taken && want[0] != '\0') {
 			pdf_names_free(names, n);
-			return pdf_fail(d, KYSO_ERR_INVALID_ARG, "%s already has a field named "
-			    "'%s': choose another name with --field", d->name, want);
+			return pdf_fail(d, KYSO_ERR_INVALID_ARG, _("%s already has a field named "
+			    "'%s': choose another name with --field"), d->name, want);
 		}
 		if (taken)
 			r->field[0] = '\0';
@@ -126,7 +126,7 @@ write_appearance(struct rev *r)
 	}
 	if ((e = pdf_appearance_write(w, &look, r->form, &r->next, rev_note, r, err,
 	    sizeof(err))) != KYSO_OK)
-		return pdf_fail(r->d, e, "%s: the appearance: %s", r->d->name,
+		return pdf_fail(r->d, e, _("%s: the appearance: %s"), r->d->name,
 		    err[0] != '\0' ? err : kyso_strerror(e));
 	return KYSO_OK;
 }
@@ -147,7 +147,7 @@ finish_digest(struct rev *r)
 	n = snprintf(range, sizeof(range), "0 %zu %zu %zu", a, b, end - b);
 	if (ctx == NULL || n < 0 || n > BYTERANGE_WIDTH) {
 		EVP_MD_CTX_free(ctx);
-		return pdf_fail(d, KYSO_ERR_INTERNAL, "the byte range does not fit");
+		return pdf_fail(d, KYSO_ERR_INTERNAL, _("the byte range does not fit"));
 	}
 	memset(range + n, ' ', (size_t)(BYTERANGE_WIDTH - n));
 	memcpy(d->rev.b.data + (r->byterange_at - d->rev.base), range, BYTERANGE_WIDTH);
@@ -158,7 +158,7 @@ finish_digest(struct rev *r)
 	    EVP_DigestFinal_ex(ctx, d->digest, &len);
 	EVP_MD_CTX_free(ctx);
 	if (!ok)
-		return pdf_fail(d, KYSO_ERR_CRYPTO, "hashing the document failed");
+		return pdf_fail(d, KYSO_ERR_CRYPTO, _("hashing the document failed"));
 	d->digest_len = len;
 	return KYSO_OK;
 }
@@ -175,8 +175,8 @@ rev_plan(struct rev *r, const unsigned char *cert, size_t cert_len)
 	int page, e, rotate = 0;
 
 	if ((d->cert = d2i_X509(NULL, &p, (long)cert_len)) == NULL)
-		return pdf_fail(d, KYSO_ERR_INVALID_ARG, "the signer's certificate cannot be "
-		    "read (DER expected)");
+		return pdf_fail(d, KYSO_ERR_INVALID_ARG, _("the signer's certificate cannot be "
+		    "read (DER expected)"));
 	cert_subject_entry(d->cert, NID_commonName, r->name, sizeof(r->name));
 	cert_subject_entry(d->cert, NID_organizationName, r->org, sizeof(r->org));
 	cert_subject_entry(d->cert, NID_organizationalUnitName, r->unit, sizeof(r->unit));
@@ -184,7 +184,7 @@ rev_plan(struct rev *r, const unsigned char *cert, size_t cert_len)
 		snprintf(r->name, sizeof(r->name), "%s", name);
 	if (pdf_time_text(o->when, o->utc_offset, pdfopt_text(o, KYSO_PDF_TIME_FORMAT),
 	    r->when, sizeof(r->when)) != KYSO_OK)
-		return pdf_fail(d, KYSO_ERR_INVALID_ARG, "the time format gives nothing");
+		return pdf_fail(d, KYSO_ERR_INVALID_ARG, _("the time format gives nothing"));
 	r->f = (struct pdf_fields){ r->name, r->org, r->unit, r->when,
 		pdfopt_text(o, KYSO_PDF_REASON), pdfopt_text(o, KYSO_PDF_LOCATION),
 		pdfopt_text(o, KYSO_PDF_CONTACT) };
@@ -198,9 +198,9 @@ rev_plan(struct rev *r, const unsigned char *cert, size_t cert_len)
 	if (r->fill) {
 		/* the field's widget says where: its page and rectangle */
 		if (o->visible)
-			return pdf_fail(d, KYSO_ERR_INVALID_ARG, "%s: the signature field '%s' has "
+			return pdf_fail(d, KYSO_ERR_INVALID_ARG, _("%s: the signature field '%s' has "
 			    "its place on the page already: sign into it without --rect and "
-			    "--page", d->name, r->field);
+			    "--page"), d->name, r->field);
 		r->visible = r->rect[2] - r->rect[0] >= 1 && r->rect[3] - r->rect[1] >= 1;
 		r->look_w = r->rotate % 180 ? r->rect[3] - r->rect[1] : r->rect[2] - r->rect[0];
 		r->look_h = r->rotate % 180 ? r->rect[2] - r->rect[0] : r->rect[3] - r->rect[1];
@@ -210,11 +210,12 @@ rev_plan(struct rev *r, const unsigned char *cert, size_t cert_len)
 	if (page < 0)
 		page = d->npages + page + 1;
 	if (page < 1 || page > d->npages)
-		return pdf_fail(d, KYSO_ERR_INVALID_ARG, "%s has %d page%s: there is no page %d",
-		    d->name, d->npages, d->npages == 1 ? "" : "s", o->page);
+		return pdf_fail(d, KYSO_ERR_INVALID_ARG, P_("%s has %d page: there is no page %d",
+		    "%s has %d pages: there is no page %d", d->npages), d->name, d->npages,
+		    o->page);
 	r->page = qpdf_get_page_n(d->q, (size_t)page - 1);
 	if (!qpdf_oh_is_indirect(d->q, r->page))
-		return pdf_fail(d, KYSO_ERR_DOCUMENT, "%s: page %d cannot be found: %s",
+		return pdf_fail(d, KYSO_ERR_DOCUMENT, _("%s: page %d cannot be found: %s"),
 		    d->name, page, pdf_qpdf_message(d->q));
 	if (o->visible) {
 		if ((e = page_box(r, box, &rotate)) != KYSO_OK)
@@ -232,7 +233,7 @@ reserve:
 		r->reserve = 4096 + 4 * cert_len + (tsa[0] != '\0' ? 12288 : 0);
 		r->reserve = (r->reserve + 1023) / 1024 * 1024;
 	}
-	return pdf_qpdf_trouble(d, "reading the page and the form") ? KYSO_ERR_DOCUMENT :
+	return pdf_qpdf_trouble(d, _("reading the page and the form")) ? KYSO_ERR_DOCUMENT :
 	    KYSO_OK;
 }
 
@@ -246,8 +247,8 @@ kyso_pdf_prepare(kyso_pdf *d, const kyso_pdf_options *o, const unsigned char *ce
 	int e;
 
 	if (d->state != PDF_OPEN)
-		return pdf_fail(d, KYSO_ERR_INVALID_ARG, "%s is prepared already, or could "
-		    "not be opened", d->name);
+		return pdf_fail(d, KYSO_ERR_INVALID_ARG, _("%s is prepared already, or could "
+		    "not be opened"), d->name);
 	/* the time, decided once: /M and the appearance show the same */
 	local = *o;
 	if (!local.have_time) {
@@ -261,7 +262,7 @@ kyso_pdf_prepare(kyso_pdf *d, const kyso_pdf_options *o, const unsigned char *ce
 		goto out;
 	if ((tsa[0] != '\0' && (d->tsa_url = strdup(tsa)) == NULL) ||
 	    (ca[0] != '\0' && (d->tsa_ca = strdup(ca)) == NULL)) {
-		e = pdf_fail(d, KYSO_ERR_NOMEM, "out of memory");
+		e = pdf_fail(d, KYSO_ERR_NOMEM, _("out of memory"));
 		goto out;
 	}
 	r.sig = r.next++;
@@ -279,7 +280,7 @@ kyso_pdf_prepare(kyso_pdf *d, const kyso_pdf_options *o, const unsigned char *ce
 	if (e != KYSO_OK || (e = write_form(&r, !r.fill)) != KYSO_OK ||
 	    (e = write_xref(&r)) != KYSO_OK)
 		goto out;
-	if (pdf_qpdf_trouble(d, "reading the objects to update")) {
+	if (pdf_qpdf_trouble(d, _("reading the objects to update"))) {
 		e = KYSO_ERR_DOCUMENT;
 		goto out;
 	}
@@ -292,7 +293,7 @@ kyso_pdf_prepare(kyso_pdf *d, const kyso_pdf_options *o, const unsigned char *ce
 	d->q = NULL;
 out:
 	if (e != KYSO_OK && d->err[0] == '\0')
-		pdf_fail(d, e, "%s: the new revision cannot be written: %s", d->name,
+		pdf_fail(d, e, _("%s: the new revision cannot be written: %s"), d->name,
 		    kyso_strerror(e));
 	free(r.x);
 	return e;

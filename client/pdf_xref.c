@@ -109,7 +109,7 @@ write_xref(struct rev *r)
 	qsort(r->x, r->nx, sizeof(*r->x), xent_cmp);
 	for (i = 1; i < r->nx; i++)
 		if (r->x[i].num == r->x[i - 1].num)
-			return pdf_fail(r->d, KYSO_ERR_INTERNAL, "object %d written twice",
+			return pdf_fail(r->d, KYSO_ERR_INTERNAL, _("object %d written twice"),
 			    r->x[i].num);
 	size = r->d->size;
 	if (r->nx > 0 && r->x[r->nx - 1].num + 1 > size)

@@ -56,10 +56,10 @@ ssl_reason(char *buf, size_t len)
 	unsigned long e = ERR_peek_last_error();
 
 	if (e == 0)
-		snprintf(buf, len, "no detail");
+		snprintf(buf, len, _("no detail"));
 	else
 		snprintf(buf, len, "%s", ERR_reason_error_string(e) != NULL ?
-		    ERR_reason_error_string(e) : "unknown reason");
+		    ERR_reason_error_string(e) : _("unknown reason"));
 	ERR_clear_error();
 	return buf;
 }
@@ -88,10 +88,10 @@ kyso_tsa_set_ca(kyso_tsa *t, const char *ca)
 	char why[128];
 
 	if (s == NULL)
-		return tsa_fail(t, KYSO_ERR_NOMEM, "out of memory");
+		return tsa_fail(t, KYSO_ERR_NOMEM, _("out of memory"));
 	if (X509_STORE_load_file(s, ca) != 1) {
 		X509_STORE_free(s);
-		return tsa_fail(t, KYSO_ERR_INVALID_ARG, "cannot read the CA bundle %s: %s",
+		return tsa_fail(t, KYSO_ERR_INVALID_ARG, _("cannot read the CA bundle %s: %s"),
 		    ca, ssl_reason(why, sizeof(why)));
 	}
 	X509_STORE_free(t->store);
@@ -103,7 +103,7 @@ int
 kyso_tsa_set_timeout(kyso_tsa *t, int seconds)
 {
 	if (seconds <= 0 || seconds > 3600)
-		return tsa_fail(t, KYSO_ERR_INVALID_ARG, "a timeout is 1 to 3600 seconds");
+		return tsa_fail(t, KYSO_ERR_INVALID_ARG, _("a timeout is 1 to 3600 seconds"));
 	t->timeout = seconds;
 	return KYSO_OK;
 }
@@ -111,7 +111,7 @@ kyso_tsa_set_timeout(kyso_tsa *t, int seconds)
 const char *
 kyso_tsa_error(const kyso_tsa *t)
 {
-	return t != NULL ? t->err : "out of memory";
+	return t != NULL ? t->err : _("out of memory");
 }
 
 void
@@ -189,7 +189,7 @@ post(kyso_tsa *t, const unsigned char *der, size_t len, struct kbuf *body)
 	int r = KYSO_OK;
 
 	if (curl == NULL)
-		return tsa_fail(t, KYSO_ERR_NOMEM, "libcurl cannot start");
+		return tsa_fail(t, KYSO_ERR_NOMEM, _("libcurl cannot start"));
 	hdrs = curl_slist_append(hdrs, "Content-Type: application/timestamp-query");
 	hdrs = curl_slist_append(hdrs, "Accept: application/timestamp-reply");
 	curl_easy_setopt(curl, CURLOPT_URL, t->url);
@@ -205,19 +205,19 @@ post(kyso_tsa *t, const unsigned char *der, size_t len, struct kbuf *body)
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
 	if ((c = curl_easy_perform(curl)) == CURLE_WRITE_ERROR) {
-		r = tsa_fail(t, KYSO_ERR_TSA, "the time-stamp authority at %s answered more "
-		    "than %d bytes", t->url, TSA_REPLY_MAX);
+		r = tsa_fail(t, KYSO_ERR_TSA, _("the time-stamp authority at %s answered more "
+		    "than %d bytes"), t->url, TSA_REPLY_MAX);
 		goto out;
 	}
 	if (c != CURLE_OK) {
-		r = tsa_fail(t, KYSO_ERR_TSA, "cannot reach the time-stamp authority at %s: %s",
+		r = tsa_fail(t, KYSO_ERR_TSA, _("cannot reach the time-stamp authority at %s: %s"),
 		    t->url, errbuf[0] != '\0' ? errbuf : curl_easy_strerror(c));
 		goto out;
 	}
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
 	if (code != 200)
-		r = tsa_fail(t, KYSO_ERR_TSA, "the time-stamp authority at %s answered HTTP "
-		    "%ld", t->url, code);
+		r = tsa_fail(t, KYSO_ERR_TSA, _("the time-stamp authority at %s answered HTTP "
+		    "%ld"), t->url, code);
 out:
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(curl);
@@ -237,19 +237,19 @@ check_token_signature(kyso_tsa *t, PKCS7 *token)
 
 	p = der;
 	if (len <= 0 || (cms = d2i_CMS_ContentInfo(NULL, &p, len)) == NULL) {
-		tsa_fail(t, r, "the time-stamp token cannot be read as CMS");
+		tsa_fail(t, r, _("the time-stamp token cannot be read as CMS"));
 		goto out;
 	}
 	if (CMS_verify(cms, NULL, NULL, NULL, NULL, CMS_NO_SIGNER_CERT_VERIFY) != 1) {
-		tsa_fail(t, r, "the time-stamp token's signature is not valid: %s",
+		tsa_fail(t, r, _("the time-stamp token's signature is not valid: %s"),
 		    ssl_reason(why, sizeof(why)));
 		goto out;
 	}
 	signers = CMS_get0_signers(cms);
 	if (signers == NULL || sk_X509_num(signers) != 1 ||
 	    X509_check_purpose(sk_X509_value(signers, 0), X509_PURPOSE_TIMESTAMP_SIGN, 0) != 1) {
-		tsa_fail(t, r, "the time-stamp token is not signed by a certificate for time "
-		    "stamping");
+		tsa_fail(t, r, _("the time-stamp token is not signed by a certificate for time "
+		    "stamping"));
 		goto out;
 	}
 	r = KYSO_OK;
@@ -276,14 +276,17 @@ check_response(kyso_tsa *t, TS_REQ *req, TS_RESP *resp)
 		ASN1_UTF8STRING *s = text != NULL && sk_ASN1_UTF8STRING_num(text) > 0 ?
 		    sk_ASN1_UTF8STRING_value(text, 0) : NULL;
 
-		return tsa_fail(t, r, "the time-stamp authority refused (status %ld%s%.*s)",
-		    status, s != NULL ? ": " : "", s != NULL ? ASN1_STRING_length(s) : 0,
-		    s != NULL ? (const char *)ASN1_STRING_get0_data(s) : "");
+		if (s == NULL)
+			return tsa_fail(t, r, _("the time-stamp authority refused (status %ld)"),
+			    status);
+		/* TRANSLATORS: the status number, then the authority's own text */
+		return tsa_fail(t, r, _("the time-stamp authority refused (status %ld: %.*s)"),
+		    status, ASN1_STRING_length(s), (const char *)ASN1_STRING_get0_data(s));
 	}
 	if (TS_RESP_get_token(resp) == NULL)
-		return tsa_fail(t, r, "the time-stamp authority's answer has no token");
+		return tsa_fail(t, r, _("the time-stamp authority's answer has no token"));
 	if ((ctx = TS_REQ_to_TS_VERIFY_CTX(req, NULL)) == NULL)
-		return tsa_fail(t, KYSO_ERR_NOMEM, "out of memory");
+		return tsa_fail(t, KYSO_ERR_NOMEM, _("out of memory"));
 	/* the version, the imprint and the nonce sent; the signature and the TSA's chain
 	 * when there is a CA bundle (else check_token_signature, without a chain) */
 	TS_VERIFY_CTX_set_flags(ctx, TS_VFY_VERSION | TS_VFY_IMPRINT | TS_VFY_NONCE);
@@ -294,8 +297,8 @@ check_response(kyso_tsa *t, TS_REQ *req, TS_RESP *resp)
 		TS_VERIFY_CTX_add_flags(ctx, TS_VFY_SIGNATURE);
 	}
 	if (TS_RESP_verify_response(ctx, resp) != 1) {
-		tsa_fail(t, r, "the time-stamp authority's token does not match the request "
-		    "or does not verify: %s", ssl_reason(why, sizeof(why)));
+		tsa_fail(t, r, _("the time-stamp authority's token does not match the request "
+		    "or does not verify: %s"), ssl_reason(why, sizeof(why)));
 		goto out;
 	}
 	r = t->store != NULL ? KYSO_OK : check_token_signature(t, TS_RESP_get_token(resp));
@@ -321,19 +324,19 @@ kyso_tsa_stamp(kyso_tsa *t, const char *algorithm, const unsigned char *imprint,
 	t->err[0] = '\0';
 	kbuf_init(&body, TSA_REPLY_MAX);
 	if (md == NULL || (size_t)EVP_MD_get_size(md) != len)
-		return tsa_fail(t, KYSO_ERR_INVALID_ARG, "a %zu-byte imprint made with '%s' "
-		    "cannot be time-stamped", len, algorithm != NULL ? algorithm : "?");
+		return tsa_fail(t, KYSO_ERR_INVALID_ARG, _("a %zu-byte imprint made with '%s' "
+		    "cannot be time-stamped"), len, algorithm != NULL ? algorithm : "?");
 	if ((req = make_request(md, imprint, len)) == NULL ||
 	    (n = i2d_TS_REQ(req, &der)) <= 0) {
-		r = tsa_fail(t, KYSO_ERR_NOMEM, "out of memory");
+		r = tsa_fail(t, KYSO_ERR_NOMEM, _("out of memory"));
 		goto out;
 	}
 	if ((r = post(t, der, (size_t)n, &body)) != KYSO_OK)
 		goto out;
 	p = body.data;
 	if (body.len == 0 || (resp = d2i_TS_RESP(NULL, &p, (long)body.len)) == NULL) {
-		r = tsa_fail(t, KYSO_ERR_TSA, "the time-stamp authority at %s did not answer "
-		    "with a time-stamp response (%zu bytes that are not one)", t->url, body.len);
+		r = tsa_fail(t, KYSO_ERR_TSA, _("the time-stamp authority at %s did not answer "
+		    "with a time-stamp response (%zu bytes that are not one)"), t->url, body.len);
 		ERR_clear_error();
 		goto out;
 	}
@@ -341,7 +344,7 @@ kyso_tsa_stamp(kyso_tsa *t, const char *algorithm, const unsigned char *imprint,
 		goto out;
 	n = i2d_PKCS7(TS_RESP_get_token(resp), &tok);
 	if ((r = der_copy(tok, n, token, token_len)) != KYSO_OK)
-		tsa_fail(t, r, "out of memory");
+		tsa_fail(t, r, _("out of memory"));
 out:
 	OPENSSL_free(tok);
 	OPENSSL_free(der);
@@ -374,8 +377,8 @@ kyso_tsa_stamp_cms(kyso_tsa *t, const unsigned char *cms, size_t cms_len,
 	    (ci = d2i_CMS_ContentInfo(NULL, &p, (long)cms_len)) == NULL ||
 	    (si = cms_signer_info(ci)) == NULL ||
 	    (sig = CMS_SignerInfo_get0_signature(si)) == NULL) {
-		r = tsa_fail(t, KYSO_ERR_CRYPTO, "the signature to time-stamp is not a CMS "
-		    "SignedData with one signer");
+		r = tsa_fail(t, KYSO_ERR_CRYPTO, _("the signature to time-stamp is not a CMS "
+		    "SignedData with one signer"));
 		goto out;
 	}
 	/* the imprint: the signature value, hashed as the signer hashed the document */
@@ -386,7 +389,7 @@ kyso_tsa_stamp_cms(kyso_tsa *t, const unsigned char *cms, size_t cms_len,
 		alg = EVP_sha256();
 	if (!EVP_Digest(ASN1_STRING_get0_data(sig), (size_t)ASN1_STRING_length(sig), md, &mdlen,
 	    alg, NULL)) {
-		r = tsa_fail(t, KYSO_ERR_CRYPTO, "hashing the signature failed");
+		r = tsa_fail(t, KYSO_ERR_CRYPTO, _("hashing the signature failed"));
 		goto out;
 	}
 	if ((r = kyso_tsa_stamp(t, pdf_digest_name(alg), md, mdlen, &token, &token_len)) !=
@@ -394,11 +397,11 @@ kyso_tsa_stamp_cms(kyso_tsa *t, const unsigned char *cms, size_t cms_len,
 		goto out;
 	if ((r = cms_add_timestamp(ci, token, token_len)) != KYSO_OK ||
 	    (n = i2d_CMS_ContentInfo(ci, &der)) <= 0) {
-		r = tsa_fail(t, KYSO_ERR_CRYPTO, "the time stamp cannot be added to the CMS");
+		r = tsa_fail(t, KYSO_ERR_CRYPTO, _("the time stamp cannot be added to the CMS"));
 		goto out;
 	}
 	if ((r = der_copy(der, n, out, out_len)) != KYSO_OK)
-		tsa_fail(t, r, "out of memory");
+		tsa_fail(t, r, _("out of memory"));
 out:
 	OPENSSL_free(der);
 	free(token);

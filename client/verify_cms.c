@@ -75,7 +75,7 @@ chain_check(X509 *x, STACK_OF(X509) *untrusted, X509_STORE *store, int purpose, 
 
 	if (ctx == NULL || !X509_STORE_CTX_init(ctx, store, x, untrusted)) {
 		X509_STORE_CTX_free(ctx);
-		return "out of memory";
+		return _("out of memory");
 	}
 	X509_STORE_CTX_set_purpose(ctx, purpose);
 	if (at != 0)
@@ -95,7 +95,10 @@ signed_attr(CMS_SignerInfo *si, int nid, int type)
 	return CMS_signed_get0_data_by_OBJ(si, OBJ_nid2obj(nid), -3, type);
 }
 
-/* signing-certificate-v2 (or v1) against the signer: "matches", "missing" or why not. */
+/*
+ * signing-certificate-v2 (or v1) against the signer: "matches", "missing" or why not, in
+ * English (the report's JSON value; _() of it for people).
+ */
 static const char *
 check_ess(CMS_SignerInfo *si, X509 *signer, STACK_OF(X509) *certs)
 {
@@ -105,11 +108,11 @@ check_ess(CMS_SignerInfo *si, X509 *signer, STACK_OF(X509) *certs)
 	ESS_SIGNING_CERT *ss1 = NULL;
 	STACK_OF(X509) *chain = sk_X509_new_null();
 	const unsigned char *p;
-	const char *r = "matches";
+	const char *r = N_("matches");
 
 	if (v2 == NULL && v1 == NULL) {
 		sk_X509_free(chain);
-		return "missing";
+		return N_("missing");
 	}
 	if (v2 != NULL) {
 		p = ASN1_STRING_get0_data(v2);
@@ -125,9 +128,9 @@ check_ess(CMS_SignerInfo *si, X509 *signer, STACK_OF(X509) *certs)
 		if (X509_cmp(sk_X509_value(certs, i), signer) != 0)
 			sk_X509_push(chain, sk_X509_value(certs, i));
 	if ((v2 != NULL && ss2 == NULL) || (v1 != NULL && ss1 == NULL))
-		r = "cannot be read";
+		r = N_("cannot be read");
 	else if (OSSL_ESS_check_signing_certs(ss1, ss2, chain, 1) != 1)
-		r = "names another certificate than the signer's";
+		r = N_("names another certificate than the signer's");
 	ESS_SIGNING_CERT_V2_free(ss2);
 	ESS_SIGNING_CERT_free(ss1);
 	sk_X509_free(chain);
@@ -187,13 +190,13 @@ check_timestamp(json_t *sig, CMS_SignerInfo *si, X509_STORE *store)
 	ts = json_object();
 	json_object_set_new(sig, "timestamp", ts);
 	if (t == NULL || t->type != V_ASN1_SEQUENCE) {
-		why = "the time-stamp attribute holds no token";
+		why = _("the time-stamp attribute holds no token");
 		goto out;
 	}
 	p = t->value.sequence->data;
 	if ((p7 = d2i_PKCS7(NULL, &p, t->value.sequence->length)) == NULL ||
 	    (info = PKCS7_to_TS_TST_INFO(p7)) == NULL) {
-		why = "the time-stamp token cannot be read";
+		why = _("the time-stamp token cannot be read");
 		goto out;
 	}
 	gen = asn1_time(TS_TST_INFO_get_time(info));
@@ -211,8 +214,8 @@ check_timestamp(json_t *sig, CMS_SignerInfo *si, X509_STORE *store)
 		    (size_t)ASN1_STRING_length(sv), md, &mdlen, alg, NULL) ||
 		    (int)mdlen != ASN1_STRING_length(msg) ||
 		    memcmp(md, ASN1_STRING_get0_data(msg), mdlen) != 0) {
-			why = "the time stamp is not over this signature (its imprint does not "
-			    "match the signature value)";
+			why = _("the time stamp is not over this signature (its imprint does not "
+			    "match the signature value)");
 			goto out;
 		}
 	}
@@ -220,7 +223,7 @@ check_timestamp(json_t *sig, CMS_SignerInfo *si, X509_STORE *store)
 	if ((tcms = d2i_CMS_ContentInfo(NULL, &p, t->value.sequence->length)) == NULL ||
 	    CMS_verify(tcms, NULL, NULL, NULL, NULL, CMS_NO_SIGNER_CERT_VERIFY) != 1 ||
 	    (signers = CMS_get0_signers(tcms)) == NULL || sk_X509_num(signers) != 1) {
-		why = "the time-stamp token's signature is not valid";
+		why = _("the time-stamp token's signature is not valid");
 		goto out;
 	}
 	cert_subject_entry(sk_X509_value(signers, 0), NID_commonName, buf, sizeof(buf));
@@ -228,15 +231,15 @@ check_timestamp(json_t *sig, CMS_SignerInfo *si, X509_STORE *store)
 	tcerts = CMS_get1_certs(tcms);
 	if ((why = chain_check(sk_X509_value(signers, 0), tcerts, store,
 	    X509_PURPOSE_TIMESTAMP_SIGN, gen)) != NULL) {
-		snprintf(buf, sizeof(buf), "the time-stamp authority's certificate is not "
-		    "trusted: %s", why);
+		snprintf(buf, sizeof(buf), _("the time-stamp authority's certificate is not "
+		    "trusted: %s"), why);
 		why = buf;
 	}
 out:
 	json_object_set_new(ts, "valid", json_boolean(why == NULL));
 	if (why != NULL) {
 		json_object_set_new(ts, "problem", json_string(why));
-		verify_problem(sig, "time stamp: %s", why);
+		verify_problem(sig, _("time stamp: %s"), why);
 	}
 	sk_X509_pop_free(tcerts, X509_free);
 	sk_X509_free(signers);
@@ -283,16 +286,16 @@ check_signer_chain(json_t *sig, X509 *signer, STACK_OF(X509) *certs, X509_STORE 
 	json_object_set_new(chain, "revocation", json_string("not checked"));
 	if (why != NULL && ts != 0 &&
 	    chain_check(signer, certs, store, X509_PURPOSE_ANY, ts) == NULL) {
-		json_object_set_new(chain, "note", json_string("valid at the time stamp's "
-		    "time; the certificate has expired since"));
+		json_object_set_new(chain, "note", json_string(_("valid at the time stamp's "
+		    "time; the certificate has expired since")));
 		why = NULL;
 	}
 	if (why == NULL && ku != UINT32_MAX && !(ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)))
-		why = "the certificate's key usage allows no signatures";
+		why = _("the certificate's key usage allows no signatures");
 	json_object_set_new(chain, "trusted", json_boolean(why == NULL));
 	if (why != NULL) {
 		json_object_set_new(chain, "problem", json_string(why));
-		verify_problem(sig, "the signer's certificate is not trusted by %s: %s", anchor,
+		verify_problem(sig, _("the signer's certificate is not trusted by %s: %s"), anchor,
 		    why);
 	}
 }
@@ -321,12 +324,12 @@ verify_cms_into(json_t *sig, const unsigned char *der, size_t len,
 	json_object_set_new(sig, "signed_attributes", attrs);
 	if ((cms = d2i_CMS_ContentInfo(NULL, &p, (long)len)) == NULL ||
 	    OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) {
-		verify_problem(sig, "the signature cannot be decoded as a CMS SignedData (it "
-		    "was damaged or is not one)");
+		verify_problem(sig, _("the signature cannot be decoded as a CMS SignedData (it "
+		    "was damaged or is not one)"));
 		goto out;
 	}
 	if ((si = cms_signer_info(cms)) == NULL) {
-		verify_problem(sig, "the signature has %d signers; one was expected",
+		verify_problem(sig, _("the signature has %d signers; one was expected"),
 		    sk_CMS_SignerInfo_num(CMS_get0_SignerInfos(cms)));
 		goto out;
 	}
@@ -334,7 +337,7 @@ verify_cms_into(json_t *sig, const unsigned char *der, size_t len,
 	CMS_set1_signers_certs(cms, certs, 0);
 	CMS_SignerInfo_get0_algs(si, NULL, &signer, &digalg, NULL);
 	if (signer == NULL) {
-		verify_problem(sig, "the signature does not carry its signer's certificate");
+		verify_problem(sig, _("the signature does not carry its signer's certificate"));
 		goto out;
 	}
 	note_signer(sig, signer);
@@ -343,18 +346,18 @@ verify_cms_into(json_t *sig, const unsigned char *der, size_t len,
 	dname = pdf_digest_name(md);
 	json_object_set_new(sig, "digest_algorithm", json_string(dname != NULL ? dname : "?"));
 	if (md == NULL || dname == NULL || strcmp(dname, "sha1") == 0) {
-		verify_problem(sig, "the digest algorithm is not accepted (SHA-256 or stronger)");
+		verify_problem(sig, _("the digest algorithm is not accepted (SHA-256 or stronger)"));
 		goto out;
 	}
 	if (CMS_signed_get_attr_count(si) <= 0) {
-		verify_problem(sig, "the signature has no signed attributes (not CAdES/PAdES)");
+		verify_problem(sig, _("the signature has no signed attributes (not CAdES/PAdES)"));
 		goto out;
 	}
 	/* the bytes signed: their digest is the message-digest the signer signed */
 	mdattr = signed_attr(si, NID_pkcs9_messageDigest, V_ASN1_OCTET_STRING);
 	if (hash_content(cms, md, r, nr, digest, &dlen) != 0) {
-		verify_problem(sig, nr == 0 ? "the signature holds no content; give the signed "
-		    "file (--content)" : "hashing the signed bytes failed");
+		verify_problem(sig, nr == 0 ? _("the signature holds no content; give the signed "
+		    "file (--content)") : _("hashing the signed bytes failed"));
 		goto out;
 	}
 	json_object_set_new(attrs, "message_digest", json_boolean(mdattr != NULL));
@@ -362,25 +365,26 @@ verify_cms_into(json_t *sig, const unsigned char *der, size_t len,
 	    (unsigned)ASN1_STRING_length(mdattr) == dlen &&
 	    memcmp(ASN1_STRING_get0_data(mdattr), digest, dlen) == 0));
 	if (!json_is_true(json_object_get(sig, "digest_matches")))
-		verify_problem(sig, mdattr == NULL ? "the signature has no message-digest "
-		    "attribute" : "the signed bytes were changed: their digest is not the one "
-		    "the signature holds");
+		verify_problem(sig, mdattr == NULL ? _("the signature has no message-digest "
+		    "attribute") : _("the signed bytes were changed: their digest is not the one "
+		    "the signature holds"));
 	ctype = (ASN1_OBJECT *)CMS_signed_get0_data_by_OBJ(si,
 	    OBJ_nid2obj(NID_pkcs9_contentType), -3, V_ASN1_OBJECT);
 	json_object_set_new(attrs, "content_type", json_boolean(ctype != NULL &&
 	    OBJ_cmp(ctype, CMS_get0_eContentType(cms)) == 0));
 	if (!json_is_true(json_object_get(attrs, "content_type")))
-		verify_problem(sig, "the content-type attribute is missing or wrong");
+		verify_problem(sig, _("the content-type attribute is missing or wrong"));
 	json_object_set_new(sig, "signature_valid", json_boolean(CMS_SignerInfo_verify(si) == 1));
 	ERR_clear_error();
 	if (!json_is_true(json_object_get(sig, "signature_valid")))
-		verify_problem(sig, "the signature value does not verify with the signer's "
+		verify_problem(sig, _("the signature value does not verify with the signer's "
 		    "certificate (the signed attributes were changed, or it was made with "
-		    "another key)");
+		    "another key)"));
 	ess = check_ess(si, signer, certs);
 	json_object_set_new(attrs, "signing_certificate_v2", json_string(ess));
 	if (strcmp(ess, "matches") != 0 && (pades || strcmp(ess, "missing") != 0))
-		verify_problem(sig, "the signing-certificate attribute %s", ess);
+		/* TRANSLATORS: the attribute's state: "missing", "cannot be read"... */
+		verify_problem(sig, _("the signing-certificate attribute %s"), _(ess));
 	if ((st = signing_time(si)) != 0) {
 		verify_time_utc(st, when, sizeof(when));
 		json_object_set_new(attrs, "signing_time", json_string(when));
@@ -388,8 +392,8 @@ verify_cms_into(json_t *sig, const unsigned char *der, size_t len,
 			json_object_set_new(sig, "claimed_time", json_string(when));
 			json_object_set_new(sig, "claimed_time_source", json_string("signing-time"));
 		} else {
-			json_object_set_new(sig, "note", json_string("a signing-time attribute in "
-			    "a PAdES signature (the baseline keeps the time in /M)"));
+			json_object_set_new(sig, "note", json_string(_("a signing-time attribute in "
+			    "a PAdES signature (the baseline keeps the time in /M)")));
 		}
 	}
 	ts = check_timestamp(sig, si, store);

@@ -172,13 +172,13 @@ check_signature(struct vpdf *p, json_t *sig, qpdf_oh sd)
 		json_object_set_new(sig, "claimed_time_source", json_string("/M"));
 	}
 	if (!pades && !qpdf_oh_is_name_and_equals(q, sf, "/adbe.pkcs7.detached")) {
-		verify_problem(sig, "the signature's /SubFilter is %s: kyso verifies "
-		    "ETSI.CAdES.detached and adbe.pkcs7.detached", qpdf_oh_is_name(q, sf) ?
-		    qpdf_oh_get_name(q, sf) : "missing");
+		verify_problem(sig, _("the signature's /SubFilter is %s: kyso verifies "
+		    "ETSI.CAdES.detached and adbe.pkcs7.detached"), qpdf_oh_is_name(q, sf) ?
+		    qpdf_oh_get_name(q, sf) : _("missing"));
 		return;
 	}
 	if (!qpdf_oh_is_array(q, br) || qpdf_oh_get_array_n_items(q, br) != 4) {
-		verify_problem(sig, "the signature has no /ByteRange of four numbers");
+		verify_problem(sig, _("the signature has no /ByteRange of four numbers"));
 		return;
 	}
 	for (int i = 0; i < 4; i++) {
@@ -189,16 +189,16 @@ check_signature(struct vpdf *p, json_t *sig, qpdf_oh sd)
 	/* [0 a b c]: from the start to the '<' of /Contents, from after its '>' on */
 	if (v[0] != 0 || v[1] <= 0 || v[2] <= v[1] || v[3] < 0 ||
 	    (unsigned long long)v[2] + (unsigned long long)v[3] > p->len) {
-		verify_problem(sig, "the /ByteRange [%lld %lld %lld %lld] does not fit the file "
-		    "(%zu bytes)", v[0], v[1], v[2], v[3], p->len);
+		verify_problem(sig, _("the /ByteRange [%lld %lld %lld %lld] does not fit the file "
+		    "(%zu bytes)"), v[0], v[1], v[2], v[3], p->len);
 		return;
 	}
 	if (!qpdf_oh_is_string(q, ct) || pdf_hex_gap(p->data + v[1], (size_t)(v[2] - v[1])) < 0 ||
 	    pdf_hex_decode(p->data + v[1], (size_t)(v[2] - v[1]), &gap, &gaplen) != KYSO_OK ||
 	    (cts = qpdf_oh_get_binary_string_value(q, ct, &ctlen)) == NULL || ctlen != gaplen ||
 	    memcmp(cts, gap, gaplen) != 0) {
-		verify_problem(sig, "the bytes the /ByteRange leaves out are not exactly the "
-		    "signature's /Contents");
+		verify_problem(sig, _("the bytes the /ByteRange leaves out are not exactly the "
+		    "signature's /Contents"));
 		free(gap);
 		return;
 	}
@@ -206,8 +206,8 @@ check_signature(struct vpdf *p, json_t *sig, qpdf_oh sd)
 	dl = der_length(gap, gaplen);
 	for (size_t i = dl; dl > 0 && i < gaplen; i++)
 		if (gap[i] != 0) {
-			verify_problem(sig, "/Contents has bytes that are not zeros in the %zu "
-			    "bytes of padding after the signature", gaplen - dl);
+			verify_problem(sig, _("/Contents has bytes that are not zeros in the %zu "
+			    "bytes of padding after the signature"), gaplen - dl);
 			break;
 		}
 	r[0] = (struct vrange){ p->data, (size_t)v[1] };
@@ -219,15 +219,15 @@ check_signature(struct vpdf *p, json_t *sig, qpdf_oh sd)
 	json_object_set_new(sig, "revision", json_integer((json_int_t)rev));
 	json_object_set_new(sig, "revisions", json_integer((json_int_t)p->neofs));
 	if (rev == 0) {
-		verify_problem(sig, "the signed bytes end at offset %lld, which is not the end "
-		    "of a revision", v[2] + v[3]);
-		snprintf(cov, sizeof(cov), "bytes 0 to %lld (not a whole revision)", v[2] + v[3]);
+		verify_problem(sig, _("the signed bytes end at offset %lld, which is not the end "
+		    "of a revision"), v[2] + v[3]);
+		snprintf(cov, sizeof(cov), _("bytes 0 to %lld (not a whole revision)"), v[2] + v[3]);
 	} else if (only_space_after(p, (size_t)(v[2] + v[3]))) {
-		snprintf(cov, sizeof(cov), "the whole document (revision %zu of %zu)", rev,
+		snprintf(cov, sizeof(cov), _("the whole document (revision %zu of %zu)"), rev,
 		    p->neofs);
 	} else {
-		snprintf(cov, sizeof(cov), "revision %zu of %zu: the document was changed after "
-		    "this signature (%zu more bytes)", rev, p->neofs,
+		snprintf(cov, sizeof(cov), _("revision %zu of %zu: the document was changed after "
+		    "this signature (%zu more bytes)"), rev, p->neofs,
 		    p->len - (size_t)(v[2] + v[3]));
 	}
 	json_object_set_new(sig, "whole_document", json_boolean(rev != 0 &&
@@ -308,8 +308,9 @@ settle_order(struct vpdf *p)
 		for (size_t j = i + 1; j < n && w + 8 < sizeof(who); j++)
 			w += (size_t)snprintf(who + w, sizeof(who) - w, "%s%zu", w > 0 ? ", " : "",
 			    j + 1);
-		snprintf(more, sizeof(more), "%s; signed since by signature%s %s", cov,
-		    n - i - 1 > 1 ? "s" : "", who);
+		/* TRANSLATORS: what the signature covers, then the later signatures' numbers */
+		snprintf(more, sizeof(more), P_("%1$s; signed since by signature %2$s",
+		    "%1$s; signed since by signatures %2$s", n - i - 1), cov, who);
 		json_object_set_new(list[i], "coverage", json_string(more));
 	}
 	json_array_clear(p->v->sigs);
@@ -317,9 +318,10 @@ settle_order(struct vpdf *p)
 	json_decref(sorted);
 	free(list);
 	if (n > 0 && !only_space_after(p, last))
-		verify_problem(p->v->root, "the document was changed after its last signature: "
-		    "%zu bytes after offset %zu are not covered by any signature",
-		    p->len - last, last);
+		verify_problem(p->v->root, P_("the document was changed after its last signature: "
+		    "%zu byte after offset %zu is not covered by any signature", "the document was "
+		    "changed after its last signature: %zu bytes after offset %zu are not covered "
+		    "by any signature", p->len - last), p->len - last, last);
 }
 
 /* DocMDP P (1, 2 or 3) of the certification signature dictionary sig, or 0. */
@@ -361,8 +363,8 @@ check_certification(struct vpdf *p, qpdf_oh root)
 	if (!qpdf_oh_is_integer(p->q, b2) || !qpdf_oh_is_integer(p->q, b3) ||
 	    !only_space_after(p, (size_t)(qpdf_oh_get_int_value(p->q, b2) +
 	    qpdf_oh_get_int_value(p->q, b3))))
-		verify_problem(p->v->root, "the document is certified with \"no changes "
-		    "allowed\" (DocMDP P=1) and was changed after its certification");
+		verify_problem(p->v->root, _("the document is certified with \"no changes "
+		    "allowed\" (DocMDP P=1) and was changed after its certification"));
 }
 
 int
@@ -389,14 +391,14 @@ kyso_verify_pdf(const char *path, const char *ca, kyso_verify **out)
 		goto out;
 	if (p.len < 8 || memmem(data, p.len < 1024 ? p.len : 1024, "%PDF-", 5) == NULL ||
 	    (p.q = qpdf_init()) == NULL) {
-		snprintf(p.v->err, sizeof(p.v->err), "%s is not a PDF file", path);
+		snprintf(p.v->err, sizeof(p.v->err), _("%s is not a PDF file"), path);
 		e = KYSO_ERR_DOCUMENT;
 		goto out;
 	}
 	qpdf_silence_errors(p.q);
 	qpdf_set_suppress_warnings(p.q, QPDF_TRUE);
 	if (qpdf_read_memory(p.q, path, (const char *)data, p.len, "") & QPDF_ERRORS) {
-		snprintf(p.v->err, sizeof(p.v->err), "%s cannot be read: %s", path,
+		snprintf(p.v->err, sizeof(p.v->err), _("%s cannot be read: %s"), path,
 		    pdf_qpdf_message(p.q));
 		e = KYSO_ERR_DOCUMENT;
 		goto out;
@@ -408,7 +410,7 @@ kyso_verify_pdf(const char *path, const char *ca, kyso_verify **out)
 	for (int i = 0; i < n; i++)
 		walk_fields(&p, qpdf_oh_get_array_item(p.q, fields, i), "", 0, 0);
 	if (qpdf_more_warnings(p.q))
-		verify_problem(p.v->root, "the file is damaged (qpdf had to repair it: %s)",
+		verify_problem(p.v->root, _("the file is damaged (qpdf had to repair it: %s)"),
 		    pdf_qpdf_message(p.q));
 	settle_order(&p);
 	check_certification(&p, root);

@@ -69,7 +69,7 @@ verify_settle(kyso_verify *v)
 		all = all && ok;
 	}
 	if (json_array_size(v->sigs) == 0 && json_array_size(v->problems) == 0)
-		verify_problem(v->root, "no signature found");
+		verify_problem(v->root, _("no signature found"));
 	json_object_set_new(v->root, "valid", json_boolean(all));
 }
 
@@ -80,24 +80,24 @@ verify_store(const char *ca, char *anchor, size_t anchor_len, char *err, size_t 
 	unsigned long e;
 
 	if (s == NULL) {
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, _("out of memory"));
 		return NULL;
 	}
 	if (ca != NULL) {
 		if (X509_STORE_load_file(s, ca) != 1) {
 			e = ERR_peek_last_error();
-			snprintf(err, errlen, "cannot read the CA bundle %s: %s", ca,
+			snprintf(err, errlen, _("cannot read the CA bundle %s: %s"), ca,
 			    e != 0 && ERR_reason_error_string(e) != NULL ?
-			    ERR_reason_error_string(e) : "no certificates");
+			    ERR_reason_error_string(e) : _("no certificates"));
 			ERR_clear_error();
 			X509_STORE_free(s);
 			return NULL;
 		}
-		snprintf(anchor, anchor_len, "the CA bundle %s", ca);
+		snprintf(anchor, anchor_len, _("the CA bundle %s"), ca);
 	} else {
 		X509_STORE_set_default_paths(s);
 		ERR_clear_error();
-		snprintf(anchor, anchor_len, "the system's CA certificates (%s)",
+		snprintf(anchor, anchor_len, _("the system's CA certificates (%s)"),
 		    X509_get_default_cert_dir());
 	}
 	return s;
@@ -137,7 +137,7 @@ read_cms(const char *path, unsigned char **der, size_t *len, char *err, size_t e
 	if (cms == NULL || (l = i2d_CMS_ContentInfo(cms, &p)) <= 0) {
 		CMS_ContentInfo_free(cms);
 		ERR_clear_error();
-		snprintf(err, errlen, "%s is PEM but not a CMS signature", path);
+		snprintf(err, errlen, _("%s is PEM but not a CMS signature"), path);
 		return KYSO_ERR_DOCUMENT;
 	}
 	CMS_ContentInfo_free(cms);
@@ -182,7 +182,7 @@ kyso_verify_cms(const char *p7s, const char *content, const char *ca, kyso_verif
 	r.n = dlen;
 	verify_cms_into(sig, der, len, &r, content != NULL ? 1 : 0, store, anchor, 0);
 	json_object_set_new(sig, "coverage", json_string(content != NULL ?
-	    "the whole content file" : "the content inside the signature"));
+	    _("the whole content file") : _("the content inside the signature")));
 	verify_settle(v);
 	e = KYSO_OK;
 out:
@@ -235,7 +235,7 @@ kyso_verify_error(const kyso_verify *v)
 	json_t *p;
 
 	if (v == NULL)
-		return "out of memory";
+		return _("out of memory");
 	if (v->err[0] != '\0')
 		return v->err;
 	p = json_array_get(v->problems, 0);

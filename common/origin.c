@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "i18n.h"
 #include "kyso_err.h"
 #include "origin.h"
 
@@ -72,19 +73,19 @@ parse_host(const char *in, size_t len, int pattern, char *host, size_t hostlen,
 
 	*wildcard = 0;
 	if (len == 0)
-		return bad(why, "the host is missing");
+		return bad(why, _("the host is missing"));
 	if (len > HOST_MAX + 2 || len >= hostlen)
-		return bad(why, "the host is too long");
+		return bad(why, _("the host is too long"));
 	if (in[0] == '[') {
 		if (len < 3 || in[len - 1] != ']' || len - 2 >= sizeof(tmp))
-			return bad(why, "the IPv6 address is not valid");
+			return bad(why, _("the IPv6 address is not valid"));
 		memcpy(tmp, in + 1, len - 2);
 		tmp[len - 2] = '\0';
 		if (inet_pton(AF_INET6, tmp, addr) != 1 || inet_ntop(AF_INET6, addr, tmp,
 		    sizeof(tmp)) == NULL)
-			return bad(why, "the IPv6 address is not valid");
+			return bad(why, _("the IPv6 address is not valid"));
 		if ((size_t)snprintf(host, hostlen, "[%s]", tmp) >= hostlen)
-			return bad(why, "the host is too long");
+			return bad(why, _("the host is too long"));
 		return KYSO_OK;
 	}
 	if (pattern && len >= 2 && in[0] == '*' && in[1] == '.') {
@@ -98,21 +99,21 @@ parse_host(const char *in, size_t len, int pattern, char *host, size_t hostlen,
 	}
 	host[len] = '\0';
 	if (pattern && strchr(host + off, '*') != NULL)
-		return bad(why, "a '*' may only stand for the leading label (https://*.example.vn)");
+		return bad(why, _("a '*' may only stand for the leading label (https://*.example.vn)"));
 	if (looks_ipv4(host + off, len - off)) {
 		if (*wildcard)
-			return bad(why, "a '*.' rule needs a domain name, not an address");
+			return bad(why, _("a '*.' rule needs a domain name, not an address"));
 		if (inet_pton(AF_INET, host, addr) != 1)
-			return bad(why, "the IPv4 address is not valid");
+			return bad(why, _("the IPv4 address is not valid"));
 		return KYSO_OK;
 	}
 	switch (dns_labels(host + off, len - off)) {
 	case 0:
-		return bad(why, "the host is not a valid DNS name (letters, digits and hyphens "
-		    "in dot-separated labels; an international name in its xn-- form)");
+		return bad(why, _("the host is not a valid DNS name (letters, digits and hyphens "
+		    "in dot-separated labels; an international name in its xn-- form)"));
 	case 1:
 		if (*wildcard)
-			return bad(why, "a '*.' rule needs a domain of at least two labels");
+			return bad(why, _("a '*.' rule needs a domain of at least two labels"));
 		break;
 	default:
 		break;
@@ -140,11 +141,11 @@ origin_normalize(const char *in, unsigned flags, char *out, size_t outlen, const
 	int http, wildcard, r, n;
 
 	if (in == NULL)
-		return bad(why, "no origin");
+		return bad(why, _("no origin"));
 	inlen = strlen(in);
 	if (inlen > ORIGIN_MAX + 1 || outlen < ORIGIN_MAX + 1) {
 		if (why != NULL)
-			*why = "the origin is too long";
+			*why = _("the origin is too long");
 		return KYSO_ERR_TOO_LARGE;
 	}
 	end = in + inlen;
@@ -157,15 +158,15 @@ origin_normalize(const char *in, unsigned flags, char *out, size_t outlen, const
 		http = 1;
 		p = in + 7;
 	} else {
-		return bad(why, "the scheme must be https (an origin is scheme://host[:port])");
+		return bad(why, _("the scheme must be https (an origin is scheme://host[:port])"));
 	}
 	for (const char *s = p; s < end; s++)
 		if (*s == '/' || *s == '?' || *s == '#' || *s == '@' || *s == '\\' ||
 		    (unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
-			return bad(why, *s == '/' || *s == '?' || *s == '#' ? "an origin has no "
-			    "path, query or fragment (scheme://host[:port] only)" : *s == '@' ?
-			    "an origin has no user name" : "the origin holds a character that no "
-			    "host name holds");
+			return bad(why, *s == '/' || *s == '?' || *s == '#' ? _("an origin has no "
+			    "path, query or fragment (scheme://host[:port] only)") : *s == '@' ?
+			    _("an origin has no user name") : _("the origin holds a character that no "
+			    "host name holds"));
 	/* the host ends at the port's ':' (after the ']' of an IPv6 address) */
 	if (*p == '[') {
 		hend = memchr(p, ']', (size_t)(end - p));
@@ -182,21 +183,21 @@ origin_normalize(const char *in, unsigned flags, char *out, size_t outlen, const
 		const char *d = hend + 1;
 
 		if (*hend != ':' || d == end)
-			return bad(why, "the port is not a number from 1 to 65535");
+			return bad(why, _("the port is not a number from 1 to 65535"));
 		for (; d < end; d++) {
 			if (*d < '0' || *d > '9')
-				return bad(why, "the port is not a number from 1 to 65535");
+				return bad(why, _("the port is not a number from 1 to 65535"));
 			if (port <= 65535)   /* past that it only needs to stay too large */
 				port = port * 10 + (unsigned long)(*d - '0');
 		}
 		if (port == 0 || port > 65535)
-			return bad(why, "the port is not a number from 1 to 65535");
+			return bad(why, _("the port is not a number from 1 to 65535"));
 	}
 	if (http && wildcard)
-		return bad(why, "an http origin cannot have a '*.' rule");
+		return bad(why, _("an http origin cannot have a '*.' rule"));
 	if (http && !is_loopback(host))
-		return bad(why, "the scheme must be https (http only for a page on this machine: "
-		    "localhost, 127.0.0.1 or [::1])");
+		return bad(why, _("the scheme must be https (http only for a page on this machine: "
+		    "localhost, 127.0.0.1 or [::1])"));
 	if (port == (http ? 80UL : 443UL))
 		port = 0;
 	if (port != 0)
@@ -205,7 +206,7 @@ origin_normalize(const char *in, unsigned flags, char *out, size_t outlen, const
 		n = snprintf(out, outlen, "%s://%s", http ? "http" : "https", host);
 	if (n < 0 || (size_t)n >= outlen || (size_t)n > ORIGIN_MAX) {
 		if (why != NULL)
-			*why = "the origin is too long";
+			*why = _("the origin is too long");
 		return KYSO_ERR_TOO_LARGE;
 	}
 	return KYSO_OK;

@@ -12,6 +12,7 @@ KP11_SRCS += kyso-pkcs11/kp11_events.c
 KP11_SRCS += kyso-pkcs11/kp11_init.c
 KP11_SRCS += kyso-pkcs11/kp11_logshim.c
 KP11_SRCS += kyso-pkcs11/kp11_mech.c
+KP11_SRCS += kyso-pkcs11/kp11_nls.c
 KP11_SRCS += kyso-pkcs11/kp11_objects.c
 KP11_SRCS += kyso-pkcs11/kp11_session.c
 KP11_SRCS += kyso-pkcs11/kp11_sign.c

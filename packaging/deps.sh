@@ -14,10 +14,10 @@ set -eu
 BUILD_PKGS="gcc make pkg-config libc6-dev libssl-dev libp11-kit-dev libjansson-dev
 libsystemd-dev libcmocka-dev libusb-1.0-0-dev libinih-dev libassuan-dev libgpg-error-dev
 libqpdf-dev libcurl4-openssl-dev libcairo2-dev libpango1.0-dev fonts-dejavu-core
-libseccomp-dev"
+libseccomp-dev gettext"
 TEST_PKGS="openssl p11-kit softhsm2 opensc gnutls-bin xxd python3 util-linux procps bc bsdutils
 ca-certificates pcscd vsmartcard-vpcd libcacard-dev libglib2.0-dev libnss3-dev libnss3-tools
-iproute2 libengine-pkcs11-openssl pinentry-curses pinentry-tty tmux dbus gdb
+iproute2 libengine-pkcs11-openssl pinentry-curses pinentry-tty tmux dbus gdb locales
 debhelper lintian rpm udev bash-completion desktop-file-utils
 qpdf poppler-utils ghostscript libpdfbox2-java libbcpkix-java openjdk-17-jdk-headless
 libreoffice-writer-nogui

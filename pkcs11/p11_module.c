@@ -8,6 +8,7 @@
 #include <p11-kit/p11-kit.h>
 
 #include "kyso_err.h"
+#include "i18n.h"
 #include "log.h"
 #include "p11_internal.h"
 
@@ -46,14 +47,17 @@ p11_module_load(const char *path, struct p11_module **out, char *err, size_t err
 	*out = NULL;
 	fn = p11_kit_module_load(path, P11_KIT_MODULE_UNMANAGED);
 	if (fn == NULL) {
-		snprintf(err, errlen, "cannot load PKCS#11 module %s: %s", path,
-		    p11_kit_message() != NULL ? p11_kit_message() : "not found");
+		if (p11_kit_message() != NULL)
+			snprintf(err, errlen, _("cannot load PKCS#11 module %s: %s"), path,
+			    p11_kit_message());
+		else
+			snprintf(err, errlen, _("cannot load PKCS#11 module %s: not found"), path);
 		return KYSO_ERR_MODULE;
 	}
 	if (p11_loopguard_is_kyso(fn, path)) {
 		/* not initialised: it would connect to this very agent */
-		snprintf(err, errlen, "%s is kyso-pkcs11, kyso's own module that forwards to "
-		    "kysod: kysod never loads it (that would be a loop)", path);
+		snprintf(err, errlen, _("%s is kyso-pkcs11, kyso's own module that forwards to "
+		    "kysod: kysod never loads it (that would be a loop)"), path);
 		log_error("refusing to load %s: it is kyso-pkcs11, the module that forwards to "
 		    "kysod itself (a loop)", path);
 		p11_kit_module_release(fn);
@@ -61,7 +65,7 @@ p11_module_load(const char *path, struct p11_module **out, char *err, size_t err
 	}
 	rv = p11_module_initialize(fn);
 	if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
-		snprintf(err, errlen, "PKCS#11 module %s failed to initialise: %s", path,
+		snprintf(err, errlen, _("PKCS#11 module %s failed to initialise: %s"), path,
 		    p11_ckr_name(rv));
 		p11_kit_module_release(fn);
 		return KYSO_ERR_MODULE;

@@ -15,6 +15,7 @@
 #include "hangup.h"
 #include "host.h"
 #include "kyso_err.h"
+#include "i18n.h"
 #include "log.h"
 #include "nm_frame.h"
 #include "wire.h"
@@ -263,7 +264,7 @@ out:
 static void
 usage(FILE *f)
 {
-	fprintf(f, "Usage: kyso-browser-host [CALLER]\n"
+	fputs(_("Usage: kyso-browser-host [CALLER]\n"
 	    "The native-messaging host of the kyso browser extension: the browser starts it\n"
 	    "(CALLER is the extension's origin, or for Firefox the host manifest's path) and\n"
 	    "speaks to it on standard input and output; it asks kysod for certificates and\n"
@@ -271,7 +272,8 @@ usage(FILE *f)
 	    "be run by hand. See docs/web.md.\n\n"
 	    "  -h, --help      show this help\n"
 	    "  -V, --version   show the version\n\n"
-	    "Environment: KYSO_SOCKET, kysod's socket (default: $XDG_RUNTIME_DIR/kyso/agent.sock).\n");
+	    "Environment: KYSO_SOCKET, kysod's socket (default: $XDG_RUNTIME_DIR/kyso/agent.sock).\n"),
+	    f);
 }
 
 int
@@ -284,6 +286,10 @@ main(int argc, char **argv)
 	int r, rc = 0;
 
 	if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+		/* only the help follows the locale: what the host says to web pages is for
+		 * their developers, in English (docs/web.md), and kysod's messages pass through
+		 * in kysod's language */
+		kyso_i18n_init(KYSO_I18N_TERMINAL);
 		usage(stdout);
 		return 0;
 	}

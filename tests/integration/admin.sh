@@ -216,7 +216,7 @@ if has_script; then
 	t_ok "  ... the typed PIN logs in" "${P11[@]}" --token-label adm --login --pin 97531 --list-objects
 	out=$( { sleep 1; echo 97531; sleep 0.5; echo 11111; sleep 0.5; echo 22222; } | script -qefc "${A[*]} change-pin --token adm" /dev/null 2>&1); rc=$?
 	t_eq "new PINs typed differently: exit 2" 2 $rc
-	t_match "  ... saying they differ" 'two new user PINs differ' "$out"
+	t_match "  ... saying they differ" 'two entries of the new user PIN differ' "$out"
 	echo 97531 > "$P/user4"
 else
 	t_skip "PINs typed at a terminal" "script(1) is not installed"

@@ -122,11 +122,13 @@ t_eq "  ... no signing-time attribute (PAdES baseline: the time is the PDF's /M)
 	"$(echo "$print" | grep -c 'object: signingTime')"
 t_eq "  ... content-type, message-digest, signingCertificateV2" 3 \
 	"$(echo "$print" | grep -cE 'object: (contentType|messageDigest|id-smime-aa-signingCertificateV2) ')"
-r=$(call "{\"certificate\":\"$pid\",\"documents\":[{\"name\":\"a.pdf\",\"digest\":\"$dig\",\"digest_algorithm\":\"sha256\",\"signing_time\":\"2026-12-06T17:00:00+07:00\",\"content_type\":\"1.2.840.113549.1.9.16.1.4\"}]}")
+# a minute ago in +07:00 (within signing_time_skew, 5m by default)
+when=$(( $(date +%s) - 60 ))
+r=$(call "{\"certificate\":\"$pid\",\"documents\":[{\"name\":\"a.pdf\",\"digest\":\"$dig\",\"digest_algorithm\":\"sha256\",\"signing_time\":\"$(TZ=UTC-7 date -d "@$when" +%Y-%m-%dT%H:%M:%S+07:00)\",\"content_type\":\"1.2.840.113549.1.9.16.1.4\"}]}")
 echo "$r" | cms_of 0 "$T_DIR/out/time.p7s"
 print=$(cms_print "$T_DIR/out/time.p7s")
-t_match "cades with signing_time 17:00+07:00: the attribute says 10:00 UTC" \
-	'UTCTIME:Dec  6 10:00:00 2026 GMT' "$print"
+t_match "cades with a signing_time in +07:00: the attribute says it in UTC" \
+	"UTCTIME:$(LC_ALL=C date -u -d "@$when" '+%b %e %H:%M:%S %Y') GMT" "$print"
 t_match "  ... content_type is the eContentType and the content-type attribute" \
 	'eContentType: id-smime-ct-TSTInfo.*OBJECT:id-smime-ct-TSTInfo' "$(echo "$print" | tr '\n' ' ')"
 t_ok "  ... GnuTLS verifies it" gnutls_verify "$T_DIR/out/time.p7s" "$doc"

@@ -65,7 +65,7 @@ for f in usr/bin/kysod usr/bin/kyso usr/bin/kyso-admin usr/libexec/kyso/kysod-wh
 	usr/lib/systemd/user/kysod-whois.socket lib/udev/rules.d/70-kyso-tokens.rules \
 	usr/share/man/man1/kysod.1.gz usr/share/man/man5/kysod.conf.5.gz \
 	usr/share/bash-completion/completions/kyso-admin etc/xdg/autostart/kysod.desktop \
-	usr/share/metainfo/io.kyso.kysod.metainfo.xml; do
+	usr/share/metainfo/io.kyso.kysod.metainfo.xml usr/share/locale/vi/LC_MESSAGES/kyso.mo; do
 	t_match "kyso holds /$f" "^\\./$f\$" "$kc"
 done
 t_match "kyso-pkcs11 holds the module in the multiarch PKCS#11 directory" \
@@ -146,6 +146,13 @@ t_eq "  ... which maps SoftHSM; kysod does not" "0 1" \
 	"$(grep -c libsofthsm2 /proc/$AGENT_PID/maps) $(for p in $(pgrep -P "$AGENT_PID"); do grep -q libsofthsm2 "/proc/$p/maps" && echo 1; done | wc -l)"
 hard=$(readelf -d -l /usr/libexec/kyso/kyso-p11-helper 2>/dev/null)
 t_match "  ... the helper is PIE, with full RELRO" 'GNU_RELRO.*FLAGS.*BIND_NOW.*PIE' "$(echo $hard)"
+# the installed catalog, where the installed programs look (LOCALEDIR, no KYSO_LOCALEDIR)
+if [ -e /usr/share/i18n/locales/vi_VN ] && localedef -i vi_VN -f UTF-8 "$T_DIR/vi_VN.UTF-8" 2>/dev/null; then
+	t_match "the installed kyso speaks Vietnamese in a Vietnamese session" 'Cách dùng: kyso' \
+		"$(env -u KYSO_LOCALEDIR LOCPATH="$T_DIR" LANG=vi_VN.UTF-8 /usr/bin/kyso --help)"
+else
+	t_skip "the installed kyso speaks Vietnamese in a Vietnamese session" "no vi_VN locale sources (locales)"
+fi
 cat > "$T_DIR/app.c" <<'C'
 #include <stdio.h>
 #include <kyso.h>

@@ -30,7 +30,8 @@ for r in "$top"/RPMS/*/*.rpm; do
 done
 files=$(rpm -qlp "$top"/RPMS/*/kyso-"$ver"-*.rpm 2>/dev/null)
 for f in /usr/bin/kysod /usr/libexec/kyso/kysod-whois /usr/libexec/kyso/kyso-p11-helper /usr/lib/systemd/user/kysod.socket \
-	/usr/lib/udev/rules.d/70-kyso-tokens.rules /etc/kyso/kysod.conf; do
+	/usr/lib/udev/rules.d/70-kyso-tokens.rules /etc/kyso/kysod.conf \
+	/usr/share/locale/vi/LC_MESSAGES/kyso.mo; do
 	t_match "kyso.rpm holds $f" "^$f\$" "$files"
 done
 t_match "  ... with /etc/kyso/kysod.conf as %config(noreplace)" '/etc/kyso/kysod.conf' \

@@ -383,6 +383,19 @@ test_describe(void **state)
 	config_describe(&c, buf, sizeof(buf));
 	assert_string_equal(buf, "login cache unlimited idle / 1d max, client PINs allowed, no "
 	    "confirmation, pinentry '/usr/bin/pinentry-qt' (90s, fixed)");
+	config_free(&c);
+	load_ok(&c, "signing_time_skew = 1h\n", NULL, 0);
+	config_describe(&c, buf, sizeof(buf));
+	assert_string_equal(buf, "login cache 10m idle / 2h max, client PINs allowed, no "
+	    "confirmation, pinentry 'pinentry' (60s), signing times within 1h of now");
+	config_free(&c);
+	load_ok(&c, "signing_time_skew = unlimited\n", NULL, 0);
+	config_describe(&c, buf, sizeof(buf));
+	assert_string_equal(buf, "login cache 10m idle / 2h max, client PINs allowed, no "
+	    "confirmation, pinentry 'pinentry' (60s), signing times of any date");
+	config_free(&c);
+	load_ok(&c, "pinentry = /usr/bin/pinentry-qt\npinentry_timeout = 90\n",
+	    "login_idle_ttl = unlimited\nlogin_max_ttl = 1d\n", 0);
 	memset(buf, 'x', sizeof(buf));
 	config_describe(&c, buf, 12);
 	assert_string_equal(buf, "login cache");

@@ -31,6 +31,33 @@ test_user_tightens(void **state)
 	config_free(&c);
 }
 
+/* signing_time_skew: a duration, 5 minutes by default; the user file only tightens it. */
+static void
+test_signing_time_skew(void **state)
+{
+	struct kysod_config c = { 0 };
+
+	(void)state;
+	load_ok(&c, "login_cache = yes\n", "log_level = info\n", 0);
+	assert_int_equal(c.signing_time_skew, 300);
+	config_free(&c);
+	load_ok(&c, "signing_time_skew = 1h\n", "signing_time_skew = 0\n", 0);
+	assert_int_equal(c.signing_time_skew, 0);
+	config_free(&c);
+	load_ok(&c, "signing_time_skew = unlimited\n", "signing_time_skew = 2d\n", 0);
+	assert_int_equal(c.signing_time_skew, 2 * 86400);
+	config_free(&c);
+	load_ok(&c, "signing_time_skew = 2m\n", "signing_time_skew = unlimited\n", 1);
+	assert_int_equal(c.signing_time_skew, 120);
+	assert_string_equal(c.warnings[0], fmt("%s line 1: signing_time_skew = unlimited "
+	    "ignored: it would loosen signing_time_skew = 2m set by %s line 1", user_file,
+	    admin_file));
+	config_free(&c);
+	load_ok(&c, "signing_time_skew = 10m\n", "signing_time_skew = 11m\n", 1);
+	assert_int_equal(c.signing_time_skew, 600);
+	config_free(&c);
+}
+
 static void
 test_user_cannot_loosen(void **state)
 {
@@ -268,6 +295,7 @@ main(void)
 		cmocka_unit_test(test_modules),
 		cmocka_unit_test(test_modules_user_restricts),
 		cmocka_unit_test(test_log_level),
+		cmocka_unit_test(test_signing_time_skew),
 		cmocka_unit_test(test_admin_env),
 	};
 

@@ -344,8 +344,8 @@ kyso_sign_digests(kyso_client *c, const kyso_sign_request *req,
 	*siglens = NULL;
 	if (req == NULL || digests == NULL || digest_len == 0 || digest_len > 64 || n == 0 ||
 	    n > 1000)
-		return kyso_set_error(c, KYSO_ERR_INVALID_ARG, "kyso_sign_digests takes a signing "
-		    "request and 1 to 1000 digests of 1 to 64 bytes");
+		return kyso_set_error(c, KYSO_ERR_INVALID_ARG, _("kyso_sign_digests takes a signing "
+		    "request and 1 to 1000 digests of 1 to 64 bytes"));
 	if ((p = json_object()) == NULL || (arr = json_array()) == NULL ||
 	    set_str(p, "certificate", req->certificate) || set_str(p, "algorithm", req->algorithm) ||
 	    set_str(p, "pin", req->pin != NULL ? secret_data(req->pin) : NULL) ||
@@ -374,8 +374,8 @@ kyso_sign_digests(kyso_client *c, const kyso_sign_request *req,
 	out = json_object_get(r, "signatures");
 	if (!json_is_array(out) || json_array_size(out) != n) {
 		json_decref(r);
-		return kyso_set_error(c, KYSO_ERR_PROTOCOL, "the agent did not send %zu signatures",
-		    n);
+		return kyso_set_error(c, KYSO_ERR_PROTOCOL, _("the agent did not send %zu "
+		    "signatures"), n);
 	}
 	*sigs = calloc(n, sizeof(**sigs));
 	*siglens = calloc(n, sizeof(**siglens));
@@ -391,14 +391,14 @@ kyso_sign_digests(kyso_client *c, const kyso_sign_request *req,
 	kyso_signatures_free(*sigs, *siglens, n);
 	*sigs = NULL;
 	*siglens = NULL;
-	return e == KYSO_ERR_NOMEM ? kyso_set_error(c, e, "out of memory") :
-	    kyso_set_error(c, KYSO_ERR_PROTOCOL, "the agent's signatures are not base64");
+	return e == KYSO_ERR_NOMEM ? kyso_set_error(c, e, _("out of memory")) :
+	    kyso_set_error(c, KYSO_ERR_PROTOCOL, _("the agent's signature is not base64"));
 nomem:
 	json_decref(arr);
 	if (p != NULL)
 		wipe_pin(p);
 	json_decref(p);
-	return kyso_set_error(c, KYSO_ERR_NOMEM, "out of memory");
+	return kyso_set_error(c, KYSO_ERR_NOMEM, _("out of memory"));
 }
 
 int

@@ -325,6 +325,7 @@ sign_method(struct agent *a, struct conn *c, json_t *p, struct reply *r, int man
 	static const char *const allowed_many[] = { "certificate", "algorithm", "digests",
 		"pin", "description", "signature_format", "origin", NULL };
 	const char *method = many ? "io.kyso.Agent.SignDigests" : "io.kyso.Agent.Sign";
+	char count[32] = "";
 	struct job_digests *m = NULL;
 	struct sign_params sp = { 0 };
 	unsigned char digest[64];
@@ -433,11 +434,12 @@ sign_method(struct agent *a, struct conn *c, json_t *p, struct reply *r, int man
 	sg->auth.protected_auth_path = !!(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH);
 	sg->always_auth = cert->always_auth;
 	sg->auth.logout_after = a->policy.no_login_cache;
-	log_info("client %lu (pid %ld, %s%s%s): sign %zu digest(s) with certificate %.16s (%s) "
-	    "on token '%s', %s; description: %.*s", c->serial, (long)c->pid, c->exe,
-	    c->origin[0] != '\0' ? ", for web page " : "", c->origin,
-	    sg->many != NULL ? sg->many->n : (size_t)1, cert->ci.id, cert->ci.subject,
-	    t->desc.label, alg->name,
+	if (sg->many != NULL)
+		snprintf(count, sizeof(count), " %zu digests", sg->many->n);
+	log_info("client %lu (pid %ld, %s%s%s): sign%s with certificate %.16s (%s) on token "
+	    "'%s', %s; description: %.*s", c->serial, (long)c->pid, c->exe,
+	    c->origin[0] != '\0' ? ", for web page " : "", c->origin, count, cert->ci.id,
+	    cert->ci.subject, t->desc.label, alg->name,
 	    sp.description != NULL ? utf8_prefix(sp.description, 200) : 6,
 	    sp.description != NULL ? sp.description : "(none)");
 	tokens_submit(t, j);

@@ -12,7 +12,8 @@
 tok_init "$T_DIR/tok" && tok_create pool && tok_key pool 01 ec:p256 pk ||
 	{ t_flunk "make the test token"; t_done; exit 1; }
 mock_env "$T_DIR/mock"
-agent_start --module "$MOCK_MODULE" || { t_flunk "start kysod"; t_done; exit 1; }
+agent_start --module "$MOCK_MODULE" --module-timeout 300s ||
+	{ t_flunk "start kysod"; t_done; exit 1; }
 t_match "auto: a token in a slot that is not removable gets four sessions" \
 	"token 'pool' .*: 4 session\(s\) at once" "$(cat "$T_DIR/kysod.log")"
 echo "$TOK_PIN" | $K login --token pool --pin-stdin >/dev/null 2>&1
@@ -24,20 +25,28 @@ wait_for() {
 	for _ in $(seq 1 600); do eval "$1" && return 0; sleep 0.05; done
 	return 1
 }
-signs_logged() { grep -c "sign 1 digest(s) with certificate" "$T_DIR/kysod.log"; }
+signs_logged() { grep -c "): sign with certificate" "$T_DIR/kysod.log"; }
 
 base=$(mock_calls C_Sign)
 logged=$(signs_logged)
 mock_rule 'C_Sign delay 60000 pool'
+# one after the other, each once the one before is at the token: four sessions, four
+# C_Sign calls at once (Signs queued together would be signed as a group instead)
 pids=()
-for i in 1 2 3 4 5 6; do
-	( $K sign --cert "$cert" --alg ecdsa-sha256 --in "$doc" --out "$T_DIR/sig.$i" \
-		2> "$T_DIR/err.$i"; echo $? > "$T_DIR/rc.$i" ) &
+sign_bg() {
+	( $K sign --cert "$cert" --alg ecdsa-sha256 --in "$doc" --out "$T_DIR/sig.$1" \
+		2> "$T_DIR/err.$1"; echo $? > "$T_DIR/rc.$1" ) &
 	pids+=($!)
+}
+for i in 1 2 3 4; do
+	sign_bg $i
+	wait_for '[ "$(mock_calls C_Sign)" -ge $((base + i)) ]' || break
 done
-t_ok "four C_Sign calls are at the token together (a session each)" \
-	wait_for '[ "$(mock_calls C_Sign)" -ge $((base + 4)) ]'
-t_ok "  ... and the agent has taken all six calls" \
+t_eq "four C_Sign calls are at the token together (a session each)" \
+	$((base + 4)) "$(mock_calls C_Sign)"
+sign_bg 5
+sign_bg 6
+t_ok "  ... and the agent has taken two more calls" \
 	wait_for '[ "$(signs_logged)" -ge $((logged + 6)) ]'
 t_eq "  ... the other two wait: no fifth C_Sign while the four sessions are busy" \
 	$((base + 4)) "$(mock_calls C_Sign)"
@@ -98,21 +107,20 @@ t_agent_stops
 # sessions_per_token = 1: one session, one C_Sign at a time
 echo "sessions_per_token = 1" >> "$XDG_CONFIG_HOME/kyso/kysod.conf"
 : > "$T_DIR/kysod.log"
-agent_start --module "$MOCK_MODULE" || { t_flunk "start kysod"; t_done; exit 1; }
+agent_start --module "$MOCK_MODULE" --module-timeout 300s ||
+	{ t_flunk "start kysod"; t_done; exit 1; }
 t_match "sessions_per_token = 1: one session" "token 'pool' .*: 1 session\(s\)$" \
 	"$(grep "token 'pool'" "$T_DIR/kysod.log")"
 echo "$TOK_PIN" | $K login --token pool --pin-stdin >/dev/null 2>&1
 base=$(mock_calls C_Sign)
 logged=$(signs_logged)
 mock_rule 'C_Sign delay 60000 pool'
-pids=()
-for i in 1 2; do
-	$K sign --cert "$cert" --alg ecdsa-sha256 --in "$doc" --out "$T_DIR/one.$i" \
-		2>/dev/null &
-	pids+=($!)
-done
-t_ok "the agent has taken both Signs" wait_for '[ "$(signs_logged)" -ge $((logged + 2)) ]'
-t_ok "  ... the first is at the token" wait_for '[ "$(mock_calls C_Sign)" -ge $((base + 1)) ]'
+$K sign --cert "$cert" --alg ecdsa-sha256 --in "$doc" --out "$T_DIR/one.1" 2>/dev/null &
+pids=($!)
+t_ok "the first Sign is at the token" wait_for '[ "$(mock_calls C_Sign)" -ge $((base + 1)) ]'
+$K sign --cert "$cert" --alg ecdsa-sha256 --in "$doc" --out "$T_DIR/one.2" 2>/dev/null &
+pids+=($!)
+t_ok "  ... the agent has taken the second" wait_for '[ "$(signs_logged)" -ge $((logged + 2)) ]'
 t_eq "  ... the second waits for it (one session)" $((base + 1)) "$(mock_calls C_Sign)"
 mock_unrule 'C_Sign delay'
 wait "${pids[@]}"

@@ -105,6 +105,7 @@ COMMON_SRCS += common/log.c
 COMMON_SRCS += common/origin.c
 COMMON_SRCS += common/procinfo.c
 COMMON_SRCS += common/rfc3339.c
+COMMON_SRCS += common/cpuload.c
 COMMON_SRCS += common/secret.c
 COMMON_SRCS += common/sockpath.c
 COMMON_SRCS += common/wire.c

@@ -508,20 +508,33 @@ agent_run(struct agent *a)
 		agent_serve(a);
 	while (!a->stop) {
 		long left = ready_by - agent_now_ms();
-		int n;
+		int n = 0, polled = 0;
 
-		/* a job in flight on a fast token ends sooner than a sleeping loop wakes up */
+		/*
+		 * A job in flight on a fast token ends sooner than a sleeping loop wakes up:
+		 * poll for it, and for the sockets meanwhile, so that other clients' calls
+		 * (which may share the token's sessions, or its fsync) are read at once, not
+		 * after the job in flight.
+		 */
 		if (a->serving && timeout != 0 && atomic_load(&a->done.inflight) > 0 &&
-		    atomic_load(&a->done.job_us) < LOOP_SPIN_MAX_US)
-			(void)spin_until(completions_ready, &a->done,
-			    atomic_load(&a->done.job_us) + 50);
+		    atomic_load(&a->done.job_us) < LOOP_SPIN_MAX_US) {
+			struct poll_state st = { a, ev, 64, 0 };
+
+			if (spin_until(agent_poll_once, &st, atomic_load(&a->done.job_us) + 50) &&
+			    st.n != 0) {
+				n = st.n;
+				polled = 1;
+			}
+		}
 		if (completions_ready(&a->done)) {
 			/* finished jobs are taken here: the eventfd is written only when the
 			 * loop sleeps (completions_sleep) */
 			agent_completions(a);
 			timeout = 0;  /* still look at the sockets, without sleeping */
 		}
-		n = agent_wait(a, ev, 64, a->serving ? timeout : left > 0 ? (int)left : 0, active);
+		if (!polled)
+			n = agent_wait(a, ev, 64, a->serving ? timeout : left > 0 ? (int)left : 0,
+			    active);
 		active = n > 0;
 
 		if (n < 0) {
@@ -611,6 +624,9 @@ agent_free(struct agent *a)
 	/* a thread left behind still points to its watcher and the completion queue: they
 	 * stay allocated until the process ends */
 	if (!left_behind) {
+		if (a->audit != NULL)
+			log_info("audit log: %llu record(s) written, %lu fsync(s)",
+			    audit_records(a->audit), audit_syncs(a->audit));
 		audit_close(a->audit);  /* a worker left behind may still write a record */
 		free(a->watch);
 		if (a->done.efd >= 0)

@@ -38,6 +38,7 @@ struct agent_policy {
 	long login_max_ttl;       /* seconds any login is kept; 0: no limit */
 	long signing_time_skew;   /* seconds a chosen CAdES signing_time may be from now
 	                           * (0: one); -1: no bound */
+	int sessions_per_token;   /* sessions (worker threads) per token; 0: auto */
 	const char *audit_path;   /* the audit log; NULL: none */
 	const char *origin;       /* where the policy was read, for PolicyDenied messages */
 	/* web pages (web.h): the origins and patterns allowed (normalised, origin.h), whether

@@ -29,6 +29,7 @@
 /* a line can hold every field escaped (6 bytes for one): far more than requests allow */
 #define AUDIT_LINE_MAX (1024 * 1024)
 #define MESSAGE_DESCRIPTION_MAX 200  /* the journal's MESSAGE shows this much of it */
+#define AUDIT_EPOCHS 16
 
 struct audit_log {
 	pthread_mutex_t mu;
@@ -37,6 +38,26 @@ struct audit_log {
 	dev_t dev;
 	ino_t ino;
 	int need_dirsync;           /* the file was created: its directory entry is not synced */
+	/*
+	 * Group commit: records are numbered as they are written; a record that must be
+	 * durable waits until synced reaches its number. One thread at a time (the leader)
+	 * runs fsync, unlocked, for every record written so far; the others wait on
+	 * synced_cv and find their record covered by it, or lead the next round.
+	 */
+	pthread_cond_t synced_cv;
+	unsigned long long written; /* records appended (each one write) */
+	unsigned long long synced;  /* records known durable (a prefix of those written) */
+	size_t unsynced_bytes;      /* bytes of the records written after the last sync */
+	int syncing;                /* a leader is in fsync: l->fd stays open meanwhile */
+	/*
+	 * A sync that fails cuts every record written since the last good one off the file
+	 * and ends an epoch; a record of epoch e was cut iff its number is above cut_lo[e]
+	 * (the synced count then). A waiter more than AUDIT_EPOCHS failures behind fails.
+	 */
+	unsigned long epoch;
+	unsigned long long cut_lo[AUDIT_EPOCHS];
+	int sync_errno;             /* why the last failed sync failed */
+	unsigned long syncs;        /* fsync rounds (audit_syncs) */
 	long journal_checked;       /* CLOCK_MONOTONIC s of the last look for journald */
 	int journal_absent;         /* no journald socket at that look */
 	unsigned journal_failures;
@@ -121,6 +142,79 @@ open_file(struct audit_log *l, int *created, char *err, size_t errlen)
 	return fd;
 }
 
+static int sync_dir(const char *dir);
+
+/*
+ * One group-commit round on l->fd (l->mu held, no round running): syncs every record
+ * written so far, unlocked, so that more records can be appended meanwhile (they wait
+ * for the next round). On failure those records are cut off the file (see audit_log),
+ * the epoch ends and the file is closed (opened anew for the next record). Wakes the
+ * waiters. Returns 0 or an errno.
+ */
+static int
+sync_round(struct audit_log *l)
+{
+	unsigned long long target = l->written;
+	size_t bytes = l->unsynced_bytes;
+	int fd = l->fd, dirsync = l->need_dirsync, e = 0;
+	struct stat st;
+
+	l->syncing = 1;
+	l->syncs++;
+	pthread_mutex_unlock(&l->mu);
+	if (fsync(fd) != 0)
+		e = errno;
+	else if (dirsync && sync_dir(l->dir) != 0)
+		e = errno;
+	pthread_mutex_lock(&l->mu);
+	l->syncing = 0;
+	if (e == 0) {
+		l->synced = target;
+		l->unsynced_bytes -= bytes;
+		if (dirsync)
+			l->need_dirsync = 0;
+	} else {
+		/* everything not durable goes: also what was appended during the round */
+		int cut = fstat(fd, &st) == 0 ? 0 : errno;
+
+		if (cut == 0 && st.st_size < (off_t)l->unsynced_bytes)
+			cut = ESPIPE;
+		if (cut == 0 && ftruncate(fd, st.st_size - (off_t)l->unsynced_bytes) != 0)
+			cut = errno;
+		if (cut != 0)
+			log_error("cannot cut the unsynced records off the audit log %s: %s",
+			    l->path, strerror(cut));
+		log_error("cannot sync the audit log %s: %s; %llu record(s) taken back",
+		    l->path, strerror(e), l->written - l->synced);
+		l->cut_lo[l->epoch % AUDIT_EPOCHS] = l->synced;
+		l->epoch++;
+		l->synced = l->written;
+		l->unsynced_bytes = 0;
+		l->sync_errno = e;
+		close(fd);
+		l->fd = -1;
+	}
+	pthread_cond_broadcast(&l->synced_cv);
+	return e;
+}
+
+/*
+ * Closes l->fd (l->mu held): after the round in progress, and after a round of its own
+ * for records not yet synced, so that no record waits on a descriptor that is gone.
+ */
+static void
+fd_drop(struct audit_log *l)
+{
+	while (l->syncing)
+		pthread_cond_wait(&l->synced_cv, &l->mu);
+	if (l->fd < 0)
+		return;
+	if (l->synced < l->written && sync_round(l) != 0)
+		return;  /* closed by the failed round */
+	close(l->fd);
+	l->fd = -1;
+}
+
 /*
  * The open file for the next record: the one kept open while the path still names it
  * (one lstat instead of open and close per record); else the path is opened anew, so
@@ -136,8 +230,7 @@ file_fd(struct audit_log *l, int *created, char *err, size_t errlen)
 	if (l->fd >= 0) {
 		if (lstat(l->path, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino)
 			return l->fd;
-		close(l->fd);
-		l->fd = -1;
+		fd_drop(l);  /* rotated or replaced: its records synced first */
 	}
 	if ((fd = open_file(l, created, err, errlen)) < 0)
 		return -1;
@@ -186,6 +279,7 @@ audit_open(const char *path, struct audit_log **out, char *err, size_t errlen)
 	if (l->dir == NULL)
 		goto nomem;
 	pthread_mutex_init(&l->mu, NULL);
+	pthread_cond_init(&l->synced_cv, NULL);
 	l->fd = -1;
 	if ((fd = open_file(l, &created, err, errlen)) < 0) {
 		audit_close(l);
@@ -209,9 +303,13 @@ audit_close(struct audit_log *l)
 {
 	if (l == NULL)
 		return;
-	if (l->fd >= 0)
-		close(l->fd);
+	if (l->fd >= 0) {
+		pthread_mutex_lock(&l->mu);
+		fd_drop(l);
+		pthread_mutex_unlock(&l->mu);
+	}
 	pthread_mutex_destroy(&l->mu);
+	pthread_cond_destroy(&l->synced_cv);
 	free(l->path);
 	free(l->dir);
 	free(l);
@@ -293,14 +391,18 @@ build_line(const struct audit_record *r, const char *when, const char *digest)
 /* ---- the file ---- */
 
 /*
- * Appends line in one write; cut back on any failure. 0, or -1 with err. Where the line
- * began is learnt only when it must be cut back (the file's size then, less what was
- * written of it): no fstat on the path of every record.
+ * Appends line in one write (l->mu held); cut back on any failure. With sync, returns
+ * only once the line is durable: group commit (sync_round), so records appended by
+ * several threads at once share one fsync. 0, or -1 with err. Where the line began is
+ * learnt only when it must be cut back (the file's size then, less what was written of
+ * it): no fstat on the path of every record.
  */
 static int
 append(struct audit_log *l, const char *line, int sync, char *err, size_t errlen)
 {
 	size_t len = strlen(line), written = 0;
+	unsigned long long mine;
+	unsigned long my_epoch;
 	struct stat st;
 	int fd, created, e = 0;
 	ssize_t n;
@@ -317,31 +419,63 @@ append(struct audit_log *l, const char *line, int sync, char *err, size_t errlen
 		n = write(fd, line + written, len - written);
 		e = n < 0 ? errno : EIO;
 		written += n > 0 ? (size_t)n : 0;
-	} else if (sync && fsync(fd) != 0) {
-		e = errno;
-	} else if (sync && l->need_dirsync) {
-		if (sync_dir(l->dir) != 0)
-			e = errno;
-		else
-			l->need_dirsync = 0;
 	}
-	if (e != 0 && written > 0) {
-		int cut = fstat(fd, &st) == 0 ? 0 : errno;
+	if (e != 0) {
+		int cut = 0;
 
-		if (cut == 0 && st.st_size < (off_t)written)
-			cut = ESPIPE;  /* the file was cut meanwhile: nothing to cut */
-		if (cut == 0 && ftruncate(fd, st.st_size - (off_t)written) != 0)
-			cut = errno;
-		if (cut != 0)
-			log_error("cannot cut the failed record off the audit log %s: %s",
-			    l->path, strerror(cut));
+		if (written > 0) {
+			cut = fstat(fd, &st) == 0 ? 0 : errno;
+			if (cut == 0 && st.st_size < (off_t)written)
+				cut = ESPIPE;  /* the file was cut meanwhile: nothing to cut */
+			if (cut == 0 && ftruncate(fd, st.st_size - (off_t)written) != 0)
+				cut = errno;
+			if (cut != 0)
+				log_error("cannot cut the failed record off the audit log %s: %s",
+				    l->path, strerror(cut));
+		}
+		fd_drop(l);  /* opened anew for the next record; others' records synced */
+		fail(err, errlen, "cannot write the audit log %s: %s", l->path, strerror(e));
+		return -1;
 	}
-	if (e == 0)
+	mine = ++l->written;
+	my_epoch = l->epoch;
+	l->unsynced_bytes += len;
+	if (!sync)
 		return 0;
-	close(fd);  /* opened anew for the next record */
-	l->fd = -1;
-	fail(err, errlen, "cannot write the audit log %s: %s", l->path, strerror(e));
+	while (l->epoch == my_epoch && l->synced < mine) {
+		if (l->syncing)
+			pthread_cond_wait(&l->synced_cv, &l->mu);
+		else
+			(void)sync_round(l);
+	}
+	if (l->epoch == my_epoch ||
+	    (l->epoch - my_epoch <= AUDIT_EPOCHS && mine <= l->cut_lo[my_epoch % AUDIT_EPOCHS]))
+		return 0;
+	fail(err, errlen, "cannot write the audit log %s: %s", l->path,
+	    strerror(l->epoch - my_epoch <= AUDIT_EPOCHS ? l->sync_errno : EIO));
 	return -1;
+}
+
+unsigned long
+audit_syncs(struct audit_log *l)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&l->mu);
+	n = l->syncs;
+	pthread_mutex_unlock(&l->mu);
+	return n;
+}
+
+unsigned long long
+audit_records(struct audit_log *l)
+{
+	unsigned long long n;
+
+	pthread_mutex_lock(&l->mu);
+	n = l->written;
+	pthread_mutex_unlock(&l->mu);
+	return n;
 }
 
 /* ---- the journal ---- */
@@ -522,6 +656,73 @@ audit_journal_error(struct audit_log *l, char *buf, size_t len)
 }
 
 /* ---- a record ---- */
+
+int
+audit_write_many(struct audit_log *l, const struct audit_record *r, size_t n, int sync,
+    char *err, size_t errlen)
+{
+	char when[40], digest[129], why[384];
+	const char *result, *message;
+	struct kbuf all;
+	int rc = 0, e = KYSO_OK;
+
+	if (n == 1)
+		return audit_write(l, r, sync, err, errlen);
+	if (l == NULL || r == NULL || n == 0) {
+		fail(err, errlen, "audit records are missing");
+		return KYSO_ERR_INVALID_ARG;
+	}
+	kbuf_init(&all, AUDIT_LINE_MAX * 16);  /* bounded by the request, under 1 MiB */
+	for (size_t i = 0; i < n && e == KYSO_OK; i++) {
+		char *line;
+
+		if (r[i].result == NULL || r[i].result[0] == '\0') {
+			fail(err, errlen, "an audit record needs a result");
+			kbuf_free(&all);
+			return KYSO_ERR_INVALID_ARG;
+		}
+		format_time(&r[i].when, when, sizeof(when));
+		digest[0] = '\0';
+		if (r[i].digest != NULL && r[i].digest_len > 0)
+			hex_encode(r[i].digest, r[i].digest_len > 64 ? 64 : r[i].digest_len, digest);
+		if ((line = build_line(&r[i], when, digest)) == NULL)
+			e = KYSO_ERR_NOMEM;
+		else
+			e = kbuf_append(&all, line, strlen(line));
+		free(line);
+	}
+	if (e == KYSO_OK)
+		e = kbuf_append(&all, "", 1);
+	if (e != KYSO_OK) {
+		kbuf_free(&all);
+		fail(err, errlen, "cannot write the audit log %s: out of memory", l->path);
+		return KYSO_ERR_NOMEM;
+	}
+	/* one write of every line (whole lines or none), one sync */
+	pthread_mutex_lock(&l->mu);
+	rc = append(l, (const char *)all.data, sync, err, errlen);
+	pthread_mutex_unlock(&l->mu);
+	kbuf_free(&all);
+	if (journal_present(l)) {
+		for (size_t i = 0; i < n; i++) {
+			result = r[i].result;
+			message = r[i].message;
+			if (rc != 0 && strcmp(result, "granted") == 0) {
+				result = kyso_err_varlink(KYSO_ERR_AUDIT);
+				snprintf(why, sizeof(why), "%s: %s", kyso_strerror(KYSO_ERR_AUDIT),
+				    err != NULL && errlen > 0 ? err : "");
+				message = why;
+			}
+			format_time(&r[i].when, when, sizeof(when));
+			digest[0] = '\0';
+			if (r[i].digest != NULL && r[i].digest_len > 0)
+				hex_encode(r[i].digest, r[i].digest_len > 64 ? 64 : r[i].digest_len,
+				    digest);
+			journal_send(l, &r[i], when, digest, result, message);
+		}
+	}
+	return rc == 0 ? KYSO_OK : KYSO_ERR_AUDIT;
+}
 
 int
 audit_write(struct audit_log *l, const struct audit_record *r, int sync, char *err,

@@ -111,7 +111,11 @@ int audit_open(const char *path, struct audit_log **out, char *err, size_t errle
 
 /*
  * Appends r as one line (see above) and sends it to the journal; thread-safe. With sync,
- * the file is fsync'ed before returning (and its directory after the file was created).
+ * returns only once the line is durable: the file is fsync'ed (and its directory after
+ * the file was created). Group commit: the records that threads append while one fsync
+ * runs are made durable together by the next one, so N signatures in flight at once cost
+ * about two fsyncs, not N; each call still returns only after its own line was synced.
+ * A failed sync takes back (cuts off) every record not yet durable: their calls fail.
  * Returns KYSO_OK, or KYSO_ERR_AUDIT when the line could not be written (or synced), with
  * a sentence naming the file and the system error in err: then no part of it is left in
  * the file, and a signature must not be given out. KYSO_ERR_INVALID_ARG if r->result is
@@ -119,6 +123,19 @@ int audit_open(const char *path, struct audit_log **out, char *err, size_t errle
  */
 int audit_write(struct audit_log *l, const struct audit_record *r, int sync, char *err,
     size_t errlen);
+
+/*
+ * Appends the n records r[0..n-1] as audit_write does, in one write (all lines or none)
+ * and with sync one fsync: a batch of signatures costs one. Returns as audit_write.
+ */
+int audit_write_many(struct audit_log *l, const struct audit_record *r, size_t n, int sync,
+    char *err, size_t errlen);
+
+/* Returns how many fsync rounds l has run (the group commit's figure, for tests). */
+unsigned long audit_syncs(struct audit_log *l);
+
+/* Returns how many records l has appended since it was opened. */
+unsigned long long audit_records(struct audit_log *l);
 
 /*
  * How sending to the journal went: returns how many records could not be sent (0: none

@@ -33,10 +33,10 @@
 enum key {
 	K_LOGIN_CACHE, K_IDLE_TTL, K_MAX_TTL, K_CLIENT_PIN, K_CONFIRM, K_PINENTRY,
 	K_PINENTRY_TIMEOUT, K_MODULES, K_LOG_LEVEL, K_AUDIT_LOG, K_WEB_ORIGINS, K_WEB_UNKNOWN,
-	K_SIGNING_TIME_SKEW, K_COUNT
+	K_SIGNING_TIME_SKEW, K_SESSIONS, K_COUNT
 };
 enum type { T_BOOL, T_TTL, T_TIMEOUT, T_PROGRAM, T_PATH, T_MODULES, T_LEVEL, T_ORIGINS,
-	T_ASK };
+	T_ASK, T_COUNT };
 /* what the user file may do to a key the admin file set (R_LIST: keep the user's entries
  * the admin's list covers) */
 enum rule { R_AND, R_OR, R_MIN, R_FIXED, R_LIST, R_OVERRIDE };
@@ -63,6 +63,8 @@ static const struct keydef {
 	[K_WEB_UNKNOWN] = { "web_origins_unknown", T_ASK, R_AND, F(web_origins_ask), 0 },
 	[K_SIGNING_TIME_SKEW] = { "signing_time_skew", T_TTL, R_MIN, F(signing_time_skew),
 	    0 },
+	/* the user may lower it, not raise it ("auto" counts as unlimited) */
+	[K_SESSIONS] = { "sessions_per_token", T_COUNT, R_MIN, F(sessions_per_token), 0 },
 };
 #define FIELD(c, k, type) ((type *)((char *)(c) + keys[k].field))
 
@@ -168,6 +170,24 @@ parse_bool(struct parse *p, const char *key, const char *v, long *out)
 			return *out = (long)(i % 2), 1;
 	return fail(p, KYSO_ERR_INVALID_ARG, "%s: '%s' is not a boolean (use yes or no, true or "
 	    "false, on or off, 1 or 0)", key, v);
+}
+
+/* "auto" (CONFIG_UNLIMITED) or 1..CONFIG_SESSIONS_MAX */
+static int
+parse_count(struct parse *p, const char *key, const char *v, long *out)
+{
+	char *end;
+	long n;
+
+	if (strcasecmp(v, "auto") == 0)
+		return *out = CONFIG_UNLIMITED, 1;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (v[0] >= '0' && v[0] <= '9' && *end == '\0' && errno == 0 && n >= 1 &&
+	    n <= CONFIG_SESSIONS_MAX)
+		return *out = n, 1;
+	return fail(p, KYSO_ERR_INVALID_ARG, "%s: '%s' is not 'auto' or a number of sessions "
+	    "from 1 to %d", key, v, CONFIG_SESSIONS_MAX);
 }
 
 static int
@@ -353,6 +373,7 @@ handler(void *user, const char *section, const char *name, const char *value)
 	case T_BOOL: return parse_bool(p, name, value, &l->v[k]);
 	case T_TTL: return parse_time(p, name, value, &l->v[k], 1);
 	case T_TIMEOUT: return parse_time(p, name, value, &l->v[k], 0);
+	case T_COUNT: return parse_count(p, name, value, &l->v[k]);
 	case T_MODULES: return parse_modules(p, value);
 	case T_ORIGINS: return parse_origins(p, value);
 	case T_ASK:
@@ -472,7 +493,7 @@ put(struct kysod_config *c, struct layer *l, int k, int admin)
 {
 	switch (keys[k].type) {
 	case T_BOOL: case T_LEVEL: case T_ASK: *FIELD(c, k, int) = (int)l->v[k]; break;
-	case T_TTL: case T_TIMEOUT: *FIELD(c, k, long) = l->v[k]; break;
+	case T_TTL: case T_TIMEOUT: case T_COUNT: *FIELD(c, k, long) = l->v[k]; break;
 	case T_MODULES: take_modules(c, &l->modules); break;
 	case T_ORIGINS: take_origins(c, &l->origins); break;
 	default:
@@ -499,6 +520,12 @@ show(int k, long v, char *buf, size_t len)
 		return v ? "yes" : "no";
 	if (keys[k].type == T_ASK)
 		return v ? "ask" : "deny";
+	if (keys[k].type == T_COUNT) {
+		if (v == CONFIG_UNLIMITED)
+			return "auto";
+		snprintf(buf, len, "%ld", v);
+		return buf;
+	}
 	config_format_duration(v, buf, len);
 	return buf;
 }
@@ -607,6 +634,7 @@ config_defaults(struct kysod_config *c)
 	c->signing_time_skew = CONFIG_SIGNING_TIME_SKEW_DEFAULT;
 	c->client_pin = 1;
 	c->pinentry_timeout = 60;
+	c->sessions_per_token = CONFIG_UNLIMITED;  /* auto */
 	c->log_level = LOG_LVL_INFO;
 	c->pinentry = strdup("pinentry");
 	return c->pinentry != NULL ? KYSO_OK : KYSO_ERR_NOMEM;

@@ -33,6 +33,7 @@
 #define CONFIG_SIGNING_TIME_SKEW_DEFAULT 300L /* seconds: signing_time_skew = 5m */
 #define CONFIG_MAX_DURATION (30L * 86400)   /* the longest finite duration: 30 days */
 #define CONFIG_PINENTRY_NONE "none"         /* pinentry value: never show a dialog */
+#define CONFIG_SESSIONS_MAX 16              /* sessions_per_token's largest value */
 
 /* config_load flags */
 #define CONFIG_USER_REQUIRED 1u   /* the user file was named (--config): missing is an error */
@@ -66,6 +67,11 @@ struct kysod_config {
 
 	int log_level;                /* enum log_level; default LOG_LVL_INFO */
 	int log_level_set;            /* a file set it (the command line still wins) */
+
+	/* Sessions (and worker threads) per token: CONFIG_UNLIMITED for "auto" (the default:
+	 * from the token's slot flags and ulMaxSessionCount, worker_lanes_auto), else
+	 * 1..CONFIG_SESSIONS_MAX. */
+	long sessions_per_token;
 
 	char *audit_log;              /* absolute path; NULL: the default (audit.h) */
 	int audit_log_fixed;          /* the admin file set it */

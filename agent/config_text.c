@@ -76,6 +76,9 @@ config_describe(const struct kysod_config *c, char *buf, size_t len)
 		snprintf(buf + n, len - n, ", pinentry '%s' (%s%s)", c->pinentry, pt,
 		    c->pinentry_fixed ? ", fixed" : "");
 	n = strlen(buf);
+	if (c->sessions_per_token != CONFIG_UNLIMITED)
+		snprintf(buf + n, len - n, ", %ld session(s) per token", c->sessions_per_token);
+	n = strlen(buf);
 	if (c->modules_set)
 		snprintf(buf + n, len - n, ", %zu module(s) allowed", c->nmodules);
 	n = strlen(buf);

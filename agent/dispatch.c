@@ -30,6 +30,7 @@ static const struct {
 	{ "io.kyso.Agent.SignDocuments", method_sign_documents },
 	{ "io.kyso.Agent.ListWebOrigins", method_list_web_origins },
 	{ "io.kyso.Agent.ForgetWebOrigins", method_forget_web_origins },
+	{ "io.kyso.Agent.SignDigests", method_sign_digests },
 };
 
 static const char *const interfaces[] = { "org.varlink.service", "io.kyso.Agent" };

@@ -46,6 +46,15 @@ enum dispatch_result method_sign(struct agent *a, struct conn *c, json_t *p,
     struct reply *r);
 enum dispatch_result method_list_modules(struct agent *a, struct conn *c, json_t *p,
     struct reply *r);
+/*
+ * io.kyso.Agent.SignDigests: up to SIGN_DIGESTS_MAX digests signed with one key in one
+ * job (one consent, one write and one fsync of their records); all or nothing. Returns as
+ * method_sign.
+ */
+#define SIGN_DIGESTS_MAX 1000
+enum dispatch_result method_sign_digests(struct agent *a, struct conn *c, json_t *p,
+    struct reply *r);
+
 enum dispatch_result method_sign_documents(struct agent *a, struct conn *c, json_t *p,
     struct reply *r);
 

@@ -42,6 +42,46 @@ job_sign_clear(struct job_sign *s)
 	if (s->sig != NULL)
 		explicit_bzero(s->sig, s->siglen);
 	free(s->sig);
+	job_digests_free(s->many);
+	s->many = NULL;
+}
+
+void
+job_digests_free(struct job_digests *m)
+{
+	if (m == NULL)
+		return;
+	for (size_t i = 0; m->sig != NULL && i < m->n; i++) {
+		if (m->sig[i] != NULL)
+			explicit_bzero(m->sig[i], m->siglen[i]);
+		free(m->sig[i]);
+	}
+	if (m->in != NULL)
+		explicit_bzero(m->in, m->n * (19 + 64));
+	free(m->in);
+	free(m->digest);
+	free(m->sig);
+	free(m->siglen);
+	free(m);
+}
+
+struct job_digests *
+job_digests_new(size_t n)
+{
+	struct job_digests *m = calloc(1, sizeof(*m));
+
+	if (m == NULL)
+		return NULL;
+	m->n = n;
+	m->in = calloc(n, 19 + 64);
+	m->digest = calloc(n, sizeof(*m->digest));
+	m->sig = calloc(n, sizeof(*m->sig));
+	m->siglen = calloc(n, sizeof(*m->siglen));
+	if (m->in == NULL || m->digest == NULL || m->sig == NULL || m->siglen == NULL) {
+		job_digests_free(m);
+		return NULL;
+	}
+	return m;
 }
 
 void

@@ -116,6 +116,22 @@ struct job_logout {
 	struct fanout *fanout;      /* Lock(): counts the outstanding logouts; NULL if none */
 };
 
+/*
+ * SignDigests: a JOB_SIGN of several digests. The first one's input is the job's req (its
+ * login, dialogs and checks are a Sign's); the others are signed after it on the same
+ * session, and every one gets its audit record, all written together and synced once.
+ */
+struct job_digests {
+	size_t n;                   /* the digests, the first one included */
+	unsigned char *in;          /* the mechanism's input for each (DigestInfo, digest),
+	                             * in_len bytes each, one after another */
+	size_t in_len;              /* the same for all (at most 19 + 64) */
+	unsigned char (*digest)[64];   /* each digest, for its record */
+	size_t digest_len;
+	unsigned char **sig;        /* each signature (the first moved here from sig) */
+	size_t *siglen;
+};
+
 /* JOB_SIGN, and the signature of a JOB_DOCUMENT */
 struct job_sign {
 	struct job_auth auth;
@@ -133,6 +149,7 @@ struct job_sign {
 	int ecdsa_der;              /* convert raw r||s to DER */
 	unsigned char *sig;         /* the signature (a document's: the whole CMS) */
 	size_t siglen;
+	struct job_digests *many;   /* SignDigests; NULL for one signature */
 };
 
 /* JOB_DOCUMENT: a signature of the document's signed attributes, and the document */
@@ -228,6 +245,12 @@ job_initial(const struct job *j)
 	return (j->kind == JOB_SCAN && j->u.scan.initial) ||
 	    (j->kind == JOB_MODSCAN && j->u.modscan.initial);
 }
+
+/* Returns a new job_digests for n digests (zeroed arrays), or NULL on ENOMEM. */
+struct job_digests *job_digests_new(size_t n);
+
+/* Frees m, wiping its inputs and signatures; NULL is allowed. */
+void job_digests_free(struct job_digests *m);
 
 /* Returns a new zeroed job of kind, or NULL on ENOMEM. */
 struct job *job_new(enum job_kind kind);

@@ -261,6 +261,8 @@ policy_from_config(const struct kysod_config *cfg, const char *user_path,
 	p->no_login_cache = !cfg->login_cache || cfg->login_idle_ttl == 0 ||
 	    cfg->login_max_ttl == 0;
 	p->login_idle_ttl = cfg->login_idle_ttl == CONFIG_UNLIMITED ? 0 : cfg->login_idle_ttl;
+	p->sessions_per_token = cfg->sessions_per_token == CONFIG_UNLIMITED ? 0 :
+	    (int)cfg->sessions_per_token;
 	p->login_max_ttl = cfg->login_max_ttl == CONFIG_UNLIMITED ? 0 : cfg->login_max_ttl;
 	p->signing_time_skew = cfg->signing_time_skew == CONFIG_UNLIMITED ? -1 :
 	    cfg->signing_time_skew;

@@ -1,6 +1,10 @@
-/* methods_sign.c — io.kyso.Agent.Sign: validate, plan the mechanism, hand to the worker. */
+/*
+ * methods_sign.c — io.kyso.Agent.Sign and SignDigests (many digests, one job): validate,
+ * plan the mechanism, hand to the worker.
+ */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "agent.h"
 #include "conn.h"
@@ -173,11 +177,10 @@ sign_refused_digest(const struct sign_params *sp, const struct alg *alg,
  * keeps: the data's hash when the client sent data), and the token's last PIN failure.
  */
 static int
-sign_request_info(struct agent *a, struct conn *c, const struct sign_params *sp,
-    const struct cert *cert, struct job_sign *sg)
+sign_request_info(struct agent *a, struct conn *c, const char *method,
+    const struct sign_params *sp, const struct cert *cert, struct job_sign *sg)
 {
-	struct request_info *ri = request_info_new(a, c, "io.kyso.Agent.Sign",
-	    sp->description);
+	struct request_info *ri = request_info_new(a, c, method, sp->description);
 	unsigned bits;
 
 	if (ri == NULL || (ri->subject = strdup(cert->ci.subject)) == NULL) {
@@ -232,9 +235,98 @@ sign_input(struct job_sign *sg, struct sign_params *sp, const struct alg_plan *p
 	return KYSO_OK;
 }
 
+/*
+ * SignDigests' digests: each decoded into m (all of the length the first has), the first
+ * also into sp->digest for the checks a Sign makes. Returns KYSO_OK, or an error in r
+ * naming digests[i].
+ */
+static int
+digests_read(json_t *arr, struct sign_params *sp, struct job_digests **out, struct reply *r)
+{
+	size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
+	struct job_digests *m;
+	char name[32];
+
+	*out = NULL;
+	if (n == 0 || n > SIGN_DIGESTS_MAX) {
+		reply_invalid(r, "digests", "digests must be an array of 1 to %d base64 digests",
+		    SIGN_DIGESTS_MAX);
+		return KYSO_ERR_INVALID_PARAMETER;
+	}
+	if ((m = job_digests_new(n)) == NULL) {
+		reply_fail(r, KYSO_ERR_NOMEM, NULL, NULL);
+		return KYSO_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *s = json_string_value(json_array_get(arr, i));
+		unsigned char *raw = NULL;
+		size_t len = 0;
+
+		snprintf(name, sizeof(name), "digests[%zu]", i);
+		if (s == NULL || strlen(s) > 128 || b64_decode(s, &raw, &len) != KYSO_OK ||
+		    len == 0 || len > 64 || (i > 0 && len != m->digest_len)) {
+			free(raw);
+			job_digests_free(m);
+			reply_invalid(r, name, "%s must be a base64 digest%s", name, i > 0 ?
+			    " as long as digests[0]" : " (at most 64 bytes)");
+			return KYSO_ERR_INVALID_PARAMETER;
+		}
+		memcpy(m->digest[i], raw, len);
+		m->digest_len = len;
+		if (i == 0) {
+			sp->digest = raw;
+			sp->digest_len = len;
+		} else {
+			free(raw);
+		}
+	}
+	*out = m;
+	return KYSO_OK;
+}
+
+/* The mechanism's input for each digest of m (as sign_input makes the first's). */
+static void
+digests_inputs(struct job_digests *m, const struct alg *alg, const struct alg_plan *plan)
+{
+	unsigned char one[19 + 64];
+
+	m->in_len = plan->input == INPUT_DIGEST_INFO ? alg_digest_info(alg->hash_bits,
+	    m->digest[0], m->digest_len, one) : m->digest_len;
+	for (size_t i = 0; i < m->n; i++) {
+		unsigned char *in = m->in + i * m->in_len;
+
+		if (plan->input == INPUT_DIGEST_INFO)
+			(void)alg_digest_info(alg->hash_bits, m->digest[i], m->digest_len, in);
+		else
+			memcpy(in, m->digest[i], m->digest_len);
+	}
+	explicit_bzero(one, sizeof(one));
+}
+
+static enum dispatch_result sign_method(struct agent *a, struct conn *c, json_t *p,
+    struct reply *r, int many);
+
 enum dispatch_result
 method_sign(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 {
+	return sign_method(a, c, p, r, 0);
+}
+
+enum dispatch_result
+method_sign_digests(struct agent *a, struct conn *c, json_t *p, struct reply *r)
+{
+	return sign_method(a, c, p, r, 1);
+}
+
+/* Sign, or with many SignDigests (one job, one consent, one write and fsync of records). */
+static enum dispatch_result
+sign_method(struct agent *a, struct conn *c, json_t *p, struct reply *r, int many)
+{
+	static const char *const allowed_many[] = { "certificate", "algorithm", "digests",
+		"pin", "description", "signature_format", "origin", NULL };
+	const char *method = many ? "io.kyso.Agent.SignDigests" : "io.kyso.Agent.Sign";
+	char count[32] = "";
+	struct job_digests *m = NULL;
 	struct sign_params sp = { 0 };
 	unsigned char digest[64];
 	const char *dalg = NULL;
@@ -247,21 +339,40 @@ method_sign(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 	struct job_sign *sg;
 	int e;
 
-	if (sign_read_params(a, p, &sp, r) != KYSO_OK)
+	if (many) {
+		if (params_only(p, allowed_many, r) != KYSO_OK ||
+		    params_string(p, "certificate", 1, 1024, &sp.certificate, r) != KYSO_OK ||
+		    params_string(p, "algorithm", 1, 64, &sp.algorithm, r) != KYSO_OK ||
+		    params_string(p, "description", 0, 1024, &sp.description, r) != KYSO_OK ||
+		    params_string(p, "signature_format", 0, 16, &sp.format, r) != KYSO_OK ||
+		    pin_param(a, p, &sp.pin, r) != KYSO_OK ||
+		    digests_read(json_object_get(p, "digests"), &sp, &m, r) != KYSO_OK)
+			goto done;
+		if (sp.format != NULL && strcmp(sp.format, "der") != 0 &&
+		    strcmp(sp.format, "raw") != 0) {
+			reply_invalid(r, "signature_format", "signature_format must be 'der' or "
+			    "'raw'");
+			goto done;
+		}
+	} else if (sign_read_params(a, p, &sp, r) != KYSO_OK) {
 		goto done;
+	}
 	/* a web page's call: its origin decides first, so that a page refused learns
 	 * nothing about the certificates */
-	switch (web_gate(a, c, p, method_sign, WEB_AUDIT_SIGN, r)) {
+	switch (web_gate(a, c, p, many ? method_sign_digests : method_sign, WEB_AUDIT_SIGN,
+	    r)) {
 	case WEB_GATE_PASS:
 		break;
 	case WEB_GATE_DONE:
 		goto done;
 	case WEB_GATE_PENDING:
 		sign_params_free(&sp);
+		job_digests_free(m);
 		return DISPATCH_PENDING;
 	}
-	if (sign_check(a, &sp, &cert, &alg, r) != KYSO_OK)
+	if (sign_check(a, &sp, &cert, &alg, r) != KYSO_OK) {
 		goto done;
+	}
 	t = cert->token;
 	if (alg_plan(alg, cert->ci.key_type, t->desc.mechs, sp.data != NULL, &plan) !=
 	    KYSO_OK) {
@@ -284,10 +395,25 @@ method_sign(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 	}
 	sg = &j->u.sign;
 	sg->alg = alg;
-	if ((e = sign_request_info(a, c, &sp, cert, sg)) != KYSO_OK ||
+	if ((e = sign_request_info(a, c, method, &sp, cert, sg)) != KYSO_OK ||
 	    (e = sign_input(sg, &sp, &plan)) != KYSO_OK) {
 		reply_fail(r, e, NULL, NULL);
 		goto done;
+	}
+	if (m != NULL) {
+		struct request_info *ri = sg->auth.ri;
+		unsigned char id[8];
+
+		digests_inputs(m, alg, &plan);
+		/* the dialogs say how many; the records share a batch id */
+		ri->doc_count = m->n;
+		if (getrandom(id, sizeof(id), 0) != (ssize_t)sizeof(id)) {
+			reply_fail(r, KYSO_ERR_INTERNAL, NULL, NULL);
+			goto done;
+		}
+		hex_encode(id, sizeof(id), ri->batch_id);
+		sg->many = m;
+		m = NULL;
 	}
 	memcpy(sg->cert_id, cert->ci.id, sizeof(sg->cert_id));
 	if (cert->key_id_len > 0)
@@ -308,9 +434,11 @@ method_sign(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 	sg->auth.protected_auth_path = !!(t->desc.flags & P11_TOKEN_PROTECTED_AUTH_PATH);
 	sg->always_auth = cert->always_auth;
 	sg->auth.logout_after = a->policy.no_login_cache;
-	log_info("client %lu (pid %ld, %s%s%s): sign with certificate %.16s (%s) on token '%s', "
-	    "%s; description: %.*s", c->serial, (long)c->pid, c->exe,
-	    c->origin[0] != '\0' ? ", for web page " : "", c->origin, cert->ci.id,
+	if (sg->many != NULL)
+		snprintf(count, sizeof(count), " %zu digests", sg->many->n);
+	log_info("client %lu (pid %ld, %s%s%s): sign%s with certificate %.16s (%s) on token "
+	    "'%s', %s; description: %.*s", c->serial, (long)c->pid, c->exe,
+	    c->origin[0] != '\0' ? ", for web page " : "", c->origin, count, cert->ci.id,
 	    cert->ci.subject, t->desc.label, alg->name,
 	    sp.description != NULL ? utf8_prefix(sp.description, 200) : 6,
 	    sp.description != NULL ? sp.description : "(none)");
@@ -319,12 +447,38 @@ method_sign(struct agent *a, struct conn *c, json_t *p, struct reply *r)
 	return DISPATCH_PENDING;
 done:
 	dlen = sign_refused_digest(&sp, alg, digest, &dalg);
-	record_refusal_digest(a, c, cert, alg != NULL ? alg->name : sp.algorithm, sp.description,
-	    digest, dlen, dalg, r);
+	record_refusal_method(a, c, method, cert, alg != NULL ? alg->name : sp.algorithm,
+	    sp.description, digest, dlen, dalg, r);
 	explicit_bzero(digest, sizeof(digest));
+	job_digests_free(m);
 	job_free(j);
 	sign_params_free(&sp);
 	return DISPATCH_DONE;
+}
+
+/* The reply of a SignDigests job that signed every digest. */
+static void
+complete_sign_digests(struct job *j, struct reply *r)
+{
+	struct job_sign *sg = &j->u.sign;
+	struct job_digests *m = sg->many;
+	json_t *sigs = json_array();
+
+	for (size_t i = 0; sigs != NULL && i < m->n; i++) {
+		char *b64 = m->sig[i] != NULL ? b64_encode(m->sig[i], m->siglen[i]) : NULL;
+
+		if (b64 == NULL || json_array_append_new(sigs, json_string(b64)) != 0) {
+			json_decref(sigs);
+			sigs = NULL;
+		}
+		free(b64);
+	}
+	if (sigs == NULL) {
+		reply_fail(r, KYSO_ERR_NOMEM, NULL, NULL);
+		return;
+	}
+	reply_ok(r, json_pack("{s:o, s:s, s:s, s:s}", "signatures", sigs, "algorithm",
+	    sg->alg->name, "certificate", sg->cert_id, "batch", sg->auth.ri->batch_id));
 }
 
 void
@@ -335,8 +489,12 @@ complete_sign(struct agent *a, struct job *j, struct reply *r)
 
 	(void)a;
 	record_sign_job(j, &j->token->desc);  /* a job that never ran: its token left */
-	if (j->result == KYSO_OK && sg->sig == NULL)
+	if (j->result == KYSO_OK && sg->sig == NULL && sg->many == NULL)
 		j->result = KYSO_ERR_INTERNAL;
+	if (j->result == KYSO_OK && sg->many != NULL) {
+		complete_sign_digests(j, r);
+		return;
+	}
 	if (j->result != KYSO_OK) {
 		reply_from_job(r, j);
 		return;

@@ -80,6 +80,34 @@ record_time_text(time_t t, char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * Writes rec, synced: for SignDigests one record per digest (rec with each digest in
+ * turn), in one write and one fsync. Returns audit_write's result.
+ */
+static int
+record_write(const struct request_info *ri, const struct job_sign *sg,
+    const struct audit_record *rec, char *err, size_t errlen)
+{
+	const struct job_digests *m = sg->many;
+	struct audit_record *all;
+	int r;
+
+	if (m == NULL || m->n < 2)
+		return audit_write(ri->audit, rec, 1, err, errlen);
+	if ((all = calloc(m->n, sizeof(*all))) == NULL) {
+		snprintf(err, errlen, "cannot write the audit log: out of memory");
+		return KYSO_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < m->n; i++) {
+		all[i] = *rec;
+		all[i].digest = m->digest[i];
+		all[i].digest_len = m->digest_len;
+	}
+	r = audit_write_many(ri->audit, all, m->n, 1, err, errlen);
+	free(all);
+	return r;
+}
+
 void
 record_sign_job(struct job *j, const struct p11_token_desc *tok)
 {
@@ -106,7 +134,7 @@ record_sign_job(struct job *j, const struct p11_token_desc *tok)
 			snprintf(msg, sizeof(msg), "%s", kyso_strerror(j->result));
 		rec.message = msg;
 	}
-	if (audit_write(ri->audit, &rec, 1, err, sizeof(err)) == KYSO_OK)
+	if (record_write(ri, sg, &rec, err, sizeof(err)) == KYSO_OK)
 		return;
 	log_error("%s", err);
 	if (j->result != KYSO_OK)
@@ -116,8 +144,58 @@ record_sign_job(struct job *j, const struct p11_token_desc *tok)
 	free(sg->sig);
 	sg->sig = NULL;
 	sg->siglen = 0;
+	job_digests_free(sg->many);
+	sg->many = NULL;
 	j->result = KYSO_ERR_AUDIT;
 	snprintf(j->why, sizeof(j->why), "%s", err);
+}
+
+void
+record_sign_jobs(struct job **jobs, size_t n, const struct p11_token_desc *tok)
+{
+	struct audit_record *recs = calloc(n, sizeof(*recs));
+	struct audit_log *log = NULL;
+	char err[256];
+	size_t k = 0;
+	int r;
+
+	for (size_t i = 0; recs != NULL && i < n; i++) {
+		struct job_sign *sg = job_sign_part(jobs[i]);
+
+		if (sg == NULL || sg->recorded || jobs[i]->result != KYSO_OK ||
+		    sg->auth.ri == NULL || sg->auth.ri->audit == NULL)
+			continue;
+		log = sg->auth.ri->audit;
+		record_fill(&recs[k], sg->auth.ri, tok);
+		recs[k++].result = "granted";
+	}
+	if (recs == NULL || k == 0) {
+		free(recs);
+		for (size_t i = 0; i < n; i++)
+			record_sign_job(jobs[i], tok);  /* one by one (none, or out of memory) */
+		return;
+	}
+	r = audit_write_many(log, recs, k, 1, err, sizeof(err));
+	free(recs);
+	for (size_t i = 0; i < n; i++) {
+		struct job_sign *sg = job_sign_part(jobs[i]);
+
+		if (sg == NULL || sg->recorded || jobs[i]->result != KYSO_OK ||
+		    sg->auth.ri == NULL || sg->auth.ri->audit == NULL)
+			continue;
+		sg->recorded = 1;
+		if (r == KYSO_OK)
+			continue;
+		/* no signature without its record */
+		explicit_bzero(sg->sig, sg->siglen);
+		free(sg->sig);
+		sg->sig = NULL;
+		sg->siglen = 0;
+		jobs[i]->result = KYSO_ERR_AUDIT;
+		snprintf(jobs[i]->why, sizeof(jobs[i]->why), "%s", err);
+	}
+	if (r != KYSO_OK)
+		log_error("%s", err);
 }
 
 /*
@@ -166,13 +244,23 @@ record_refusal_digest(struct agent *a, const struct conn *c, const struct cert *
     const char *algorithm, const char *description, const unsigned char *digest,
     size_t digest_len, const char *digest_alg, const struct reply *r)
 {
+	record_refusal_method(a, c, "io.kyso.Agent.Sign", cert, algorithm, description, digest,
+	    digest_len, digest_alg, r);
+}
+
+void
+record_refusal_method(struct agent *a, const struct conn *c, const char *method,
+    const struct cert *cert, const char *algorithm, const char *description,
+    const unsigned char *digest, size_t digest_len, const char *digest_alg,
+    const struct reply *r)
+{
 	struct audit_record rec;
 	char err[256], browser[256];
 
 	if (a->audit == NULL || r->error == NULL)
 		return;
-	record_refused_call(&rec, c, "io.kyso.Agent.Sign", cert, algorithm, description, r,
-	    browser, sizeof(browser));
+	record_refused_call(&rec, c, method, cert, algorithm, description, r, browser,
+	    sizeof(browser));
 	rec.digest = digest_len > 0 ? digest : NULL;
 	rec.digest_len = digest_len;
 	rec.digest_alg = digest_alg;

@@ -39,9 +39,26 @@ void record_refusal(struct agent *a, const struct conn *c, const struct cert *ce
  * The same, with what the call asked to sign: digest (digest_len bytes, digest_alg
  * "sha256"...) when the call sent a valid one or data the loop hashed; NULL if none.
  */
+/*
+ * The granted records of the finished Sign jobs jobs[0..n-1] (all of one token, tok), in
+ * one write and one fsync (audit_write_many); a job whose record cannot be written loses
+ * its signature and ends with KYSO_ERR_AUDIT, as with record_sign_job. Jobs that failed or
+ * are recorded already are left to record_sign_job.
+ */
+void record_sign_jobs(struct job **jobs, size_t n, const struct p11_token_desc *tok);
+
 void record_refusal_digest(struct agent *a, const struct conn *c, const struct cert *cert,
     const char *algorithm, const char *description, const unsigned char *digest,
     size_t digest_len, const char *digest_alg, const struct reply *r);
+
+/*
+ * As record_refusal_digest, for a call of method (SignDigests: one record for the call,
+ * with its first digest when that was valid).
+ */
+void record_refusal_method(struct agent *a, const struct conn *c, const char *method,
+    const struct cert *cert, const char *algorithm, const char *description,
+    const unsigned char *digest, size_t digest_len, const char *digest_alg,
+    const struct reply *r);
 
 /*
  * Records a SignDocuments call from c that the loop refused with r before any token was

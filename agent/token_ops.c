@@ -261,6 +261,75 @@ ops_sign_once(struct p11_session *s, const struct p11_token_desc *expect, struct
 	return r;
 }
 
+/* SignDigests: signatures per call to the module's helper (p11_session_sign_many). */
+#define OPS_SIGN_CHUNK 128
+
+/* An ECDSA signature turned into DER in place. Returns KYSO_OK or an error. */
+static int
+ops_der(unsigned char **sig, size_t *len)
+{
+	unsigned char *der;
+	size_t derlen;
+	int r;
+
+	if ((r = alg_ecdsa_raw_to_der(*sig, *len, &der, &derlen)) != KYSO_OK)
+		return r;
+	explicit_bzero(*sig, *len);
+	free(*sig);
+	*sig = der;
+	*len = derlen;
+	return KYSO_OK;
+}
+
+/*
+ * SignDigests: the first digest is signed (with the login and dialogs of a Sign); the
+ * others follow on the same session, each checked for Lock and removal first. All or
+ * nothing: the job fails with the first error. Returns KYSO_OK or that error.
+ */
+static int
+ops_sign_rest(struct p11_session *s, const struct p11_token_desc *expect, struct job *j)
+{
+	struct job_sign *sg = job_sign_part(j);
+	struct job_digests *m = sg->many;
+	size_t i = 1;
+	int r = KYSO_OK;
+
+	m->sig[0] = sg->sig;
+	m->siglen[0] = sg->siglen;
+	sg->sig = NULL;
+	sg->siglen = 0;
+	/* a key without a PIN per signature: chunks in one call each to the module's helper
+	 * (Lock and removal are looked at between chunks); one by one otherwise, or from the
+	 * chunk on which the key turned out to want its PIN */
+	while (i < m->n && r == KYSO_OK && !sg->always_auth && !sg->key_wants_pin &&
+	    !sg->req.context_pin_pad) {
+		size_t k = m->n - i < OPS_SIGN_CHUNK ? m->n - i : OPS_SIGN_CHUNK;
+
+		if ((r = ops_interrupted(j)) != KYSO_OK)
+			break;
+		r = p11_session_sign_many(s, &sg->req, m->in + i * m->in_len, m->in_len, k,
+		    &m->sig[i], &m->siglen[i], &j->fail);
+		if (r == KYSO_ERR_PIN_REQUIRED) {
+			sg->key_wants_pin = 1;
+			r = KYSO_OK;
+			break;
+		}
+		i += k;
+	}
+	for (; i < m->n && r == KYSO_OK; i++) {
+		sg->req.in = m->in + i * m->in_len;
+		r = ops_sign_once(s, expect, j);
+		m->sig[i] = sg->sig;
+		m->siglen[i] = sg->siglen;
+		sg->sig = NULL;
+		sg->siglen = 0;
+	}
+	sg->req.in = sg->in_buf;
+	for (i = 0; r == KYSO_OK && sg->ecdsa_der && i < m->n; i++)
+		r = ops_der(&m->sig[i], &m->siglen[i]);
+	return r;
+}
+
 /*
  * Whether the officer confirms this signature first: the policy says so for every one
  * (confirm = yes; for a batch the first document's, batch.c); a web page's signature is
@@ -291,8 +360,6 @@ ops_sign(struct p11_session *s, const struct p11_token_desc *expect,
     struct pinentry_abort *ab, struct job *j)
 {
 	struct job_sign *sg = job_sign_part(j);
-	unsigned char *der;
-	size_t derlen;
 	int r, logged_in_now = 0;
 
 	/* a client that left gets no signature, so none is made (conn_drop) */
@@ -347,14 +414,11 @@ ops_sign(struct p11_session *s, const struct p11_token_desc *expect,
 
 		(void)ops_certs(s, j, &f);  /* private keys are visible now */
 	}
+	if (r == KYSO_OK && sg->many != NULL)
+		return ops_sign_rest(s, expect, j);
 	if (r != KYSO_OK || !sg->ecdsa_der)
 		return r;
-	if ((r = alg_ecdsa_raw_to_der(sg->sig, sg->siglen, &der, &derlen)) != KYSO_OK)
-		return r;
-	free(sg->sig);
-	sg->sig = der;
-	sg->siglen = derlen;
-	return KYSO_OK;
+	return ops_der(&sg->sig, &sg->siglen);
 }
 
 int
@@ -474,11 +538,14 @@ token_ops_run(struct p11_module *m, unsigned long slot, const struct p11_token_d
 		break;
 	}
 	j->result = r = ops_failure(m, slot, expect, j, r);
-	/* PIN failures change the token's counters; a login changes what is visible */
+	/* PIN failures change the token's counters; a login changes what is visible. A
+	 * signature that came with a PIN the logged-in token did not need changed nothing:
+	 * no description (a client sending its PIN in every request pays nothing for it) */
 	au = job_auth_part(j);
 	if (!j->state.desc_valid && r != KYSO_ERR_TOKEN_NOT_PRESENT &&
 	    (r == KYSO_ERR_PIN_INCORRECT || r == KYSO_ERR_PIN_LOCKED || !job_signs(j) ||
-	    j->state.certs_valid || (au != NULL && au->pin != NULL)))
+	    j->state.certs_valid || (au != NULL && au->pin != NULL &&
+	    (job_sign_part(j)->did_login || job_sign_part(j)->always_auth))))
 		(void)ops_describe(*sess, expect, j, &f);
 	ops_session_check(m, slot, expect, sess, j);
 	logout_after = au != NULL && au->logout_after;
@@ -495,4 +562,87 @@ token_ops_run(struct p11_module *m, unsigned long slot, const struct p11_token_d
 	else
 		j->state.logged_in = *sess != NULL && p11_session_logged_in(*sess);
 	ops_finish(j, expect);
+}
+
+int
+token_ops_groupable(const struct job *a, const struct job *b)
+{
+	const struct job_sign *x = job_sign_part(a), *y = job_sign_part(b);
+
+	if (a->kind != JOB_SIGN || b->kind != JOB_SIGN || x->many != NULL || y->many != NULL)
+		return 0;
+	return x->req.mech == y->req.mech && x->req.pss_hash_bits == y->req.pss_hash_bits &&
+	    x->req.in_len == y->req.in_len && x->req.key_id_len == y->req.key_id_len &&
+	    memcmp(x->req.key_id, y->req.key_id, x->req.key_id_len) == 0 &&
+	    x->ecdsa_der == y->ecdsa_der;
+}
+
+void
+token_ops_run_group(struct p11_module *m, unsigned long slot,
+    const struct p11_token_desc *expect, struct p11_session **sess, struct job **jobs,
+    size_t n)
+{
+	unsigned char *ins = NULL, *sigs[TOKEN_OPS_GROUP_MAX];
+	size_t lens[TOKEN_OPS_GROUP_MAX], in_len = job_sign_part(jobs[0])->req.in_len, live = 0;
+	struct job *go[TOKEN_OPS_GROUP_MAX];
+	struct p11_fail f;
+	int r;
+
+	if (n < 2 || n > TOKEN_OPS_GROUP_MAX || ops_session(m, slot, expect, sess, jobs[0]) !=
+	    KYSO_OK || (ins = malloc(n * in_len)) == NULL)
+		goto one_by_one;
+	for (size_t i = 0; i < n; i++) {
+		struct job *j = jobs[i];
+
+		if ((r = ops_interrupted(j)) != KYSO_OK) {  /* Lock, or the token left */
+			j->result = r;
+			ops_finish(j, expect);
+			continue;
+		}
+		memcpy(ins + live * in_len, job_sign_part(j)->req.in, in_len);
+		go[live++] = j;
+	}
+	if (live == 0) {
+		free(ins);
+		return;
+	}
+	r = p11_session_sign_many(*sess, &job_sign_part(go[0])->req, ins, in_len, live, sigs,
+	    lens, &f);
+	explicit_bzero(ins, n * in_len);
+	free(ins);
+	ins = NULL;
+	if (r != KYSO_OK) {
+		/* logged out behind our back, a key that wants its PIN, a token error: each
+		 * job on its own, with its login, dialogs and error handling */
+		for (size_t i = 0; i < live; i++)
+			token_ops_run(m, slot, expect, sess, go[i]);
+		return;
+	}
+	for (size_t i = 0; i < live; i++) {
+		struct job_sign *sg = job_sign_part(go[i]);
+
+		sg->sig = sigs[i];
+		sg->siglen = lens[i];
+		go[i]->result = sg->ecdsa_der ? ops_der(&sg->sig, &sg->siglen) : KYSO_OK;
+		go[i]->state.logged_in = 1;  /* signed without a login: as it was */
+		/* Lock (or the token leaving) while the group was at the token: the first
+		 * signature was under way, as a job alone would be; the others were waiting
+		 * behind it, so theirs are thrown away and they end as if still queued */
+		if (i > 0 && (r = ops_interrupted(go[i])) != KYSO_OK) {
+			explicit_bzero(sg->sig, sg->siglen);
+			free(sg->sig);
+			sg->sig = NULL;
+			sg->siglen = 0;
+			go[i]->result = r;
+		}
+	}
+	/* their records in one write and one fsync, before any of them goes back */
+	record_sign_jobs(go, live, expect);
+	for (size_t i = 0; i < live; i++)
+		ops_finish(go[i], expect);
+	return;
+one_by_one:
+	free(ins);
+	for (size_t i = 0; i < n; i++)
+		token_ops_run(m, slot, expect, sess, jobs[i]);
 }

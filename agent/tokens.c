@@ -42,6 +42,7 @@ tokens_remove(struct agent *a, struct token *t, const char *why)
 static void
 tokens_add(struct agent *a, struct modwatch *mw, const struct p11_token_desc *d, int initial)
 {
+	int lanes = worker_lanes(a->policy.sessions_per_token, d);
 	struct token *t;
 	struct job *j;
 
@@ -56,7 +57,7 @@ tokens_add(struct agent *a, struct modwatch *mw, const struct p11_token_desc *d,
 		t->gone = 1;
 		return;
 	}
-	if (worker_start(mw->m, d, &a->done, &mw->users, &t->worker) != KYSO_OK) {
+	if (worker_start(mw->m, d, lanes, &a->done, &mw->users, &t->worker) != KYSO_OK) {
 		modwatch_worker_leave(mw);
 		t->worker = NULL;
 	}
@@ -68,8 +69,8 @@ tokens_add(struct agent *a, struct modwatch *mw, const struct p11_token_desc *d,
 		t->worker = NULL;
 		return;
 	}
-	log_info("token '%s' (serial %s) in %s, slot %lu", d->label, d->serial,
-	    p11_module_path(mw->m), d->slot);
+	log_info("token '%s' (serial %s) in %s, slot %lu: %d session(s)%s", d->label, d->serial,
+	    p11_module_path(mw->m), d->slot, lanes, lanes > 1 ? " at once" : "");
 	j->token = t;
 	j->u.scan.initial = initial;
 	if (initial)

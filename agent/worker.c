@@ -7,39 +7,49 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cpuload.h"
 #include "kyso_err.h"
 #include "log.h"
 #include "p11.h"
 #include "pinentry.h"
+#include "request.h"
 #include "worker.h"
 
-struct worker {
+/* One thread of a token's worker and the session it owns (opened on demand). */
+struct lane {
+	struct worker *w;
 	pthread_t thread;
+	struct p11_session *session;
+	struct job *current;  /* the job it runs (its dialog can be ended), under w->mu */
+	struct job *group[TOKEN_OPS_GROUP_MAX];  /* or the Sign jobs it runs together */
+	size_t ngroup;
+};
+
+struct worker {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct job *head, *tail;
-	atomic_int queued;  /* jobs in head..tail (the worker may spin on this) */
+	atomic_int queued;  /* jobs in head..tail (a lane may spin on this) */
+	atomic_int spinning;  /* a lane polls for the next job (one at a time) */
 	int stopping;
 	struct p11_module *module;
 	unsigned long slot;
 	struct p11_token_desc expect;  /* the token it serves: another one in the slot is not */
-	struct p11_session *session;  /* the worker's own; opened on demand */
 	struct completions *done;
 	atomic_int *users;  /* the module's count of live workers */
-	struct job *current;  /* the job being run (its dialog can be ended), under mu */
+	int running;        /* jobs the lanes run now, under mu */
+	int exclusive;      /* one of them runs alone (see job_shares_token) */
+	int logged_in;      /* the last job finished left the token logged in */
+	int alive;          /* lanes not yet ended; the last one frees w */
+	long job_us;        /* moving average of this token's jobs (µs), under mu */
+	int nlanes;
+	struct lane lanes[WORKER_LANES_MAX];
 };
 
 int
 spin_useful(void)
 {
-	static atomic_int useful = -1;
-	int u = atomic_load(&useful);
-
-	if (u < 0) {
-		u = sysconf(_SC_NPROCESSORS_ONLN) > 1;
-		atomic_store(&useful, u);
-	}
-	return u;
+	return cpuload_room();
 }
 
 int
@@ -177,6 +187,17 @@ completions_free(struct completions *c)
 	pthread_mutex_destroy(&c->mu);
 }
 
+int
+worker_lanes(int policy, const struct p11_token_desc *d)
+{
+	int n = policy > 0 ? policy : d->removable ? 1 : WORKER_LANES_AUTO;
+
+	if (d->max_sessions != 0 && d->max_sessions != P11_SESSIONS_UNKNOWN &&
+	    (unsigned)n > d->max_sessions)
+		n = (int)d->max_sessions;
+	return n < 1 ? 1 : n > WORKER_LANES_MAX ? WORKER_LANES_MAX : n;
+}
+
 static int
 worker_has_work(void *arg)
 {
@@ -185,22 +206,65 @@ worker_has_work(void *arg)
 	return atomic_load_explicit(&w->queued, memory_order_acquire) > 0;
 }
 
-static void *
-worker_main(void *arg)
+/*
+ * Whether j is a plain signature: on a token its last job left logged in, with nothing to
+ * ask the officer (no confirmation, no per-signature PIN, no logout after it). Such jobs
+ * may run beside each other, a session each, and be signed together (a group); everything
+ * else — scans, logins, logouts, a signature that has to log in or show a dialog — runs
+ * alone, after the jobs before it and before the jobs after it (w->mu held).
+ */
+static int
+job_plain_sign(const struct worker *w, const struct job *j)
 {
-	struct worker *w = arg;
+	const struct job_sign *sg = job_sign_part(j);
+
+	if (sg == NULL || !w->logged_in)
+		return 0;
+	if (sg->login_required && !sg->was_logged_in)
+		return 0;
+	if (sg->always_auth || sg->key_wants_pin || sg->auth.logout_after)
+		return 0;
+	/* a confirmation dialog: the policy's, or a web page's (always shown) */
+	return sg->auth.ri == NULL || (!sg->auth.ri->confirm && sg->auth.ri->origin[0] == '\0');
+}
+
+/* Whether j may run beside others: a plain signature on a token with several lanes. */
+static int
+job_shares_token(const struct worker *w, const struct job *j)
+{
+	return w->nlanes > 1 && job_plain_sign(w, j);
+}
+
+/* Whether the job at the head may start now (w->mu held). */
+static int
+head_can_start(const struct worker *w)
+{
+	if (w->head == NULL || w->exclusive)
+		return 0;
+	return w->running == 0 || job_shares_token(w, w->head);
+}
+
+static void *
+lane_main(void *arg)
+{
+	struct lane *ln = arg;
+	struct worker *w = ln->w;
 	struct timespec t0, t1;
 	long us, avg;
-	int busy = 0;
+	size_t ngroup;
+	int busy = 0, last;
 
 	for (;;) {
 		struct job *j;
+		int alone;
 
-		/* right after a job the next one often follows: poll briefly before sleeping */
-		if (busy)
+		/* right after a job the next one often follows: one lane polls briefly */
+		if (busy && atomic_exchange(&w->spinning, 1) == 0) {
 			(void)spin_until(worker_has_work, w, WORKER_SPIN_US);
+			atomic_store(&w->spinning, 0);
+		}
 		pthread_mutex_lock(&w->mu);
-		while (w->head == NULL && !w->stopping)
+		while (!head_can_start(w) && !w->stopping)
 			pthread_cond_wait(&w->cv, &w->mu);
 		if (w->stopping) {
 			pthread_mutex_unlock(&w->mu);
@@ -211,23 +275,67 @@ worker_main(void *arg)
 		if (w->head == NULL)
 			w->tail = NULL;
 		atomic_fetch_sub(&w->queued, 1);
-		w->current = j;
+		alone = !job_shares_token(w, j);
+		w->exclusive = alone;
+		w->running++;
+		ln->current = j;
+		ln->ngroup = 0;
+		/* Signs of several clients queued together with the same key: one group, one
+		 * call to the module and one fsync for all (token_ops_run_group) */
+		if (w->job_us < WORKER_GROUP_US && job_plain_sign(w, j) && w->head != NULL &&
+		    job_plain_sign(w, w->head) && token_ops_groupable(j, w->head)) {
+			ln->group[ln->ngroup++] = j;
+			while (ln->ngroup < TOKEN_OPS_GROUP_MAX && w->head != NULL &&
+			    job_plain_sign(w, w->head) && token_ops_groupable(j, w->head)) {
+				ln->group[ln->ngroup++] = w->head;
+				w->head = w->head->next;
+				atomic_fetch_sub(&w->queued, 1);
+			}
+			if (w->head == NULL)
+				w->tail = NULL;
+		}
+		if (!alone && head_can_start(w))
+			pthread_cond_signal(&w->cv);  /* the next one may run on another lane */
 		pthread_mutex_unlock(&w->mu);
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		token_ops_run(w->module, w->slot, &w->expect, &w->session, j);
+		if (ln->ngroup > 1)
+			token_ops_run_group(w->module, w->slot, &w->expect, &ln->session, ln->group,
+			    ln->ngroup);
+		else
+			token_ops_run(w->module, w->slot, &w->expect, &ln->session, j);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		pthread_mutex_lock(&w->mu);
-		w->current = NULL;
+		ln->current = NULL;
+		ngroup = ln->ngroup;
+		ln->ngroup = 0;
+		w->running--;
+		if (alone)
+			w->exclusive = 0;
+		w->logged_in = j->state.logged_in;
+		us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
+		w->job_us = w->job_us == 0 ? us : (7 * w->job_us + us) / 8;
+		if (w->nlanes > 1)
+			pthread_cond_broadcast(&w->cv);  /* a job that waited for this one */
 		pthread_mutex_unlock(&w->mu);
 		us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
 		avg = atomic_load(&w->done->job_us);
 		atomic_store(&w->done->job_us, avg == 0 ? us : (7 * avg + us) / 8);
-		completions_put(w->done, j, 1);
+		if (ngroup > 1) {
+			for (size_t i = 0; i < ngroup; i++)
+				completions_put(w->done, ln->group[i], 1);
+		} else {
+			completions_put(w->done, j, 1);
+		}
 		busy = 1;
 	}
-	/* retired: nobody else points to w any more */
-	p11_session_close(w->session);
+	/* retired: nobody else points to w any more; the last lane frees it */
+	p11_session_close(ln->session);
+	pthread_mutex_lock(&w->mu);
+	last = --w->alive == 0;
+	pthread_mutex_unlock(&w->mu);
+	if (!last)
+		return NULL;
 	atomic_fetch_sub(w->users, 1);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
@@ -236,12 +344,12 @@ worker_main(void *arg)
 }
 
 int
-worker_start(struct p11_module *m, const struct p11_token_desc *expect,
+worker_start(struct p11_module *m, const struct p11_token_desc *expect, int lanes,
     struct completions *done, atomic_int *users, struct worker **out)
 {
 	pthread_attr_t attr;
 	struct worker *w;
-	int e;
+	int e = 0, started = 0;
 
 	*out = NULL;
 	if ((w = calloc(1, sizeof(*w))) == NULL)
@@ -251,13 +359,27 @@ worker_start(struct p11_module *m, const struct p11_token_desc *expect,
 	w->expect = *expect;
 	w->done = done;
 	w->users = users;
+	w->nlanes = lanes < 1 ? 1 : lanes > WORKER_LANES_MAX ? WORKER_LANES_MAX : lanes;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	e = pthread_create(&w->thread, &attr, worker_main, w);
+	pthread_mutex_lock(&w->mu);  /* no lane ends before all are counted */
+	for (int i = 0; i < w->nlanes; i++) {
+		w->lanes[i].w = w;
+		if ((e = pthread_create(&w->lanes[i].thread, &attr, lane_main, &w->lanes[i])) != 0)
+			break;
+		started++;
+	}
+	w->alive = started;
+	if (started > 0 && started < w->nlanes) {
+		log_warn("token '%s': %d of %d worker threads started: %s", expect->label,
+		    started, w->nlanes, strerror(e));
+		w->nlanes = started;
+	}
+	pthread_mutex_unlock(&w->mu);
 	pthread_attr_destroy(&attr);
-	if (e != 0) {
+	if (started == 0) {
 		log_error("cannot start a worker thread: %s", strerror(e));
 		pthread_mutex_destroy(&w->mu);
 		pthread_cond_destroy(&w->cv);
@@ -288,18 +410,30 @@ worker_submit(struct worker *w, struct job *j)
 		w->head = j;
 	w->tail = j;
 	atomic_fetch_add(&w->queued, 1);
-	pthread_cond_signal(&w->cv);
+	if (w->nlanes > 1)
+		pthread_cond_broadcast(&w->cv);  /* the lane that may take it is not known */
+	else
+		pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 }
 
-/* Ends the dialog of the job in progress, if any (w->mu held). */
+/* Ends the dialog of the jobs in progress, if any (w->mu held). */
 static void
 worker_end_dialog_locked(struct worker *w, int why)
 {
-	if (w->current == NULL)
-		return;
-	atomic_store(&w->current->abort_why, why);
-	pinentry_abort_fire(&w->current->abort);
+	for (int i = 0; i < w->nlanes; i++) {
+		struct lane *ln = &w->lanes[i];
+		size_t n = ln->ngroup > 0 ? ln->ngroup : 1;
+
+		for (size_t k = 0; k < n; k++) {
+			struct job *j = ln->ngroup > 0 ? ln->group[k] : ln->current;
+
+			if (j == NULL)
+				continue;
+			atomic_store(&j->abort_why, why);
+			pinentry_abort_fire(&j->abort);
+		}
+	}
 }
 
 void
@@ -349,7 +483,7 @@ worker_retire(struct worker *w)
 	j = w->head;
 	w->head = w->tail = NULL;
 	atomic_store(&w->queued, 0);
-	pthread_cond_signal(&w->cv);
+	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 	/* from here on the thread may free w at any moment */
 	for (; j != NULL; j = next) {

@@ -1,8 +1,13 @@
 /*
- * worker.h — one thread per token, so that a slow token or a long operation never stalls
+ * worker.h — a worker per token, so that a slow token or a long operation never stalls
  * the event loop, another token, or another client.
  *
- * Jobs run in submission order. Finished jobs go to a completion queue shared by all
+ * A worker has one thread (a lane), or several for a token that allows several sessions
+ * (sessions_per_token): each lane owns a session of its own, and the module shares the
+ * login among them as PKCS#11 defines. Jobs start in submission order; a signature on a
+ * logged-in token with nothing to ask the officer may run beside the other signatures,
+ * every other job (scan, login, logout, a signature that logs in or shows a dialog) runs
+ * alone, after the jobs before it and before those after it. Finished jobs go to a completion queue shared by all
  * workers, which wakes the loop through an eventfd.
  */
 #ifndef KYSO_WORKER_H
@@ -44,7 +49,11 @@ struct completions {
  */
 int spin_until(int (*cond)(void *), void *arg, long us);
 
-/* Returns 1 when polling can help (more than one CPU online), else 0. */
+/*
+ * Returns 1 when polling can help: more than one CPU online and fewer runnable threads
+ * on the machine than CPUs (cpuload.h: under load polling only takes the CPU from the
+ * threads that work), else 0.
+ */
 int spin_useful(void);
 
 /* Returns 1 when finished jobs wait in c (for spin_until). */
@@ -78,13 +87,35 @@ struct job *completions_take(struct completions *c);
 void completions_free(struct completions *c);
 
 /*
- * Starts a worker for the token described by expect (its slot, and who it is: a different
- * token found in that slot is treated as absent) in module m, delivering finished jobs
- * to done. The caller has counted the worker in *users (modwatch_worker_enter); the
+ * Plain signatures queued together are signed as a group (one call to the module, one
+ * fsync) only on a token whose jobs take less than this (µs, moving average): a fast
+ * token (an HSM, SoftHSM), where the signatures behind the first wait a few ms at most.
+ * A slow one (a smart card: 100 ms and more a signature) signs one job at a time, so that
+ * Lock ends the waiting ones at once.
+ */
+#define WORKER_GROUP_US 5000
+
+/* The most lanes (sessions) a worker has; how many "auto" gives a token that allows it. */
+#define WORKER_LANES_MAX 16
+#define WORKER_LANES_AUTO 4
+
+/*
+ * How many lanes (sessions) a token gets: policy (sessions_per_token; 0 for auto) capped
+ * by the token's ulMaxSessionCount. Auto: 1 for a token in a removable slot (USB tokens
+ * and smart cards serialise their commands: more sessions only queue in the reader) or
+ * one that allows a single session, else WORKER_LANES_AUTO (docs/performance.md measures
+ * why). Returns 1..WORKER_LANES_MAX.
+ */
+int worker_lanes(int policy, const struct p11_token_desc *d);
+
+/*
+ * Starts a worker of lanes threads (1..WORKER_LANES_MAX, clamped) for the token described
+ * by expect (its slot, and who it is: a different token found in that slot is treated as
+ * absent) in module m, delivering finished jobs to done. The caller has counted the worker in *users (modwatch_worker_enter); the
  * thread lowers it when it ends (if the thread cannot start, the caller lowers it).
  * Returns KYSO_OK with *out, KYSO_ERR_NOMEM, or KYSO_ERR_INTERNAL if no thread can start.
  */
-int worker_start(struct p11_module *m, const struct p11_token_desc *expect,
+int worker_start(struct p11_module *m, const struct p11_token_desc *expect, int lanes,
     struct completions *done, atomic_int *users, struct worker **out);
 
 /* Queues j; the worker owns it until it appears on the completion queue. */
@@ -118,6 +149,24 @@ int workers_wait_gone(atomic_int *users, long ms);
  */
 void token_ops_run(struct p11_module *m, unsigned long slot,
     const struct p11_token_desc *expect, struct p11_session **sess, struct job *j);
+
+/* The most Sign jobs a lane signs in one go (token_ops_run_group). */
+#define TOKEN_OPS_GROUP_MAX 32
+
+/* Returns 1 when Sign jobs a and b can be signed in one group (same key and mechanism). */
+int token_ops_groupable(const struct job *a, const struct job *b);
+
+/*
+ * Runs n (2..TOKEN_OPS_GROUP_MAX) groupable Sign jobs that may share the token, queued
+ * together (several clients at once): their inputs signed in one call to the module
+ * (p11_session_sign_many), their records written in one write and synced once, each job
+ * then finished as token_ops_run would. If the group cannot be signed so (logged out
+ * meanwhile, a key that wants its PIN, a token error), each job runs on its own with
+ * token_ops_run. Every job ends finished (result set, record written).
+ */
+void token_ops_run_group(struct p11_module *m, unsigned long slot,
+    const struct p11_token_desc *expect, struct p11_session **sess, struct job **jobs,
+    size_t n);
 
 /*
  * The signing part of a JOB_SIGN on session s (in the worker thread): the confirmation

@@ -4,6 +4,9 @@
 # $(BUILD)/bench/kyso_bench, and runs bench/run.sh: direct PKCS#11, the agent and p11-kit
 # remoting on one SoftHSM token, P-256 and RSA-2048. It measures; it is not a test (its
 # exit status does not depend on the targets). Figures: docs/performance.md.
+# Then bench/load.sh: the default configuration (audit log on disk) with 1, 8 and up to 16
+# clients, a PIN in every request, a batch, kysod's memory and CPU, and the plot
+# docs/performance-clients.svg (`make bench-load` runs it alone).
 # Then bench/documents.sh: documents per second, one SignDocuments of 1000 against 1000
 # Sign calls and direct PKCS#11 (`make bench-documents` runs it alone).
 # Then bench/module.sh: kyso-pkcs11.so against p11-kit remoting, as programs load them
@@ -40,7 +43,7 @@ $(BENCH_RPC): bench/kyso_bench.c $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a \
 		$(BUILD)/libkysod-core.a $(BUILD)/libkyso-rpc.a $(PKG_LIBS) -lpthread
 	ln -sf ../kyso-p11-helper $(BUILD)/bench/kyso-p11-helper
 
-.PHONY: bench-build bench-hotplug bench-documents
+.PHONY: bench-build bench-hotplug bench-documents bench-load
 bench-build: all $(BENCH_BIN) $(BENCH_INPROC) $(BENCH_RPC) $(BUILD)/tests/libkyso-faulty.so \
 	$(if $(CARDEMU_PKG_LIBS),$(BUILD)/tests/cardemu)
 
@@ -49,10 +52,17 @@ bench-build: all $(BENCH_BIN) $(BENCH_INPROC) $(BENCH_RPC) $(BUILD)/tests/libkys
 bench: deps
 	$(MAKE) bench-build
 	BUILD=$(BUILD) bench/run.sh
+	BUILD=$(BUILD) bench/load.sh
 	BUILD=$(BUILD) bench/documents.sh
 	BUILD=$(BUILD) bench/module.sh
 	BUILD=$(BUILD) bench/hotplug.sh
 	BUILD=$(BUILD) bench/pdf.sh
+
+# the default configuration under load (bench/load.sh): audit log on disk, 1/8/16 clients,
+# PIN in every request, a batch, the plot; alone with `make bench-load`
+bench-load: deps
+	$(MAKE) bench-build
+	BUILD=$(BUILD) bench/load.sh
 
 bench-hotplug: deps
 	$(MAKE) bench-build

@@ -17,7 +17,9 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +33,7 @@
 
 #define P11KIT_CLIENT "/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so"
 
-enum bench_mode { MODE_DIRECT, MODE_P11KIT, MODE_AGENT, MODE_PING, MODE_BATCH };
+enum bench_mode { MODE_DIRECT, MODE_P11KIT, MODE_AGENT, MODE_PING, MODE_BATCH, MODE_DIGESTS };
 enum bench_key { BK_P256, BK_RSA2048 };
 
 struct bench_opts {
@@ -49,6 +51,8 @@ struct bench_opts {
 	int raw;              /* agent: ask for raw r||s instead of DER (ECDSA) */
 	long batch;           /* batch: documents per SignDocuments call */
 	int quiet;            /* print only the ops/s figure */
+	long clients;         /* threads signing at once: sessions, or connections */
+	int pin_each;         /* agent: the PIN in every Sign request */
 };
 
 /* One signing path, set up and ready: sign() makes one signature. */
@@ -62,8 +66,10 @@ struct bench_path {
 	struct p11_sign_req req;
 	unsigned char in[19 + 64];
 	unsigned char key_id[256];
+	unsigned long slot;
 	long per_call;             /* what one sign() makes: 1, or a batch's documents */
 	kyso_batch *batch;
+	unsigned char *digests;    /* digests: per_call digests, one after another */
 	/* agent */
 	kyso_client *client;
 	kyso_sign_request *kreq;
@@ -71,7 +77,8 @@ struct bench_path {
 	unsigned char digest[32];
 };
 
-static const char *const mode_names[] = { "direct", "p11kit", "agent", "ping", "batch" };
+static const char *const mode_names[] = { "direct", "p11kit", "agent", "ping", "batch",
+	"digests" };
 static const char *const key_names[] = { "p256", "rsa2048" };
 
 static void
@@ -87,6 +94,8 @@ usage(FILE *f)
 	    "  ping     libkyso's kyso_get_info over one connection to kysod (no token)\n"
 	    "  batch    libkyso's kyso_sign_batch: --batch documents as CMS per call (the\n"
 	    "           figures are documents)\n"
+	    "  digests  libkyso's kyso_sign_digests: --batch raw digests per SignDigests call\n"
+	    "           (the figures are signatures)\n"
 	    "\nOptions:\n"
 	    "  -k, --key TYPE        p256 or rsa2048 (default p256)\n"
 	    "  -L, --label NAME      the certificate's label on the token (default: TYPE)\n"
@@ -101,6 +110,9 @@ usage(FILE *f)
 	    "  -w, --warmup N        untimed signatures first (default 20)\n"
 	    "  -r, --raw             agent: ask for raw r||s ECDSA signatures, not DER\n"
 	    "  -b, --batch N         batch: documents per call (default 1000)\n"
+	    "  -c, --clients N       N threads at once (direct, p11kit: a session each; agent,\n"
+	    "                        batch: a connection each); the figure is their sum\n"
+	    "  -p, --pin-each        agent: send the PIN in every Sign request\n"
 	    "  -q, --quiet           print only the ops/s figure\n"
 	    "  -h, --help            show this help\n");
 }
@@ -148,6 +160,8 @@ parse_opts(int argc, char **argv, struct bench_opts *o)
 		{ "raw", no_argument, NULL, 'r' },
 		{ "batch", required_argument, NULL, 'b' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "clients", required_argument, NULL, 'c' },
+		{ "pin-each", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -168,6 +182,8 @@ parse_opts(int argc, char **argv, struct bench_opts *o)
 		o->mode = MODE_PING;
 	else if (strcmp(argv[1], "batch") == 0)
 		o->mode = MODE_BATCH;
+	else if (strcmp(argv[1], "digests") == 0)
+		o->mode = MODE_DIGESTS;
 	else {
 		fprintf(stderr, "kyso_bench: unknown mode '%s' (direct, p11kit, agent or "
 		    "ping, batch)\n",
@@ -175,7 +191,7 @@ parse_opts(int argc, char **argv, struct bench_opts *o)
 		return 2;
 	}
 	optind = 2;
-	while ((ch = getopt_long(argc, argv, "k:L:t:P:m:A:s:d:n:w:b:rqh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "k:L:t:P:m:A:s:d:n:w:b:c:prqh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'k':
 			if (strcmp(optarg, "p256") == 0)
@@ -233,6 +249,15 @@ parse_opts(int argc, char **argv, struct bench_opts *o)
 		case 'q':
 			o->quiet = 1;
 			break;
+		case 'c':
+			if (parse_count(optarg, 1, &o->clients) != 0 || o->clients > 64) {
+				fprintf(stderr, "kyso_bench: --clients takes 1 to 64\n");
+				return 2;
+			}
+			break;
+		case 'p':
+			o->pin_each = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -258,7 +283,8 @@ parse_opts(int argc, char **argv, struct bench_opts *o)
 		fprintf(stderr, "kyso_bench: p11kit needs --server\n");
 		return 2;
 	}
-	if ((o->mode == MODE_AGENT || o->mode == MODE_PING || o->mode == MODE_BATCH) &&
+	if ((o->mode == MODE_AGENT || o->mode == MODE_PING || o->mode == MODE_BATCH ||
+	    o->mode == MODE_DIGESTS) &&
 	    o->socket == NULL) {
 		fprintf(stderr, "kyso_bench: %s needs --socket\n", mode_names[o->mode]);
 		return 2;
@@ -362,6 +388,7 @@ direct_path_open(const struct bench_opts *o, struct bench_path *p)
 	}
 	if ((r = direct_find_slot(p->module, o->token, &slot)) != KYSO_OK)
 		return r;
+	p->slot = slot;
 	if ((r = p11_session_open(p->module, slot, &p->session, &f)) != KYSO_OK) {
 		fprintf(stderr, "kyso_bench: cannot open a session: %s (%s in %s)\n",
 		    kyso_strerror(r), f.ckr_name, f.call);
@@ -467,6 +494,8 @@ agent_path_open(const struct bench_opts *o, struct bench_path *p)
 		r = kyso_sign_request_set_digest(p->kreq, p->digest, sizeof(p->digest));
 	if (r == KYSO_OK && o->key == BK_P256 && o->raw)
 		r = kyso_sign_request_set_signature_format(p->kreq, "raw");
+	if (r == KYSO_OK && o->pin_each)
+		r = kyso_sign_request_set_pin(p->kreq, o->pin);
 	if (r != KYSO_OK) {
 		fprintf(stderr, "kyso_bench: cannot make the signing request: %s\n",
 		    kyso_strerror(r));
@@ -520,6 +549,39 @@ batch_path_open(const struct bench_opts *o, struct bench_path *p)
 	p->min_len = 256;     /* a CMS with the certificate: hundreds of bytes at least */
 	p->max_len = 65536;
 	p->sign = batch_sign_one;
+	return KYSO_OK;
+}
+
+static int
+digests_sign_one(struct bench_path *p)
+{
+	unsigned char **sigs = NULL;
+	size_t *lens = NULL;
+	int r = kyso_sign_digests(p->client, p->kreq, p->digests, sizeof(p->digest),
+	    (size_t)p->per_call, &sigs, &lens);
+
+	if (r != KYSO_OK)
+		fprintf(stderr, "kyso_bench: SignDigests failed: %s (%s)\n",
+		    kyso_error_message(p->client), kyso_error_name(p->client));
+	p->last_len = r == KYSO_OK ? lens[0] : 0;
+	kyso_signatures_free(sigs, lens, (size_t)p->per_call);
+	return r;
+}
+
+/* The agent's path, then the same digest o->batch times for every call. */
+static int
+digests_path_open(const struct bench_opts *o, struct bench_path *p)
+{
+	int r;
+
+	if ((r = agent_path_open(o, p)) != KYSO_OK)
+		return r;
+	if ((p->digests = malloc((size_t)o->batch * sizeof(p->digest))) == NULL)
+		return KYSO_ERR_NOMEM;
+	for (long i = 0; i < o->batch; i++)
+		memcpy(p->digests + (size_t)i * sizeof(p->digest), p->digest, sizeof(p->digest));
+	p->per_call = o->batch;
+	p->sign = digests_sign_one;
 	return KYSO_OK;
 }
 
@@ -592,6 +654,146 @@ bench_run(const struct bench_opts *o, struct bench_path *p)
 	return 0;
 }
 
+/* ---- several clients at once ---- */
+
+/* Another session on p0's module and slot, for a thread of its own (direct, p11kit). */
+static int
+direct_path_clone(const struct bench_path *p0, struct bench_path *p)
+{
+	struct p11_fail f;
+	int r;
+
+	*p = *p0;
+	p->module = NULL;  /* p0's */
+	p->session = NULL;
+	p->req.in = p->in;
+	p->req.key_id = p->key_id;
+	if ((r = p11_session_open(p0->module, p0->slot, &p->session, &f)) != KYSO_OK)
+		fprintf(stderr, "kyso_bench: cannot open another session: %s (%s in %s)\n",
+		    kyso_strerror(r), f.ckr_name, f.call);
+	return r;
+}
+
+struct runner {
+	const struct bench_opts *o;
+	struct bench_path *p;
+	pthread_barrier_t *start;
+	atomic_int *stop;
+	long ops;
+	int rc;
+};
+
+static void *
+runner_main(void *arg)
+{
+	struct runner *ru = arg;
+	struct bench_path *p = ru->p;
+	int ok = 1;
+
+	for (long i = 0; ok && i < ru->o->warmup; i++)
+		ok = p->sign(p) == KYSO_OK;
+	if (ok && (p->last_len < p->min_len || p->last_len > p->max_len)) {
+		fprintf(stderr, "kyso_bench: %s: a %zu-byte signature; expected %zu to %zu\n",
+		    mode_names[ru->o->mode], p->last_len, p->min_len, p->max_len);
+		ok = 0;
+	}
+	pthread_barrier_wait(ru->start);
+	while (ok && !atomic_load(ru->stop)) {
+		if (p->sign(p) != KYSO_OK)
+			ok = 0;
+		else
+			ru->ops += p->per_call;
+	}
+	ru->rc = ok ? 0 : 1;
+	return NULL;
+}
+
+/* o->clients threads on the paths p[0..clients-1] for o->seconds; prints the sum. */
+static int
+bench_run_clients(const struct bench_opts *o, struct bench_path *p)
+{
+	long n = o->clients;
+	struct runner ru[64];
+	pthread_t t[64];
+	pthread_barrier_t start;
+	atomic_int stop = 0;
+	struct timespec d;
+	double t0, t1;
+	long ops = 0;
+	int rc = 0;
+
+	pthread_barrier_init(&start, NULL, (unsigned)n + 1);
+	for (long i = 0; i < n; i++) {
+		ru[i] = (struct runner){ .o = o, .p = &p[i], .start = &start, .stop = &stop };
+		if (pthread_create(&t[i], NULL, runner_main, &ru[i]) != 0) {
+			fprintf(stderr, "kyso_bench: cannot start a thread\n");
+			exit(1);  /* the others wait at the barrier */
+		}
+	}
+	pthread_barrier_wait(&start);
+	t0 = now_seconds();
+	d.tv_sec = (time_t)o->seconds;
+	d.tv_nsec = (long)((o->seconds - (double)d.tv_sec) * 1e9);
+	while (nanosleep(&d, &d) != 0)
+		;
+	atomic_store(&stop, 1);
+	for (long i = 0; i < n; i++) {
+		pthread_join(t[i], NULL);
+		ops += ru[i].ops;
+		rc |= ru[i].rc;
+	}
+	t1 = now_seconds();
+	pthread_barrier_destroy(&start);
+	if (rc != 0)
+		return 1;
+	if (o->quiet)
+		printf("%.1f\n", (double)ops / (t1 - t0));
+	else
+		printf("%s %s, %ld clients: %ld %s in %.3f s = %.1f ops/s\n", mode_names[o->mode],
+		    key_names[o->key], n, ops, o->mode == MODE_BATCH ? "documents" :
+		    "signatures", t1 - t0, (double)ops / (t1 - t0));
+	return 0;
+}
+
+/* The paths of o->clients clients: the first opened as for one, the others beside it. */
+static int
+bench_clients(const struct bench_opts *o)
+{
+	static struct bench_path p[64];
+	int r = 0, agentish = o->mode == MODE_AGENT || o->mode == MODE_BATCH;
+	long opened = 0;
+
+	for (long i = 0; i < o->clients && r == 0; i++, opened++) {
+		p[i].per_call = 1;
+		if (alg_hash(256, (const unsigned char *)"kyso bench", 10, p[i].digest) != KYSO_OK)
+			r = 1;
+		else if (o->mode == MODE_BATCH)
+			r = batch_path_open(o, &p[i]) != KYSO_OK;
+		else if (o->mode == MODE_AGENT)
+			r = agent_path_open(o, &p[i]) != KYSO_OK;
+		else if (o->mode == MODE_PING)
+			r = ping_path_open(o, &p[i]) != KYSO_OK;
+		else if (i == 0)
+			r = direct_path_open(o, &p[0]) != KYSO_OK;
+		else
+			r = direct_path_clone(&p[0], &p[i]) != KYSO_OK;
+	}
+	if (r == 0)
+		r = bench_run_clients(o, p);
+	for (long i = opened - 1; i >= 0; i--) {
+		if (agentish || o->mode == MODE_PING) {
+			kyso_batch_free(p[i].batch);
+			kyso_sign_request_free(p[i].kreq);
+			kyso_disconnect(p[i].client);
+		} else if (i > 0) {
+			p11_session_close(p[i].session);
+		} else {
+			direct_path_close(&p[0]);
+		}
+	}
+	return r;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -603,6 +805,8 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if ((r = parse_opts(argc, argv, &o)) != 0)
 		return r == 1 ? 0 : 2;
+	if (o.clients > 1)
+		return bench_clients(&o);
 	memset(&p, 0, sizeof(p));
 	p.per_call = 1;
 	/* any fixed 32 bytes will do: the token signs them as a SHA-256 digest */
@@ -613,6 +817,11 @@ main(int argc, char **argv)
 	if (o.mode == MODE_BATCH) {
 		r = batch_path_open(&o, &p) == KYSO_OK ? bench_run(&o, &p) : 1;
 		kyso_batch_free(p.batch);
+		kyso_disconnect(p.client);
+	} else if (o.mode == MODE_DIGESTS) {
+		r = digests_path_open(&o, &p) == KYSO_OK ? bench_run(&o, &p) : 1;
+		free(p.digests);
+		kyso_sign_request_free(p.kreq);
 		kyso_disconnect(p.client);
 	} else if (o.mode == MODE_AGENT || o.mode == MODE_PING) {
 		r = (o.mode == MODE_AGENT ? agent_path_open(&o, &p) : ping_path_open(&o, &p)) ==

@@ -231,6 +231,20 @@ int kyso_sign_request_set_signature_format(kyso_sign_request *r, const char *for
 void kyso_sign_request_free(kyso_sign_request *r);
 
 /*
+ * Signs n digests (1 to 1000, each digest_len bytes, one after another in digests) with
+ * req's certificate, algorithm, PIN, description and signature format (req's digest and
+ * data are not used) in one call, io.kyso.Agent.SignDigests: one round trip, one consent,
+ * one synced write of the audit records. All or nothing. Returns KYSO_OK with *sigs and
+ * *siglens, n of each (free with kyso_signatures_free), or an error as kyso_sign.
+ */
+int kyso_sign_digests(kyso_client *c, const kyso_sign_request *req,
+    const unsigned char *digests, size_t digest_len, size_t n, unsigned char ***sigs,
+    size_t **siglens);
+
+/* Frees what kyso_sign_digests gave (n signatures); NULLs are allowed. */
+void kyso_signatures_free(unsigned char **sigs, size_t *siglens, size_t n);
+
+/*
  * Signs. Returns KYSO_OK with *sig (free with kyso_free) and *siglen, or an error such as
  * KYSO_ERR_PIN_REQUIRED, KYSO_ERR_PIN_INCORRECT, KYSO_ERR_PIN_LOCKED,
  * KYSO_ERR_NO_SUCH_CERT, KYSO_ERR_UNSUPPORTED_ALG, KYSO_ERR_INVALID_DIGEST,

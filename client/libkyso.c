@@ -322,6 +322,85 @@ wipe_pin(json_t *o)
 		    json_string_length(pin));
 }
 
+void
+kyso_signatures_free(unsigned char **sigs, size_t *siglens, size_t n)
+{
+	for (size_t i = 0; sigs != NULL && i < n; i++)
+		free(sigs[i]);
+	free(sigs);
+	free(siglens);
+}
+
+int
+kyso_sign_digests(kyso_client *c, const kyso_sign_request *req,
+    const unsigned char *digests, size_t digest_len, size_t n, unsigned char ***sigs,
+    size_t **siglens)
+{
+	json_t *p = NULL, *arr = NULL, *r = NULL, *out;
+	size_t i;
+	int e;
+
+	*sigs = NULL;
+	*siglens = NULL;
+	if (req == NULL || digests == NULL || digest_len == 0 || digest_len > 64 || n == 0 ||
+	    n > 1000)
+		return kyso_set_error(c, KYSO_ERR_INVALID_ARG, _("kyso_sign_digests takes a signing "
+		    "request and 1 to 1000 digests of 1 to 64 bytes"));
+	if ((p = json_object()) == NULL || (arr = json_array()) == NULL ||
+	    set_str(p, "certificate", req->certificate) || set_str(p, "algorithm", req->algorithm) ||
+	    set_str(p, "pin", req->pin != NULL ? secret_data(req->pin) : NULL) ||
+	    set_str(p, "description", req->description) ||
+	    set_str(p, "signature_format", req->signature_format))
+		goto nomem;
+	for (i = 0; i < n; i++) {
+		char *b64 = b64_encode(digests + i * digest_len, digest_len);
+
+		if (b64 == NULL || json_array_append_new(arr, json_string(b64)) != 0) {
+			free(b64);
+			goto nomem;
+		}
+		free(b64);
+	}
+	if (json_object_set_new(p, "digests", arr) != 0) {
+		arr = NULL;
+		goto nomem;
+	}
+	arr = NULL;
+	e = kyso_rpc(c, "io.kyso.Agent.SignDigests", p, &r);
+	wipe_pin(p);
+	json_decref(p);
+	if (e != KYSO_OK)
+		return e;
+	out = json_object_get(r, "signatures");
+	if (!json_is_array(out) || json_array_size(out) != n) {
+		json_decref(r);
+		return kyso_set_error(c, KYSO_ERR_PROTOCOL, _("the agent did not send %zu "
+		    "signatures"), n);
+	}
+	*sigs = calloc(n, sizeof(**sigs));
+	*siglens = calloc(n, sizeof(**siglens));
+	e = *sigs != NULL && *siglens != NULL ? KYSO_OK : KYSO_ERR_NOMEM;
+	for (i = 0; e == KYSO_OK && i < n; i++) {
+		const char *s = json_string_value(json_array_get(out, i));
+
+		e = s != NULL ? b64_decode(s, &(*sigs)[i], &(*siglens)[i]) : KYSO_ERR_PROTOCOL;
+	}
+	json_decref(r);
+	if (e == KYSO_OK)
+		return KYSO_OK;
+	kyso_signatures_free(*sigs, *siglens, n);
+	*sigs = NULL;
+	*siglens = NULL;
+	return e == KYSO_ERR_NOMEM ? kyso_set_error(c, e, _("out of memory")) :
+	    kyso_set_error(c, KYSO_ERR_PROTOCOL, _("the agent's signature is not base64"));
+nomem:
+	json_decref(arr);
+	if (p != NULL)
+		wipe_pin(p);
+	json_decref(p);
+	return kyso_set_error(c, KYSO_ERR_NOMEM, _("out of memory"));
+}
+
 int
 kyso_sign(kyso_client *c, const kyso_sign_request *req, unsigned char **sig, size_t *siglen)
 {

@@ -74,6 +74,8 @@ enum rpc_call_id {
 	RPC_CONTEXT_PIN,    /* the PIN of the next RPC_SIGN's context login (kept in the helper
 	                     * in locked memory, wiped after that signature) */
 	RPC_SIGN,           /* p11_session_sign */
+	RPC_SIGN_MANY,      /* p11_session_sign_many: the inputs concatenated, the signatures'
+	                     * lengths (u32 each) and the signatures concatenated */
 	RPC_CALL_COUNT
 };
 

@@ -34,6 +34,7 @@ static const struct rpc_call calls[RPC_CALL_COUNT] = {
 	[RPC_ALWAYS_AUTH] = { "C_FindObjects", "uk", "i", 0, RPC_DEADLINE_CALL },
 	[RPC_CONTEXT_PIN] = { "C_Login", "uP", "i", 1, RPC_DEADLINE_CALL },
 	[RPC_SIGN] = { "C_Sign", "ukuuyyb", "iFyb", 0, RPC_DEADLINE_CALL },
+	[RPC_SIGN_MANY] = { "C_Sign", "ukuuub", "iFybb", 0, RPC_DEADLINE_CALL },
 };
 
 /* p11_fail.call on the agent's side: an index into this list travels, never a string */
@@ -215,7 +216,8 @@ static void
 put_token(struct rpc_msg *m, const struct p11_token_desc *t)
 {
 	uint64_t slot = t->slot;
-	uint32_t flags = t->flags, mechs = t->mechs;
+	uint32_t flags = t->flags, mechs = t->mechs, maxs = t->max_sessions;
+	unsigned char removable = t->removable != 0;
 
 	put_raw(m, &slot, 8);
 	put_str(m, t->label);
@@ -225,6 +227,8 @@ put_token(struct rpc_msg *m, const struct p11_token_desc *t)
 	put_str(m, t->slot_description);
 	put_raw(m, &flags, 4);
 	put_raw(m, &mechs, 4);
+	put_raw(m, &maxs, 4);
+	put_raw(m, &removable, 1);
 }
 
 void
@@ -576,6 +580,12 @@ get_token(struct rpc_msg *m, struct p11_token_desc *t)
 		memcpy(&v, p, 4);
 		t->mechs = v & ((1u << P11_MECH_COUNT) - 1);
 	}
+	if ((p = get_raw(m, 4)) != NULL) {
+		memcpy(&v, p, 4);
+		t->max_sessions = v;
+	}
+	if ((p = get_raw(m, 1)) != NULL)
+		t->removable = p[0] != 0;
 }
 
 void

@@ -13,6 +13,7 @@
 
 #include "kyso_err.h"
 #include "log.h"
+#include "cpuload.h"
 #include "rpc.h"
 #include "rpc_chan.h"
 #include "rpc_server.h"
@@ -141,6 +142,8 @@ serve_new_channel(int fd)
 	return KYSO_OK;
 }
 
+static int serve_sign_many(struct rpc_msg *in, struct rpc_msg *out, struct slot_entry *e);
+
 /* The session calls: each answers i F (or i) y(stuck) and its outputs. */
 static void
 serve_session(struct rpc_msg *in, struct rpc_msg *out, unsigned id)
@@ -186,9 +189,14 @@ serve_session(struct rpc_msg *in, struct rpc_msg *out, unsigned id)
 		e->context_pin = NULL;
 		break;
 	}
+	case RPC_SIGN_MANY:
+		r = serve_sign_many(in, out, e);
+		break;
 	default:
 		break;
 	}
+	if (id == RPC_SIGN_MANY)
+		return;  /* answered */
 	if (id != RPC_SIGN && rpc_read_end(in) == KYSO_OK && e != NULL) {
 		switch (id) {
 		case RPC_CLOSE:
@@ -245,6 +253,68 @@ serve_session(struct rpc_msg *in, struct rpc_msg *out, unsigned id)
 		explicit_bzero(data, datalen);
 	free(data);
 	free(kid);
+}
+
+/*
+ * RPC_SIGN_MANY on session e: reads the request, signs, writes the whole answer. Returns
+ * the result it answered.
+ */
+static int
+serve_sign_many(struct rpc_msg *in, struct rpc_msg *out, struct slot_entry *e)
+{
+	struct p11_fail f = { 0, "", "", NULL };
+	struct p11_sign_req req = { 0 };
+	unsigned char *kid, *ins, **sigs = NULL, *cat = NULL;
+	size_t kidlen = 0, inslen = 0, *lens = NULL, n, in_len, total = 0;
+	uint32_t *lens32 = NULL;
+	int r = KYSO_ERR_INVALID_ARG;
+
+	kid = rpc_get_bytes(in, &kidlen);
+	req.mech = (enum p11_mech)rpc_get_u32(in);
+	req.pss_hash_bits = rpc_get_u32(in);
+	n = rpc_get_u32(in);
+	ins = rpc_get_bytes(in, &inslen);
+	in_len = n > 0 ? inslen / n : 0;
+	if (rpc_read_end(in) == KYSO_OK && e != NULL && n > 0 && n <= P11_SIGN_MANY_MAX &&
+	    in_len > 0 && in_len * n == inslen) {
+		sigs = calloc(n, sizeof(*sigs));
+		lens = calloc(n, sizeof(*lens));
+		lens32 = calloc(n, sizeof(*lens32));
+		r = sigs != NULL && lens != NULL && lens32 != NULL ? KYSO_OK : KYSO_ERR_NOMEM;
+		req.key_id = kid;
+		req.key_id_len = kidlen;
+		if (r == KYSO_OK)
+			r = p11_session_sign_many(e->s, &req, ins, in_len, n, sigs, lens, &f);
+		for (size_t i = 0; r == KYSO_OK && i < n; i++)
+			total += lens[i];
+		if (r == KYSO_OK && (total > RPC_BYTES_MAX || (cat = malloc(total)) == NULL))
+			r = KYSO_ERR_NOMEM;
+		for (size_t i = 0, off = 0; r == KYSO_OK && i < n; off += lens[i], i++) {
+			memcpy(cat + off, sigs[i], lens[i]);
+			lens32[i] = (uint32_t)lens[i];
+		}
+	}
+	rpc_put_i32(out, r);
+	rpc_put_fail(out, &f);
+	rpc_put_u8(out, e != NULL && p11_session_stuck(e->s));
+	rpc_put_bytes(out, lens32, r == KYSO_OK ? n * sizeof(*lens32) : 0);
+	rpc_put_bytes(out, cat, r == KYSO_OK ? total : 0);
+	for (size_t i = 0; sigs != NULL && i < n; i++) {
+		if (sigs[i] != NULL)
+			explicit_bzero(sigs[i], lens[i]);
+		free(sigs[i]);
+	}
+	if (cat != NULL)
+		explicit_bzero(cat, total);
+	free(cat);
+	free(sigs);
+	free(lens);
+	free(lens32);
+	if (ins != NULL)
+		explicit_bzero(ins, inslen);
+	free(ins);
+	free(kid);
+	return r;
 }
 
 /* The module calls. */
@@ -361,7 +431,7 @@ serve_wait(int fd, int busy)
 {
 	struct timespec t0, now;
 
-	if (!busy || sysconf(_SC_NPROCESSORS_ONLN) < 2)
+	if (!busy || !cpuload_room())  /* one CPU, or all busy: polling only delays */
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {

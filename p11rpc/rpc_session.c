@@ -310,3 +310,82 @@ p11_session_sign(struct p11_session *s, const struct p11_sign_req *req,
 	*siglen = o.len;
 	return KYSO_OK;
 }
+
+struct many_out {
+	unsigned char *lens, *cat;
+	size_t lens_len, cat_len;
+};
+
+static void
+read_many(struct rpc_msg *m, void *arg)
+{
+	struct many_out *o = arg;
+
+	o->lens = rpc_get_bytes(m, &o->lens_len);
+	o->cat = rpc_get_bytes(m, &o->cat_len);
+}
+
+int
+p11_session_sign_many(struct p11_session *s, const struct p11_sign_req *req,
+    const unsigned char *ins, size_t in_len, size_t n, unsigned char **sigs,
+    size_t *siglens, struct p11_fail *fail)
+{
+	struct many_out o = { NULL, NULL, 0, 0 };
+	struct call x;
+	size_t off = 0;
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		sigs[i] = NULL;
+		siglens[i] = 0;
+	}
+	p11_fail_clear(fail);
+	if (n == 0 || n > P11_SIGN_MANY_MAX || in_len == 0 || in_len * n > RPC_BYTES_MAX)
+		return KYSO_ERR_INVALID_ARG;
+	if ((r = call_begin(&x, s->m, s->gen, RPC_SIGN_MANY, fail)) != KYSO_OK)
+		return r;
+	rpc_put_u32(&x.w, s->id);
+	rpc_put_bytes(&x.w, req->key_id, req->key_id_len);
+	rpc_put_u32(&x.w, (uint32_t)req->mech);
+	rpc_put_u32(&x.w, req->pss_hash_bits);
+	rpc_put_u32(&x.w, (uint32_t)n);
+	rpc_put_bytes(&x.w, ins, in_len * n);
+	if ((r = call_run(&x, NULL, fail)) == KYSO_OK) {
+		r = call_result(&x, fail);
+		s->stuck = (int)rpc_get_u8(&x.r);
+		read_many(&x.r, &o);
+		if (call_read_end(&x, fail) != KYSO_OK)
+			r = KYSO_ERR_TOKEN;
+	}
+	call_end(&x);
+	if (r == KYSO_OK && (o.lens == NULL || o.lens_len != n * sizeof(uint32_t)))
+		r = call_fail(fail, RPC_SIGN_MANY, "the module's helper process answered no "
+		    "signatures");
+	for (size_t i = 0; r == KYSO_OK && i < n; i++) {
+		uint32_t len;
+
+		memcpy(&len, o.lens + i * sizeof(len), sizeof(len));
+		if (len == 0 || len > o.cat_len - off ||
+		    (sigs[i] = malloc(len)) == NULL) {
+			r = len == 0 || len > o.cat_len - off ? call_fail(fail, RPC_SIGN_MANY,
+			    "the module's helper process answered a bad signature") :
+			    KYSO_ERR_NOMEM;
+			break;
+		}
+		memcpy(sigs[i], o.cat + off, len);
+		siglens[i] = len;
+		off += len;
+	}
+	if (o.cat != NULL)
+		explicit_bzero(o.cat, o.cat_len);
+	free(o.cat);
+	free(o.lens);
+	if (r == KYSO_OK)
+		return KYSO_OK;
+	for (size_t i = 0; i < n; i++) {
+		free(sigs[i]);
+		sigs[i] = NULL;
+		siglens[i] = 0;
+	}
+	return r;
+}

@@ -5,8 +5,8 @@
 #
 # "build" installs what `make` needs; "test" adds the tokens and independent peers that
 # `make check`, `make demo` and `make bench` use (with the browsers' test driver,
-# puppeteer-core from npm, into tests/browser/node_modules by `npm ci`); "all" (the
-# default) is both.
+# puppeteer-core from npm, into tests/browser/node_modules by `npm ci`, and gnuplot, which
+# draws the benchmark's plot of docs/performance.md); "all" (the default) is both.
 # --check only reports what is missing (exit 1 if anything is) and installs nothing.
 # Installing needs root; run as another user it says which command to run instead.
 set -eu
@@ -21,7 +21,7 @@ iproute2 libengine-pkcs11-openssl pinentry-curses pinentry-tty tmux dbus gdb loc
 debhelper lintian rpm udev bash-completion desktop-file-utils
 qpdf poppler-utils ghostscript libpdfbox2-java libbcpkix-java openjdk-17-jdk-headless
 libreoffice-writer-nogui
-chromium firefox-esr nodejs zip"
+chromium firefox-esr nodejs zip gnuplot-nox"
 
 check_only=0
 set_name=all

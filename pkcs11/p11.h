@@ -75,7 +75,12 @@ struct p11_token_desc {
 	char slot_description[65];
 	unsigned flags;  /* enum p11_token_flag bits */
 	unsigned mechs;  /* P11_MECH_BIT() of each mechanism that can sign */
+	/* CK_TOKEN_INFO.ulMaxSessionCount: 0 no limit (CK_EFFECTIVELY_INFINITE), else the
+	 * limit; P11_SESSIONS_UNKNOWN when the token does not say */
+	unsigned max_sessions;
+	int removable;   /* the slot's CKF_REMOVABLE_DEVICE: a reader or a USB token */
 };
+#define P11_SESSIONS_UNKNOWN 0xffffffffu
 
 /* A certificate on a token and what the token holds for its key. */
 struct p11_cert_desc {
@@ -253,6 +258,21 @@ int p11_session_key_always_auth(struct p11_session *s, const unsigned char *id,
  */
 int p11_session_sign(struct p11_session *s, const struct p11_sign_req *req,
     unsigned char **sig, size_t *siglen, struct p11_fail *fail);
+
+/* The most inputs p11_session_sign_many takes at once. */
+#define P11_SIGN_MANY_MAX 1000
+
+/*
+ * Signs n inputs of in_len bytes each (one after another in ins) with req's key and
+ * mechanism (req->in, context_pin and context_pin_pad are not used: for a key that wants
+ * its PIN at every signature use p11_session_sign), as n p11_session_sign calls would,
+ * but in one call to a module's helper. All or nothing: returns KYSO_OK with sigs[i]
+ * (malloc'd) and siglens[i] for each, or the first error as p11_session_sign (+ fail)
+ * with every sigs[i] NULL. KYSO_ERR_INVALID_ARG for n over P11_SIGN_MANY_MAX.
+ */
+int p11_session_sign_many(struct p11_session *s, const struct p11_sign_req *req,
+    const unsigned char *ins, size_t in_len, size_t n, unsigned char **sigs,
+    size_t *siglens, struct p11_fail *fail);
 
 /* ---- administration: kyso-admin (p11_admin.c, p11_admin_objects.c) ---- */
 

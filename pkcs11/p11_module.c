@@ -265,9 +265,15 @@ p11_describe_slot(struct p11_module *m, CK_SLOT_ID slot, struct p11_token_desc *
 	p11_trim_copy(d->model, ti.model, sizeof(ti.model));
 	p11_trim_copy(d->serial, ti.serialNumber, sizeof(ti.serialNumber));
 	d->slot_description[0] = '\0';
-	if (m->fn->C_GetSlotInfo(slot, &si) == CKR_OK)
+	d->removable = 0;
+	if (m->fn->C_GetSlotInfo(slot, &si) == CKR_OK) {
 		p11_trim_copy(d->slot_description, si.slotDescription,
 		    sizeof(si.slotDescription));
+		d->removable = (si.flags & CKF_REMOVABLE_DEVICE) != 0;
+	}
+	d->max_sessions = ti.ulMaxSessionCount == CK_UNAVAILABLE_INFORMATION ?
+	    P11_SESSIONS_UNKNOWN : ti.ulMaxSessionCount > 0xfffffffeUL ? 0xfffffffeu :
+	    (unsigned)ti.ulMaxSessionCount;
 	d->flags = 0;
 	for (size_t i = 0; i < sizeof(flagmap) / sizeof(flagmap[0]); i++)
 		if (ti.flags & flagmap[i].ck)

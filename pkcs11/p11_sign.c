@@ -180,3 +180,39 @@ p11_session_sign(struct p11_session *s, const struct p11_sign_req *req,
 	}
 	return r;
 }
+
+int
+p11_session_sign_many(struct p11_session *s, const struct p11_sign_req *req,
+    const unsigned char *ins, size_t in_len, size_t n, unsigned char **sigs,
+    size_t *siglens, struct p11_fail *fail)
+{
+	struct p11_sign_req one = *req;
+	int r = KYSO_OK;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		sigs[i] = NULL;
+		siglens[i] = 0;
+	}
+	if (n > P11_SIGN_MANY_MAX) {
+		p11_fail_clear(fail);
+		return KYSO_ERR_INVALID_ARG;
+	}
+	one.context_pin = NULL;
+	one.context_pin_pad = 0;
+	one.in_len = in_len;
+	for (i = 0; i < n && r == KYSO_OK; i++) {
+		one.in = ins + i * in_len;
+		r = p11_session_sign(s, &one, &sigs[i], &siglens[i], fail);
+	}
+	if (r == KYSO_OK)
+		return KYSO_OK;
+	for (i = 0; i < n; i++) {
+		if (sigs[i] != NULL)
+			explicit_bzero(sigs[i], siglens[i]);
+		free(sigs[i]);
+		sigs[i] = NULL;
+		siglens[i] = 0;
+	}
+	return r;
+}

@@ -12,6 +12,14 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libkysod-core.a $(BUILD)/libkyso.
 		$(LIBKYSO_OBJS) $(BUILD)/libkyso-host.a $(BUILD)/libkyso-admin.a \
 		$(BUILD)/libkysod-core.a $(BUILD)/libkyso-p11.a $(PKG_LIBS) -lcmocka -lpthread
 
+# the audit log's group commit: its fsync wrapped (durability order, a failing disk)
+$(BUILD)/tests/unit/test_audit_group: tests/unit/test_audit_group.c $(BUILD)/libkysod-core.a \
+    $(BUILD)/libkyso.a $(BUILD)/libkyso-admin.a $(BUILD)/libkyso-p11.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -Iadmin $(ALL_LDFLAGS) -Wl,--wrap=fsync -o $@ $< \
+		$(LIBKYSO_OBJS) $(BUILD)/libkyso-admin.a $(BUILD)/libkysod-core.a \
+		$(BUILD)/libkyso-p11.a $(PKG_LIBS) -lcmocka -lpthread
+
 # the unit tests of libkyso-pdf (test_pdf_*) link it and the PDF libraries
 $(BUILD)/tests/unit/test_pdf_%: tests/unit/test_pdf_%.c $(PDFLIB_OBJS) $(LIBKYSO_OBJS) $(COMMON_OBJS)
 	@mkdir -p $(dir $@)

@@ -24,8 +24,8 @@ t_match "GetInterfaceDescription(unknown) → InterfaceNotFound" \
 	'"error":"org.varlink.service.InterfaceNotFound","parameters":\{"interface":"no.such"' \
 	"$(python3 "$VCALL" call org.varlink.service.GetInterfaceDescription '{"interface":"no.such"}')"
 methods=$(grep -Eo '^method [A-Za-z]+' "$T_TOP/docs/io.kyso.Agent.varlink" | cut -d' ' -f2 | tr '\n' ' ')
-t_eq "the interface file declares the ten methods" \
-	"ListTokens ListCertificates Sign SignDocuments Login Lock Subscribe ListModules ListWebOrigins ForgetWebOrigins " "$methods"
+t_eq "the interface file declares the eleven methods" \
+	"ListTokens ListCertificates Sign SignDigests SignDocuments Login Lock Subscribe ListModules ListWebOrigins ForgetWebOrigins " "$methods"
 t_eq "every method in the interface file is served (none is MethodNotFound)" "" \
 	"$(for m in $(grep -Eo '^method [A-Za-z]+' "$T_TOP/docs/io.kyso.Agent.varlink" | cut -d' ' -f2); do
 		python3 "$VCALL" call "io.kyso.Agent.$m" '{}' | grep MethodNotFound; done)"

@@ -27,7 +27,7 @@ static struct kbuf out;
 
 static const struct p11_token_desc tok = { 7, "alpha", "kyso tests", "model x", "0123456789abcdef",
 	"slot seven", P11_TOKEN_LOGIN_REQUIRED | P11_TOKEN_INITIALIZED,
-	P11_MECH_BIT(P11_MECH_ECDSA) };
+	P11_MECH_BIT(P11_MECH_ECDSA), 16, 1 };
 
 static void
 test_table(void **state)
@@ -86,6 +86,8 @@ test_round_trip(void **state)
 	assert_string_equal(got[0].slot_description, tok.slot_description);
 	assert_int_equal(got[0].flags, tok.flags);
 	assert_int_equal(got[0].mechs, tok.mechs);
+	assert_int_equal(got[0].max_sessions, tok.max_sessions);
+	assert_int_equal(got[0].removable, tok.removable);
 	assert_string_equal(got[1].label, "b\xc3\xa9ta");
 	assert_int_equal(got[1].slot, 8);
 	free(got);

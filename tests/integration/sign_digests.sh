@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# io.kyso.Agent.SignDigests (issue 15): many raw digests in one call, with P-256 and
+# RSA-2048 keys on SoftHSM — every signature of a 100-digest call verified by OpenSSL
+# against its document, a 1000-digest call (the cap) answered in full with one audit
+# record per digest, sharing one batch id (one write and one fsync: test_audit_group);
+# the refusals name
+# what was wrong (1001 digests, a digest of the wrong length, PinRequired before any
+# login); libkyso's kyso_sign_digests through `kyso_bench digests`.
+. "$(dirname "$0")/../lib/common.sh"
+. "$T_TOP/tests/lib/verify.sh"
+
+tok_init "$T_DIR/tok" && tok_create dig && tok_key dig 01 ec:p256 ec &&
+	tok_key dig 02 rsa:2048 rsa ||
+	{ t_flunk "make the test token"; t_done; exit 1; }
+agent_start --module "$SOFTHSM_MODULE" || { t_flunk "start kysod"; t_done; exit 1; }
+cec=$(cert_id "$TOK_DIR/ec.crt.pem"); crsa=$(cert_id "$TOK_DIR/rsa.crt.pem")
+AUDIT=$XDG_STATE_HOME/kyso/audit.log
+
+# sign_digests CERT ALG N OUTDIR [pin]: N documents doc.I, one SignDigests call over their
+# SHA-256 digests, sig.I written; prints the reply's error name, or "ok BATCH"
+sign_digests() {
+	python3 - "$KYSO_SOCKET" "$@" <<'PY'
+import base64, hashlib, json, os, socket, sys
+path, cert, alg, n, out = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+pin = sys.argv[6] if len(sys.argv) > 6 else None
+os.makedirs(out, exist_ok=True)
+digests = []
+for i in range(n):
+    doc = os.urandom(64) + b"document %d" % i
+    open(os.path.join(out, "doc.%d" % i), "wb").write(doc)
+    digests.append(base64.b64encode(hashlib.sha256(doc).digest()).decode())
+params = {"certificate": cert, "algorithm": alg, "digests": digests,
+          "description": "digests test"}
+if pin:
+    params["pin"] = pin
+s = socket.socket(socket.AF_UNIX); s.connect(path)
+s.sendall(json.dumps({"method": "io.kyso.Agent.SignDigests", "parameters": params}).encode() + b"\0")
+buf = b""
+while b"\0" not in buf:
+    chunk = s.recv(1 << 20)
+    if not chunk:
+        raise SystemExit("the agent closed the connection")
+    buf += chunk
+r = json.loads(buf.split(b"\0", 1)[0])
+if "error" in r:
+    print(r["error"], r.get("parameters", {}).get("parameter", ""))
+    raise SystemExit(0)
+sigs = r["parameters"]["signatures"]
+if len(sigs) != n or r["parameters"]["certificate"] != cert:
+    raise SystemExit("wrong reply: %d signatures" % len(sigs))
+for i, sig in enumerate(sigs):
+    open(os.path.join(out, "sig.%d" % i), "wb").write(base64.b64decode(sig))
+print("ok", r["parameters"]["batch"])
+PY
+}
+
+# verify_all ALG PUB DIR N: OpenSSL verifies sig.I over doc.I for every I; prints failures
+verify_all() {
+	local bad=0 i
+	for i in $(seq 0 $(($4 - 1))); do
+		verify_sig "$1" "$2" "$3/sig.$i" "$3/doc.$i" >/dev/null 2>&1 || bad=$((bad + 1))
+	done
+	echo "$bad"
+}
+
+out=$(sign_digests "$cec" ecdsa-sha256 5 "$T_DIR/nopin")
+t_eq "before any login, without a PIN and no dialog: PinRequired" \
+	"io.kyso.Agent.PinRequired " "$out"
+t_eq "  ... recorded once for the call, as SignDigests" 1 \
+	"$(grep -c '"method":"io.kyso.Agent.SignDigests".*"result":"io.kyso.Agent.PinRequired"' "$AUDIT")"
+
+out=$(sign_digests "$cec" ecdsa-sha256 100 "$T_DIR/ec" "$TOK_PIN")
+t_like "100 P-256 digests with the PIN in the call: signed" "^ok [0-9a-f]{16}$" "$out"
+t_eq "  ... OpenSSL verifies every one of the 100 signatures" 0 \
+	"$(verify_all ecdsa-sha256 "$TOK_DIR/ec.pub.pem" "$T_DIR/ec" 100)"
+batch=${out#ok }
+t_eq "  ... 100 granted records sharing the call's batch id" 100 \
+	"$(grep -c "\"batch\":\"$batch\".*\"result\":\"granted\"" "$AUDIT")"
+d7=$(openssl dgst -sha256 -hex "$T_DIR/ec/doc.7" | awk '{ print $NF }')
+t_eq "  ... each with its own digest (document 7's)" 1 \
+	"$(grep -c "\"digest\":\"$d7\".*\"batch\":\"$batch\"" "$AUDIT")"
+
+out=$(sign_digests "$crsa" rsa-pkcs1v15-sha256 100 "$T_DIR/rsa")
+t_like "100 RSA-2048 digests, logged in since: signed" "^ok [0-9a-f]{16}$" "$out"
+t_eq "  ... OpenSSL verifies every one of the 100 signatures" 0 \
+	"$(verify_all rsa-pkcs1v15-sha256 "$TOK_DIR/rsa.pub.pem" "$T_DIR/rsa" 100)"
+
+out=$(sign_digests "$cec" ecdsa-sha256 1000 "$T_DIR/big")
+t_like "1000 digests (the cap) in one call" "^ok [0-9a-f]{16}$" "$out"
+batch=${out#ok }
+t_eq "  ... 1000 records with its batch id" 1000 "$(grep -c "\"batch\":\"$batch\"" "$AUDIT")"
+for i in 0 499 999; do
+	t_ok "  ... OpenSSL verifies signature $i" verify_sig ecdsa-sha256 "$TOK_DIR/ec.pub.pem" \
+		"$T_DIR/big/sig.$i" "$T_DIR/big/doc.$i"
+done
+
+out=$(sign_digests "$cec" ecdsa-sha256 1001 "$T_DIR/over")
+t_eq "1001 digests: InvalidParameter naming digests" "org.varlink.service.InvalidParameter digests" "$out"
+out=$(python3 - "$KYSO_SOCKET" "$cec" <<'PY'
+import base64, json, socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+d = [base64.b64encode(bytes(32)).decode()] * 5 + [base64.b64encode(bytes(20)).decode()]
+s.sendall(json.dumps({"method": "io.kyso.Agent.SignDigests", "parameters": {
+    "certificate": sys.argv[2], "algorithm": "ecdsa-sha256", "digests": d}}).encode() + b"\0")
+r = json.loads(s.recv(65536).split(b"\0")[0])
+print(r["error"], r["parameters"].get("parameter"))
+PY
+)
+t_eq "a digest shorter than the others: InvalidParameter naming digests[5]" \
+	"org.varlink.service.InvalidParameter digests[5]" "$out"
+out=$(python3 - "$KYSO_SOCKET" "$cec" <<'PY'
+import base64, json, socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+d = [base64.b64encode(bytes(48)).decode()] * 3
+s.sendall(json.dumps({"method": "io.kyso.Agent.SignDigests", "parameters": {
+    "certificate": sys.argv[2], "algorithm": "ecdsa-sha256", "digests": d}}).encode() + b"\0")
+r = json.loads(s.recv(65536).split(b"\0")[0])
+print(r["error"])
+PY
+)
+t_eq "SHA-384-long digests for ecdsa-sha256: InvalidDigest" "io.kyso.Agent.InvalidDigest" "$out"
+
+t_like "libkyso's kyso_sign_digests: 200 digests a call (kyso_bench digests)" "^[0-9.]+$" \
+	"$("$BUILD/bench/kyso_bench" digests -q -k p256 -L ec -t dig -s "$KYSO_SOCKET" -b 200 \
+		-n 400 -w 1 2>&1)"
+
+t_ok "agent alive" agent_alive
+t_agent_stops
+t_done

@@ -1,0 +1,365 @@
+/*
+ * test_audit_group.c — agent/audit.c's group commit: records of threads writing at once
+ * share fsyncs, yet no audit_write(sync) returns before its own line is durable; a failed
+ * sync takes back every record not yet durable (their calls fail, nothing half stays);
+ * a process killed with SIGKILL in the middle of a burst leaves only whole lines.
+ *
+ * Linked with -Wl,--wrap=fsync (tests/tests.mk): __wrap_fsync notes how many bytes of the
+ * file were written when an fsync began and, once it returns, counts that prefix as
+ * durable; it also makes each fsync take 2 ms (a disk, not tmpfs) and can fail on demand.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "audit.h"
+#include "kyso_err.h"
+
+int __real_fsync(int fd);
+int __wrap_fsync(int fd);
+
+static char top[] = "/tmp/kyso-audit-group.XXXXXX";
+static pthread_mutex_t fsync_mu = PTHREAD_MUTEX_INITIALIZER;
+static off_t durable;         /* bytes of the file known durable */
+static int fsync_fail;        /* the next fsync fails with EIO */
+static long fsync_delay_us = 2000;
+
+int
+__wrap_fsync(int fd)
+{
+	struct stat st;
+	struct timespec d = { 0, fsync_delay_us * 1000L };
+	int fail, rc;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return __real_fsync(fd);  /* the directory */
+	pthread_mutex_lock(&fsync_mu);
+	fail = fsync_fail;
+	fsync_fail = 0;
+	pthread_mutex_unlock(&fsync_mu);
+	nanosleep(&d, NULL);
+	if (fail) {
+		errno = EIO;
+		return -1;
+	}
+	if ((rc = __real_fsync(fd)) == 0) {
+		pthread_mutex_lock(&fsync_mu);
+		if (st.st_size > durable)
+			durable = st.st_size;
+		pthread_mutex_unlock(&fsync_mu);
+	}
+	return rc;
+}
+
+static void
+at(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", top, name);
+}
+
+static void
+fill_record(struct audit_record *r, const char *description)
+{
+	memset(r, 0, sizeof(*r));
+	clock_gettime(CLOCK_REALTIME, &r->when);
+	r->uid = 1000;
+	r->pid = 4242;
+	r->exe = "/usr/bin/evince";
+	r->method = "io.kyso.Agent.Sign";
+	r->token_label = "alpha";
+	r->algorithm = "ecdsa-sha256";
+	r->description = description;
+	r->result = "granted";
+}
+
+/* The file's first n bytes (malloc'd, NUL-terminated). */
+static char *
+read_prefix(const char *path, off_t n)
+{
+	char *b = calloc(1, (size_t)n + 1);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	assert_non_null(b);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, b, (size_t)n, 0), n);
+	close(fd);
+	return b;
+}
+
+/* Every line of path is a whole JSON object; returns how many; *with counts those
+ * whose description contains needle. */
+static size_t
+whole_lines(const char *path, const char *needle, size_t *with)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0, n = 0;
+	ssize_t len;
+
+	assert_non_null(f);
+	*with = 0;
+	while ((len = getline(&line, &cap, f)) > 0) {
+		json_error_t e;
+		json_t *o;
+
+		assert_int_equal(line[len - 1], '\n');
+		o = json_loadb(line, (size_t)len, 0, &e);
+		assert_non_null(o);
+		if (needle != NULL && strstr(json_string_value(json_object_get(o,
+		    "description")), needle) != NULL)
+			(*with)++;
+		json_decref(o);
+		n++;
+	}
+	free(line);
+	fclose(f);
+	return n;
+}
+
+enum { THREADS = 8, PER_THREAD = 30 };
+
+struct writer {
+	struct audit_log *l;
+	const char *path;
+	int id, failures, early;
+};
+
+static void *
+writer_run(void *arg)
+{
+	struct writer *w = arg;
+	char desc[64], err[512];
+	struct audit_record r;
+
+	for (int i = 0; i < PER_THREAD; i++) {
+		off_t d;
+		char *prefix;
+
+		snprintf(desc, sizeof(desc), "<t%d n%d>", w->id, i);
+		fill_record(&r, desc);
+		if (audit_write(w->l, &r, 1, err, sizeof(err)) != KYSO_OK) {
+			w->failures++;
+			continue;
+		}
+		/* returned: its line must lie in the part of the file an fsync covered */
+		pthread_mutex_lock(&fsync_mu);
+		d = durable;
+		pthread_mutex_unlock(&fsync_mu);
+		prefix = read_prefix(w->path, d);
+		if (strstr(prefix, desc) == NULL)
+			w->early++;
+		free(prefix);
+	}
+	return NULL;
+}
+
+static void
+test_shared_syncs_in_order(void **state)
+{
+	char path[256], err[512];
+	struct writer w[THREADS];
+	pthread_t t[THREADS];
+	struct audit_log *l;
+	unsigned long syncs;
+	size_t with;
+
+	(void)state;
+	at(path, sizeof(path), "group.log");
+	durable = 0;
+	assert_int_equal(audit_open(path, &l, err, sizeof(err)), KYSO_OK);
+	for (int k = 0; k < THREADS; k++) {
+		w[k] = (struct writer){ .l = l, .path = path, .id = k };
+		assert_int_equal(pthread_create(&t[k], NULL, writer_run, &w[k]), 0);
+	}
+	for (int k = 0; k < THREADS; k++) {
+		pthread_join(t[k], NULL);
+		assert_int_equal(w[k].failures, 0);
+		assert_int_equal(w[k].early, 0);  /* no return before its record's fsync */
+	}
+	syncs = audit_syncs(l);
+	/* 240 records; with 8 writers in flight a round covers several of them */
+	print_message("%d records, %lu fsync rounds\n", THREADS * PER_THREAD, syncs);
+	assert_true(syncs >= 1 && syncs <= THREADS * PER_THREAD / 2);
+	audit_close(l);
+	assert_int_equal(whole_lines(path, NULL, &with), THREADS * PER_THREAD);
+}
+
+static void
+test_unsynced_records_cost_no_fsync(void **state)
+{
+	char path[256], err[512];
+	struct audit_record r;
+	struct audit_log *l;
+
+	(void)state;
+	at(path, sizeof(path), "nosync.log");
+	assert_int_equal(audit_open(path, &l, err, sizeof(err)), KYSO_OK);
+	fill_record(&r, "refused");
+	r.result = "io.kyso.Agent.PinRequired";
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(audit_write(l, &r, 0, err, sizeof(err)), KYSO_OK);
+	assert_int_equal(audit_syncs(l), 0);
+	fill_record(&r, "granted");
+	assert_int_equal(audit_write(l, &r, 1, err, sizeof(err)), KYSO_OK);
+	assert_int_equal(audit_syncs(l), 1);  /* the eleven lines in one fsync */
+	audit_close(l);
+}
+
+/* A batch's records: one write, one fsync, every line whole (SignDigests). */
+static void
+test_many_one_sync(void **state)
+{
+	enum { N = 1000 };
+	static struct audit_record r[N];
+	static char desc[N][24];
+	char path[256], err[512];
+	struct audit_log *l;
+	size_t with;
+
+	(void)state;
+	at(path, sizeof(path), "many.log");
+	assert_int_equal(audit_open(path, &l, err, sizeof(err)), KYSO_OK);
+	for (int i = 0; i < N; i++) {
+		snprintf(desc[i], sizeof(desc[i]), "<digest %d>", i);
+		fill_record(&r[i], desc[i]);
+		r[i].batch = "0123456789abcdef";
+	}
+	durable = 0;
+	assert_int_equal(audit_write_many(l, r, N, 1, err, sizeof(err)), KYSO_OK);
+	assert_int_equal(audit_syncs(l), 1);
+	assert_int_equal(whole_lines(path, "<digest", &with), N);
+	assert_int_equal(with, N);
+	{
+		struct stat st;
+
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(durable, st.st_size);  /* all of it covered by that fsync */
+	}
+	audit_close(l);
+}
+
+/* A failed fsync: the record is taken back and its call fails; the next ones work. */
+static void
+test_failed_sync_takes_records_back(void **state)
+{
+	char path[256], err[512];
+	struct audit_record r;
+	struct audit_log *l;
+	size_t with;
+
+	(void)state;
+	at(path, sizeof(path), "fail.log");
+	assert_int_equal(audit_open(path, &l, err, sizeof(err)), KYSO_OK);
+	fill_record(&r, "<before>");
+	assert_int_equal(audit_write(l, &r, 1, err, sizeof(err)), KYSO_OK);
+	fill_record(&r, "<lost>");
+	fsync_fail = 1;
+	assert_int_equal(audit_write(l, &r, 1, err, sizeof(err)), KYSO_ERR_AUDIT);
+	assert_non_null(strstr(err, "Input/output error"));
+	fill_record(&r, "<after>");
+	assert_int_equal(audit_write(l, &r, 1, err, sizeof(err)), KYSO_OK);
+	audit_close(l);
+	assert_int_equal(whole_lines(path, "<lost>", &with), 2);
+	assert_int_equal(with, 0);
+}
+
+/* SIGKILL in the middle of a burst of four writers: only whole lines stay. */
+static void
+test_killed_mid_burst_whole_lines(void **state)
+{
+	char path[256], err[512];
+	struct stat st;
+	pid_t pid;
+	int status;
+	size_t n, with;
+
+	(void)state;
+	at(path, sizeof(path), "killed.log");
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct writer w[4];
+		pthread_t t[4];
+		struct audit_log *l;
+
+		fsync_delay_us = 100;
+		durable = 0;  /* this file's, not the earlier tests' */
+		if (audit_open(path, &l, err, sizeof(err)) != KYSO_OK)
+			_exit(1);
+		for (;;) {  /* until killed */
+			for (int k = 0; k < 4; k++) {
+				w[k] = (struct writer){ .l = l, .path = path, .id = k };
+				pthread_create(&t[k], NULL, writer_run, &w[k]);
+			}
+			for (int k = 0; k < 4; k++)
+				pthread_join(t[k], NULL);
+		}
+	}
+	/* wait for the sign that the burst is under way: the file has grown */
+	for (;;) {
+		struct timespec d = { 0, 1000000 };
+
+		if (stat(path, &st) == 0 && st.st_size > 16384)
+			break;
+		assert_int_equal(waitpid(pid, &status, WNOHANG), 0);
+		nanosleep(&d, NULL);
+	}
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	n = whole_lines(path, NULL, &with);
+	assert_true(n > 0);
+}
+
+static int
+rm_one(const char *p, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	return remove(p);
+}
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	return mkdtemp(top) != NULL ? 0 : -1;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	return nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_shared_syncs_in_order),
+		cmocka_unit_test(test_unsynced_records_cost_no_fsync),
+		cmocka_unit_test(test_many_one_sync),
+		cmocka_unit_test(test_failed_sync_takes_records_back),
+		cmocka_unit_test(test_killed_mid_burst_whole_lines),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -168,8 +168,8 @@ ops_interrupted(struct job *j)
 	case JOB_ABORT_DISCONNECTED:
 		/* a document whose client went away: the batch signs nothing more for nobody */
 		au->cancel = JOB_CANCEL_DISCONNECTED;
-		snprintf(j->why, sizeof(j->why), "the client closed its connection: the request "
-		    "was ended before it was served");
+		snprintf(j->why, sizeof(j->why), "the client closed its connection (disconnected): "
+		    "the request was ended before it was served");
 		return KYSO_ERR_CANCELLED;
 	default:
 		au->cancel = JOB_CANCEL_LOCKED_UNSERVED;

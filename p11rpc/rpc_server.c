@@ -87,6 +87,23 @@ session_get(uint32_t id)
 	return e;
 }
 
+/*
+ * Takes session e's context PIN (NULL if none) and leaves pin in its place, under the
+ * sessions' lock: a CLOSE of the session (session_remove) may run on another channel's
+ * thread at the same time, and the PIN must be freed once.
+ */
+static struct kyso_secret *
+session_swap_pin(struct slot_entry *e, struct kyso_secret *pin)
+{
+	struct kyso_secret *old;
+
+	pthread_mutex_lock(&sessions_mu);
+	old = e->context_pin;
+	e->context_pin = pin;
+	pthread_mutex_unlock(&sessions_mu);
+	return old;
+}
+
 static void
 session_remove(uint32_t id)
 {
@@ -183,10 +200,12 @@ serve_session(struct rpc_msg *in, struct rpc_msg *out, unsigned id)
 		req.key_id_len = kidlen;
 		req.in = data;
 		req.in_len = datalen;
-		req.context_pin = use_pin ? e->context_pin : NULL;
+		/* one signature's: taken from the session, freed after it */
+		struct kyso_secret *cpin = session_swap_pin(e, NULL);
+
+		req.context_pin = use_pin ? cpin : NULL;
 		r = p11_session_sign(e->s, &req, &sig, &siglen, &f);
-		secret_free(e->context_pin);  /* one signature's */
-		e->context_pin = NULL;
+		secret_free(cpin);
 		break;
 	}
 	case RPC_SIGN_MANY:
@@ -224,8 +243,7 @@ serve_session(struct rpc_msg *in, struct rpc_msg *out, unsigned id)
 			r = p11_session_key_always_auth(e->s, kid, kidlen);
 			break;
 		case RPC_CONTEXT_PIN:
-			secret_free(e->context_pin);
-			e->context_pin = pin;
+			secret_free(session_swap_pin(e, pin));
 			pin = NULL;
 			r = KYSO_OK;
 			break;

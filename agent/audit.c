@@ -1,7 +1,8 @@
 /*
  * audit.c — the audit log (see audit.h): one JSON line per signing request in a file,
  * written in one write(2) and cut back when it fails, reopened for every record (log
- * rotation by moving the file just works), and a copy in the systemd journal.
+ * rotation by moving the file just works), synced in groups, and a copy in the systemd
+ * journal (audit_journal.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,13 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
-#include <syslog.h>
 #include <unistd.h>
 
-#include <systemd/sd-journal.h>
-
 #include "audit.h"
+#include "audit_journal.h"
 #include "buf.h"
 #include "encode.h"
 #include "kyso_err.h"
@@ -28,7 +26,6 @@
 #define OPEN_FLAGS (O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)
 /* a line can hold every field escaped (6 bytes for one): far more than requests allow */
 #define AUDIT_LINE_MAX (1024 * 1024)
-#define MESSAGE_DESCRIPTION_MAX 200  /* the journal's MESSAGE shows this much of it */
 #define AUDIT_EPOCHS 16
 
 struct audit_log {
@@ -58,10 +55,7 @@ struct audit_log {
 	unsigned long long cut_lo[AUDIT_EPOCHS];
 	int sync_errno;             /* why the last failed sync failed */
 	unsigned long syncs;        /* fsync rounds (audit_syncs) */
-	long journal_checked;       /* CLOCK_MONOTONIC s of the last look for journald */
-	int journal_absent;         /* no journald socket at that look */
-	unsigned journal_failures;
-	char journal_error[160];    /* the first reason */
+	struct audit_journal journal; /* the records' copy in the journal */
 };
 
 static void
@@ -279,6 +273,7 @@ audit_open(const char *path, struct audit_log **out, char *err, size_t errlen)
 	if (l->dir == NULL)
 		goto nomem;
 	pthread_mutex_init(&l->mu, NULL);
+	pthread_mutex_init(&l->journal.mu, NULL);
 	pthread_cond_init(&l->synced_cv, NULL);
 	l->fd = -1;
 	if ((fd = open_file(l, &created, err, errlen)) < 0) {
@@ -309,6 +304,7 @@ audit_close(struct audit_log *l)
 		pthread_mutex_unlock(&l->mu);
 	}
 	pthread_mutex_destroy(&l->mu);
+	pthread_mutex_destroy(&l->journal.mu);
 	pthread_cond_destroy(&l->synced_cv);
 	free(l->path);
 	free(l->dir);
@@ -478,182 +474,12 @@ audit_records(struct audit_log *l)
 	return n;
 }
 
-/* ---- the journal ---- */
-
-/* Appends before, s (control characters as '?', at most max bytes), after; not a NULL s. */
-static void
-put_safe(FILE *f, const char *before, const char *s, size_t max, const char *after)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = 0, k;
-
-	if (s == NULL || s[0] == '\0')
-		return;
-	fputs(before, f);
-	for (; p[n] != '\0'; n += k) {
-		if (n + (k = utf8_seq(p + n) ? utf8_seq(p + n) : 1) > max) {
-			fputs("...", f);
-			break;
-		}
-		if (utf8_seq(p + n) == 0 || p[n] < 0x20 || p[n] == 0x7f)
-			fputc('?', f);
-		else
-			fwrite(p + n, 1, k, f);
-	}
-	fputs(after, f);
-}
-
-/* "kyso: signature granted to /usr/bin/app (pid 123, uid 1000): certificate 7c8e..." */
-static char *
-journal_message(const struct audit_record *r, const char *result, const char *message)
-{
-	int granted = strcmp(result, "granted") == 0;
-	char *text = NULL, id[17];
-	size_t size;
-	FILE *f = open_memstream(&text, &size);
-
-	if (f == NULL)
-		return NULL;
-	fprintf(f, "kyso: signature %s to ", granted ? "granted" : "refused");
-	put_safe(f, "", r->exe, 256, " (");
-	fprintf(f, "pid %ld, uid %ld%s", (long)r->pid, (long)r->uid,
-	    r->exe != NULL && r->exe[0] != '\0' ? ")" : "");
-	put_safe(f, " for web page ", r->origin, 300, "");
-	fputs(": ", f);
-	snprintf(id, sizeof(id), "%.16s", r->cert_id != NULL ? r->cert_id : "");
-	put_safe(f, "certificate ", id, sizeof(id), "");  /* as kyso certs shows it */
-	if (id[0] == '\0')
-		fputs("no certificate", f);
-	put_safe(f, " (", r->cert_subject, 256, ")");
-	put_safe(f, " on token '", r->token_label, 64, "'");
-	put_safe(f, ", ", r->algorithm, 64, "");
-	put_safe(f, ": document \"", r->document, MESSAGE_DESCRIPTION_MAX, "\"");
-	put_safe(f, r->document != NULL && r->document[0] != '\0' ? " (\"" : ": \"",
-	    r->description, MESSAGE_DESCRIPTION_MAX, r->document != NULL &&
-	    r->document[0] != '\0' ? "\")" : "\"");
-	if (!granted) {
-		put_safe(f, ": ", result, 128, "");
-		put_safe(f, ": ", message, 512, "");
-	}
-	if (fclose(f) != 0) {
-		free(text);
-		return NULL;
-	}
-	return text;
-}
-
-/* The journal's priority of a record: by its outcome (the error it names), one table. */
-static int
-priority(const char *result)
-{
-	static const struct {
-		int err;
-		int prio;
-	} prios[] = {
-		{ KYSO_ERR_AUDIT, LOG_ERR },
-		/* wrong PINs, locked PINs: someone may be guessing */
-		{ KYSO_ERR_PIN_INCORRECT, LOG_WARNING },
-		{ KYSO_ERR_PIN_LOCKED, LOG_WARNING },
-		{ KYSO_ERR_PIN_REQUIRED, LOG_WARNING },
-	};
-	int err;
-
-	if (strcmp(result, "granted") == 0)
-		return LOG_INFO;
-	err = kyso_err_from_varlink(result);
-	for (size_t i = 0; i < sizeof(prios) / sizeof(prios[0]); i++)
-		if (prios[i].err == err)
-			return prios[i].prio;
-	return LOG_NOTICE;
-}
-
-/*
- * Returns 1 when journald's socket is there, as seen at most JOURNAL_LOOK_S seconds ago:
- * where no journald runs, the records are not formatted for it at every signature.
- */
-#define JOURNAL_SOCKET "/run/systemd/journal/socket"
-#define JOURNAL_LOOK_S 10
-
-static int
-journal_present(struct audit_log *l)
-{
-	struct timespec now;
-	int absent;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	pthread_mutex_lock(&l->mu);
-	if (l->journal_checked == 0 || now.tv_sec - l->journal_checked >= JOURNAL_LOOK_S) {
-		l->journal_checked = now.tv_sec > 0 ? now.tv_sec : 1;
-		l->journal_absent = access(JOURNAL_SOCKET, F_OK) != 0;
-	}
-	absent = l->journal_absent;
-	pthread_mutex_unlock(&l->mu);
-	return !absent;
-}
-
-static void
-journal_send(struct audit_log *l, const struct audit_record *r, const char *when,
-    const char *digest, const char *result, const char *message)
-{
-	char num[3][24], *msg = journal_message(r, result, message);
-	const char *const fields[][2] = { { "MESSAGE", msg }, { "PRIORITY", num[0] },
-		{ "SYSLOG_IDENTIFIER", "kysod" }, { "KYSO_TIME", when }, { "KYSO_UID", num[1] },
-		{ "KYSO_PID", num[2] }, { "KYSO_EXE", r->exe }, { "KYSO_ORIGIN", r->origin },
-		{ "KYSO_BROWSER", r->browser }, { "KYSO_METHOD", r->method },
-		{ "KYSO_TOKEN_SERIAL", r->token_serial }, { "KYSO_TOKEN_LABEL", r->token_label },
-		{ "KYSO_CERTIFICATE", r->cert_id }, { "KYSO_SUBJECT", r->cert_subject },
-		{ "KYSO_ALGORITHM", r->algorithm }, { "KYSO_DIGEST", digest },
-		{ "KYSO_DIGEST_ALG", digest[0] != '\0' ? r->digest_alg : NULL },
-		{ "KYSO_DESCRIPTION", r->description }, { "KYSO_DOCUMENT", r->document },
-		{ "KYSO_PROFILE", r->profile }, { "KYSO_BATCH", r->batch },
-		{ "KYSO_SIGNING_TIME", r->signing_time }, { "KYSO_RESULT", result },
-		{ "KYSO_MESSAGE", message } };
-	struct iovec iov[sizeof(fields) / sizeof(fields[0])];
-	int n = 0, rc = msg != NULL ? 0 : -ENOMEM, first;
-	char *s;
-
-	snprintf(num[0], sizeof(num[0]), "%d", priority(result));
-	snprintf(num[1], sizeof(num[1]), "%ld", (long)r->uid);
-	snprintf(num[2], sizeof(num[2]), "%ld", (long)r->pid);
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]) && rc == 0; i++) {
-		if (fields[i][1] == NULL || fields[i][1][0] == '\0')
-			continue;  /* absent: left out */
-		if (asprintf(&s, "%s=%s", fields[i][0], fields[i][1]) < 0) {
-			rc = -ENOMEM;
-			break;
-		}
-		iov[n].iov_base = s;
-		iov[n++].iov_len = strlen(s);
-	}
-	if (rc == 0)
-		rc = sd_journal_sendv(iov, n);  /* 0 also when there is no journald at all */
-	for (int i = 0; i < n; i++)
-		free(iov[i].iov_base);
-	free(msg);
-	if (rc >= 0)
-		return;
-	pthread_mutex_lock(&l->mu);
-	first = l->journal_failures++ == 0;
-	if (first)
-		snprintf(l->journal_error, sizeof(l->journal_error),
-		    "cannot send the audit records to the journal: %s", strerror(-rc));
-	pthread_mutex_unlock(&l->mu);
-	if (first)
-		log_warn("%s; the records are still written to %s", l->journal_error, l->path);
-}
-
 unsigned
 audit_journal_error(struct audit_log *l, char *buf, size_t len)
 {
-	unsigned n;
-
-	pthread_mutex_lock(&l->mu);
-	n = l->journal_failures;
-	if (buf != NULL && len > 0)
-		snprintf(buf, len, "%s", n > 0 ? l->journal_error : "");
-	pthread_mutex_unlock(&l->mu);
-	return n;
+	return audit_journal_failures(&l->journal, buf, len);
 }
+
 
 /* ---- a record ---- */
 
@@ -703,7 +529,7 @@ audit_write_many(struct audit_log *l, const struct audit_record *r, size_t n, in
 	rc = append(l, (const char *)all.data, sync, err, errlen);
 	pthread_mutex_unlock(&l->mu);
 	kbuf_free(&all);
-	if (journal_present(l)) {
+	if (audit_journal_present(&l->journal)) {
 		for (size_t i = 0; i < n; i++) {
 			result = r[i].result;
 			message = r[i].message;
@@ -718,7 +544,7 @@ audit_write_many(struct audit_log *l, const struct audit_record *r, size_t n, in
 			if (r[i].digest != NULL && r[i].digest_len > 0)
 				hex_encode(r[i].digest, r[i].digest_len > 64 ? 64 : r[i].digest_len,
 				    digest);
-			journal_send(l, &r[i], when, digest, result, message);
+			audit_journal_send(&l->journal, l->path, &r[i], when, digest, result, message);
 		}
 	}
 	return rc == 0 ? KYSO_OK : KYSO_ERR_AUDIT;
@@ -757,7 +583,7 @@ audit_write(struct audit_log *l, const struct audit_record *r, int sync, char *e
 		    err != NULL && errlen > 0 ? err : "");
 		message = why;
 	}
-	if (journal_present(l))
-		journal_send(l, r, when, digest, result, message);
+	if (audit_journal_present(&l->journal))
+		audit_journal_send(&l->journal, l->path, r, when, digest, result, message);
 	return rc == 0 ? KYSO_OK : KYSO_ERR_AUDIT;
 }

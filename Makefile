@@ -156,6 +156,7 @@ AGENT_SRCS += agent/config.c
 AGENT_SRCS += agent/config_paths.c
 AGENT_SRCS += agent/config_text.c
 AGENT_SRCS += agent/conn.c
+AGENT_SRCS += agent/dialog_text.c
 AGENT_SRCS += agent/dialogs.c
 AGENT_SRCS += agent/dispatch.c
 AGENT_SRCS += agent/doc_job.c

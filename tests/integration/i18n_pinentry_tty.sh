@@ -38,20 +38,9 @@ tok_init "$T_DIR/tok" && tok_create officer && tok_key officer 01 ec:p256 key1 |
 	{ t_flunk "make the test token"; t_done; exit 1; }
 echo "pinentry_timeout = 20s" >> "$XDG_CONFIG_HOME/kyso/kysod.conf"
 
-TM=(tmux -u -S "$T_DIR/tmux.sock" -f /dev/null)
+. "$T_TOP/tests/lib/tmux.sh"
+tmux_init -u
 export KYSO_SOCKET=$T_DIR/agent.sock
-q() { printf '%q' "$1"; }
-tty_cleanup() {
-	if [ -n "${AGENT_PID:-}" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
-		kill -TERM "$AGENT_PID" 2>/dev/null
-		for _ in $(seq 50); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$AGENT_PID" 2>/dev/null
-	fi
-	AGENT_PID=
-	"${TM[@]}" kill-server >/dev/null 2>&1
-	t_cleanup
-}
-trap tty_cleanup EXIT
 LOCPATH=$LOC LANG=vi_VN.UTF-8 "${TM[@]}" new-session -d -s kyso -x 120 -y 40 \
 	"echo \$\$ > $(q "$T_DIR/shell.pid"); env -u GPG_TTY -u LC_ALL -u LC_CTYPE -u LC_MESSAGES \
 	LOCPATH=$(q "$LOC") LANG=vi_VN.UTF-8 LANGUAGE=vi KYSO_LOCALEDIR=$(q "$BUILD/locale") \
@@ -74,26 +63,9 @@ doc=$T_DIR/doc; echo "Công văn số 42 về việc nghỉ phép" > "$doc"
 dig=$(openssl dgst -sha256 -binary "$doc" | base64 -w0)
 DESC="Công văn 42: đơn xin nghỉ phép"
 sig_of() { $PY -c 'import json,sys,base64; sys.stdout.buffer.write(base64.b64decode(json.load(sys.stdin)["parameters"]["signature"]))'; }
-screen() { "${TM[@]}" capture-pane -p -t kyso; }
-flat() { screen | $PY -c 'import re,sys; print(re.sub(r"\s+", " ", re.sub("[\u2500-\u257f]", " ", sys.stdin.read())).strip())'; }
-sign_bg() {
-	"${TM[@]}" send-keys -R -t kyso \; clear-history -t kyso
-	$PY "$VCALL" call io.kyso.Agent.Sign \
-		"{\"certificate\":\"$id\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$dig\",\"description\":\"$DESC\"}" \
-		> "$T_DIR/reply.tmp" &
-	P=$!
-}
-wait_dialog() {
-	for _ in $(seq 100); do
-		flat | grep -qF "(pid $P)" && flat | grep -qE 'Mã PIN:' && return 0
-		sleep 0.1
-	done
-	return 1
-}
-reply() { wait "$P"; R=$(cat "$T_DIR/reply.tmp"); }
 
 sign_bg
-if ! wait_dialog; then
+if ! wait_dialog "Mã PIN:"; then
 	t_flunk "a Sign without a PIN shows $(basename "$PE")'s dialog in Vietnamese" "$(screen)"
 	reply; t_done; exit 1
 fi
@@ -119,7 +91,7 @@ t_ok "the PIN typed and Enter: signed, and OpenSSL verifies the signature" \
 # a wrong PIN, then the warning in the next dialog
 $K lock >/dev/null 2>&1
 sign_bg
-if wait_dialog; then
+if wait_dialog "Mã PIN:"; then
 	"${TM[@]}" send-keys -t kyso -l "$WRONG"
 	"${TM[@]}" send-keys -t kyso Enter
 	reply
@@ -129,7 +101,7 @@ else
 	reply
 fi
 sign_bg
-if wait_dialog; then
+if wait_dialog "Mã PIN:"; then
 	t_match "the next dialog warns in Vietnamese that the last PIN was wrong" 'Mã PIN vừa nhập không đúng' "$(flat)"
 	"${TM[@]}" send-keys -t kyso -l "$TOK_PIN"
 	"${TM[@]}" send-keys -t kyso Enter

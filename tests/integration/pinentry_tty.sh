@@ -38,20 +38,9 @@ tok_init "$T_DIR/tok" && tok_create officer && tok_key officer 01 ec:p256 key1 &
 echo "pinentry_timeout = 20s" >> "$XDG_CONFIG_HOME/kyso/kysod.conf"
 
 # ---- kysod in a tmux window (a private tmux server) ----
-TM=(tmux -S "$T_DIR/tmux.sock" -f /dev/null)
+. "$T_TOP/tests/lib/tmux.sh"
+tmux_init
 export KYSO_SOCKET=$T_DIR/agent.sock
-q() { printf '%q' "$1"; }
-tty_cleanup() {
-	if [ -n "${AGENT_PID:-}" ] && kill -0 "$AGENT_PID" 2>/dev/null; then
-		kill -TERM "$AGENT_PID" 2>/dev/null
-		for _ in $(seq 50); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$AGENT_PID" 2>/dev/null
-	fi
-	AGENT_PID=
-	"${TM[@]}" kill-server >/dev/null 2>&1
-	t_cleanup
-}
-trap tty_cleanup EXIT
 # sh records kysod's exit status (tmux itself may be slow to reap a pane's process)
 "${TM[@]}" new-session -d -s kyso -x 120 -y 40 \
 	"echo \$\$ > $(q "$T_DIR/shell.pid"); env -u GPG_TTY \
@@ -82,28 +71,6 @@ import json,sys
 print([t["serial"] for t in json.load(sys.stdin)["parameters"]["tokens"] if t["label"] == "officer"][0])')
 DESC="Order 42: leave request"
 sig_of() { python3 -c 'import json,sys,base64; sys.stdout.buffer.write(base64.b64decode(json.load(sys.stdin)["parameters"]["signature"]))'; }
-screen() { "${TM[@]}" capture-pane -p -t kyso; }
-# the screen as one line: box drawing gone, white space squeezed
-flat() { screen | python3 -c 'import re,sys; print(re.sub(r"\s+", " ", re.sub("[\u2500-\u257f]", " ", sys.stdin.read())).strip())'; }
-# sign_bg: a Sign without a PIN in the background, its pid in P (reply then waits for it)
-sign_bg() {
-	# a clean screen first, so that only the new dialog is on it
-	"${TM[@]}" send-keys -R -t kyso \; clear-history -t kyso
-	python3 "$VCALL" call io.kyso.Agent.Sign \
-		"{\"certificate\":\"$id\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$dig\",\"description\":\"$DESC\"}" \
-		> "$T_DIR/reply.tmp" &
-	P=$!
-}
-# wait_dialog: until the dialog of the Sign P is on the screen (10 s at most)
-wait_dialog() {
-	for _ in $(seq 100); do
-		flat | grep -qF "(pid $P)" && flat | grep -qE 'PIN:' && return 0
-		sleep 0.1
-	done
-	return 1
-}
-# reply: waits for the Sign P (its reply in R)
-reply() { wait "$P"; R=$(cat "$T_DIR/reply.tmp"); }
 dialog_gone() {
 	for _ in $(seq 50); do
 		[ -z "$(agent_dialogs)" ] && return 0

@@ -156,7 +156,11 @@ sync_round(struct audit_log *l)
 	l->syncing = 1;
 	l->syncs++;
 	pthread_mutex_unlock(&l->mu);
-	if (fsync(fd) != 0)
+	/*
+	 * fdatasync: the lines and the file's new size (needed to read them back) reach the
+	 * disk; only the modification time may lag, which no reader of the log relies on.
+	 */
+	if (fdatasync(fd) != 0)
 		e = errno;
 	else if (dirsync && sync_dir(l->dir) != 0)
 		e = errno;

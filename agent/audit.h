@@ -111,7 +111,7 @@ int audit_open(const char *path, struct audit_log **out, char *err, size_t errle
 
 /*
  * Appends r as one line (see above) and sends it to the journal; thread-safe. With sync,
- * returns only once the line is durable: the file is fsync'ed (and its directory after
+ * returns only once the line is durable: the file is fdatasync'ed (and its directory after
  * the file was created). Group commit: the records that threads append while one fsync
  * runs are made durable together by the next one, so N signatures in flight at once cost
  * about two fsyncs, not N; each call still returns only after its own line was synced.

@@ -16,7 +16,7 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libkysod-core.a $(BUILD)/libkyso.
 $(BUILD)/tests/unit/test_audit_group: tests/unit/test_audit_group.c $(BUILD)/libkysod-core.a \
     $(BUILD)/libkyso.a $(BUILD)/libkyso-admin.a $(BUILD)/libkyso-p11.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -Iadmin $(ALL_LDFLAGS) -Wl,--wrap=fsync -o $@ $< \
+	$(CC) $(ALL_CFLAGS) -Itests/unit -Iadmin $(ALL_LDFLAGS) -Wl,--wrap=fdatasync -o $@ $< \
 		$(LIBKYSO_OBJS) $(BUILD)/libkyso-admin.a $(BUILD)/libkysod-core.a \
 		$(BUILD)/libkyso-p11.a $(PKG_LIBS) -lcmocka -lpthread
 

@@ -4,9 +4,10 @@
  * sync takes back every record not yet durable (their calls fail, nothing half stays);
  * a process killed with SIGKILL in the middle of a burst leaves only whole lines.
  *
- * Linked with -Wl,--wrap=fsync (tests/tests.mk): __wrap_fsync notes how many bytes of the
- * file were written when an fsync began and, once it returns, counts that prefix as
- * durable; it also makes each fsync take 2 ms (a disk, not tmpfs) and can fail on demand.
+ * Linked with -Wl,--wrap=fdatasync (tests/tests.mk): __wrap_fdatasync notes how many
+ * bytes of the file were written when a sync began and, once it returns, counts that
+ * prefix as durable; it also makes each sync take 2 ms (a disk, not tmpfs) and can fail
+ * on demand.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,24 +32,25 @@
 #include "audit.h"
 #include "kyso_err.h"
 
-int __real_fsync(int fd);
-int __wrap_fsync(int fd);
+int __real_fdatasync(int fd);
+int __wrap_fdatasync(int fd);
 
 static char top[] = "/tmp/kyso-audit-group.XXXXXX";
 static pthread_mutex_t fsync_mu = PTHREAD_MUTEX_INITIALIZER;
 static off_t durable;         /* bytes of the file known durable */
-static int fsync_fail;        /* the next fsync fails with EIO */
+static int fsync_fail;        /* the next sync of the file fails with EIO */
 static long fsync_delay_us = 2000;
 
+/* The log syncs its file with fdatasync (its directory with fsync, not wrapped). */
 int
-__wrap_fsync(int fd)
+__wrap_fdatasync(int fd)
 {
 	struct stat st;
 	struct timespec d = { 0, fsync_delay_us * 1000L };
 	int fail, rc;
 
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		return __real_fsync(fd);  /* the directory */
+		return __real_fdatasync(fd);
 	pthread_mutex_lock(&fsync_mu);
 	fail = fsync_fail;
 	fsync_fail = 0;
@@ -58,7 +60,7 @@ __wrap_fsync(int fd)
 		errno = EIO;
 		return -1;
 	}
-	if ((rc = __real_fsync(fd)) == 0) {
+	if ((rc = __real_fdatasync(fd)) == 0) {
 		pthread_mutex_lock(&fsync_mu);
 		if (st.st_size > durable)
 			durable = st.st_size;

@@ -153,6 +153,7 @@ AGENT_SRCS += agent/batch.c
 AGENT_SRCS += agent/certinfo.c
 AGENT_SRCS += agent/cms_build.c
 AGENT_SRCS += agent/config.c
+AGENT_SRCS += agent/config_merge.c
 AGENT_SRCS += agent/config_paths.c
 AGENT_SRCS += agent/config_text.c
 AGENT_SRCS += agent/conn.c

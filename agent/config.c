@@ -24,30 +24,15 @@
 #include <ini.h>
 
 #include "config.h"
+#include "config_layer.h"
 #include "kyso_err.h"
 #include "log.h"
 #include "origin.h"
 
 #define FILE_MAX (64 * 1024)
 
-enum key {
-	K_LOGIN_CACHE, K_IDLE_TTL, K_MAX_TTL, K_CLIENT_PIN, K_CONFIRM, K_PINENTRY,
-	K_PINENTRY_TIMEOUT, K_MODULES, K_LOG_LEVEL, K_AUDIT_LOG, K_WEB_ORIGINS, K_WEB_UNKNOWN,
-	K_SIGNING_TIME_SKEW, K_SESSIONS, K_COUNT
-};
-enum type { T_BOOL, T_TTL, T_TIMEOUT, T_PROGRAM, T_PATH, T_MODULES, T_LEVEL, T_ORIGINS,
-	T_ASK, T_COUNT };
-/* what the user file may do to a key the admin file set (R_LIST: keep the user's entries
- * the admin's list covers) */
-enum rule { R_AND, R_OR, R_MIN, R_FIXED, R_LIST, R_OVERRIDE };
-
 #define F(field) offsetof(struct kysod_config, field)
-static const struct keydef {
-	const char *name;
-	enum type type;
-	enum rule rule;
-	size_t field, fixed;   /* where it goes in struct kysod_config; its _fixed flag */
-} keys[K_COUNT] = {
+const struct keydef config_keys[K_COUNT] = {
 	[K_LOGIN_CACHE] = { "login_cache", T_BOOL, R_AND, F(login_cache), 0 },
 	[K_IDLE_TTL] = { "login_idle_ttl", T_TTL, R_MIN, F(login_idle_ttl), 0 },
 	[K_MAX_TTL] = { "login_max_ttl", T_TTL, R_MIN, F(login_max_ttl), 0 },
@@ -66,23 +51,6 @@ static const struct keydef {
 	/* the user may lower it, not raise it ("auto" counts as unlimited) */
 	[K_SESSIONS] = { "sessions_per_token", T_COUNT, R_MIN, F(sessions_per_token), 0 },
 };
-#define FIELD(c, k, type) ((type *)((char *)(c) + keys[k].field))
-
-struct strv {
-	char **v;
-	size_t n;
-};
-
-/* One file's settings: line[k] is where key k was set (0: not set), v[k] its number or
- * boolean, s[k] its string; modules the real paths of `modules`, written as written;
- * origins the normalised web_origins. */
-struct layer {
-	const char *path;
-	int line[K_COUNT];
-	long v[K_COUNT];
-	char *s[K_COUNT];
-	struct strv modules, written, origins;
-};
 
 /* The state of one file's parse. */
 struct parse {
@@ -97,9 +65,8 @@ struct parse {
 	size_t errlen;
 };
 
-/* Appends str (taken; freed on failure; NULL means out of memory). */
-static int
-strv_push(struct strv *s, char *str)
+int
+config_strv_push(struct strv *s, char *str)
 {
 	char **v = str != NULL ? realloc(s->v, (s->n + 1) * sizeof(*v)) : NULL;
 
@@ -112,8 +79,8 @@ strv_push(struct strv *s, char *str)
 	return KYSO_OK;
 }
 
-static void
-strv_free(struct strv *s)
+void
+config_strv_free(struct strv *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		free(s->v[i]);
@@ -122,9 +89,8 @@ strv_free(struct strv *s)
 	s->n = 0;
 }
 
-static int warnf(struct strv *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int
-warnf(struct strv *w, const char *fmt, ...)
+int
+config_warnf(struct strv *w, const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
@@ -133,7 +99,7 @@ warnf(struct strv *w, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vasprintf(&s, fmt, ap);
 	va_end(ap);
-	return strv_push(w, n < 0 ? NULL : s);
+	return config_strv_push(w, n < 0 ? NULL : s);
 }
 
 /* Records the first error, "FILE line N: ...", and returns 0 (the handler's "failed"). */
@@ -244,7 +210,7 @@ parse_modules(struct parse *p, const char *v)
 		if (!(ok = check_path(p, "modules", tok, 0, 0)))
 			break;
 		if ((real = realpath(tok, NULL)) == NULL &&
-		    (warnf(p->warnings, "%s line %d: modules: '%s' cannot be resolved (%s); kept "
+		    (config_warnf(p->warnings, "%s line %d: modules: '%s' cannot be resolved (%s); kept "
 		    "as written", l->path, p->lineno, tok, strerror(errno))
 		    != KYSO_OK || (real = strdup(tok)) == NULL)) {
 			ok = fail(p, KYSO_ERR_NOMEM, "out of memory");
@@ -255,8 +221,8 @@ parse_modules(struct parse *p, const char *v)
 			dup = strcmp(l->modules.v[i], real) == 0;
 		if (dup)
 			free(real);
-		else if (strv_push(&l->modules, real) != KYSO_OK ||
-		    strv_push(&l->written, strdup(tok)) != KYSO_OK)
+		else if (config_strv_push(&l->modules, real) != KYSO_OK ||
+		    config_strv_push(&l->written, strdup(tok)) != KYSO_OK)
 			ok = fail(p, KYSO_ERR_NOMEM, "out of memory");
 	}
 	free(copy);
@@ -288,7 +254,7 @@ parse_origins(struct parse *p, const char *v)
 		dup = 0;
 		for (size_t i = 0; i < o->n && !dup; i++)
 			dup = strcmp(o->v[i], norm) == 0;
-		if (!dup && strv_push(o, strdup(norm)) != KYSO_OK)
+		if (!dup && config_strv_push(o, strdup(norm)) != KYSO_OK)
 			ok = fail(p, KYSO_ERR_NOMEM, "out of memory");
 	}
 	free(copy);
@@ -355,7 +321,7 @@ handler(void *user, const char *section, const char *name, const char *value)
 	p->prev_key = 1;
 	if (section[0] != '\0' && strcmp(section, "kysod") != 0)
 		return fail(p, KYSO_ERR_INVALID_ARG, "unknown section [%s]", section);
-	for (k = 0; k < K_COUNT && strcmp(name, keys[k].name) != 0; k++)
+	for (k = 0; k < K_COUNT && strcmp(name, config_keys[k].name) != 0; k++)
 		;
 	if (k == K_COUNT)
 		return fail(p, KYSO_ERR_INVALID_ARG, "unknown key '%s'", name);
@@ -369,7 +335,7 @@ handler(void *user, const char *section, const char *name, const char *value)
 	if (value[0] == '\0')
 		return fail(p, KYSO_ERR_INVALID_ARG, "%s: no value", name);
 	l->line[k] = p->lineno;
-	switch (keys[k].type) {
+	switch (config_keys[k].type) {
 	case T_BOOL: return parse_bool(p, name, value, &l->v[k]);
 	case T_TTL: return parse_time(p, name, value, &l->v[k], 1);
 	case T_TIMEOUT: return parse_time(p, name, value, &l->v[k], 0);
@@ -456,170 +422,9 @@ layer_free(struct layer *l)
 {
 	for (int k = 0; k < K_COUNT; k++)
 		free(l->s[k]);
-	strv_free(&l->modules);
-	strv_free(&l->written);
-	strv_free(&l->origins);
-}
-
-/* ---- merging ---- */
-
-static void
-take_modules(struct kysod_config *c, struct strv *m)
-{
-	struct strv old = { c->modules, c->nmodules };
-
-	strv_free(&old);
-	c->modules = m->v;
-	c->nmodules = m->n;
-	m->v = NULL;
-	m->n = 0;
-}
-
-static void
-take_origins(struct kysod_config *c, struct strv *o)
-{
-	struct strv old = { c->web_origins, c->nweb_origins };
-
-	strv_free(&old);
-	c->web_origins = o->v;
-	c->nweb_origins = o->n;
-	o->v = NULL;
-	o->n = 0;
-}
-
-/* Sets key k of c from layer l (taking its strings and list); admin: mark it fixed. */
-static void
-put(struct kysod_config *c, struct layer *l, int k, int admin)
-{
-	switch (keys[k].type) {
-	case T_BOOL: case T_LEVEL: case T_ASK: *FIELD(c, k, int) = (int)l->v[k]; break;
-	case T_TTL: case T_TIMEOUT: case T_COUNT: *FIELD(c, k, long) = l->v[k]; break;
-	case T_MODULES: take_modules(c, &l->modules); break;
-	case T_ORIGINS: take_origins(c, &l->origins); break;
-	default:
-		free(*FIELD(c, k, char *));
-		*FIELD(c, k, char *) = l->s[k];
-		l->s[k] = NULL;
-	}
-	if (keys[k].fixed != 0 && (admin || keys[k].rule == R_OVERRIDE || k == K_MODULES ||
-	    k == K_WEB_ORIGINS))
-		*(int *)((char *)c + keys[k].fixed) = 1;
-}
-
-/* x is a longer duration than y. */
-static int
-longer(long x, long y)
-{
-	return x == CONFIG_UNLIMITED ? y != CONFIG_UNLIMITED : y != CONFIG_UNLIMITED && x > y;
-}
-
-static const char *
-show(int k, long v, char *buf, size_t len)
-{
-	if (keys[k].type == T_BOOL)
-		return v ? "yes" : "no";
-	if (keys[k].type == T_ASK)
-		return v ? "ask" : "deny";
-	if (keys[k].type == T_COUNT) {
-		if (v == CONFIG_UNLIMITED)
-			return "auto";
-		snprintf(buf, len, "%ld", v);
-		return buf;
-	}
-	config_format_duration(v, buf, len);
-	return buf;
-}
-
-/* The user's list, cut to what the admin's (already in c) allows. */
-static int
-intersect(struct kysod_config *c, struct layer *u, const struct layer *a, struct strv *w)
-{
-	struct strv keep = { 0 };
-	int rc = KYSO_OK;
-
-	for (size_t i = 0; i < u->modules.n && rc == KYSO_OK; i++) {
-		if (config_module_allowed(c, u->modules.v[i])) {
-			rc = strv_push(&keep, u->modules.v[i]);
-			u->modules.v[i] = NULL;
-		} else
-			rc = warnf(w, "%s line %d: modules: '%s' dropped: %s line %d does not allow "
-			    "it", u->path, u->line[K_MODULES], u->written.v[i], a->path,
-			    a->line[K_MODULES]);
-	}
-	if (rc == KYSO_OK && keep.n == 0)
-		rc = warnf(w, "%s line %d: modules: %s line %d allows none of these: no module "
-		    "will be used", u->path, u->line[K_MODULES], a->path, a->line[K_MODULES]);
-	if (rc == KYSO_OK)
-		take_modules(c, &keep);
-	strv_free(&keep);
-	return rc;
-}
-
-/* The user's web_origins, cut to the entries an admin entry covers (already in c). */
-static int
-intersect_origins(struct kysod_config *c, struct layer *u, const struct layer *a,
-    struct strv *w)
-{
-	struct strv keep = { 0 };
-	int rc = KYSO_OK, covered;
-
-	for (size_t i = 0; i < u->origins.n && rc == KYSO_OK; i++) {
-		covered = 0;
-		for (size_t j = 0; j < c->nweb_origins && !covered; j++)
-			covered = origin_pattern_within(u->origins.v[i], c->web_origins[j]);
-		if (covered) {
-			rc = strv_push(&keep, u->origins.v[i]);
-			u->origins.v[i] = NULL;
-		} else
-			rc = warnf(w, "%s line %d: web_origins: '%s' dropped: %s line %d does not "
-			    "allow it", u->path, u->line[K_WEB_ORIGINS], u->origins.v[i], a->path,
-			    a->line[K_WEB_ORIGINS]);
-	}
-	if (rc == KYSO_OK)
-		take_origins(c, &keep);
-	strv_free(&keep);
-	return rc;
-}
-
-/* Lays a over the defaults in c, then u over that, tighten-only where a set a key. */
-static int
-merge(struct kysod_config *c, struct layer *a, struct layer *u, struct strv *w)
-{
-	char ub[32], ab[32];
-	const char *cs;
-	int looser, rc = KYSO_OK;
-
-	for (int k = 0; k < K_COUNT && rc == KYSO_OK; k++) {
-		if (a->line[k] != 0)
-			put(c, a, k, 1);
-		if (u->line[k] == 0)
-			continue;
-		if (a->line[k] == 0 || keys[k].rule == R_OVERRIDE) {
-			put(c, u, k, 0);
-			continue;
-		}
-		cs = keys[k].rule == R_FIXED ? *FIELD(c, k, char *) : NULL;
-		switch (keys[k].rule) {
-		case R_AND: looser = u->v[k] && !a->v[k]; break;
-		case R_OR: looser = !u->v[k] && a->v[k]; break;
-		case R_MIN: looser = longer(u->v[k], a->v[k]); break;
-		case R_FIXED: looser = strcmp(u->s[k], cs) != 0; break;
-		default:   /* R_LIST */
-			rc = k == K_MODULES ? intersect(c, u, a, w) : intersect_origins(c, u, a, w);
-			continue;
-		}
-		if (!looser)
-			put(c, u, k, 0);
-		else if (keys[k].rule == R_FIXED)
-			rc = warnf(w, "%s line %d: %s = %s ignored: %s line %d fixes it to %s",
-			    u->path, u->line[k], keys[k].name, u->s[k], a->path, a->line[k], cs);
-		else
-			rc = warnf(w, "%s line %d: %s = %s ignored: it would loosen %s = %s set by "
-			    "%s line %d", u->path, u->line[k], keys[k].name,
-			    show(k, u->v[k], ub, sizeof(ub)), keys[k].name,
-			    show(k, a->v[k], ab, sizeof(ab)), a->path, a->line[k]);
-	}
-	return rc;
+	config_strv_free(&l->modules);
+	config_strv_free(&l->written);
+	config_strv_free(&l->origins);
 }
 
 /* ---- the API ---- */
@@ -671,21 +476,21 @@ config_load(struct kysod_config *c, const char *admin_path, const char *user_pat
 	if (rc == KYSO_OK && a.path == NULL) {
 		a.path = config_admin_path();
 		if (env != NULL && env[0] != '\0' && getuid() != 0)
-			rc = warnf(&w, "%s=%s ignored: only root may name another admin file; "
+			rc = config_warnf(&w, "%s=%s ignored: only root may name another admin file; "
 			    "reading %s", CONFIG_ADMIN_ENV, env, a.path);
 	}
 	if (rc == KYSO_OK && u.path == NULL) {
 		if (config_user_path(upath, sizeof(upath)) == KYSO_OK)
 			u.path = upath;
 		else
-			rc = warnf(&w, "no home directory: no user configuration file is read");
+			rc = config_warnf(&w, "no home directory: no user configuration file is read");
 	}
 	if (rc == KYSO_OK)
 		rc = load_layer(&a, 0, &w, err, errlen);
 	if (rc == KYSO_OK && u.path != NULL)
 		rc = load_layer(&u, (flags & CONFIG_USER_REQUIRED) != 0, &w, err, errlen);
 	if (rc == KYSO_OK)
-		rc = merge(c, &a, &u, &w);
+		rc = config_merge_layers(c, &a, &u, &w);
 	if (c->login_idle_ttl == 0 || c->login_max_ttl == 0)
 		c->login_cache = 0;
 	layer_free(&a);
@@ -693,7 +498,7 @@ config_load(struct kysod_config *c, const char *admin_path, const char *user_pat
 	if (rc != KYSO_OK) {
 		if (rc == KYSO_ERR_NOMEM && errlen > 0 && err[0] == '\0')
 			snprintf(err, errlen, "out of memory");
-		strv_free(&w);
+		config_strv_free(&w);
 		config_free(c);
 		config_defaults(c);
 		return rc;
@@ -727,10 +532,10 @@ config_free(struct kysod_config *c)
 		return;
 	m = (struct strv){ c->modules, c->nmodules };
 	w = (struct strv){ c->warnings, c->nwarnings };
-	strv_free(&m);
-	strv_free(&w);
+	config_strv_free(&m);
+	config_strv_free(&w);
 	m = (struct strv){ c->web_origins, c->nweb_origins };
-	strv_free(&m);
+	config_strv_free(&m);
 	free(c->pinentry);
 	free(c->audit_log);
 	memset(c, 0, sizeof(*c));

@@ -16,36 +16,17 @@ TOK_PIN=246813
 . "$T_TOP/tests/lib/mock.sh"
 VCALL=$T_TOP/tests/lib/vcall.py
 
-client_so=$(ls /usr/lib/*/pkcs11/p11-kit-client.so 2>/dev/null | head -n 1)
-if [ -z "$client_so" ] || ! command -v p11-kit >/dev/null; then
-	t_skip "modules in helper processes" "p11-kit-client.so or p11-kit is not installed"
-	t_done; exit 0
-fi
+. "$T_TOP/tests/lib/p11kit.sh"
+p11kit_need "modules in helper processes"
+client_so=$P11KIT_CLIENT
 
 # module B's store, served by p11-kit server (its own SOFTHSM2_CONF)
 tok_init "$T_DIR/tokb" && tok_create tokB && tok_key tokB 02 ec:p256 keyb ||
 	{ t_flunk "make token B"; t_done; exit 1; }
 B_CONF=$SOFTHSM2_CONF B_DIR=$TOK_DIR
-SRV_PID=
-srv_start() {
-	rm -f "$T_DIR/p11.sock"
-	SOFTHSM2_CONF=$B_CONF p11-kit server -f --provider "$SOFTHSM_MODULE" \
-		-n "$T_DIR/p11.sock" "pkcs11:" >> "$T_DIR/p11kit.log" 2>&1 &
-	SRV_PID=$!
-	for _ in $(seq 100); do [ -S "$T_DIR/p11.sock" ] && return 0; sleep 0.05; done
-	return 1
-}
-srv_kill() {  # the server forks one process per connection, which outlive it
-	local pid
-	[ -n "$SRV_PID" ] || return 0
-	for pid in $(ps -o pid= --ppid "$SRV_PID" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-	kill -9 "$SRV_PID" 2>/dev/null
-	wait "$SRV_PID" 2>/dev/null
-	SRV_PID=
-}
-trap 'srv_kill; kill $SUB 2>/dev/null; t_cleanup' EXIT
-srv_start || { t_flunk "start p11-kit server"; t_done; exit 1; }
-export P11_KIT_SERVER_ADDRESS=unix:path=$T_DIR/p11.sock
+trap 'p11kit_stop; kill $SUB 2>/dev/null; t_cleanup' EXIT
+p11kit_start "$B_CONF" || { t_flunk "start p11-kit server"; t_done; exit 1; }
+export P11_KIT_SERVER_ADDRESS=$P11KIT_ADDRESS
 
 # module A's store: the test module's own
 tok_init "$T_DIR/toka" && tok_create tokA && tok_key tokA 01 ec:p256 keya ||

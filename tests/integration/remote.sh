@@ -7,35 +7,14 @@
 . "$T_TOP/tests/lib/verify.sh"
 VCALL=$T_TOP/tests/lib/vcall.py
 
-client_so=$(ls /usr/lib/*/pkcs11/p11-kit-client.so 2>/dev/null | head -n 1)
-if [ -z "$client_so" ] || ! command -v p11-kit >/dev/null; then
-	t_skip "p11-kit remoting" "p11-kit-client.so or p11-kit is not installed"
-	t_done; exit 0
-fi
+. "$T_TOP/tests/lib/p11kit.sh"
+p11kit_need "p11-kit remoting"
+client_so=$P11KIT_CLIENT
 
 tok_init "$T_DIR/tok" && tok_create remote && tok_key remote 01 ec:p256 rkey ||
 	{ t_flunk "make the test token"; t_done; exit 1; }
 
-SRV_PID=
-srv_start() {
-	rm -f "$T_DIR/p11.sock"
-	p11-kit server -f --provider "$SOFTHSM_MODULE" -n "$T_DIR/p11.sock" "pkcs11:" \
-		>> "$T_DIR/p11kit.log" 2>&1 &
-	SRV_PID=$!
-	for _ in $(seq 100); do [ -S "$T_DIR/p11.sock" ] && return 0; sleep 0.05; done
-	return 1
-}
-# The server forks one process per connection and those outlive it: they go first.
-srv_kill() {
-	local pid
-	[ -n "$SRV_PID" ] || return 0
-	for pid in $(ps -o pid= --ppid "$SRV_PID" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-	kill -9 "$SRV_PID" 2>/dev/null
-	wait "$SRV_PID" 2>/dev/null
-	SRV_PID=
-	rm -f "$T_DIR/p11.sock"
-}
-trap 'srv_kill; t_cleanup' EXIT
+trap 'p11kit_stop; t_cleanup' EXIT
 
 # waits up to $1 seconds for ListX output (method $2) to match $3
 wait_for() {
@@ -47,8 +26,8 @@ wait_for() {
 	return 1
 }
 
-srv_start || { t_flunk "start p11-kit server"; t_done; exit 1; }
-export P11_KIT_SERVER_ADDRESS=unix:path=$T_DIR/p11.sock
+p11kit_start || { t_flunk "start p11-kit server"; t_done; exit 1; }
+export P11_KIT_SERVER_ADDRESS=$P11KIT_ADDRESS
 agent_start --module "$client_so" || { t_flunk "start kysod on p11-kit-client.so"; t_done; exit 1; }
 agent_pid=$AGENT_PID
 cert=$(cert_id "$TOK_DIR/rkey.crt.pem")
@@ -61,7 +40,7 @@ t_ok "  ... and OpenSSL verifies it" verify_sig ecdsa-sha256 "$TOK_DIR/rkey.pub.
 timeout 60 python3 "$VCALL" subscribe > "$T_DIR/events" 2>&1 &
 sub=$!
 sleep 0.3
-srv_kill
+p11kit_stop
 t_ok "the server killed: the module is reported failing" \
 	wait_for 10 io.kyso.Agent.ListModules '"state":"failing"'
 t_match "  ... naming the failure" '"error":\{"ckr":"CKR_[A-Z_]+","call":"C_[A-Za-z]+"\}' \
@@ -75,7 +54,7 @@ n=$(grep -c "re-initialised\|still fails\|failed (" "$T_DIR/kysod.log")
 t_ok "  ... retried with backoff, not in a hot loop ($n attempts logged in ~5 s)" test "$n" -le 5
 t_ok "  ... and the agent still serves other calls" "$K" info
 
-srv_start || t_flunk "restart the p11-kit server"
+p11kit_start || t_flunk "restart the p11-kit server"
 t_ok "the server back: the token returns by itself" \
 	wait_for 40 io.kyso.Agent.ListTokens '"label":"remote"'
 t_match "  ... the module is ok again" '"state":"ok","events":"[a-z-]+","tokens":1,"failures":0' \

@@ -305,28 +305,34 @@ lane_main(void *arg)
 		else
 			token_ops_run(w->module, w->slot, &w->expect, &ln->session, j);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
+		us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
+		avg = atomic_load(&w->done->job_us);
+		atomic_store(&w->done->job_us, avg == 0 ? us : (7 * avg + us) / 8);
 		pthread_mutex_lock(&w->mu);
 		ln->current = NULL;
 		ngroup = ln->ngroup;
 		ln->ngroup = 0;
-		w->running--;
-		if (alone)
-			w->exclusive = 0;
 		w->logged_in = j->state.logged_in;
-		us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
 		w->job_us = w->job_us == 0 ? us : (7 * w->job_us + us) / 8;
-		if (w->nlanes > 1)
-			pthread_cond_broadcast(&w->cv);  /* a job that waited for this one */
-		pthread_mutex_unlock(&w->mu);
-		us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
-		avg = atomic_load(&w->done->job_us);
-		atomic_store(&w->done->job_us, avg == 0 ? us : (7 * avg + us) / 8);
+		/*
+		 * Finished before the job that waited for it may start: the loop applies jobs'
+		 * results to the token in the order they come back, so a Lock's logout that ran
+		 * on another lane must come back after the signatures it waited for (else their
+		 * "logged in" would be applied after its "logged out"). From here on the loop may
+		 * take and free j.
+		 */
 		if (ngroup > 1) {
 			for (size_t i = 0; i < ngroup; i++)
 				completions_put(w->done, ln->group[i], 1);
 		} else {
 			completions_put(w->done, j, 1);
 		}
+		w->running--;
+		if (alone)
+			w->exclusive = 0;
+		if (w->nlanes > 1)
+			pthread_cond_broadcast(&w->cv);  /* a job that waited for this one */
+		pthread_mutex_unlock(&w->mu);
 		busy = 1;
 	}
 	/* retired: nobody else points to w any more; the last lane frees it */

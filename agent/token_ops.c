@@ -398,6 +398,11 @@ ops_sign(struct p11_session *s, const struct p11_token_desc *expect,
 			return r;
 		logged_in_now = 1;
 		r = ops_sign_once(s, expect, j);
+	} else if (r == KYSO_ERR_KEY_NOT_FOUND && sg->login_required && !logged_in_now &&
+	    !p11_session_logged_in(s)) {
+		/* logged out behind our back (another program's C_Logout logs out every
+		 * session) and no PIN to be had: the key is hidden, not missing */
+		r = KYSO_ERR_PIN_REQUIRED;
 	}
 	if (r == KYSO_ERR_PIN_REQUIRED && p11_session_logged_in(s) && sg->auth.pin == NULL &&
 	    ops_can_ask(j)) {

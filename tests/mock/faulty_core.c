@@ -212,6 +212,11 @@ rules(const struct faulty_ctl *ctl, const struct faulty_call *c, int waiting)
 		} else if (strcmp(r->action, "fail-once") == 0) {
 			if (faulty_once_fire(r->line))
 				rv = faulty_rule_code(r);
+		} else if (strcmp(r->action, "logout-once") == 0) {
+			/* another application's C_Logout, as a shared card would see it: the
+			 * token's every session is logged out, then the call goes on */
+			if (c->kind == FAULTY_SESSION && faulty_once_fire(r->line))
+				(void)faulty_real->C_Logout(c->h);
 		} else {
 			faulty_misbehave(r);
 		}

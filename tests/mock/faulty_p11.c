@@ -112,6 +112,10 @@
  *   C_Sign fail-once CKR_DEVICE_ERROR      the first matching call fails, later ones do
  *                                          not; once the line has left the file, the same
  *                                          line written again fires again
+ *   C_FindObjectsInit logout-once - tokA   before the first matching call on a session,
+ *                                          SoftHSM's C_Logout on it (as another program
+ *                                          logging a shared token out: every session of
+ *                                          the token loses the login); the call goes on
  *   C_Sign delay 2000 slow                 the call waits 2000 ms first, then goes on. The
  *                                          wait ends early, and the call goes on, when
  *                                          the line leaves the file; it ends with

@@ -23,20 +23,27 @@
  * sleeps: the agent's next signature usually follows (as its own workers do). */
 #define SERVE_SPIN_US 200
 
-/* The sessions the agent opened, by id (index + 1). */
+/*
+ * The sessions the agent opened, by id (index + 1). An entry never moves (a call on one
+ * channel's thread holds a pointer to it while another channel opens a session), and is
+ * cleared only when no call uses it: a CLOSE arriving while another call still uses the
+ * session (kysod gave up on that call) closes it when that call is done.
+ */
 struct slot_entry {
 	struct p11_session *s;
 	struct kyso_secret *context_pin;  /* for the next signature's context login */
+	unsigned users;                   /* calls using the session now */
+	int closing;                      /* CLOSE arrived: the last user closes it */
 };
+
+#define SESSIONS_MAX 4096
 
 static struct p11_module *mod;
 static int load_result;
 static char load_why[512];
 static pthread_mutex_t sessions_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct slot_entry *sessions;
-static size_t nsessions;
-
-#define SESSIONS_MAX 4096
+static struct slot_entry sessions[SESSIONS_MAX];
+static size_t nsessions;   /* entries used so far (the table's high-water mark) */
 
 void
 rpc_server_init(struct p11_module *m, int result, const char *why)
@@ -52,45 +59,75 @@ session_add(struct p11_session *s)
 	uint32_t id = 0;
 
 	pthread_mutex_lock(&sessions_mu);
-	for (size_t i = 0; i < nsessions; i++)
-		if (sessions[i].s == NULL) {
+	for (size_t i = 0; i < nsessions && id == 0; i++)
+		if (sessions[i].s == NULL && sessions[i].users == 0)
 			id = (uint32_t)i + 1;
-			break;
-		}
-	if (id == 0 && nsessions < SESSIONS_MAX) {
-		size_t n = nsessions == 0 ? 16 : nsessions * 2;
-		struct slot_entry *grown = realloc(sessions, n * sizeof(*grown));
-
-		if (grown != NULL) {
-			memset(grown + nsessions, 0, (n - nsessions) * sizeof(*grown));
-			sessions = grown;
-			id = (uint32_t)nsessions + 1;
-			nsessions = n;
-		}
-	}
-	if (id != 0)
+	if (id == 0 && nsessions < SESSIONS_MAX)
+		id = (uint32_t)++nsessions;
+	if (id != 0) {
 		sessions[id - 1].s = s;
+		sessions[id - 1].closing = 0;
+	}
 	pthread_mutex_unlock(&sessions_mu);
 	return id;
 }
 
-/* The session with id, or NULL. The agent uses a session from one thread at a time. */
+/*
+ * The session with id for a call, or NULL (none, or being closed): *sp is its session.
+ * The call gives it back with session_put. The agent uses a session from one thread at
+ * a time.
+ */
 static struct slot_entry *
-session_get(uint32_t id)
+session_get(uint32_t id, struct p11_session **sp)
 {
 	struct slot_entry *e = NULL;
 
+	*sp = NULL;
 	pthread_mutex_lock(&sessions_mu);
-	if (id > 0 && id <= nsessions && sessions[id - 1].s != NULL)
+	if (id > 0 && id <= nsessions && sessions[id - 1].s != NULL && !sessions[id - 1].closing) {
 		e = &sessions[id - 1];
+		e->users++;
+		*sp = e->s;
+	}
 	pthread_mutex_unlock(&sessions_mu);
 	return e;
 }
 
+/* A call is done with e (NULL is allowed); the last one after a CLOSE closes it. */
+static void
+session_put(struct slot_entry *e)
+{
+	struct p11_session *s = NULL;
+	struct kyso_secret *pin = NULL;
+
+	if (e == NULL)
+		return;
+	pthread_mutex_lock(&sessions_mu);
+	if (--e->users == 0 && e->closing) {
+		s = e->s;
+		pin = e->context_pin;
+		e->s = NULL;
+		e->context_pin = NULL;
+		e->closing = 0;
+	}
+	pthread_mutex_unlock(&sessions_mu);
+	secret_free(pin);
+	p11_session_close(s);
+}
+
+/* CLOSE: e is closed once the calls using it (the CLOSE among them) are done. */
+static void
+session_close_mark(struct slot_entry *e)
+{
+	pthread_mutex_lock(&sessions_mu);
+	e->closing = 1;
+	pthread_mutex_unlock(&sessions_mu);
+}
+
 /*
  * Takes session e's context PIN (NULL if none) and leaves pin in its place, under the
- * sessions' lock: a CLOSE of the session (session_remove) may run on another channel's
- * thread at the same time, and the PIN must be freed once.
+ * sessions' lock: a CLOSE of the session may run on another channel's thread at the same
+ * time, and the PIN must be freed once.
  */
 static struct kyso_secret *
 session_swap_pin(struct slot_entry *e, struct kyso_secret *pin)
@@ -102,24 +139,6 @@ session_swap_pin(struct slot_entry *e, struct kyso_secret *pin)
 	e->context_pin = pin;
 	pthread_mutex_unlock(&sessions_mu);
 	return old;
-}
-
-static void
-session_remove(uint32_t id)
-{
-	struct p11_session *s = NULL;
-	struct kyso_secret *pin = NULL;
-
-	pthread_mutex_lock(&sessions_mu);
-	if (id > 0 && id <= nsessions) {
-		s = sessions[id - 1].s;
-		pin = sessions[id - 1].context_pin;
-		sessions[id - 1].s = NULL;
-		sessions[id - 1].context_pin = NULL;
-	}
-	pthread_mutex_unlock(&sessions_mu);
-	secret_free(pin);
-	p11_session_close(s);
 }
 
 /* A channel: its socket, its buffers (the small one in locked memory). */
@@ -159,7 +178,7 @@ serve_new_channel(int fd)
 	return KYSO_OK;
 }
 
-static int serve_sign_many(struct rpc_msg *in, struct rpc_msg *out, struct slot_entry *e);
+static int serve_sign_many(struct rpc_msg *in, struct rpc_msg *out, struct p11_session *s);
 
 /* The session calls: each answers i F (or i) y(stuck) and its outputs. */
 static void
@@ -167,7 +186,8 @@ serve_session(struct rpc_msg *in, struct rpc_msg *out, unsigned id)
 {
 	struct p11_fail f = { 0, "", "", NULL };
 	uint32_t sid = rpc_get_u32(in);
-	struct slot_entry *e = in->err == KYSO_OK ? session_get(sid) : NULL;
+	struct p11_session *s = NULL;
+	struct slot_entry *e = in->err == KYSO_OK ? session_get(sid, &s) : NULL;
 	struct p11_token_desc d;
 	struct p11_cert_desc *certs = NULL;
 	struct kyso_secret *pin = NULL;
@@ -204,43 +224,44 @@ serve_session(struct rpc_msg *in, struct rpc_msg *out, unsigned id)
 		struct kyso_secret *cpin = session_swap_pin(e, NULL);
 
 		req.context_pin = use_pin ? cpin : NULL;
-		r = p11_session_sign(e->s, &req, &sig, &siglen, &f);
+		r = p11_session_sign(s, &req, &sig, &siglen, &f);
 		secret_free(cpin);
 		break;
 	}
 	case RPC_SIGN_MANY:
-		r = serve_sign_many(in, out, e);
+		r = serve_sign_many(in, out, s);
 		break;
 	default:
 		break;
 	}
-	if (id == RPC_SIGN_MANY)
+	if (id == RPC_SIGN_MANY) {
+		session_put(e);
 		return;  /* answered */
+	}
 	if (id != RPC_SIGN && rpc_read_end(in) == KYSO_OK && e != NULL) {
 		switch (id) {
 		case RPC_CLOSE:
-			session_remove(sid);
-			e = NULL;
+			session_close_mark(e);
 			r = KYSO_OK;
 			break;
 		case RPC_DESCRIBE:
-			r = p11_session_describe(e->s, &d, &f);
+			r = p11_session_describe(s, &d, &f);
 			break;
 		case RPC_LOGGED_IN:
-			r = p11_session_logged_in(e->s);
+			r = p11_session_logged_in(s);
 			break;
 		case RPC_LOGIN:
 		case RPC_LOGIN_PAD:
-			r = p11_session_login(e->s, pin, &f);
+			r = p11_session_login(s, pin, &f);
 			break;
 		case RPC_LOGOUT:
-			r = p11_session_logout(e->s, &f);
+			r = p11_session_logout(s, &f);
 			break;
 		case RPC_CERTS:
-			r = p11_session_certs(e->s, &certs, &ncerts, &f);
+			r = p11_session_certs(s, &certs, &ncerts, &f);
 			break;
 		case RPC_ALWAYS_AUTH:
-			r = p11_session_key_always_auth(e->s, kid, kidlen);
+			r = p11_session_key_always_auth(s, kid, kidlen);
 			break;
 		case RPC_CONTEXT_PIN:
 			secret_free(session_swap_pin(e, pin));
@@ -258,7 +279,7 @@ serve_session(struct rpc_msg *in, struct rpc_msg *out, unsigned id)
 		rpc_put_token(out, &d);
 	if (id == RPC_DESCRIBE || id == RPC_LOGGED_IN || id == RPC_LOGIN ||
 	    id == RPC_LOGIN_PAD || id == RPC_LOGOUT || id == RPC_CERTS || id == RPC_SIGN)
-		rpc_put_u8(out, id == RPC_LOGGED_IN ? r == 1 : e != NULL && p11_session_stuck(e->s));
+		rpc_put_u8(out, id == RPC_LOGGED_IN ? r == 1 : s != NULL && p11_session_stuck(s));
 	if (id == RPC_CERTS)
 		rpc_put_certs(out, r == KYSO_OK ? certs : NULL, r == KYSO_OK ? ncerts : 0);
 	if (id == RPC_SIGN)
@@ -271,14 +292,15 @@ serve_session(struct rpc_msg *in, struct rpc_msg *out, unsigned id)
 		explicit_bzero(data, datalen);
 	free(data);
 	free(kid);
+	session_put(e);
 }
 
 /*
- * RPC_SIGN_MANY on session e: reads the request, signs, writes the whole answer. Returns
+ * RPC_SIGN_MANY on session s: reads the request, signs, writes the whole answer. Returns
  * the result it answered.
  */
 static int
-serve_sign_many(struct rpc_msg *in, struct rpc_msg *out, struct slot_entry *e)
+serve_sign_many(struct rpc_msg *in, struct rpc_msg *out, struct p11_session *s)
 {
 	struct p11_fail f = { 0, "", "", NULL };
 	struct p11_sign_req req = { 0 };
@@ -293,7 +315,7 @@ serve_sign_many(struct rpc_msg *in, struct rpc_msg *out, struct slot_entry *e)
 	n = rpc_get_u32(in);
 	ins = rpc_get_bytes(in, &inslen);
 	in_len = n > 0 ? inslen / n : 0;
-	if (rpc_read_end(in) == KYSO_OK && e != NULL && n > 0 && n <= P11_SIGN_MANY_MAX &&
+	if (rpc_read_end(in) == KYSO_OK && s != NULL && n > 0 && n <= P11_SIGN_MANY_MAX &&
 	    in_len > 0 && in_len * n == inslen) {
 		sigs = calloc(n, sizeof(*sigs));
 		lens = calloc(n, sizeof(*lens));
@@ -302,7 +324,7 @@ serve_sign_many(struct rpc_msg *in, struct rpc_msg *out, struct slot_entry *e)
 		req.key_id = kid;
 		req.key_id_len = kidlen;
 		if (r == KYSO_OK)
-			r = p11_session_sign_many(e->s, &req, ins, in_len, n, sigs, lens, &f);
+			r = p11_session_sign_many(s, &req, ins, in_len, n, sigs, lens, &f);
 		for (size_t i = 0; r == KYSO_OK && i < n; i++)
 			total += lens[i];
 		if (r == KYSO_OK && (total > RPC_BYTES_MAX || (cat = malloc(total)) == NULL))
@@ -314,7 +336,7 @@ serve_sign_many(struct rpc_msg *in, struct rpc_msg *out, struct slot_entry *e)
 	}
 	rpc_put_i32(out, r);
 	rpc_put_fail(out, &f);
-	rpc_put_u8(out, e != NULL && p11_session_stuck(e->s));
+	rpc_put_u8(out, s != NULL && p11_session_stuck(s));
 	rpc_put_bytes(out, lens32, r == KYSO_OK ? n * sizeof(*lens32) : 0);
 	rpc_put_bytes(out, cat, r == KYSO_OK ? total : 0);
 	for (size_t i = 0; sigs != NULL && i < n; i++) {

@@ -112,6 +112,7 @@ main(int argc, char **argv)
 		log_debug("%s", err);  /* kysod reports it (RPC_HELLO) */
 	rpc_server_init(m, r, err);
 	rpc_server_run(CONTROL_FD);
-	p11_module_free(m);  /* C_Finalize unless RPC_FINALIZE did */
+	/* C_Finalize unless RPC_FINALIZE did; not unloaded: channels' threads may be in it */
+	rpc_server_finish();
 	return 0;
 }

@@ -42,6 +42,8 @@ static struct p11_module *mod;
 static int load_result;
 static char load_why[512];
 static pthread_mutex_t sessions_mu = PTHREAD_MUTEX_INITIALIZER;
+/* C_Finalize from RPC_FINALIZE (a channel's thread) and at the helper's end (main) */
+static pthread_mutex_t finalize_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct slot_entry sessions[SESSIONS_MAX];
 static size_t nsessions;   /* entries used so far (the table's high-water mark) */
 
@@ -388,8 +390,10 @@ serve_module(struct rpc_msg *in, struct rpc_msg *out, unsigned id, int passed, i
 			r = mod != NULL ? p11_module_wait_event(mod, &slot, &f) : KYSO_ERR_MODULE;
 			break;
 		case RPC_FINALIZE:
+			pthread_mutex_lock(&finalize_mu);
 			if (mod != NULL)
 				p11_module_finalize(mod);
+			pthread_mutex_unlock(&finalize_mu);
 			r = KYSO_OK;
 			*stop = 1;
 			break;
@@ -546,4 +550,13 @@ rpc_server_run(int fd)
 	memset(&c, 0, sizeof(c));
 	c.fd = fd;
 	(void)serve_loop(&c);
+}
+
+void
+rpc_server_finish(void)
+{
+	pthread_mutex_lock(&finalize_mu);
+	if (mod != NULL)
+		p11_module_finalize(mod);
+	pthread_mutex_unlock(&finalize_mu);
 }

@@ -22,6 +22,13 @@ void rpc_server_init(struct p11_module *m, int result, const char *why);
 void rpc_server_run(int fd);
 
 /*
+ * The helper's end, once rpc_server_run returned: C_Finalize unless RPC_FINALIZE did,
+ * under the same lock. The module stays loaded: channels' threads may still be inside
+ * it (a call kysod gave up on), and the process is about to exit anyway.
+ */
+void rpc_server_finish(void);
+
+/*
  * The helper's confinement (rpc_sandbox.c): no new privileges, not dumpable, and unless
  * filter is 0 a seccomp filter that refuses what a PKCS#11 module has no business doing
  * (kysod(1), MODULES IN HELPER PROCESSES). Returns 0, or -1 with a sentence in why.

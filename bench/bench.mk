@@ -20,10 +20,10 @@ BENCH_BIN := $(BUILD)/bench/kyso_bench
 
 # linked like the unit tests: the agent core (the p11 layer kysod runs) and libkyso's
 # objects (before the archive, whose common/ objects they use)
-$(BENCH_BIN): bench/kyso_bench.c $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a \
+$(BENCH_BIN): bench/kyso_bench.c bench/bench_paths.c bench/bench.h $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a \
     $(BUILD)/libkyso-p11.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBKYSO_OBJS) \
+	$(CC) $(ALL_CFLAGS) -Ibench $(ALL_LDFLAGS) -o $@ $(filter %.c,$^) $(LIBKYSO_OBJS) \
 		$(BUILD)/libkysod-core.a $(BUILD)/libkyso-p11.a $(PKG_LIBS) -lpthread
 
 # kysod as it was before modules moved to helper processes: the module in the agent's
@@ -36,10 +36,10 @@ $(BENCH_INPROC): $(BUILD)/obj/agent/kysod.o $(BUILD)/libkysod-core.a $(BUILD)/li
 # the benchmark's direct loop over kyso's PKCS#11 layer as kysod links it: the module in a
 # kyso-p11-helper (found beside the program: a link to the build's)
 BENCH_RPC := $(BUILD)/bench/kyso_bench_rpc
-$(BENCH_RPC): bench/kyso_bench.c $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a \
+$(BENCH_RPC): bench/kyso_bench.c bench/bench_paths.c bench/bench.h $(BUILD)/libkysod-core.a $(BUILD)/libkyso.a \
     $(BUILD)/libkyso-rpc.a $(BUILD)/kyso-p11-helper
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBKYSO_OBJS) \
+	$(CC) $(ALL_CFLAGS) -Ibench $(ALL_LDFLAGS) -o $@ $(filter %.c,$^) $(LIBKYSO_OBJS) \
 		$(BUILD)/libkysod-core.a $(BUILD)/libkyso-rpc.a $(PKG_LIBS) -lpthread
 	ln -sf ../kyso-p11-helper $(BUILD)/bench/kyso-p11-helper
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/check.sh — what `make check` runs: the whole suite on the normal build, then again
-# on the ASan+UBSan build, then once the packages (tests/packages/: the Debian packages
+# on the ASan+UBSan build, then the threaded parts under ThreadSanitizer (tests/tsan.sh,
+# build-tsan), then once the packages (tests/packages/: the Debian packages
 # built, installed, tried and purged; the RPM built), last because they install
 # system-wide for a moment; ends with the total "N passed, N failed, N skipped".
 set -u
@@ -22,6 +23,13 @@ for variant in build build-asan; do
 	fi
 	unset ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS
 done
+echo "=== threaded parts under ThreadSanitizer (build-tsan) ==="
+bash tests/tsan.sh build-tsan || rc=1
+if read -r p f s < build-tsan/counts; then
+	total_p=$((total_p + p)); total_f=$((total_f + f)); total_s=$((total_s + s))
+else
+	total_f=$((total_f + 1)); rc=1
+fi
 echo "=== packages (once) ==="
 bash tests/run.sh build tests/packages/*.sh || rc=1
 if read -r p f s < build/counts; then
@@ -29,6 +37,6 @@ if read -r p f s < build/counts; then
 else
 	total_f=$((total_f + 1)); rc=1
 fi
-echo "=== total (normal and ASan+UBSan builds, packages) ==="
+echo "=== total (normal and ASan+UBSan builds, ThreadSanitizer, packages) ==="
 echo "$total_p passed, $total_f failed, $total_s skipped"
 exit $rc

@@ -31,6 +31,7 @@ tests: all $(UNIT_BINS)
 check-build:
 	$(MAKE) tests
 	$(MAKE) SAN=1 BUILD=build-asan tests
+	$(MAKE) SAN=thread BUILD=build-tsan tests
 
 check: deps
 	$(MAKE) check-build

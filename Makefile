@@ -190,6 +190,7 @@ AGENT_SRCS += agent/token_ops.c
 AGENT_SRCS += agent/tokens.c
 AGENT_SRCS += agent/usb.c
 AGENT_SRCS += agent/whois.c
+AGENT_SRCS += agent/whois_async.c
 AGENT_SRCS += agent/web.c
 AGENT_SRCS += agent/web_store.c
 AGENT_SRCS += agent/worker.c

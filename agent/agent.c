@@ -31,6 +31,7 @@
 #include "tokens.h"
 #include "usb.h"
 #include "web.h"
+#include "whois_async.h"
 
 /* How long the initial token scans may delay serving before the agent serves anyway. */
 #define READY_TIMEOUT_MS 15000
@@ -220,11 +221,12 @@ agent_logind(struct agent *a)
 int
 agent_init(struct agent *a, const struct agent_options *o, char *err, size_t errlen)
 {
+	const char *env;
 	sigset_t mask;
 	int r;
 
 	memset(a, 0, sizeof(*a));
-	a->epfd = a->sigfd = a->done.efd = -1;
+	a->epfd = a->sigfd = a->done.efd = a->whois_fd = -1;
 	a->ready_fd = o->ready_fd;
 	snprintf(err, errlen, "%s", "");
 	sigemptyset(&mask);
@@ -247,6 +249,12 @@ agent_init(struct agent *a, const struct agent_options *o, char *err, size_t err
 	    (r = agent_watch(a, a->done.efd, &a->done)) != KYSO_OK) {
 		if (err[0] == '\0')
 			snprintf(err, errlen, "%s", kyso_strerror(r));
+		return r;
+	}
+	if ((env = getenv("KYSO_WHOIS_SOCKET")) != NULL && env[0] != '\0' &&
+	    ((r = whois_async_start(&a->whois, &a->whois_fd)) != KYSO_OK ||
+	    (r = agent_watch(a, a->whois_fd, &a->whois)) != KYSO_OK)) {
+		snprintf(err, errlen, "cannot start asking kysod-whois: %s", kyso_strerror(r));
 		return r;
 	}
 	if (a->nmodules == 0)
@@ -555,6 +563,8 @@ agent_run(struct agent *a)
 				agent_signal(a);
 			else if (tag == &a->logind)
 				agent_logind(a);
+			else if (tag == &a->whois)
+				conn_whois_answers(a);
 			else if (tag == &a->done) {
 				completions_clear_wakeup(&a->done);
 				agent_completions(a);
@@ -605,6 +615,8 @@ agent_free(struct agent *a)
 	a->usb = NULL;
 	logind_watch_stop(a->logind);
 	a->logind = NULL;
+	whois_async_stop(a->whois);  /* its descriptor goes with it */
+	a->whois = NULL;
 	for (struct token *t = a->inv.tokens; t != NULL; t = t->next) {
 		worker_retire(t->worker);
 		t->worker = NULL;

@@ -68,6 +68,8 @@ struct agent_options {
 	void *module_allowed_arg;
 };
 
+struct whois_async;
+
 struct agent {
 	int epfd;
 	int sigfd;
@@ -82,6 +84,8 @@ struct agent {
 	struct logind_watch *logind; /* session lock and sleep, NULL without logind */
 	struct audit_log *audit; /* every Sign request is recorded here, NULL: not at all */
 	struct web_state *web;   /* web pages: the remembered ones, the questions (web.h) */
+	struct whois_async *whois; /* kysod-whois asked off the loop (with KYSO_WHOIS_SOCKET) */
+	int whois_fd;          /* readable while its answers wait */
 	struct agent_policy policy;
 	struct inventory inv;
 	struct conn *conns;

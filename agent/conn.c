@@ -15,7 +15,7 @@
 #include "kyso_err.h"
 #include "job.h"
 #include "log.h"
-#include "whois.h"
+#include "whois_async.h"
 #include "wire.h"
 
 /* Replies queued past this stop the serving of further calls until the client reads. */
@@ -24,6 +24,10 @@
 #define CONN_CALLS_PER_PASS 32
 /* Connections one process may hold. */
 #define CONN_PER_PID_MAX 32
+
+struct whois_answer;
+static void conn_warn_unnamed(pid_t pid, const char *why);
+static void conn_named(struct agent *a, struct conn *c, const struct whois_answer *ans);
 
 static unsigned long conn_serials;
 
@@ -400,6 +404,19 @@ conn_housekeeping(struct agent *a)
 	for (c = a->conns; c != NULL; c = c->next) {
 		if (conn_gone(c))
 			continue;
+		if (c->state == CONN_NAMING) {
+			long waited = agent_now_ms() - c->naming_since_ms;
+
+			if (waited < WHOIS_WAIT_MS) {
+				left = (int)(WHOIS_WAIT_MS - waited);
+				if (timeout < 0 || left < timeout)
+					timeout = left;
+				continue;
+			}
+			log_info("client %lu (pid %ld): kysod-whois did not answer within %d ms; "
+			    "its program is named '?'", c->serial, (long)c->pid, WHOIS_WAIT_MS);
+			conn_named(a, c, NULL);
+		}
 		if (c->state == CONN_CLOSING && c->out.len > 0 &&
 		    now - c->closing_since >= CONN_PARTIAL_TIMEOUT) {
 			log_info("client %lu (pid %ld) reads nothing; dropped", c->serial,
@@ -438,34 +455,93 @@ conn_housekeeping(struct agent *a)
 	return timeout;
 }
 
-/*
- * Reads the caller's executable path (for the dialogs, the log and the audit record) from
- * /proc/PID/exe; in systemd's sandbox (a user namespace of its own, where the kernel
- * does not let kysod read it) through kysod-whois (whois.h). "?" when neither can tell.
- */
+/* Once per process: every caller would say the same. */
 static void
-conn_exe(int fd, pid_t pid, char *out, size_t outlen)
+conn_warn_unnamed(pid_t pid, const char *why)
 {
 	static int warned;
-	char link[64], why[300];
+
+	if (warned)
+		return;
+	warned = 1;
+	log_warn("cannot tell which program connects (pid %ld): %s", (long)pid, why);
+}
+
+/*
+ * Names c's program (for the dialogs, the log and the audit record) from /proc/PID/exe.
+ * In systemd's sandbox (a user namespace of its own, where the kernel does not let kysod
+ * read it) kysod-whois is asked, off the loop (whois_async.h): c waits in CONN_NAMING
+ * for the answer, unread. "?" when neither can tell. Returns 1 if c is named now.
+ */
+static int
+conn_name(struct agent *a, struct conn *c)
+{
+	char link[64], why[320];
 	ssize_t n;
 	int e;
 
-	snprintf(link, sizeof(link), "/proc/%ld/exe", (long)pid);
-	if ((n = readlink(link, out, outlen - 1)) >= 0) {
-		out[n] = '\0';
-		return;
+	snprintf(link, sizeof(link), "/proc/%ld/exe", (long)c->pid);
+	if ((n = readlink(link, c->exe, sizeof(c->exe) - 1)) >= 0) {
+		c->exe[n] = '\0';
+		return 1;
 	}
 	e = errno;
-	if ((e == EACCES || e == EPERM) && whois_exe(fd, pid, out, outlen) == KYSO_OK)
-		return;
-	if ((e == EACCES || e == EPERM) && !warned) {
-		warned = 1;  /* once: every caller would say the same */
-		snprintf(why, sizeof(why), "%s", out);
-		log_warn("cannot tell which program connects (pid %ld): /proc/%ld/exe: %s; %s",
-		    (long)pid, (long)pid, strerror(e), why);
+	snprintf(c->exe, sizeof(c->exe), "?");
+	if (e != EACCES && e != EPERM)
+		return 1;
+	if (a->whois != NULL && whois_async_ask(a->whois, c->serial, c->fd, c->pid) == KYSO_OK) {
+		c->state = CONN_NAMING;
+		c->naming_since_ms = agent_now_ms();
+		c->naming_errno = e;
+		return 0;
 	}
-	snprintf(out, outlen, "?");
+	snprintf(why, sizeof(why), "/proc/%ld/exe: %s; %s", (long)c->pid, strerror(e),
+	    a->whois != NULL ? "cannot ask kysod-whois" : "no KYSO_WHOIS_SOCKET");
+	conn_warn_unnamed(c->pid, why);
+	return 1;
+}
+
+/* c's program is named (exe NULL: "?"): it is read and served from now on. */
+static void
+conn_named(struct agent *a, struct conn *c, const struct whois_answer *ans)
+{
+	c->state = CONN_READY;
+	if (ans != NULL && ans->rc == KYSO_OK)
+		snprintf(c->exe, sizeof(c->exe), "%s", ans->exe);
+	else
+		snprintf(c->exe, sizeof(c->exe), "?");
+	if (ans != NULL && ans->parent_rc == KYSO_OK) {
+		c->parent_named = 1;
+		c->ppid = ans->ppid;
+		snprintf(c->parent, sizeof(c->parent), "%s", ans->parent);
+	}
+	if (ans == NULL || ans->rc != KYSO_OK) {
+		char why[400];
+
+		snprintf(why, sizeof(why), "/proc/%ld/exe: %s; %s", (long)c->pid,
+		    strerror(c->naming_errno), ans != NULL ? ans->why :
+		    "kysod-whois did not answer in time");
+		conn_warn_unnamed(c->pid, why);
+	}
+	log_debug("client %lu connected: pid %ld, %s", c->serial, (long)c->pid, c->exe);
+	conn_watch(a, c, EPOLL_CTL_ADD);
+}
+
+void
+conn_whois_answers(struct agent *a)
+{
+	struct whois_answer *ans = whois_async_take(a->whois), *next;
+	struct conn *c;
+
+	for (; ans != NULL; ans = next) {
+		next = ans->next;
+		for (c = a->conns; c != NULL; c = c->next)
+			if (c->serial == ans->serial && c->state == CONN_NAMING) {
+				conn_named(a, c, ans);
+				break;
+			}
+		free(ans);   /* no connection: it left, or was named "?" after WHOIS_WAIT_MS */
+	}
 }
 
 static int
@@ -533,13 +609,17 @@ conn_accept(struct agent *a, int listen_fd)
 	c->serial = ++conn_serials;
 	kbuf_init(&c->in, KYSO_WIRE_MAX);
 	kbuf_init(&c->out, KYSO_WIRE_REPLY_MAX);
-	conn_exe(fd, cred.pid, c->exe, sizeof(c->exe));
 	c->next = a->conns;
 	if (a->conns != NULL)
 		a->conns->prev = c;
 	a->conns = c;
 	a->nconns++;
-	log_debug("client %lu connected: pid %ld, %s", c->serial, (long)c->pid, c->exe);
-	conn_watch(a, c, EPOLL_CTL_ADD);
+	if (conn_name(a, c)) {
+		log_debug("client %lu connected: pid %ld, %s", c->serial, (long)c->pid, c->exe);
+		conn_watch(a, c, EPOLL_CTL_ADD);
+	} else {
+		log_debug("client %lu connected: pid %ld; kysod-whois is asked for its program",
+		    c->serial, (long)c->pid);
+	}
 	return 1;
 }

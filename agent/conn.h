@@ -1,7 +1,7 @@
 /*
  * conn.h — one client connection: its peer credentials, its bounded input and output
- * buffers, and its state (enum conn_state: ready, serving a call at a worker, streaming
- * events, closing, closed). One call is served at a time per connection; later calls
+ * buffers, and its state (enum conn_state: ready, its program being named, serving a call
+ * at a worker, streaming events, closing, closed). One call is served at a time per connection; later calls
  * wait in the input buffer (varlink replies come in order).
  */
 #ifndef KYSO_CONN_H
@@ -20,6 +20,8 @@ struct job;
 /* What a connection is doing; one at a time. */
 enum conn_state {
 	CONN_READY,      /* reads and serves calls */
+	CONN_NAMING,     /* its program is being named by kysod-whois (whois_async.h): not
+	                  * read until then */
 	CONN_SERVING,    /* a call is at a worker (its job points to the connection); later
 	                  * calls wait in the input */
 	CONN_STREAMING,  /* Subscribe: token events stream to it; it carries nothing else */
@@ -34,6 +36,11 @@ struct conn {
 	pid_t pid;
 	uid_t uid;
 	char exe[256];       /* the caller's executable, from /proc/PID/exe */
+	long naming_since_ms;/* agent_now_ms() when CONN_NAMING began */
+	int naming_errno;    /* why /proc/PID/exe could not be read (EACCES...) */
+	int parent_named;    /* kysod-whois named the caller's parent: ppid, parent */
+	pid_t ppid;
+	char parent[256];
 	unsigned long serial;/* connection number, for the log */
 	enum conn_state state;
 	unsigned events;     /* what epoll watches for (EPOLLIN...) */
@@ -49,6 +56,12 @@ struct conn {
 	char origin[ORIGIN_MAX + 1]; /* the web page of the current call ("": none; web.h) */
 	struct conn *prev, *next;
 };
+
+/*
+ * The loop calls this when kysod-whois's answers wait (whois_async.h): each names its
+ * connection's program, which is then read and served.
+ */
+void conn_whois_answers(struct agent *a);
 
 /* Returns 1 if c's socket is closed (CONN_ORPHAN, CONN_DEAD). */
 int conn_gone(const struct conn *c);

@@ -216,7 +216,7 @@ record_refused_call(struct audit_record *rec, const struct conn *c, const char *
 	rec->exe = c->exe;
 	if (c->origin[0] != '\0') {
 		rec->origin = c->origin;
-		(void)web_parent(c->fd, c->pid, &ppid, browser, len);
+		(void)web_parent(c, &ppid, browser, len);
 		rec->browser = browser;
 	}
 	rec->method = method;

@@ -33,7 +33,7 @@ request_info_new(const struct agent *a, const struct conn *c, const char *method
 	ri->method = method;
 	memcpy(ri->origin, c->origin, sizeof(ri->origin));
 	if (ri->origin[0] != '\0')
-		(void)web_parent(c->fd, c->pid, &ri->browser_pid, ri->browser,
+		(void)web_parent(c, &ri->browser_pid, ri->browser,
 		    sizeof(ri->browser));
 	ri->pinentry_timeout = p->pinentry_timeout;
 	ri->confirm = p->confirm;

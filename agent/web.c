@@ -20,7 +20,6 @@
 #include "request.h"
 #include "web.h"
 #include "web_store.h"
-#include "whois.h"
 #include "worker.h"
 
 /* How long shutdown waits for the question's thread to leave its dialog. */
@@ -120,14 +119,14 @@ web_ask_free(struct web_ask *q)
 }
 
 int
-web_parent(int conn_fd, pid_t pid, pid_t *ppid, char *exe, size_t len)
+web_parent(const struct conn *c, pid_t *ppid, char *exe, size_t len)
 {
 	char path[64];
 	ssize_t n;
 	int e;
 
 	snprintf(exe, len, "?");
-	if ((*ppid = proc_parent(pid)) > 0) {
+	if ((*ppid = proc_parent(c->pid)) > 0) {
 		snprintf(path, sizeof(path), "/proc/%ld/exe", (long)*ppid);
 		if ((n = readlink(path, exe, len - 1)) >= 0) {
 			exe[n] = '\0';
@@ -140,9 +139,12 @@ web_parent(int conn_fd, pid_t pid, pid_t *ppid, char *exe, size_t len)
 		}
 	}
 	/* kysod.service's own user namespace keeps /proc/PID/exe (and maybe /proc/PID/stat)
-	 * of other processes from it: kysod-whois tells (whois.h) */
-	if (conn_fd >= 0 && whois_parent(conn_fd, ppid, exe, len) == KYSO_OK)
+	 * of other processes from it: kysod-whois told when the connection came (whois.h) */
+	if (c->parent_named) {
+		*ppid = c->ppid;
+		snprintf(exe, len, "%s", c->parent);
 		return KYSO_OK;
+	}
 	snprintf(exe, len, "?");
 	return KYSO_ERR_IO;
 }

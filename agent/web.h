@@ -84,12 +84,11 @@ void web_complete(struct agent *a, struct job *j);
 void web_ask_free(struct web_ask *q);
 
 /*
- * The program that started pid, the peer of connection conn_fd (its parent): *ppid and
- * its executable in exe (a path, or "?"), from /proc, else (the confined kysod.service)
- * from kysod-whois; conn_fd may be -1 (a closed connection: /proc only). For a browser
- * host, that is the browser. Returns KYSO_OK or KYSO_ERR_IO.
+ * The program that started c's caller (its parent): *ppid and its path in exe ("?" when
+ * unknown), from /proc, else as kysod-whois named it when c connected (conn.h). For a
+ * browser host, that is the browser. Returns KYSO_OK or KYSO_ERR_IO.
  */
-int web_parent(int conn_fd, pid_t pid, pid_t *ppid, char *exe, size_t len);
+int web_parent(const struct conn *c, pid_t *ppid, char *exe, size_t len);
 
 /* io.kyso.Agent.ListWebOrigins and ForgetWebOrigins (the methods of `kyso web-origins`). */
 enum dispatch_result method_list_web_origins(struct agent *a, struct conn *c, json_t *p,

@@ -28,9 +28,9 @@
 /*
  * Asks the kysod-whois service at $KYSO_WHOIS_SOCKET for the executable of the peer of
  * conn_fd, whose pid kysod read as pid (the same pid namespace: the answer must agree).
- * Loop thread only: one connection to the service is kept open. Returns KYSO_OK with the
- * path in out, KYSO_ERR_UNSUPPORTED (no $KYSO_WHOIS_SOCKET), or another error with a
- * sentence in out.
+ * One thread only (whois_async.c's): one connection to the service is kept open. Returns
+ * KYSO_OK with the path in out, KYSO_ERR_UNSUPPORTED (no $KYSO_WHOIS_SOCKET), or another
+ * error with a sentence in out.
  */
 int whois_exe(int conn_fd, pid_t pid, char *out, size_t outlen);
 

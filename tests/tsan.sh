@@ -2,10 +2,11 @@
 # tests/tsan.sh BUILD — the threaded parts of kysod and kyso-p11-helper under
 # ThreadSanitizer (BUILD made with `make SAN=thread BUILD=BUILD`): the audit log's group
 # commit, the token's lanes and session pool with Lock racing signatures, many clients at
-# once, document batches, the helper's channels. The tests' own checks count as usual;
-# then "no ThreadSanitizer report" is one more test, which fails with the reports printed
-# (kysod's, the helpers' and the unit test's, each written to its own file). Part of
-# `make check` (tests/check.sh), after the normal and the ASan+UBSan runs.
+# once, document batches, the helper's channels, kysod-whois asked off the loop. The
+# tests' own checks count as usual; then "no ThreadSanitizer report" is one more test,
+# which fails with the reports printed (kysod's, the helpers' and the unit test's, each
+# written to its own file). Part of `make check` (tests/check.sh), after the normal and
+# the ASan+UBSan runs.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${1:?usage: tsan.sh BUILD}" && pwd)
@@ -18,7 +19,8 @@ bash tests/run.sh "$BUILD" \
 	tests/integration/session_pool.sh \
 	tests/integration/concurrency.sh \
 	tests/integration/documents_batch.sh \
-	tests/integration/sign_digests.sh
+	tests/integration/sign_digests.sh \
+	tests/integration/whois_async.sh
 rc=$?
 read -r p f s < "$BUILD/counts" || { p=0 f=1 s=0; }
 reports=$(grep -l "WARNING: ThreadSanitizer" "$logs"/tsan.* 2>/dev/null)

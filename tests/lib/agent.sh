@@ -1,6 +1,8 @@
 # tests/lib/agent.sh — run a private kysod for a test.
 #   agent_start [KYSOD ARGS...]   starts kysod in the foreground (background job) on
-#                                 $T_DIR/agent.sock; waits until it serves
+#                                 $T_DIR/agent.sock; waits until it serves; the array
+#                                 AGENT_WRAP, if set, is the command that runs it (it must
+#                                 exec kysod: AGENT_PID is kysod's)
 #   agent_stop                    SIGTERM and wait; fails if it did not exit cleanly
 #   agent_alive                   true while the agent process runs
 #   agent_dialogs / agent_helpers the agent's dialog processes / module helper processes
@@ -10,8 +12,8 @@
 agent_start() {
 	export KYSO_SOCKET=$T_DIR/agent.sock
 	rm -f "$KYSO_SOCKET"
-	"$BUILD/kysod" --foreground --socket "$KYSO_SOCKET" --log-level debug "$@" \
-		>> "$T_DIR/kysod.log" 2>&1 &
+	${AGENT_WRAP[@]+"${AGENT_WRAP[@]}"} "$BUILD/kysod" --foreground --socket "$KYSO_SOCKET" \
+		--log-level debug "$@" >> "$T_DIR/kysod.log" 2>&1 &
 	AGENT_PID=$!
 	for _ in $(seq 1 200); do
 		if "$BUILD/kyso" info >/dev/null 2>&1; then return 0; fi

@@ -1,0 +1,194 @@
+/*
+ * whois_async.c — kysod-whois asked by a thread of its own (see whois_async.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kyso_err.h"
+#include "log.h"
+#include "whois.h"
+#include "whois_async.h"
+
+struct question {
+	unsigned long serial;
+	int fd;                 /* a duplicate of the connection's */
+	pid_t pid;
+	long asked_ms;          /* CLOCK_MONOTONIC */
+	struct question *next;
+};
+
+struct whois_async {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct question *qhead, *qtail;
+	struct whois_answer *ahead, *atail;
+	int efd;
+	int stopping;
+};
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Both questions about q, asked of kysod-whois (whois.c: one at a time, in time). */
+static void
+answer(const struct question *q, struct whois_answer *a)
+{
+	a->serial = q->serial;
+	a->rc = whois_exe(q->fd, q->pid, a->exe, sizeof(a->exe));
+	if (a->rc != KYSO_OK) {
+		snprintf(a->why, sizeof(a->why), "%s", a->exe);
+		snprintf(a->exe, sizeof(a->exe), "?");
+		a->parent_rc = a->rc;   /* the service cannot tell: not asked again */
+		snprintf(a->parent, sizeof(a->parent), "?");
+		return;
+	}
+	a->parent_rc = whois_parent(q->fd, &a->ppid, a->parent, sizeof(a->parent));
+	if (a->parent_rc != KYSO_OK)
+		snprintf(a->parent, sizeof(a->parent), "?");
+}
+
+static void *
+whois_main(void *arg)
+{
+	struct whois_async *w = arg;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		struct question *q;
+		struct whois_answer *a;
+
+		while (w->qhead == NULL && !w->stopping)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->stopping)
+			break;
+		q = w->qhead;
+		w->qhead = q->next;
+		if (w->qhead == NULL)
+			w->qtail = NULL;
+		pthread_mutex_unlock(&w->mu);
+		a = now_ms() - q->asked_ms < WHOIS_WAIT_MS ? calloc(1, sizeof(*a)) : NULL;
+		if (a != NULL)
+			answer(q, a);
+		close(q->fd);
+		free(q);
+		pthread_mutex_lock(&w->mu);
+		if (a != NULL) {
+			if (w->atail != NULL)
+				w->atail->next = a;
+			else
+				w->ahead = a;
+			w->atail = a;
+			(void)!write(w->efd, &one, sizeof(one));
+		}
+	}
+	pthread_mutex_unlock(&w->mu);
+	whois_close();
+	return NULL;
+}
+
+int
+whois_async_start(struct whois_async **out, int *efd)
+{
+	struct whois_async *w = calloc(1, sizeof(*w));
+
+	*out = NULL;
+	if (w == NULL)
+		return KYSO_ERR_NOMEM;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	if ((w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
+	    pthread_create(&w->thread, NULL, whois_main, w) != 0) {
+		if (w->efd >= 0)
+			close(w->efd);
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
+		free(w);
+		return KYSO_ERR_IO;
+	}
+	*efd = w->efd;
+	*out = w;
+	return KYSO_OK;
+}
+
+int
+whois_async_ask(struct whois_async *w, unsigned long serial, int conn_fd, pid_t pid)
+{
+	struct question *q = calloc(1, sizeof(*q));
+
+	if (q == NULL)
+		return KYSO_ERR_NOMEM;
+	if ((q->fd = fcntl(conn_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+		free(q);
+		return KYSO_ERR_IO;
+	}
+	q->serial = serial;
+	q->pid = pid;
+	q->asked_ms = now_ms();
+	pthread_mutex_lock(&w->mu);
+	if (w->qtail != NULL)
+		w->qtail->next = q;
+	else
+		w->qhead = q;
+	w->qtail = q;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return KYSO_OK;
+}
+
+struct whois_answer *
+whois_async_take(struct whois_async *w)
+{
+	struct whois_answer *a;
+	uint64_t n;
+
+	pthread_mutex_lock(&w->mu);
+	(void)!read(w->efd, &n, sizeof(n));
+	a = w->ahead;
+	w->ahead = w->atail = NULL;
+	pthread_mutex_unlock(&w->mu);
+	return a;
+}
+
+void
+whois_async_stop(struct whois_async *w)
+{
+	struct question *q, *qn;
+	struct whois_answer *a, *an;
+
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stopping = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	for (q = w->qhead; q != NULL; q = qn) {
+		qn = q->next;
+		close(q->fd);
+		free(q);
+	}
+	for (a = w->ahead; a != NULL; a = an) {
+		an = a->next;
+		free(a);
+	}
+	close(w->efd);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	free(w);
+}

@@ -580,6 +580,8 @@ agent_run(struct agent *a)
 		conn_reap(a);  /* never inside a batch: later events may name a dropped conn */
 		if (a->serving)
 			timeout = agent_min_timeout(timeout, agent_accept_resume(a));
+		if (a->whois != NULL)  /* connections accepted just now may wait for a name */
+			timeout = agent_min_timeout(timeout, conn_naming_timeout(a));
 	}
 	return KYSO_OK;
 }

@@ -407,14 +407,14 @@ conn_housekeeping(struct agent *a)
 		if (c->state == CONN_NAMING) {
 			long waited = agent_now_ms() - c->naming_since_ms;
 
-			if (waited < WHOIS_WAIT_MS) {
-				left = (int)(WHOIS_WAIT_MS - waited);
+			if (waited < whois_wait_ms()) {
+				left = (int)(whois_wait_ms() - waited);
 				if (timeout < 0 || left < timeout)
 					timeout = left;
 				continue;
 			}
 			log_info("client %lu (pid %ld): kysod-whois did not answer within %d ms; "
-			    "its program is named '?'", c->serial, (long)c->pid, WHOIS_WAIT_MS);
+			    "its program is named '?'", c->serial, (long)c->pid, whois_wait_ms());
 			conn_named(a, c, NULL);
 		}
 		if (c->state == CONN_CLOSING && c->out.len > 0 &&
@@ -527,6 +527,23 @@ conn_named(struct agent *a, struct conn *c, const struct whois_answer *ans)
 	conn_watch(a, c, EPOLL_CTL_ADD);
 }
 
+int
+conn_naming_timeout(const struct agent *a)
+{
+	long now = agent_now_ms(), left;
+	int timeout = -1;
+
+	for (const struct conn *c = a->conns; c != NULL; c = c->next) {
+		if (c->state != CONN_NAMING)
+			continue;
+		left = c->naming_since_ms + whois_wait_ms() - now;
+		left = left < 0 ? 0 : left;
+		if (timeout < 0 || left < timeout)
+			timeout = (int)left;
+	}
+	return timeout;
+}
+
 void
 conn_whois_answers(struct agent *a)
 {
@@ -540,7 +557,7 @@ conn_whois_answers(struct agent *a)
 				conn_named(a, c, ans);
 				break;
 			}
-		free(ans);   /* no connection: it left, or was named "?" after WHOIS_WAIT_MS */
+		free(ans);   /* no connection: it left, or was named "?" after whois_wait_ms() */
 	}
 }
 

@@ -63,6 +63,10 @@ struct conn {
  */
 void conn_whois_answers(struct agent *a);
 
+/* The ms until the first connection waiting for its name gives up waiting (0: now), or
+ * -1 when none waits. */
+int conn_naming_timeout(const struct agent *a);
+
 /* Returns 1 if c's socket is closed (CONN_ORPHAN, CONN_DEAD). */
 int conn_gone(const struct conn *c);
 

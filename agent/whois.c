@@ -14,6 +14,20 @@
 
 static int whois_fd = -1;
 
+int
+whois_timeout_ms(void)
+{
+	const char *v = getenv("KYSO_WHOIS_TIMEOUT_MS");
+	char *end;
+	long ms;
+
+	if (v == NULL || v[0] == '\0')
+		return WHOIS_TIMEOUT_MS;
+	errno = 0;
+	ms = strtol(v, &end, 10);
+	return errno == 0 && *end == '\0' && ms >= 1 && ms <= 60000 ? (int)ms : WHOIS_TIMEOUT_MS;
+}
+
 void
 whois_close(void)
 {
@@ -32,9 +46,12 @@ whois_connect(const char *path, char *out, size_t outlen)
 		return KYSO_ERR_INVALID_ARG;
 	}
 	memcpy(sa.sun_path, path, strlen(path));
-	if ((whois_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0 ||
+	/* non-blocking: a kysod-whois that accepts nothing (its backlog full) fails at once
+	 * (EAGAIN) instead of holding this thread */
+	if ((whois_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0 ||
 	    connect(whois_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		snprintf(out, outlen, "cannot reach kysod-whois at %s: %s", path,
+		    errno == EAGAIN ? "it accepts no connection (its backlog is full)" :
 		    strerror(errno));
 		whois_close();
 		return KYSO_ERR_CONNECT;
@@ -60,9 +77,9 @@ whois_ask(char what, int conn_fd, char *reply, size_t replylen, ssize_t *n)
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &conn_fd, sizeof(int));
-	if (sendmsg(whois_fd, &m, MSG_NOSIGNAL) != 1)
-		return KYSO_ERR_IO;
-	while ((r = poll(&pfd, 1, WHOIS_TIMEOUT_MS)) < 0 && errno == EINTR)
+	if (sendmsg(whois_fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT) != 1)
+		return errno == EAGAIN ? KYSO_ERR_TIMEOUT : KYSO_ERR_IO;  /* it reads nothing */
+	while ((r = poll(&pfd, 1, whois_timeout_ms())) < 0 && errno == EINTR)
 		;
 	if (r == 0)
 		return KYSO_ERR_TIMEOUT;
@@ -95,7 +112,7 @@ whois_query(char what, int conn_fd, pid_t *who, char *out, size_t outlen)
 		whois_close();
 		if (e == KYSO_ERR_TIMEOUT) {
 			snprintf(out, outlen, "kysod-whois did not answer within %d ms",
-			    WHOIS_TIMEOUT_MS);
+			    whois_timeout_ms());
 			return e;
 		}
 	}

@@ -22,8 +22,12 @@
 #include <sys/types.h>
 
 #define WHOIS_REPLY_MAX 4200
-/* how long kysod waits for an answer (it then names the caller "?") */
+/* how long kysod waits for an answer (it then names the caller "?"), unless
+ * $KYSO_WHOIS_TIMEOUT_MS says otherwise (1 to 60000: a slow machine, a test) */
 #define WHOIS_TIMEOUT_MS 1000
+
+/* The wait for an answer in ms: $KYSO_WHOIS_TIMEOUT_MS if valid, else WHOIS_TIMEOUT_MS. */
+int whois_timeout_ms(void);
 
 /*
  * Asks the kysod-whois service at $KYSO_WHOIS_SOCKET for the executable of the peer of

@@ -30,10 +30,18 @@ struct whois_async {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct question *qhead, *qtail;
+	size_t pending;         /* questions in the queue */
 	struct whois_answer *ahead, *atail;
 	int efd;
 	int stopping;
+	int ended;              /* the thread has left whois_main */
 };
+
+int
+whois_wait_ms(void)
+{
+	return 3 * whois_timeout_ms();
+}
 
 static long
 now_ms(void)
@@ -81,10 +89,22 @@ whois_main(void *arg)
 		w->qhead = q->next;
 		if (w->qhead == NULL)
 			w->qtail = NULL;
+		w->pending--;
 		pthread_mutex_unlock(&w->mu);
-		a = now_ms() - q->asked_ms < WHOIS_WAIT_MS ? calloc(1, sizeof(*a)) : NULL;
-		if (a != NULL)
-			answer(q, a);
+		if ((a = calloc(1, sizeof(*a))) != NULL) {
+			if (now_ms() - q->asked_ms < whois_wait_ms()) {
+				answer(q, a);
+			} else {
+				/* the loop has named it "?" by now: not asked, but answered, so that
+				 * the loop wakes for it whatever else it is waiting for */
+				a->serial = q->serial;
+				a->rc = a->parent_rc = KYSO_ERR_TIMEOUT;
+				snprintf(a->why, sizeof(a->why), "kysod-whois is too slow: the "
+				    "question waited %d ms", whois_wait_ms());
+				snprintf(a->exe, sizeof(a->exe), "?");
+				snprintf(a->parent, sizeof(a->parent), "?");
+			}
+		}
 		close(q->fd);
 		free(q);
 		pthread_mutex_lock(&w->mu);
@@ -94,9 +114,11 @@ whois_main(void *arg)
 			else
 				w->ahead = a;
 			w->atail = a;
-			(void)!write(w->efd, &one, sizeof(one));
 		}
+		(void)!write(w->efd, &one, sizeof(one));
 	}
+	w->ended = 1;
+	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 	whois_close();
 	return NULL;
@@ -129,9 +151,15 @@ whois_async_start(struct whois_async **out, int *efd)
 int
 whois_async_ask(struct whois_async *w, unsigned long serial, int conn_fd, pid_t pid)
 {
-	struct question *q = calloc(1, sizeof(*q));
+	struct question *q;
 
-	if (q == NULL)
+	pthread_mutex_lock(&w->mu);
+	if (w->pending >= WHOIS_PENDING_MAX) {
+		pthread_mutex_unlock(&w->mu);
+		return KYSO_ERR_BUSY;
+	}
+	pthread_mutex_unlock(&w->mu);
+	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return KYSO_ERR_NOMEM;
 	if ((q->fd = fcntl(conn_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
 		free(q);
@@ -141,6 +169,7 @@ whois_async_ask(struct whois_async *w, unsigned long serial, int conn_fd, pid_t 
 	q->pid = pid;
 	q->asked_ms = now_ms();
 	pthread_mutex_lock(&w->mu);
+	w->pending++;
 	if (w->qtail != NULL)
 		w->qtail->next = q;
 	else
@@ -170,13 +199,25 @@ whois_async_stop(struct whois_async *w)
 {
 	struct question *q, *qn;
 	struct whois_answer *a, *an;
+	struct timespec until;
+	int ended;
 
 	if (w == NULL)
 		return;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += (2 * whois_timeout_ms()) / 1000 + 1;
 	pthread_mutex_lock(&w->mu);
 	w->stopping = 1;
 	pthread_cond_signal(&w->cv);
+	while (!w->ended && pthread_cond_timedwait(&w->cv, &w->mu, &until) == 0)
+		;
+	ended = w->ended;
 	pthread_mutex_unlock(&w->mu);
+	if (!ended) {
+		/* still in a question kysod-whois does not answer: left behind with w */
+		log_warn("kysod-whois did not let its asking thread end; not waiting for it");
+		return;
+	}
 	pthread_join(w->thread, NULL);
 	for (q = w->qhead; q != NULL; q = qn) {
 		qn = q->next;

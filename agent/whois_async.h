@@ -6,15 +6,20 @@
  * process in uninterruptible sleep, would hold up every client): a thread of its own asks,
  * one question at a time on its connection to the service, and hands the answers back
  * through a descriptor the loop watches. Until its answer (or the loop's patience,
- * WHOIS_WAIT_MS) a connection is not read (conn.h: CONN_NAMING).
+ * whois_wait_ms()) a connection is not read (conn.h: CONN_NAMING). At most
+ * WHOIS_PENDING_MAX questions wait: past that a connection is named "?" at once.
  */
 #ifndef KYSO_WHOIS_ASYNC_H
 #define KYSO_WHOIS_ASYNC_H
 
 #include <sys/types.h>
 
-/* How long the loop waits for a connection's answer before it names the program "?". */
-#define WHOIS_WAIT_MS 3000
+/* How many questions may wait for the thread. */
+#define WHOIS_PENDING_MAX 64
+
+/* How long the loop waits for a connection's answer before it names the program "?":
+ * three times whois_timeout_ms() (the thread may be finishing an earlier question). */
+int whois_wait_ms(void);
 
 struct whois_async;
 
@@ -38,19 +43,23 @@ int whois_async_start(struct whois_async **out, int *efd);
 /*
  * Queues the questions about connection serial: its program and its parent's (conn_fd
  * is duplicated: the connection may close meanwhile; pid is what SO_PEERCRED said).
- * Returns KYSO_OK, or KYSO_ERR_IO / KYSO_ERR_NOMEM (then the caller names it "?").
+ * Returns KYSO_OK, or KYSO_ERR_BUSY (WHOIS_PENDING_MAX questions wait), KYSO_ERR_IO or
+ * KYSO_ERR_NOMEM (then the caller names it "?"). Every question queued gets an answer,
+ * also one the thread comes to too late to ask (rc KYSO_ERR_TIMEOUT): the loop wakes.
  */
 int whois_async_ask(struct whois_async *w, unsigned long serial, int conn_fd, pid_t pid);
 
 /*
  * Takes every answer that came, oldest first (free each with free()), and clears the
- * descriptor. NULL when none. A question older than WHOIS_WAIT_MS when the thread comes
- * to it is dropped unasked (the loop has named that program "?" by then).
+ * descriptor. NULL when none.
  */
 struct whois_answer *whois_async_take(struct whois_async *w);
 
-/* Stops the thread (it may be in a question: at most about two WHOIS_TIMEOUT_MS) and
- * frees w, its questions and answers. NULL is allowed. */
+/*
+ * Stops the thread and frees w, its questions and answers. The thread ends within about
+ * two whois_timeout_ms() (a question it is asking); if it has not, it is left behind
+ * (and w with it) rather than holding up kysod's exit. NULL is allowed.
+ */
 void whois_async_stop(struct whois_async *w);
 
 #endif

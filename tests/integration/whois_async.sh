@@ -2,10 +2,11 @@
 # kysod in a user namespace of its own, as kysod.service runs it: the kernel does not let
 # it read its callers' /proc/PID/exe, so it asks kysod-whois (agent/whois.h) — off its
 # event loop (agent/whois_async.h). With the real kysod-whois the audit record names the
-# caller. With a kysod-whois that takes the question and never answers, a connection
-# waits (unread) until the question times out (WHOIS_TIMEOUT_MS, 1 s), then is served as
-# program '?', while the loop goes on serving the clients already connected: the old
-# loop waited for kysod-whois itself, and served nobody meanwhile.
+# caller. With a kysod-whois that holds a question (tests/tools/fake_whois.py) the loop
+# goes on serving the clients already connected, and the held one is named once the
+# answer comes (the old loop waited for kysod-whois itself and served nobody meanwhile);
+# one that never answers costs a connection its name ('?') after the timeout; one that
+# accepts no connection at all holds up nothing, not even kysod's exit.
 . "$(dirname "$0")/../lib/common.sh"
 . "$T_TOP/tests/lib/verify.sh"
 
@@ -17,11 +18,20 @@ tok_init "$T_DIR/tok" && tok_create named && tok_key named 01 ec:p256 k ||
 	{ t_flunk "make the test token"; t_done; exit 1; }
 cert=$(cert_id "$TOK_DIR/k.crt.pem")
 doc=$T_DIR/doc; echo "the orders" > "$doc"
-WPID=
-trap 'kill $WPID 2>/dev/null; t_cleanup' EXIT
 wait_for() {  # CONDITION: until it holds, 30 s at most
 	for _ in $(seq 1 600); do eval "$1" && return 0; sleep 0.05; done
 	return 1
+}
+WPID=
+trap 'kill $WPID 2>/dev/null; t_cleanup' EXIT
+# fake_whois MODE: the test's kysod-whois on $T_DIR/whois.sock (WPID), once it listens
+fake_whois() {
+	[ -n "$WPID" ] && { kill "$WPID"; wait "$WPID" 2>/dev/null; }
+	rm -f "$T_DIR/whois.sock"
+	python3 "$T_TOP/tests/tools/fake_whois.py" "$1" "$T_DIR/whois.sock" "$T_DIR" \
+		2>> "$T_DIR/whois.log" &
+	WPID=$!
+	wait_for '[ -S "$T_DIR/whois.sock" ]'
 }
 
 # ---- the real kysod-whois
@@ -40,24 +50,11 @@ t_match "  ... and the audit record names the caller, as kysod-whois read it" \
 t_agent_stops
 kill "$WPID"; wait "$WPID" 2>/dev/null; WPID=
 
-# ---- a kysod-whois that takes questions and never answers
-rm -f "$T_DIR/whois.sock"
-python3 - "$T_DIR/whois.sock" <<'PYEOF' &
-import os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.bind(sys.argv[1]); s.listen(8)
-held = []
-while True:
-    c, _ = s.accept()
-    held.append(c)          # reads nothing, answers nothing
-PYEOF
-WPID=$!
-wait_for '[ -S "$T_DIR/whois.sock" ]' || { t_flunk "start the silent kysod-whois"; t_done; exit 1; }
+# ---- a kysod-whois that holds a question until told: the loop serves the others meanwhile
+fake_whois answer || { t_flunk "start the test's kysod-whois"; t_done; exit 1; }
 : > "$T_DIR/kysod.log"
+export KYSO_WHOIS_TIMEOUT_MS=60000   # the hold ends when the test says, not by time
 agent_start --module "$SOFTHSM_MODULE" || { t_flunk "start kysod"; t_done; exit 1; }
-t_match "a kysod-whois that never answers: the connection is served once the question timed out, as '?'" \
-	"kysod-whois did not answer within 1000 ms" "$(cat "$T_DIR/kysod.log")"
-# C0, connected (and named '?') first, calls GetInfo while C1 waits for its answer
 mkfifo "$T_DIR/go"
 python3 - "$KYSO_SOCKET" "$T_DIR/go" > "$T_DIR/c0.out" 2>&1 <<'PYEOF' &
 import socket, sys
@@ -73,19 +70,44 @@ open(sys.argv[2]).read()           # C1 is waiting for its answer now
 call(); print("second", flush=True)
 PYEOF
 c0=$!
-t_ok "  ... C0 is served (named '?' after the wait)" wait_for 'grep -q first "$T_DIR/c0.out"'
+t_ok "C0 connects, is named and served" wait_for 'grep -q first "$T_DIR/c0.out"'
+touch "$T_DIR/hold"
 $K info > "$T_DIR/c1.out" 2>&1 &
 c1=$!
-t_ok "  ... C1 connects and waits for kysod-whois" \
-	wait_for 'grep -q "connected: pid $c1; kysod-whois is asked" "$T_DIR/kysod.log"'
+t_ok "  ... C1 connects; kysod-whois holds its question" \
+	wait_for 'grep -qx "$c1" "$T_DIR/held" 2>/dev/null'
 echo go > "$T_DIR/go"
 t_ok "  ... meanwhile the loop serves C0's next call" wait_for 'grep -q second "$T_DIR/c0.out"'
-t_eq "  ... before C1's question is over (the loop does not wait for kysod-whois)" 0 \
+t_eq "  ... while C1 still waits for its name (not read yet)" 0 \
 	"$(grep -c "connected: pid $c1, " "$T_DIR/kysod.log")"
+touch "$T_DIR/release"
 wait "$c1"
-t_eq "  ... then C1 is served too, as '?'" "0 1" \
-	"$? $(grep -c "connected: pid $c1, ?" "$T_DIR/kysod.log")"
+t_eq "  ... once kysod-whois answers, C1 is named and served" "0 1" \
+	"$? $(grep -c "connected: pid $c1, $BUILD/kyso" "$T_DIR/kysod.log")"
 wait "$c0"
-t_ok "agent still alive" agent_alive
+t_agent_stops
+unset KYSO_WHOIS_TIMEOUT_MS
+rm -f "$T_DIR/hold" "$T_DIR/release"
+
+# ---- a kysod-whois that takes questions and never answers
+fake_whois silent || { t_flunk "start the silent kysod-whois"; t_done; exit 1; }
+: > "$T_DIR/kysod.log"
+agent_start --module "$SOFTHSM_MODULE" || { t_flunk "start kysod"; t_done; exit 1; }
+$K info > /dev/null 2>&1
+t_eq "a kysod-whois that never answers: the connection is served once its question timed out" \
+	0 $?
+t_match "  ... named '?', and kysod says why" \
+	"cannot tell which program connects .*kysod-whois did not answer within 1000 ms" \
+	"$(cat "$T_DIR/kysod.log")"
+t_agent_stops
+
+# ---- a kysod-whois that accepts no connection (its backlog full): nothing waits for it
+fake_whois deaf || { t_flunk "start the deaf kysod-whois"; t_done; exit 1; }
+: > "$T_DIR/kysod.log"
+agent_start --module "$SOFTHSM_MODULE" || { t_flunk "start kysod"; t_done; exit 1; }
+ok=0
+for i in 1 2 3 4 5 6; do $K info > /dev/null 2>&1 && ok=$((ok + 1)); done
+t_eq "a kysod-whois that accepts nothing: six clients one after another are served" 6 "$ok"
+t_ok "  ... as '?'" grep -q "connected: pid [0-9]*, ?" "$T_DIR/kysod.log"
 t_agent_stops
 t_done

@@ -44,6 +44,55 @@ static char load_why[512];
 static pthread_mutex_t sessions_mu = PTHREAD_MUTEX_INITIALIZER;
 /* C_Finalize from RPC_FINALIZE (a channel's thread) and at the helper's end (main) */
 static pthread_mutex_t finalize_mu = PTHREAD_MUTEX_INITIALIZER;
+/* Calls inside the module now (all but C_WaitForSlotEvent, which C_Finalize ends, and
+ * C_Finalize itself): C_Finalize waits for them (kysod closes its lanes' sessions on their
+ * own threads while it finalizes at its exit), at most FINALIZE_WAIT_S. */
+static pthread_mutex_t calls_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t calls_cv = PTHREAD_COND_INITIALIZER;
+static int calls_in_flight;
+
+#define FINALIZE_WAIT_S 5
+
+/* C_Finalize once the calls in the module are done (finalize_mu held). Returns 1, or 0
+ * when calls were still in it after FINALIZE_WAIT_S: then it is not finalized. */
+static int
+finalize_when_idle(void)
+{
+	struct timespec until;
+	int idle;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += FINALIZE_WAIT_S;
+	pthread_mutex_lock(&calls_mu);
+	while (calls_in_flight > 0 && pthread_cond_timedwait(&calls_cv, &calls_mu, &until) == 0)
+		;
+	idle = calls_in_flight == 0;
+	pthread_mutex_unlock(&calls_mu);
+	if (idle && mod != NULL)
+		p11_module_finalize(mod);
+	return idle;
+}
+
+static void
+call_enter(unsigned id)
+{
+	if (id == RPC_WAIT_EVENT || id == RPC_FINALIZE)
+		return;
+	pthread_mutex_lock(&calls_mu);
+	calls_in_flight++;
+	pthread_mutex_unlock(&calls_mu);
+}
+
+static void
+call_leave(unsigned id)
+{
+	if (id == RPC_WAIT_EVENT || id == RPC_FINALIZE)
+		return;
+	pthread_mutex_lock(&calls_mu);
+	if (--calls_in_flight == 0)
+		pthread_cond_broadcast(&calls_cv);
+	pthread_mutex_unlock(&calls_mu);
+}
 static struct slot_entry sessions[SESSIONS_MAX];
 static size_t nsessions;   /* entries used so far (the table's high-water mark) */
 
@@ -391,8 +440,8 @@ serve_module(struct rpc_msg *in, struct rpc_msg *out, unsigned id, int passed, i
 			break;
 		case RPC_FINALIZE:
 			pthread_mutex_lock(&finalize_mu);
-			if (mod != NULL)
-				p11_module_finalize(mod);
+			if (!finalize_when_idle())
+				log_warn("calls are still inside the module: not finalized");
 			pthread_mutex_unlock(&finalize_mu);
 			r = KYSO_OK;
 			*stop = 1;
@@ -452,10 +501,12 @@ serve_frame(struct chan *c, int passed, int *stop)
 		return -1;
 	}
 	rpc_write_begin(&out, &c->out, in.id, 1);
+	call_enter(in.id);
 	if (in.id >= RPC_CLOSE)
 		serve_session(&in, &out, in.id);
 	else
 		serve_module(&in, &out, in.id, passed, stop);
+	call_leave(in.id);
 	if (in.err != KYSO_OK)
 		log_error("a message from kysod broke the protocol (%s)", in.why);
 	if (rpc_write_end(&out) != KYSO_OK) {
@@ -552,11 +603,13 @@ rpc_server_run(int fd)
 	(void)serve_loop(&c);
 }
 
-void
+int
 rpc_server_finish(void)
 {
+	int done;
+
 	pthread_mutex_lock(&finalize_mu);
-	if (mod != NULL)
-		p11_module_finalize(mod);
+	done = finalize_when_idle();
 	pthread_mutex_unlock(&finalize_mu);
+	return done;
 }

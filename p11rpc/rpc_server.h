@@ -22,11 +22,13 @@ void rpc_server_init(struct p11_module *m, int result, const char *why);
 void rpc_server_run(int fd);
 
 /*
- * The helper's end, once rpc_server_run returned: C_Finalize unless RPC_FINALIZE did,
- * under the same lock. The module stays loaded: channels' threads may still be inside
- * it (a call kysod gave up on), and the process is about to exit anyway.
+ * The helper's end, once rpc_server_run returned: C_Finalize (unless RPC_FINALIZE did),
+ * under the same lock and once no call is inside the module. The module stays loaded.
+ * Returns 1, or 0 when a call was still inside it after a few seconds (one kysod gave up
+ * on): it is not finalized then, and the helper must end with _exit (no destructors run
+ * under that call).
  */
-void rpc_server_finish(void);
+int rpc_server_finish(void);
 
 /*
  * The helper's confinement (rpc_sandbox.c): no new privileges, not dumpable, and unless

@@ -1,7 +1,7 @@
 # kyso — GNU make build. `make` builds into build/; `make check` runs every test (also
 # under ASan+UBSan); `make demo` shows the main job on a demo token; `make bench` measures.
 # `make SAN=1 BUILD=build-asan` builds the sanitizer variant by hand (SAN=thread BUILD=build-tsan:
-# ThreadSanitizer, for a test by hand; not part of `make check`). `make dist` makes
+# ThreadSanitizer, which `make check` runs on the threaded parts: tests/tsan.sh). `make dist` makes
 # the source tarball; `make install` installs (PREFIX, DESTDIR and the directories below).
 # CPPFLAGS, CFLAGS and LDFLAGS given to make (dpkg-buildflags' in the Debian build) come
 # after the project's own, which they cannot drop; WERROR=0 builds without -Werror (the

@@ -32,7 +32,7 @@
 #define FILE_MAX (64 * 1024)
 
 #define F(field) offsetof(struct kysod_config, field)
-const struct keydef config_keys[K_COUNT] = {
+const struct config_keydef config_keys[K_COUNT] = {
 	[K_LOGIN_CACHE] = { "login_cache", T_BOOL, R_AND, F(login_cache), 0 },
 	[K_IDLE_TTL] = { "login_idle_ttl", T_TTL, R_MIN, F(login_idle_ttl), 0 },
 	[K_MAX_TTL] = { "login_max_ttl", T_TTL, R_MIN, F(login_max_ttl), 0 },
@@ -54,8 +54,8 @@ const struct keydef config_keys[K_COUNT] = {
 
 /* The state of one file's parse. */
 struct parse {
-	struct layer *l;
-	struct strv *warnings;
+	struct config_layer *l;
+	struct config_strv *warnings;
 	const char *pos, *end;      /* the rest of the file's text */
 	int lineno;                 /* the line inih works on */
 	int prev_key;               /* a key came before this line in this section */
@@ -66,7 +66,7 @@ struct parse {
 };
 
 int
-config_strv_push(struct strv *s, char *str)
+config_strv_push(struct config_strv *s, char *str)
 {
 	char **v = str != NULL ? realloc(s->v, (s->n + 1) * sizeof(*v)) : NULL;
 
@@ -80,7 +80,7 @@ config_strv_push(struct strv *s, char *str)
 }
 
 void
-config_strv_free(struct strv *s)
+config_strv_free(struct config_strv *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		free(s->v[i]);
@@ -90,7 +90,7 @@ config_strv_free(struct strv *s)
 }
 
 int
-config_warnf(struct strv *w, const char *fmt, ...)
+config_warnf(struct config_strv *w, const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
@@ -199,7 +199,7 @@ check_path(struct parse *p, const char *key, const char *v, int program, int spa
 static int
 parse_modules(struct parse *p, const char *v)
 {
-	struct layer *l = p->l;
+	struct config_layer *l = p->l;
 	char *copy = strdup(v), *save = NULL, *tok, *real;
 	int ok = 1, dup;
 
@@ -233,7 +233,7 @@ parse_modules(struct parse *p, const char *v)
 static int
 parse_origins(struct parse *p, const char *v)
 {
-	struct strv *o = &p->l->origins;
+	struct config_strv *o = &p->l->origins;
 	char *copy = strdup(v), *save = NULL, *tok, norm[ORIGIN_MAX + 1];
 	const char *why;
 	int ok = 1, dup, r;
@@ -313,7 +313,7 @@ static int
 handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse *p = user;
-	struct layer *l = p->l;
+	struct config_layer *l = p->l;
 	int k;
 
 	if (p->rc != KYSO_OK)
@@ -368,7 +368,7 @@ handler(void *user, const char *section, const char *name, const char *value)
 
 /* Reads l->path into l. A missing file sets nothing, unless required. */
 static int
-load_layer(struct layer *l, int required, struct strv *w, char *err, size_t errlen)
+load_layer(struct config_layer *l, int required, struct config_strv *w, char *err, size_t errlen)
 {
 	struct parse p = { .l = l, .warnings = w, .err = err, .errlen = errlen };
 	struct stat st;
@@ -418,7 +418,7 @@ load_layer(struct layer *l, int required, struct strv *w, char *err, size_t errl
 }
 
 static void
-layer_free(struct layer *l)
+layer_free(struct config_layer *l)
 {
 	for (int k = 0; k < K_COUNT; k++)
 		free(l->s[k]);
@@ -463,8 +463,8 @@ int
 config_load(struct kysod_config *c, const char *admin_path, const char *user_path,
     unsigned flags, char *err, size_t errlen)
 {
-	struct layer a = { .path = admin_path }, u = { .path = user_path };
-	struct strv w = { 0 };
+	struct config_layer a = { .path = admin_path }, u = { .path = user_path };
+	struct config_strv w = { 0 };
 	char upath[PATH_MAX];
 	const char *env = secure_getenv(CONFIG_ADMIN_ENV);
 	int rc;
@@ -526,15 +526,15 @@ config_module_allowed(const struct kysod_config *c, const char *path)
 void
 config_free(struct kysod_config *c)
 {
-	struct strv m, w;
+	struct config_strv m, w;
 
 	if (c == NULL)
 		return;
-	m = (struct strv){ c->modules, c->nmodules };
-	w = (struct strv){ c->warnings, c->nwarnings };
+	m = (struct config_strv){ c->modules, c->nmodules };
+	w = (struct config_strv){ c->warnings, c->nwarnings };
 	config_strv_free(&m);
 	config_strv_free(&w);
-	m = (struct strv){ c->web_origins, c->nweb_origins };
+	m = (struct config_strv){ c->web_origins, c->nweb_origins };
 	config_strv_free(&m);
 	free(c->pinentry);
 	free(c->audit_log);

@@ -13,9 +13,9 @@
 #include "origin.h"
 
 static void
-take_modules(struct kysod_config *c, struct strv *m)
+take_modules(struct kysod_config *c, struct config_strv *m)
 {
-	struct strv old = { c->modules, c->nmodules };
+	struct config_strv old = { c->modules, c->nmodules };
 
 	config_strv_free(&old);
 	c->modules = m->v;
@@ -25,9 +25,9 @@ take_modules(struct kysod_config *c, struct strv *m)
 }
 
 static void
-take_origins(struct kysod_config *c, struct strv *o)
+take_origins(struct kysod_config *c, struct config_strv *o)
 {
-	struct strv old = { c->web_origins, c->nweb_origins };
+	struct config_strv old = { c->web_origins, c->nweb_origins };
 
 	config_strv_free(&old);
 	c->web_origins = o->v;
@@ -38,7 +38,7 @@ take_origins(struct kysod_config *c, struct strv *o)
 
 /* Sets key k of c from layer l (taking its strings and list); admin: mark it fixed. */
 static void
-put(struct kysod_config *c, struct layer *l, int k, int admin)
+put(struct kysod_config *c, struct config_layer *l, int k, int admin)
 {
 	switch (config_keys[k].type) {
 	case T_BOOL: case T_LEVEL: case T_ASK: *FIELD(c, k, int) = (int)l->v[k]; break;
@@ -81,9 +81,9 @@ show(int k, long v, char *buf, size_t len)
 
 /* The user's list, cut to what the admin's (already in c) allows. */
 static int
-intersect(struct kysod_config *c, struct layer *u, const struct layer *a, struct strv *w)
+intersect(struct kysod_config *c, struct config_layer *u, const struct config_layer *a, struct config_strv *w)
 {
-	struct strv keep = { 0 };
+	struct config_strv keep = { 0 };
 	int rc = KYSO_OK;
 
 	for (size_t i = 0; i < u->modules.n && rc == KYSO_OK; i++) {
@@ -106,10 +106,10 @@ intersect(struct kysod_config *c, struct layer *u, const struct layer *a, struct
 
 /* The user's web_origins, cut to the entries an admin entry covers (already in c). */
 static int
-intersect_origins(struct kysod_config *c, struct layer *u, const struct layer *a,
-    struct strv *w)
+intersect_origins(struct kysod_config *c, struct config_layer *u, const struct config_layer *a,
+    struct config_strv *w)
 {
-	struct strv keep = { 0 };
+	struct config_strv keep = { 0 };
 	int rc = KYSO_OK, covered;
 
 	for (size_t i = 0; i < u->origins.n && rc == KYSO_OK; i++) {
@@ -131,7 +131,7 @@ intersect_origins(struct kysod_config *c, struct layer *u, const struct layer *a
 }
 
 int
-config_merge_layers(struct kysod_config *c, struct layer *a, struct layer *u, struct strv *w)
+config_merge_layers(struct kysod_config *c, struct config_layer *a, struct config_layer *u, struct config_strv *w)
 {
 	char ub[32], ab[32];
 	const char *cs;

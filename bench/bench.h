@@ -60,17 +60,17 @@ struct bench_path {
  * Each sets up p for o's path (p->sign makes one signature, p->per_call of them per call)
  * and returns KYSO_OK, or a kyso_err after saying why on stderr.
  */
-int direct_path_open(const struct bench_opts *o, struct bench_path *p);   /* and p11kit */
-int agent_path_open(const struct bench_opts *o, struct bench_path *p);
-int batch_path_open(const struct bench_opts *o, struct bench_path *p);
-int digests_path_open(const struct bench_opts *o, struct bench_path *p);
-int ping_path_open(const struct bench_opts *o, struct bench_path *p);
+int bench_direct_open(const struct bench_opts *o, struct bench_path *p);   /* and p11kit */
+int bench_agent_open(const struct bench_opts *o, struct bench_path *p);
+int bench_batch_open(const struct bench_opts *o, struct bench_path *p);
+int bench_digests_open(const struct bench_opts *o, struct bench_path *p);
+int bench_ping_open(const struct bench_opts *o, struct bench_path *p);
 
 /* Another session on p0's module and slot, for a thread of its own (direct, p11kit):
  * KYSO_OK or a kyso_err, said on stderr. */
-int direct_path_clone(const struct bench_path *p0, struct bench_path *p);
+int bench_direct_clone(const struct bench_path *p0, struct bench_path *p);
 
 /* Closes a direct or p11kit path's session and module. */
-void direct_path_close(struct bench_path *p);
+void bench_direct_close(struct bench_path *p);
 
 #endif

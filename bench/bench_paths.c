@@ -92,7 +92,7 @@ direct_find_key_id(struct bench_path *p, const char *label)
 }
 
 int
-direct_path_open(const struct bench_opts *o, struct bench_path *p)
+bench_direct_open(const struct bench_opts *o, struct bench_path *p)
 {
 	const char *path = o->module != NULL ? o->module : P11KIT_CLIENT;
 	struct kyso_secret *pin = NULL;
@@ -150,7 +150,7 @@ direct_path_open(const struct bench_opts *o, struct bench_path *p)
 }
 
 void
-direct_path_close(struct bench_path *p)
+bench_direct_close(struct bench_path *p)
 {
 	p11_session_close(p->session);
 	p->session = NULL;
@@ -176,7 +176,7 @@ agent_sign_one(struct bench_path *p)
 }
 
 int
-agent_path_open(const struct bench_opts *o, struct bench_path *p)
+bench_agent_open(const struct bench_opts *o, struct bench_path *p)
 {
 	kyso_cert **certs = NULL;
 	size_t n = 0;
@@ -253,12 +253,12 @@ batch_sign_one(struct bench_path *p)
 
 /* The agent's path, then one batch of documents that every call signs again. */
 int
-batch_path_open(const struct bench_opts *o, struct bench_path *p)
+bench_batch_open(const struct bench_opts *o, struct bench_path *p)
 {
 	char name[48];
 	int r;
 
-	if ((r = agent_path_open(o, p)) != KYSO_OK)
+	if ((r = bench_agent_open(o, p)) != KYSO_OK)
 		return r;
 	if ((r = kyso_batch_new(p->cert_id, &p->batch)) != KYSO_OK)
 		return r;
@@ -293,11 +293,11 @@ digests_sign_one(struct bench_path *p)
 
 /* The agent's path, then the same digest o->batch times for every call. */
 int
-digests_path_open(const struct bench_opts *o, struct bench_path *p)
+bench_digests_open(const struct bench_opts *o, struct bench_path *p)
 {
 	int r;
 
-	if ((r = agent_path_open(o, p)) != KYSO_OK)
+	if ((r = bench_agent_open(o, p)) != KYSO_OK)
 		return r;
 	if ((p->digests = malloc((size_t)o->batch * sizeof(p->digest))) == NULL)
 		return KYSO_ERR_NOMEM;
@@ -322,7 +322,7 @@ ping_one(struct bench_path *p)
 }
 
 int
-ping_path_open(const struct bench_opts *o, struct bench_path *p)
+bench_ping_open(const struct bench_opts *o, struct bench_path *p)
 {
 	int r;
 
@@ -338,7 +338,7 @@ ping_path_open(const struct bench_opts *o, struct bench_path *p)
 }
 
 int
-direct_path_clone(const struct bench_path *p0, struct bench_path *p)
+bench_direct_clone(const struct bench_path *p0, struct bench_path *p)
 {
 	struct p11_fail f;
 	int r;

@@ -383,15 +383,15 @@ bench_clients(const struct bench_opts *o)
 		if (alg_hash(256, (const unsigned char *)"kyso bench", 10, p[i].digest) != KYSO_OK)
 			r = 1;
 		else if (o->mode == MODE_BATCH)
-			r = batch_path_open(o, &p[i]) != KYSO_OK;
+			r = bench_batch_open(o, &p[i]) != KYSO_OK;
 		else if (o->mode == MODE_AGENT)
-			r = agent_path_open(o, &p[i]) != KYSO_OK;
+			r = bench_agent_open(o, &p[i]) != KYSO_OK;
 		else if (o->mode == MODE_PING)
-			r = ping_path_open(o, &p[i]) != KYSO_OK;
+			r = bench_ping_open(o, &p[i]) != KYSO_OK;
 		else if (i == 0)
-			r = direct_path_open(o, &p[0]) != KYSO_OK;
+			r = bench_direct_open(o, &p[0]) != KYSO_OK;
 		else
-			r = direct_path_clone(&p[0], &p[i]) != KYSO_OK;
+			r = bench_direct_clone(&p[0], &p[i]) != KYSO_OK;
 	}
 	if (r == 0)
 		r = bench_run_clients(o, p);
@@ -403,7 +403,7 @@ bench_clients(const struct bench_opts *o)
 		} else if (i > 0) {
 			p11_session_close(p[i].session);
 		} else {
-			direct_path_close(&p[0]);
+			bench_direct_close(&p[0]);
 		}
 	}
 	return r;
@@ -430,22 +430,22 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (o.mode == MODE_BATCH) {
-		r = batch_path_open(&o, &p) == KYSO_OK ? bench_run(&o, &p) : 1;
+		r = bench_batch_open(&o, &p) == KYSO_OK ? bench_run(&o, &p) : 1;
 		kyso_batch_free(p.batch);
 		kyso_disconnect(p.client);
 	} else if (o.mode == MODE_DIGESTS) {
-		r = digests_path_open(&o, &p) == KYSO_OK ? bench_run(&o, &p) : 1;
+		r = bench_digests_open(&o, &p) == KYSO_OK ? bench_run(&o, &p) : 1;
 		free(p.digests);
 		kyso_sign_request_free(p.kreq);
 		kyso_disconnect(p.client);
 	} else if (o.mode == MODE_AGENT || o.mode == MODE_PING) {
-		r = (o.mode == MODE_AGENT ? agent_path_open(&o, &p) : ping_path_open(&o, &p)) ==
+		r = (o.mode == MODE_AGENT ? bench_agent_open(&o, &p) : bench_ping_open(&o, &p)) ==
 		    KYSO_OK ? bench_run(&o, &p) : 1;
 		kyso_sign_request_free(p.kreq);
 		kyso_disconnect(p.client);
 	} else {
-		r = direct_path_open(&o, &p) == KYSO_OK ? bench_run(&o, &p) : 1;
-		direct_path_close(&p);
+		r = bench_direct_open(&o, &p) == KYSO_OK ? bench_run(&o, &p) : 1;
+		bench_direct_close(&p);
 	}
 	return r;
 }

@@ -194,6 +194,29 @@ record_withhold(struct job *j, const char *err)
 	snprintf(j->why, sizeof(j->why), "%s", err);
 }
 
+int
+record_document_unsynced(struct job *j, const struct p11_token_desc *tok,
+    struct audit_mark *mark)
+{
+	struct job_sign *sg = job_sign_part(j);
+	const struct request_info *ri = sg != NULL ? sg->auth.ri : NULL;
+	struct audit_record rec;
+	char err[256];
+
+	if (ri == NULL || ri->audit == NULL || sg->recorded || j->result != KYSO_OK) {
+		record_sign_job(j, tok);
+		return 0;
+	}
+	sg->recorded = 1;
+	record_fill(&rec, ri, tok);
+	rec.result = "granted";
+	if (audit_write_marked(ri->audit, &rec, mark, err, sizeof(err)) == KYSO_OK)
+		return 1;
+	log_error("%s", err);
+	record_withhold(j, err);
+	return 0;
+}
+
 void
 record_sign_jobs(struct job **jobs, size_t n, const struct p11_token_desc *tok)
 {

@@ -34,6 +34,16 @@ void record_sign_job(struct job *j, const struct p11_token_desc *tok);
  */
 void record_withhold(struct job *j, const char *err);
 
+struct audit_mark;
+
+/*
+ * A signed JOB_DOCUMENT's "granted" record, written without sync (audit_write_marked):
+ * returns 1 with *mark, for a sync later (audit_sync_to) before its CMS goes out. A job
+ * that did not sign, or without an audit log, is recorded as record_sign_job does
+ * (synced) and 0 is returned; so it is when the write fails (the CMS withheld, as there).
+ */
+int record_document_unsynced(struct job *j, const struct p11_token_desc *tok,
+    struct audit_mark *mark);
 
 /*
  * SignDigests job j, while its next chunk is at the token: formats the "granted" records

@@ -495,7 +495,10 @@ ops_finish(struct job *j, const struct p11_token_desc *expect)
 {
 	struct job_auth *au = job_auth_part(j);
 
-	record_sign_job(j, expect);
+	if (j->kind == JOB_DOCUMENT)
+		document_ops_record(j, expect);  /* synced with the batch's next ones */
+	else
+		record_sign_job(j, expect);
 	if (j->kind == JOB_DOCUMENT)
 		document_ops_done(j);  /* may keep the PIN for the batch (login_cache = no) */
 	if (au != NULL) {

@@ -262,8 +262,10 @@ ops_sign_once(struct p11_session *s, const struct p11_token_desc *expect, struct
 	return r;
 }
 
-/* SignDigests: signatures per call to the module's helper (p11_session_sign_many). */
+/* SignDigests: signatures per call to the module's helper (p11_session_sign_many); the
+ * last chunk has OPS_SIGN_TAIL, since what is made of it is not overlapped by signing */
 #define OPS_SIGN_CHUNK 128
+#define OPS_SIGN_TAIL 16
 
 /* An ECDSA signature turned into DER in place. Returns KYSO_OK or an error. */
 static int
@@ -308,7 +310,10 @@ ops_sign_rest(struct p11_session *s, const struct p11_token_desc *expect, struct
 	 * the chunk on which the key turned out to want its PIN */
 	while (i < m->n && r == KYSO_OK && made == KYSO_OK && !sg->always_auth &&
 	    !sg->key_wants_pin && !sg->req.context_pin_pad) {
-		size_t k = m->n - i < OPS_SIGN_CHUNK ? m->n - i : OPS_SIGN_CHUNK;
+		size_t rest = m->n - i, k = rest < OPS_SIGN_CHUNK ? rest : OPS_SIGN_CHUNK;
+
+		if (rest > OPS_SIGN_TAIL && rest - k < OPS_SIGN_TAIL)
+			k = rest - OPS_SIGN_TAIL;  /* a small last chunk: little work after it */
 
 		if ((r = ops_interrupted(j)) != KYSO_OK)
 			break;

@@ -94,7 +94,7 @@ t_eq "  ... OpenSSL verifies each of the 300 signatures over its own document (i
 
 # ---- the helper crashes in C_Sign in the middle of a pipelined call ----
 crash='the module crashed \(SIGSEGV\)'
-[ "$asan" -gt 0 ] && crash='the module (crashed \(SIGSEGV\)|aborted \(SIGABRT\))'
+[ "$asan" -gt 0 ] && crash='the module (crashed \(SIGSEGV\)|aborted \(SIGABRT\))|the module.s helper process exited with an error'
 mock_rule "C_Sign delay 2 dig"
 : > "$KYSO_FAULTY_TRACE"
 sign_digests "$cec" ecdsa-sha256 1000 "$T_DIR/crash" "crash in the middle" > "$T_DIR/crash.out" &

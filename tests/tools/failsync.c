@@ -32,12 +32,13 @@ failsync_now(int fd)
 	return n >= 9 && strcmp(path + n - 9, "audit.log") == 0;
 }
 
-int
-fsync(int fd)
+/* The libc function name on fd, unless the audit log is to fail: EIO. */
+static int
+failsync_call(const char *name, int fd)
 {
-	int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+	int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, name);
 
-	if (failsync_now(fd)) {
+	if (failsync_now(fd) || real == NULL) {
 		errno = EIO;
 		return -1;
 	}
@@ -45,13 +46,13 @@ fsync(int fd)
 }
 
 int
+fsync(int fd)
+{
+	return failsync_call("fsync", fd);
+}
+
+int
 fdatasync(int fd)
 {
-	int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
-
-	if (failsync_now(fd)) {
-		errno = EIO;
-		return -1;
-	}
-	return real(fd);
+	return failsync_call("fdatasync", fd);
 }

@@ -63,8 +63,9 @@ struct batch_share {
 	/* one sync for the batch's records (document_ops_record): each document's record is
 	 * written unsynced, and the worker syncs when no document of the batch is left to
 	 * come (docs_out back to 0 once the loop queued the last one, all_queued), when the
-	 * batch stopped, or BATCH_SYNC_MS after its last sync, so that progress keeps
-	 * flowing on a long batch */
+	 * batch stopped, for a key that wants its PIN at each signature (the next document
+	 * waits for a dialog), or BATCH_SYNC_MS after its last sync, so that progress
+	 * keeps flowing on a long batch */
 	atomic_int docs_out;         /* documents queued and not yet recorded */
 	atomic_int all_queued;       /* the loop queues no more (the last one, or stopped) */
 	atomic_llong synced_ms;      /* CLOCK_MONOTONIC ms of the last sync (or the start) */

@@ -156,7 +156,9 @@ document_ops_record(struct job *j, const struct p11_token_desc *tok)
 		return;
 	}
 	now = document_ops_now_ms();
-	if (!last && batch_share_stopped(share) == BATCH_GOING &&
+	/* a key that wants its PIN for each signature: the next document waits for a
+	 * dialog, this one's CMS must not wait for it */
+	if (!last && batch_share_stopped(share) == BATCH_GOING && !d->key_always_auth &&
 	    now - atomic_load(&share->synced_ms) < BATCH_SYNC_MS)
 		return;  /* the next document's record is coming: one sync for both */
 	d->synced = 1;

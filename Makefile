@@ -160,6 +160,7 @@ AGENT_SRCS += agent/config.c
 AGENT_SRCS += agent/config_merge.c
 AGENT_SRCS += agent/config_paths.c
 AGENT_SRCS += agent/config_text.c
+AGENT_SRCS += agent/digests_ops.c
 AGENT_SRCS += agent/conn.c
 AGENT_SRCS += agent/dialog_text.c
 AGENT_SRCS += agent/dialogs.c

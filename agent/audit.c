@@ -390,6 +390,38 @@ build_line(const struct audit_record *r, const char *when, const char *digest)
 
 /* ---- the file ---- */
 
+/* Whether record number n of epoch e is durable, cut, or neither yet (l->mu held). */
+static enum audit_durability
+durability(const struct audit_log *l, unsigned long long n, unsigned long e)
+{
+	if (l->epoch == e)
+		return l->synced >= n ? AUDIT_DURABLE : AUDIT_PENDING;
+	if (l->epoch - e <= AUDIT_EPOCHS && n <= l->cut_lo[e % AUDIT_EPOCHS])
+		return AUDIT_DURABLE;  /* synced before the failed round that ended e */
+	return AUDIT_CUT;
+}
+
+/*
+ * Returns 0 once record number mine of epoch my_epoch is durable (l->mu held): group
+ * commit, a round led here or waited for; -1 with err if a failed sync cut it off.
+ */
+static int
+wait_durable(struct audit_log *l, unsigned long long mine, unsigned long my_epoch, char *err,
+    size_t errlen)
+{
+	while (l->epoch == my_epoch && l->synced < mine) {
+		if (l->syncing)
+			pthread_cond_wait(&l->synced_cv, &l->mu);
+		else
+			(void)sync_round(l);
+	}
+	if (durability(l, mine, my_epoch) == AUDIT_DURABLE)
+		return 0;
+	fail(err, errlen, "cannot write the audit log %s: %s", l->path,
+	    strerror(l->epoch - my_epoch <= AUDIT_EPOCHS ? l->sync_errno : EIO));
+	return -1;
+}
+
 /*
  * Appends line in one write (l->mu held); cut back on any failure. With sync, returns
  * only once the line is durable: group commit (sync_round), so records appended by
@@ -442,18 +474,7 @@ append(struct audit_log *l, const char *line, int sync, char *err, size_t errlen
 	l->unsynced_bytes += len;
 	if (!sync)
 		return 0;
-	while (l->epoch == my_epoch && l->synced < mine) {
-		if (l->syncing)
-			pthread_cond_wait(&l->synced_cv, &l->mu);
-		else
-			(void)sync_round(l);
-	}
-	if (l->epoch == my_epoch ||
-	    (l->epoch - my_epoch <= AUDIT_EPOCHS && mine <= l->cut_lo[my_epoch % AUDIT_EPOCHS]))
-		return 0;
-	fail(err, errlen, "cannot write the audit log %s: %s", l->path,
-	    strerror(l->epoch - my_epoch <= AUDIT_EPOCHS ? l->sync_errno : EIO));
-	return -1;
+	return wait_durable(l, mine, my_epoch, err, errlen);
 }
 
 unsigned long
@@ -488,29 +509,16 @@ audit_journal_error(struct audit_log *l, char *buf, size_t len)
 /* ---- a record ---- */
 
 int
-audit_write_many(struct audit_log *l, const struct audit_record *r, size_t n, int sync,
-    char *err, size_t errlen)
+audit_format(const struct audit_record *r, size_t n, struct kbuf *out)
 {
-	char when[40], digest[129], why[384];
-	const char *result, *message;
-	struct kbuf all;
-	int rc = 0, e = KYSO_OK;
+	char when[40], digest[129];
+	int e = KYSO_OK;
 
-	if (n == 1)
-		return audit_write(l, r, sync, err, errlen);
-	if (l == NULL || r == NULL || n == 0) {
-		fail(err, errlen, "audit records are missing");
-		return KYSO_ERR_INVALID_ARG;
-	}
-	kbuf_init(&all, AUDIT_LINE_MAX * 16);  /* bounded by the request, under 1 MiB */
 	for (size_t i = 0; i < n && e == KYSO_OK; i++) {
 		char *line;
 
-		if (r[i].result == NULL || r[i].result[0] == '\0') {
-			fail(err, errlen, "an audit record needs a result");
-			kbuf_free(&all);
+		if (r[i].result == NULL || r[i].result[0] == '\0')
 			return KYSO_ERR_INVALID_ARG;
-		}
 		format_time(&r[i].when, when, sizeof(when));
 		digest[0] = '\0';
 		if (r[i].digest != NULL && r[i].digest_len > 0)
@@ -518,21 +526,33 @@ audit_write_many(struct audit_log *l, const struct audit_record *r, size_t n, in
 		if ((line = build_line(&r[i], when, digest)) == NULL)
 			e = KYSO_ERR_NOMEM;
 		else
-			e = kbuf_append(&all, line, strlen(line));
+			e = kbuf_append(out, line, strlen(line));
 		free(line);
 	}
-	if (e == KYSO_OK)
-		e = kbuf_append(&all, "", 1);
-	if (e != KYSO_OK) {
-		kbuf_free(&all);
+	return e;
+}
+
+int
+audit_write_lines(struct audit_log *l, const struct audit_record *r, size_t n,
+    struct kbuf *lines, int sync, char *err, size_t errlen)
+{
+	char when[40], digest[129], why[384];
+	const char *result, *message;
+	int rc;
+
+	if (l == NULL || r == NULL || n == 0 || lines == NULL || lines->len == 0) {
+		fail(err, errlen, "audit records are missing");
+		return KYSO_ERR_INVALID_ARG;
+	}
+	if (kbuf_append(lines, "", 1) != KYSO_OK) {  /* the NUL append() stops at */
 		fail(err, errlen, "cannot write the audit log %s: out of memory", l->path);
 		return KYSO_ERR_NOMEM;
 	}
+	lines->len--;
 	/* one write of every line (whole lines or none), one sync */
 	pthread_mutex_lock(&l->mu);
-	rc = append(l, (const char *)all.data, sync, err, errlen);
+	rc = append(l, (const char *)lines->data, sync, err, errlen);
 	pthread_mutex_unlock(&l->mu);
-	kbuf_free(&all);
 	if (audit_journal_present(&l->journal)) {
 		for (size_t i = 0; i < n; i++) {
 			result = r[i].result;
@@ -555,8 +575,33 @@ audit_write_many(struct audit_log *l, const struct audit_record *r, size_t n, in
 }
 
 int
-audit_write(struct audit_log *l, const struct audit_record *r, int sync, char *err,
-    size_t errlen)
+audit_write_many(struct audit_log *l, const struct audit_record *r, size_t n, int sync,
+    char *err, size_t errlen)
+{
+	struct kbuf all;
+	int e;
+
+	if (n == 1)
+		return audit_write(l, r, sync, err, errlen);
+	if (l == NULL || r == NULL || n == 0) {
+		fail(err, errlen, "audit records are missing");
+		return KYSO_ERR_INVALID_ARG;
+	}
+	kbuf_init(&all, AUDIT_LINES_MAX);  /* bounded by the request, under 1 MiB */
+	if ((e = audit_format(r, n, &all)) == KYSO_OK)
+		e = audit_write_lines(l, r, n, &all, sync, err, errlen);
+	else if (e == KYSO_ERR_INVALID_ARG)
+		fail(err, errlen, "an audit record needs a result");
+	else
+		fail(err, errlen, "cannot write the audit log %s: out of memory", l->path);
+	kbuf_free(&all);
+	return e;
+}
+
+/* audit_write, and with mark where the record is (for audit_sync_to). */
+static int
+write_record(struct audit_log *l, const struct audit_record *r, int sync,
+    struct audit_mark *mark, char *err, size_t errlen)
 {
 	char when[40], digest[129] = "", why[384];
 	const char *result, *message;
@@ -576,6 +621,10 @@ audit_write(struct audit_log *l, const struct audit_record *r, int sync, char *e
 	}
 	pthread_mutex_lock(&l->mu);
 	rc = append(l, line, sync, err, errlen);
+	if (rc == 0 && mark != NULL) {
+		mark->n = l->written;  /* append left l->mu held: the line just written */
+		mark->epoch = l->epoch;
+	}
 	pthread_mutex_unlock(&l->mu);
 	free(line);
 	result = r->result;
@@ -590,4 +639,42 @@ audit_write(struct audit_log *l, const struct audit_record *r, int sync, char *e
 	if (audit_journal_present(&l->journal))
 		audit_journal_send(&l->journal, l->path, r, when, digest, result, message);
 	return rc == 0 ? KYSO_OK : KYSO_ERR_AUDIT;
+}
+
+int
+audit_write(struct audit_log *l, const struct audit_record *r, int sync, char *err,
+    size_t errlen)
+{
+	return write_record(l, r, sync, NULL, err, errlen);
+}
+
+int
+audit_write_marked(struct audit_log *l, const struct audit_record *r,
+    struct audit_mark *mark, char *err, size_t errlen)
+{
+	mark->n = 0;
+	mark->epoch = 0;
+	return write_record(l, r, 0, mark, err, errlen);
+}
+
+int
+audit_sync_to(struct audit_log *l, const struct audit_mark *mark, char *err, size_t errlen)
+{
+	int rc;
+
+	pthread_mutex_lock(&l->mu);
+	rc = wait_durable(l, mark->n, mark->epoch, err, errlen);
+	pthread_mutex_unlock(&l->mu);
+	return rc == 0 ? KYSO_OK : KYSO_ERR_AUDIT;
+}
+
+enum audit_durability
+audit_mark_state(struct audit_log *l, const struct audit_mark *mark)
+{
+	enum audit_durability d;
+
+	pthread_mutex_lock(&l->mu);
+	d = durability(l, mark->n, mark->epoch);
+	pthread_mutex_unlock(&l->mu);
+	return d;
 }

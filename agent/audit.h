@@ -131,6 +131,59 @@ int audit_write(struct audit_log *l, const struct audit_record *r, int sync, cha
 int audit_write_many(struct audit_log *l, const struct audit_record *r, size_t n, int sync,
     char *err, size_t errlen);
 
+/* The most bytes of lines audit_format may be given room for (kbuf_init's max). */
+#define AUDIT_LINES_MAX (16u * 1024 * 1024)
+
+struct kbuf;
+
+/*
+ * Appends the lines of r[0..n-1] (each ending in '\n'), as audit_write_many writes them,
+ * to out: the formatting of records made ahead of their write (SignDigests formats each
+ * chunk of records while the next chunk is at the token). Nothing is written. Returns
+ * KYSO_OK, KYSO_ERR_INVALID_ARG (a record without a result) or KYSO_ERR_NOMEM.
+ */
+int audit_format(const struct audit_record *r, size_t n, struct kbuf *out);
+
+/*
+ * Writes lines, audit_format's lines of r[0..n-1], as audit_write_many would (one write,
+ * all lines or none; with sync one fsync; the journal's copies made from r). lines gets
+ * a NUL after its end (not counted). Returns as audit_write.
+ */
+int audit_write_lines(struct audit_log *l, const struct audit_record *r, size_t n,
+    struct kbuf *lines, int sync, char *err, size_t errlen);
+
+/* Where a record written without sync is: for audit_sync_to and audit_mark_state. */
+struct audit_mark {
+	unsigned long long n;        /* its number among the records written */
+	unsigned long epoch;         /* failed syncs before it was written */
+};
+
+/* What became of a record written without sync. */
+enum audit_durability {
+	AUDIT_PENDING,   /* written, not yet synced */
+	AUDIT_DURABLE,   /* synced (by any round since: the group commit's) */
+	AUDIT_CUT,       /* taken back by a failed sync: it is not in the file */
+};
+
+/*
+ * audit_write without sync, saying in *mark where the record is: SignDocuments writes
+ * each document's record as it is signed and makes them durable together (audit_sync_to)
+ * before their CMS go out. Returns as audit_write (*mark zero on failure).
+ */
+int audit_write_marked(struct audit_log *l, const struct audit_record *r,
+    struct audit_mark *mark, char *err, size_t errlen);
+
+/*
+ * Returns KYSO_OK once the record at mark (and so every record written before it) is
+ * durable: at once if a round already synced it, else after one (led here, or waited
+ * for: group commit). KYSO_ERR_AUDIT with err if a failed sync took it back.
+ */
+int audit_sync_to(struct audit_log *l, const struct audit_mark *mark, char *err,
+    size_t errlen);
+
+/* Returns what became of the record at mark; never waits nor syncs. */
+enum audit_durability audit_mark_state(struct audit_log *l, const struct audit_mark *mark);
+
 /* Returns how many fsync rounds l has run (the group commit's figure, for tests). */
 unsigned long audit_syncs(struct audit_log *l);
 

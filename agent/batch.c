@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "audit.h"
 #include "batch.h"
 #include "conn.h"
 #include "dispatch.h"
@@ -153,6 +154,9 @@ batch_submit(struct agent *a, struct doc_batch *b, size_t i)
 	sg->always_auth = b->always_auth;
 	sg->auth.logout_after = a->policy.no_login_cache;  /* each document logs in and out */
 	doc->state = DOC_QUEUED;
+	atomic_fetch_add(&b->share->docs_out, 1);
+	if (i + 1 == b->n)
+		atomic_store(&b->share->all_queued, 1);  /* before its job can be recorded */
 	for (size_t k = 0; k < BATCH_WINDOW; k++)
 		if (b->running[k] == NULL) {
 			b->running[k] = j;
@@ -227,9 +231,11 @@ batch_finish(struct agent *a, struct doc_batch *b)
 		if (list != NULL)
 			json_array_append_new(list, batch_doc_json(b, i, !b->more));
 	}
-	log_info("client %lu: batch %s: %zu of %zu document(s) signed%s%s", c->serial,
-	    b->ri->batch_id, b->nsigned, b->n, why != BATCH_GOING ? "; stopped: " : "",
-	    batch_stop_name(why));
+	log_info("client %lu: batch %s: %zu of %zu document(s) signed%s%s; %lu fsync(s) of the "
+	    "audit log in %lld ms", c->serial, b->ri->batch_id, b->nsigned, b->n,
+	    why != BATCH_GOING ? "; stopped: " : "", batch_stop_name(why),
+	    a->audit != NULL ? audit_syncs(a->audit) - b->syncs0 : 0,
+	    document_ops_now_ms() - b->t0_ms);
 	if (a->policy.no_login_cache && !b->token->gone && b->token->logged_in)
 		(void)logins_logout(b->token);  /* a document left it logged in: no login stays */
 	if (list == NULL) {
@@ -253,6 +259,49 @@ batch_finish(struct agent *a, struct doc_batch *b)
 	reply_clear(&r);
 }
 
+static void batch_progress(struct agent *a, struct doc_batch *b, size_t i);
+
+/*
+ * The held documents whose records are durable now go out (progress), those whose
+ * records a failed sync took back fail with AuditFailed; with wait, the others' records
+ * are synced first (the batch ends: nothing else would sync them).
+ */
+static void
+batch_release(struct agent *a, struct doc_batch *b, int wait)
+{
+	struct audit_log *l = b->ri->audit;
+	char err[256];
+
+	for (size_t i = 0; i < b->n && b->nheld > 0; i++) {
+		struct batch_doc *doc = &b->docs[i];
+		enum audit_durability st;
+
+		if (!doc->held)
+			continue;
+		st = l != NULL ? audit_mark_state(l, &doc->mark) : AUDIT_DURABLE;
+		if (st == AUDIT_PENDING && wait) {
+			(void)audit_sync_to(l, &doc->mark, err, sizeof(err));
+			st = audit_mark_state(l, &doc->mark);
+		}
+		if (st == AUDIT_PENDING)
+			continue;
+		doc->held = 0;
+		b->nheld--;
+		if (st == AUDIT_DURABLE) {
+			b->nsigned++;
+		} else {
+			free(doc->cms);
+			doc->cms = NULL;
+			doc->error = kyso_err_varlink(KYSO_ERR_AUDIT);
+			free(doc->message);
+			doc->message = strdup("the audit record could not be made durable (a failed "
+			    "sync of the audit log took it back): the signature was not given out");
+			(void)batch_share_stop(b->share, BATCH_STOP_AUDIT_FAILED);
+		}
+		batch_progress(a, b, i);
+	}
+}
+
 /* Queues more documents, or finishes once the last is back or the batch stopped. */
 static void
 batch_pump(struct agent *a, struct doc_batch *b)
@@ -271,14 +320,21 @@ batch_pump(struct agent *a, struct doc_batch *b)
 		}
 		b->next_doc++;
 	}
-	if (b->inflight == 0 && (why != BATCH_GOING || b->next_doc == b->n))
+	if (why != BATCH_GOING)
+		atomic_store(&b->share->all_queued, 1);
+	if (b->inflight == 0 && (why != BATCH_GOING || b->next_doc == b->n)) {
+		if (b->nheld > 0)  /* normally synced by the worker with the last document */
+			batch_release(a, b, 1);
 		batch_finish(a, b);
+	}
 }
 
 int
 batch_start(struct agent *a, struct conn *c, struct doc_batch *b)
 {
 	b->conn = c;
+	b->syncs0 = a->audit != NULL ? audit_syncs(a->audit) : 0;
+	b->t0_ms = document_ops_now_ms();
 	/* the first document now: a batch that cannot start is answered by its caller */
 	if (batch_submit(a, b, 0) != KYSO_OK)
 		return KYSO_ERR_NOMEM;
@@ -329,16 +385,22 @@ complete_document(struct agent *a, struct job *j)
 	if (j->result == KYSO_OK && sg->sig == NULL)
 		j->result = KYSO_ERR_INTERNAL;
 	if (j->result == KYSO_OK && (doc->cms = b64_encode(sg->sig, sg->siglen)) == NULL)
-		j->result = KYSO_ERR_NOMEM;
-	if (j->result == KYSO_OK) {
+		j->result = KYSO_ERR_NOMEM;  /* its record says granted: it was signed */
+	if (j->result == KYSO_OK && d->held) {
+		doc->held = 1;  /* until its record is durable (batch_release) */
+		doc->mark = d->mark;
+		b->nheld++;
+	} else if (j->result == KYSO_OK) {
 		b->nsigned++;
 	} else {
 		batch_doc_failed(doc, j);
 		/* also for the jobs that never ran (the token left, Lock) */
 		(void)batch_share_stop(b->share, batch_stop_from_job(j));
 	}
-	if (doc->attempted)
+	if (doc->attempted && !doc->held)
 		batch_progress(a, b, d->index);
+	if (b->nheld > 0 && (d->synced || j->result != KYSO_OK))
+		batch_release(a, b, 0);
 	batch_pump(a, b);
 }
 

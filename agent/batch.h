@@ -13,6 +13,13 @@
  * batch: the documents queued behind it are not attempted (doc_job.h), and none more is
  * queued. The client closing its connection stops it too (batch_conn_gone, between two
  * documents; a dialog open for it is closed).
+ *
+ * One sync for the batch's records: a signed document's record is written unsynced by
+ * the worker (document_ops_record) and its CMS is held here until that record is durable
+ * (audit_mark_state) — the worker syncs when the batch's last document is recorded, when
+ * it stopped, and BATCH_SYNC_MS after its last sync on a long batch; the documents
+ * covered by a sync then go out together (progress replies, or the final reply). A sync
+ * that fails takes their records back: those documents fail with AuditFailed.
  */
 #ifndef KYSO_BATCH_H
 #define KYSO_BATCH_H
@@ -21,6 +28,7 @@
 #include <time.h>
 
 #include "alg.h"
+#include "audit.h"
 #include "cms_build.h"
 
 struct agent;
@@ -53,6 +61,8 @@ struct batch_doc {
 	const char *error;            /* varlink error name, NULL when signed */
 	char *message;                /* the error's sentence */
 	char *cms;                    /* base64 of the CMS ContentInfo, when signed */
+	int held;                     /* signed, its record not yet durable: the CMS waits */
+	struct audit_mark mark;       /* that record */
 };
 
 struct doc_batch {
@@ -73,6 +83,9 @@ struct doc_batch {
 	size_t next_doc;                /* the next document to queue */
 	size_t inflight;                /* documents queued and not back */
 	size_t nsigned;
+	size_t nheld;                   /* documents held (batch_doc.held) */
+	unsigned long syncs0;           /* the audit log's fsyncs when the batch started */
+	long long t0_ms;                /* and when (document_ops_now_ms) */
 	struct job *running[BATCH_WINDOW];
 };
 

@@ -75,6 +75,9 @@ batch_share_new(struct cms_signer *signer)
 		return NULL;
 	atomic_init(&s->refs, 1);
 	atomic_init(&s->stop, BATCH_GOING);
+	atomic_init(&s->docs_out, 0);
+	atomic_init(&s->all_queued, 0);
+	atomic_init(&s->synced_ms, document_ops_now_ms());
 	s->signer = signer;
 	return s;
 }

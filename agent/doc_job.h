@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "alg.h"
+#include "audit.h"
 #include "cms_build.h"
 
 struct doc_batch;
@@ -59,7 +60,20 @@ struct batch_share {
 	 * is kept here (locked memory, wiped with the share) for the logins of the others.
 	 * Touched only by the worker running the batch's jobs, one after the other. */
 	struct kyso_secret *pin;
+	/* one sync for the batch's records (document_ops_record): each document's record is
+	 * written unsynced, and the worker syncs when no document of the batch is left to
+	 * come (docs_out back to 0 once the loop queued the last one, all_queued), when the
+	 * batch stopped, for a key that wants its PIN at each signature (the next document
+	 * waits for a dialog), or BATCH_SYNC_MS after its last sync, so that progress
+	 * keeps flowing on a long batch */
+	atomic_int docs_out;         /* documents queued and not yet recorded */
+	atomic_int all_queued;       /* the loop queues no more (the last one, or stopped) */
+	atomic_llong synced_ms;      /* CLOCK_MONOTONIC ms of the last sync (or the start) */
 };
+
+/* The longest a batch's signed documents wait for their records' sync (and so their
+ * progress replies), in ms: at most about 1 % of the time in fsyncs (0.3-2 ms each). */
+#define BATCH_SYNC_MS 250
 
 /* Returns a share holding signer (taken), with one reference; NULL on ENOMEM. */
 struct batch_share *batch_share_new(struct cms_signer *signer);
@@ -89,6 +103,11 @@ struct doc_job {
 	enum plan_input input;       /* what the token's mechanism takes of the attributes */
 	int skipped;                 /* the batch had stopped: not attempted */
 	int key_always_auth;         /* the token says the key wants a PIN per signature */
+	/* its granted record, written unsynced (document_ops_record): the CMS waits in the
+	 * loop until the record is durable (audit_mark_state) */
+	int held;
+	struct audit_mark mark;
+	int synced;                  /* the worker synced the records after this one's */
 };
 
 /* Releases what d holds (its reference to the share, the content type); NULL is allowed. */
@@ -117,5 +136,17 @@ int document_ops_run(struct p11_session *s, const struct p11_token_desc *expect,
  * documents (not for a key that wants the PIN for every signature: that asks each time).
  */
 void document_ops_done(struct job *j);
+
+/*
+ * Records JOB_DOCUMENT j on its worker (instead of record_sign_job): a signed document's
+ * record written unsynced (j->u.document.doc.held, .mark), then synced with those written
+ * before it when the batch needs it (see batch_share; .synced); a document not signed is
+ * recorded synced, which makes the batch's records before it durable too. A record that
+ * cannot be written or made durable withholds the CMS: KYSO_ERR_AUDIT, as record_sign_job.
+ */
+void document_ops_record(struct job *j, const struct p11_token_desc *tok);
+
+/* The time now in ms (CLOCK_MONOTONIC), as batch_share.synced_ms holds it. */
+long long document_ops_now_ms(void);
 
 #endif

@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "doc_job.h"
 #include "job.h"
 #include "kyso_err.h"
 #include "log.h"
 #include "p11.h"
+#include "record.h"
 #include "request.h"
 #include "secret.h"
 #include "worker.h"
@@ -125,4 +127,46 @@ document_ops_done(struct job *j)
 		share->pin = au->pin;  /* moved: the next documents log in with it */
 		au->pin = NULL;
 	}
+}
+
+long long
+document_ops_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+void
+document_ops_record(struct job *j, const struct p11_token_desc *tok)
+{
+	struct doc_job *d = &j->u.document.doc;
+	struct batch_share *share = d->share;
+	const struct request_info *ri = j->u.document.sign.auth.ri;
+	long long now;
+	int last;
+	char err[256];
+
+	d->held = record_document_unsynced(j, tok, &d->mark);
+	/* recorded: one fewer to come (a skipped or failed one too, recorded synced) */
+	last = atomic_fetch_sub(&share->docs_out, 1) == 1 && atomic_load(&share->all_queued);
+	if (!d->held) {
+		d->synced = 1;  /* synced: so is every record written before it */
+		return;
+	}
+	now = document_ops_now_ms();
+	/* a key that wants its PIN for each signature: the next document waits for a
+	 * dialog, this one's CMS must not wait for it */
+	if (!last && batch_share_stopped(share) == BATCH_GOING && !d->key_always_auth &&
+	    now - atomic_load(&share->synced_ms) < BATCH_SYNC_MS)
+		return;  /* the next document's record is coming: one sync for both */
+	d->synced = 1;
+	atomic_store(&share->synced_ms, now);
+	if (audit_sync_to(ri->audit, &d->mark, err, sizeof(err)) == KYSO_OK)
+		return;
+	/* taken back with every record not yet durable: those documents' CMS stay home */
+	log_error("%s", err);
+	d->held = 0;
+	record_withhold(j, err);
 }

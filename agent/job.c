@@ -2,6 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "buf.h"
 #include "doc_job.h"
 #include "job.h"
 #include "request.h"
@@ -59,6 +62,12 @@ job_digests_free(struct job_digests *m)
 	if (m->in != NULL)
 		explicit_bzero(m->in, m->n * (19 + 64));
 	free(m->in);
+	json_decref(m->out);
+	if (m->lines != NULL) {
+		explicit_bzero(m->lines->data, m->lines->len);
+		kbuf_free(m->lines);
+		free(m->lines);
+	}
 	free(m->digest);
 	free(m->sig);
 	free(m->siglen);

@@ -24,6 +24,9 @@
 #include "p11.h"
 #include "pinentry.h"
 
+struct json_t;
+struct kbuf;
+
 struct conn;
 struct token;
 struct kyso_secret;
@@ -130,6 +133,11 @@ struct job_digests {
 	size_t digest_len;
 	unsigned char **sig;        /* each signature (the first moved here from sig) */
 	size_t *siglen;
+	/* made by the worker chunk by chunk while the next chunk is at the token
+	 * (digests_ops.c), for the first `made` signatures; NULL until then */
+	struct json_t *out;         /* the reply's signatures: a JSON array of base64 */
+	struct kbuf *lines;         /* their "granted" records, formatted (audit_format) */
+	size_t made;
 };
 
 /* JOB_SIGN, and the signature of a JOB_DOCUMENT */

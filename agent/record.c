@@ -8,6 +8,7 @@
 
 #include "agent.h"
 #include "audit.h"
+#include "buf.h"
 #include "batch.h"
 #include "conn.h"
 #include "encode.h"
@@ -103,8 +104,43 @@ record_write(const struct request_info *ri, const struct job_sign *sg,
 		all[i].digest = m->digest[i];
 		all[i].digest_len = m->digest_len;
 	}
-	r = audit_write_many(ri->audit, all, m->n, 1, err, errlen);
+	/* granted: the lines the worker formatted chunk by chunk (record_digests_chunk) */
+	if (m->lines != NULL && m->made == m->n && rec->message == NULL &&
+	    strcmp(rec->result, "granted") == 0)
+		r = audit_write_lines(ri->audit, all, m->n, m->lines, 1, err, errlen);
+	else
+		r = audit_write_many(ri->audit, all, m->n, 1, err, errlen);
 	free(all);
+	return r;
+}
+
+int
+record_digests_chunk(struct job *j, const struct p11_token_desc *tok, size_t from, size_t k)
+{
+	struct job_sign *sg = job_sign_part(j);
+	const struct request_info *ri = sg->auth.ri;
+	struct job_digests *m = sg->many;
+	struct audit_record rec, *recs;
+	int r;
+
+	if (ri == NULL || ri->audit == NULL)
+		return KYSO_OK;
+	if (m->lines == NULL) {
+		if ((m->lines = malloc(sizeof(*m->lines))) == NULL)
+			return KYSO_ERR_NOMEM;
+		kbuf_init(m->lines, AUDIT_LINES_MAX);
+	}
+	if ((recs = calloc(k, sizeof(*recs))) == NULL)
+		return KYSO_ERR_NOMEM;
+	record_fill(&rec, ri, tok);
+	rec.result = "granted";
+	for (size_t i = 0; i < k; i++) {
+		recs[i] = rec;
+		recs[i].digest = m->digest[from + i];
+		recs[i].digest_len = m->digest_len;
+	}
+	r = audit_format(recs, k, m->lines);
+	free(recs);
 	return r;
 }
 
@@ -139,6 +175,14 @@ record_sign_job(struct job *j, const struct p11_token_desc *tok)
 	log_error("%s", err);
 	if (j->result != KYSO_OK)
 		return;  /* refused anyway; the log says the record is missing */
+	record_withhold(j, err);
+}
+
+void
+record_withhold(struct job *j, const char *err)
+{
+	struct job_sign *sg = job_sign_part(j);
+
 	/* no signature without its record */
 	explicit_bzero(sg->sig, sg->siglen);
 	free(sg->sig);
@@ -148,6 +192,29 @@ record_sign_job(struct job *j, const struct p11_token_desc *tok)
 	sg->many = NULL;
 	j->result = KYSO_ERR_AUDIT;
 	snprintf(j->why, sizeof(j->why), "%s", err);
+}
+
+int
+record_document_unsynced(struct job *j, const struct p11_token_desc *tok,
+    struct audit_mark *mark)
+{
+	struct job_sign *sg = job_sign_part(j);
+	const struct request_info *ri = sg != NULL ? sg->auth.ri : NULL;
+	struct audit_record rec;
+	char err[256];
+
+	if (ri == NULL || ri->audit == NULL || sg->recorded || j->result != KYSO_OK) {
+		record_sign_job(j, tok);
+		return 0;
+	}
+	sg->recorded = 1;
+	record_fill(&rec, ri, tok);
+	rec.result = "granted";
+	if (audit_write_marked(ri->audit, &rec, mark, err, sizeof(err)) == KYSO_OK)
+		return 1;
+	log_error("%s", err);
+	record_withhold(j, err);
+	return 0;
 }
 
 void

@@ -29,6 +29,32 @@ struct request_info;
 void record_sign_job(struct job *j, const struct p11_token_desc *tok);
 
 /*
+ * Wipes the signature (or CMS, or SignDigests' signatures) job j holds and makes it fail
+ * with KYSO_ERR_AUDIT, err in j->why: its record could not be written or made durable.
+ */
+void record_withhold(struct job *j, const char *err);
+
+struct audit_mark;
+
+/*
+ * A signed JOB_DOCUMENT's "granted" record, written without sync (audit_write_marked):
+ * returns 1 with *mark, for a sync later (audit_sync_to) before its CMS goes out. A job
+ * that did not sign, or without an audit log, is recorded as record_sign_job does
+ * (synced) and 0 is returned; so it is when the write fails (the CMS withheld, as there).
+ */
+int record_document_unsynced(struct job *j, const struct p11_token_desc *tok,
+    struct audit_mark *mark);
+
+/*
+ * SignDigests job j, while its next chunk is at the token: formats the "granted" records
+ * of digests [from, from + k) (of token tok, the time now) onto j's many->lines, which
+ * record_sign_job then writes in one write and one fsync if every digest got signed.
+ * Returns KYSO_OK (also without an audit log), KYSO_ERR_NOMEM or KYSO_ERR_INVALID_ARG.
+ */
+int record_digests_chunk(struct job *j, const struct p11_token_desc *tok, size_t from,
+    size_t k);
+
+/*
  * Records a Sign call from c that the loop refused with reply r; cert, alg and
  * description may be NULL when not known (yet). Not synchronous: nothing was signed.
  */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "dialogs.h"
+#include "digests_ops.h"
 #include "doc_job.h"
 #include "job.h"
 #include "kyso_err.h"
@@ -261,8 +262,10 @@ ops_sign_once(struct p11_session *s, const struct p11_token_desc *expect, struct
 	return r;
 }
 
-/* SignDigests: signatures per call to the module's helper (p11_session_sign_many). */
+/* SignDigests: signatures per call to the module's helper (p11_session_sign_many); the
+ * last chunk has OPS_SIGN_TAIL, since what is made of it is not overlapped by signing */
 #define OPS_SIGN_CHUNK 128
+#define OPS_SIGN_TAIL 16
 
 /* An ECDSA signature turned into DER in place. Returns KYSO_OK or an error. */
 static int
@@ -283,51 +286,68 @@ ops_der(unsigned char **sig, size_t *len)
 
 /*
  * SignDigests: the first digest is signed (with the login and dialogs of a Sign); the
- * others follow on the same session, each checked for Lock and removal first. All or
- * nothing: the job fails with the first error. Returns KYSO_OK or that error.
+ * others follow on the same session, each checked for Lock and removal first. A key
+ * without a PIN per signature gets chunks in one call each to the module's helper,
+ * pipelined: chunk k+1 is sent before the worker makes chunk k ready for the reply and
+ * the records (digests_ops_chunk), so that the token signs meanwhile. All or nothing:
+ * the job fails with the first error. Returns KYSO_OK or that error.
  */
 static int
 ops_sign_rest(struct p11_session *s, const struct p11_token_desc *expect, struct job *j)
 {
 	struct job_sign *sg = job_sign_part(j);
 	struct job_digests *m = sg->many;
-	size_t i = 1;
-	int r = KYSO_OK;
+	struct p11_sign_many_call *call;
+	size_t i = 1, prev = 1, prev_k = 0;
+	int r = KYSO_OK, made;
 
 	m->sig[0] = sg->sig;
 	m->siglen[0] = sg->siglen;
 	sg->sig = NULL;
 	sg->siglen = 0;
-	/* a key without a PIN per signature: chunks in one call each to the module's helper
-	 * (Lock and removal are looked at between chunks); one by one otherwise, or from the
-	 * chunk on which the key turned out to want its PIN */
-	while (i < m->n && r == KYSO_OK && !sg->always_auth && !sg->key_wants_pin &&
-	    !sg->req.context_pin_pad) {
-		size_t k = m->n - i < OPS_SIGN_CHUNK ? m->n - i : OPS_SIGN_CHUNK;
+	made = digests_ops_chunk(j, expect, 0, 1);
+	/* (Lock and removal are looked at between chunks); one by one otherwise, or from
+	 * the chunk on which the key turned out to want its PIN */
+	while (i < m->n && r == KYSO_OK && made == KYSO_OK && !sg->always_auth &&
+	    !sg->key_wants_pin && !sg->req.context_pin_pad) {
+		size_t rest = m->n - i, k = rest < OPS_SIGN_CHUNK ? rest : OPS_SIGN_CHUNK;
+
+		if (rest > OPS_SIGN_TAIL && rest - k < OPS_SIGN_TAIL)
+			k = rest - OPS_SIGN_TAIL;  /* a small last chunk: little work after it */
 
 		if ((r = ops_interrupted(j)) != KYSO_OK)
 			break;
-		r = p11_session_sign_many(s, &sg->req, m->in + i * m->in_len, m->in_len, k,
-		    &m->sig[i], &m->siglen[i], &j->fail);
+		r = p11_session_sign_many_send(s, &sg->req, m->in + i * m->in_len, m->in_len, k,
+		    &call, &j->fail);
+		if (r != KYSO_OK)
+			break;
+		if (prev_k > 0)  /* while the token signs chunk i */
+			made = digests_ops_chunk(j, expect, prev, prev_k);
+		prev_k = 0;
+		r = p11_session_sign_many_recv(call, &m->sig[i], &m->siglen[i], &j->fail);
 		if (r == KYSO_ERR_PIN_REQUIRED) {
 			sg->key_wants_pin = 1;
 			r = KYSO_OK;
 			break;
 		}
+		prev = i;
+		prev_k = r == KYSO_OK ? k : 0;
 		i += k;
 	}
-	for (; i < m->n && r == KYSO_OK; i++) {
+	if (prev_k > 0 && r == KYSO_OK && made == KYSO_OK)
+		made = digests_ops_chunk(j, expect, prev, prev_k);
+	for (; i < m->n && r == KYSO_OK && made == KYSO_OK; i++) {
 		sg->req.in = m->in + i * m->in_len;
 		r = ops_sign_once(s, expect, j);
 		m->sig[i] = sg->sig;
 		m->siglen[i] = sg->siglen;
 		sg->sig = NULL;
 		sg->siglen = 0;
+		if (r == KYSO_OK)
+			made = digests_ops_chunk(j, expect, i, 1);
 	}
 	sg->req.in = sg->in_buf;
-	for (i = 0; r == KYSO_OK && sg->ecdsa_der && i < m->n; i++)
-		r = ops_der(&m->sig[i], &m->siglen[i]);
-	return r;
+	return r != KYSO_OK ? r : made;
 }
 
 /*
@@ -485,7 +505,10 @@ ops_finish(struct job *j, const struct p11_token_desc *expect)
 {
 	struct job_auth *au = job_auth_part(j);
 
-	record_sign_job(j, expect);
+	if (j->kind == JOB_DOCUMENT)
+		document_ops_record(j, expect);  /* synced with the batch's next ones */
+	else
+		record_sign_job(j, expect);
 	if (j->kind == JOB_DOCUMENT)
 		document_ops_done(j);  /* may keep the PIN for the batch (login_cache = no) */
 	if (au != NULL) {

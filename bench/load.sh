@@ -16,7 +16,11 @@
 # Environment: BUILD, BENCH_ROUNDS (3), BENCH_SECONDS (2), BENCH_KEYS ("p256 rsa2048"),
 # BENCH_CLIENTS ("1 2 4 8 16"), BENCH_PLOT (the SVG to write; default
 # $BUILD/bench/performance-clients.svg; docs/performance-clients.svg is a copy of one),
-# BENCH_RSS_SIGS (100000), BENCH_KEEP=1. A measurement, not a test: exit 0 when it ran.
+# BENCH_RSS_SIGS (100000), BENCH_KEEP=1, BENCH_BATCHES_ONLY=1 (only direct and the batch
+# rows, SignDigests and SignDocuments of 1000 on disk and on tmpfs: no sweep, memory nor
+# plot; about 1 minute), BENCH_BEFORE=DIR (with BENCH_BATCHES_ONLY: also the kysod of
+# another build, DIR/kysod, e.g. main's, in the same rounds: before/after ratios of one
+# run). A measurement, not a test: exit 0 when it ran.
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -63,11 +67,12 @@ tok_create "$TOKEN" >/dev/null || die "cannot create the token"
 tok_key "$TOKEN" 01 ec:p256 p256 >/dev/null || die "cannot make the P-256 key"
 tok_key "$TOKEN" 02 rsa:2048 rsa2048 >/dev/null || die "cannot make the RSA-2048 key"
 
-# start_agent NAME STATE_DIR: kysod as a user runs it (its defaults), on the bench token
+# start_agent NAME STATE_DIR [BUILD]: kysod as a user runs it (its defaults), on the bench
+# token
 start_agent() {
 	local name=$1 state=$2 sock=$T/$1.sock
 	mkdir -p "$T/$name.config"
-	XDG_STATE_HOME=$state XDG_CONFIG_HOME=$T/$name.config setsid "$BUILD/kysod" -f \
+	XDG_STATE_HOME=$state XDG_CONFIG_HOME=$T/$name.config setsid "${3:-$BUILD}/kysod" -f \
 		-s "$sock" -m "$SOFTHSM" --pinentry none --log-level info > "$T/$name.log" 2>&1 &
 	PIDS+=("$!")
 	eval "PID_$name=$!"
@@ -82,6 +87,10 @@ start_agent() {
 # the audit log in $XDG_STATE_HOME on the disk this directory is on, as by default
 start_agent disk "$T/state"
 start_agent tmpfs "${SHM:-$T/state-tmpfs}"
+if [ -n "${BENCH_BEFORE:-}" ]; then
+	start_agent bdisk "$T/bstate" "$(cd "$BENCH_BEFORE" && pwd)"
+	start_agent btmpfs "${SHM:-$T}/bstate-tmpfs" "$(cd "$BENCH_BEFORE" && pwd)"
+fi
 grep -h "session(s)" "$T/disk.log" | sed 's/^/load: /' | head -1
 echo "load: audit logs: $(df -T "$T/state" | awk 'NR == 2 { print $2 }') ($T/state)," \
 	"$(df -T "${SHM:-$T}" | awk 'NR == 2 { print $2 }') (${SHM:-$T/state-tmpfs})"
@@ -99,9 +108,8 @@ measure() {
 	direct) mode=direct; set -- -m "$SOFTHSM" ;;
 	p11kit) mode=p11kit; set -- -A "unix:path=$T/p11kit.sock" ;;
 	disk | tmpfs) mode=agent; set -- -s "$T/$path.sock" ;;
-	batch-disk | batch-tmpfs) mode=batch; set -- -s "$T/${path#batch-}.sock" -b 1000 -w 1 ;;
-	digests-disk | digests-tmpfs) mode=digests
-		set -- -s "$T/${path#digests-}.sock" -b 1000 -w 1 ;;
+	batch-*) mode=batch; set -- -s "$T/${path#batch-}.sock" -b 1000 -w 1 ;;
+	digests-*) mode=digests; set -- -s "$T/${path#digests-}.sock" -b 1000 -w 1 ;;
 	esac
 	local c=()
 	[ "$n" -gt 1 ] && c=(-c "$n")
@@ -120,6 +128,20 @@ ROWS=("direct1 direct 1" "disk1 disk 1" "pin1 disk 1 -p" "p11kit1 p11kit 1"
 	"tmpfs1 tmpfs 1" "tpin1 tmpfs 1 -p" "tmpfs8 tmpfs 8"
 	"batch batch-disk 1" "tbatch batch-tmpfs 1" "digests digests-disk 1"
 	"tdigests digests-tmpfs 1")
+PAIRS="disk1:direct1 pin1:disk1 p11kit1:direct1 disk8:direct8 p11kit8:direct8 \
+	tmpfs1:direct1 tpin1:tmpfs1 tmpfs8:direct8 batch:direct1 tbatch:direct1 \
+	digests:direct1 tdigests:direct1 disk1:p11kit1 disk8:p11kit8"
+if [ -n "${BENCH_BATCHES_ONLY:-}" ]; then
+	ROWS=("direct1 direct 1" "batch batch-disk 1" "tbatch batch-tmpfs 1"
+		"digests digests-disk 1" "tdigests digests-tmpfs 1")
+	PAIRS="batch:direct1 tbatch:direct1 digests:direct1 tdigests:direct1"
+	if [ -n "${BENCH_BEFORE:-}" ]; then
+		ROWS+=("bbatch batch-bdisk 1" "btbatch batch-btmpfs 1" "bdigests digests-bdisk 1"
+			"btdigests digests-btmpfs 1")
+		PAIRS="$PAIRS bbatch:direct1 btbatch:direct1 bdigests:direct1 btdigests:direct1"
+		PAIRS="$PAIRS batch:bbatch tbatch:btbatch digests:bdigests tdigests:btdigests"
+	fi
+fi
 echo "load: $ROUNDS rounds x ${#ROWS[@]} measurements x $SECS s for ${KEYS[*]}, then the" \
 	"clients sweep (${SWEEP[*]}) x 3 paths"
 for key in "${KEYS[@]}"; do
@@ -134,10 +156,7 @@ for key in "${KEYS[@]}"; do
 			line="$line $1 $v"
 		done
 		# per-round ratios (the same round: the drift cancels)
-		for pair in disk1:direct1 pin1:disk1 p11kit1:direct1 disk8:direct8 p11kit8:direct8 \
-			tmpfs1:direct1 tpin1:tmpfs1 tmpfs8:direct8 batch:direct1 tbatch:direct1 \
-			digests:direct1 tdigests:direct1 \
-			disk1:p11kit1 disk8:p11kit8; do
+		for pair in $PAIRS; do
 			a=${pair%:*} b=${pair#*:}
 			va=$(eval echo "\$got_$a") vb=$(eval echo "\$got_$b")
 			calc %.3f "$va / $vb" >> "$T/$key.$a-$b"
@@ -145,6 +164,28 @@ for key in "${KEYS[@]}"; do
 		echo "$line"
 	done
 done
+
+if [ -n "${BENCH_BATCHES_ONLY:-}" ]; then
+	med() { median < "$T/$1"; }
+	echo
+	echo "kyso batch rows, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPU(s), $ROUNDS rounds" \
+		"x $SECS s; load average before: $LOAD0, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+	printf '%-8s  %-36s  %10s  %10s  %8s\n' key row direct kysod kysod/dir
+	for key in "${KEYS[@]}"; do
+		for row in "digests:SignDigests of 1000, disk" "tdigests:SignDigests of 1000, tmpfs" \
+			"batch:SignDocuments of 1000, disk" "tbatch:SignDocuments of 1000, tmpfs"; do
+			printf '%-8s  %-36s  %10.0f  %10.0f  %8s\n' "$key" "${row#*:}" \
+				"$(med "$key.direct1")" "$(med "$key.${row%%:*}")" \
+				"$(med "$key.${row%%:*}-direct1")"
+			[ -n "${BENCH_BEFORE:-}" ] || continue
+			printf '%-8s  %-36s  %10.0f  %10.0f  %8s  (this build / before: %s)\n' "$key" \
+				"  before ($BENCH_BEFORE)" "$(med "$key.direct1")" \
+				"$(med "$key.b${row%%:*}")" "$(med "$key.b${row%%:*}-direct1")" \
+				"$(med "$key.${row%%:*}-b${row%%:*}")"
+		done
+	done
+	exit 0
+fi
 
 # the clients sweep, for the plot
 for key in "${KEYS[@]}"; do

@@ -86,17 +86,23 @@ rpc_deadline_ms(unsigned id)
 }
 
 int
-rpc_exchange(struct rpc_helper *h, struct rpc_chan *c, const struct kbuf *req,
-    unsigned id, long ms, int pass_fd, struct rpc_msg *m, const char **cause)
+rpc_exchange_send(struct rpc_helper *h, struct rpc_chan *c, const struct kbuf *req, long ms,
+    int pass_fd, const char **cause)
 {
-	int e;
-
 	if (rpc_set_timeout(c->fd, ms, &c->timeout_ms) != KYSO_OK ||
 	    rpc_send(c->fd, req->data, req->len, pass_fd) != KYSO_OK) {
 		*cause = rpc_helper_lost(h);
 		return KYSO_ERR_TOKEN;
 	}
-	e = rpc_recv(c->fd, &c->rx, NULL);
+	return KYSO_OK;
+}
+
+int
+rpc_exchange_recv(struct rpc_helper *h, struct rpc_chan *c, unsigned id, long ms,
+    struct rpc_msg *m, const char **cause)
+{
+	int e = rpc_recv(c->fd, &c->rx, NULL);
+
 	if (e == RPC_AGAIN) {
 		log_warn("PKCS#11 module: no answer to %s within %ld s; its helper process (pid "
 		    "%ld) is ended", rpc_call_find(id)->name, ms / 1000, (long)h->pid);
@@ -117,6 +123,15 @@ rpc_exchange(struct rpc_helper *h, struct rpc_chan *c, const struct kbuf *req,
 	rpc_helper_kill(h, 0);
 	*cause = rpc_cause(0, 0, 1);
 	return KYSO_ERR_TOKEN;
+}
+
+int
+rpc_exchange(struct rpc_helper *h, struct rpc_chan *c, const struct kbuf *req,
+    unsigned id, long ms, int pass_fd, struct rpc_msg *m, const char **cause)
+{
+	if (rpc_exchange_send(h, c, req, ms, pass_fd, cause) != KYSO_OK)
+		return KYSO_ERR_TOKEN;
+	return rpc_exchange_recv(h, c, id, ms, m, cause);
 }
 
 /* ---- one call ---- */
@@ -164,9 +179,8 @@ call_begin(struct call *x, struct p11_module *m, unsigned gen, unsigned id,
 	return KYSO_OK;
 }
 
-/* Sends the request (req: a frame built elsewhere, NULL: x->w) and gets the answer. */
 int
-call_run(struct call *x, const struct kbuf *req, struct p11_fail *fail)
+call_send(struct call *x, const struct kbuf *req, struct p11_fail *fail)
 {
 	const char *cause = NULL;
 
@@ -174,12 +188,33 @@ call_run(struct call *x, const struct kbuf *req, struct p11_fail *fail)
 		log_error("PKCS#11 request %s: %s", rpc_call_find(x->id)->name, x->w.why);
 		return call_fail(fail, x->id, "kysod could not write the request");
 	}
-	if (rpc_exchange(x->h, x->c, req != NULL ? req : &x->c->out, x->id, x->ms, -1, &x->r,
-	    &cause) != KYSO_OK) {
+	if (rpc_exchange_send(x->h, x->c, req != NULL ? req : &x->c->out, x->ms, -1, &cause) !=
+	    KYSO_OK) {
 		x->broken = 1;
 		return call_fail(fail, x->id, cause);
 	}
 	return KYSO_OK;
+}
+
+int
+call_recv(struct call *x, struct p11_fail *fail)
+{
+	const char *cause = NULL;
+
+	if (rpc_exchange_recv(x->h, x->c, x->id, x->ms, &x->r, &cause) != KYSO_OK) {
+		x->broken = 1;
+		return call_fail(fail, x->id, cause);
+	}
+	return KYSO_OK;
+}
+
+/* Sends the request (req: a frame built elsewhere, NULL: x->w) and gets the answer. */
+int
+call_run(struct call *x, const struct kbuf *req, struct p11_fail *fail)
+{
+	int r = call_send(x, req, fail);
+
+	return r == KYSO_OK ? call_recv(x, fail) : r;
 }
 
 /* Ends reading the answer: a message that does not fit its signature ends the helper. */

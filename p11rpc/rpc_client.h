@@ -31,6 +31,16 @@ extern int rpc_no_filter;   /* helpers run without their seccomp filter */
 int rpc_exchange(struct rpc_helper *h, struct rpc_chan *c, const struct kbuf *req,
     unsigned id, long ms, int pass_fd, struct rpc_msg *m, const char **cause);
 
+/*
+ * rpc_exchange in two halves, for a call whose answer is read later (the channel is not
+ * used for anything else meanwhile): _send sends req (KYSO_OK, or KYSO_ERR_TOKEN with
+ * *cause); _recv receives the response to call id within ms, as rpc_exchange.
+ */
+int rpc_exchange_send(struct rpc_helper *h, struct rpc_chan *c, const struct kbuf *req,
+    long ms, int pass_fd, const char **cause);
+int rpc_exchange_recv(struct rpc_helper *h, struct rpc_chan *c, unsigned id, long ms,
+    struct rpc_msg *m, const char **cause);
+
 /* The deadline of call id in ms (-1: none), as the table and the options say. */
 long rpc_deadline_ms(unsigned id);
 
@@ -90,6 +100,14 @@ int call_begin(struct call *x, struct p11_module *m, unsigned gen, unsigned id,
  * x->r. Returns KYSO_OK or KYSO_ERR_TOKEN with fail (no answer: fail->cause).
  */
 int call_run(struct call *x, const struct kbuf *req, struct p11_fail *fail);
+
+/*
+ * call_run in two halves (a call whose answer is read later): call_send sends the
+ * request, call_recv gets the answer into x->r. Each returns KYSO_OK or KYSO_ERR_TOKEN
+ * with fail, as call_run.
+ */
+int call_send(struct call *x, const struct kbuf *req, struct p11_fail *fail);
+int call_recv(struct call *x, struct p11_fail *fail);
 
 /* Reads "iF" (the result and the failure; fail may be NULL); returns the result. */
 int call_result(struct call *x, struct p11_fail *fail);

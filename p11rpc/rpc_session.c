@@ -325,14 +325,54 @@ read_many(struct rpc_msg *m, void *arg)
 	o->cat = rpc_get_bytes(m, &o->cat_len);
 }
 
+/* A RPC_SIGN_MANY whose answer is read later (p11_session_sign_many_recv). */
+struct p11_sign_many_call {
+	struct p11_session *s;
+	struct call x;
+	size_t n;
+};
+
 int
-p11_session_sign_many(struct p11_session *s, const struct p11_sign_req *req,
-    const unsigned char *ins, size_t in_len, size_t n, unsigned char **sigs,
+p11_session_sign_many_send(struct p11_session *s, const struct p11_sign_req *req,
+    const unsigned char *ins, size_t in_len, size_t n, struct p11_sign_many_call **out,
+    struct p11_fail *fail)
+{
+	struct p11_sign_many_call *c;
+	int r;
+
+	*out = NULL;
+	p11_fail_clear(fail);
+	if (n == 0 || n > P11_SIGN_MANY_MAX || in_len == 0 || in_len * n > RPC_BYTES_MAX)
+		return KYSO_ERR_INVALID_ARG;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return KYSO_ERR_NOMEM;
+	c->s = s;
+	c->n = n;
+	if ((r = call_begin(&c->x, s->m, s->gen, RPC_SIGN_MANY, fail)) != KYSO_OK) {
+		free(c);
+		return r;
+	}
+	rpc_put_u32(&c->x.w, s->id);
+	rpc_put_bytes(&c->x.w, req->key_id, req->key_id_len);
+	rpc_put_u32(&c->x.w, (uint32_t)req->mech);
+	rpc_put_u32(&c->x.w, req->pss_hash_bits);
+	rpc_put_u32(&c->x.w, (uint32_t)n);
+	rpc_put_bytes(&c->x.w, ins, in_len * n);
+	if ((r = call_send(&c->x, NULL, fail)) != KYSO_OK) {
+		call_end(&c->x);
+		free(c);
+		return r;
+	}
+	*out = c;
+	return KYSO_OK;
+}
+
+int
+p11_session_sign_many_recv(struct p11_sign_many_call *c, unsigned char **sigs,
     size_t *siglens, struct p11_fail *fail)
 {
 	struct many_out o = { NULL, NULL, 0, 0 };
-	struct call x;
-	size_t off = 0;
+	size_t off = 0, n = c->n;
 	int r;
 
 	for (size_t i = 0; i < n; i++) {
@@ -340,24 +380,15 @@ p11_session_sign_many(struct p11_session *s, const struct p11_sign_req *req,
 		siglens[i] = 0;
 	}
 	p11_fail_clear(fail);
-	if (n == 0 || n > P11_SIGN_MANY_MAX || in_len == 0 || in_len * n > RPC_BYTES_MAX)
-		return KYSO_ERR_INVALID_ARG;
-	if ((r = call_begin(&x, s->m, s->gen, RPC_SIGN_MANY, fail)) != KYSO_OK)
-		return r;
-	rpc_put_u32(&x.w, s->id);
-	rpc_put_bytes(&x.w, req->key_id, req->key_id_len);
-	rpc_put_u32(&x.w, (uint32_t)req->mech);
-	rpc_put_u32(&x.w, req->pss_hash_bits);
-	rpc_put_u32(&x.w, (uint32_t)n);
-	rpc_put_bytes(&x.w, ins, in_len * n);
-	if ((r = call_run(&x, NULL, fail)) == KYSO_OK) {
-		r = call_result(&x, fail);
-		s->stuck = (int)rpc_get_u8(&x.r);
-		read_many(&x.r, &o);
-		if (call_read_end(&x, fail) != KYSO_OK)
+	if ((r = call_recv(&c->x, fail)) == KYSO_OK) {
+		r = call_result(&c->x, fail);
+		c->s->stuck = (int)rpc_get_u8(&c->x.r);
+		read_many(&c->x.r, &o);
+		if (call_read_end(&c->x, fail) != KYSO_OK)
 			r = KYSO_ERR_TOKEN;
 	}
-	call_end(&x);
+	call_end(&c->x);
+	free(c);
 	if (r == KYSO_OK && (o.lens == NULL || o.lens_len != n * sizeof(uint32_t)))
 		r = call_fail(fail, RPC_SIGN_MANY, "the module's helper process answered no "
 		    "signatures");
@@ -388,4 +419,21 @@ p11_session_sign_many(struct p11_session *s, const struct p11_sign_req *req,
 		siglens[i] = 0;
 	}
 	return r;
+}
+
+int
+p11_session_sign_many(struct p11_session *s, const struct p11_sign_req *req,
+    const unsigned char *ins, size_t in_len, size_t n, unsigned char **sigs,
+    size_t *siglens, struct p11_fail *fail)
+{
+	struct p11_sign_many_call *c;
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		sigs[i] = NULL;
+		siglens[i] = 0;
+	}
+	if ((r = p11_session_sign_many_send(s, req, ins, in_len, n, &c, fail)) != KYSO_OK)
+		return r;
+	return p11_session_sign_many_recv(c, sigs, siglens, fail);
 }

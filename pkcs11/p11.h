@@ -274,6 +274,30 @@ int p11_session_sign_many(struct p11_session *s, const struct p11_sign_req *req,
     const unsigned char *ins, size_t in_len, size_t n, unsigned char **sigs,
     size_t *siglens, struct p11_fail *fail);
 
+/* A p11_session_sign_many on its way: sent, its answer not yet read. */
+struct p11_sign_many_call;
+
+/*
+ * p11_session_sign_many in two halves, so that the caller works while the token signs
+ * (SignDigests: the agent converts and records one chunk while the next is at the
+ * token, on the same session). _send starts signing the n inputs (ins is not kept) and
+ * returns KYSO_OK with *out, which p11_session_sign_many_recv must then be given exactly
+ * once, before s is used for anything else; or an error as p11_session_sign_many (+ fail)
+ * with *out NULL. A module in this process signs in _send (the answer waits in *out); a
+ * module's helper signs meanwhile.
+ */
+int p11_session_sign_many_send(struct p11_session *s, const struct p11_sign_req *req,
+    const unsigned char *ins, size_t in_len, size_t n, struct p11_sign_many_call **out,
+    struct p11_fail *fail);
+
+/*
+ * Waits for the answer of call (freed here; its n from _send) and returns as
+ * p11_session_sign_many: KYSO_OK with sigs[i] (malloc'd) and siglens[i] for each, or the
+ * first error (+ fail) with every sigs[i] NULL.
+ */
+int p11_session_sign_many_recv(struct p11_sign_many_call *call, unsigned char **sigs,
+    size_t *siglens, struct p11_fail *fail);
+
 /* ---- administration: kyso-admin (p11_admin.c, p11_admin_objects.c) ---- */
 
 /* A CK_TOKEN_INFO memory or PIN-length field the token does not give. */

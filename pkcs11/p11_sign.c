@@ -216,3 +216,51 @@ p11_session_sign_many(struct p11_session *s, const struct p11_sign_req *req,
 	}
 	return r;
 }
+
+/* In this process the signing is done in _send; its outcome waits here for _recv. */
+struct p11_sign_many_call {
+	size_t n;
+	int r;
+	struct p11_fail fail;
+	unsigned char **sigs;
+	size_t *lens;
+};
+
+int
+p11_session_sign_many_send(struct p11_session *s, const struct p11_sign_req *req,
+    const unsigned char *ins, size_t in_len, size_t n, struct p11_sign_many_call **out,
+    struct p11_fail *fail)
+{
+	struct p11_sign_many_call *c;
+
+	*out = NULL;
+	p11_fail_clear(fail);
+	if (n == 0 || n > P11_SIGN_MANY_MAX)
+		return KYSO_ERR_INVALID_ARG;
+	if ((c = calloc(1, sizeof(*c))) == NULL || (c->sigs = calloc(n, sizeof(*c->sigs))) ==
+	    NULL || (c->lens = calloc(n, sizeof(*c->lens))) == NULL) {
+		if (c != NULL)
+			free(c->sigs);
+		free(c);
+		return KYSO_ERR_NOMEM;
+	}
+	c->n = n;
+	c->r = p11_session_sign_many(s, req, ins, in_len, n, c->sigs, c->lens, &c->fail);
+	*out = c;
+	return KYSO_OK;
+}
+
+int
+p11_session_sign_many_recv(struct p11_sign_many_call *c, unsigned char **sigs,
+    size_t *siglens, struct p11_fail *fail)
+{
+	int r = c->r;
+
+	memcpy(sigs, c->sigs, c->n * sizeof(*sigs));
+	memcpy(siglens, c->lens, c->n * sizeof(*siglens));
+	*fail = c->fail;
+	free(c->sigs);
+	free(c->lens);
+	free(c);
+	return r;
+}

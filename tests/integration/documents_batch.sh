@@ -194,11 +194,18 @@ t_ok "  ... kysod goes on serving" $K tokens
 # others after Lock (with the client's PIN they would log in again unasked). A heavy call
 # held back by its last byte is released together with the Lock, so that the loop reads
 # both at once and the worker has time to sign what it holds: the batch must say locked.
+# The sign that the batch is under way is its 30th record in the audit log (written as each
+# document is signed; the progress replies wait for the records' sync, up to 250 ms).
 mock_unrule 'C_Sign'
 lock_race() {  # prints the batch's signed count and stopped reason
-	$PY - "$id" "$TOK_PIN" <<'PY'
-import base64, hashlib, json, os, socket, sys
-cert, pin = sys.argv[1], sys.argv[2]
+	$PY - "$id" "$TOK_PIN" "$AUDIT" <<'PY'
+import base64, hashlib, json, os, socket, sys, time
+cert, pin, audit = sys.argv[1], sys.argv[2], sys.argv[3]
+start = os.path.getsize(audit)
+def records():
+    with open(audit, "rb") as f:
+        f.seek(start)
+        return f.read().count(b'"document":"lk-')
 def conn():
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.connect(os.environ["KYSO_SOCKET"]); return s
 dig = base64.b64encode(hashlib.sha256(b"x").digest()).decode()
@@ -211,7 +218,10 @@ s = conn()
 s.sendall(json.dumps({"method": "io.kyso.Agent.SignDocuments", "more": True, "parameters":
     {"certificate": cert, "pin": pin, "documents": [{"name": "lk-%04d" % i, "digest": dig,
     "digest_algorithm": "sha256"} for i in range(300)]}}).encode() + b"\0")
-buf, seen = b"", 0
+while records() < 30:
+    time.sleep(0.001)
+h.send(b"\0"); lk.send(b'{"method":"io.kyso.Agent.Lock","parameters":{}}\0')
+buf = b""
 while True:
     while b"\0" not in buf:
         c = s.recv(1 << 20)
@@ -221,9 +231,6 @@ while True:
     m, buf = buf.split(b"\0", 1)
     p = json.loads(m).get("parameters", {})
     if "progress" in p:
-        seen += 1
-        if seen == 30:
-            h.send(b"\0"); lk.send(b'{"method":"io.kyso.Agent.Lock","parameters":{}}\0')
         continue
     print(p.get("signed"), p.get("stopped")); break
 PY

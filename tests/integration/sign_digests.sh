@@ -8,6 +8,7 @@
 # login); libkyso's kyso_sign_digests through `kyso_bench digests`.
 . "$(dirname "$0")/../lib/common.sh"
 . "$T_TOP/tests/lib/verify.sh"
+. "$T_TOP/tests/lib/digests.sh"
 
 tok_init "$T_DIR/tok" && tok_create dig && tok_key dig 01 ec:p256 ec &&
 	tok_key dig 02 rsa:2048 rsa ||
@@ -15,53 +16,6 @@ tok_init "$T_DIR/tok" && tok_create dig && tok_key dig 01 ec:p256 ec &&
 agent_start --module "$SOFTHSM_MODULE" || { t_flunk "start kysod"; t_done; exit 1; }
 cec=$(cert_id "$TOK_DIR/ec.crt.pem"); crsa=$(cert_id "$TOK_DIR/rsa.crt.pem")
 AUDIT=$XDG_STATE_HOME/kyso/audit.log
-
-# sign_digests CERT ALG N OUTDIR [pin]: N documents doc.I, one SignDigests call over their
-# SHA-256 digests, sig.I written; prints the reply's error name, or "ok BATCH"
-sign_digests() {
-	python3 - "$KYSO_SOCKET" "$@" <<'PY'
-import base64, hashlib, json, os, socket, sys
-path, cert, alg, n, out = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
-pin = sys.argv[6] if len(sys.argv) > 6 else None
-os.makedirs(out, exist_ok=True)
-digests = []
-for i in range(n):
-    doc = os.urandom(64) + b"document %d" % i
-    open(os.path.join(out, "doc.%d" % i), "wb").write(doc)
-    digests.append(base64.b64encode(hashlib.sha256(doc).digest()).decode())
-params = {"certificate": cert, "algorithm": alg, "digests": digests,
-          "description": "digests test"}
-if pin:
-    params["pin"] = pin
-s = socket.socket(socket.AF_UNIX); s.connect(path)
-s.sendall(json.dumps({"method": "io.kyso.Agent.SignDigests", "parameters": params}).encode() + b"\0")
-buf = b""
-while b"\0" not in buf:
-    chunk = s.recv(1 << 20)
-    if not chunk:
-        raise SystemExit("the agent closed the connection")
-    buf += chunk
-r = json.loads(buf.split(b"\0", 1)[0])
-if "error" in r:
-    print(r["error"], r.get("parameters", {}).get("parameter", ""))
-    raise SystemExit(0)
-sigs = r["parameters"]["signatures"]
-if len(sigs) != n or r["parameters"]["certificate"] != cert:
-    raise SystemExit("wrong reply: %d signatures" % len(sigs))
-for i, sig in enumerate(sigs):
-    open(os.path.join(out, "sig.%d" % i), "wb").write(base64.b64decode(sig))
-print("ok", r["parameters"]["batch"])
-PY
-}
-
-# verify_all ALG PUB DIR N: OpenSSL verifies sig.I over doc.I for every I; prints failures
-verify_all() {
-	local bad=0 i
-	for i in $(seq 0 $(($4 - 1))); do
-		verify_sig "$1" "$2" "$3/sig.$i" "$3/doc.$i" >/dev/null 2>&1 || bad=$((bad + 1))
-	done
-	echo "$bad"
-}
 
 out=$(sign_digests "$cec" ecdsa-sha256 5 "$T_DIR/nopin")
 t_eq "before any login, without a PIN and no dialog: PinRequired" \

@@ -20,6 +20,7 @@ bash tests/run.sh "$BUILD" \
 	tests/integration/concurrency.sh \
 	tests/integration/documents_batch.sh \
 	tests/integration/sign_digests.sh \
+	tests/integration/documents_sync.sh \
 	tests/integration/whois_async.sh
 rc=$?
 read -r p f s < "$BUILD/counts" || { p=0 f=1 s=0; }

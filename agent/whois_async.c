@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "kyso_err.h"
 #include "log.h"
 #include "whois.h"
@@ -21,7 +22,7 @@ struct question {
 	unsigned long serial;
 	int fd;                 /* a duplicate of the connection's */
 	pid_t pid;
-	long asked_ms;          /* CLOCK_MONOTONIC */
+	long asked_ms;          /* agent_now_ms() */
 	struct question *next;
 };
 
@@ -41,15 +42,6 @@ int
 whois_wait_ms(void)
 {
 	return 3 * whois_timeout_ms();
-}
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 /* Both questions about q, asked of kysod-whois (whois.c: one at a time, in time). */
@@ -92,7 +84,7 @@ whois_main(void *arg)
 		w->pending--;
 		pthread_mutex_unlock(&w->mu);
 		if ((a = calloc(1, sizeof(*a))) != NULL) {
-			if (now_ms() - q->asked_ms < whois_wait_ms()) {
+			if (agent_now_ms() - q->asked_ms < whois_wait_ms()) {
 				answer(q, a);
 			} else {
 				/* the loop has named it "?" by now: not asked, but answered, so that
@@ -167,7 +159,7 @@ whois_async_ask(struct whois_async *w, unsigned long serial, int conn_fd, pid_t 
 	}
 	q->serial = serial;
 	q->pid = pid;
-	q->asked_ms = now_ms();
+	q->asked_ms = agent_now_ms();
 	pthread_mutex_lock(&w->mu);
 	w->pending++;
 	if (w->qtail != NULL)

@@ -352,6 +352,93 @@ group_teardown(void **state)
 	return nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Marked records (SignDocuments' batches): written unsynced, made durable together by
+ * audit_sync_to, their state told by audit_mark_state without waiting. */
+static void
+test_marked_records_synced_together(void **state)
+{
+	char path[256], err[512], desc[32];
+	struct audit_mark m[5];
+	struct audit_record r;
+	struct audit_log *l;
+	unsigned long before;
+	char *prefix;
+	off_t d;
+
+	(void)state;
+	at(path, sizeof(path), "marked.log");
+	durable = 0;
+	assert_int_equal(audit_open(path, &l, err, sizeof(err)), KYSO_OK);
+	before = audit_syncs(l);
+	for (int i = 0; i < 5; i++) {
+		snprintf(desc, sizeof(desc), "<doc %d>", i);
+		fill_record(&r, desc);
+		assert_int_equal(audit_write_marked(l, &r, &m[i], err, sizeof(err)), KYSO_OK);
+		assert_int_equal(audit_mark_state(l, &m[i]), AUDIT_PENDING);
+	}
+	assert_int_equal(audit_syncs(l), before);   /* written, none synced yet */
+	/* the last one's sync covers the four before it: one round */
+	assert_int_equal(audit_sync_to(l, &m[4], err, sizeof(err)), KYSO_OK);
+	assert_int_equal(audit_syncs(l), before + 1);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(audit_mark_state(l, &m[i]), AUDIT_DURABLE);
+	/* and they lie in the part of the file the sync covered */
+	pthread_mutex_lock(&fsync_mu);
+	d = durable;
+	pthread_mutex_unlock(&fsync_mu);
+	prefix = read_prefix(path, d);
+	assert_non_null(strstr(prefix, "<doc 0>"));
+	assert_non_null(strstr(prefix, "<doc 4>"));
+	free(prefix);
+	/* an earlier mark is durable already: no further round */
+	assert_int_equal(audit_sync_to(l, &m[1], err, sizeof(err)), KYSO_OK);
+	assert_int_equal(audit_syncs(l), before + 1);
+	audit_close(l);
+}
+
+/* A failed sync takes marked records back: they are cut, their sync says AuditFailed
+ * naming the error, and the records written after it are not affected. */
+static void
+test_marked_records_cut_by_failed_sync(void **state)
+{
+	char path[256], err[512];
+	struct audit_mark m[3], later;
+	struct audit_record r;
+	struct audit_log *l;
+	size_t with;
+
+	(void)state;
+	at(path, sizeof(path), "marked-cut.log");
+	durable = 0;
+	assert_int_equal(audit_open(path, &l, err, sizeof(err)), KYSO_OK);
+	fill_record(&r, "<kept>");
+	assert_int_equal(audit_write(l, &r, 1, err, sizeof(err)), KYSO_OK);
+	for (int i = 0; i < 3; i++) {
+		fill_record(&r, "<cut>");
+		assert_int_equal(audit_write_marked(l, &r, &m[i], err, sizeof(err)), KYSO_OK);
+	}
+	pthread_mutex_lock(&fsync_mu);
+	fsync_fail = 1;
+	pthread_mutex_unlock(&fsync_mu);
+	err[0] = '\0';
+	assert_int_equal(audit_sync_to(l, &m[2], err, sizeof(err)), KYSO_ERR_AUDIT);
+	assert_non_null(strstr(err, "Input/output error"));
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(audit_mark_state(l, &m[i]), AUDIT_CUT);
+	assert_int_equal(audit_sync_to(l, &m[0], err, sizeof(err)), KYSO_ERR_AUDIT);
+	/* the file holds the synced record only, whole */
+	assert_int_equal(whole_lines(path, "<cut>", &with), 1);
+	assert_int_equal(with, 0);
+	/* a record written after the failure is marked anew and syncs */
+	fill_record(&r, "<after>");
+	assert_int_equal(audit_write_marked(l, &r, &later, err, sizeof(err)), KYSO_OK);
+	assert_int_equal(audit_sync_to(l, &later, err, sizeof(err)), KYSO_OK);
+	assert_int_equal(audit_mark_state(l, &later), AUDIT_DURABLE);
+	assert_int_equal(whole_lines(path, "<after>", &with), 2);
+	assert_int_equal(with, 1);
+	audit_close(l);
+}
+
 int
 main(void)
 {
@@ -361,6 +448,8 @@ main(void)
 		cmocka_unit_test(test_many_one_sync),
 		cmocka_unit_test(test_failed_sync_takes_records_back),
 		cmocka_unit_test(test_killed_mid_burst_whole_lines),
+		cmocka_unit_test(test_marked_records_synced_together),
+		cmocka_unit_test(test_marked_records_cut_by_failed_sync),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

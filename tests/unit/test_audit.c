@@ -33,6 +33,8 @@
 #include "kyso_err.h"
 
 static char top[] = "/tmp/kyso-audit-test.XXXXXX";
+
+#include "tmpdir_fixture.h"
 static const unsigned char digest32[32] = { 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8,
 	9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 0xff };
 
@@ -519,29 +521,6 @@ failed:
 	return 1;
 }
 
-static int
-rm_one(const char *p, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(p);
-}
-
-static int
-group_setup(void **state)
-{
-	(void)state;
-	return mkdtemp(top) != NULL ? 0 : -1;
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	return nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* Whether a child can have its own mount namespace and mount a tmpfs there. */
 static int
 namespaces_work(void)
@@ -576,9 +555,9 @@ main(int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], "--probe") == 0)
 		return probe(argv[2]);
 	if (namespaces_work())
-		return cmocka_run_group_tests(tests, group_setup, group_teardown);
+		return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 	/* cmocka's own skip prints "not ok ... # SKIP", which tests/run.sh counts as failed */
-	rc = _cmocka_run_group_tests("tests", tests, n - ns, group_setup, group_teardown);
+	rc = _cmocka_run_group_tests("tests", tests, n - ns, tmpdir_setup, tmpdir_teardown);
 	for (size_t i = n - ns; i < n; i++)
 		printf("ok %zu - %s # SKIP no private mount namespace here (needs root)\n", i + 1,
 		    tests[i].name);

@@ -36,6 +36,8 @@ int __real_fdatasync(int fd);
 int __wrap_fdatasync(int fd);
 
 static char top[] = "/tmp/kyso-audit-group.XXXXXX";
+
+#include "tmpdir_fixture.h"
 static pthread_mutex_t fsync_mu = PTHREAD_MUTEX_INITIALIZER;
 static off_t durable;         /* bytes of the file known durable */
 static int fsync_fail;        /* the next sync of the file fails with EIO */
@@ -329,29 +331,6 @@ test_killed_mid_burst_whole_lines(void **state)
 	assert_true(n > 0);
 }
 
-static int
-rm_one(const char *p, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(p);
-}
-
-static int
-group_setup(void **state)
-{
-	(void)state;
-	return mkdtemp(top) != NULL ? 0 : -1;
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	return nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* Marked records (SignDocuments' batches): written unsynced, made durable together by
  * audit_sync_to, their state told by audit_mark_state without waiting. */
 static void
@@ -452,5 +431,5 @@ main(void)
 		cmocka_unit_test(test_marked_records_cut_by_failed_sync),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }

@@ -33,6 +33,8 @@
 #include "owner.h"
 
 static char top[] = "/tmp/kyso-audit-owner.XXXXXX";
+
+#include "tmpdir_fixture.h"
 #define OTHER_UID 65534
 
 static void
@@ -315,29 +317,6 @@ test_user_namespace(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
-static int
-rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static int
-setup(void **state)
-{
-	(void)state;
-	return mkdtemp(top) != NULL ? 0 : -1;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	return nftw(top, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 int
 main(void)
 {
@@ -351,5 +330,5 @@ main(void)
 		cmocka_unit_test(test_user_namespace),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);
 }

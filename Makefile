@@ -374,8 +374,9 @@ $(BUILD)/libkysod-core.a: $(AGENT_OBJS) $(COMMON_OBJS)
 $(BUILD)/libkyso-p11.a: $(P11_OBJS) $(RPC_OBJS) $(COMMON_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-# the PKCS#11 layer over helper processes: kysod
-$(BUILD)/libkyso-rpc.a: $(RPC_CLIENT_OBJS) $(RPC_OBJS) $(P11_PURE_OBJS)
+# the PKCS#11 layer over helper processes: kysod (with the one piece of common/ it uses
+# itself, for programs that link it before libkysod-core.a's copy is pulled in)
+$(BUILD)/libkyso-rpc.a: $(RPC_CLIENT_OBJS) $(RPC_OBJS) $(P11_PURE_OBJS) $(BUILD)/obj/common/cpuload.o
 	rm -f $@ && ar rcs $@ $^
 
 # kysod loads no vendor module: each runs in a kyso-p11-helper of its own

@@ -12,6 +12,7 @@
 #define KYSO_RPC_HELPER_H
 
 #include <pthread.h>
+#include <time.h>
 #include <sys/types.h>
 
 #include "buf.h"
@@ -24,6 +25,8 @@ struct rpc_chan {
 	struct kbuf out;           /* the request being sent */
 	unsigned char small[4096];
 	struct rpc_rx rx;          /* the response */
+	struct timespec sent;      /* when the request went (CLOCK_MONOTONIC) */
+	long answer_us;            /* how long its answers take (moving average), 0: unknown */
 	struct rpc_chan *next;     /* in the idle list */
 };
 

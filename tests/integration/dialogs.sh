@@ -8,6 +8,7 @@
 # slots, a trace of every Cryptoki call).
 TOK_PIN=918273
 . "$(dirname "$0")/../lib/common.sh"
+T_WAIT_S=60   # dialogs under ASan on a loaded machine
 . "$T_TOP/tests/lib/verify.sh"
 . "$T_TOP/tests/lib/mock.sh"
 VCALL=$T_TOP/tests/lib/vcall.py
@@ -49,8 +50,7 @@ sig_of() { $PY -c 'import json,sys,base64; sys.stdout.buffer.write(base64.b64dec
 logins() { mock_calls C_Login; }
 # Never a fixed time: wait for a sign (the interpreter of a client or of the fake
 # pinentry may take a second to start on a loaded machine), for at most a minute.
-# wait_for CMD...: until CMD succeeds
-wait_for() { for _ in $(seq 600); do "$@" && return 0; sleep 0.1; done; return 1; }
+# t_wait CMD...: until CMD succeeds
 shown() { grep -c . "$FAKE_PINENTRY_SHOWN" || true; }
 # dialog_up N: the N-th dialog since the test began is on the screen
 dialog_up() { [ "$(shown)" -ge "$1" ]; }
@@ -145,7 +145,7 @@ script "wait $T_DIR/release" "pin $TOK_PIN"  # up until the test releases it
 n0=$(shown)
 sign "$id" > "$T_DIR/slow.out" &
 slow=$!
-wait_for dialog_up $((n0 + 1))
+t_wait dialog_up $((n0 + 1))
 t_match "while a dialog waits for the officer, ListTokens is answered" '"tokens":' \
 	"$($PY "$VCALL" call io.kyso.Agent.ListTokens)"
 r=$(sign "$id3" ",\"pin\":\"$TOK_PIN\"")
@@ -165,7 +165,7 @@ script hang
 n0=$(shown)
 sign "$id" > "$T_DIR/pulled.out" &
 pulled=$!
-wait_for dialog_up $((n0 + 1))
+t_wait dialog_up $((n0 + 1))
 start=$(date +%s)
 mock_unslot 1
 wait $pulled
@@ -174,18 +174,18 @@ t_match "token pulled out during its dialog → TokenNotPresent" \
 t_ok "  ... at once, not at the dialog's timeout" test $(( $(date +%s) - start )) -le 2
 t_eq "  ... and the dialog is gone" "" "$(agent_dialogs)"
 mock_slot 1 officer
-wait_for eval '$K certs 2>/dev/null | grep -q key1'
+t_wait eval '$K certs 2>/dev/null | grep -q key1'
 
 # ---- Lock while a dialog is open, and a request waits behind it ----
 script hang "pin $TOK_PIN"
 n0=$(shown)
 sign "$id" > "$T_DIR/locked.out" &
 locked=$!
-wait_for dialog_up $((n0 + 1))
+t_wait dialog_up $((n0 + 1))
 s0=$(signs_taken)
 sign "$id" ",\"pin\":\"$TOK_PIN\"" > "$T_DIR/queued.out" &
 queued=$!
-wait_for taken $((s0 + 1))  # queued behind the dialog, not yet arrived after the Lock
+t_wait taken $((s0 + 1))  # queued behind the dialog, not yet arrived after the Lock
 n0=$(dialogs)
 start=$(date +%s)
 t_ok "Lock while a PIN dialog waits: Lock answers" $K lock
@@ -213,11 +213,11 @@ mock_rule 'C_GetSessionInfo delay 60000 officer'
 : > "$KYSO_FAULTY_TRACE"
 sign "$id" ",\"pin\":\"$TOK_PIN\"" > "$T_DIR/racing.out" &
 racing=$!
-wait_for eval 'grep -q "^C_GetSessionInfo officer" "$KYSO_FAULTY_TRACE"'
+t_wait eval 'grep -q "^C_GetSessionInfo officer" "$KYSO_FAULTY_TRACE"'
 l0=$(grep -c 'Lock: ' "$T_DIR/kysod.log" || true)
 $K lock > "$T_DIR/racing-lock.out" 2>&1 &
 racelock=$!
-wait_for eval '[ "$(grep -c "Lock: " "$T_DIR/kysod.log")" -gt "$l0" ]'  # the agent took it
+t_wait eval '[ "$(grep -c "Lock: " "$T_DIR/kysod.log")" -gt "$l0" ]'  # the agent took it
 mock_unrule 'C_GetSessionInfo delay'
 wait $racing $racelock
 t_match "a Sign inside the token when Lock comes (not in a dialog) → Cancelled, reason locked" \
@@ -276,10 +276,10 @@ audit=$XDG_STATE_HOME/kyso/audit.log
 lines0=$(wc -l < "$audit")
 n0=$(shown)
 sign "$id" ",\"description\":\"open at shutdown\"" > /dev/null 2>&1 &
-wait_for dialog_up $((n0 + 1))
+t_wait dialog_up $((n0 + 1))
 s0=$(signs_taken)
 sign "$id" ",\"description\":\"queued at shutdown\"" > /dev/null 2>&1 &
-wait_for taken $((s0 + 1))
+t_wait taken $((s0 + 1))
 t_agent_stops
 wait
 t_eq "requests open or queued when kysod stops are recorded as refused (2 lines)" 2 \

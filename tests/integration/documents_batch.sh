@@ -42,11 +42,7 @@ count_records() {
 	for s in "$@"; do grep -F -- "$s" "$tmp" > "$tmp.n" || true; mv "$tmp.n" "$tmp"; done
 	grep -c . "$tmp" || true
 }
-# wait_for CMD...: until CMD succeeds, at most 30 s (a sign of readiness, not a fixed wait)
-wait_for() {
-	for _ in $(seq 1 300); do "$@" && return 0; sleep 0.1; done
-	return 1
-}
+# t_wait CMD...: until CMD succeeds, at most 30 s (a sign of readiness, not a fixed wait)
 mkdir -p "$T_DIR/in" "$T_DIR/out"
 
 # ---- 50 documents, one PIN dialog ----
@@ -146,7 +142,7 @@ t_match "the program stops the batch after 3 documents (its callback): KYSO_ERR_
 	"rc -39 .*3 of 30 documents signed; the program stopped the batch.*stopped 'disconnected'" \
 	"$(echo "$out" | tr '\n' ' ')"
 hangup_done() { [ "$(count_records '"document":"gone-' )" -ge 30 ]; }
-t_ok "  ... kysod records all 30 documents" wait_for hangup_done
+t_ok "  ... kysod records all 30 documents" t_wait hangup_done
 granted=$(count_records '"document":"gone-' '"result":"granted"')
 t_ok "  ... it stopped between documents: $granted signed, at most 3 + 4 queued + 1" \
 	test "$granted" -ge 3 -a "$granted" -le 8
@@ -180,8 +176,8 @@ PY
 wait $!
 dialog_gone() { [ -z "$(agent_dialogs)" ]; }
 vanished() { [ "$(count_records '"document":"vanish-')" -ge 3 ]; }
-t_ok "the client hangs up during an always-authenticate key's dialog: the dialog is closed" wait_for dialog_gone
-t_ok "  ... and the three documents are recorded" wait_for vanished
+t_ok "the client hangs up during an always-authenticate key's dialog: the dialog is closed" t_wait dialog_gone
+t_ok "  ... and the three documents are recorded" t_wait vanished
 t_eq "  ... none signed: the first's dialog closed as the client went, the others not attempted" \
 	"1 2" "$(count_records '"document":"vanish-0' '"result":"io.kyso.Agent.Cancelled"' \
 	'the client closed its connection: its dialog was closed') $(count_records \
@@ -257,7 +253,7 @@ $PY "$VCALL" call io.kyso.Agent.SignDocuments "{\"certificate\":\"$id\",\"docume
 	> "$T_DIR/pulled.json" &
 vpid=$!
 two_signed() { [ "$(count_records '"document":"pulled-' '"result":"granted"')" -ge 2 ]; }
-wait_for two_signed
+t_wait two_signed
 mock_slot 1 -
 wait $vpid
 r=$(cat "$T_DIR/pulled.json")
@@ -270,7 +266,7 @@ t_eq "  ... 20 audit records" 20 "$(count_records '"document":"pulled-')"
 mock_unrule 'C_Sign'
 mock_slot 1 officer
 back() { $K tokens 2>/dev/null | grep -q officer; }
-wait_for back
+t_wait back
 
 # ---- a batch racing a Lock: its first document at the token (in a token call, no dialog)
 # when Lock comes; nothing of the batch may log in or sign after the Lock ----
@@ -285,11 +281,11 @@ done
 $PY "$VCALL" call io.kyso.Agent.SignDocuments \
 	"{\"certificate\":\"$id\",\"pin\":\"$TOK_PIN\",\"documents\":[$docs]}" > "$T_DIR/racing.json" &
 vpid=$!
-wait_for eval 'grep -q "^C_GetSessionInfo officer" "$KYSO_FAULTY_TRACE"'
+t_wait eval 'grep -q "^C_GetSessionInfo officer" "$KYSO_FAULTY_TRACE"'
 l0=$(grep -c 'Lock: ' "$T_DIR/kysod.log" || true)
 $K lock > "$T_DIR/racing-lock.out" 2>&1 &
 lpid=$!
-wait_for eval '[ "$(grep -c "Lock: " "$T_DIR/kysod.log")" -gt "$l0" ]'  # the agent took it
+t_wait eval '[ "$(grep -c "Lock: " "$T_DIR/kysod.log")" -gt "$l0" ]'  # the agent took it
 mock_unrule 'C_GetSessionInfo delay'
 wait $vpid $lpid
 r=$(cat "$T_DIR/racing.json")

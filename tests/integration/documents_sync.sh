@@ -110,10 +110,6 @@ count_records() {  # STRING...: records holding all the strings
 	for s in "$@"; do grep -F -- "$s" "$tmp" > "$tmp.n" || true; mv "$tmp.n" "$tmp"; done
 	grep -c . "$tmp" || true
 }
-wait_for() {  # CMD...: until it succeeds, at most 30 s (a sign, not a fixed wait)
-	for _ in $(seq 1 300); do "$@" && return 0; sleep 0.1; done
-	return 1
-}
 # at most one fsync per BATCH_SYNC_MS of the batch's time, plus the last
 bounded() { [ "$1" -ge 1 ] && [ "$1" -le $((2 + $2 / 250)) ]; }
 
@@ -150,7 +146,7 @@ t_ok "  ... $n fsyncs in $ms ms: more than one, at most one per 250 ms (and the 
 s=$(batch 40 leave leave)
 t_eq "the client hangs up after its first progress reply" 1 "$(field "$s" progress)"
 left() { [ "$(count_records '"document":"leave-')" -ge 40 ]; }
-t_ok "  ... kysod records all 40 documents" wait_for left
+t_ok "  ... kysod records all 40 documents" t_wait left
 granted=$(count_records '"document":"leave-' '"result":"granted"')
 gone=$(count_records '"document":"leave-' '"result":"io.kyso.Agent.Cancelled"' 'disconnected')
 t_eq "  ... the signed ones granted ($granted), the others not signed: disconnected" 40 \

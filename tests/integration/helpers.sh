@@ -43,7 +43,6 @@ sign() {  # CERT [EXTRA_JSON]
 	python3 "$VCALL" call io.kyso.Agent.Sign \
 		"{\"certificate\":\"$1\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$dig\",\"pin\":\"$TOK_PIN\"${2:-}}"
 }
-wait_for() { for _ in $(seq 300); do "$@" && return 0; sleep 0.1; done; return 1; }
 listed() { python3 "$VCALL" call io.kyso.Agent.ListTokens | grep -q "\"label\":\"$1\""; }
 signs() { sign "$1" | grep -q '"signature"'; }
 events() { grep -c "\"event\":\"$1\".*\"label\":\"$2\"" "$T_DIR/sub.out" || true; }
@@ -89,7 +88,7 @@ done
 # ---- the faults ----
 python3 "$VCALL" subscribe > "$T_DIR/sub.out" 2>&1 &
 SUB=$!
-wait_for grep -q '"subscribed"' "$T_DIR/sub.out"
+t_wait grep -q '"subscribed"' "$T_DIR/sub.out"
 exec 5< <(python3 "$VCALL" subscribe 2>&1)  # another client, idle meanwhile
 
 # fault RULE CAUSE_REGEX DESC: A's token fails with TokenError naming the cause, B's signs,
@@ -106,12 +105,12 @@ fault() {
 	r=$(cat "$T_DIR/fault.out")
 	t_match "  ... the Sign on A's token fails: TokenError naming the cause" \
 		"\"error\":\"io.kyso.Agent.TokenError\".*\"cause\":\"$cause" "$r"
-	wait_for eval '[ "$(events token-removed tokA)" -gt "$r0" ]'
+	t_wait eval '[ "$(events token-removed tokA)" -gt "$r0" ]'
 	t_eq "  ... token-removed for A's token" 1 "$(( $(events token-removed tokA) - r0 ))"
-	wait_for eval '! kill -0 $pid 2>/dev/null'  # reaped by kysod (a zombie until then)
+	t_wait eval '! kill -0 $pid 2>/dev/null'  # reaped by kysod (a zombie until then)
 	t_ok "  ... its helper ($pid) is gone" eval '! kill -0 $pid 2>/dev/null'
 	mock_unrule "${rule%% *} "
-	wait_for eval '[ "$(events token-added tokA)" -gt "$a0" ]'
+	t_wait eval '[ "$(events token-added tokA)" -gt "$a0" ]'
 	t_eq "  ... the rule gone, a new helper starts and A's token comes back (token-added)" \
 		1 "$(( $(events token-added tokA) - a0 ))"
 	t_match "  ... and signs" '"signature":' "$(sign "$ida")"
@@ -165,7 +164,7 @@ t_eq "  ... three audit records, the first naming the cause" "3 1" \
 	"$(grep -c '"document":"crashed-' "$XDG_STATE_HOME/kyso/audit.log") $(grep \
 	'"document":"crashed-1.pdf"' "$XDG_STATE_HOME/kyso/audit.log" | grep -cE "$crash")"
 mock_unrule "C_Sign "
-wait_for eval '[ "$(events token-added tokA)" -gt "$a0" ]'
+t_wait eval '[ "$(events token-added tokA)" -gt "$a0" ]'
 t_match "  ... the rule gone, A's token comes back and signs a batch" '"signed":3,' \
 	"$(batch "$ida" back)"
 t_eq "  ... B's token was never removed" 0 "$(( $(events token-removed tokB) - b0 ))"
@@ -175,13 +174,13 @@ t_eq "  ... B's token was never removed" 0 "$(( $(events token-removed tokB) - b
 r0=$(events token-removed tokA) a0=$(events token-added tokA)
 mock_rule "C_GetSlotList crash segv"
 kill -HUP "$AGENT_PID"
-wait_for eval '[ "$(events token-removed tokA)" -gt "$r0" ]'
+t_wait eval '[ "$(events token-removed tokA)" -gt "$r0" ]'
 t_eq "SIGSEGV in C_GetSlotList: A's token is removed" 1 "$(( $(events token-removed tokA) - r0 ))"
 t_match "  ... module B's token still signs" '"signature":' "$(sign "$idb")"
 t_match "  ... ListModules shows A failing, with the cause" \
 	'"state":"failing".*"cause":"the module' "$(python3 "$VCALL" call io.kyso.Agent.ListModules)"
 mock_unrule "C_GetSlotList "
-wait_for eval '[ "$(events token-added tokA)" -gt "$a0" ]'
+t_wait eval '[ "$(events token-added tokA)" -gt "$a0" ]'
 t_eq "  ... the rule gone: A's token comes back" 1 "$(( $(events token-added tokA) - a0 ))"
 t_match "  ... and signs" '"signature":' "$(sign "$ida")"
 
@@ -200,7 +199,7 @@ mock_unrule "C_Sign leak"
 $K lock >/dev/null 2>&1
 mock_pinpad tokA "$TOK_PIN" 4500
 kill -HUP "$AGENT_PID"  # a scan reads the token's new flags
-wait_for eval 'python3 "$VCALL" call io.kyso.Agent.ListTokens | grep -q "\"label\":\"tokA\"[^}]*\"protected_auth_path\":true"'
+t_wait eval 'python3 "$VCALL" call io.kyso.Agent.ListTokens | grep -q "\"label\":\"tokA\"[^}]*\"protected_auth_path\":true"'
 start=$(date +%s)
 r=$(python3 "$VCALL" call io.kyso.Agent.Login '{"token":"tokA"}')
 t_match "a PIN-pad login that takes 4.5 s (module timeout 3 s) succeeds" '"parameters":\{' "$r"

@@ -20,11 +20,6 @@ echo "$TOK_PIN" | $K login --token pool --pin-stdin >/dev/null 2>&1
 cert=$(cert_id "$TOK_DIR/pk.crt.pem")
 doc=$T_DIR/doc; echo "pooled" > "$doc"
 
-# wait_for CONDITION: until it holds (a sign of progress), 30 s at most
-wait_for() {
-	for _ in $(seq 1 600); do eval "$1" && return 0; sleep 0.05; done
-	return 1
-}
 signs_logged() { grep -c "): sign with certificate" "$T_DIR/kysod.log"; }
 
 base=$(mock_calls C_Sign)
@@ -40,14 +35,14 @@ sign_bg() {
 }
 for i in 1 2 3 4; do
 	sign_bg $i
-	wait_for '[ "$(mock_calls C_Sign)" -ge $((base + i)) ]' || break
+	t_wait eval '[ "$(mock_calls C_Sign)" -ge $((base + i)) ]' || break
 done
 t_eq "four C_Sign calls are at the token together (a session each)" \
 	$((base + 4)) "$(mock_calls C_Sign)"
 sign_bg 5
 sign_bg 6
 t_ok "  ... and the agent has taken two more calls" \
-	wait_for '[ "$(signs_logged)" -ge $((logged + 6)) ]'
+	t_wait eval '[ "$(signs_logged)" -ge $((logged + 6)) ]'
 t_eq "  ... the other two wait: no fifth C_Sign while the four sessions are busy" \
 	$((base + 4)) "$(mock_calls C_Sign)"
 # Lock answers once its logout ran, which is after the signatures at the token. The Signs
@@ -57,7 +52,7 @@ t_eq "  ... the other two wait: no fifth C_Sign while the four sessions are busy
 $K lock >/dev/null 2>&1 &
 lockpid=$!
 t_ok "Lock ends a waiting Sign at once" \
-	wait_for '[ "$(cat "$T_DIR"/rc.* 2>/dev/null | wc -l)" -ge 1 ]'
+	t_wait eval '[ "$(cat "$T_DIR"/rc.* 2>/dev/null | wc -l)" -ge 1 ]'
 mock_unrule 'C_Sign delay'
 wait $lockpid
 t_eq "  ... and answers once the four at the token are done" 0 $?
@@ -117,10 +112,10 @@ logged=$(signs_logged)
 mock_rule 'C_Sign delay 60000 pool'
 $K sign --cert "$cert" --alg ecdsa-sha256 --in "$doc" --out "$T_DIR/one.1" 2>/dev/null &
 pids=($!)
-t_ok "the first Sign is at the token" wait_for '[ "$(mock_calls C_Sign)" -ge $((base + 1)) ]'
+t_ok "the first Sign is at the token" t_wait eval '[ "$(mock_calls C_Sign)" -ge $((base + 1)) ]'
 $K sign --cert "$cert" --alg ecdsa-sha256 --in "$doc" --out "$T_DIR/one.2" 2>/dev/null &
 pids+=($!)
-t_ok "  ... the agent has taken the second" wait_for '[ "$(signs_logged)" -ge $((logged + 2)) ]'
+t_ok "  ... the agent has taken the second" t_wait eval '[ "$(signs_logged)" -ge $((logged + 2)) ]'
 t_eq "  ... the second waits for it (one session)" $((base + 1)) "$(mock_calls C_Sign)"
 mock_unrule 'C_Sign delay'
 wait "${pids[@]}"

@@ -22,10 +22,6 @@ cec=$(cert_id "$TOK_DIR/ec.crt.pem"); crsa=$(cert_id "$TOK_DIR/rsa.crt.pem")
 AUDIT=$XDG_STATE_HOME/kyso/audit.log
 asan=$(ldd "$BUILD/kyso-p11-helper" | grep -c libasan || true)
 
-wait_for() {  # CMD...: until it succeeds, at most 30 s (a sign, not a fixed wait)
-	for _ in $(seq 1 300); do "$@" && return 0; sleep 0.1; done
-	return 1
-}
 out=$(sign_digests "$cec" ecdsa-sha256 300 "$T_DIR/ec" "$TOK_PIN" "pipelined p256")
 t_match "300 P-256 digests, pipelined in chunks to the helper: signed" "^ok [0-9a-f]{16}$" "$out"
 t_eq "  ... OpenSSL verifies each of the 300 signatures over its own document (in order)" 0 \
@@ -71,7 +67,7 @@ t_eq "  ... a TokenError record for each of its 1000 digests" 1000 \
 	"$(grep -c '"description":"crash in the middle".*"result":"io.kyso.Agent.TokenError"' "$AUDIT")"
 mock_unrule "C_Sign"
 back() { h=$(agent_helpers); [ -n "$h" ] && [ "$h" != "$helper0" ] && $K tokens 2>/dev/null | grep -q dig; }
-wait_for back
+t_wait back
 out=$(sign_digests "$cec" ecdsa-sha256 200 "$T_DIR/after" "$TOK_PIN" "after the crash")
 t_match "the helper restarted: the next call (200 digests) signs" "^ok [0-9a-f]{16}$" "$out"
 t_eq "  ... OpenSSL verifies its 200 signatures" 0 \

@@ -18,10 +18,6 @@ tok_init "$T_DIR/tok" && tok_create named && tok_key named 01 ec:p256 k ||
 	{ t_flunk "make the test token"; t_done; exit 1; }
 cert=$(cert_id "$TOK_DIR/k.crt.pem")
 doc=$T_DIR/doc; echo "the orders" > "$doc"
-wait_for() {  # CONDITION: until it holds, 30 s at most
-	for _ in $(seq 1 600); do eval "$1" && return 0; sleep 0.05; done
-	return 1
-}
 WPID=
 trap 'kill $WPID 2>/dev/null; t_cleanup' EXIT
 # fake_whois MODE: the test's kysod-whois on $T_DIR/whois.sock (WPID), once it listens
@@ -31,13 +27,13 @@ fake_whois() {
 	python3 "$T_TOP/tests/tools/fake_whois.py" "$1" "$T_DIR/whois.sock" "$T_DIR" \
 		2>> "$T_DIR/whois.log" &
 	WPID=$!
-	wait_for '[ -S "$T_DIR/whois.sock" ]'
+	t_wait eval '[ -S "$T_DIR/whois.sock" ]'
 }
 
 # ---- the real kysod-whois
 "$BUILD/kysod-whois" --socket "$T_DIR/whois.sock" 2>> "$T_DIR/whois.log" &
 WPID=$!
-wait_for '[ -S "$T_DIR/whois.sock" ]' || { t_flunk "start kysod-whois"; t_done; exit 1; }
+t_wait eval '[ -S "$T_DIR/whois.sock" ]' || { t_flunk "start kysod-whois"; t_done; exit 1; }
 export KYSO_WHOIS_SOCKET=$T_DIR/whois.sock
 AGENT_WRAP=(unshare --user --map-root-user)
 agent_start --module "$SOFTHSM_MODULE" || { t_flunk "start kysod in a user namespace"; t_done; exit 1; }
@@ -70,14 +66,14 @@ open(sys.argv[2]).read()           # C1 is waiting for its answer now
 call(); print("second", flush=True)
 PYEOF
 c0=$!
-t_ok "C0 connects, is named and served" wait_for 'grep -q first "$T_DIR/c0.out"'
+t_ok "C0 connects, is named and served" t_wait eval 'grep -q first "$T_DIR/c0.out"'
 touch "$T_DIR/hold"
 $K info > "$T_DIR/c1.out" 2>&1 &
 c1=$!
 t_ok "  ... C1 connects; kysod-whois holds its question" \
-	wait_for 'grep -qx "$c1" "$T_DIR/held" 2>/dev/null'
+	t_wait eval 'grep -qx "$c1" "$T_DIR/held" 2>/dev/null'
 echo go > "$T_DIR/go"
-t_ok "  ... meanwhile the loop serves C0's next call" wait_for 'grep -q second "$T_DIR/c0.out"'
+t_ok "  ... meanwhile the loop serves C0's next call" t_wait eval 'grep -q second "$T_DIR/c0.out"'
 t_eq "  ... while C1 still waits for its name (not read yet)" 0 \
 	"$(grep -c "connected: pid $c1, " "$T_DIR/kysod.log")"
 touch "$T_DIR/release"

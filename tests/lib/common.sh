@@ -22,6 +22,14 @@ echo "pinentry = none" > "$XDG_CONFIG_HOME/kyso/kysod.conf"
 . "$T_TOP/tests/lib/tokens.sh"
 . "$T_TOP/tests/lib/agent.sh"
 
+# t_wait CMD...: runs CMD until it succeeds, at most T_WAIT_S seconds (default 30): a sign
+# that another process got somewhere, never a fixed wait. 1 if it never did.
+t_wait() {
+	local _
+	for _ in $(seq 1 $(( ${T_WAIT_S:-30} * 10 ))); do "$@" && return 0; sleep 0.1; done
+	return 1
+}
+
 t_cleanup() {
 	agent_stop >/dev/null 2>&1
 	if [ "$T_FAILED" -gt 0 ] && [ -f "$T_DIR/kysod.log" ]; then

@@ -19,11 +19,18 @@
  * (audit_mark_state) — the worker syncs when the batch's last document is recorded, when
  * it stopped, and BATCH_SYNC_MS after its last sync on a long batch; the documents
  * covered by a sync then go out together (progress replies, or the final reply). A sync
- * that fails takes their records back: those documents fail with AuditFailed.
+ * that fails takes their records back: those documents fail with AuditFailed. When a
+ * batch ends with records still unsynced (it stopped between the worker's syncs: the
+ * client hung up, Lock, the token pulled out), the loop does not sync them itself: a
+ * thread of the batch's own does (batch.sync_thread), and the final reply waits for it,
+ * while the loop serves the others. A document that never ran (Lock or the token's
+ * leaving ended it in the queue) is recorded by the loop unsynced, as a refused request
+ * is: nothing was signed.
  */
 #ifndef KYSO_BATCH_H
 #define KYSO_BATCH_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -86,6 +93,8 @@ struct doc_batch {
 	size_t nheld;                   /* documents held (batch_doc.held) */
 	unsigned long syncs0;           /* the audit log's fsyncs when the batch started */
 	long long t0_ms;                /* and when (document_ops_now_ms) */
+	int syncing;                    /* sync_thread makes the held records durable */
+	pthread_t sync_thread;          /* joined when its job is back (or at shutdown) */
 	struct job *running[BATCH_WINDOW];
 };
 

@@ -20,6 +20,8 @@
 #include "audit.h"
 #include "cms_build.h"
 
+struct audit_log;
+struct completions;
 struct doc_batch;
 struct job;
 struct p11_session;
@@ -108,6 +110,11 @@ struct doc_job {
 	int held;
 	struct audit_mark mark;
 	int synced;                  /* the worker synced the records after this one's */
+	/* not a document but the end of a stopped batch (batch.c): a thread of its own syncs
+	 * sync_log up to mark, off the loop, and posts the job to sync_done; result: how */
+	int sync_only;
+	struct audit_log *sync_log;
+	struct completions *sync_done;
 };
 
 /* Releases what d holds (its reference to the share, the content type); NULL is allowed. */

@@ -7,8 +7,11 @@
 # short batch of 20 documents costs one fsync; a long one (slowed by the tests' fault
 # module) streams its progress while it runs and syncs about every 250 ms. A failing
 # fsync (an LD_PRELOAD shim, tests/tools/failsync.c) takes the records back: no CMS, the
-# documents fail with AuditFailed. The client hanging up, and Lock, in the middle. Every
-# CMS given out is verified by OpenSSL against the test CA.
+# documents fail with AuditFailed. The client hanging up, and Lock, in the middle. A sync
+# that the disk holds up (the shim again) holds up no other client: kysod's event loop
+# never syncs the audit log (the shim notes which thread syncs), not even when Lock ends
+# a batch's queued documents during a slow sync. Every CMS given out is verified by
+# OpenSSL against the test CA.
 TOK_PIN=918273
 . "$(dirname "$0")/../lib/common.sh"
 . "$T_TOP/tests/lib/verify.sh"
@@ -25,21 +28,42 @@ cc -std=c11 -shared -fPIC -Wall -Werror -o "$T_DIR/failsync.so" "$T_TOP/tests/to
 	-ldl 2>"$T_DIR/cc.err" || { t_flunk "build the fsync shim: $(cat "$T_DIR/cc.err")"; t_done; exit 1; }
 preload=$T_DIR/failsync.so
 ldd "$BUILD/kysod" | grep -q libasan && preload="$(gcc -print-file-name=libasan.so) $preload"
-export KYSO_TEST_FAILSYNC=$T_DIR/failsync.on
+export KYSO_TEST_FAILSYNC=$T_DIR/failsync.on KYSO_TEST_HOLDSYNC=$T_DIR/holdsync.on \
+	KYSO_TEST_SYNCLOG=$T_DIR/sync.log
+# one session (the mock's removable slot has one anyway): a held sync holds the queue
+mkdir -p "$XDG_CONFIG_HOME/kyso" && echo "sessions_per_token = 1" >> "$XDG_CONFIG_HOME/kyso/kysod.conf"
 LD_PRELOAD=$preload agent_start --module "$MOCK_MODULE" || { t_flunk "start kysod"; t_done; exit 1; }
 id=$(cert_id "$TOK_DIR/key1.crt.pem")
 CA=$TOK_DIR/ca.crt
 
-# batch N PREFIX [leave|lock]: one SignDocuments with "more" of N documents PREFIX-I (their
+# batch N PREFIX [leave|lock|holdlock]: one SignDocuments with "more" of N documents PREFIX-I (their
 # contents in $T_DIR/docs); each CMS of a progress reply written to $T_DIR/docs/PREFIX-I.p7s;
 # prints a JSON summary: progress replies, CMS received, seconds from the call to the first
 # progress and to the final reply, groups of progress replies (a gap over 60 ms starts
 # one), the final reply's signed/failed/stopped/batch, the documents' error names. leave:
-# hang up after the first progress; lock: `kyso lock` then
+# hang up after the first progress; lock: `kyso lock` then; holdlock: after the first
+# progress the disk holds its syncs (KYSO_TEST_HOLDSYNC) until the worker's next sync of
+# the batch is held (the shim's sign), then `kyso lock` in the background, and once kysod
+# recorded a document Lock ended (the loop's work), `kyso tokens` must be answered while
+# the sync is still held ("tokens": its exit status, or "hung"); then the disk syncs again
 batch() {
-	$PY - "$KYSO_SOCKET" "$id" "$TOK_PIN" "$1" "$2" "$T_DIR/docs" "${3:-}" "$K" <<'PY'
+	AUDIT=$AUDIT $PY - "$KYSO_SOCKET" "$id" "$TOK_PIN" "$1" "$2" "$T_DIR/docs" "${3:-}" "$K" <<'PY'
 import base64, hashlib, json, os, socket, subprocess, sys, time
 path, cert, pin, n, prefix, out, mode, kyso = sys.argv[1:9]
+hold, synclog, audit = (os.environ.get(k, "") for k in ("KYSO_TEST_HOLDSYNC",
+    "KYSO_TEST_SYNCLOG", "AUDIT"))
+def sign_of(test):  # waits for a sign from kysod, at most 60 s
+    for _ in range(6000):
+        if test():
+            return True
+        time.sleep(0.01)
+    return False
+def text(f):
+    try:
+        return open(f).read()
+    except OSError:
+        return ""
+tokens, locker = None, None
 n = int(n)
 os.makedirs(out, exist_ok=True)
 docs = []
@@ -76,7 +100,25 @@ while final is None:
             raise SystemExit(0)
         if len(times) == 1 and mode == "lock":
             subprocess.run([kyso, "lock"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if len(times) == 1 and mode == "holdlock":
+            held0 = text(synclog).count("held ")
+            open(hold, "w").close()
+            sign_of(lambda: text(synclog).count("held ") > held0)
+            locker = subprocess.Popen([kyso, "lock"], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+            ended = '"document":"%s-' % prefix
+            sign_of(lambda: any(ended in l and "Cancelled" in l
+                                for l in text(audit).splitlines()))
+            try:
+                tokens = subprocess.run([kyso, "tokens"], stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL, timeout=30).returncode
+            except subprocess.TimeoutExpired:
+                tokens = "hung"
+            tokens = {"tokens": tokens, "held": os.path.exists(hold)}
+            os.unlink(hold)
 tf = time.monotonic() - t0
+if locker is not None:
+    locker.wait()
 p = (final or {}).get("parameters", {})
 for d in p.get("documents", []):
     if "error" in d:
@@ -86,7 +128,7 @@ groups = sum(1 for i, t in enumerate(times) if i == 0 or t - times[i - 1] > 0.06
 print(json.dumps({"progress": len(times), "cms": cms, "first": times[0] if times else None,
     "final": tf, "groups": groups, "signed": p.get("signed"), "failed": p.get("failed"),
     "stopped": p.get("stopped"), "batch": p.get("batch"), "errors": errors,
-    "error": (final or {}).get("error")}))
+    "error": (final or {}).get("error"), "tokens": tokens}))
 PY
 }
 field() { $PY -c 'import json,sys; v=json.loads(sys.argv[1]).get(sys.argv[2]); print("" if v is None else json.dumps(v) if isinstance(v, dict) else v)' "$1" "$2"; }
@@ -164,6 +206,19 @@ t_eq "  ... and has its granted record; no other does" "$signed" \
 	"$(count_records '"document":"locked-' '"result":"granted"')"
 t_eq "  ... OpenSSL verifies the CMS given out" "$signed" "$(verified locked 40)"
 t_ok "  ... fewer than 40 signed" test "$signed" -lt 40
+
+# ---- a slow sync (the disk holds it) while Lock ends the queued documents ----
+s=$(batch 40 held holdlock)
+t_eq "Lock while the disk holds the worker's sync: kysod answers another client meanwhile" \
+	'{"tokens": 0, "held": true}' "$(field "$s" tokens)"
+t_eq "  ... the batch stops, locked" locked "$(field "$s" stopped)"
+signed=$(field "$s" signed)
+t_eq "  ... every document it counts as signed came with its CMS ($signed)" "$signed" "$(field "$s" cms)"
+t_eq "  ... and has its granted record; no other does" "$signed" \
+	"$(count_records '"document":"held-' '"result":"granted"')"
+t_eq "  ... OpenSSL verifies the CMS given out" "$signed" "$(verified held 40)"
+held() { [ "$(count_records '"document":"held-')" -ge 40 ]; }
+t_ok "  ... all 40 documents are recorded" t_wait held
 mock_unrule 'C_Sign'
 
 # ---- the audit log cannot be synced: no CMS, AuditFailed ----
@@ -188,5 +243,7 @@ t_eq "the disk syncs again: the next batch signs its 5 documents" "5 5" \
 t_eq "  ... OpenSSL verifies them" 5 "$(verified again 5)"
 
 t_ok "agent alive" agent_alive
+t_eq "kysod's event loop synced the audit log never (its workers and threads did: $(grep -c '^sync thread' "$T_DIR/sync.log") syncs)" \
+	0 "$(grep -c '^sync loop' "$T_DIR/sync.log")"
 t_agent_stops
 t_done

@@ -71,7 +71,8 @@ install-pkcs11: $(BUILD)/kyso-pkcs11.so
 install: install-pkcs11
 
 # kp11_probe: drives the module step by step (tests/integration/pkcs11_*.sh)
-$(BUILD)/tests/kp11_probe: tests/tools/kp11_probe.c tests/tools/kp11_probe_util.c tests/tools/kp11_probe.h
+$(BUILD)/tests/kp11_probe: tests/tools/kp11_probe.c tests/tools/kp11_probe_util.c tests/tools/kp11_probe.h \
+    tests/tools/ckr_names.c tests/tools/ckr_names.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(filter %.c,$^) -ldl -lpthread
 tests: $(BUILD)/tests/kp11_probe $(BUILD)/kyso-pkcs11.so

@@ -38,11 +38,12 @@ check: deps
 	tests/check.sh
 
 # the fault-injecting PKCS#11 module (wraps a real one; see tests/mock/faulty_p11.c)
-FAULTY_SRCS := $(wildcard tests/mock/faulty*.c)
-$(BUILD)/tests/libkyso-faulty.so: $(FAULTY_SRCS) $(wildcard tests/mock/faulty*.h)
+# (CKR names: tests/tools/ckr_names.c, the test tools' one table)
+FAULTY_SRCS := $(wildcard tests/mock/faulty*.c) tests/tools/ckr_names.c
+$(BUILD)/tests/libkyso-faulty.so: $(FAULTY_SRCS) $(wildcard tests/mock/faulty*.h) tests/tools/ckr_names.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -shared $(ALL_LDFLAGS) -o $@ $(FAULTY_SRCS) \
-		-ldl -lpthread
+	$(CC) $(ALL_CFLAGS) -Itests/tools -fvisibility=hidden -shared $(ALL_LDFLAGS) -o $@ \
+		$(FAULTY_SRCS) -ldl -lpthread
 tests: $(BUILD)/tests/libkyso-faulty.so
 
 # small independent checkers used by integration tests
@@ -85,10 +86,10 @@ tests: $(BUILD)/tests/cardemu
 endif
 
 # mock_probe: drives the test module step by step (tests/integration/mock_module.sh)
-$(BUILD)/tests/mock_probe: tests/tools/mock_probe.c tests/mock/faulty_ckr.c tests/mock/faulty_ckr.h
+$(BUILD)/tests/mock_probe: tests/tools/mock_probe.c tests/tools/ckr_names.c tests/tools/ckr_names.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/mock $(ALL_LDFLAGS) -o $@ tests/tools/mock_probe.c \
-		tests/mock/faulty_ckr.c -ldl -lpthread
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ tests/tools/mock_probe.c \
+		tests/tools/ckr_names.c -ldl -lpthread
 tests: $(BUILD)/tests/mock_probe
 
 # udev.sh: kysod's verdict on a USB device (usb_probe), and statfs calls that take the

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "faulty.h"
-#include "faulty_ckr.h"
+#include "ckr_names.h"
 
 /* fail-once lines that fired and are still in the file */
 #define FIRED_MAX 64
@@ -251,7 +251,7 @@ faulty_once_fire(const char *line)
 CK_RV
 faulty_rule_code(const struct faulty_rule *r)
 {
-	CK_RV rv = faulty_ckr_parse(r->arg);
+	CK_RV rv = ckr_parse(r->arg);
 
 	/* "fail CKR_OK" would not fail; a broken module must not answer CKR_OK */
 	return rv == CKR_OK ? CKR_GENERAL_ERROR : rv;

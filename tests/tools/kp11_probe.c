@@ -161,7 +161,7 @@ cmd_attr(const char *name, const char *len)
 	if (len == NULL) {
 		rv = fl->C_GetAttributeValue(session(), obj, &a, 1);
 		if (rv != CKR_OK || a.ulValueLen > sizeof(buf)) {
-			say("attr %s %ld", ckr(rv), a.ulValueLen == CK_UNAVAILABLE_INFORMATION ? -1L :
+			say("attr %s %ld", ckr_name(rv), a.ulValueLen == CK_UNAVAILABLE_INFORMATION ? -1L :
 			    (long)a.ulValueLen);
 			return;
 		}
@@ -173,7 +173,7 @@ cmd_attr(const char *name, const char *len)
 	rv = fl->C_GetAttributeValue(session(), obj, &a, 1);
 	for (i = 0; rv == CKR_OK && i < a.ulValueLen && i < 4096; i++)
 		snprintf(hex + 2 * i, 3, "%02x", buf[i]);
-	say("attr %s %ld %s", ckr(rv), a.ulValueLen == CK_UNAVAILABLE_INFORMATION ? -1L :
+	say("attr %s %ld %s", ckr_name(rv), a.ulValueLen == CK_UNAVAILABLE_INFORMATION ? -1L :
 	    (long)a.ulValueLen, hex);
 }
 
@@ -205,7 +205,7 @@ cmd_find(const char *cls, const char *idhex)
 	}
 	if (total > 0)
 		obj = found[0];
-	say("find %s %lu", ckr(rv), (unsigned long)total);
+	say("find %s %lu", ckr_name(rv), (unsigned long)total);
 }
 
 static void
@@ -234,7 +234,7 @@ cmd_signinit(const char *m, const char *pss)
 		last_mech.ulParameterLen = sizeof(last_pss);
 	}
 	rv = fl->C_SignInit(session(), &last_mech, obj);
-	say("signinit %s", ckr(rv));
+	say("signinit %s", ckr_name(rv));
 }
 
 static void
@@ -259,7 +259,7 @@ cmd_sign(const char *in, const char *outpath, const char *buflen)
 	}
 	if (rv == CKR_OK)
 		write_file(outpath, sig, siglen);
-	say("sign %s %lu", ckr(rv), (unsigned long)siglen);
+	say("sign %s %lu", ckr_name(rv), (unsigned long)siglen);
 	free(sig);
 	free(data);
 }
@@ -282,7 +282,7 @@ cmd_update(const char *in, const char *chunk)
 		rv = fl->C_SignUpdate(session(), data + off, n);
 		off += n;
 	}
-	say("update %s", ckr(rv));
+	say("update %s", ckr_name(rv));
 	free(data);
 }
 
@@ -299,7 +299,7 @@ cmd_final(const char *outpath)
 	}
 	if (rv == CKR_OK)
 		write_file(outpath, sig, siglen);
-	say("final %s %lu", ckr(rv), (unsigned long)siglen);
+	say("final %s %lu", ckr_name(rv), (unsigned long)siglen);
 }
 
 static void
@@ -338,9 +338,9 @@ run(int argc, char **argv, int *i)
 #define ARG(n) do { if (*i + (n) > argc) { say("%s missing-argument", c); return; } \
 	*i += (n); } while (0)
 	if (strcmp(c, "init") == 0) {
-		say("init %s", ckr(do_init(1)));
+		say("init %s", ckr_name(do_init(1)));
 	} else if (strcmp(c, "initnull") == 0) {
-		say("initnull %s", ckr(do_init(0)));
+		say("initnull %s", ckr_name(do_init(0)));
 	} else if (strcmp(c, "initargs") == 0) {
 		CK_C_INITIALIZE_ARGS a;
 		int dummy;
@@ -355,14 +355,14 @@ run(int argc, char **argv, int *i)
 			a.LockMutex = mutex_other;
 			a.UnlockMutex = mutex_other;
 		}
-		say("initargs %s", ckr(fl->C_Initialize(&a)));
+		say("initargs %s", ckr_name(fl->C_Initialize(&a)));
 	} else if (strcmp(c, "final") == 0) {
-		say("final %s", ckr(fl->C_Finalize(NULL)));
+		say("final %s", ckr_name(fl->C_Finalize(NULL)));
 	} else if (strcmp(c, "info") == 0) {
 		CK_INFO in;
 
 		rv = fl->C_GetInfo(&in);
-		say("info %s %u.%u %.32s", ckr(rv), in.cryptokiVersion.major,
+		say("info %s %u.%u %.32s", ckr_name(rv), in.cryptokiVersion.major,
 		    in.cryptokiVersion.minor, rv == CKR_OK ? (char *)in.manufacturerID : "");
 	} else if (strcmp(c, "iface") == 0) {
 		struct { CK_CHAR *name; void *list; CK_FLAGS flags; } *iface = NULL;
@@ -374,7 +374,7 @@ run(int argc, char **argv, int *i)
 		    gi((CK_UTF8CHAR *)"PKCS 11", NULL, &iface, 0);
 		if (rv == CKR_OK)
 			fl = iface->list;
-		say("iface %s %u.%u", ckr(rv), rv == CKR_OK ? fl->version.major : 0,
+		say("iface %s %u.%u", ckr_name(rv), rv == CKR_OK ? fl->version.major : 0,
 		    rv == CKR_OK ? fl->version.minor : 0);
 	} else if (strcmp(c, "slots") == 0 || strcmp(c, "allslots") == 0) {
 		CK_SLOT_ID s[64];
@@ -385,13 +385,13 @@ run(int argc, char **argv, int *i)
 		for (CK_ULONG k = 0; rv == CKR_OK && k < n; k++)
 			snprintf(line + strlen(line), sizeof(line) - strlen(line), " %lu",
 			    (unsigned long)s[k]);
-		say("%s %s%s", c, ckr(rv), line);
+		say("%s %s%s", c, ckr_name(rv), line);
 	} else if (strcmp(c, "slotinfo") == 0) {
 		CK_SLOT_INFO si;
 
 		ARG(1);
 		rv = fl->C_GetSlotInfo(strtoul(a1, NULL, 10), &si);
-		say("slotinfo %s %s %.11s", ckr(rv), rv == CKR_OK && (si.flags &
+		say("slotinfo %s %s %.11s", ckr_name(rv), rv == CKR_OK && (si.flags &
 		    CKF_TOKEN_PRESENT) ? "present" : "empty",
 		    rv == CKR_OK ? (char *)si.manufacturerID : "");
 	} else if (strcmp(c, "token") == 0) {
@@ -405,7 +405,7 @@ run(int argc, char **argv, int *i)
 			for (int k = 31; k >= 0 && label[k] == ' '; k--)
 				label[k] = '\0';
 		}
-		say("token %s %s 0x%lx", ckr(rv), label, rv == CKR_OK ? (unsigned long)ti.flags :
+		say("token %s %s 0x%lx", ckr_name(rv), label, rv == CKR_OK ? (unsigned long)ti.flags :
 		    0UL);
 	} else if (strcmp(c, "mechs") == 0) {
 		CK_MECHANISM_TYPE m[64];
@@ -417,7 +417,7 @@ run(int argc, char **argv, int *i)
 		for (CK_ULONG k = 0; rv == CKR_OK && k < n; k++)
 			snprintf(line + strlen(line), sizeof(line) - strlen(line), " 0x%lx",
 			    (unsigned long)m[k]);
-		say("mechs %s%s", ckr(rv), line);
+		say("mechs %s%s", ckr_name(rv), line);
 	} else if (strcmp(c, "mechinfo") == 0) {
 		CK_MECHANISM_INFO mi;
 		CK_MECHANISM_TYPE t = 0;
@@ -425,7 +425,7 @@ run(int argc, char **argv, int *i)
 		ARG(2);
 		(void)mech_parse(a2, &t);
 		rv = fl->C_GetMechanismInfo(strtoul(a1, NULL, 10), t, &mi);
-		say("mechinfo %s %lu %lu 0x%lx", ckr(rv), rv == CKR_OK ? mi.ulMinKeySize : 0,
+		say("mechinfo %s %lu %lu 0x%lx", ckr_name(rv), rv == CKR_OK ? mi.ulMinKeySize : 0,
 		    rv == CKR_OK ? mi.ulMaxKeySize : 0, rv == CKR_OK ? mi.flags : 0);
 	} else if (strcmp(c, "open") == 0) {
 		CK_SESSION_HANDLE h = 0;
@@ -438,20 +438,20 @@ run(int argc, char **argv, int *i)
 			sessions[nsessions] = h;
 			cur = nsessions++;
 		}
-		say("open %s", ckr(rv));
+		say("open %s", ckr_name(rv));
 	} else if (strcmp(c, "use") == 0) {
 		ARG(1);
 		cur = atoi(a1) - 1;
 	} else if (strcmp(c, "close") == 0) {
-		say("close %s", ckr(fl->C_CloseSession(session())));
+		say("close %s", ckr_name(fl->C_CloseSession(session())));
 	} else if (strcmp(c, "closeall") == 0) {
 		ARG(1);
-		say("closeall %s", ckr(fl->C_CloseAllSessions(strtoul(a1, NULL, 10))));
+		say("closeall %s", ckr_name(fl->C_CloseAllSessions(strtoul(a1, NULL, 10))));
 	} else if (strcmp(c, "sessinfo") == 0) {
 		CK_SESSION_INFO si;
 
 		rv = fl->C_GetSessionInfo(session(), &si);
-		say("sessinfo %s slot=%lu state=%lu", ckr(rv), rv == CKR_OK ? si.slotID : 0,
+		say("sessinfo %s slot=%lu state=%lu", ckr_name(rv), rv == CKR_OK ? si.slotID : 0,
 		    rv == CKR_OK ? si.state : 0);
 	} else if (strcmp(c, "login") == 0 || strcmp(c, "ctxlogin") == 0 ||
 	    strcmp(c, "loginso") == 0) {
@@ -465,9 +465,9 @@ run(int argc, char **argv, int *i)
 		} else {
 			rv = fl->C_Login(session(), u, NULL, 0);
 		}
-		say("%s %s", c, ckr(rv));
+		say("%s %s", c, ckr_name(rv));
 	} else if (strcmp(c, "logout") == 0) {
-		say("logout %s", ckr(fl->C_Logout(session())));
+		say("logout %s", ckr_name(fl->C_Logout(session())));
 	} else if (strcmp(c, "find") == 0) {
 		int with_id = a2 != NULL && strlen(a2) % 2 == 0 && strspn(a2,
 		    "0123456789abcdefABCDEF") == strlen(a2) && a2[0] != '\0';
@@ -493,7 +493,7 @@ run(int argc, char **argv, int *i)
 		CK_ULONG n = 0;
 
 		rv = fl->C_Sign(session(), (CK_BYTE *)"x", 1, NULL, &n);
-		say("signlen %s %lu", ckr(rv), (unsigned long)n);
+		say("signlen %s %lu", ckr_name(rv), (unsigned long)n);
 	} else if (strcmp(c, "update") == 0) {
 		ARG(2);
 		cmd_update(a1, a2);
@@ -504,7 +504,7 @@ run(int argc, char **argv, int *i)
 		CK_SLOT_ID s = 0;
 
 		rv = fl->C_WaitForSlotEvent(c[0] == 'p' ? CKF_DONT_BLOCK : 0, &s, NULL);
-		say("%s %s %lu", c, ckr(rv), rv == CKR_OK ? (unsigned long)s : 0UL);
+		say("%s %s %lu", c, ckr_name(rv), rv == CKR_OK ? (unsigned long)s : 0UL);
 	} else if (strcmp(c, "untilslots") == 0) {
 		char want[256], line[512];
 		long end;
@@ -529,7 +529,7 @@ run(int argc, char **argv, int *i)
 				break;
 			}
 			if (now_ms() > end) {
-				say("untilslots timeout %s %s", ckr(rv), line);
+				say("untilslots timeout %s %s", ckr_name(rv), line);
 				break;
 			}
 			usleep(20000);
@@ -632,7 +632,7 @@ run(int argc, char **argv, int *i)
 			if (rv == CKR_OK)
 				done++;
 		}
-		say("cycles %s %d", ckr(rv), done);
+		say("cycles %s %d", ckr_name(rv), done);
 	} else {
 		say("unknown-command %s", c);
 	}

@@ -1,6 +1,7 @@
 /*
- * kp11_probe.h — what kp11_probe.c (the commands) and kp11_probe_util.c (CKR names,
- * output, files, mechanism and attribute names, the "threads" command) share.
+ * kp11_probe.h — what kp11_probe.c (the commands) and kp11_probe_util.c (output, files,
+ * mechanism and attribute names, the "threads" command) share; CKR names are the test
+ * tools' one table (ckr_names.h).
  */
 #ifndef KYSO_KP11_PROBE_H
 #define KYSO_KP11_PROBE_H
@@ -9,6 +10,8 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include "ckr_names.h"
+
 extern CK_FUNCTION_LIST *fl;          /* the module's functions (2.40 or 3.0 list) */
 extern FILE *out;                     /* where each command's line goes */
 extern CK_SESSION_HANDLE sessions[256];
@@ -16,8 +19,6 @@ extern __thread int cur;              /* the thread's current session (index), o
 extern __thread CK_OBJECT_HANDLE obj; /* and its current object */
 extern CK_MECHANISM last_mech;        /* the last signinit's mechanism */
 
-/* The CKR name of rv ("0x..." when unknown). */
-const char *ckr(CK_RV rv);
 /* Prints one line to out (whole, under a lock: threads print too). */
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* CLOCK_MONOTONIC in ms. */

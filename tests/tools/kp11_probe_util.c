@@ -1,6 +1,6 @@
 /*
- * kp11_probe_util.c — kp11_probe's small parts (see kp11_probe.h): CKR names, its output
- * lines, files, the names of mechanisms and attributes, and the "threads" command.
+ * kp11_probe_util.c — kp11_probe's small parts (see kp11_probe.h): its output lines,
+ * files, the names of mechanisms and attributes, and the "threads" command.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -12,57 +12,6 @@
 #include "kp11_probe.h"
 
 static pthread_mutex_t out_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static const struct {
-	CK_RV rv;
-	const char *name;
-} ckrs[] = {
-	{ CKR_OK, "CKR_OK" }, { CKR_HOST_MEMORY, "CKR_HOST_MEMORY" },
-	{ CKR_SLOT_ID_INVALID, "CKR_SLOT_ID_INVALID" },
-	{ CKR_GENERAL_ERROR, "CKR_GENERAL_ERROR" },
-	{ CKR_FUNCTION_FAILED, "CKR_FUNCTION_FAILED" },
-	{ CKR_ARGUMENTS_BAD, "CKR_ARGUMENTS_BAD" }, { CKR_NO_EVENT, "CKR_NO_EVENT" },
-	{ CKR_CANT_LOCK, "CKR_CANT_LOCK" },
-	{ CKR_ATTRIBUTE_SENSITIVE, "CKR_ATTRIBUTE_SENSITIVE" },
-	{ CKR_ATTRIBUTE_TYPE_INVALID, "CKR_ATTRIBUTE_TYPE_INVALID" },
-	{ CKR_DATA_INVALID, "CKR_DATA_INVALID" }, { CKR_DATA_LEN_RANGE, "CKR_DATA_LEN_RANGE" },
-	{ CKR_DEVICE_ERROR, "CKR_DEVICE_ERROR" }, { CKR_DEVICE_REMOVED, "CKR_DEVICE_REMOVED" },
-	{ CKR_FUNCTION_CANCELED, "CKR_FUNCTION_CANCELED" },
-	{ CKR_FUNCTION_NOT_SUPPORTED, "CKR_FUNCTION_NOT_SUPPORTED" },
-	{ CKR_KEY_HANDLE_INVALID, "CKR_KEY_HANDLE_INVALID" },
-	{ CKR_KEY_TYPE_INCONSISTENT, "CKR_KEY_TYPE_INCONSISTENT" },
-	{ CKR_KEY_FUNCTION_NOT_PERMITTED, "CKR_KEY_FUNCTION_NOT_PERMITTED" },
-	{ CKR_MECHANISM_INVALID, "CKR_MECHANISM_INVALID" },
-	{ CKR_MECHANISM_PARAM_INVALID, "CKR_MECHANISM_PARAM_INVALID" },
-	{ CKR_OBJECT_HANDLE_INVALID, "CKR_OBJECT_HANDLE_INVALID" },
-	{ CKR_OPERATION_ACTIVE, "CKR_OPERATION_ACTIVE" },
-	{ CKR_OPERATION_NOT_INITIALIZED, "CKR_OPERATION_NOT_INITIALIZED" },
-	{ CKR_PIN_INCORRECT, "CKR_PIN_INCORRECT" }, { CKR_PIN_LOCKED, "CKR_PIN_LOCKED" },
-	{ CKR_SESSION_CLOSED, "CKR_SESSION_CLOSED" },
-	{ CKR_SESSION_HANDLE_INVALID, "CKR_SESSION_HANDLE_INVALID" },
-	{ CKR_SESSION_PARALLEL_NOT_SUPPORTED, "CKR_SESSION_PARALLEL_NOT_SUPPORTED" },
-	{ CKR_TOKEN_NOT_PRESENT, "CKR_TOKEN_NOT_PRESENT" },
-	{ CKR_TOKEN_WRITE_PROTECTED, "CKR_TOKEN_WRITE_PROTECTED" },
-	{ CKR_USER_ALREADY_LOGGED_IN, "CKR_USER_ALREADY_LOGGED_IN" },
-	{ CKR_USER_NOT_LOGGED_IN, "CKR_USER_NOT_LOGGED_IN" },
-	{ CKR_USER_TYPE_INVALID, "CKR_USER_TYPE_INVALID" },
-	{ CKR_BUFFER_TOO_SMALL, "CKR_BUFFER_TOO_SMALL" },
-	{ CKR_CRYPTOKI_NOT_INITIALIZED, "CKR_CRYPTOKI_NOT_INITIALIZED" },
-	{ CKR_CRYPTOKI_ALREADY_INITIALIZED, "CKR_CRYPTOKI_ALREADY_INITIALIZED" },
-	{ CKR_FUNCTION_REJECTED, "CKR_FUNCTION_REJECTED" },
-};
-
-const char *
-ckr(CK_RV rv)
-{
-	static __thread char buf[32];
-
-	for (size_t i = 0; i < sizeof(ckrs) / sizeof(ckrs[0]); i++)
-		if (ckrs[i].rv == rv)
-			return ckrs[i].name;
-	snprintf(buf, sizeof(buf), "0x%lx", (unsigned long)rv);
-	return buf;
-}
 
 void
 say(const char *fmt, ...)
@@ -259,7 +208,7 @@ cmd_threads(int n, int k, const char *path)
 		if (s[i].last != CKR_OK)
 			last = s[i].last;
 	}
-	say("threads %s %d", ckr(last), ok);
+	say("threads %s %d", ckr_name(last), ok);
 	free(s);
 	free(in);
 }

@@ -39,7 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "faulty_ckr.h"
+#include "ckr_names.h"
 
 static CK_FUNCTION_LIST *fl;
 static CK_SESSION_HANDLE sessions[64];
@@ -95,7 +95,7 @@ slot_list(CK_BBOOL present, const char *name, char *out, size_t size)
 	CK_RV rv = fl->C_GetSlotList(present, ids, &n);
 	size_t len;
 
-	snprintf(out, size, "%s %s", name, faulty_ckr_name(rv));
+	snprintf(out, size, "%s %s", name, ckr_name(rv));
 	for (CK_ULONG i = 0; rv == CKR_OK && i < n; i++) {
 		len = strlen(out);
 		snprintf(out + len, size - len, " %lu", (unsigned long)ids[i]);
@@ -122,7 +122,7 @@ find(const char *hex, CK_SESSION_HANDLE h, char *out, size_t size)
 	}
 	if (rv == CKR_OK && n > 0)
 		key = found[0];
-	snprintf(out, size, "find %s %lu", faulty_ckr_name(rv), rv == CKR_OK ? n : 0UL);
+	snprintf(out, size, "find %s %lu", ckr_name(rv), rv == CKR_OK ? n : 0UL);
 }
 
 /* Runs one command on session h; its line goes to out (empty for silent commands). */
@@ -255,7 +255,7 @@ run(const char *cmd, const char *arg, CK_SESSION_HANDLE h, char *out, size_t siz
 		snprintf(out, size, "unknown command %s", cmd);
 		return;
 	}
-	snprintf(out, size, "%s %s", cmd, faulty_ckr_name(rv));
+	snprintf(out, size, "%s %s", cmd, ckr_name(rv));
 }
 
 static void *

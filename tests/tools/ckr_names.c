@@ -1,9 +1,9 @@
-/* faulty_ckr.c — CKR names for the test module and its probe (see faulty_ckr.h). */
+/* ckr_names.c — CKR names for the test tools (see ckr_names.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "faulty_ckr.h"
+#include "ckr_names.h"
 
 #define C(x) { #x, x }
 static const struct {
@@ -51,7 +51,7 @@ static const struct {
 };
 
 const char *
-faulty_ckr_name(CK_RV rv)
+ckr_name(CK_RV rv)
 {
 	static _Thread_local char hex[24];
 
@@ -63,7 +63,7 @@ faulty_ckr_name(CK_RV rv)
 }
 
 CK_RV
-faulty_ckr_parse(const char *s)
+ckr_parse(const char *s)
 {
 	char *end;
 	unsigned long v;

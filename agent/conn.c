@@ -15,6 +15,7 @@
 #include "kyso_err.h"
 #include "job.h"
 #include "log.h"
+#include "web.h"
 #include "whois_async.h"
 #include "wire.h"
 
@@ -100,6 +101,7 @@ conn_watch(struct agent *a, struct conn *c, int op)
 static void
 conn_free(struct agent *a, struct conn *c)
 {
+	web_ask_free(c->parent_wait);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -489,7 +491,9 @@ conn_name(struct agent *a, struct conn *c)
 	snprintf(c->exe, sizeof(c->exe), "?");
 	if (e != EACCES && e != EPERM)
 		return 1;
-	if (a->whois != NULL && whois_async_ask(a->whois, c->serial, c->fd, c->pid) == KYSO_OK) {
+	if (a->whois != NULL && whois_async_ask(a->whois, c->serial, c->fd, c->pid,
+	    WHOIS_ASK_EXE) == KYSO_OK) {
+		c->whois_named = 1;  /* its parent too, if a web page's call needs it (web.c) */
 		c->state = CONN_NAMING;
 		c->naming_since_ms = agent_now_ms();
 		c->naming_errno = e;
@@ -510,11 +514,6 @@ conn_named(struct agent *a, struct conn *c, const struct whois_answer *ans)
 		snprintf(c->exe, sizeof(c->exe), "%s", ans->exe);
 	else
 		snprintf(c->exe, sizeof(c->exe), "?");
-	if (ans != NULL && ans->parent_rc == KYSO_OK) {
-		c->parent_named = 1;
-		c->ppid = ans->ppid;
-		snprintf(c->parent, sizeof(c->parent), "%s", ans->parent);
-	}
 	if (ans == NULL || ans->rc != KYSO_OK) {
 		char why[400];
 
@@ -553,8 +552,12 @@ conn_whois_answers(struct agent *a)
 	for (; ans != NULL; ans = next) {
 		next = ans->next;
 		for (c = a->conns; c != NULL; c = c->next)
-			if (c->serial == ans->serial && c->state == CONN_NAMING) {
+			if (c->serial == ans->serial && ans->what == WHOIS_ASK_EXE &&
+			    c->state == CONN_NAMING) {
 				conn_named(a, c, ans);
+				break;
+			} else if (c->serial == ans->serial && ans->what == WHOIS_ASK_PARENT) {
+				web_parent_answered(a, c, ans);  /* its call goes on */
 				break;
 			}
 		free(ans);   /* no connection: it left, or was named "?" after whois_wait_ms() */

@@ -16,6 +16,7 @@
 struct agent;
 struct doc_batch;
 struct job;
+struct web_ask;
 
 /* What a connection is doing; one at a time. */
 enum conn_state {
@@ -38,9 +39,12 @@ struct conn {
 	char exe[256];       /* the caller's executable, from /proc/PID/exe */
 	long naming_since_ms;/* agent_now_ms() when CONN_NAMING began */
 	int naming_errno;    /* why /proc/PID/exe could not be read (EACCES...) */
+	int whois_named;     /* kysod-whois names the caller (kysod cannot read its /proc) */
+	int parent_asked;    /* and was asked for its parent (a web page's call needed it) */
 	int parent_named;    /* kysod-whois named the caller's parent: ppid, parent */
 	pid_t ppid;
 	char parent[256];
+	struct web_ask *parent_wait; /* the web page's call waiting for that answer (web.c) */
 	unsigned long serial;/* connection number, for the log */
 	enum conn_state state;
 	unsigned events;     /* what epoll watches for (EPOLLIN...) */

@@ -19,6 +19,7 @@
 #include "record.h"
 #include "request.h"
 #include "web.h"
+#include "whois_async.h"
 #include "web_store.h"
 #include "worker.h"
 
@@ -329,6 +330,56 @@ web_ask(struct agent *a, struct conn *c, json_t *p, method_fn again, enum web_au
 	return KYSO_OK;
 }
 
+/*
+ * The call p of c waits (c->parent_wait) while kysod-whois names the caller's parent.
+ * Returns KYSO_OK, or an error when it cannot be asked (the call goes on without it).
+ */
+static int
+web_parent_ask(struct agent *a, struct conn *c, json_t *p, method_fn again,
+    enum web_audit audit)
+{
+	struct web_ask *q = calloc(1, sizeof(*q));
+	int e;
+
+	if (q == NULL)
+		return KYSO_ERR_NOMEM;
+	if ((e = whois_async_ask(a->whois, c->serial, c->fd, c->pid, WHOIS_ASK_PARENT)) !=
+	    KYSO_OK) {
+		free(q);
+		log_warn("client %lu (pid %ld): kysod-whois cannot be asked for the browser of "
+		    "web page %s: %s", c->serial, (long)c->pid, c->origin, kyso_strerror(e));
+		return e;
+	}
+	q->again = again;
+	q->params = json_incref(p);
+	q->audit = audit;
+	c->parent_wait = q;
+	return KYSO_OK;
+}
+
+void
+web_parent_answered(struct agent *a, struct conn *c, const struct whois_answer *ans)
+{
+	struct web_ask *q = c->parent_wait;
+	struct reply r = { 0 };
+
+	if (q == NULL)
+		return;
+	c->parent_wait = NULL;
+	if (ans->parent_rc == KYSO_OK) {
+		c->parent_named = 1;
+		c->ppid = ans->ppid;
+		snprintf(c->parent, sizeof(c->parent), "%s", ans->parent);
+	} else {
+		log_warn("client %lu (pid %ld): the browser of its web page's call is named '?': "
+		    "%s", c->serial, (long)c->pid, ans->why);
+	}
+	if (!conn_release_if_dead(a, c) && q->again(a, c, q->params, &r) == DISPATCH_DONE)
+		conn_reply(a, c, &r);
+	reply_clear(&r);
+	web_ask_free(q);
+}
+
 enum web_gate
 web_gate(struct agent *a, struct conn *c, json_t *p, method_fn again,
     enum web_audit audit, struct reply *r)
@@ -349,6 +400,12 @@ web_gate(struct agent *a, struct conn *c, json_t *p, method_fn again,
 		c->origin[0] = '\0';
 		reply_invalid(r, "origin", "'origin' is not a web origin: %s", why);
 		return WEB_GATE_DONE;
+	}
+	/* the browser, for the dialogs and the records: asked of kysod-whois only now */
+	if (c->whois_named && !c->parent_asked && a->whois != NULL) {
+		c->parent_asked = 1;
+		if (web_parent_ask(a, c, p, again, audit) == KYSO_OK)
+			return WEB_GATE_PENDING;
 	}
 	switch (web_decide(a, c->origin, &why)) {
 	case ALLOWED:

@@ -69,9 +69,12 @@ int web_free(struct agent *a);
  * is that method: it is called once more with p when the officer allows the page;
  * audit: how the audit log records the call if the officer refuses the page (Sign: one
  * record; SignDocuments: one per document; ListCertificates: none).
- * Sets c->origin to the normalised origin ("" without one). Returns WEB_GATE_PASS,
- * WEB_GATE_DONE with r filled (InvalidParameter naming origin, PolicyDenied naming
- * web_origins), or WEB_GATE_PENDING (the method returns DISPATCH_PENDING).
+ * Sets c->origin to the normalised origin ("" without one). Where kysod cannot read its
+ * callers' /proc (c->whois_named), the first call with an origin first asks kysod-whois
+ * for the caller's parent (the browser, which the dialogs and records name): pending
+ * until the answer. Returns WEB_GATE_PASS, WEB_GATE_DONE with r filled
+ * (InvalidParameter naming origin, PolicyDenied naming web_origins), or
+ * WEB_GATE_PENDING (the method returns DISPATCH_PENDING).
  */
 enum web_gate web_gate(struct agent *a, struct conn *c, json_t *p, method_fn again,
     enum web_audit audit, struct reply *r);
@@ -89,6 +92,16 @@ void web_ask_free(struct web_ask *q);
  * browser host, that is the browser. Returns KYSO_OK or KYSO_ERR_IO.
  */
 int web_parent(const struct conn *c, pid_t *ppid, char *exe, size_t len);
+
+struct whois_answer;
+
+/*
+ * kysod-whois answered the question web_gate asked about c's caller's parent (the
+ * browser of a web page's call, asked only then: whois_async.h): c->parent is set, "?"
+ * if it could not tell, and the call that waited is served again (or dropped with a
+ * client that left).
+ */
+void web_parent_answered(struct agent *a, struct conn *c, const struct whois_answer *ans);
 
 /* io.kyso.Agent.ListWebOrigins and ForgetWebOrigins (the methods of `kyso web-origins`). */
 enum dispatch_result method_list_web_origins(struct agent *a, struct conn *c, json_t *p,

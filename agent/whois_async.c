@@ -22,6 +22,7 @@ struct question {
 	unsigned long serial;
 	int fd;                 /* a duplicate of the connection's */
 	pid_t pid;
+	enum whois_ask what;
 	long asked_ms;          /* agent_now_ms() */
 	struct question *next;
 };
@@ -44,22 +45,26 @@ whois_wait_ms(void)
 	return 3 * whois_timeout_ms();
 }
 
-/* Both questions about q, asked of kysod-whois (whois.c: one at a time, in time). */
+/* The question q, asked of kysod-whois (whois.c: one at a time, in time). */
 static void
 answer(const struct question *q, struct whois_answer *a)
 {
 	a->serial = q->serial;
+	a->what = q->what;
+	if (q->what == WHOIS_ASK_PARENT) {
+		a->rc = a->parent_rc = whois_parent(q->fd, &a->ppid, a->parent,
+		    sizeof(a->parent));
+		if (a->rc != KYSO_OK) {
+			snprintf(a->why, sizeof(a->why), "%s", a->parent);
+			snprintf(a->parent, sizeof(a->parent), "?");
+		}
+		return;
+	}
 	a->rc = whois_exe(q->fd, q->pid, a->exe, sizeof(a->exe));
 	if (a->rc != KYSO_OK) {
 		snprintf(a->why, sizeof(a->why), "%s", a->exe);
 		snprintf(a->exe, sizeof(a->exe), "?");
-		a->parent_rc = a->rc;   /* the service cannot tell: not asked again */
-		snprintf(a->parent, sizeof(a->parent), "?");
-		return;
 	}
-	a->parent_rc = whois_parent(q->fd, &a->ppid, a->parent, sizeof(a->parent));
-	if (a->parent_rc != KYSO_OK)
-		snprintf(a->parent, sizeof(a->parent), "?");
 }
 
 static void *
@@ -90,6 +95,7 @@ whois_main(void *arg)
 				/* the loop has named it "?" by now: not asked, but answered, so that
 				 * the loop wakes for it whatever else it is waiting for */
 				a->serial = q->serial;
+				a->what = q->what;
 				a->rc = a->parent_rc = KYSO_ERR_TIMEOUT;
 				snprintf(a->why, sizeof(a->why), "kysod-whois is too slow: the "
 				    "question waited %d ms", whois_wait_ms());
@@ -141,7 +147,8 @@ whois_async_start(struct whois_async **out, int *efd)
 }
 
 int
-whois_async_ask(struct whois_async *w, unsigned long serial, int conn_fd, pid_t pid)
+whois_async_ask(struct whois_async *w, unsigned long serial, int conn_fd, pid_t pid,
+    enum whois_ask what)
 {
 	struct question *q;
 
@@ -159,6 +166,7 @@ whois_async_ask(struct whois_async *w, unsigned long serial, int conn_fd, pid_t 
 	}
 	q->serial = serial;
 	q->pid = pid;
+	q->what = what;
 	q->asked_ms = agent_now_ms();
 	pthread_mutex_lock(&w->mu);
 	w->pending++;

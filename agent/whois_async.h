@@ -23,12 +23,20 @@ int whois_wait_ms(void);
 
 struct whois_async;
 
+/*
+ * What a question asks of kysod-whois: the program of a connection's peer (every
+ * connection, when it comes), or the program of the peer's parent (only for a web page's
+ * call, whose records and dialogs name the browser: web.c).
+ */
+enum whois_ask { WHOIS_ASK_EXE, WHOIS_ASK_PARENT };
+
 struct whois_answer {
 	unsigned long serial;      /* the connection's (conn.h) */
-	int rc;                    /* KYSO_OK: exe is the peer's program; else why says why */
+	enum whois_ask what;       /* the question's */
+	int rc;                    /* KYSO_OK: the program asked for is named; else why says */
 	char exe[256];             /* as long as conn.h keeps */
 	char why[300];
-	int parent_rc;             /* KYSO_OK: parent is the program of the peer's parent */
+	int parent_rc;             /* WHOIS_ASK_PARENT: rc; parent is the peer's parent's */
 	pid_t ppid;
 	char parent[256];
 	struct whois_answer *next;
@@ -41,13 +49,14 @@ struct whois_answer {
 int whois_async_start(struct whois_async **out, int *efd);
 
 /*
- * Queues the questions about connection serial: its program and its parent's (conn_fd
- * is duplicated: the connection may close meanwhile; pid is what SO_PEERCRED said).
+ * Queues the question what about connection serial (conn_fd is duplicated: the
+ * connection may close meanwhile; pid is what SO_PEERCRED said).
  * Returns KYSO_OK, or KYSO_ERR_BUSY (WHOIS_PENDING_MAX questions wait), KYSO_ERR_IO or
  * KYSO_ERR_NOMEM (then the caller names it "?"). Every question queued gets an answer,
  * also one the thread comes to too late to ask (rc KYSO_ERR_TIMEOUT): the loop wakes.
  */
-int whois_async_ask(struct whois_async *w, unsigned long serial, int conn_fd, pid_t pid);
+int whois_async_ask(struct whois_async *w, unsigned long serial, int conn_fd, pid_t pid,
+    enum whois_ask what);
 
 /*
  * Takes every answer that came, oldest first (free each with free()), and clears the

@@ -6,7 +6,8 @@
 # goes on serving the clients already connected, and the held one is named once the
 # answer comes (the old loop waited for kysod-whois itself and served nobody meanwhile);
 # one that never answers costs a connection its name ('?') after the timeout; one that
-# accepts no connection at all holds up nothing, not even kysod's exit.
+# accepts no connection at all holds up nothing, not even kysod's exit. The caller's
+# parent (the browser of a web page's call) is asked only for a call with an origin.
 . "$(dirname "$0")/../lib/common.sh"
 . "$T_TOP/tests/lib/verify.sh"
 
@@ -84,6 +85,26 @@ wait "$c0"
 t_agent_stops
 unset KYSO_WHOIS_TIMEOUT_MS
 rm -f "$T_DIR/hold" "$T_DIR/release"
+
+# ---- the caller's parent is asked of kysod-whois only for a web page's call
+: > "$T_DIR/kysod.log"
+agent_start --module "$SOFTHSM_MODULE" || { t_flunk "start kysod"; t_done; exit 1; }
+: > "$T_DIR/asked"
+for i in 1 2 3; do $K tokens > /dev/null 2>&1; done
+t_eq "three clients without a web page: kysod-whois is asked for their programs only" \
+	"3 0" "$(grep -c '^W$' "$T_DIR/asked") $(grep -c '^P$' "$T_DIR/asked")"
+dig=$(openssl dgst -sha256 -binary "$doc" | base64 -w0)
+# the caller's parent is a shell, as a browser is for its host (bash forks for the call)
+out=$(/usr/bin/bash -c '/usr/bin/python3 "$0" call io.kyso.Agent.Sign "$1"; true' \
+	"$T_TOP/tests/lib/vcall.py" \
+	"{\"certificate\":\"$cert\",\"algorithm\":\"ecdsa-sha256\",\"digest\":\"$dig\",\"origin\":\"https://vanban.example.vn\"}")
+t_match "a web page's call (refused: its page is not in web_origins)" "PolicyDenied" "$out"
+t_eq "  ... kysod-whois is asked once for the caller's parent" 1 "$(grep -c '^P$' "$T_DIR/asked")"
+t_match "  ... the record names the page and the browser (the caller's parent), as kysod-whois read it" \
+	"\"origin\":\"https://vanban.example.vn\",\"browser\":\"$(readlink -f /usr/bin/bash)\".*\"result\":\"io.kyso.Agent.PolicyDenied\"" \
+	"$(tail -n 1 "$XDG_STATE_HOME/kyso/audit.log")"
+t_ok "  ... kysod goes on serving" $K tokens
+t_agent_stops
 
 # ---- a kysod-whois that takes questions and never answers
 fake_whois silent || { t_flunk "start the silent kysod-whois"; t_done; exit 1; }

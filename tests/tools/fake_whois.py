@@ -3,7 +3,8 @@
 
 MODE answer: answers as kysod-whois does ('W': the peer's pid and /proc/PID/exe, 'P': its
   parent's), except that while DIR/hold exists a 'W' question is held (its peer's pid
-  written to DIR/held) until DIR/release exists.
+  written to DIR/held) until DIR/release exists. Each question's letter is appended to
+  DIR/asked as it comes.
 MODE silent: accepts connections, reads nothing, answers nothing.
 MODE deaf: listens with a backlog of 1 and never accepts.
 """
@@ -33,6 +34,8 @@ while True:
             break
         if not msg:
             break
+        with open(os.path.join(d, "asked"), "a") as f:
+            f.write(msg.decode(errors="replace") + "\n")
         peer = socket.socket(fileno=fds[0]) if fds else None
         try:
             pid = struct.unpack("3i", peer.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,

@@ -208,7 +208,7 @@ t_eq "  ... OpenSSL verifies the CMS given out" "$signed" "$(verified locked 40)
 t_ok "  ... fewer than 40 signed" test "$signed" -lt 40
 
 # ---- a slow sync (the disk holds it) while Lock ends the queued documents ----
-s=$(batch 40 held holdlock)
+s=$(batch 200 held holdlock)
 t_eq "Lock while the disk holds the worker's sync: kysod answers another client meanwhile" \
 	'{"tokens": 0, "held": true}' "$(field "$s" tokens)"
 t_eq "  ... the batch stops, locked" locked "$(field "$s" stopped)"
@@ -216,9 +216,9 @@ signed=$(field "$s" signed)
 t_eq "  ... every document it counts as signed came with its CMS ($signed)" "$signed" "$(field "$s" cms)"
 t_eq "  ... and has its granted record; no other does" "$signed" \
 	"$(count_records '"document":"held-' '"result":"granted"')"
-t_eq "  ... OpenSSL verifies the CMS given out" "$signed" "$(verified held 40)"
-held() { [ "$(count_records '"document":"held-')" -ge 40 ]; }
-t_ok "  ... all 40 documents are recorded" t_wait held
+t_eq "  ... OpenSSL verifies the CMS given out" "$signed" "$(verified held 200)"
+held() { [ "$(count_records '"document":"held-')" -ge 200 ]; }
+t_ok "  ... all 200 documents are recorded" t_wait held
 mock_unrule 'C_Sign'
 
 # ---- the audit log cannot be synced: no CMS, AuditFailed ----

@@ -197,26 +197,28 @@ t_match "  ... its log says the batch stopped: disconnected" \
 	"of 40 document\\(s\\) signed; stopped: disconnected" "$(cat "$T_DIR/kysod.log")"
 t_ok "  ... kysod goes on serving" $K tokens
 
+# stopped_by_lock SUMMARY PREFIX N TITLE: the checks of a batch of N documents that Lock stopped
+stopped_by_lock() {
+	local signed
+	t_eq "$4" locked "$(field "$1" stopped)"
+	signed=$(field "$1" signed)
+	t_eq "  ... every document it counts as signed came with its CMS ($signed)" "$signed" \
+		"$(field "$1" cms)"
+	t_eq "  ... and has its granted record; no other does" "$signed" \
+		"$(count_records "\"document\":\"$2-" '"result":"granted"')"
+	t_eq "  ... OpenSSL verifies the CMS given out" "$signed" "$(verified "$2" "$3")"
+	t_ok "  ... fewer than $3 signed" test "$signed" -lt "$3"
+}
+
 # ---- Lock in the middle ----
 s=$(batch 40 locked lock)
-t_eq "Lock after the first progress reply: the batch stops, locked" locked "$(field "$s" stopped)"
-signed=$(field "$s" signed)
-t_eq "  ... every document it counts as signed came with its CMS ($signed)" "$signed" "$(field "$s" cms)"
-t_eq "  ... and has its granted record; no other does" "$signed" \
-	"$(count_records '"document":"locked-' '"result":"granted"')"
-t_eq "  ... OpenSSL verifies the CMS given out" "$signed" "$(verified locked 40)"
-t_ok "  ... fewer than 40 signed" test "$signed" -lt 40
+stopped_by_lock "$s" locked 40 "Lock after the first progress reply: the batch stops, locked"
 
 # ---- a slow sync (the disk holds it) while Lock ends the queued documents ----
 s=$(batch 200 held holdlock)
 t_eq "Lock while the disk holds the worker's sync: kysod answers another client meanwhile" \
 	'{"tokens": 0, "held": true}' "$(field "$s" tokens)"
-t_eq "  ... the batch stops, locked" locked "$(field "$s" stopped)"
-signed=$(field "$s" signed)
-t_eq "  ... every document it counts as signed came with its CMS ($signed)" "$signed" "$(field "$s" cms)"
-t_eq "  ... and has its granted record; no other does" "$signed" \
-	"$(count_records '"document":"held-' '"result":"granted"')"
-t_eq "  ... OpenSSL verifies the CMS given out" "$signed" "$(verified held 200)"
+stopped_by_lock "$s" held 200 "  ... the batch stops, locked"
 held() { [ "$(count_records '"document":"held-')" -ge 200 ]; }
 t_ok "  ... all 200 documents are recorded" t_wait held
 mock_unrule 'C_Sign'

@@ -140,7 +140,7 @@ web_parent(const struct conn *c, pid_t *ppid, char *exe, size_t len)
 		}
 	}
 	/* kysod.service's own user namespace keeps /proc/PID/exe (and maybe /proc/PID/stat)
-	 * of other processes from it: kysod-whois told when the connection came (whois.h) */
+	 * of other processes from it: kysod-whois told, asked by web_gate (whois.h) */
 	if (c->parent_named) {
 		*ppid = c->ppid;
 		snprintf(exe, len, "%s", c->parent);

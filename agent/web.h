@@ -88,8 +88,9 @@ void web_ask_free(struct web_ask *q);
 
 /*
  * The program that started c's caller (its parent): *ppid and its path in exe ("?" when
- * unknown), from /proc, else as kysod-whois named it when c connected (conn.h). For a
- * browser host, that is the browser. Returns KYSO_OK or KYSO_ERR_IO.
+ * unknown), from /proc, else as kysod-whois named it for c's first call with an origin
+ * (web_gate, conn.h). For a browser host, that is the browser. Returns KYSO_OK or
+ * KYSO_ERR_IO.
  */
 int web_parent(const struct conn *c, pid_t *ppid, char *exe, size_t len);
 

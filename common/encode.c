@@ -28,6 +28,23 @@ b64_encode(const unsigned char *p, size_t len)
 	return s;
 }
 
+int
+b64_append(struct kbuf *b, const unsigned char *p, size_t len)
+{
+	size_t n;
+	int r;
+
+	if (len > (size_t)(1u << 30))
+		return KYSO_ERR_TOO_LARGE;
+	n = 4 * ((len + 2) / 3);
+	if ((r = kbuf_reserve(b, n + 1)) != KYSO_OK)  /* EVP_EncodeBlock ends with a NUL */
+		return r;
+	if (EVP_EncodeBlock(b->data + b->len, p, (int)len) != (int)n)
+		return KYSO_ERR_CRYPTO;
+	b->len += n;
+	return KYSO_OK;
+}
+
 static int
 b64_char_ok(unsigned char c)
 {

@@ -45,12 +45,17 @@ b64_append(struct kbuf *b, const unsigned char *p, size_t len)
 	return KYSO_OK;
 }
 
-static int
-b64_char_ok(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	    c == '+' || c == '/';
-}
+/* The base64 alphabet (RFC 4648, section 4), by byte: 1 for its 64 characters. */
+static const unsigned char b64_alphabet[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+};
 
 int
 b64_decode(const char *s, unsigned char **out, size_t *outlen)
@@ -68,7 +73,7 @@ b64_decode(const char *s, unsigned char **out, size_t *outlen)
 	if (len > 1 && s[len - 2] == '=')
 		pad++;
 	for (i = 0; i < len - pad; i++)
-		if (!b64_char_ok((unsigned char)s[i]))
+		if (!b64_alphabet[(unsigned char)s[i]])
 			return KYSO_ERR_INVALID_ARG;
 	if ((buf = malloc(len / 4 * 3 + 1)) == NULL)
 		return KYSO_ERR_NOMEM;

@@ -330,8 +330,9 @@ lane_main(void *arg)
 		w->running--;
 		if (alone)
 			w->exclusive = 0;
-		if (w->nlanes > 1)
-			pthread_cond_broadcast(&w->cv);  /* a job that waited for this one */
+		if (w->nlanes > 1)  /* a job that waited for this one: one lane, which wakes
+		                     * the next if more can start (above) */
+			pthread_cond_signal(&w->cv);
 		pthread_mutex_unlock(&w->mu);
 		busy = 1;
 	}
@@ -416,9 +417,12 @@ worker_submit(struct worker *w, struct job *j)
 		w->head = j;
 	w->tail = j;
 	atomic_fetch_add(&w->queued, 1);
-	if (w->nlanes > 1)
-		pthread_cond_broadcast(&w->cv);  /* the lane that may take it is not known */
-	else
+	/* One lane: any may take it, and the one that does wakes another if the next job
+	 * can start as well (lane_main); waking all of them cost each idle lane a wake-up
+	 * and two context switches per job for nothing. None while a lane polls for work:
+	 * it takes the job (it stops polling before it takes w->mu, so one that stopped
+	 * without seeing this job finds it under the lock). */
+	if (!atomic_load(&w->spinning))
 		pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 }

@@ -179,25 +179,19 @@ conn_drop_all(struct agent *a)
 static void
 conn_send(struct conn *c, const struct reply *r)
 {
-	json_t *msg;
 	int e;
 
 	if (c->oneway) {
 		c->oneway = 0;
 		return;
 	}
-	msg = reply_message(r);
-	e = msg != NULL ? wire_append(&c->out, msg) : KYSO_ERR_NOMEM;
-	json_decref(msg);
-	if (e != KYSO_OK) {
+	if ((e = reply_append(r, &c->out)) != KYSO_OK) {
 		struct reply fail = { 0 };
 
 		reply_fail(&fail, KYSO_ERR_INTERNAL, NULL, "the reply could not be sent: %s",
 		    kyso_strerror(e));
-		msg = reply_message(&fail);
-		if (msg == NULL || wire_append(&c->out, msg) != KYSO_OK)
+		if (reply_append(&fail, &c->out) != KYSO_OK)
 			conn_closing(c);
-		json_decref(msg);
 		reply_clear(&fail);
 	}
 }

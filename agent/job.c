@@ -62,7 +62,10 @@ job_digests_free(struct job_digests *m)
 	if (m->in != NULL)
 		explicit_bzero(m->in, m->n * (19 + 64));
 	free(m->in);
-	json_decref(m->out);
+	if (m->out != NULL) {
+		kbuf_free(m->out);
+		free(m->out);
+	}
 	if (m->lines != NULL) {
 		explicit_bzero(m->lines->data, m->lines->len);
 		kbuf_free(m->lines);

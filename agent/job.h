@@ -135,7 +135,8 @@ struct job_digests {
 	size_t *siglen;
 	/* made by the worker chunk by chunk while the next chunk is at the token
 	 * (digests_ops.c), for the first `made` signatures; NULL until then */
-	struct json_t *out;         /* the reply's signatures: a JSON array of base64 */
+	struct kbuf *out;           /* the reply's signatures as JSON text: the array's
+	                             * base64 strings, "…","…" (the loop sends it as it is) */
 	struct kbuf *lines;         /* their "granted" records, formatted (audit_format) */
 	size_t made;
 };

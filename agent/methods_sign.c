@@ -8,6 +8,7 @@
 
 #include "agent.h"
 #include "conn.h"
+#include "digests_ops.h"
 #include "dispatch.h"
 #include "encode.h"
 #include "job.h"
@@ -460,31 +461,13 @@ done:
 static void
 complete_sign_digests(struct job *j, struct reply *r)
 {
-	struct job_sign *sg = &j->u.sign;
-	struct job_digests *m = sg->many;
-	json_t *sigs = NULL;
+	struct kbuf *text;
+	int e = digests_ops_reply(j, &text);
 
-	if (m->out != NULL && m->made == m->n) {
-		sigs = m->out;  /* made by the worker while the token signed (digests_ops.c) */
-		m->out = NULL;
-	} else {
-		sigs = json_array();
-	}
-	for (size_t i = json_array_size(sigs); sigs != NULL && i < m->n; i++) {
-		char *b64 = m->sig[i] != NULL ? b64_encode(m->sig[i], m->siglen[i]) : NULL;
-
-		if (b64 == NULL || json_array_append_new(sigs, json_string(b64)) != 0) {
-			json_decref(sigs);
-			sigs = NULL;
-		}
-		free(b64);
-	}
-	if (sigs == NULL) {
-		reply_fail(r, KYSO_ERR_NOMEM, NULL, NULL);
-		return;
-	}
-	reply_ok(r, json_pack("{s:o, s:s, s:s, s:s}", "signatures", sigs, "algorithm",
-	    sg->alg->name, "certificate", sg->cert_id, "batch", sg->auth.ri->batch_id));
+	if (e != KYSO_OK)
+		reply_fail(r, e, NULL, NULL);
+	else
+		reply_ok_text(r, text);
 }
 
 void

@@ -2,15 +2,26 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include <stdlib.h>
+
+#include "buf.h"
 #include "encode.h"
 #include "kyso_err.h"
 #include "reply.h"
+#include "wire.h"
 
 void
 reply_ok(struct reply *r, json_t *params)
 {
 	reply_clear(r);
 	r->params = params;
+}
+
+void
+reply_ok_text(struct reply *r, struct kbuf *text)
+{
+	reply_clear(r);
+	r->text = text;
 }
 
 static void
@@ -62,7 +73,32 @@ reply_message(const struct reply *r)
 		    r->eparams != NULL ? json_incref(r->eparams) : json_object());
 	if (r->params != NULL)
 		return json_pack("{s:O}", "parameters", r->params);
+	if (r->text != NULL)
+		return json_pack("{s:o}", "parameters", json_loadb((const char *)r->text->data,
+		    r->text->len, 0, NULL));
 	return json_pack("{s:{}}", "parameters");
+}
+
+int
+reply_append(const struct reply *r, struct kbuf *out)
+{
+	static const char head[] = "{\"parameters\":", tail[] = "}";
+	size_t start = out->len;
+	json_t *msg;
+	int e;
+
+	if (r->error != NULL || r->text == NULL) {
+		msg = reply_message(r);
+		e = msg != NULL ? wire_append(out, msg) : KYSO_ERR_NOMEM;
+		json_decref(msg);
+		return e;
+	}
+	/* the text as it is, framed as wire_append frames (compact, NUL-terminated) */
+	if ((e = kbuf_append(out, head, sizeof(head) - 1)) != KYSO_OK ||
+	    (e = kbuf_append(out, r->text->data, r->text->len)) != KYSO_OK ||
+	    (e = kbuf_append(out, tail, sizeof(tail))) != KYSO_OK)
+		out->len = start;
+	return e;
 }
 
 void
@@ -70,6 +106,11 @@ reply_clear(struct reply *r)
 {
 	json_decref(r->params);
 	json_decref(r->eparams);
+	if (r->text != NULL) {
+		kbuf_free(r->text);
+		free(r->text);
+	}
+	r->text = NULL;
 	r->params = NULL;
 	r->eparams = NULL;
 	r->error = NULL;

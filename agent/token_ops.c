@@ -262,10 +262,42 @@ ops_sign_once(struct p11_session *s, const struct p11_token_desc *expect, struct
 	return r;
 }
 
-/* SignDigests: signatures per call to the module's helper (p11_session_sign_many); the
- * last chunk has OPS_SIGN_TAIL, since what is made of it is not overlapped by signing */
-#define OPS_SIGN_CHUNK 128
+/*
+ * SignDigests: signatures per call to the module's helper (p11_session_sign_many), as
+ * many as the token signs in about OPS_SIGN_CHUNK_US (from the time the last ones took):
+ * Lock and removal are looked at between chunks, so a slow token (a smart card: 0.1–1 s
+ * a signature) gets one or a few at a time and a fast one (an HSM, SoftHSM: 50–600 µs)
+ * hundreds, with few hand-overs between the agent and the token. The last chunk has at
+ * most OPS_SIGN_TAIL, since what is made of it is not overlapped by signing.
+ */
+#define OPS_SIGN_CHUNK_US 16000
 #define OPS_SIGN_TAIL 16
+
+static long
+ops_us_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t0->tv_sec) * 1000000L + (now.tv_nsec - t0->tv_nsec) / 1000;
+}
+
+/* How many of rest digests go in the next chunk, the last ones having taken us_each. */
+static size_t
+ops_chunk_size(size_t rest, long us_each)
+{
+	size_t k = us_each > 0 ? (size_t)(OPS_SIGN_CHUNK_US / us_each) : 1;
+
+	if (k < 1)
+		k = 1;
+	if (k > P11_SIGN_MANY_MAX)
+		k = P11_SIGN_MANY_MAX;
+	if (k > rest)
+		k = rest;
+	if (rest > OPS_SIGN_TAIL && rest - k < OPS_SIGN_TAIL)
+		k = rest - OPS_SIGN_TAIL;  /* a small last chunk: little work after it */
+	return k;
+}
 
 /* An ECDSA signature turned into DER in place. Returns KYSO_OK or an error. */
 static int
@@ -298,7 +330,9 @@ ops_sign_rest(struct p11_session *s, const struct p11_token_desc *expect, struct
 	struct job_sign *sg = job_sign_part(j);
 	struct job_digests *m = sg->many;
 	struct p11_sign_many_call *call;
+	struct timespec t0;
 	size_t i = 1, prev = 1, prev_k = 0;
+	long us_each = 0;  /* not known yet: one digest alone first */
 	int r = KYSO_OK, made;
 
 	m->sig[0] = sg->sig;
@@ -310,13 +344,11 @@ ops_sign_rest(struct p11_session *s, const struct p11_token_desc *expect, struct
 	 * the chunk on which the key turned out to want its PIN */
 	while (i < m->n && r == KYSO_OK && made == KYSO_OK && !sg->always_auth &&
 	    !sg->key_wants_pin && !sg->req.context_pin_pad) {
-		size_t rest = m->n - i, k = rest < OPS_SIGN_CHUNK ? rest : OPS_SIGN_CHUNK;
-
-		if (rest > OPS_SIGN_TAIL && rest - k < OPS_SIGN_TAIL)
-			k = rest - OPS_SIGN_TAIL;  /* a small last chunk: little work after it */
+		size_t k = ops_chunk_size(m->n - i, us_each);
 
 		if ((r = ops_interrupted(j)) != KYSO_OK)
 			break;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		r = p11_session_sign_many_send(s, &sg->req, m->in + i * m->in_len, m->in_len, k,
 		    &call, &j->fail);
 		if (r != KYSO_OK)
@@ -325,6 +357,7 @@ ops_sign_rest(struct p11_session *s, const struct p11_token_desc *expect, struct
 			made = digests_ops_chunk(j, expect, prev, prev_k);
 		prev_k = 0;
 		r = p11_session_sign_many_recv(call, &m->sig[i], &m->siglen[i], &j->fail);
+		us_each = ops_us_since(&t0) / (long)k;
 		if (r == KYSO_ERR_PIN_REQUIRED) {
 			sg->key_wants_pin = 1;
 			r = KYSO_OK;

@@ -154,22 +154,30 @@ kyso_remote_error(kyso_client *c, const char *name, json_t *params)
 	return err;
 }
 
-int
-kyso_rpc_more(kyso_client *c, const char *method, json_t *params, int more,
-    json_t **reply)
+/* Whether c can make a call now (else the error is set). */
+static int
+rpc_ready(kyso_client *c)
 {
-	struct kbuf out;
-	json_t *call, *msg = NULL, *p;
-	const char *ename;
-	int e;
-
-	*reply = NULL;
 	kyso_clear_error(c);
 	if (c->fd < 0)
 		return kyso_set_error(c, KYSO_ERR_DISCONNECTED, _("not connected to the agent"));
 	if (c->subscribed)
 		return kyso_set_error(c, KYSO_ERR_INVALID_ARG, _("this connection carries token "
 		    "events only (kyso_subscribe); make calls on another connection"));
+	return KYSO_OK;
+}
+
+int
+kyso_rpc_more(kyso_client *c, const char *method, json_t *params, int more,
+    json_t **reply)
+{
+	struct kbuf out;
+	json_t *call;
+	int e;
+
+	*reply = NULL;
+	if ((e = rpc_ready(c)) != KYSO_OK)
+		return e;
 	call = json_pack("{s:s, s:o}", "method", method, "parameters",
 	    params != NULL ? json_incref(params) : json_object());
 	if (call != NULL && more && json_object_set_new(call, "more", json_true()) != 0) {
@@ -181,9 +189,25 @@ kyso_rpc_more(kyso_client *c, const char *method, json_t *params, int more,
 	kbuf_init(&out, KYSO_WIRE_MAX);
 	e = wire_append(&out, call);
 	json_decref(call);
+	return kyso_rpc_frame(c, &out, e, reply);
+}
+
+int
+kyso_rpc_frame(kyso_client *c, struct kbuf *out, int e, json_t **reply)
+{
+	json_t *msg = NULL, *p;
+	const char *ename;
+
+	*reply = NULL;
+	if (e == KYSO_OK && (e = rpc_ready(c)) != KYSO_OK) {
+		kbuf_free(out);
+		return e;
+	}
 	if (e == KYSO_OK)
-		e = wire_send_all(c->fd, out.data, out.len);
-	kbuf_free(&out);  /* wiped: the call may carry a PIN */
+		e = wire_send_all(c->fd, out->data, out->len);
+	kbuf_free(out);  /* wiped: the call may carry a PIN */
+	if (e == KYSO_ERR_NOMEM)
+		return kyso_set_error(c, e, _("out of memory"));
 	if (e == KYSO_ERR_TOO_LARGE)
 		return kyso_set_error(c, e, _("the request is larger than the 1 MiB the agent "
 		    "accepts"));
@@ -331,12 +355,65 @@ kyso_signatures_free(unsigned char **sigs, size_t *siglens, size_t n)
 	free(siglens);
 }
 
+/*
+ * Appends ,"key":"value" (value quoted as jansson would), if value is given: KYSO_OK,
+ * kbuf_append's error, or KYSO_ERR_INVALID_ARG for a value that is not UTF-8 (which
+ * jansson refuses too; a PIN must not be sent changed).
+ */
+static int
+text_str(struct kbuf *b, const char *key, const char *value)
+{
+	int e = KYSO_OK;
+	size_t k;
+
+	for (const char *p = value; p != NULL && *p != '\0'; p += k)
+		if ((k = utf8_seq((const unsigned char *)p)) == 0)
+			return KYSO_ERR_INVALID_ARG;
+	if (value != NULL && (e = kbuf_append(b, ",\"", 2)) == KYSO_OK &&
+	    (e = kbuf_append(b, key, strlen(key))) == KYSO_OK &&
+	    (e = kbuf_append(b, "\":", 2)) == KYSO_OK)
+		e = json_quote(b, value);
+	return e;
+}
+
+/*
+ * The SignDigests call as wire text in out (initialised here): written directly rather
+ * than through 1000 JSON string objects and their dump, which cost a batch client about
+ * as much as the agent's own work per call. Returns KYSO_OK, KYSO_ERR_NOMEM or
+ * KYSO_ERR_TOO_LARGE.
+ */
+static int
+digests_call(struct kbuf *out, const kyso_sign_request *req, const unsigned char *digests,
+    size_t digest_len, size_t n)
+{
+	static const char head[] = "{\"method\":\"io.kyso.Agent.SignDigests\",\"parameters\":"
+	    "{\"digests\":[";
+	int e;
+
+	kbuf_init(out, KYSO_WIRE_MAX);
+	e = kbuf_append(out, head, sizeof(head) - 1);
+	for (size_t i = 0; i < n && e == KYSO_OK; i++)
+		if ((i == 0 || (e = kbuf_append(out, ",", 1)) == KYSO_OK) &&
+		    (e = kbuf_append(out, "\"", 1)) == KYSO_OK &&
+		    (e = b64_append(out, digests + i * digest_len, digest_len)) == KYSO_OK)
+			e = kbuf_append(out, "\"", 1);
+	if (e == KYSO_OK && (e = kbuf_append(out, "]", 1)) == KYSO_OK &&
+	    (e = text_str(out, "certificate", req->certificate)) == KYSO_OK &&
+	    (e = text_str(out, "algorithm", req->algorithm)) == KYSO_OK &&
+	    (e = text_str(out, "pin", req->pin != NULL ? secret_data(req->pin) : NULL)) ==
+	    KYSO_OK && (e = text_str(out, "description", req->description)) == KYSO_OK &&
+	    (e = text_str(out, "signature_format", req->signature_format)) == KYSO_OK)
+		e = kbuf_append(out, "}}", 3);  /* and the NUL that ends a message */
+	return e;
+}
+
 int
 kyso_sign_digests(kyso_client *c, const kyso_sign_request *req,
     const unsigned char *digests, size_t digest_len, size_t n, unsigned char ***sigs,
     size_t **siglens)
 {
-	json_t *p = NULL, *arr = NULL, *r = NULL, *out;
+	struct kbuf out;
+	json_t *r = NULL, *list;
 	size_t i;
 	int e;
 
@@ -346,33 +423,15 @@ kyso_sign_digests(kyso_client *c, const kyso_sign_request *req,
 	    n > 1000)
 		return kyso_set_error(c, KYSO_ERR_INVALID_ARG, _("kyso_sign_digests takes a signing "
 		    "request and 1 to 1000 digests of 1 to 64 bytes"));
-	if ((p = json_object()) == NULL || (arr = json_array()) == NULL ||
-	    set_str(p, "certificate", req->certificate) || set_str(p, "algorithm", req->algorithm) ||
-	    set_str(p, "pin", req->pin != NULL ? secret_data(req->pin) : NULL) ||
-	    set_str(p, "description", req->description) ||
-	    set_str(p, "signature_format", req->signature_format))
-		goto nomem;
-	for (i = 0; i < n; i++) {
-		char *b64 = b64_encode(digests + i * digest_len, digest_len);
-
-		if (b64 == NULL || json_array_append_new(arr, json_string(b64)) != 0) {
-			free(b64);
-			goto nomem;
-		}
-		free(b64);
+	if ((e = digests_call(&out, req, digests, digest_len, n)) == KYSO_ERR_INVALID_ARG) {
+		kbuf_free(&out);
+		return kyso_set_error(c, e, _("the request's PIN, certificate, algorithm, "
+		    "description or signature format is not valid UTF-8"));
 	}
-	if (json_object_set_new(p, "digests", arr) != 0) {
-		arr = NULL;
-		goto nomem;
-	}
-	arr = NULL;
-	e = kyso_rpc(c, "io.kyso.Agent.SignDigests", p, &r);
-	wipe_pin(p);
-	json_decref(p);
-	if (e != KYSO_OK)
+	if ((e = kyso_rpc_frame(c, &out, e, &r)) != KYSO_OK)
 		return e;
-	out = json_object_get(r, "signatures");
-	if (!json_is_array(out) || json_array_size(out) != n) {
+	list = json_object_get(r, "signatures");
+	if (!json_is_array(list) || json_array_size(list) != n) {
 		json_decref(r);
 		return kyso_set_error(c, KYSO_ERR_PROTOCOL, _("the agent did not send %zu "
 		    "signatures"), n);
@@ -381,7 +440,7 @@ kyso_sign_digests(kyso_client *c, const kyso_sign_request *req,
 	*siglens = calloc(n, sizeof(**siglens));
 	e = *sigs != NULL && *siglens != NULL ? KYSO_OK : KYSO_ERR_NOMEM;
 	for (i = 0; e == KYSO_OK && i < n; i++) {
-		const char *s = json_string_value(json_array_get(out, i));
+		const char *s = json_string_value(json_array_get(list, i));
 
 		e = s != NULL ? b64_decode(s, &(*sigs)[i], &(*siglens)[i]) : KYSO_ERR_PROTOCOL;
 	}
@@ -393,12 +452,6 @@ kyso_sign_digests(kyso_client *c, const kyso_sign_request *req,
 	*siglens = NULL;
 	return e == KYSO_ERR_NOMEM ? kyso_set_error(c, e, _("out of memory")) :
 	    kyso_set_error(c, KYSO_ERR_PROTOCOL, _("the agent's signature is not base64"));
-nomem:
-	json_decref(arr);
-	if (p != NULL)
-		wipe_pin(p);
-	json_decref(p);
-	return kyso_set_error(c, KYSO_ERR_NOMEM, _("out of memory"));
 }
 
 int

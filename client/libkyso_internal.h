@@ -80,7 +80,15 @@ struct kyso_sign_request {
  */
 int kyso_rpc(kyso_client *c, const char *method, json_t *params, json_t **reply);
 
-/* The same, with "more": true in the call when more is set (a streaming method). */
+/*
+ * Sends the call framed in out (wire_append's framing; e: the error of making it, if
+ * any) and reads the reply as kyso_rpc does; out is wiped and freed either way. For a
+ * call written as text (kyso_sign_digests: 1000 digests without 1000 JSON objects).
+ */
+int kyso_rpc_frame(kyso_client *c, struct kbuf *out, int e, json_t **reply);
+
+/* The same as kyso_rpc, with "more": true in the call when more is set (a streaming
+ * method). */
 int kyso_rpc_more(kyso_client *c, const char *method, json_t *params, int more,
     json_t **reply);
 

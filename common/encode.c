@@ -28,12 +28,34 @@ b64_encode(const unsigned char *p, size_t len)
 	return s;
 }
 
-static int
-b64_char_ok(unsigned char c)
+int
+b64_append(struct kbuf *b, const unsigned char *p, size_t len)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	    c == '+' || c == '/';
+	size_t n;
+	int r;
+
+	if (len > (size_t)(1u << 30))
+		return KYSO_ERR_TOO_LARGE;
+	n = 4 * ((len + 2) / 3);
+	if ((r = kbuf_reserve(b, n + 1)) != KYSO_OK)  /* EVP_EncodeBlock ends with a NUL */
+		return r;
+	if (EVP_EncodeBlock(b->data + b->len, p, (int)len) != (int)n)
+		return KYSO_ERR_CRYPTO;
+	b->len += n;
+	return KYSO_OK;
 }
+
+/* The base64 alphabet (RFC 4648, section 4), by byte: 1 for its 64 characters. */
+static const unsigned char b64_alphabet[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+};
 
 int
 b64_decode(const char *s, unsigned char **out, size_t *outlen)
@@ -51,7 +73,7 @@ b64_decode(const char *s, unsigned char **out, size_t *outlen)
 	if (len > 1 && s[len - 2] == '=')
 		pad++;
 	for (i = 0; i < len - pad; i++)
-		if (!b64_char_ok((unsigned char)s[i]))
+		if (!b64_alphabet[(unsigned char)s[i]])
 			return KYSO_ERR_INVALID_ARG;
 	if ((buf = malloc(len / 4 * 3 + 1)) == NULL)
 		return KYSO_ERR_NOMEM;

@@ -7,6 +7,11 @@
 /* Returns a new NUL-terminated base64 string of len bytes, or NULL when out of memory. */
 char *b64_encode(const unsigned char *p, size_t len);
 
+struct kbuf;
+
+/* Appends the base64 of len bytes to b (no NUL). Returns KYSO_OK or kbuf_reserve's error. */
+int b64_append(struct kbuf *b, const unsigned char *p, size_t len);
+
 /*
  * Decodes the standard-alphabet, padded base64 string s (no whitespace). Returns KYSO_OK
  * with *out (malloc'd, caller frees) and *outlen, KYSO_ERR_INVALID_ARG if s is not valid

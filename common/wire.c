@@ -189,16 +189,21 @@ wire_recv(int fd, struct kbuf *in, json_t **obj)
 
 	*obj = NULL;
 	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
 		if ((r = wire_frame_find(in, &len)) < 0)
 			return r;
 		if (r == 1)
 			break;
+		/* wait in poll, not asleep in read: the kernel wakes a thread asleep in read
+		 * on a Unix socket each time the other end reads what this end sent (its
+		 * write-space wake-up), i.e. as soon as the agent reads the call, for nothing;
+		 * poll waits for input only */
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+			return KYSO_ERR_IO;
 		n = wire_read_some(fd, in);
-		if (n == WIRE_AGAIN) {
-			struct pollfd pfd = { .fd = fd, .events = POLLIN };
-			(void)poll(&pfd, 1, -1);
+		if (n == WIRE_AGAIN)
 			continue;
-		}
 		if (n == 0)
 			return KYSO_ERR_DISCONNECTED;
 		if (n < 0)

@@ -93,8 +93,8 @@ int
 rpc_exchange_send(struct rpc_helper *h, struct rpc_chan *c, const struct kbuf *req, long ms,
     int pass_fd, const char **cause)
 {
-	if (rpc_set_timeout(c->fd, ms, &c->timeout_ms) != KYSO_OK ||
-	    rpc_send(c->fd, req->data, req->len, pass_fd) != KYSO_OK) {
+	c->rx.wait_ms = ms;  /* the answer's deadline (rpc_recv) */
+	if (rpc_send(c->fd, req->data, req->len, pass_fd) != KYSO_OK) {
 		*cause = rpc_helper_lost(h);
 		return KYSO_ERR_TOKEN;
 	}

@@ -68,11 +68,18 @@ rpc_take_fds(struct msghdr *mh, int *fd)
 }
 
 /*
- * One recvmsg into p (room bytes). Returns the count (> 0), 0 at the end, WIRE-style
- * RPC_AGAIN when the timeout passed, or KYSO_ERR_IO.
+ * One recvmsg into p (room bytes), waiting at most wait_ms (<= 0: for ever) for bytes.
+ * Returns the count (> 0), 0 at the end, WIRE-style RPC_AGAIN when the time passed, or
+ * KYSO_ERR_IO.
+ *
+ * It waits in poll, never asleep in recvmsg: the kernel wakes a thread asleep in
+ * recvmsg on a Unix socket each time the other end reads what this end sent (the
+ * write-space wake-up, unix_write_space), while the thread waits for the answer — a
+ * wake-up and two context switches for nothing on every call, on both ends of a
+ * channel. poll waits for input only.
  */
 static long
-rpc_recv_some(int fd, unsigned char *p, size_t room, int *passed)
+rpc_recv_some(int fd, unsigned char *p, size_t room, int *passed, long wait_ms)
 {
 	union {
 		struct cmsghdr h;
@@ -84,30 +91,20 @@ rpc_recv_some(int fd, unsigned char *p, size_t room, int *passed)
 
 	mh.msg_control = u.buf;
 	mh.msg_controllen = sizeof(u.buf);
-	do
-		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return errno == EAGAIN || errno == EWOULDBLOCK ? RPC_AGAIN : KYSO_ERR_IO;
+	for (;;) {
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+		if (n >= 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return KYSO_ERR_IO;
+		if (!rpc_wait_readable(fd, wait_ms > 0 ? wait_ms : -1))
+			return RPC_AGAIN;
+	}
 	if (mh.msg_controllen > 0)
 		rpc_take_fds(&mh, passed);
 	return (long)n;
-}
-
-int
-rpc_set_timeout(int fd, long ms, long *current)
-{
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-
-	if (ms < 0)
-		tv = (struct timeval){ 0, 0 };  /* no timeout */
-	if (current != NULL && *current == ms)
-		return KYSO_OK;
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0)
-		return KYSO_ERR_IO;
-	if (current != NULL)
-		*current = ms;
-	return KYSO_OK;
 }
 
 int
@@ -123,7 +120,7 @@ rpc_recv(int fd, struct rpc_rx *rx, int *passed)
 	if (passed != NULL)
 		*passed = -1;
 	for (;;) {
-		long n = rpc_recv_some(fd, buf + have, cap - have, passed);
+		long n = rpc_recv_some(fd, buf + have, cap - have, passed, rx->wait_ms);
 
 		if (n == RPC_AGAIN || n == KYSO_ERR_IO)
 			return (int)n;

@@ -23,6 +23,8 @@ struct rpc_rx {
 	struct kbuf big;       /* for larger frames; kbuf_init(&big, RPC_FRAME_MAX) */
 	const unsigned char *frame;  /* the frame received (small or big.data), header included */
 	size_t len;
+	long wait_ms;          /* how long rpc_recv waits for each part of a frame; <= 0: for
+	                        * ever (the caller's deadline: past it, RPC_AGAIN) */
 };
 
 /*
@@ -41,12 +43,6 @@ int rpc_recv(int fd, struct rpc_rx *rx, int *passed);
 
 /* Wipes the frame if it is in the small buffer, and forgets it. */
 void rpc_rx_wipe(struct rpc_rx *rx);
-
-/*
- * Sets fd's receive timeout to ms (-1: none) unless *current already says so (current
- * may be NULL). Returns KYSO_OK or KYSO_ERR_IO.
- */
-int rpc_set_timeout(int fd, long ms, long *current);
 
 /* Returns 1 if fd becomes readable within ms (-1: no limit), else 0. */
 int rpc_wait_readable(int fd, long ms);

@@ -21,7 +21,6 @@
 /* One channel: a socket to the helper, and the agent's buffers for it. */
 struct rpc_chan {
 	int fd;
-	long timeout_ms;           /* the socket's receive timeout in force */
 	struct kbuf out;           /* the request being sent */
 	unsigned char small[4096];
 	struct rpc_rx rx;          /* the response */

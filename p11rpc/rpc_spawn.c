@@ -168,7 +168,6 @@ chan_new(int fd)
 	if (c == NULL)
 		return NULL;
 	c->fd = fd;
-	c->timeout_ms = -2;  /* not set yet */
 	kbuf_init(&c->out, RPC_FRAME_MAX);
 	c->rx.small = c->small;
 	c->rx.small_cap = sizeof(c->small);

@@ -110,3 +110,10 @@ $(BUILD)/tests/pdf_softsign: tests/tools/pdf_softsign.c \
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PDF_LIBS)
 tests: $(BUILD)/tests/pdf_softsign
+
+# digests_probe: a batch of digests signed through libkyso's public API (sign_digests.sh)
+$(BUILD)/tests/digests_probe: tests/tools/digests_probe.c $(BUILD)/libkyso.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iclient $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libkyso.a \
+		$(shell pkg-config --libs jansson libcrypto)
+tests: $(BUILD)/tests/digests_probe

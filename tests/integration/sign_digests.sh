@@ -5,7 +5,9 @@
 # record per digest, sharing one batch id (one write and one fsync: test_audit_group);
 # the refusals name
 # what was wrong (1001 digests, a digest of the wrong length, PinRequired before any
-# login); libkyso's kyso_sign_digests through `kyso_bench digests`.
+# login); libkyso's kyso_sign_digests from a program linking libkyso (digests_probe): its
+# signatures verified, its description recorded exactly, a PIN that is not UTF-8 refused
+# before anything is sent.
 . "$(dirname "$0")/../lib/common.sh"
 . "$T_TOP/tests/lib/verify.sh"
 . "$T_TOP/tests/lib/digests.sh"
@@ -74,9 +76,34 @@ PY
 )
 t_eq "SHA-384-long digests for ecdsa-sha256: InvalidDigest" "io.kyso.Agent.InvalidDigest" "$out"
 
-t_like "libkyso's kyso_sign_digests: 200 digests a call (kyso_bench digests)" "^[0-9.]+$" \
-	"$("$BUILD/bench/kyso_bench" digests -q -k p256 -L ec -t dig -s "$KYSO_SOCKET" -b 200 \
-		-n 400 -w 1 2>&1)"
+# ---- libkyso's kyso_sign_digests, from a program linking libkyso (digests_probe) ----
+mkdir -p "$T_DIR/lib" "$T_DIR/librsa"
+for i in $(seq 0 199); do
+	{ head -c 64 /dev/urandom; echo "document $i"; } > "$T_DIR/lib/doc.$i"
+	cp "$T_DIR/lib/doc.$i" "$T_DIR/librsa/doc.$i"
+done
+desc=$'libkyso: "quoted" \\ back\tslash, công văn số 12/QĐ'
+t_eq "libkyso's kyso_sign_digests: 200 P-256 digests in one call" ok \
+	"$("$BUILD/tests/digests_probe" "$cec" ecdsa-sha256 "$T_DIR/lib" 200 "" "$desc")"
+t_eq "  ... OpenSSL verifies every one of the 200 signatures (DER, in order)" 0 \
+	"$(verify_all ecdsa-sha256 "$TOK_DIR/ec.pub.pem" "$T_DIR/lib" 200)"
+t_eq "  ... 200 granted records carry the description exactly (quotes, backslash, tab, Vietnamese)" \
+	200 "$(/usr/bin/python3 -c '
+import json, sys
+n = 0
+for line in open(sys.argv[1], encoding="utf-8"):
+    r = json.loads(line)
+    n += r.get("description") == sys.argv[2] and r.get("result") == "granted"
+print(n)' "$AUDIT" "$desc")"
+t_eq "libkyso's kyso_sign_digests: 50 RSA-2048 digests" ok \
+	"$("$BUILD/tests/digests_probe" "$crsa" rsa-pkcs1v15-sha256 "$T_DIR/librsa" 50)"
+t_eq "  ... OpenSSL verifies every one of the 50 signatures" 0 \
+	"$(verify_all rsa-pkcs1v15-sha256 "$TOK_DIR/rsa.pub.pem" "$T_DIR/librsa" 50)"
+n0=$(wc -l < "$AUDIT")
+out=$("$BUILD/tests/digests_probe" "$cec" ecdsa-sha256 "$T_DIR/lib" 2 $'12\xff34')
+t_like "a PIN that is not UTF-8: libkyso refuses it, naming it, and sends nothing" \
+	"^-.*PIN.*not valid UTF-8" "$out"
+t_eq "  ... no record (the agent was not asked)" "$n0" "$(wc -l < "$AUDIT")"
 
 t_ok "agent alive" agent_alive
 t_agent_stops

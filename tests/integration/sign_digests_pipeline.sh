@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # SignDigests pipelined to the module's helper (issue 15): chunk k+1 is at the token
-# while kysod converts, encodes and records chunk k. Every signature of pipelined calls
-# (P-256: 1 + 128 + 128 + 43 digests; RSA-2048 likewise) verified by OpenSSL over its own
-# document, so the results are byte-correct and in order; the helper crashing in C_Sign
+# while kysod converts, encodes and records chunk k, each chunk as many digests as the
+# token signs in about 16 ms. Every signature of pipelined calls (P-256 and RSA-2048, 300
+# digests each) verified by OpenSSL over its own document, so the results are
+# byte-correct and in order; on a slow token (40 ms a signature) a Lock in the middle of
+# a call is seen after the signature at the token, not after a chunk of a hundred; the
+# helper crashing in C_Sign
 # in the middle of a 1000-digest call (the tests' fault module, a sign of progress in its
 # trace first) gives TokenError naming the crash, no signature in the reply and no
 # "granted" record of that call; the helper restarted, the next call signs.
@@ -30,7 +33,7 @@ batch=${out#ok }
 t_eq "  ... 300 granted records with the call's batch id" 300 \
 	"$(grep -c "\"batch\":\"$batch\".*\"result\":\"granted\"" "$AUDIT")"
 d=$(openssl dgst -sha256 -hex "$T_DIR/ec/doc.200" | awk '{ print $NF }')
-t_eq "  ... in the third chunk, document 200's record holds its digest" 1 \
+t_eq "  ... document 200's record holds its digest" 1 \
 	"$(grep -c "\"digest\":\"$d\".*\"batch\":\"$batch\".*\"result\":\"granted\"" "$AUDIT")"
 
 out=$(sign_digests "$crsa" rsa-pkcs1v15-sha256 300 "$T_DIR/rsa" "" "pipelined rsa")
@@ -72,6 +75,24 @@ out=$(sign_digests "$cec" ecdsa-sha256 200 "$T_DIR/after" "$TOK_PIN" "after the 
 t_match "the helper restarted: the next call (200 digests) signs" "^ok [0-9a-f]{16}$" "$out"
 t_eq "  ... OpenSSL verifies its 200 signatures" 0 \
 	"$(verify_all ecdsa-sha256 "$TOK_DIR/ec.pub.pem" "$T_DIR/after" 200)"
+
+# ---- a slow token: chunks of one, so a Lock is seen at once ----
+mock_rule "C_Sign delay 20 dig"  # C_Sign twice a signature (length, then signature)
+: > "$KYSO_FAULTY_TRACE"
+sign_digests "$cec" ecdsa-sha256 200 "$T_DIR/slow" "" "slow token" > "$T_DIR/slow.out" &
+bg=$!
+started() { [ "$(mock_calls C_Sign)" -ge 6 ]; }
+t_wait started
+$K lock >/dev/null 2>&1
+wait "$bg"
+t_match "Lock in the middle of 200 digests on a slow token: the call is refused" \
+	"^io.kyso.Agent" "$(cat "$T_DIR/slow.out")"
+# a chunk sized by count (128 before) would have had 256 C_Sign calls at the token
+t_ok "  ... within a few signatures: $(mock_calls C_Sign) C_Sign calls in all (of 400)" \
+	test "$(mock_calls C_Sign)" -lt 60
+t_eq "  ... no granted record of that call" 0 \
+	"$(grep -c '"description":"slow token".*"result":"granted"' "$AUDIT")"
+mock_unrule "C_Sign"
 
 t_ok "agent alive" agent_alive
 t_agent_stops

@@ -41,6 +41,31 @@ test_b64_encode_rfc4648(void **state)
 	}
 }
 
+/* b64_append: the same text, after what the buffer held, and nothing past it */
+static void
+test_b64_append_rfc4648(void **state)
+{
+	struct kbuf b;
+
+	(void)state;
+	kbuf_init(&b, 64);
+	assert_int_equal(kbuf_append(&b, "[", 1), KYSO_OK);
+	for (size_t i = 0; i < sizeof(rfc4648) / sizeof(rfc4648[0]); i++) {
+		size_t before = b.len;
+
+		assert_int_equal(b64_append(&b, (const unsigned char *)rfc4648[i].plain,
+		    strlen(rfc4648[i].plain)), KYSO_OK);
+		assert_int_equal(b.len - before, strlen(rfc4648[i].b64));
+		assert_memory_equal(b.data + before, rfc4648[i].b64, strlen(rfc4648[i].b64));
+	}
+	assert_int_equal(b.len, 1 + 0 + 4 + 4 + 4 + 8 + 8 + 8);
+	/* over the buffer's limit: refused, the buffer as it was */
+	assert_int_equal(b64_append(&b, (const unsigned char *)"0123456789012345678901234567",
+	    28), KYSO_ERR_TOO_LARGE);
+	assert_int_equal(b.len, 37);
+	kbuf_free(&b);
+}
+
 static void
 test_b64_decode_rfc4648(void **state)
 {
@@ -474,6 +499,7 @@ main(void)
 		cmocka_unit_test(test_utf8_prefix),
 		cmocka_unit_test(test_utf8_repair),
 		cmocka_unit_test(test_b64_encode_rfc4648),
+		cmocka_unit_test(test_b64_append_rfc4648),
 		cmocka_unit_test(test_b64_decode_rfc4648),
 		cmocka_unit_test(test_b64_binary_round_trip),
 		cmocka_unit_test(test_b64_all_alphabet),

@@ -407,7 +407,7 @@ test_reply_long_message_truncated(void **state)
 static void
 test_reply_message_no_eparams(void **state)
 {
-	struct reply r = { NULL, "io.kyso.Agent.InternalError", NULL, KYSO_ERR_INTERNAL };
+	struct reply r = { .error = "io.kyso.Agent.InternalError", .err = KYSO_ERR_INTERNAL };
 	json_t *m;
 	size_t refs;
 

@@ -153,6 +153,7 @@ AGENT_SRCS += agent/agent.c
 AGENT_SRCS += agent/alg.c
 AGENT_SRCS += agent/audit.c
 AGENT_SRCS += agent/audit_journal.c
+AGENT_SRCS += agent/audit_line.c
 AGENT_SRCS += agent/batch.c
 AGENT_SRCS += agent/certinfo.c
 AGENT_SRCS += agent/cms_build.c

@@ -174,6 +174,18 @@ int audit_write_marked(struct audit_log *l, const struct audit_record *r,
     struct audit_mark *mark, char *err, size_t errlen);
 
 /*
+ * audit_write_many without sync, saying in *mark where the records are (one write: one
+ * mark for all): a group of Signs writes its "granted" records before the token signs
+ * and syncs them (audit_sync_to) while it does. Returns as audit_write_many (*mark zero
+ * on failure).
+ */
+int audit_write_many_marked(struct audit_log *l, const struct audit_record *r, size_t n,
+    struct audit_mark *mark, char *err, size_t errlen);
+
+/* Writes ts as a line's "time" field is written ("2026-12-06T10:00:00.123Z"; len >= 32). */
+void audit_time_text(const struct timespec *ts, char *buf, size_t len);
+
+/*
  * Returns KYSO_OK once the record at mark (and so every record written before it) is
  * durable: at once if a round already synced it, else after one (led here, or waited
  * for: group commit). KYSO_ERR_AUDIT with err if a failed sync took it back.

@@ -188,6 +188,7 @@ AGENT_SRCS += agent/pinentry_proc.c
 AGENT_SRCS += agent/record.c
 AGENT_SRCS += agent/reply.c
 AGENT_SRCS += agent/request.c
+AGENT_SRCS += agent/token_group.c
 AGENT_SRCS += agent/token_ops.c
 AGENT_SRCS += agent/tokens.c
 AGENT_SRCS += agent/usb.c

@@ -19,6 +19,7 @@
 #include "record.h"
 #include "request.h"
 #include "secret.h"
+#include "token_ops.h"
 #include "worker.h"
 
 /* Returns 1 if d describes the token the worker serves (another may sit in its slot). */
@@ -54,8 +55,8 @@ ops_open(struct p11_module *m, unsigned long slot, const struct p11_token_desc *
 }
 
 /* Opens the session if there is none. Returns KYSO_OK or an error + j->fail. */
-static int
-ops_session(struct p11_module *m, unsigned long slot, const struct p11_token_desc *expect,
+int
+token_ops_session(struct p11_module *m, unsigned long slot, const struct p11_token_desc *expect,
     struct p11_session **sess, struct job *j)
 {
 	if (*sess != NULL)
@@ -156,8 +157,8 @@ ops_dialog_result(struct job *j, struct pinentry_abort *ab, int r, enum job_canc
  * just taken is no different from one still queued. Returns KYSO_OK, KYSO_ERR_CANCELLED
  * (the cancel reason set) or KYSO_ERR_TOKEN_NOT_PRESENT.
  */
-static int
-ops_interrupted(struct job *j)
+int
+token_ops_interrupted(struct job *j)
 {
 	struct job_auth *au = job_auth_part(j);
 
@@ -225,7 +226,7 @@ ops_login(struct p11_session *s, const struct p11_token_desc *expect,
 	struct pinentry_popup *popup;
 	int r;
 
-	if ((r = ops_interrupted(j)) != KYSO_OK)
+	if ((r = token_ops_interrupted(j)) != KYSO_OK)
 		return r;
 	if (au->pin == NULL && au->protected_auth_path) {
 		popup = dialog_pinpad(au->ri, expect);
@@ -233,7 +234,7 @@ ops_login(struct p11_session *s, const struct p11_token_desc *expect,
 		dialog_pinpad_end(popup);
 		return r;
 	}
-	if ((r = ops_pin(s, expect, ab, j, 0)) != KYSO_OK || (r = ops_interrupted(j)) != KYSO_OK)
+	if ((r = ops_pin(s, expect, ab, j, 0)) != KYSO_OK || (r = token_ops_interrupted(j)) != KYSO_OK)
 		return r;
 	return p11_session_login(s, au->pin, &j->fail);
 }
@@ -246,7 +247,7 @@ ops_sign_once(struct p11_session *s, const struct p11_token_desc *expect, struct
 	struct pinentry_popup *popup = NULL;
 	int r;
 
-	if ((r = ops_interrupted(j)) != KYSO_OK)
+	if ((r = token_ops_interrupted(j)) != KYSO_OK)
 		return r;
 	sg->req.context_pin = sg->auth.pin;
 	sg->req.context_pin_pad = sg->auth.protected_auth_path && sg->auth.pin == NULL;
@@ -262,14 +263,83 @@ ops_sign_once(struct p11_session *s, const struct p11_token_desc *expect, struct
 	return r;
 }
 
+int
+token_ops_ahead(const struct job *j)
+{
+	const struct job_sign *sg = job_sign_part(j);
+
+	return j->kind == JOB_SIGN && sg->many == NULL && sg->auth.ri != NULL &&
+	    sg->auth.ri->audit != NULL && !sg->always_auth && !sg->key_wants_pin &&
+	    !(sg->auth.protected_auth_path && sg->auth.pin == NULL);
+}
+
+/*
+ * The signature of a Sign with its "granted" record written ahead (token_ops_ahead): the
+ * record written unsynced, the request sent to the module's helper without waiting, the
+ * record synced while the token signs, then the answer read — about max(sign, fsync)
+ * instead of their sum. The signature is kept only if the sync succeeded (else it is
+ * withheld: AuditFailed). When no signature comes, the job's end (record_sign_job)
+ * writes the record that corrects the "granted" one. In this process (a module without
+ * a helper: the tests' and the benchmark's kysod-inproc) the module signs in _send, before
+ * the sync: slower, as correct. Returns as ops_sign_once.
+ */
+static int
+ops_sign_ahead(struct p11_session *s, const struct p11_token_desc *expect, struct job *j)
+{
+	struct job_sign *sg = job_sign_part(j);
+	struct p11_sign_many_call *call;
+	char err[256];
+	int r, synced;
+
+	if ((r = token_ops_interrupted(j)) != KYSO_OK)
+		return r;
+	if ((r = record_sign_ahead(&j, 1, expect)) != KYSO_OK)
+		return KYSO_ERR_AUDIT;  /* not written: nothing is signed */
+	r = p11_session_sign_many_send(s, &sg->req, sg->req.in, sg->req.in_len, 1, &call,
+	    &j->fail);
+	if (r != KYSO_OK)
+		return r;
+	synced = record_ahead_sync(j, err, sizeof(err));  /* while the token signs */
+	r = p11_session_sign_many_recv(call, &sg->sig, &sg->siglen, &j->fail);
+	if (r == KYSO_OK && synced != KYSO_OK) {
+		log_error("%s", err);
+		record_withhold(j, err);  /* taken back: no signature without its record */
+		return KYSO_ERR_AUDIT;
+	}
+	return r;
+}
+
+/*
+ * The first signature attempt of a Sign or document: with its record written ahead when
+ * token_ops_ahead allows, else as ops_sign_once. The retries after it (a login, the PIN
+ * of an always-authenticate key) are ops_sign_once's: a record written ahead and still in
+ * the file stays the request's "granted" record, so there is one per signature.
+ */
+static int
+ops_sign_first(struct p11_session *s, const struct p11_token_desc *expect, struct job *j)
+{
+	struct job_sign *sg = job_sign_part(j);
+	int r;
+
+	if (sg->ahead && audit_mark_state(sg->auth.ri->audit, &sg->ahead_mark) == AUDIT_CUT)
+		sg->ahead = 0;  /* taken back by a failed sync (a group's): no longer there */
+	if (sg->ahead || !token_ops_ahead(j))
+		return ops_sign_once(s, expect, j);
+	r = ops_sign_ahead(s, expect, j);
+	/* a key that wants its PIN at every signature, not known to: the client sent it */
+	if (r == KYSO_ERR_PIN_REQUIRED && sg->auth.pin != NULL && p11_session_logged_in(s))
+		r = ops_sign_once(s, expect, j);
+	return r;
+}
+
 /* SignDigests: signatures per call to the module's helper (p11_session_sign_many); the
  * last chunk has OPS_SIGN_TAIL, since what is made of it is not overlapped by signing */
 #define OPS_SIGN_CHUNK 128
 #define OPS_SIGN_TAIL 16
 
 /* An ECDSA signature turned into DER in place. Returns KYSO_OK or an error. */
-static int
-ops_der(unsigned char **sig, size_t *len)
+int
+token_ops_der(unsigned char **sig, size_t *len)
 {
 	unsigned char *der;
 	size_t derlen;
@@ -315,7 +385,7 @@ ops_sign_rest(struct p11_session *s, const struct p11_token_desc *expect, struct
 		if (rest > OPS_SIGN_TAIL && rest - k < OPS_SIGN_TAIL)
 			k = rest - OPS_SIGN_TAIL;  /* a small last chunk: little work after it */
 
-		if ((r = ops_interrupted(j)) != KYSO_OK)
+		if ((r = token_ops_interrupted(j)) != KYSO_OK)
 			break;
 		r = p11_session_sign_many_send(s, &sg->req, m->in + i * m->in_len, m->in_len, k,
 		    &call, &j->fail);
@@ -383,7 +453,7 @@ ops_sign(struct p11_session *s, const struct p11_token_desc *expect,
 	int r, logged_in_now = 0;
 
 	/* a client that left gets no signature, so none is made (conn_drop) */
-	if ((r = ops_interrupted(j)) != KYSO_OK)
+	if ((r = token_ops_interrupted(j)) != KYSO_OK)
 		return r;
 	if (ops_wants_confirm(s, j)) {
 		/* policy: the officer confirms every signature, even with the login cached */
@@ -408,7 +478,7 @@ ops_sign(struct p11_session *s, const struct p11_token_desc *expect,
 			return r;
 		logged_in_now = 1;
 	}
-	r = ops_sign_once(s, expect, j);   /* which ends a job whose client left */
+	r = ops_sign_first(s, expect, j);   /* which ends a job whose client left */
 	if ((r == KYSO_ERR_PIN_REQUIRED || (r == KYSO_ERR_KEY_NOT_FOUND && sg->login_required)) &&
 	    !logged_in_now && !p11_session_logged_in(s) &&
 	    (sg->auth.pin != NULL || sg->auth.protected_auth_path || ops_can_ask(j))) {
@@ -443,7 +513,7 @@ ops_sign(struct p11_session *s, const struct p11_token_desc *expect,
 		return ops_sign_rest(s, expect, j);
 	if (r != KYSO_OK || !sg->ecdsa_der)
 		return r;
-	return ops_der(&sg->sig, &sg->siglen);
+	return token_ops_der(&sg->sig, &sg->siglen);
 }
 
 int
@@ -500,8 +570,8 @@ ops_failure(struct p11_module *m, unsigned long slot, const struct p11_token_des
  * The end of every job: the audit record written (synced) before the job goes back, a
  * failed document stops its batch, and the PIN is wiped.
  */
-static void
-ops_finish(struct job *j, const struct p11_token_desc *expect)
+void
+token_ops_finish(struct job *j, const struct p11_token_desc *expect)
 {
 	struct job_auth *au = job_auth_part(j);
 
@@ -529,12 +599,12 @@ token_ops_run(struct p11_module *m, unsigned long slot, const struct p11_token_d
 	if (j->kind == JOB_DOCUMENT && document_ops_skip(j)) {
 		/* its batch stopped: not attempted, the token is not asked to sign */
 		j->state.logged_in = *sess != NULL && p11_session_logged_in(*sess);
-		ops_finish(j, expect);
+		token_ops_finish(j, expect);
 		return;
 	}
-	if ((r = ops_session(m, slot, expect, sess, j)) != KYSO_OK) {
+	if ((r = token_ops_session(m, slot, expect, sess, j)) != KYSO_OK) {
 		j->result = ops_failure(m, slot, expect, j, r);
-		ops_finish(j, expect);
+		token_ops_finish(j, expect);
 		return;
 	}
 	switch (j->kind) {
@@ -589,88 +659,5 @@ token_ops_run(struct p11_module *m, unsigned long slot, const struct p11_token_d
 		    job_sign_part(j)->was_logged_in;
 	else
 		j->state.logged_in = *sess != NULL && p11_session_logged_in(*sess);
-	ops_finish(j, expect);
-}
-
-int
-token_ops_groupable(const struct job *a, const struct job *b)
-{
-	const struct job_sign *x = job_sign_part(a), *y = job_sign_part(b);
-
-	if (a->kind != JOB_SIGN || b->kind != JOB_SIGN || x->many != NULL || y->many != NULL)
-		return 0;
-	return x->req.mech == y->req.mech && x->req.pss_hash_bits == y->req.pss_hash_bits &&
-	    x->req.in_len == y->req.in_len && x->req.key_id_len == y->req.key_id_len &&
-	    memcmp(x->req.key_id, y->req.key_id, x->req.key_id_len) == 0 &&
-	    x->ecdsa_der == y->ecdsa_der;
-}
-
-void
-token_ops_run_group(struct p11_module *m, unsigned long slot,
-    const struct p11_token_desc *expect, struct p11_session **sess, struct job **jobs,
-    size_t n)
-{
-	unsigned char *ins = NULL, *sigs[TOKEN_OPS_GROUP_MAX];
-	size_t lens[TOKEN_OPS_GROUP_MAX], in_len = job_sign_part(jobs[0])->req.in_len, live = 0;
-	struct job *go[TOKEN_OPS_GROUP_MAX];
-	struct p11_fail f;
-	int r;
-
-	if (n < 2 || n > TOKEN_OPS_GROUP_MAX || ops_session(m, slot, expect, sess, jobs[0]) !=
-	    KYSO_OK || (ins = malloc(n * in_len)) == NULL)
-		goto one_by_one;
-	for (size_t i = 0; i < n; i++) {
-		struct job *j = jobs[i];
-
-		if ((r = ops_interrupted(j)) != KYSO_OK) {  /* Lock, or the token left */
-			j->result = r;
-			ops_finish(j, expect);
-			continue;
-		}
-		memcpy(ins + live * in_len, job_sign_part(j)->req.in, in_len);
-		go[live++] = j;
-	}
-	if (live == 0) {
-		free(ins);
-		return;
-	}
-	r = p11_session_sign_many(*sess, &job_sign_part(go[0])->req, ins, in_len, live, sigs,
-	    lens, &f);
-	explicit_bzero(ins, n * in_len);
-	free(ins);
-	ins = NULL;
-	if (r != KYSO_OK) {
-		/* logged out behind our back, a key that wants its PIN, a token error: each
-		 * job on its own, with its login, dialogs and error handling */
-		for (size_t i = 0; i < live; i++)
-			token_ops_run(m, slot, expect, sess, go[i]);
-		return;
-	}
-	for (size_t i = 0; i < live; i++) {
-		struct job_sign *sg = job_sign_part(go[i]);
-
-		sg->sig = sigs[i];
-		sg->siglen = lens[i];
-		go[i]->result = sg->ecdsa_der ? ops_der(&sg->sig, &sg->siglen) : KYSO_OK;
-		go[i]->state.logged_in = 1;  /* signed without a login: as it was */
-		/* Lock (or the token leaving) while the group was at the token: the first
-		 * signature was under way, as a job alone would be; the others were waiting
-		 * behind it, so theirs are thrown away and they end as if still queued */
-		if (i > 0 && (r = ops_interrupted(go[i])) != KYSO_OK) {
-			explicit_bzero(sg->sig, sg->siglen);
-			free(sg->sig);
-			sg->sig = NULL;
-			sg->siglen = 0;
-			go[i]->result = r;
-		}
-	}
-	/* their records in one write and one fsync, before any of them goes back */
-	record_sign_jobs(go, live, expect);
-	for (size_t i = 0; i < live; i++)
-		ops_finish(go[i], expect);
-	return;
-one_by_one:
-	free(ins);
-	for (size_t i = 0; i < n; i++)
-		token_ops_run(m, slot, expect, sess, jobs[i]);
+	token_ops_finish(j, expect);
 }

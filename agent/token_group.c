@@ -87,8 +87,10 @@ token_ops_run_group(struct p11_module *m, unsigned long slot,
 	if (record_sign_ahead(go, live, expect) != KYSO_OK) {
 		explicit_bzero(ins, n * in_len);
 		free(ins);
-		for (size_t i = 0; i < live; i++)
+		for (size_t i = 0; i < live; i++) {
+			go[i]->state.logged_in = 1;  /* not asked to sign: as it was */
 			token_ops_finish(go[i], expect);
+		}
 		return;
 	}
 	r = group_sign(*sess, go, live, ins, in_len, sigs, lens, &f, &synced, err,

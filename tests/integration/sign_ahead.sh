@@ -9,7 +9,8 @@
 # behind kysod's back with no PIN to be had) leaves a second record of the same request
 # that says no signature was given out for it; a retry that signs (a login after the
 # logout, the PIN of an always-authenticate key) leaves one "granted" record; Lock and a
-# client leaving while the token signs behave as before. Then Signs queued together, run
+# client leaving while the token signs behave as before; kyso audit --summary counts a
+# corrected "granted" record as refused. Then Signs queued together, run
 # by the worker's code (tests/tools/ahead_probe.c) with the module in kysod's process and
 # in a helper: one write and one fsync for the group, a failed group signed again one by
 # one, Lock thrown at the jobs waiting behind the first, a failing fsync. Every
@@ -216,6 +217,13 @@ t_ok "  ... the signature made is recorded as granted, as before (nobody gets it
 doc l3
 t_ok "  ... and kysod serves on" sign l3
 t_agent_stops
+
+# kyso audit --summary: a "granted" record that a second one corrects counts as refused
+grep -F -e "$(digest a1)" -e "$(digest t1)" -e "$(digest t4)" "$AUDIT" > "$T_DIR/pairs.log"
+t_eq "kyso audit --summary: 1 signed; 2 refused, each a granted record and its correction" \
+	"5 records: 1 signed, 2 refused" \
+	"$(wc -l < "$T_DIR/pairs.log") records: $($K audit --summary --json --file "$T_DIR/pairs.log" |
+		$PY -c 'import json,sys; j=json.load(sys.stdin); print("%d signed, %d refused" % (j["signed"], j["refused"]))')"
 
 # ---- Signs queued together: the worker's group, without the loop ----
 for probe in ahead_probe ahead_probe_rpc; do

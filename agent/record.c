@@ -276,8 +276,9 @@ record_withhold(struct job *j, const char *err)
 {
 	struct job_sign *sg = job_sign_part(j);
 
-	/* no signature without its record */
-	explicit_bzero(sg->sig, sg->siglen);
+	/* no signature without its record (none yet when the record was to come first) */
+	if (sg->sig != NULL)
+		explicit_bzero(sg->sig, sg->siglen);
 	free(sg->sig);
 	sg->sig = NULL;
 	sg->siglen = 0;

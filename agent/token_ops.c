@@ -55,8 +55,8 @@ ops_open(struct p11_module *m, unsigned long slot, const struct p11_token_desc *
 }
 
 /* Opens the session if there is none. Returns KYSO_OK or an error + j->fail. */
-int
-token_ops_session(struct p11_module *m, unsigned long slot, const struct p11_token_desc *expect,
+static int
+ops_session(struct p11_module *m, unsigned long slot, const struct p11_token_desc *expect,
     struct p11_session **sess, struct job *j)
 {
 	if (*sess != NULL)
@@ -157,8 +157,8 @@ ops_dialog_result(struct job *j, struct pinentry_abort *ab, int r, enum job_canc
  * just taken is no different from one still queued. Returns KYSO_OK, KYSO_ERR_CANCELLED
  * (the cancel reason set) or KYSO_ERR_TOKEN_NOT_PRESENT.
  */
-int
-token_ops_interrupted(struct job *j)
+static int
+ops_interrupted(struct job *j)
 {
 	struct job_auth *au = job_auth_part(j);
 
@@ -226,7 +226,7 @@ ops_login(struct p11_session *s, const struct p11_token_desc *expect,
 	struct pinentry_popup *popup;
 	int r;
 
-	if ((r = token_ops_interrupted(j)) != KYSO_OK)
+	if ((r = ops_interrupted(j)) != KYSO_OK)
 		return r;
 	if (au->pin == NULL && au->protected_auth_path) {
 		popup = dialog_pinpad(au->ri, expect);
@@ -234,7 +234,7 @@ ops_login(struct p11_session *s, const struct p11_token_desc *expect,
 		dialog_pinpad_end(popup);
 		return r;
 	}
-	if ((r = ops_pin(s, expect, ab, j, 0)) != KYSO_OK || (r = token_ops_interrupted(j)) != KYSO_OK)
+	if ((r = ops_pin(s, expect, ab, j, 0)) != KYSO_OK || (r = ops_interrupted(j)) != KYSO_OK)
 		return r;
 	return p11_session_login(s, au->pin, &j->fail);
 }
@@ -247,7 +247,7 @@ ops_sign_once(struct p11_session *s, const struct p11_token_desc *expect, struct
 	struct pinentry_popup *popup = NULL;
 	int r;
 
-	if ((r = token_ops_interrupted(j)) != KYSO_OK)
+	if ((r = ops_interrupted(j)) != KYSO_OK)
 		return r;
 	sg->req.context_pin = sg->auth.pin;
 	sg->req.context_pin_pad = sg->auth.protected_auth_path && sg->auth.pin == NULL;
@@ -260,52 +260,6 @@ ops_sign_once(struct p11_session *s, const struct p11_token_desc *expect, struct
 		popup = dialog_pinpad(sg->auth.ri, expect);
 	r = p11_session_sign(s, &sg->req, &sg->sig, &sg->siglen, &j->fail);
 	dialog_pinpad_end(popup);
-	return r;
-}
-
-int
-token_ops_ahead(const struct job *j)
-{
-	const struct job_sign *sg = job_sign_part(j);
-
-	return j->kind == JOB_SIGN && sg->many == NULL && sg->auth.ri != NULL &&
-	    sg->auth.ri->audit != NULL && !sg->always_auth && !sg->key_wants_pin &&
-	    !(sg->auth.protected_auth_path && sg->auth.pin == NULL);
-}
-
-/*
- * The signature of a Sign with its "granted" record written ahead (token_ops_ahead): the
- * record written unsynced, the request sent to the module's helper without waiting, the
- * record synced while the token signs, then the answer read — about max(sign, fsync)
- * instead of their sum. The signature is kept only if the sync succeeded (else it is
- * withheld: AuditFailed). When no signature comes, the job's end (record_sign_job)
- * writes the record that corrects the "granted" one. In this process (a module without
- * a helper: the tests' and the benchmark's kysod-inproc) the module signs in _send, before
- * the sync: slower, as correct. Returns as ops_sign_once.
- */
-static int
-ops_sign_ahead(struct p11_session *s, const struct p11_token_desc *expect, struct job *j)
-{
-	struct job_sign *sg = job_sign_part(j);
-	struct p11_sign_many_call *call;
-	char err[256];
-	int r, synced;
-
-	if ((r = token_ops_interrupted(j)) != KYSO_OK)
-		return r;
-	if ((r = record_sign_ahead(&j, 1, expect)) != KYSO_OK)
-		return KYSO_ERR_AUDIT;  /* not written: nothing is signed */
-	r = p11_session_sign_many_send(s, &sg->req, sg->req.in, sg->req.in_len, 1, &call,
-	    &j->fail);
-	if (r != KYSO_OK)
-		return r;
-	synced = record_ahead_sync(j, err, sizeof(err));  /* while the token signs */
-	r = p11_session_sign_many_recv(call, &sg->sig, &sg->siglen, &j->fail);
-	if (r == KYSO_OK && synced != KYSO_OK) {
-		log_error("%s", err);
-		record_withhold(j, err);  /* taken back: no signature without its record */
-		return KYSO_ERR_AUDIT;
-	}
 	return r;
 }
 
@@ -325,7 +279,7 @@ ops_sign_first(struct p11_session *s, const struct p11_token_desc *expect, struc
 		sg->ahead = 0;  /* taken back by a failed sync (a group's): no longer there */
 	if (sg->ahead || !token_ops_ahead(j))
 		return ops_sign_once(s, expect, j);
-	r = ops_sign_ahead(s, expect, j);
+	r = token_ops_sign_ahead(s, expect, j);
 	/* a key that wants its PIN at every signature, not known to: the client sent it */
 	if (r == KYSO_ERR_PIN_REQUIRED && sg->auth.pin != NULL && p11_session_logged_in(s))
 		r = ops_sign_once(s, expect, j);
@@ -338,8 +292,8 @@ ops_sign_first(struct p11_session *s, const struct p11_token_desc *expect, struc
 #define OPS_SIGN_TAIL 16
 
 /* An ECDSA signature turned into DER in place. Returns KYSO_OK or an error. */
-int
-token_ops_der(unsigned char **sig, size_t *len)
+static int
+ops_der(unsigned char **sig, size_t *len)
 {
 	unsigned char *der;
 	size_t derlen;
@@ -385,7 +339,7 @@ ops_sign_rest(struct p11_session *s, const struct p11_token_desc *expect, struct
 		if (rest > OPS_SIGN_TAIL && rest - k < OPS_SIGN_TAIL)
 			k = rest - OPS_SIGN_TAIL;  /* a small last chunk: little work after it */
 
-		if ((r = token_ops_interrupted(j)) != KYSO_OK)
+		if ((r = ops_interrupted(j)) != KYSO_OK)
 			break;
 		r = p11_session_sign_many_send(s, &sg->req, m->in + i * m->in_len, m->in_len, k,
 		    &call, &j->fail);
@@ -453,7 +407,7 @@ ops_sign(struct p11_session *s, const struct p11_token_desc *expect,
 	int r, logged_in_now = 0;
 
 	/* a client that left gets no signature, so none is made (conn_drop) */
-	if ((r = token_ops_interrupted(j)) != KYSO_OK)
+	if ((r = ops_interrupted(j)) != KYSO_OK)
 		return r;
 	if (ops_wants_confirm(s, j)) {
 		/* policy: the officer confirms every signature, even with the login cached */
@@ -513,7 +467,7 @@ ops_sign(struct p11_session *s, const struct p11_token_desc *expect,
 		return ops_sign_rest(s, expect, j);
 	if (r != KYSO_OK || !sg->ecdsa_der)
 		return r;
-	return token_ops_der(&sg->sig, &sg->siglen);
+	return ops_der(&sg->sig, &sg->siglen);
 }
 
 int
@@ -570,8 +524,8 @@ ops_failure(struct p11_module *m, unsigned long slot, const struct p11_token_des
  * The end of every job: the audit record written (synced) before the job goes back, a
  * failed document stops its batch, and the PIN is wiped.
  */
-void
-token_ops_finish(struct job *j, const struct p11_token_desc *expect)
+static void
+ops_finish(struct job *j, const struct p11_token_desc *expect)
 {
 	struct job_auth *au = job_auth_part(j);
 
@@ -599,12 +553,12 @@ token_ops_run(struct p11_module *m, unsigned long slot, const struct p11_token_d
 	if (j->kind == JOB_DOCUMENT && document_ops_skip(j)) {
 		/* its batch stopped: not attempted, the token is not asked to sign */
 		j->state.logged_in = *sess != NULL && p11_session_logged_in(*sess);
-		token_ops_finish(j, expect);
+		ops_finish(j, expect);
 		return;
 	}
-	if ((r = token_ops_session(m, slot, expect, sess, j)) != KYSO_OK) {
+	if ((r = ops_session(m, slot, expect, sess, j)) != KYSO_OK) {
 		j->result = ops_failure(m, slot, expect, j, r);
-		token_ops_finish(j, expect);
+		ops_finish(j, expect);
 		return;
 	}
 	switch (j->kind) {
@@ -659,5 +613,32 @@ token_ops_run(struct p11_module *m, unsigned long slot, const struct p11_token_d
 		    job_sign_part(j)->was_logged_in;
 	else
 		j->state.logged_in = *sess != NULL && p11_session_logged_in(*sess);
-	token_ops_finish(j, expect);
+	ops_finish(j, expect);
+}
+
+/* ---- what token_ahead.c shares (token_ops.h) ---- */
+
+int
+token_ops_session(struct p11_module *m, unsigned long slot,
+    const struct p11_token_desc *expect, struct p11_session **sess, struct job *j)
+{
+	return ops_session(m, slot, expect, sess, j);
+}
+
+int
+token_ops_interrupted(struct job *j)
+{
+	return ops_interrupted(j);
+}
+
+int
+token_ops_der(unsigned char **sig, size_t *len)
+{
+	return ops_der(sig, len);
+}
+
+void
+token_ops_finish(struct job *j, const struct p11_token_desc *expect)
+{
+	ops_finish(j, expect);
 }

@@ -1,7 +1,8 @@
 /*
  * token_ops.h — what the worker's jobs share between token_ops.c (one job: its session,
- * dialogs, login, signature) and token_group.c (Signs queued together, signed in one
- * call). Everything here runs in a worker's lane and touches only its jobs and session.
+ * dialogs, login, signature) and token_ahead.c (signatures with their records written
+ * ahead: one Sign, or Signs queued together signed in one call). Everything here runs in
+ * a worker's lane and touches only its jobs and session.
  */
 #ifndef KYSO_TOKEN_OPS_H
 #define KYSO_TOKEN_OPS_H
@@ -36,6 +37,19 @@ int token_ops_interrupted(struct job *j);
  * signature, and no PIN pad to wait for. Returns 1 or 0.
  */
 int token_ops_ahead(const struct job *j);
+
+/*
+ * The first signature of Sign job j, which token_ops_ahead allows: its "granted" record
+ * written unsynced (record_sign_ahead), the signature sent to the module's helper
+ * without waiting, the record synced while the token signs, then the answer read — about
+ * max(sign, fsync) instead of their sum. Returns KYSO_OK with the signature in j (kept
+ * only if the sync succeeded), KYSO_ERR_AUDIT (the record could not be written, and the
+ * token was not asked; or its sync failed, and the signature was withheld), or the
+ * signature's error as p11_session_sign; then the job's end (record_sign_job) writes the
+ * record that corrects the "granted" one.
+ */
+int token_ops_sign_ahead(struct p11_session *s, const struct p11_token_desc *expect,
+    struct job *j);
 
 /* Turns an ECDSA r||s signature into DER in place. Returns KYSO_OK or an error. */
 int token_ops_der(unsigned char **sig, size_t *len);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A Sign's "granted" record is written before the token signs and synced while it does
-# (agent/token_ops.c, token_group.c): no signature goes out before its record is durable.
+# (agent/token_ops.c, token_ahead.c): no signature goes out before its record is durable.
 # Through kysod and the test module over SoftHSM: the record is in the log while C_Sign is
 # held at the token, before the reply; a failing fsync (tests/tools/failsync.c, an
 # LD_PRELOAD shim) gives AuditFailed and no signature, though the token signed, and

@@ -1,6 +1,6 @@
 /*
  * ahead_probe.c — for tests/integration/sign_ahead.sh: the worker's signing of Signs with
- * their "granted" records written ahead (agent/token_ops.c, token_group.c), driven
+ * their "granted" records written ahead (agent/token_ops.c, token_ahead.c), driven
  * without the loop: N Sign jobs built as methods_sign.c builds them, run on one session
  * by token_ops_run (N = 1) or token_ops_run_group (N >= 2, Signs queued together), with
  * the audit log of a real file. Linked twice: with the module in this process

@@ -1,8 +1,10 @@
 /*
- * token_group.c — Signs queued together on a fast token (several clients at once, the
- * same key): their "granted" records written in one write, their inputs sent to the
- * module's helper in one call, the records synced while the token signs, then the
- * answer read; each job then finished as token_ops_run would. Runs in a worker's lane.
+ * token_ahead.c — signatures whose "granted" records are written ahead of them and synced
+ * while the token signs: a Sign alone (token_ops_sign_ahead), and Signs queued together
+ * on a fast token (several clients at once, the same key: token_ops_run_group) with
+ * their records in one write, their inputs sent to the module's helper in one call, one
+ * sync, then the answer; each job then finished as token_ops_run would. Runs in a
+ * worker's lane.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +14,51 @@
 #include "log.h"
 #include "p11.h"
 #include "record.h"
+#include "request.h"
 #include "token_ops.h"
 #include "worker.h"
+
+int
+token_ops_ahead(const struct job *j)
+{
+	const struct job_sign *sg = job_sign_part(j);
+
+	return j->kind == JOB_SIGN && sg->many == NULL && sg->auth.ri != NULL &&
+	    sg->auth.ri->audit != NULL && !sg->always_auth && !sg->key_wants_pin &&
+	    !(sg->auth.protected_auth_path && sg->auth.pin == NULL);
+}
+
+/*
+ * The record written unsynced, the request sent to the module's helper without waiting,
+ * the record synced while the token signs, then the answer read. In this process (a
+ * module without a helper: the benchmark's kysod-inproc, the tests' ahead_probe) the
+ * module signs in _send, before the sync: not faster, as correct.
+ */
+int
+token_ops_sign_ahead(struct p11_session *s, const struct p11_token_desc *expect, struct job *j)
+{
+	struct job_sign *sg = job_sign_part(j);
+	struct p11_sign_many_call *call;
+	char err[256];
+	int r, synced;
+
+	if ((r = token_ops_interrupted(j)) != KYSO_OK)
+		return r;
+	if ((r = record_sign_ahead(&j, 1, expect)) != KYSO_OK)
+		return KYSO_ERR_AUDIT;  /* not written: nothing is signed */
+	r = p11_session_sign_many_send(s, &sg->req, sg->req.in, sg->req.in_len, 1, &call,
+	    &j->fail);
+	if (r != KYSO_OK)
+		return r;
+	synced = record_ahead_sync(j, err, sizeof(err));  /* while the token signs */
+	r = p11_session_sign_many_recv(call, &sg->sig, &sg->siglen, &j->fail);
+	if (r == KYSO_OK && synced != KYSO_OK) {
+		log_error("%s", err);
+		record_withhold(j, err);  /* taken back: no signature without its record */
+		return KYSO_ERR_AUDIT;
+	}
+	return r;
+}
 
 int
 token_ops_groupable(const struct job *a, const struct job *b)

@@ -18,6 +18,7 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$T_TOP/tests/lib/verify.sh"
 . "$T_TOP/tests/lib/mock.sh"
+. "$T_TOP/tests/lib/failsync.sh"
 VCALL=$T_TOP/tests/lib/vcall.py
 PY=/usr/bin/python3
 AUDIT=$XDG_STATE_HOME/kyso/audit.log
@@ -27,11 +28,8 @@ tok_init "$T_DIR/tok" && tok_create officer && tok_key officer 01 ec:p256 key1 &
 	{ t_flunk "make the test token"; t_done; exit 1; }
 mock_env "$T_DIR/mock"
 mock_slot 1 officer
-cc -std=c11 -shared -fPIC -Wall -Werror -o "$T_DIR/failsync.so" "$T_TOP/tests/tools/failsync.c" \
-	-ldl 2>"$T_DIR/cc.err" || { t_flunk "build the fsync shim: $(cat "$T_DIR/cc.err")"; t_done; exit 1; }
-preload=$T_DIR/failsync.so
-ldd "$BUILD/kysod" | grep -q libasan && preload="$(gcc -print-file-name=libasan.so) $preload"
-export KYSO_TEST_FAILSYNC=$T_DIR/failsync.on
+failsync_build || { t_flunk "build the fsync shim: $(cat "$T_DIR/cc.err")"; t_done; exit 1; }
+preload=$FAILSYNC_PRELOAD
 LD_PRELOAD=$preload agent_start --module "$MOCK_MODULE" --module-timeout 3s ||
 	{ t_flunk "start kysod"; t_done; exit 1; }
 id=$(cert_id "$TOK_DIR/key1.crt.pem")

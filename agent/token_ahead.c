@@ -38,7 +38,8 @@ int
 token_ops_sign_ahead(struct p11_session *s, const struct p11_token_desc *expect, struct job *j)
 {
 	struct job_sign *sg = job_sign_part(j);
-	struct p11_sign_many_call *call;
+	struct p11_sign_req req = sg->req;
+	struct p11_sign_call *call;
 	char err[256];
 	int r, synced;
 
@@ -46,12 +47,12 @@ token_ops_sign_ahead(struct p11_session *s, const struct p11_token_desc *expect,
 		return r;
 	if ((r = record_sign_ahead(&j, 1, expect)) != KYSO_OK)
 		return KYSO_ERR_AUDIT;  /* not written: nothing is signed */
-	r = p11_session_sign_many_send(s, &sg->req, sg->req.in, sg->req.in_len, 1, &call,
-	    &j->fail);
-	if (r != KYSO_OK)
+	req.context_pin = NULL;  /* nothing left to ask: no PIN for the key */
+	req.context_pin_pad = 0;
+	if ((r = p11_session_sign_send(s, &req, &call, &j->fail)) != KYSO_OK)
 		return r;
 	synced = record_ahead_sync(j, err, sizeof(err));  /* while the token signs */
-	r = p11_session_sign_many_recv(call, &sg->sig, &sg->siglen, &j->fail);
+	r = p11_session_sign_recv(call, &sg->sig, &sg->siglen, &j->fail);
 	if (r == KYSO_OK && synced != KYSO_OK) {
 		log_error("%s", err);
 		record_withhold(j, err);  /* taken back: no signature without its record */

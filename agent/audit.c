@@ -16,6 +16,7 @@
 
 #include "audit.h"
 #include "audit_journal.h"
+#include "audit_line.h"
 #include "buf.h"
 #include "encode.h"
 #include "kyso_err.h"
@@ -24,8 +25,6 @@
 #include "xdg.h"
 
 #define OPEN_FLAGS (O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK)
-/* a line can hold every field escaped (6 bytes for one): far more than requests allow */
-#define AUDIT_LINE_MAX (1024 * 1024)
 #define AUDIT_EPOCHS 16
 
 struct audit_log {
@@ -315,79 +314,6 @@ audit_close(struct audit_log *l)
 	free(l);
 }
 
-/* ---- the line ---- */
-
-/* Appends ,"key":"v" (JSON) unless v is NULL or empty. */
-static int
-put_str(struct kbuf *b, const char *key, const char *v)
-{
-	int e;
-
-	if (v == NULL || v[0] == '\0')
-		return KYSO_OK;
-	if ((e = kbuf_append(b, ",\"", 2)) != KYSO_OK ||
-	    (e = kbuf_append(b, key, strlen(key))) != KYSO_OK ||
-	    (e = kbuf_append(b, "\":", 2)) != KYSO_OK)
-		return e;
-	return json_quote(b, v);
-}
-
-static void
-format_time(const struct timespec *ts, char *buf, size_t len)
-{
-	struct tm tm;
-	time_t t = ts->tv_sec;
-	size_t n;
-
-	gmtime_r(&t, &tm);
-	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%03ldZ", ts->tv_nsec / 1000000 % 1000);
-}
-
-/*
- * The line with its '\n' (malloc'd), or NULL on ENOMEM. Written straight into a buffer
- * (json_quote escapes as jansson would): building jansson objects for it took most of the
- * time of a record, and a record is written before every signature goes back.
- */
-static char *
-build_line(const struct audit_record *r, const char *when, const char *digest)
-{
-	const char *fields[][2] = {
-		{ "exe", r->exe }, { "origin", r->origin }, { "browser", r->browser },
-		{ "method", r->method },
-		{ "token_serial", r->token_serial }, { "token_label", r->token_label },
-		{ "certificate", r->cert_id }, { "subject", r->cert_subject },
-		{ "algorithm", r->algorithm }, { "digest", digest },
-		{ "digest_alg", digest[0] != '\0' ? r->digest_alg : NULL },
-		{ "description", r->description }, { "document", r->document },
-		{ "profile", r->profile }, { "batch", r->batch },
-		{ "signing_time", r->signing_time }, { "result", r->result },
-		{ "message", r->message },
-	};
-	struct kbuf b;
-	char ids[64];
-	int e, n;
-
-	kbuf_init(&b, AUDIT_LINE_MAX);
-	n = snprintf(ids, sizeof(ids), ",\"uid\":%lld,\"pid\":%lld", (long long)r->uid,
-	    (long long)r->pid);
-	e = kbuf_append(&b, "{\"time\":", 8);
-	if (e == KYSO_OK)
-		e = json_quote(&b, when);
-	if (e == KYSO_OK)
-		e = kbuf_append(&b, ids, (size_t)n);
-	for (size_t i = 0; e == KYSO_OK && i < sizeof(fields) / sizeof(fields[0]); i++)
-		e = put_str(&b, fields[i][0], fields[i][1]);
-	if (e == KYSO_OK)
-		e = kbuf_append(&b, "}\n", 3);  /* and the NUL that ends the string */
-	/* JSON escapes every control character: a newline inside the line is a bug */
-	if (e != KYSO_OK || memchr(b.data, '\n', b.len - 2) != NULL) {
-		kbuf_free(&b);
-		return NULL;
-	}
-	return (char *)b.data;  /* kbuf's memory is malloc'd */
-}
-
 /* ---- the file ---- */
 
 /* Whether record number n of epoch e is durable, cut, or neither yet (l->mu held). */
@@ -508,33 +434,10 @@ audit_journal_error(struct audit_log *l, char *buf, size_t len)
 
 /* ---- a record ---- */
 
-int
-audit_format(const struct audit_record *r, size_t n, struct kbuf *out)
-{
-	char when[40], digest[129];
-	int e = KYSO_OK;
-
-	for (size_t i = 0; i < n && e == KYSO_OK; i++) {
-		char *line;
-
-		if (r[i].result == NULL || r[i].result[0] == '\0')
-			return KYSO_ERR_INVALID_ARG;
-		format_time(&r[i].when, when, sizeof(when));
-		digest[0] = '\0';
-		if (r[i].digest != NULL && r[i].digest_len > 0)
-			hex_encode(r[i].digest, r[i].digest_len > 64 ? 64 : r[i].digest_len, digest);
-		if ((line = build_line(&r[i], when, digest)) == NULL)
-			e = KYSO_ERR_NOMEM;
-		else
-			e = kbuf_append(out, line, strlen(line));
-		free(line);
-	}
-	return e;
-}
-
-int
-audit_write_lines(struct audit_log *l, const struct audit_record *r, size_t n,
-    struct kbuf *lines, int sync, char *err, size_t errlen)
+/* audit_write_lines, and with mark (if not NULL) where the lines are (audit_sync_to). */
+static int
+write_lines(struct audit_log *l, const struct audit_record *r, size_t n,
+    struct kbuf *lines, int sync, struct audit_mark *mark, char *err, size_t errlen)
 {
 	char when[40], digest[129], why[384];
 	const char *result, *message;
@@ -552,6 +455,10 @@ audit_write_lines(struct audit_log *l, const struct audit_record *r, size_t n,
 	/* one write of every line (whole lines or none), one sync */
 	pthread_mutex_lock(&l->mu);
 	rc = append(l, (const char *)lines->data, sync, err, errlen);
+	if (rc == 0 && mark != NULL) {
+		mark->n = l->written;  /* the one write of these lines */
+		mark->epoch = l->epoch;
+	}
 	pthread_mutex_unlock(&l->mu);
 	if (audit_journal_present(&l->journal)) {
 		for (size_t i = 0; i < n; i++) {
@@ -563,7 +470,7 @@ audit_write_lines(struct audit_log *l, const struct audit_record *r, size_t n,
 				    err != NULL && errlen > 0 ? err : "");
 				message = why;
 			}
-			format_time(&r[i].when, when, sizeof(when));
+			audit_time_text(&r[i].when, when, sizeof(when));
 			digest[0] = '\0';
 			if (r[i].digest != NULL && r[i].digest_len > 0)
 				hex_encode(r[i].digest, r[i].digest_len > 64 ? 64 : r[i].digest_len,
@@ -575,27 +482,54 @@ audit_write_lines(struct audit_log *l, const struct audit_record *r, size_t n,
 }
 
 int
-audit_write_many(struct audit_log *l, const struct audit_record *r, size_t n, int sync,
-    char *err, size_t errlen)
+audit_write_lines(struct audit_log *l, const struct audit_record *r, size_t n,
+    struct kbuf *lines, int sync, char *err, size_t errlen)
+{
+	return write_lines(l, r, n, lines, sync, NULL, err, errlen);
+}
+
+static int write_record(struct audit_log *l, const struct audit_record *r, int sync,
+    struct audit_mark *mark, char *err, size_t errlen);
+
+/* audit_write_many, and with mark (if not NULL) where the records are. */
+static int
+write_many(struct audit_log *l, const struct audit_record *r, size_t n, int sync,
+    struct audit_mark *mark, char *err, size_t errlen)
 {
 	struct kbuf all;
 	int e;
 
 	if (n == 1)
-		return audit_write(l, r, sync, err, errlen);
+		return write_record(l, r, sync, mark, err, errlen);
 	if (l == NULL || r == NULL || n == 0) {
 		fail(err, errlen, "audit records are missing");
 		return KYSO_ERR_INVALID_ARG;
 	}
 	kbuf_init(&all, AUDIT_LINES_MAX);  /* bounded by the request, under 1 MiB */
 	if ((e = audit_format(r, n, &all)) == KYSO_OK)
-		e = audit_write_lines(l, r, n, &all, sync, err, errlen);
+		e = write_lines(l, r, n, &all, sync, mark, err, errlen);
 	else if (e == KYSO_ERR_INVALID_ARG)
 		fail(err, errlen, "an audit record needs a result");
 	else
 		fail(err, errlen, "cannot write the audit log %s: out of memory", l->path);
 	kbuf_free(&all);
 	return e;
+}
+
+int
+audit_write_many(struct audit_log *l, const struct audit_record *r, size_t n, int sync,
+    char *err, size_t errlen)
+{
+	return write_many(l, r, n, sync, NULL, err, errlen);
+}
+
+int
+audit_write_many_marked(struct audit_log *l, const struct audit_record *r, size_t n,
+    struct audit_mark *mark, char *err, size_t errlen)
+{
+	mark->n = 0;
+	mark->epoch = 0;
+	return write_many(l, r, n, 0, mark, err, errlen);
 }
 
 /* audit_write, and with mark where the record is (for audit_sync_to). */
@@ -612,10 +546,10 @@ write_record(struct audit_log *l, const struct audit_record *r, int sync,
 		fail(err, errlen, "an audit record needs a result");
 		return KYSO_ERR_INVALID_ARG;
 	}
-	format_time(&r->when, when, sizeof(when));
+	audit_time_text(&r->when, when, sizeof(when));
 	if (r->digest != NULL && r->digest_len > 0)
 		hex_encode(r->digest, r->digest_len > 64 ? 64 : r->digest_len, digest);
-	if ((line = build_line(r, when, digest)) == NULL) {
+	if ((line = audit_line_build(r, when, digest)) == NULL) {
 		fail(err, errlen, "cannot write the audit log %s: out of memory", l->path);
 		return KYSO_ERR_NOMEM;
 	}

@@ -41,6 +41,15 @@
  *   message       the error sentence of a refusal
  * Strings that are not valid UTF-8 have each bad byte replaced by U+FFFD.
  *
+ * A Sign's "granted" record may be written just before the token signs and synced while
+ * it does (record_sign_ahead); its signature goes out only once it is durable. If none
+ * goes out after all (the token failed or left mid-signature, its helper crashed or
+ * missed its deadline, logged out with no PIN to be had, Lock), a second record of the
+ * same request follows: the same uid, pid, exe, certificate and digest, result the
+ * error's name, and a message ending in "no signature was given out for the request
+ * recorded as granted at TIME", TIME the first record's "time" (RECORD_CORRECTS).
+ * That is the only record that refers to another.
+ *
  * The journal gets the same as MESSAGE ("kyso: signature granted to /usr/bin/app (pid
  * 123, uid 1000): certificate 7c8eae3f0fad8461 (CN=...) on token 'alpha', ecdsa-sha256:
  * \"memo.pdf\""; "... (pid 123, uid 1000) for web page https://...: ..." for a web page's;
@@ -172,6 +181,18 @@ enum audit_durability {
  */
 int audit_write_marked(struct audit_log *l, const struct audit_record *r,
     struct audit_mark *mark, char *err, size_t errlen);
+
+/*
+ * audit_write_many without sync, saying in *mark where the records are (one write: one
+ * mark for all): a group of Signs writes its "granted" records before the token signs
+ * and syncs them (audit_sync_to) while it does. Returns as audit_write_many (*mark zero
+ * on failure).
+ */
+int audit_write_many_marked(struct audit_log *l, const struct audit_record *r, size_t n,
+    struct audit_mark *mark, char *err, size_t errlen);
+
+/* Writes ts as a line's "time" field is written ("2026-12-06T10:00:00.123Z"; len >= 32). */
+void audit_time_text(const struct timespec *ts, char *buf, size_t len);
 
 /*
  * Returns KYSO_OK once the record at mark (and so every record written before it) is

@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "alg.h"
+#include "audit.h"
 #include "doc_job.h"
 #include "p11.h"
 #include "pinentry.h"
@@ -151,6 +152,12 @@ struct job_sign {
 	int always_auth;            /* the key is known to want a PIN per signature */
 	int key_wants_pin;          /* PIN_REQUIRED although logged in: an always-auth key */
 	int recorded;               /* its audit record is written (record.h) */
+	/* a Sign's "granted" record written before the token signed (record_sign_ahead):
+	 * where it is, for its sync before the signature goes out, and its time, which a
+	 * correcting record names if no signature goes out after all */
+	int ahead;
+	struct audit_mark ahead_mark;
+	struct timespec ahead_when;
 	struct p11_sign_req req;    /* req.in and req.key_id point into the bufs */
 	unsigned char *in_buf;
 	unsigned char *key_id_buf;

@@ -144,17 +144,45 @@ record_digests_chunk(struct job *j, const struct p11_token_desc *tok, size_t fro
 	return r;
 }
 
+/*
+ * A Sign whose "granted" record was written ahead (record_sign_ahead), at its end: a
+ * signature goes out only once that record is durable (else it is withheld: AuditFailed).
+ * Returns 1 if the job's record is complete so, or 0 if a record is still to be written:
+ * *corrects then says whether it corrects the "granted" one, still in the file.
+ */
+static int
+record_ahead_end(struct job *j, int *corrects)
+{
+	struct job_sign *sg = job_sign_part(j);
+	struct audit_log *log = sg->auth.ri->audit;
+	char err[256];
+
+	*corrects = 0;
+	if (j->result == KYSO_OK) {
+		if (audit_sync_to(log, &sg->ahead_mark, err, sizeof(err)) == KYSO_OK)
+			return 1;
+		log_error("%s", err);
+		record_withhold(j, err);  /* taken back by the failed sync: AuditFailed */
+	}
+	*corrects = audit_mark_state(log, &sg->ahead_mark) != AUDIT_CUT;
+	return 0;
+}
+
 void
 record_sign_job(struct job *j, const struct p11_token_desc *tok)
 {
 	struct job_sign *sg = job_sign_part(j);
 	const struct request_info *ri = sg != NULL ? sg->auth.ri : NULL;
 	struct audit_record rec;
-	char err[256], msg[320];
+	char err[256], msg[448], when[40];
+	int corrects = 0;
+	size_t len;
 
 	if (sg == NULL || ri == NULL || ri->audit == NULL || sg->recorded)
 		return;
 	sg->recorded = 1;
+	if (sg->ahead && record_ahead_end(j, &corrects))
+		return;  /* its "granted" record, durable, is the signature's */
 	record_fill(&rec, ri, tok);
 	rec.result = record_result_name(j);
 	if (j->result != KYSO_OK) {
@@ -168,6 +196,12 @@ record_sign_job(struct job *j, const struct p11_token_desc *tok)
 			    j->fail.ckr_name, j->fail.call);
 		else
 			snprintf(msg, sizeof(msg), "%s", kyso_strerror(j->result));
+		if (corrects) {
+			/* the same request, its fields the same: a reader pairs the two */
+			audit_time_text(&sg->ahead_when, when, sizeof(when));
+			len = strnlen(msg, sizeof(msg));
+			snprintf(msg + len, sizeof(msg) - len, "; %s %s", RECORD_CORRECTS, when);
+		}
 		rec.message = msg;
 	}
 	if (record_write(ri, sg, &rec, err, sizeof(err)) == KYSO_OK)
@@ -178,13 +212,73 @@ record_sign_job(struct job *j, const struct p11_token_desc *tok)
 	record_withhold(j, err);
 }
 
+int
+record_sign_ahead(struct job **jobs, size_t n, const struct p11_token_desc *tok)
+{
+	struct audit_record *recs = calloc(n, sizeof(*recs));
+	struct audit_log *log = NULL;
+	struct audit_mark mark;
+	char err[256];
+	size_t k = 0;
+	int r;
+
+	for (size_t i = 0; recs != NULL && i < n; i++) {
+		struct job_sign *sg = job_sign_part(jobs[i]);
+
+		if (sg->recorded || sg->ahead || sg->auth.ri == NULL || sg->auth.ri->audit == NULL)
+			continue;
+		log = sg->auth.ri->audit;  /* the agent's one log */
+		record_fill(&recs[k], sg->auth.ri, tok);
+		recs[k++].result = "granted";
+	}
+	if (recs == NULL) {
+		snprintf(err, sizeof(err), "cannot write the audit log: out of memory");
+		r = KYSO_ERR_AUDIT;
+	} else {
+		r = k == 0 ? KYSO_OK : audit_write_many_marked(log, recs, k, &mark, err,
+		    sizeof(err));
+	}
+	for (size_t i = 0, m = 0; (k > 0 || recs == NULL) && i < n; i++) {
+		struct job_sign *sg = job_sign_part(jobs[i]);
+
+		if (sg->recorded || sg->ahead || sg->auth.ri == NULL || sg->auth.ri->audit == NULL)
+			continue;
+		if (r == KYSO_OK) {
+			sg->ahead = 1;
+			sg->ahead_mark = mark;
+			sg->ahead_when = recs[m++].when;
+		} else {
+			/* nothing is signed; a failed write was its record (the journal says
+			 * AuditFailed), out of memory writes it at the job's end */
+			sg->recorded = recs != NULL;
+			record_withhold(jobs[i], err);
+		}
+	}
+	free(recs);
+	if (r == KYSO_OK)
+		return KYSO_OK;
+	log_error("%s", err);
+	return KYSO_ERR_AUDIT;
+}
+
+int
+record_ahead_sync(struct job *j, char *err, size_t errlen)
+{
+	struct job_sign *sg = job_sign_part(j);
+
+	if (!sg->ahead)
+		return KYSO_OK;
+	return audit_sync_to(sg->auth.ri->audit, &sg->ahead_mark, err, errlen);
+}
+
 void
 record_withhold(struct job *j, const char *err)
 {
 	struct job_sign *sg = job_sign_part(j);
 
-	/* no signature without its record */
-	explicit_bzero(sg->sig, sg->siglen);
+	/* no signature without its record (none yet when the record was to come first) */
+	if (sg->sig != NULL)
+		explicit_bzero(sg->sig, sg->siglen);
 	free(sg->sig);
 	sg->sig = NULL;
 	sg->siglen = 0;
@@ -215,54 +309,6 @@ record_document_unsynced(struct job *j, const struct p11_token_desc *tok,
 	log_error("%s", err);
 	record_withhold(j, err);
 	return 0;
-}
-
-void
-record_sign_jobs(struct job **jobs, size_t n, const struct p11_token_desc *tok)
-{
-	struct audit_record *recs = calloc(n, sizeof(*recs));
-	struct audit_log *log = NULL;
-	char err[256];
-	size_t k = 0;
-	int r;
-
-	for (size_t i = 0; recs != NULL && i < n; i++) {
-		struct job_sign *sg = job_sign_part(jobs[i]);
-
-		if (sg == NULL || sg->recorded || jobs[i]->result != KYSO_OK ||
-		    sg->auth.ri == NULL || sg->auth.ri->audit == NULL)
-			continue;
-		log = sg->auth.ri->audit;
-		record_fill(&recs[k], sg->auth.ri, tok);
-		recs[k++].result = "granted";
-	}
-	if (recs == NULL || k == 0) {
-		free(recs);
-		for (size_t i = 0; i < n; i++)
-			record_sign_job(jobs[i], tok);  /* one by one (none, or out of memory) */
-		return;
-	}
-	r = audit_write_many(log, recs, k, 1, err, sizeof(err));
-	free(recs);
-	for (size_t i = 0; i < n; i++) {
-		struct job_sign *sg = job_sign_part(jobs[i]);
-
-		if (sg == NULL || sg->recorded || jobs[i]->result != KYSO_OK ||
-		    sg->auth.ri == NULL || sg->auth.ri->audit == NULL)
-			continue;
-		sg->recorded = 1;
-		if (r == KYSO_OK)
-			continue;
-		/* no signature without its record */
-		explicit_bzero(sg->sig, sg->siglen);
-		free(sg->sig);
-		sg->sig = NULL;
-		sg->siglen = 0;
-		jobs[i]->result = KYSO_ERR_AUDIT;
-		snprintf(jobs[i]->why, sizeof(jobs[i]->why), "%s", err);
-	}
-	if (r != KYSO_OK)
-		log_error("%s", err);
 }
 
 /*

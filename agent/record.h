@@ -24,9 +24,32 @@ struct request_info;
  * Records a finished JOB_SIGN or JOB_DOCUMENT once (other jobs, or jobs without an audit
  * log, are left alone) synchronously: by the worker, or by the loop for a job that never ran (its token
  * left first). If the record cannot be written, a signature the job holds is wiped and
- * the job fails with KYSO_ERR_AUDIT (the reason in j->why).
+ * the job fails with KYSO_ERR_AUDIT (the reason in j->why). A Sign whose "granted"
+ * record was written ahead (record_sign_ahead) gets that record synced, or corrected.
  */
 void record_sign_job(struct job *j, const struct p11_token_desc *tok);
+
+/* What a record correcting a "granted" one says, before that record's time. */
+#define RECORD_CORRECTS "no signature was given out for the request recorded as granted at"
+
+/*
+ * Writes the "granted" records of the Sign jobs jobs[0..n-1] (of token tok) before the
+ * token signs them: in one write, unsynced (audit_write_many_marked), each job keeping
+ * where its record is and its time (job_sign.ahead). Jobs recorded already, or without
+ * an audit log, are left alone. Returns KYSO_OK, or the write's error: then each of those
+ * jobs has failed with KYSO_ERR_AUDIT (nothing in the file; the journal says AuditFailed)
+ * and none of them may be signed. At the job's end record_sign_job syncs that record
+ * before a signature goes out (else the signature is withheld: AuditFailed), or, when no
+ * signature goes out and the record is in the file, writes a second record for the same
+ * request: its error and a message ending in RECORD_CORRECTS and the first one's time.
+ */
+int record_sign_ahead(struct job **jobs, size_t n, const struct p11_token_desc *tok);
+
+/*
+ * Makes Sign job j's record written ahead durable (audit_sync_to): KYSO_OK (also for a
+ * job without one), or KYSO_ERR_AUDIT with err when a failed sync took it back.
+ */
+int record_ahead_sync(struct job *j, char *err, size_t errlen);
 
 /*
  * Wipes the signature (or CMS, or SignDigests' signatures) job j holds and makes it fail
@@ -65,14 +88,6 @@ void record_refusal(struct agent *a, const struct conn *c, const struct cert *ce
  * The same, with what the call asked to sign: digest (digest_len bytes, digest_alg
  * "sha256"...) when the call sent a valid one or data the loop hashed; NULL if none.
  */
-/*
- * The granted records of the finished Sign jobs jobs[0..n-1] (all of one token, tok), in
- * one write and one fsync (audit_write_many); a job whose record cannot be written loses
- * its signature and ends with KYSO_ERR_AUDIT, as with record_sign_job. Jobs that failed or
- * are recorded already are left to record_sign_job.
- */
-void record_sign_jobs(struct job **jobs, size_t n, const struct p11_token_desc *tok);
-
 void record_refusal_digest(struct agent *a, const struct conn *c, const struct cert *cert,
     const char *algorithm, const char *description, const unsigned char *digest,
     size_t digest_len, const char *digest_alg, const struct reply *r);

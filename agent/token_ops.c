@@ -19,6 +19,7 @@
 #include "record.h"
 #include "request.h"
 #include "secret.h"
+#include "token_ops.h"
 #include "worker.h"
 
 /* Returns 1 if d describes the token the worker serves (another may sit in its slot). */
@@ -263,6 +264,29 @@ ops_sign_once(struct p11_session *s, const struct p11_token_desc *expect, struct
 }
 
 /*
+ * The first signature attempt of a Sign or document: with its record written ahead when
+ * token_ops_ahead allows, else as ops_sign_once. The retries after it (a login, the PIN
+ * of an always-authenticate key) are ops_sign_once's: a record written ahead and still in
+ * the file stays the request's "granted" record, so there is one per signature.
+ */
+static int
+ops_sign_first(struct p11_session *s, const struct p11_token_desc *expect, struct job *j)
+{
+	struct job_sign *sg = job_sign_part(j);
+	int r;
+
+	if (sg->ahead && audit_mark_state(sg->auth.ri->audit, &sg->ahead_mark) == AUDIT_CUT)
+		sg->ahead = 0;  /* taken back by a failed sync (a group's): no longer there */
+	if (sg->ahead || !token_ops_ahead(j))
+		return ops_sign_once(s, expect, j);
+	r = token_ops_sign_ahead(s, expect, j);
+	/* a key that wants its PIN at every signature, not known to: the client sent it */
+	if (r == KYSO_ERR_PIN_REQUIRED && sg->auth.pin != NULL && p11_session_logged_in(s))
+		r = ops_sign_once(s, expect, j);
+	return r;
+}
+
+/*
  * SignDigests: signatures per call to the module's helper (p11_session_sign_many), as
  * many as the token signs in about OPS_SIGN_CHUNK_US (from the time the last ones took):
  * Lock and removal are looked at between chunks, so a slow token (a smart card: 0.1–1 s
@@ -441,7 +465,7 @@ ops_sign(struct p11_session *s, const struct p11_token_desc *expect,
 			return r;
 		logged_in_now = 1;
 	}
-	r = ops_sign_once(s, expect, j);   /* which ends a job whose client left */
+	r = ops_sign_first(s, expect, j);   /* which ends a job whose client left */
 	if ((r == KYSO_ERR_PIN_REQUIRED || (r == KYSO_ERR_KEY_NOT_FOUND && sg->login_required)) &&
 	    !logged_in_now && !p11_session_logged_in(s) &&
 	    (sg->auth.pin != NULL || sg->auth.protected_auth_path || ops_can_ask(j))) {
@@ -625,85 +649,29 @@ token_ops_run(struct p11_module *m, unsigned long slot, const struct p11_token_d
 	ops_finish(j, expect);
 }
 
-int
-token_ops_groupable(const struct job *a, const struct job *b)
-{
-	const struct job_sign *x = job_sign_part(a), *y = job_sign_part(b);
+/* ---- what token_ahead.c shares (token_ops.h) ---- */
 
-	if (a->kind != JOB_SIGN || b->kind != JOB_SIGN || x->many != NULL || y->many != NULL)
-		return 0;
-	return x->req.mech == y->req.mech && x->req.pss_hash_bits == y->req.pss_hash_bits &&
-	    x->req.in_len == y->req.in_len && x->req.key_id_len == y->req.key_id_len &&
-	    memcmp(x->req.key_id, y->req.key_id, x->req.key_id_len) == 0 &&
-	    x->ecdsa_der == y->ecdsa_der;
+int
+token_ops_session(struct p11_module *m, unsigned long slot,
+    const struct p11_token_desc *expect, struct p11_session **sess, struct job *j)
+{
+	return ops_session(m, slot, expect, sess, j);
+}
+
+int
+token_ops_interrupted(struct job *j)
+{
+	return ops_interrupted(j);
+}
+
+int
+token_ops_der(unsigned char **sig, size_t *len)
+{
+	return ops_der(sig, len);
 }
 
 void
-token_ops_run_group(struct p11_module *m, unsigned long slot,
-    const struct p11_token_desc *expect, struct p11_session **sess, struct job **jobs,
-    size_t n)
+token_ops_finish(struct job *j, const struct p11_token_desc *expect)
 {
-	unsigned char *ins = NULL, *sigs[TOKEN_OPS_GROUP_MAX];
-	size_t lens[TOKEN_OPS_GROUP_MAX], in_len = job_sign_part(jobs[0])->req.in_len, live = 0;
-	struct job *go[TOKEN_OPS_GROUP_MAX];
-	struct p11_fail f;
-	int r;
-
-	if (n < 2 || n > TOKEN_OPS_GROUP_MAX || ops_session(m, slot, expect, sess, jobs[0]) !=
-	    KYSO_OK || (ins = malloc(n * in_len)) == NULL)
-		goto one_by_one;
-	for (size_t i = 0; i < n; i++) {
-		struct job *j = jobs[i];
-
-		if ((r = ops_interrupted(j)) != KYSO_OK) {  /* Lock, or the token left */
-			j->result = r;
-			ops_finish(j, expect);
-			continue;
-		}
-		memcpy(ins + live * in_len, job_sign_part(j)->req.in, in_len);
-		go[live++] = j;
-	}
-	if (live == 0) {
-		free(ins);
-		return;
-	}
-	r = p11_session_sign_many(*sess, &job_sign_part(go[0])->req, ins, in_len, live, sigs,
-	    lens, &f);
-	explicit_bzero(ins, n * in_len);
-	free(ins);
-	ins = NULL;
-	if (r != KYSO_OK) {
-		/* logged out behind our back, a key that wants its PIN, a token error: each
-		 * job on its own, with its login, dialogs and error handling */
-		for (size_t i = 0; i < live; i++)
-			token_ops_run(m, slot, expect, sess, go[i]);
-		return;
-	}
-	for (size_t i = 0; i < live; i++) {
-		struct job_sign *sg = job_sign_part(go[i]);
-
-		sg->sig = sigs[i];
-		sg->siglen = lens[i];
-		go[i]->result = sg->ecdsa_der ? ops_der(&sg->sig, &sg->siglen) : KYSO_OK;
-		go[i]->state.logged_in = 1;  /* signed without a login: as it was */
-		/* Lock (or the token leaving) while the group was at the token: the first
-		 * signature was under way, as a job alone would be; the others were waiting
-		 * behind it, so theirs are thrown away and they end as if still queued */
-		if (i > 0 && (r = ops_interrupted(go[i])) != KYSO_OK) {
-			explicit_bzero(sg->sig, sg->siglen);
-			free(sg->sig);
-			sg->sig = NULL;
-			sg->siglen = 0;
-			go[i]->result = r;
-		}
-	}
-	/* their records in one write and one fsync, before any of them goes back */
-	record_sign_jobs(go, live, expect);
-	for (size_t i = 0; i < live; i++)
-		ops_finish(go[i], expect);
-	return;
-one_by_one:
-	free(ins);
-	for (size_t i = 0; i < n; i++)
-		token_ops_run(m, slot, expect, sess, jobs[i]);
+	ops_finish(j, expect);
 }

@@ -1,7 +1,8 @@
 /*
  * kyso_audit_summary.c — kyso audit --summary: how many documents each certificate signed
  * and had refused, per day, ISO week or month, from the audit log. Every record is one
- * document: each document of a SignDocuments batch, and each Sign call.
+ * document: each document of a SignDocuments batch, and each Sign call (a "granted"
+ * record that a later one corrects counts as refused: that one).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "i18n.h"
 #include "kyso_audit.h"
 #include "kyso_cli.h"
+#include "rfc3339.h"
 
 struct bucket {
 	char period[16];       /* "2026-12-06", "2026-W49", "2026-12" */
@@ -48,14 +50,23 @@ period_of(int64_t ms, enum audit_period by, int utc, char *out, size_t len)
 		snprintf(out, len, "?");
 }
 
+/* The bucket of period and cert, or NULL if there is none yet. */
+static struct bucket *
+bucket_find(struct summary *s, const char *period, const char *cert)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->b[i].period, period) == 0 && strcmp(s->b[i].cert, cert) == 0)
+			return &s->b[i];
+	return NULL;
+}
+
 static struct bucket *
 bucket_for(struct summary *s, const char *period, const char *cert)
 {
 	struct bucket *nb;
 
-	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->b[i].period, period) == 0 && strcmp(s->b[i].cert, cert) == 0)
-			return &s->b[i];
+	if ((nb = bucket_find(s, period, cert)) != NULL)
+		return nb;
 	if (s->n == s->cap) {
 		size_t cap = s->cap == 0 ? 16 : s->cap * 2;
 
@@ -71,6 +82,31 @@ bucket_for(struct summary *s, const char *period, const char *cert)
 	return nb;
 }
 
+/* How kysod's record that corrects a "granted" one ends, before that one's time (kysod's
+ * RECORD_CORRECTS, agent/record.h; kysod(1), AUDIT LOG). */
+#define SUMMARY_CORRECTS "no signature was given out for the request recorded as granted at "
+
+/*
+ * A record that corrects a "granted" one: that request's signature was never given out,
+ * so the "granted" record leaves the signed count of its period (when it was counted);
+ * the correcting record itself counts as refused.
+ */
+static void
+uncount_corrected(struct summary *s, const json_t *o)
+{
+	const char *m = strstr(audit_field(o, "message"), SUMMARY_CORRECTS);
+	struct bucket *b;
+	char period[16];
+	int64_t ms;
+
+	if (m == NULL || rfc3339_parse(m + strlen(SUMMARY_CORRECTS), 1, &ms) != 0)
+		return;
+	period_of(ms, s->by, s->utc, period, sizeof(period));
+	if ((b = bucket_find(s, period, audit_field(o, "certificate"))) != NULL &&
+	    b->granted > 0)
+		b->granted--;
+}
+
 static void
 count(const json_t *o, int64_t ms, void *arg)
 {
@@ -79,6 +115,8 @@ count(const json_t *o, int64_t ms, void *arg)
 	struct bucket *b;
 	char period[16];
 
+	if (strcmp(audit_field(o, "result"), "granted") != 0)
+		uncount_corrected(s, o);
 	period_of(ms, s->by, s->utc, period, sizeof(period));
 	if ((b = bucket_for(s, period, audit_field(o, "certificate"))) == NULL) {
 		s->nomem = 1;

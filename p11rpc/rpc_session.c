@@ -248,11 +248,60 @@ read_sig(struct rpc_msg *m, void *arg)
 	o->sig = rpc_get_bytes(m, &o->len);
 }
 
+/* Starts x, a RPC_SIGN of req on s (its context PIN, if any, sent before). */
+static int
+sign_begin(struct call *x, struct p11_session *s, const struct p11_sign_req *req,
+    struct p11_fail *fail)
+{
+	int r;
+
+	if ((r = call_begin(x, s->m, s->gen, RPC_SIGN, fail)) != KYSO_OK)
+		return r;
+	if (req->context_pin_pad)
+		x->ms = rpc_pinpad_ms;  /* the reader's keypad may be asked for the PIN */
+	rpc_put_u32(&x->w, s->id);
+	rpc_put_bytes(&x->w, req->key_id, req->key_id_len);
+	rpc_put_u32(&x->w, (uint32_t)req->mech);
+	rpc_put_u32(&x->w, req->pss_hash_bits);
+	rpc_put_u8(&x->w, req->context_pin != NULL);
+	rpc_put_u8(&x->w, req->context_pin_pad);
+	rpc_put_bytes(&x->w, req->in, req->in_len);
+	return KYSO_OK;
+}
+
+/*
+ * Reads the answer of RPC_SIGN x on s (r: how sending and receiving went) and ends x.
+ * Returns KYSO_OK with *sig (malloc'd) and *siglen, or the error (+ fail).
+ */
+static int
+sign_answer(struct call *x, struct p11_session *s, int r, unsigned char **sig,
+    size_t *siglen, struct p11_fail *fail)
+{
+	struct sig_out o = { NULL, 0 };
+
+	if (r == KYSO_OK) {
+		r = call_result(x, fail);
+		s->stuck = (int)rpc_get_u8(&x->r);
+		read_sig(&x->r, &o);
+		if (call_read_end(x, fail) != KYSO_OK)
+			r = KYSO_ERR_TOKEN;
+	}
+	call_end(x);
+	if (r == KYSO_OK && (o.sig == NULL || o.len == 0))
+		r = call_fail(fail, RPC_SIGN, "the module's helper process answered no signature");
+	if (r != KYSO_OK) {
+		free(o.sig);
+		return r;
+	}
+	*sig = o.sig;
+	*siglen = o.len;
+	return KYSO_OK;
+}
+
 int
 p11_session_sign(struct p11_session *s, const struct p11_sign_req *req,
     unsigned char **sig, size_t *siglen, struct p11_fail *fail)
 {
-	struct sig_out o = { NULL, 0 };
 	struct kyso_secret *buf = NULL;
 	struct kbuf frame;
 	struct call x;
@@ -280,35 +329,57 @@ p11_session_sign(struct p11_session *s, const struct p11_sign_req *req,
 		if (r != KYSO_OK)
 			return r;
 	}
-	if ((r = call_begin(&x, s->m, s->gen, RPC_SIGN, fail)) != KYSO_OK)
+	if ((r = sign_begin(&x, s, req, fail)) != KYSO_OK)
 		return r;
-	if (req->context_pin_pad)
-		x.ms = rpc_pinpad_ms;  /* the reader's keypad may be asked for the PIN */
-	rpc_put_u32(&x.w, s->id);
-	rpc_put_bytes(&x.w, req->key_id, req->key_id_len);
-	rpc_put_u32(&x.w, (uint32_t)req->mech);
-	rpc_put_u32(&x.w, req->pss_hash_bits);
-	rpc_put_u8(&x.w, req->context_pin != NULL);
-	rpc_put_u8(&x.w, req->context_pin_pad);
-	rpc_put_bytes(&x.w, req->in, req->in_len);
-	if ((r = call_run(&x, NULL, fail)) == KYSO_OK) {
-		r = call_result(&x, fail);
-		s->stuck = (int)rpc_get_u8(&x.r);
-		read_sig(&x.r, &o);
-		if (call_read_end(&x, fail) != KYSO_OK)
-			r = KYSO_ERR_TOKEN;
-	}
-	call_end(&x);
-	if (r == KYSO_OK && (o.sig == NULL || o.len == 0)) {
-		r = call_fail(fail, RPC_SIGN, "the module's helper process answered no signature");
-	}
-	if (r != KYSO_OK) {
-		free(o.sig);
+	r = call_run(&x, NULL, fail);
+	return sign_answer(&x, s, r, sig, siglen, fail);
+}
+
+/* A RPC_SIGN whose answer is read later (p11_session_sign_recv). */
+struct p11_sign_call {
+	struct p11_session *s;
+	struct call x;
+};
+
+int
+p11_session_sign_send(struct p11_session *s, const struct p11_sign_req *req,
+    struct p11_sign_call **out, struct p11_fail *fail)
+{
+	struct p11_sign_call *c;
+	int r;
+
+	*out = NULL;
+	p11_fail_clear(fail);
+	if (req->context_pin != NULL || req->context_pin_pad)
+		return KYSO_ERR_INVALID_ARG;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return KYSO_ERR_NOMEM;
+	c->s = s;
+	if ((r = sign_begin(&c->x, s, req, fail)) != KYSO_OK) {
+		free(c);
 		return r;
 	}
-	*sig = o.sig;
-	*siglen = o.len;
+	if ((r = call_send(&c->x, NULL, fail)) != KYSO_OK) {
+		call_end(&c->x);
+		free(c);
+		return r;
+	}
+	*out = c;
 	return KYSO_OK;
+}
+
+int
+p11_session_sign_recv(struct p11_sign_call *c, unsigned char **sig, size_t *siglen,
+    struct p11_fail *fail)
+{
+	int r;
+
+	*sig = NULL;
+	*siglen = 0;
+	p11_fail_clear(fail);
+	r = sign_answer(&c->x, c->s, call_recv(&c->x, fail), sig, siglen, fail);
+	free(c);
+	return r;
 }
 
 struct many_out {

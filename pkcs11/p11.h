@@ -259,6 +259,26 @@ int p11_session_key_always_auth(struct p11_session *s, const unsigned char *id,
 int p11_session_sign(struct p11_session *s, const struct p11_sign_req *req,
     unsigned char **sig, size_t *siglen, struct p11_fail *fail);
 
+/* A p11_session_sign on its way: sent, its answer not yet read. */
+struct p11_sign_call;
+
+/*
+ * p11_session_sign in two halves, so that the caller works while the token signs (the
+ * agent syncs a Sign's audit record meanwhile). Only for a request without a context
+ * PIN or PIN pad (KYSO_ERR_INVALID_ARG otherwise): a key that wants its PIN at every
+ * signature answers KYSO_ERR_PIN_REQUIRED, as p11_session_sign does without a PIN.
+ * _send starts the signature (req and its buffers are not kept) and returns KYSO_OK with
+ * *out, which p11_session_sign_recv must then be given exactly once, before s is used for
+ * anything else; or an error as p11_session_sign (+ fail) with *out NULL. A module in
+ * this process signs in _send (the answer waits in *out); a module's helper signs
+ * meanwhile. _recv returns as p11_session_sign: KYSO_OK with *sig (malloc'd) and
+ * *siglen, or the error (+ fail) with *sig NULL.
+ */
+int p11_session_sign_send(struct p11_session *s, const struct p11_sign_req *req,
+    struct p11_sign_call **out, struct p11_fail *fail);
+int p11_session_sign_recv(struct p11_sign_call *call, unsigned char **sig, size_t *siglen,
+    struct p11_fail *fail);
+
 /* The most inputs p11_session_sign_many takes at once. */
 #define P11_SIGN_MANY_MAX 1000
 

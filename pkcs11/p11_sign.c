@@ -264,3 +264,41 @@ p11_session_sign_many_recv(struct p11_sign_many_call *c, unsigned char **sigs,
 	free(c);
 	return r;
 }
+
+/* In this process the signature is made in _send; it waits here for _recv. */
+struct p11_sign_call {
+	int r;
+	struct p11_fail fail;
+	unsigned char *sig;
+	size_t len;
+};
+
+int
+p11_session_sign_send(struct p11_session *s, const struct p11_sign_req *req,
+    struct p11_sign_call **out, struct p11_fail *fail)
+{
+	struct p11_sign_call *c;
+
+	*out = NULL;
+	p11_fail_clear(fail);
+	if (req->context_pin != NULL || req->context_pin_pad)
+		return KYSO_ERR_INVALID_ARG;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return KYSO_ERR_NOMEM;
+	c->r = p11_session_sign(s, req, &c->sig, &c->len, &c->fail);
+	*out = c;
+	return KYSO_OK;
+}
+
+int
+p11_session_sign_recv(struct p11_sign_call *c, unsigned char **sig, size_t *siglen,
+    struct p11_fail *fail)
+{
+	int r = c->r;
+
+	*sig = c->sig;
+	*siglen = c->len;
+	*fail = c->fail;
+	free(c);
+	return r;
+}

@@ -92,6 +92,21 @@ $(BUILD)/tests/mock_probe: tests/tools/mock_probe.c tests/tools/ckr_names.c test
 		tests/tools/ckr_names.c -ldl -lpthread
 tests: $(BUILD)/tests/mock_probe
 
+# sign_ahead.sh: Sign jobs run by the worker's code on one session, the module in this
+# process (ahead_probe) and in a kyso-p11-helper found beside the program (ahead_probe_rpc)
+$(BUILD)/tests/ahead_probe: tests/tools/ahead_probe.c $(BUILD)/libkysod-core.a \
+    $(BUILD)/libkyso-p11.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libkysod-core.a \
+		$(BUILD)/libkyso-p11.a $(PKG_LIBS) -lpthread
+$(BUILD)/tests/ahead_probe_rpc: tests/tools/ahead_probe.c $(BUILD)/libkysod-core.a \
+    $(BUILD)/libkyso-rpc.a $(BUILD)/kyso-p11-helper
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libkysod-core.a \
+		$(BUILD)/libkyso-rpc.a $(PKG_LIBS) -lpthread
+	ln -sf ../kyso-p11-helper $(BUILD)/tests/kyso-p11-helper
+tests: $(BUILD)/tests/ahead_probe $(BUILD)/tests/ahead_probe_rpc
+
 # udev.sh: kysod's verdict on a USB device (usb_probe), and statfs calls that take the
 # test's tmpfs on /sys for sysfs so that udevadm test runs the rules on synthetic devices
 $(BUILD)/tests/usb_probe: tests/tools/usb_probe.c $(BUILD)/libkysod-core.a

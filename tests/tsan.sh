@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/tsan.sh BUILD — the threaded parts of kysod and kyso-p11-helper under
 # ThreadSanitizer (BUILD made with `make SAN=thread BUILD=BUILD`): the audit log's group
-# commit, the token's lanes and session pool with Lock racing signatures, many clients at
+# commit, the token's lanes and session pool with Lock racing signatures, records written
+# ahead of signatures and synced while the token signs (groups too), many clients at
 # once, document batches, the helper's channels, kysod-whois asked off the loop. The
 # tests' own checks count as usual; then "no ThreadSanitizer report" is one more test,
 # which fails with the reports printed (kysod's, the helpers' and the unit test's, each
@@ -20,6 +21,7 @@ bash tests/run.sh "$BUILD" \
 	tests/integration/concurrency.sh \
 	tests/integration/documents_batch.sh \
 	tests/integration/sign_digests.sh \
+	tests/integration/sign_ahead.sh \
 	tests/integration/documents_sync.sh \
 	tests/integration/whois_async.sh
 rc=$?

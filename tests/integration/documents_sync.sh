@@ -16,6 +16,7 @@ TOK_PIN=918273
 . "$(dirname "$0")/../lib/common.sh"
 . "$T_TOP/tests/lib/verify.sh"
 . "$T_TOP/tests/lib/mock.sh"
+. "$T_TOP/tests/lib/failsync.sh"
 PY=/usr/bin/python3
 AUDIT=$XDG_STATE_HOME/kyso/audit.log
 
@@ -23,11 +24,9 @@ tok_init "$T_DIR/tok" && tok_create officer && tok_key officer 01 ec:p256 key1 &
 	{ t_flunk "make the test token"; t_done; exit 1; }
 mock_env "$T_DIR/mock"
 mock_slot 1 officer
-# the fsync shim (under ASan, the sanitizer's runtime must come first)
-cc -std=c11 -shared -fPIC -Wall -Werror -o "$T_DIR/failsync.so" "$T_TOP/tests/tools/failsync.c" \
-	-ldl 2>"$T_DIR/cc.err" || { t_flunk "build the fsync shim: $(cat "$T_DIR/cc.err")"; t_done; exit 1; }
-preload=$T_DIR/failsync.so
-ldd "$BUILD/kysod" | grep -q libasan && preload="$(gcc -print-file-name=libasan.so) $preload"
+# the fsync shim
+failsync_build || { t_flunk "build the fsync shim: $(cat "$T_DIR/cc.err")"; t_done; exit 1; }
+preload=$FAILSYNC_PRELOAD
 export KYSO_TEST_FAILSYNC=$T_DIR/failsync.on KYSO_TEST_HOLDSYNC=$T_DIR/holdsync.on \
 	KYSO_TEST_SYNCLOG=$T_DIR/sync.log
 # one session (the mock's removable slot has one anyway): a held sync holds the queue

@@ -82,19 +82,20 @@ record_time_text(time_t t, char *buf, size_t len)
 }
 
 /*
- * Writes rec, synced: for SignDigests one record per digest (rec with each digest in
- * turn), in one write and one fsync. Returns audit_write's result.
+ * Writes rec (with sync, durable before it returns): for SignDigests one record per
+ * digest (rec with each digest in turn), in one write and at most one fsync. Returns
+ * audit_write's result.
  */
 static int
 record_write(const struct request_info *ri, const struct job_sign *sg,
-    const struct audit_record *rec, char *err, size_t errlen)
+    const struct audit_record *rec, int sync, char *err, size_t errlen)
 {
 	const struct job_digests *m = sg->many;
 	struct audit_record *all;
 	int r;
 
 	if (m == NULL || m->n < 2)
-		return audit_write(ri->audit, rec, 1, err, errlen);
+		return audit_write(ri->audit, rec, sync, err, errlen);
 	if ((all = calloc(m->n, sizeof(*all))) == NULL) {
 		snprintf(err, errlen, "cannot write the audit log: out of memory");
 		return KYSO_ERR_NOMEM;
@@ -107,9 +108,9 @@ record_write(const struct request_info *ri, const struct job_sign *sg,
 	/* granted: the lines the worker formatted chunk by chunk (record_digests_chunk) */
 	if (m->lines != NULL && m->made == m->n && rec->message == NULL &&
 	    strcmp(rec->result, "granted") == 0)
-		r = audit_write_lines(ri->audit, all, m->n, m->lines, 1, err, errlen);
+		r = audit_write_lines(ri->audit, all, m->n, m->lines, sync, err, errlen);
 	else
-		r = audit_write_many(ri->audit, all, m->n, 1, err, errlen);
+		r = audit_write_many(ri->audit, all, m->n, sync, err, errlen);
 	free(all);
 	return r;
 }
@@ -204,7 +205,12 @@ record_sign_job(struct job *j, const struct p11_token_desc *tok)
 		}
 		rec.message = msg;
 	}
-	if (record_write(ri, sg, &rec, err, sizeof(err)) == KYSO_OK)
+	/* synced: a signature's record, and the one that corrects a record written ahead;
+	 * a refusal is written, not synced — nothing was signed, and the loop records there
+	 * the jobs that never ran (Lock, or the token gone while they were queued): no fsync
+	 * on kysod's loop (the next sync of the file takes it along) */
+	if (record_write(ri, sg, &rec, j->result == KYSO_OK || corrects, err, sizeof(err)) ==
+	    KYSO_OK)
 		return;
 	log_error("%s", err);
 	if (j->result != KYSO_OK)

@@ -22,10 +22,13 @@ struct request_info;
 
 /*
  * Records a finished JOB_SIGN or JOB_DOCUMENT once (other jobs, or jobs without an audit
- * log, are left alone) synchronously: by the worker, or by the loop for a job that never ran (its token
- * left first). If the record cannot be written, a signature the job holds is wiped and
- * the job fails with KYSO_ERR_AUDIT (the reason in j->why). A Sign whose "granted"
- * record was written ahead (record_sign_ahead) gets that record synced, or corrected.
+ * log, are left alone): by the worker, or by the loop for a job that never ran (its token
+ * left first, or Lock came). A signature's record, and one correcting a record written
+ * ahead, are synced before this returns; a refusal's is written, not synced (nothing was
+ * signed; the loop never waits for the disk). If the record cannot be written, a
+ * signature the job holds is wiped and the job fails with KYSO_ERR_AUDIT (the reason in
+ * j->why). A Sign whose "granted" record was written ahead (record_sign_ahead) gets that
+ * record synced, or corrected.
  */
 void record_sign_job(struct job *j, const struct p11_token_desc *tok);
 

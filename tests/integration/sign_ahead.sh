@@ -30,6 +30,7 @@ mock_env "$T_DIR/mock"
 mock_slot 1 officer
 failsync_build || { t_flunk "build the fsync shim: $(cat "$T_DIR/cc.err")"; t_done; exit 1; }
 preload=$FAILSYNC_PRELOAD
+export KYSO_TEST_SYNCLOG=$T_DIR/sync.log  # the shim notes whether the loop synced
 LD_PRELOAD=$preload agent_start --module "$MOCK_MODULE" --module-timeout 3s ||
 	{ t_flunk "start kysod"; t_done; exit 1; }
 id=$(cert_id "$TOK_DIR/key1.crt.pem")
@@ -98,7 +99,8 @@ rm -f "$KYSO_TEST_FAILSYNC"
 t_ok "  ... no signature" test ! -e "$T_DIR/f1.sig"
 t_ok "  ... though the token signed meanwhile (C_Sign in the trace): withheld" \
 	test "$(signs_at_token)" -gt "$base"
-t_eq "  ... and no record of it is left in the file" "" "$(records "$AUDIT" "$(digest f1)")"
+t_eq "  ... its granted record taken back: the one left says AuditFailed (a refusal, written, not synced)" \
+	"io.kyso.Agent.AuditFailed" "$(records "$AUDIT" "$(digest f1)")"
 t_match "  ... kysod's log says the records were taken back" \
 	'cannot sync the audit log .*Input/output error; [0-9]+ record\(s\) taken back' \
 	"$(cat "$T_DIR/kysod.log")"
@@ -177,10 +179,23 @@ mock_rule 'C_Sign delay 60000 officer'
 sign l1 2> "$T_DIR/l1.err" &
 sp=$!
 t_wait eval '[ "$(signs_at_token)" -gt "$base" ]'
+# a second Sign, queued behind the one at the token (one session): Lock ends it unrun
+doc l1q
+nsign=$(grep -c 'io.kyso.Agent.Sign' "$T_DIR/kysod.log")
+sign l1q 2> "$T_DIR/l1q.err" &
+qp=$!
+t_wait eval '[ "$(grep -c "io.kyso.Agent.Sign" "$T_DIR/kysod.log")" -gt "$nsign" ]'
+: > "$KYSO_TEST_SYNCLOG"
 $K lock > /dev/null 2>&1 &
 lp=$!
 t_ok "Lock while the token signs: Lock waits for the signature at the token" \
 	t_wait eval 'grep -q "io.kyso.Agent.Lock" "$T_DIR/kysod.log"'
+wait $qp
+t_ok "  ... the Sign queued behind it is ended, unsigned" test ! -s "$T_DIR/l1q.sig"
+t_like "  ... and recorded as refused" "^io\.kyso\.Agent\." \
+	"$(records "$AUDIT" "$(digest l1q)")"
+t_eq "  ... by the loop, without waiting for the disk: no fsync on kysod's loop" 0 \
+	"$(grep -c '^sync loop' "$KYSO_TEST_SYNCLOG")"
 mock_unrule 'C_Sign delay'
 wait $sp
 t_eq "  ... which was under way: it goes out" 0 $?

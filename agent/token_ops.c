@@ -2,11 +2,10 @@
  * token_ops.c — what a worker does with its token for each job. Runs in the worker thread
  * and touches only the job and the worker's own session.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include <stdio.h>
 
 #include "dialogs.h"
 #include "digests_ops.h"
@@ -14,6 +13,7 @@
 #include "job.h"
 #include "kyso_err.h"
 #include "log.h"
+#include "monotime.h"
 #include "p11.h"
 #include "pinentry.h"
 #include "record.h"
@@ -297,15 +297,6 @@ ops_sign_first(struct p11_session *s, const struct p11_token_desc *expect, struc
 #define OPS_SIGN_CHUNK_US 16000
 #define OPS_SIGN_TAIL 16
 
-static long
-ops_us_since(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t0->tv_sec) * 1000000L + (now.tv_nsec - t0->tv_nsec) / 1000;
-}
-
 /* How many of rest digests go in the next chunk, the last ones having taken us_each. */
 static size_t
 ops_chunk_size(size_t rest, long us_each)
@@ -381,7 +372,7 @@ ops_sign_rest(struct p11_session *s, const struct p11_token_desc *expect, struct
 			made = digests_ops_chunk(j, expect, prev, prev_k);
 		prev_k = 0;
 		r = p11_session_sign_many_recv(call, &m->sig[i], &m->siglen[i], &j->fail);
-		us_each = ops_us_since(&t0) / (long)k;
+		us_each = mono_us_since(&t0) / (long)k;
 		if (r == KYSO_ERR_PIN_REQUIRED) {
 			sg->key_wants_pin = 1;
 			r = KYSO_OK;

@@ -15,6 +15,7 @@
 #include "cpuload.h"
 #include "kyso_err.h"
 #include "log.h"
+#include "monotime.h"
 #include "p11.h"
 #include "rpc.h"
 #include "rpc_chan.h"
@@ -105,15 +106,6 @@ rpc_exchange_send(struct rpc_helper *h, struct rpc_chan *c, const struct kbuf *r
 /* The longest answer time for which the caller polls before it sleeps (µs). */
 #define RPC_SPIN_MAX_US 150
 
-static long
-us_since(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t0->tv_sec) * 1000000L + (now.tv_nsec - t0->tv_nsec) / 1000;
-}
-
 /*
  * The answer to a fast call (a signature on a fast token) comes within tens of µs, and
  * sleeping in recvmsg for it costs a wake-up as long (40–60 µs on these virtual
@@ -131,7 +123,7 @@ rpc_answer_spin(struct rpc_chan *c)
 		return;
 	if (limit > RPC_SPIN_MAX_US)
 		limit = RPC_SPIN_MAX_US;
-	while (us_since(&c->sent) < limit) {
+	while (mono_us_since(&c->sent) < limit) {
 		if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) != -1 || errno != EAGAIN)
 			return;
 #if defined(__x86_64__) || defined(__i386__)
@@ -150,7 +142,7 @@ rpc_exchange_recv(struct rpc_helper *h, struct rpc_chan *c, unsigned id, long ms
 	rpc_answer_spin(c);
 	e = rpc_recv(c->fd, &c->rx, NULL);
 	if (e == KYSO_OK) {
-		took = us_since(&c->sent);
+		took = mono_us_since(&c->sent);
 		c->answer_us = c->answer_us == 0 ? took : (7 * c->answer_us + took) / 8;
 	}
 

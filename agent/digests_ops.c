@@ -76,15 +76,6 @@ digests_ops_chunk(struct job *j, const struct p11_token_desc *tok, size_t from, 
 	return r;
 }
 
-/* Appends the text before (up to the name's colon) and the string value quoted. */
-static int
-text_field(struct kbuf *b, const char *before, const char *value)
-{
-	int r = kbuf_append(b, before, strlen(before));
-
-	return r == KYSO_OK ? json_quote(b, value) : r;
-}
-
 int
 digests_ops_reply(struct job *j, struct kbuf **text)
 {
@@ -97,9 +88,10 @@ digests_ops_reply(struct job *j, struct kbuf **text)
 		r = m->sig[i] != NULL ? digests_text(m, i) : KYSO_ERR_INTERNAL;
 	if (r == KYSO_OK && m->out == NULL)  /* none: cannot be, a call has at least one */
 		r = KYSO_ERR_INTERNAL;
-	if (r == KYSO_OK && (r = text_field(m->out, "],\"algorithm\":", sg->alg->name)) ==
-	    KYSO_OK && (r = text_field(m->out, ",\"certificate\":", sg->cert_id)) == KYSO_OK &&
-	    (r = text_field(m->out, ",\"batch\":", sg->auth.ri->batch_id)) == KYSO_OK &&
+	if (r == KYSO_OK && (r = kbuf_append(m->out, "]", 1)) == KYSO_OK &&
+	    (r = json_member(m->out, "algorithm", sg->alg->name)) == KYSO_OK &&
+	    (r = json_member(m->out, "certificate", sg->cert_id)) == KYSO_OK &&
+	    (r = json_member(m->out, "batch", sg->auth.ri->batch_id)) == KYSO_OK &&
 	    (r = kbuf_append(m->out, "}", 1)) == KYSO_OK) {
 		*text = m->out;
 		m->out = NULL;

@@ -356,27 +356,6 @@ kyso_signatures_free(unsigned char **sigs, size_t *siglens, size_t n)
 }
 
 /*
- * Appends ,"key":"value" (value quoted as jansson would), if value is given: KYSO_OK,
- * kbuf_append's error, or KYSO_ERR_INVALID_ARG for a value that is not UTF-8 (which
- * jansson refuses too; a PIN must not be sent changed).
- */
-static int
-text_str(struct kbuf *b, const char *key, const char *value)
-{
-	int e = KYSO_OK;
-	size_t k;
-
-	for (const char *p = value; p != NULL && *p != '\0'; p += k)
-		if ((k = utf8_seq((const unsigned char *)p)) == 0)
-			return KYSO_ERR_INVALID_ARG;
-	if (value != NULL && (e = kbuf_append(b, ",\"", 2)) == KYSO_OK &&
-	    (e = kbuf_append(b, key, strlen(key))) == KYSO_OK &&
-	    (e = kbuf_append(b, "\":", 2)) == KYSO_OK)
-		e = json_quote(b, value);
-	return e;
-}
-
-/*
  * The SignDigests call as wire text in out (initialised here): written directly rather
  * than through 1000 JSON string objects and their dump, which cost a batch client about
  * as much as the agent's own work per call. Returns KYSO_OK, KYSO_ERR_NOMEM or
@@ -398,11 +377,11 @@ digests_call(struct kbuf *out, const kyso_sign_request *req, const unsigned char
 		    (e = b64_append(out, digests + i * digest_len, digest_len)) == KYSO_OK)
 			e = kbuf_append(out, "\"", 1);
 	if (e == KYSO_OK && (e = kbuf_append(out, "]", 1)) == KYSO_OK &&
-	    (e = text_str(out, "certificate", req->certificate)) == KYSO_OK &&
-	    (e = text_str(out, "algorithm", req->algorithm)) == KYSO_OK &&
-	    (e = text_str(out, "pin", req->pin != NULL ? secret_data(req->pin) : NULL)) ==
-	    KYSO_OK && (e = text_str(out, "description", req->description)) == KYSO_OK &&
-	    (e = text_str(out, "signature_format", req->signature_format)) == KYSO_OK)
+	    (e = json_member(out, "certificate", req->certificate)) == KYSO_OK &&
+	    (e = json_member(out, "algorithm", req->algorithm)) == KYSO_OK &&
+	    (e = json_member(out, "pin", req->pin != NULL ? secret_data(req->pin) : NULL)) ==
+	    KYSO_OK && (e = json_member(out, "description", req->description)) == KYSO_OK &&
+	    (e = json_member(out, "signature_format", req->signature_format)) == KYSO_OK)
 		e = kbuf_append(out, "}}", 3);  /* and the NUL that ends a message */
 	return e;
 }

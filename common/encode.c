@@ -290,3 +290,21 @@ hex_decode(const char *s, unsigned char **out, size_t *outlen)
 	*outlen = n;
 	return KYSO_OK;
 }
+
+int
+json_member(struct kbuf *b, const char *key, const char *value)
+{
+	int e;
+	size_t k;
+
+	if (value == NULL)
+		return KYSO_OK;
+	for (const char *p = value; *p != '\0'; p += k)
+		if ((k = utf8_seq((const unsigned char *)p)) == 0)
+			return KYSO_ERR_INVALID_ARG;
+	if ((e = kbuf_append(b, ",\"", 2)) == KYSO_OK &&
+	    (e = kbuf_append(b, key, strlen(key))) == KYSO_OK &&
+	    (e = kbuf_append(b, "\":", 2)) == KYSO_OK)
+		e = json_quote(b, value);
+	return e;
+}

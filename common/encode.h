@@ -74,4 +74,12 @@ struct kbuf;
  */
 int json_quote(struct kbuf *b, const char *s);
 
+/*
+ * Appends ,"key":"value" to b (a member after others in an object written as text; key
+ * is plain ASCII, value quoted by json_quote), or nothing if value is NULL. Returns
+ * KYSO_OK, kbuf_append's error, or KYSO_ERR_INVALID_ARG (nothing appended) for a value
+ * that is not UTF-8: jansson would refuse it, and a PIN must not be sent changed.
+ */
+int json_member(struct kbuf *b, const char *key, const char *value);
+
 #endif

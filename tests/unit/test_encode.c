@@ -66,6 +66,29 @@ test_b64_append_rfc4648(void **state)
 	kbuf_free(&b);
 }
 
+/* json_member: ,"key":"value" escaped as jansson would; nothing for NULL or non-UTF-8 */
+static void
+test_json_member(void **state)
+{
+	struct kbuf b;
+	json_t *o;
+
+	(void)state;
+	kbuf_init(&b, 256);
+	assert_int_equal(kbuf_append(&b, "{\"a\":1", 6), KYSO_OK);
+	assert_int_equal(json_member(&b, "d", "say \"c\xc3\xb4ng v\xc4\x83n\"\n"), KYSO_OK);
+	assert_int_equal(json_member(&b, "none", NULL), KYSO_OK);
+	assert_int_equal(json_member(&b, "pin", "12\xff" "34"), KYSO_ERR_INVALID_ARG);
+	assert_int_equal(kbuf_append(&b, "}", 2), KYSO_OK);
+	o = json_loads((const char *)b.data, 0, NULL);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(o, "d")),
+	    "say \"c\xc3\xb4ng v\xc4\x83n\"\n");
+	assert_int_equal(json_object_size(o), 2);
+	json_decref(o);
+	kbuf_free(&b);
+}
+
 static void
 test_b64_decode_rfc4648(void **state)
 {
@@ -500,6 +523,7 @@ main(void)
 		cmocka_unit_test(test_utf8_repair),
 		cmocka_unit_test(test_b64_encode_rfc4648),
 		cmocka_unit_test(test_b64_append_rfc4648),
+		cmocka_unit_test(test_json_member),
 		cmocka_unit_test(test_b64_decode_rfc4648),
 		cmocka_unit_test(test_b64_binary_round_trip),
 		cmocka_unit_test(test_b64_all_alphabet),

@@ -9,7 +9,7 @@
 # A's helper is started again and its token comes back (token-added) and signs.
 # A batch of documents (SignDocuments) fares the same. Also: kysod maps no module (the helpers do); each helper has no new privileges, a
 # seccomp filter, none of kysod's descriptors (the socket, the audit log) and a small
-# environment; a PIN-pad login may take longer than the module timeout.
+# environment (with glibc's malloc tuned unless kysod's GLIBC_TUNABLES says otherwise); a PIN-pad login may take longer than the module timeout.
 TOK_PIN=246813
 . "$(dirname "$0")/../lib/common.sh"
 . "$T_TOP/tests/lib/verify.sh"
@@ -83,6 +83,9 @@ for h in "$ha" "$hb"; do
 		"$(readlink "/proc/$h/fd/0") $(readlink "/proc/$h/fd/1")"
 	t_eq "  ... a small environment: not kysod's socket nor its state directory" "" \
 		"$(tr '\0' '\n' < "/proc/$h/environ" | grep -E '^(KYSO_SOCKET|XDG_STATE_HOME)=' || true)"
+	t_eq "  ... glibc's malloc keeps more free blocks per thread (kysod's GLIBC_TUNABLES if set)" \
+		"GLIBC_TUNABLES=${GLIBC_TUNABLES:-glibc.malloc.tcache_count=200}" \
+		"$(tr '\0' '\n' < "/proc/$h/environ" | grep '^GLIBC_TUNABLES=' || true)"
 done
 
 # ---- the faults ----
@@ -214,6 +217,15 @@ t_agent_stops
 left=""
 for h in $hs; do kill -0 "$h" 2>/dev/null && left="$left $h"; done
 t_eq "no helper process of this kysod is left after it stops" "" "$left"
+# the administrator's own tunables for kysod are the helpers' (in place of kyso's)
+GLIBC_TUNABLES=glibc.malloc.tcache_count=3 agent_start --module "$MOCK_MODULE" ||
+	t_flunk "start kysod with GLIBC_TUNABLES"
+h=$(agent_helpers)
+t_eq "kysod started with GLIBC_TUNABLES gives its helper that one" \
+	"GLIBC_TUNABLES=glibc.malloc.tcache_count=3" \
+	"$(tr '\0' '\n' < "/proc/${h:-0}/environ" 2>/dev/null | grep '^GLIBC_TUNABLES=' || true)"
+t_match "  ... and its token signs" '"signature":' "$(sign "$ida")"
+agent_stop
 for f in "$T_DIR/kysod.log" "$XDG_STATE_HOME/kyso/audit.log"; do
 	if grep -q -e "$TOK_PIN" "$f"; then t_flunk "no PIN in $(basename "$f")"; else t_pass "no PIN in $(basename "$f")"; fi
 done

@@ -109,7 +109,7 @@ struct doc_job {
 	 * loop until the record is durable (audit_mark_state) */
 	int held;
 	struct audit_mark mark;
-	int synced;                  /* the worker synced the records after this one's */
+	int synced;                  /* recorded: the loop looks at the held documents */
 	/* not a document but the end of a stopped batch (batch.c): a thread of its own syncs
 	 * sync_log up to mark, off the loop, and posts the job to sync_done; result: how */
 	int sync_only;
@@ -148,7 +148,9 @@ void document_ops_done(struct job *j);
  * Records JOB_DOCUMENT j on its worker (instead of record_sign_job): a signed document's
  * record written unsynced (j->u.document.doc.held, .mark), then synced with those written
  * before it when the batch needs it (see batch_share; .synced); a document not signed is
- * recorded synced, which makes the batch's records before it durable too. A record that
+ * recorded unsynced (a refusal: nothing was signed), and the batch's granted records
+ * before it stay pending until the worker's next sync or, once the batch ends,
+ * batch_sync_start's thread (batch.c). A record that
  * cannot be written or made durable withholds the CMS: KYSO_ERR_AUDIT, as record_sign_job.
  */
 void document_ops_record(struct job *j, const struct p11_token_desc *tok);

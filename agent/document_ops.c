@@ -149,10 +149,12 @@ document_ops_record(struct job *j, const struct p11_token_desc *tok)
 	char err[256];
 
 	d->held = record_document_unsynced(j, tok, &d->mark);
-	/* recorded: one fewer to come (a skipped or failed one too, recorded synced) */
+	/* recorded: one fewer to come (a skipped or failed one too, its refusal written
+	 * unsynced: the batch's pending records are then synced by the worker's next sync or,
+	 * once the batch ends, off the loop by batch_sync_start's thread) */
 	last = atomic_fetch_sub(&share->docs_out, 1) == 1 && atomic_load(&share->all_queued);
 	if (!d->held) {
-		d->synced = 1;  /* synced: so is every record written before it */
+		d->synced = 1;  /* the loop looks at the held documents (batch_release) */
 		return;
 	}
 	now = document_ops_now_ms();

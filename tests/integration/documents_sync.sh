@@ -7,7 +7,9 @@
 # short batch of 20 documents costs one fsync; a long one (slowed by the tests' fault
 # module) streams its progress while it runs and syncs about every 250 ms. A failing
 # fsync (an LD_PRELOAD shim, tests/tools/failsync.c) takes the records back: no CMS, the
-# documents fail with AuditFailed. The client hanging up, and Lock, in the middle. A sync
+# documents fail with AuditFailed. The client hanging up, Lock, and a token error in the
+# middle (this one between two of the worker's syncs: the batch's last pending records
+# are synced by a thread of their own, then their CMS go out). A sync
 # that the disk holds up (the shim again) holds up no other client: kysod's event loop
 # never syncs the audit log (the shim notes which thread syncs), not even when Lock ends
 # a batch's queued documents during a slow sync. Every CMS given out is verified by
@@ -46,9 +48,9 @@ CA=$TOK_DIR/ca.crt
 # recorded a document Lock ended (the loop's work), `kyso tokens` must be answered while
 # the sync is still held ("tokens": its exit status, or "hung"); then the disk syncs again
 batch() {
-	AUDIT=$AUDIT $PY - "$KYSO_SOCKET" "$id" "$TOK_PIN" "$1" "$2" "$T_DIR/docs" "${3:-}" "$K" <<'PY'
+	AUDIT=$AUDIT $PY - "$KYSO_SOCKET" "$id" "$TOK_PIN" "$1" "$2" "$T_DIR/docs" "${3:-}" "$K" officer <<'PY'
 import base64, hashlib, json, os, socket, subprocess, sys, time
-path, cert, pin, n, prefix, out, mode, kyso = sys.argv[1:9]
+path, cert, pin, n, prefix, out, mode, kyso, token = sys.argv[1:10]
 hold, synclog, audit = (os.environ.get(k, "") for k in ("KYSO_TEST_HOLDSYNC",
     "KYSO_TEST_SYNCLOG", "AUDIT"))
 def sign_of(test):  # waits for a sign from kysod, at most 60 s
@@ -97,6 +99,19 @@ while final is None:
             s.close()
             print(json.dumps({"progress": 1, "cms": cms}))
             raise SystemExit(0)
+        if len(times) == 1 and mode == "failone":
+            # a C_Sign fails once the document after those this progress reply's sync
+            # covered has signed (its record then waits for the next sync): the module's
+            # trace shows its two C_Sign calls (the length, the signature) and the next
+            # document's first; the rule written as mock_rule does (a temporary file,
+            # then rename)
+            trace = os.environ["KYSO_FAULTY_TRACE"]
+            c0 = text(trace).count("C_Sign %s" % token)
+            sign_of(lambda: text(trace).count("C_Sign %s" % token) >= c0 + 3)
+            control = os.environ["KYSO_FAULTY_CONTROL"]
+            with open(control + ".t", "w") as f:
+                f.write(text(control) + "C_Sign fail-once CKR_DEVICE_ERROR %s\n" % token)
+            os.replace(control + ".t", control)
         if len(times) == 1 and mode == "lock":
             subprocess.run([kyso, "lock"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if len(times) == 1 and mode == "holdlock":
@@ -212,6 +227,29 @@ stopped_by_lock() {
 # ---- Lock in the middle ----
 s=$(batch 40 locked lock)
 stopped_by_lock "$s" locked 40 "Lock after the first progress reply: the batch stops, locked"
+
+# ---- a token error ends the batch between two of the worker's syncs ----
+# The document before the failing one has its granted record written, not yet synced;
+# the failure and the documents skipped after it are refusals, written unsynced: the
+# batch ends with a record pending, which a thread of its own syncs (not kysod's loop,
+# not the worker, whose job has ended) before that document's CMS goes out.
+: > "$KYSO_TEST_SYNCLOG"
+s=$(batch 40 tokfail failone)
+mock_unrule 'fail-once'
+t_eq "a token error after the first progress reply stops the batch: token-error" \
+	token-error "$(field "$s" stopped)"
+signed=$(field "$s" signed)
+t_eq "  ... every document it counts as signed came with its CMS ($signed)" "$signed" \
+	"$(field "$s" cms)"
+t_eq "  ... OpenSSL verifies them" "$signed" "$(verified tokfail 40)"
+t_eq "  ... and has its granted record; no other does" "$signed" \
+	"$(count_records '"document":"tokfail-' '"result":"granted"')"
+t_eq "  ... one document failed at the token (TokenError)" 1 \
+	"$(count_records '"document":"tokfail-' '"result":"io.kyso.Agent.TokenError"')"
+t_match "  ... the batch's last pending records were synced off the loop, by a thread" \
+	"batch $(field "$s" batch): its last records are synced off the loop" \
+	"$(cat "$T_DIR/kysod.log")"
+t_eq "  ... not by kysod's event loop" 0 "$(grep -c '^sync loop' "$KYSO_TEST_SYNCLOG")"
 
 # ---- a slow sync (the disk holds it) while Lock ends the queued documents ----
 s=$(batch 200 held holdlock)

@@ -78,6 +78,7 @@ batch_share_new(struct cms_signer *signer)
 	atomic_init(&s->docs_out, 0);
 	atomic_init(&s->all_queued, 0);
 	atomic_init(&s->synced_ms, document_ops_now_ms());
+	atomic_init(&s->key_always_auth, -1);
 	s->signer = signer;
 	return s;
 }

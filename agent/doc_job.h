@@ -71,6 +71,9 @@ struct batch_share {
 	atomic_int docs_out;         /* documents queued and not yet recorded */
 	atomic_int all_queued;       /* the loop queues no more (the last one, or stopped) */
 	atomic_llong synced_ms;      /* CLOCK_MONOTONIC ms of the last sync (or the start) */
+	/* whether the batch's key wants its PIN for every signature, as the token said it
+	 * (document_ops_run asks once per batch, not once per document): -1 not asked yet */
+	atomic_int key_always_auth;
 };
 
 /* The longest a batch's signed documents wait for their records' sync (and so their

@@ -67,6 +67,29 @@ document_input(struct job *j, unsigned char **tbs, size_t tbs_len)
 	return len > 0 ? KYSO_OK : KYSO_ERR_INTERNAL;
 }
 
+/*
+ * Whether the key of document j wants its PIN for every signature: what its signature
+ * showed, else what the token says of the key — asked once per batch (a call to the
+ * module's helper per document cost a round trip each).
+ */
+static int
+document_key_always_auth(struct p11_session *s, struct job *j)
+{
+	struct batch_share *share = j->u.document.doc.share;
+	struct job_sign *sg = &j->u.document.sign;
+	int v;
+
+	if (sg->always_auth || sg->key_wants_pin) {
+		atomic_store(&share->key_always_auth, 1);
+		return 1;
+	}
+	if ((v = atomic_load(&share->key_always_auth)) < 0) {
+		v = p11_session_key_always_auth(s, sg->req.key_id, sg->req.key_id_len);
+		atomic_store(&share->key_always_auth, v);
+	}
+	return v;
+}
+
 int
 document_ops_run(struct p11_session *s, const struct p11_token_desc *expect,
     struct pinentry_abort *ab, struct job *j)
@@ -93,8 +116,7 @@ document_ops_run(struct p11_session *s, const struct p11_token_desc *expect,
 	if ((r = document_input(j, &tbs, tbs_len)) != KYSO_OK)
 		goto out;
 	r = token_ops_sign(s, expect, ab, j);
-	d->key_always_auth = sg->always_auth || sg->key_wants_pin ||
-	    p11_session_key_always_auth(s, sg->req.key_id, sg->req.key_id_len);
+	d->key_always_auth = document_key_always_auth(s, j);
 	if (r != KYSO_OK)
 		goto out;
 	if ((r = cms_build_finish(b, sg->sig, sg->siglen, &der, &len)) != KYSO_OK) {

@@ -112,7 +112,9 @@ struct doc_job {
 	 * loop until the record is durable (audit_mark_state) */
 	int held;
 	struct audit_mark mark;
-	int synced;                  /* recorded: the loop looks at the held documents */
+	/* when it comes back, the loop looks at the batch's held documents (batch_release):
+	 * the worker synced after this one's record, or this one holds nothing */
+	int synced;
 	/* not a document but the end of a stopped batch (batch.c): a thread of its own syncs
 	 * sync_log up to mark, off the loop, and posts the job to sync_done; result: how */
 	int sync_only;

@@ -59,16 +59,15 @@ job_digests_free(struct job_digests *m)
 			explicit_bzero(m->sig[i], m->siglen[i]);
 		free(m->sig[i]);
 	}
-	if (m->in != NULL)
-		explicit_bzero(m->in, m->n * (19 + 64));
+	if (m->in != NULL)  /* the inputs written (m->in_len each), not the room for any */
+		explicit_bzero(m->in, m->n * m->in_len);
 	free(m->in);
 	if (m->out != NULL) {
 		kbuf_free(m->out);
 		free(m->out);
 	}
 	if (m->lines != NULL) {
-		explicit_bzero(m->lines->data, m->lines->len);
-		kbuf_free(m->lines);
+		kbuf_free(m->lines);  /* which wipes it */
 		free(m->lines);
 	}
 	free(m->digest);

@@ -45,12 +45,7 @@ digests_text(struct job_digests *m, size_t i)
 		if ((r = kbuf_append(m->out, text_head, sizeof(text_head) - 1)) != KYSO_OK)
 			return r;
 	}
-	/* "…","…": base64 needs no escaping */
-	if ((i == 0 || (r = kbuf_append(m->out, ",", 1)) == KYSO_OK) &&
-	    (r = kbuf_append(m->out, "\"", 1)) == KYSO_OK &&
-	    (r = b64_append(m->out, m->sig[i], m->siglen[i])) == KYSO_OK)
-		r = kbuf_append(m->out, "\"", 1);
-	return r;
+	return json_b64_item(m->out, i == 0, m->sig[i], m->siglen[i]);
 }
 
 int

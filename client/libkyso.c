@@ -372,10 +372,7 @@ digests_call(struct kbuf *out, const kyso_sign_request *req, const unsigned char
 	kbuf_init(out, KYSO_WIRE_MAX);
 	e = kbuf_append(out, head, sizeof(head) - 1);
 	for (size_t i = 0; i < n && e == KYSO_OK; i++)
-		if ((i == 0 || (e = kbuf_append(out, ",", 1)) == KYSO_OK) &&
-		    (e = kbuf_append(out, "\"", 1)) == KYSO_OK &&
-		    (e = b64_append(out, digests + i * digest_len, digest_len)) == KYSO_OK)
-			e = kbuf_append(out, "\"", 1);
+		e = json_b64_item(out, i == 0, digests + i * digest_len, digest_len);
 	if (e == KYSO_OK && (e = kbuf_append(out, "]", 1)) == KYSO_OK &&
 	    (e = json_member(out, "certificate", req->certificate)) == KYSO_OK &&
 	    (e = json_member(out, "algorithm", req->algorithm)) == KYSO_OK &&

@@ -308,3 +308,15 @@ json_member(struct kbuf *b, const char *key, const char *value)
 		e = json_quote(b, value);
 	return e;
 }
+
+int
+json_b64_item(struct kbuf *b, int first, const unsigned char *p, size_t len)
+{
+	int e;
+
+	if ((first || (e = kbuf_append(b, ",", 1)) == KYSO_OK) &&
+	    (e = kbuf_append(b, "\"", 1)) == KYSO_OK &&
+	    (e = b64_append(b, p, len)) == KYSO_OK)
+		e = kbuf_append(b, "\"", 1);
+	return e;
+}

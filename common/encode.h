@@ -82,4 +82,11 @@ int json_quote(struct kbuf *b, const char *s);
  */
 int json_member(struct kbuf *b, const char *key, const char *value);
 
+/*
+ * Appends the base64 of len bytes to b as an item of a JSON array written as text:
+ * "…", after a comma unless first (base64 needs no escaping). Returns KYSO_OK or
+ * kbuf_reserve's error.
+ */
+int json_b64_item(struct kbuf *b, int first, const unsigned char *p, size_t len);
+
 #endif

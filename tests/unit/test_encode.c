@@ -66,6 +66,36 @@ test_b64_append_rfc4648(void **state)
 	kbuf_free(&b);
 }
 
+/* json_b64_item: a JSON array of base64 strings written as text, as jansson reads it */
+static void
+test_json_b64_item(void **state)
+{
+	static const unsigned char bytes[] = { 0x00, 0xfb, 0xff, 0x10, 0x80 };
+	struct kbuf b;
+	json_t *arr;
+	unsigned char *back;
+	size_t backlen;
+
+	(void)state;
+	kbuf_init(&b, 256);
+	assert_int_equal(kbuf_append(&b, "[", 1), KYSO_OK);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(json_b64_item(&b, i == 0, bytes, i + 3), KYSO_OK);
+	assert_int_equal(kbuf_append(&b, "]", 1), KYSO_OK);
+	arr = json_loadb((const char *)b.data, b.len, 0, NULL);
+	assert_non_null(arr);
+	assert_int_equal(json_array_size(arr), 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(b64_decode(json_string_value(json_array_get(arr, i)), &back,
+		    &backlen), KYSO_OK);
+		assert_int_equal(backlen, i + 3);
+		assert_memory_equal(back, bytes, i + 3);
+		free(back);
+	}
+	json_decref(arr);
+	kbuf_free(&b);
+}
+
 /* json_member: ,"key":"value" escaped as jansson would; nothing for NULL or non-UTF-8 */
 static void
 test_json_member(void **state)
@@ -524,6 +554,7 @@ main(void)
 		cmocka_unit_test(test_b64_encode_rfc4648),
 		cmocka_unit_test(test_b64_append_rfc4648),
 		cmocka_unit_test(test_json_member),
+		cmocka_unit_test(test_json_b64_item),
 		cmocka_unit_test(test_b64_decode_rfc4648),
 		cmocka_unit_test(test_b64_binary_round_trip),
 		cmocka_unit_test(test_b64_all_alphabet),

@@ -274,17 +274,43 @@ lane_wait(struct lane *ln)
 	}
 }
 
-/* Wakes the lane on top of the idle stack, if any (w->mu held). */
-static void
-worker_wake_one(struct worker *w)
+/*
+ * Takes the lane on top of the idle stack off it (w->mu held) and returns it, or NULL:
+ * the caller signals it with lane_signal once it has let go of w->mu. A lane signalled
+ * while the mutex is still held wakes only to find it taken and sleeps again on it (two
+ * more system calls, often another switch of threads, on every job here).
+ */
+static struct lane *
+worker_pop_idle(struct worker *w)
 {
 	struct lane *ln = w->idle;
 
 	if (ln == NULL)
-		return;
+		return NULL;
 	w->idle = ln->next_idle;
 	ln->idle = 0;
-	pthread_cond_signal(&ln->cv);
+	return ln;
+}
+
+/*
+ * Wakes a lane taken off the idle stack (w->mu not held). It is still there to be woken:
+ * it was in pthread_cond_wait when taken off, and w outlives the call — the caller is
+ * the loop (worker_submit), the one thread that retires a worker, or one of w's lanes,
+ * and the last lane to end frees w. worker_retire does not wake a lane taken off the
+ * stack: its taker does, and the lane then sees w->stopping and ends.
+ */
+static void
+lane_signal(struct lane *ln)
+{
+	if (ln != NULL)
+		pthread_cond_signal(&ln->cv);
+}
+
+/* Wakes the lane on top of the idle stack, if any (w->mu held): for worker_retire. */
+static void
+worker_wake_one(struct worker *w)
+{
+	lane_signal(worker_pop_idle(w));
 }
 
 static void
@@ -308,6 +334,7 @@ lane_main(void *arg)
 
 	for (;;) {
 		struct job *j;
+		struct lane *wake;
 		int alone;
 
 		/* right after a job the next one often follows: one lane polls briefly */
@@ -346,9 +373,9 @@ lane_main(void *arg)
 			if (w->head == NULL)
 				w->tail = NULL;
 		}
-		if (!alone && head_can_start(w))
-			worker_wake_one(w);  /* the next one may run on another lane */
+		wake = !alone && head_can_start(w) ? worker_pop_idle(w) : NULL;
 		pthread_mutex_unlock(&w->mu);
+		lane_signal(wake);  /* the next one may run on another lane */
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (ln->ngroup > 1)
@@ -449,6 +476,7 @@ void
 worker_submit(struct worker *w, struct job *j)
 {
 	struct completions *done = w->done;  /* w may be freed once unlocked if stopping */
+	struct lane *wake = NULL;
 
 	j->next = NULL;
 	atomic_fetch_add(&done->inflight, 1);
@@ -468,8 +496,9 @@ worker_submit(struct worker *w, struct job *j)
 	/* None while a lane polls for work: it takes the job (it stops polling before it
 	 * takes w->mu, so one that stopped without seeing this job finds it under the lock) */
 	if (!atomic_load(&w->spinning))
-		worker_wake_one(w);
+		wake = worker_pop_idle(w);
 	pthread_mutex_unlock(&w->mu);
+	lane_signal(wake);
 }
 
 /* Ends the dialog of the jobs in progress, if any (w->mu held). */

@@ -238,6 +238,24 @@ job_shares_token(const struct worker *w, const struct job *j)
 	return w->nlanes > 1 && job_plain_sign(w, j);
 }
 
+/*
+ * How many of the queued signatures a lane takes into its group, its own first one
+ * included (w->mu held, that one taken off the queue and counted running): its share,
+ * the lanes free to take the others having theirs, so that the token's sessions sign
+ * side by side rather than one lane signing everything queued while the others wait.
+ */
+static size_t
+group_share(const struct worker *w)
+{
+	int queued = atomic_load(&w->queued), others = w->nlanes - w->running;
+	size_t most;
+
+	if (others < 0)
+		others = 0;
+	most = (size_t)((queued + 1 + others) / (others + 1));  /* (queued + 1) / lanes, up */
+	return most < TOKEN_OPS_GROUP_MAX ? most : TOKEN_OPS_GROUP_MAX;
+}
+
 /* Whether the job at the head may start now (w->mu held). */
 static int
 head_can_start(const struct worker *w)
@@ -360,11 +378,14 @@ lane_main(void *arg)
 		ln->current = j;
 		ln->ngroup = 0;
 		/* Signs of several clients queued together with the same key: one group, one
-		 * call to the module and one fsync for all (token_ops_run_group) */
+		 * call to the module and one fsync for all (token_ops_run_group); with other
+		 * lanes free, this one takes its share and wakes one for the rest */
 		if (w->job_us < WORKER_GROUP_US && job_plain_sign(w, j) && w->head != NULL &&
 		    job_plain_sign(w, w->head) && token_ops_groupable(j, w->head)) {
+			size_t most = group_share(w);
+
 			ln->group[ln->ngroup++] = j;
-			while (ln->ngroup < TOKEN_OPS_GROUP_MAX && w->head != NULL &&
+			while (ln->ngroup < most && w->head != NULL &&
 			    job_plain_sign(w, w->head) && token_ops_groupable(j, w->head)) {
 				ln->group[ln->ngroup++] = w->head;
 				w->head = w->head->next;

@@ -76,9 +76,7 @@ spin_until(int (*cond)(void *), void *arg, long us)
 		if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec &&
 		    now.tv_nsec >= end.tv_nsec))
 			return cond(arg);
-#if defined(__x86_64__) || defined(__i386__)
-		__builtin_ia32_pause();
-#endif
+		cpuload_pause();
 	}
 }
 

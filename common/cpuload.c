@@ -1,5 +1,6 @@
 /* cpuload.c — whether a CPU is free for polling (see cpuload.h). */
 #include <fcntl.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,4 +61,10 @@ cpuload_room(void)
 		atomic_store(&room, run < 0 || run <= cpus);
 	}
 	return atomic_load(&room);
+}
+
+void
+cpuload_pause(void)
+{
+	(void)sched_yield();
 }

@@ -17,4 +17,14 @@ int cpuload_room(void);
 
 #define CPULOAD_LOOK_MS 5
 
+/*
+ * One turn of a polling loop: the CPU goes to a thread ready to run on it, if there is
+ * one (sched_yield), else the caller goes on at once. A thread that polled with only the
+ * CPU's pause instruction kept a thread woken on its CPU waiting until the scheduler
+ * took the CPU from it: the lane back from each of an fsync's disk writes, the helper's
+ * answer, the loop's next call (perf sched: 10-25 µs each, four to six times a
+ * signature with one client; docs/performance.md).
+ */
+void cpuload_pause(void);
+
 #endif

@@ -126,9 +126,7 @@ rpc_answer_spin(struct rpc_chan *c)
 	while (mono_us_since(&c->sent) < limit) {
 		if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) != -1 || errno != EAGAIN)
 			return;
-#if defined(__x86_64__) || defined(__i386__)
-		__builtin_ia32_pause();
-#endif
+		cpuload_pause();
 	}
 }
 

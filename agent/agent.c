@@ -184,6 +184,7 @@ agent_accounting(struct agent *a, const struct agent_options *o, char *err, size
 	if (o->policy.audit_path != NULL) {
 		if ((r = audit_open(o->policy.audit_path, &a->audit, err, errlen)) != KYSO_OK)
 			return r;
+		audit_watch_inflight(a->audit, &a->done.inflight, AUDIT_GATHER_US);
 		log_info("recording every signing request in %s", o->policy.audit_path);
 	}
 	if (o->logind) {

@@ -70,6 +70,7 @@
 #ifndef KYSO_AUDIT_H
 #define KYSO_AUDIT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
@@ -204,6 +205,17 @@ int audit_sync_to(struct audit_log *l, const struct audit_mark *mark, char *err,
 
 /* Returns what became of the record at mark; never waits nor syncs. */
 enum audit_durability audit_mark_state(struct audit_log *l, const struct audit_mark *mark);
+
+/*
+ * Lets l's sync rounds gather: inflight is kysod's count of jobs in flight (the
+ * completion queue's); while it is above the number of records waiting for a round, the
+ * round about to start first waits up to gather_us (kysod: AUDIT_GATHER_US) for one more
+ * record (a signature of another client about to write its own), so that one fsync
+ * covers both. inflight must outlive l. Without it (tools) a round starts at once.
+ */
+void audit_watch_inflight(struct audit_log *l, const atomic_int *inflight, long gather_us);
+
+#define AUDIT_GATHER_US 100
 
 /* Returns how many fsync rounds l has run (the group commit's figure, for tests). */
 unsigned long audit_syncs(struct audit_log *l);

@@ -2,7 +2,9 @@
  * test_audit_group.c — agent/audit.c's group commit: records of threads writing at once
  * share fsyncs, yet no audit_write(sync) returns before its own line is durable; a failed
  * sync takes back every record not yet durable (their calls fail, nothing half stays);
- * a process killed with SIGKILL in the middle of a burst leaves only whole lines.
+ * a process killed with SIGKILL in the middle of a burst leaves only whole lines; a
+ * round about to start gathers the record of a job still in flight (audit_watch_inflight)
+ * and never waits when every job in flight has its record waiting already.
  *
  * Linked with -Wl,--wrap=fdatasync (tests/tests.mk): __wrap_fdatasync notes how many
  * bytes of the file were written when a sync began and, once it returns, counts that
@@ -15,6 +17,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -418,6 +421,125 @@ test_marked_records_cut_by_failed_sync(void **state)
 	audit_close(l);
 }
 
+/* One writer's audit_write(sync) of a granted record, timed. */
+struct timed_write {
+	struct audit_log *l;
+	const char *description;
+	int rc;
+	long ms;  /* how long it took */
+};
+
+static void *
+timed_write_run(void *arg)
+{
+	struct timed_write *tw = arg;
+	struct audit_record r;
+	struct timespec t0, t1;
+	char err[512];
+
+	fill_record(&r, tw->description);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	tw->rc = audit_write(tw->l, &r, 1, err, sizeof(err));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	tw->ms = (t1.tv_sec - t0.tv_sec) * 1000L + (t1.tv_nsec - t0.tv_nsec) / 1000000L;
+	return NULL;
+}
+
+/* A window no gathering may ever wait out in these tests: 60 s. */
+#define LONG_GATHER_US 60000000L
+
+/*
+ * Two jobs in flight, two writers: whichever writes first finds a job in flight with no
+ * record yet and gathers; the other's record ends the gathering (or, written first,
+ * leaves nothing to gather for): one fsync for both, and neither waits out the window.
+ */
+static void
+test_gathers_the_record_in_flight(void **state)
+{
+	struct timed_write a = { .description = "<first>" }, b = { .description = "<second>" };
+	char path[256], err[512];
+	atomic_int inflight = 2;
+	struct audit_log *l;
+	pthread_t ta, tb;
+	size_t with;
+
+	(void)state;
+	at(path, sizeof(path), "gather.log");
+	durable = 0;
+	assert_int_equal(audit_open(path, &l, err, sizeof(err)), KYSO_OK);
+	audit_watch_inflight(l, &inflight, LONG_GATHER_US);
+	a.l = b.l = l;
+	assert_int_equal(pthread_create(&ta, NULL, timed_write_run, &a), 0);
+	assert_int_equal(pthread_create(&tb, NULL, timed_write_run, &b), 0);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	assert_int_equal(a.rc, KYSO_OK);
+	assert_int_equal(b.rc, KYSO_OK);
+	assert_true(a.ms < LONG_GATHER_US / 2000 && b.ms < LONG_GATHER_US / 2000);
+	assert_int_equal(audit_syncs(l), 1);
+	audit_close(l);
+	assert_int_equal(whole_lines(path, "<", &with), 2);
+	assert_int_equal(with, 2);
+	{
+		struct stat st;
+
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(durable, st.st_size);  /* both lines under that one fsync */
+	}
+}
+
+/* One job in flight, its record waiting: nothing to gather, the round starts at once. */
+static void
+test_no_gathering_for_one_client(void **state)
+{
+	struct timed_write a = { .description = "<alone>" };
+	char path[256], err[512];
+	atomic_int inflight = 1;
+	struct audit_log *l;
+
+	(void)state;
+	at(path, sizeof(path), "alone.log");
+	assert_int_equal(audit_open(path, &l, err, sizeof(err)), KYSO_OK);
+	audit_watch_inflight(l, &inflight, LONG_GATHER_US);
+	a.l = l;
+	timed_write_run(&a);
+	assert_int_equal(a.rc, KYSO_OK);
+	assert_true(a.ms < LONG_GATHER_US / 2000);
+	assert_int_equal(audit_syncs(l), 1);
+	audit_close(l);
+}
+
+/*
+ * Jobs in flight that never write a record (a scan, a login): the gathering ends with
+ * its window and the record is synced, durable before audit_write returns.
+ */
+static void
+test_gathering_ends_with_its_window(void **state)
+{
+	struct timed_write a = { .description = "<waited>" };
+	char path[256], err[512];
+	atomic_int inflight = 5;
+	struct audit_log *l;
+	char *prefix;
+	struct stat st;
+
+	(void)state;
+	at(path, sizeof(path), "window.log");
+	durable = 0;
+	assert_int_equal(audit_open(path, &l, err, sizeof(err)), KYSO_OK);
+	audit_watch_inflight(l, &inflight, AUDIT_GATHER_US);
+	a.l = l;
+	timed_write_run(&a);
+	assert_int_equal(a.rc, KYSO_OK);
+	assert_int_equal(audit_syncs(l), 1);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(durable, st.st_size);
+	prefix = read_prefix(path, durable);
+	assert_non_null(strstr(prefix, "<waited>"));
+	free(prefix);
+	audit_close(l);
+}
+
 int
 main(void)
 {
@@ -429,6 +551,9 @@ main(void)
 		cmocka_unit_test(test_killed_mid_burst_whole_lines),
 		cmocka_unit_test(test_marked_records_synced_together),
 		cmocka_unit_test(test_marked_records_cut_by_failed_sync),
+		cmocka_unit_test(test_gathers_the_record_in_flight),
+		cmocka_unit_test(test_no_gathering_for_one_client),
+		cmocka_unit_test(test_gathering_ends_with_its_window),
 	};
 
 	return cmocka_run_group_tests(tests, tmpdir_setup, tmpdir_teardown);

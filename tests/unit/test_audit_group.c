@@ -448,6 +448,22 @@ timed_write_run(void *arg)
 /* A window no gathering may ever wait out in these tests: 60 s. */
 #define LONG_GATHER_US 60000000L
 
+/* A fresh log NAME (its path in path) whose rounds gather while inflight is above the
+ * records waiting, for at most window µs; durable reset. */
+static struct audit_log *
+watched_log(const char *name, char *path, size_t len, const atomic_int *inflight,
+    long window)
+{
+	struct audit_log *l;
+	char err[512];
+
+	at(path, len, name);
+	durable = 0;
+	assert_int_equal(audit_open(path, &l, err, sizeof(err)), KYSO_OK);
+	audit_watch_inflight(l, inflight, window);
+	return l;
+}
+
 /*
  * Two jobs in flight, two writers: whichever writes first finds a job in flight with no
  * record yet and gathers; the other's record ends the gathering (or, written first,
@@ -457,17 +473,14 @@ static void
 test_gathers_the_record_in_flight(void **state)
 {
 	struct timed_write a = { .description = "<first>" }, b = { .description = "<second>" };
-	char path[256], err[512];
 	atomic_int inflight = 2;
 	struct audit_log *l;
+	char path[256];
 	pthread_t ta, tb;
 	size_t with;
 
 	(void)state;
-	at(path, sizeof(path), "gather.log");
-	durable = 0;
-	assert_int_equal(audit_open(path, &l, err, sizeof(err)), KYSO_OK);
-	audit_watch_inflight(l, &inflight, LONG_GATHER_US);
+	l = watched_log("gather.log", path, sizeof(path), &inflight, LONG_GATHER_US);
 	a.l = b.l = l;
 	assert_int_equal(pthread_create(&ta, NULL, timed_write_run, &a), 0);
 	assert_int_equal(pthread_create(&tb, NULL, timed_write_run, &b), 0);
@@ -493,20 +506,16 @@ static void
 test_no_gathering_for_one_client(void **state)
 {
 	struct timed_write a = { .description = "<alone>" };
-	char path[256], err[512];
 	atomic_int inflight = 1;
-	struct audit_log *l;
+	char path[256];
 
 	(void)state;
-	at(path, sizeof(path), "alone.log");
-	assert_int_equal(audit_open(path, &l, err, sizeof(err)), KYSO_OK);
-	audit_watch_inflight(l, &inflight, LONG_GATHER_US);
-	a.l = l;
+	a.l = watched_log("alone.log", path, sizeof(path), &inflight, LONG_GATHER_US);
 	timed_write_run(&a);
 	assert_int_equal(a.rc, KYSO_OK);
 	assert_true(a.ms < LONG_GATHER_US / 2000);
-	assert_int_equal(audit_syncs(l), 1);
-	audit_close(l);
+	assert_int_equal(audit_syncs(a.l), 1);
+	audit_close(a.l);
 }
 
 /*
@@ -517,27 +526,21 @@ static void
 test_gathering_ends_with_its_window(void **state)
 {
 	struct timed_write a = { .description = "<waited>" };
-	char path[256], err[512];
 	atomic_int inflight = 5;
-	struct audit_log *l;
-	char *prefix;
+	char path[256], *prefix;
 	struct stat st;
 
 	(void)state;
-	at(path, sizeof(path), "window.log");
-	durable = 0;
-	assert_int_equal(audit_open(path, &l, err, sizeof(err)), KYSO_OK);
-	audit_watch_inflight(l, &inflight, AUDIT_GATHER_US);
-	a.l = l;
+	a.l = watched_log("window.log", path, sizeof(path), &inflight, AUDIT_GATHER_US);
 	timed_write_run(&a);
 	assert_int_equal(a.rc, KYSO_OK);
-	assert_int_equal(audit_syncs(l), 1);
+	assert_int_equal(audit_syncs(a.l), 1);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(durable, st.st_size);
 	prefix = read_prefix(path, durable);
 	assert_non_null(strstr(prefix, "<waited>"));
 	free(prefix);
-	audit_close(l);
+	audit_close(a.l);
 }
 
 int

@@ -62,9 +62,9 @@ struct audit_log {
 	 * durable, and kysod's count of jobs in flight: while more jobs are in flight than
 	 * records wait for a round, a round about to start first waits briefly for one more.
 	 */
-	unsigned long long recs;    /* records written (a batch's lines each count) */
+	atomic_ullong recs;         /* records written (a batch's lines each count); changed
+	                             * under mu, read without it by a gathering leader */
 	unsigned long long recs_synced;
-	atomic_ullong recs_seen;    /* recs, for a gathering leader that does not hold mu */
 	const atomic_int *inflight; /* audit_watch_inflight; NULL: never gathers */
 	long gather_us;             /* the longest wait for one more record */
 	struct audit_journal journal; /* the records' copy in the journal */
@@ -160,7 +160,7 @@ static int sync_dir(const char *dir);
 static int
 sync_round(struct audit_log *l)
 {
-	unsigned long long target = l->written, target_recs = l->recs;
+	unsigned long long target = l->written, target_recs = atomic_load(&l->recs);
 	size_t bytes = l->unsynced_bytes;
 	int fd = l->fd, dirsync = l->need_dirsync, e = 0;
 	struct stat st;
@@ -200,7 +200,7 @@ sync_round(struct audit_log *l)
 		l->cut_lo[l->epoch % AUDIT_EPOCHS] = l->synced;
 		l->epoch++;
 		l->synced = l->written;
-		l->recs_synced = l->recs;  /* gone: none waits any more */
+		l->recs_synced = atomic_load(&l->recs);  /* gone: none waits any more */
 		l->unsynced_bytes = 0;
 		l->sync_errno = e;
 		close(fd);
@@ -351,8 +351,9 @@ durability(const struct audit_log *l, unsigned long long n, unsigned long e)
 static int
 gather_worth(const struct audit_log *l)
 {
-	return l->inflight != NULL &&
-	    (unsigned long long)atomic_load(l->inflight) > l->recs - l->recs_synced;
+	unsigned long long waiting = atomic_load(&l->recs) - l->recs_synced;
+
+	return l->inflight != NULL && (unsigned long long)atomic_load(l->inflight) > waiting;
 }
 
 /*
@@ -363,13 +364,13 @@ gather_worth(const struct audit_log *l)
 static void
 gather(struct audit_log *l)
 {
-	unsigned long long seen = l->recs;
+	unsigned long long seen = atomic_load(&l->recs);
 	long window = l->gather_us;
 	struct timespec t0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pthread_mutex_unlock(&l->mu);
-	while (atomic_load(&l->recs_seen) == seen && mono_us_since(&t0) < window)
+	while (atomic_load(&l->recs) == seen && mono_us_since(&t0) < window)
 		cpuload_pause();
 	pthread_mutex_lock(&l->mu);
 }
@@ -450,8 +451,7 @@ append(struct audit_log *l, const char *line, size_t nrec, int sync, char *err, 
 		return -1;
 	}
 	mine = ++l->written;
-	l->recs += nrec;
-	atomic_store(&l->recs_seen, l->recs);
+	atomic_fetch_add(&l->recs, nrec);
 	my_epoch = l->epoch;
 	l->unsynced_bytes += len;
 	if (!sync)

@@ -103,6 +103,7 @@ ALL_LDFLAGS := $(LDFLAGS_BASE) $(LDFLAGS)
 COMMON_SRCS += common/buf.c
 COMMON_SRCS += common/curves.c
 COMMON_SRCS += common/encode.c
+COMMON_SRCS += common/fdnum.c
 COMMON_SRCS += common/i18n.c
 COMMON_SRCS += common/kyso_err.c
 COMMON_SRCS += common/log.c

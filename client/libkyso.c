@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "encode.h"
+#include "fdnum.h"
 #include "libkyso_internal.h"
 #include "secret.h"
 #include "sockpath.h"
@@ -73,7 +74,8 @@ kyso_connect(const char *socket_path, kyso_client **out)
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	memcpy(sa.sun_path, c->path, strlen(c->path));
-	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+	/* never 0, 1 or 2: a program that closed them would write into the connection */
+	if ((c->fd = fd_off_stdio(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0))) < 0)
 		return kyso_set_error(c, KYSO_ERR_CONNECT, "socket: %s", strerror(errno));
 	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		int e = errno;
@@ -192,6 +194,18 @@ kyso_rpc_more(kyso_client *c, const char *method, json_t *params, int more,
 	return kyso_rpc_frame(c, &out, e, reply);
 }
 
+/* A call that waited c->timeout_ms: the connection is dropped (a late reply would be
+ * taken for the next call's). */
+static int
+rpc_timed_out(kyso_client *c)
+{
+	close(c->fd);
+	c->fd = -1;
+	kbuf_reset(&c->in);
+	return kyso_set_error(c, KYSO_ERR_TIMEOUT, _("the agent did not answer within %d s"),
+	    (c->timeout_ms + 999) / 1000);
+}
+
 int
 kyso_rpc_frame(kyso_client *c, struct kbuf *out, int e, json_t **reply)
 {
@@ -204,8 +218,11 @@ kyso_rpc_frame(kyso_client *c, struct kbuf *out, int e, json_t **reply)
 		return e;
 	}
 	if (e == KYSO_OK)
-		e = wire_send_all(c->fd, out->data, out->len);
+		e = wire_send_all_ms(c->fd, out->data, out->len, c->timeout_ms > 0 ?
+		    c->timeout_ms : -1);
 	kbuf_free(out);  /* wiped: the call may carry a PIN */
+	if (e == KYSO_ERR_TIMEOUT)
+		return rpc_timed_out(c);
 	if (e == KYSO_ERR_NOMEM)
 		return kyso_set_error(c, e, _("out of memory"));
 	if (e == KYSO_ERR_TOO_LARGE)
@@ -214,7 +231,10 @@ kyso_rpc_frame(kyso_client *c, struct kbuf *out, int e, json_t **reply)
 	if (e != KYSO_OK && errno != EPIPE && errno != ECONNRESET)
 		return kyso_set_error(c, e, _("cannot send to the agent: %s"), strerror(errno));
 	/* on EPIPE the agent closed the connection: it may have said why (a refusal) */
-	if ((e = wire_recv(c->fd, &c->in, &msg)) != KYSO_OK) {
+	if ((e = wire_recv_ms(c->fd, &c->in, &msg, c->timeout_ms > 0 ? c->timeout_ms : -1)) !=
+	    KYSO_OK) {
+		if (e == KYSO_ERR_TIMEOUT)
+			return rpc_timed_out(c);
 		close(c->fd);
 		c->fd = -1;
 		if (e == KYSO_ERR_DISCONNECTED || e == KYSO_ERR_IO)

@@ -22,6 +22,8 @@ struct kyso_client {
 	int subscribed;      /* kyso_subscribe succeeded: only events come now */
 	json_t *first_event; /* the "subscribed" reply, kept as the first event when
 	                      * kyso_subscribe was not asked for the tokens */
+	int timeout_ms;      /* > 0: the longest a call waits to send, then for its reply
+	                      * (kyso-pkcs11 sets it); 0: no limit */
 };
 
 /* A token (kyso_token); strings are never NULL ("" when the agent sent none). */

@@ -1,9 +1,11 @@
 /* wire.c — message framing and JSON rules shared by the agent and libkyso. */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kyso_err.h"
@@ -157,18 +159,62 @@ wire_write_some(int fd, struct kbuf *out)
 	return KYSO_OK;
 }
 
+/* Milliseconds left until deadline (taken with CLOCK_MONOTONIC), 0 if past; -1: none. */
+static int
+ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+	long long ms;
+
+	if (deadline == NULL)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = ((long long)(deadline->tv_sec - now.tv_sec) * 1000000000LL +
+	    (deadline->tv_nsec - now.tv_nsec) + 999999) / 1000000;  /* rounded up */
+	return ms <= 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+/* The deadline timeout_ms from now into *d: d, or NULL for no limit (timeout_ms < 0). */
+static const struct timespec *
+deadline_in(struct timespec *d, int timeout_ms)
+{
+	if (timeout_ms < 0)
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, d);
+	d->tv_sec += timeout_ms / 1000;
+	d->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (d->tv_nsec >= 1000000000L) {
+		d->tv_sec++;
+		d->tv_nsec -= 1000000000L;
+	}
+	return d;
+}
+
 int
 wire_send_all(int fd, const unsigned char *p, size_t len)
 {
+	return wire_send_all_ms(fd, p, len, -1);
+}
+
+int
+wire_send_all_ms(int fd, const unsigned char *p, size_t len, int timeout_ms)
+{
+	struct timespec dl;
+	const struct timespec *deadline = deadline_in(&dl, timeout_ms);
+
 	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		/* with a limit, never asleep in send on a blocking socket */
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL | (deadline != NULL ? MSG_DONTWAIT : 0));
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-				(void)poll(&pfd, 1, -1);
+				int r = poll(&pfd, 1, ms_left(deadline));
+
+				if (r == 0 && ms_left(deadline) == 0)
+					return KYSO_ERR_TIMEOUT;
 				continue;
 			}
 			return KYSO_ERR_IO;
@@ -182,6 +228,14 @@ wire_send_all(int fd, const unsigned char *p, size_t len)
 int
 wire_recv(int fd, struct kbuf *in, json_t **obj)
 {
+	return wire_recv_ms(fd, in, obj, -1);
+}
+
+int
+wire_recv_ms(int fd, struct kbuf *in, json_t **obj, int timeout_ms)
+{
+	struct timespec dl;
+	const struct timespec *deadline = deadline_in(&dl, timeout_ms);
 	char err[256];
 	size_t len;
 	long n;
@@ -199,8 +253,13 @@ wire_recv(int fd, struct kbuf *in, json_t **obj)
 		 * on a Unix socket each time the other end reads what this end sent (its
 		 * write-space wake-up), i.e. as soon as the agent reads the call, for nothing;
 		 * poll waits for input only */
-		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+		if ((r = poll(&pfd, 1, ms_left(deadline))) < 0 && errno != EINTR)
 			return KYSO_ERR_IO;
+		if (r == 0) {
+			if (ms_left(deadline) == 0)
+				return KYSO_ERR_TIMEOUT;
+			continue;
+		}
 		n = wire_read_some(fd, in);
 		if (n == WIRE_AGAIN)
 			continue;

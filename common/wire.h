@@ -74,11 +74,19 @@ int wire_write_some(int fd, struct kbuf *out);
 /* Blocking: writes all of buf. Returns KYSO_OK or KYSO_ERR_IO. */
 int wire_send_all(int fd, const unsigned char *p, size_t len);
 
+/* wire_send_all waiting at most timeout_ms (-1: no limit) for the peer to take it all:
+ * else KYSO_ERR_TIMEOUT. */
+int wire_send_all_ms(int fd, const unsigned char *p, size_t len, int timeout_ms);
+
 /*
  * Blocking: reads until one message is complete, parses it, and consumes it from in.
  * Returns KYSO_OK with *obj, KYSO_ERR_DISCONNECTED, KYSO_ERR_TOO_LARGE, KYSO_ERR_PROTOCOL
  * or KYSO_ERR_IO.
  */
 int wire_recv(int fd, struct kbuf *in, json_t **obj);
+
+/* wire_recv waiting at most timeout_ms (-1: no limit) for the whole message: else
+ * KYSO_ERR_TIMEOUT (what came of it stays in in). */
+int wire_recv_ms(int fd, struct kbuf *in, json_t **obj, int timeout_ms);
 
 #endif

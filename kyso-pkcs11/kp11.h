@@ -37,6 +37,20 @@
 #define KP_MAX_SLOTS 256
 #define KP_MAX_SESSIONS 4096
 #define KP_POOL_MAX 4           /* idle connections to kysod kept for the next calls */
+/* Calls to kysod at once, a connection each: kysod takes 32 connections of one process
+ * (CONN_PER_PID_MAX; the module's subscription is one); more threads wait their turn. */
+#define KP_CONN_MAX 16
+/* The longest PIN kysod takes (docs/protocol.md, Login): a longer one is
+ * CKR_PIN_LEN_RANGE here, not a call. */
+#define KP_PIN_MAX 256
+/* How long a call waits for kysod's answer: a Sign or a Login may wait for the officer
+ * (kysod's dialogs, 60 s each by default) and for another program's requests queued on
+ * the token before it; the other calls for the agent alone. Then the connection is
+ * dropped and the call fails (CKR_DEVICE_ERROR): a hung agent hangs no program. */
+#define KP_WAIT_OFFICER_MS (10 * 60 * 1000)
+#define KP_WAIT_AGENT_MS (60 * 1000)
+/* C_Finalize wakes the calls waiting for kysod and waits this long for them to leave. */
+#define KP_FINALIZE_WAIT_MS 2000
 #define KP_INIT_WAIT_MS 5000    /* C_Initialize waits this long for the agent's token list */
 #define KP_RETRY_MS 1000        /* a blocking C_WaitForSlotEvent retries the agent this often */
 /* The most an EdDSA signature signs: the document goes to kysod base64-encoded in one
@@ -206,6 +220,13 @@ struct kp_state {
 	struct kp_sub sub;
 	kyso_client *pool[KP_POOL_MAX];
 	size_t npool;
+	/* the calls in progress, each on a connection of its own (c NULL while it connects) */
+	struct kp_busy {
+		kyso_client *c;
+		int used;
+	} busy[KP_CONN_MAX];
+	size_t nbusy;
+	pthread_cond_t conn_cv;      /* a call ended: a turn is free, or C_Finalize may go on */
 
 	CK_SLOT_ID *pending;         /* slot events not yet reported, oldest first */
 	size_t npending;
@@ -263,9 +284,11 @@ int kp_agent_sign(const char *cert, const char *alg, const unsigned char *in, si
 
 /*
  * Logs token_id in through kysod: with pin (pinlen bytes), or without one (kysod's dialog
- * or the token's PIN pad asks). Returns KYSO_OK or a kyso_err with *f filled.
+ * or the token's PIN pad asks). Returns KYSO_OK or a kyso_err with *f filled; *unchecked
+ * says whether the token was logged in already (a PIN given was then not checked).
  */
-int kp_agent_login(const char *token_id, const char *pin, size_t pinlen, struct kp_fail *f);
+int kp_agent_login(const char *token_id, const char *pin, size_t pinlen, int *unchecked,
+    struct kp_fail *f);
 
 /*
  * Connects to kysod (libkyso: socket rules, the peer's uid) and refuses a socket served by
@@ -276,6 +299,13 @@ int kp_agent_connect(kyso_client **out, struct kp_fail *f);
 
 /* Closes the pooled connections (lock held); inherited: a forked child's copies. */
 void kp_pool_clear(int inherited);
+/* C_Finalize (lock held): shuts down the connections of the calls in progress, so that
+ * they return, wakes the calls waiting for a turn, and waits up to KP_FINALIZE_WAIT_MS
+ * for them all to end. */
+void kp_calls_end(void);
+/* A forked child's C_Initialize (lock held): the parent's calls in progress are not
+ * this process's; their connections' copies are closed. */
+void kp_calls_forget(void);
 
 /* ---- the Subscribe stream and slot events (kp11_events.c) ---- */
 

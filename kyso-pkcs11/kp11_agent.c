@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "encode.h"
@@ -76,15 +77,34 @@ conn_stale(kyso_client *c)
 	return p.fd < 0 || poll(&p, 1, 0) != 0;
 }
 
-/* Takes a connection from the pool, or makes one. */
+/*
+ * Takes a turn (one of KP_CONN_MAX, waiting for one while all are taken) and a
+ * connection from the pool, or makes one. *turn says which, for conn_give.
+ */
 static int
-conn_take(kyso_client **out, unsigned long *epoch, struct kp_fail *f)
+conn_take(kyso_client **out, unsigned long *epoch, size_t *turn, struct kp_fail *f)
 {
 	kyso_client *c = NULL;
+	size_t i = 0;
+	int e = KYSO_OK;
 
 	*out = NULL;
+	*turn = KP_CONN_MAX;  /* none taken */
 	pthread_mutex_lock(&kp.mu);
 	*epoch = kp.epoch;
+	while (kp.nbusy >= KP_CONN_MAX && kp_still(*epoch) == CKR_OK)
+		pthread_cond_wait(&kp.conn_cv, &kp.mu);
+	if (kp_still(*epoch) != CKR_OK) {
+		pthread_mutex_unlock(&kp.mu);
+		f->err = KYSO_ERR_DISCONNECTED;
+		snprintf(f->message, sizeof(f->message), "the program called C_Finalize");
+		return f->err;
+	}
+	while (kp.busy[i].used)
+		i++;
+	kp.busy[i].used = 1;
+	kp.nbusy++;
+	*turn = i;
 	while (c == NULL && kp.npool > 0) {
 		c = kp.pool[--kp.npool];
 		if (conn_stale(c)) {
@@ -93,22 +113,29 @@ conn_take(kyso_client **out, unsigned long *epoch, struct kp_fail *f)
 		}
 	}
 	pthread_mutex_unlock(&kp.mu);
-	if (c != NULL) {
-		*out = c;
-		return KYSO_OK;
-	}
-	return kp_agent_connect(out, f);
+	if (c == NULL)
+		e = kp_agent_connect(&c, f);
+	pthread_mutex_lock(&kp.mu);
+	kp.busy[i].c = c;  /* C_Finalize may shut it down from now on */
+	pthread_mutex_unlock(&kp.mu);
+	*out = c;
+	return e;
 }
 
-/* Gives a connection back after a call (closed if it failed or the cycle ended). */
+/* Gives a connection back after a call (closed if it failed or the cycle ended), and the
+ * turn. c may be NULL (the connection could not be made). */
 static void
-conn_give(kyso_client *c, unsigned long epoch, int e)
+conn_give(kyso_client *c, unsigned long epoch, size_t turn, int e)
 {
-	int keep = e == KYSO_OK || (e != KYSO_ERR_DISCONNECTED && e != KYSO_ERR_IO &&
-	    e != KYSO_ERR_PROTOCOL && e != KYSO_ERR_TOO_LARGE && e != KYSO_ERR_NOMEM &&
-	    kyso_fd(c) >= 0);
+	int keep = c != NULL && (e == KYSO_OK || (e != KYSO_ERR_DISCONNECTED &&
+	    e != KYSO_ERR_IO && e != KYSO_ERR_PROTOCOL && e != KYSO_ERR_TOO_LARGE &&
+	    e != KYSO_ERR_NOMEM && e != KYSO_ERR_TIMEOUT && kyso_fd(c) >= 0));
 
 	pthread_mutex_lock(&kp.mu);
+	kp.busy[turn].c = NULL;
+	kp.busy[turn].used = 0;
+	kp.nbusy--;
+	pthread_cond_broadcast(&kp.conn_cv);
 	if (keep && kp.initialized && !kp.finalizing && kp.epoch == epoch &&
 	    kp.npool < KP_POOL_MAX) {
 		kp.pool[kp.npool++] = c;
@@ -116,6 +143,44 @@ conn_give(kyso_client *c, unsigned long epoch, int e)
 	}
 	pthread_mutex_unlock(&kp.mu);
 	kyso_disconnect(c);
+}
+
+void
+kp_calls_end(void)
+{
+	struct timespec until;
+	int shut = 0;
+
+	for (size_t i = 0; i < KP_CONN_MAX; i++)
+		if (kp.busy[i].used && kp.busy[i].c != NULL && kyso_fd(kp.busy[i].c) >= 0) {
+			(void)shutdown(kyso_fd(kp.busy[i].c), SHUT_RDWR);
+			shut++;
+		}
+	pthread_cond_broadcast(&kp.conn_cv);  /* the calls waiting for a turn give up */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += KP_FINALIZE_WAIT_MS / 1000;
+	until.tv_nsec += (KP_FINALIZE_WAIT_MS % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (kp.nbusy > 0)
+		if (pthread_cond_timedwait(&kp.conn_cv, &kp.mu, &until) == ETIMEDOUT)
+			break;
+	if (kp.nbusy > 0)
+		kp_log("C_Finalize: %zu call(s) to kysod still in progress (%d woken)", kp.nbusy,
+		    shut);
+}
+
+void
+kp_calls_forget(void)
+{
+	for (size_t i = 0; i < KP_CONN_MAX; i++) {
+		kyso_disconnect(kp.busy[i].c);  /* the parent's: this child's copy only */
+		kp.busy[i].c = NULL;
+		kp.busy[i].used = 0;
+	}
+	kp.nbusy = 0;
 }
 
 /* Notes a failed call in *f. */
@@ -136,21 +201,26 @@ call_failed(kyso_client *c, int e, struct kp_fail *f)
  * harmless to repeat (idempotent).
  */
 static int
-agent_call(const char *method, json_t *params, int idempotent, json_t **reply,
+agent_call(const char *method, json_t *params, int idempotent, int wait_ms, json_t **reply,
     struct kp_fail *f)
 {
 	kyso_client *c;
 	unsigned long epoch;
+	size_t turn;
 	int e;
 
 	memset(f, 0, sizeof(*f));
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if ((e = conn_take(&c, &epoch, f)) != KYSO_OK)
+		if ((e = conn_take(&c, &epoch, &turn, f)) != KYSO_OK) {
+			if (turn < KP_CONN_MAX)
+				conn_give(c, epoch, turn, e);
 			return e;
+		}
+		c->timeout_ms = wait_ms;
 		e = kyso_rpc(c, method, params, reply);
 		if (e != KYSO_OK)
 			call_failed(c, e, f);
-		conn_give(c, epoch, e);
+		conn_give(c, epoch, turn, e);
 		if (e != KYSO_ERR_DISCONNECTED || !idempotent)
 			break;
 	}
@@ -169,7 +239,7 @@ kp_agent_list_certs(const char *token_id, json_t **certs, struct kp_fail *f)
 		f->err = KYSO_ERR_NOMEM;
 		return f->err;
 	}
-	e = agent_call("io.kyso.Agent.ListCertificates", p, 1, &r, f);
+	e = agent_call("io.kyso.Agent.ListCertificates", p, 1, KP_WAIT_AGENT_MS, &r, f);
 	json_decref(p);
 	if (e != KYSO_OK)
 		return e;
@@ -218,7 +288,7 @@ kp_agent_sign(const char *cert, const char *alg, const unsigned char *in, size_t
 		goto out;
 	}
 	/* not repeated: a Sign is a signature and an audit record */
-	if ((e = agent_call("io.kyso.Agent.Sign", p, 0, &r, f)) != KYSO_OK)
+	if ((e = agent_call("io.kyso.Agent.Sign", p, 0, KP_WAIT_OFFICER_MS, &r, f)) != KYSO_OK)
 		goto out;
 	s = json_string_value(json_object_get(r, "signature"));
 	if (s == NULL || b64_decode(s, sig, siglen) != KYSO_OK) {
@@ -235,12 +305,14 @@ out:
 }
 
 int
-kp_agent_login(const char *token_id, const char *pin, size_t pinlen, struct kp_fail *f)
+kp_agent_login(const char *token_id, const char *pin, size_t pinlen, int *unchecked,
+    struct kp_fail *f)
 {
 	json_t *p, *r = NULL;
 	char *copy = NULL;
 	int e;
 
+	*unchecked = 0;
 	memset(f, 0, sizeof(*f));
 	if ((p = json_pack("{s:s}", "token", token_id)) == NULL) {
 		f->err = KYSO_ERR_NOMEM;
@@ -263,7 +335,9 @@ kp_agent_login(const char *token_id, const char *pin, size_t pinlen, struct kp_f
 			goto out;
 		}
 	}
-	e = agent_call("io.kyso.Agent.Login", p, 0, &r, f);
+	e = agent_call("io.kyso.Agent.Login", p, 0, KP_WAIT_OFFICER_MS, &r, f);
+	if (e == KYSO_OK)
+		*unchecked = json_is_true(json_object_get(r, "already_logged_in"));
 out:
 	wipe_pin(p);
 	json_decref(p);

@@ -21,6 +21,7 @@
 
 #include <ini.h>
 
+#include "fdnum.h"
 #include "kp11.h"
 
 static int log_fd = -1;
@@ -132,8 +133,8 @@ kp_log_open(const struct kp_config *cfg)
 	log_on = 1;
 	if (log_fd >= 0 && strcmp(open_path, cfg->debug_log) == 0)
 		return;
-	fd = open(cfg->debug_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
-	    O_NOCTTY, 0600);
+	fd = fd_off_stdio(open(cfg->debug_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW | O_NOCTTY, 0600));
 	if (fd < 0)
 		return;
 	snprintf(open_path, sizeof(open_path), "%s", cfg->debug_log);

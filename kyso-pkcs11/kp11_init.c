@@ -18,11 +18,13 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "fdnum.h"
 #include "kp11.h"
 
 struct kp_state kp = {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
 	.cond = PTHREAD_COND_INITIALIZER,
+	.conn_cv = PTHREAD_COND_INITIALIZER,
 	.evfd = -1,
 	.sub = { .fd = -1 },
 };
@@ -50,6 +52,7 @@ fork_child(void)
 	kp.initialized = 0;
 	kp.initializing = 0;
 	kp.nwaiters = 0;
+	pthread_cond_init(&kp.conn_cv, NULL);  /* its waiters were the parent's threads */
 	pthread_mutex_unlock(&kp.mu);
 }
 
@@ -109,6 +112,8 @@ state_free(int inherited)
 	kp_handles_free();
 	kp_sub_close(&kp.sub, inherited);
 	kp_pool_clear(inherited);
+	if (inherited)
+		kp_calls_forget();
 	free(kp.pending);
 	kp.pending = NULL;
 	kp.npending = 0;
@@ -166,7 +171,7 @@ kp_initialize(CK_VOID_PTR pInitArgs)
 
 	/* the agent's list of tokens, so that the first C_GetSlotList already has them;
 	 * without an agent this returns at once */
-	evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	evfd = fd_off_stdio(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));  /* 0-2 are the host's */
 	answered = kp_sub_start(&sub, KP_INIT_WAIT_MS, &tokens);
 	kp_log("C_Initialize: %s", sub.state == KP_SUB_UP ? "subscribed to kysod's token "
 	    "events" : answered ? "kysod did not answer" : "no agent is running");
@@ -212,6 +217,7 @@ kp_finalize(CK_VOID_PTR pReserved)
 	kp_events_wake_all();
 	while (kp.nwaiters > 0)
 		pthread_cond_wait(&kp.cond, &kp.mu);
+	kp_calls_end();  /* and the calls waiting for kysod's answers */
 	kp_log("C_Finalize");
 	state_free(0);
 	kp.initialized = 0;

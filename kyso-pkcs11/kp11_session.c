@@ -224,7 +224,7 @@ login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
 	char token[17];
 	CK_SLOT_ID slot;
 	unsigned gen;
-	int e;
+	int e, unchecked = 0;
 	CK_RV rv;
 
 	if ((rv = kp_enter()) != CKR_OK)
@@ -241,7 +241,9 @@ login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
 		 * the C_Sign that follows, or takes the PIN given here (kp11_sign.c) */
 		rv = se->sign == NULL ? CKR_OPERATION_NOT_INITIALIZED :
 		    se->busy ? CKR_OPERATION_ACTIVE : CKR_OK;
-		if (rv == CKR_OK && pPin != NULL)
+		if (rv == CKR_OK && pPin == NULL && ulPinLen != 0)
+			rv = CKR_ARGUMENTS_BAD;
+		else if (rv == CKR_OK && pPin != NULL)
 			rv = kp_sign_context_pin(se->sign, (const char *)pPin, ulPinLen);
 		goto out;
 	case CKU_SO:
@@ -268,10 +270,17 @@ login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
 	kp_leave();
 	/* a PIN the program gives goes to kysod, whose policy (client_pin) decides; without
 	 * one, kysod's dialog (or the token's PIN pad) asks */
-	e = kp_agent_login(token, (const char *)pPin, pPin != NULL ? ulPinLen : 0, &f);
+	e = kp_agent_login(token, (const char *)pPin, pPin != NULL ? ulPinLen : 0, &unchecked,
+	    &f);
 	rv = kp_ckr(e, f.detail, KP_OP_LOGIN);
 	if (e != KYSO_OK)
 		kp_log("C_Login on token %s: %s -> %s", token, f.message, kp_ckr_name(rv));
+	/* the token was logged in already: the PIN the program gave was not checked. Still
+	 * CKR_OK: CKR_USER_ALREADY_LOGGED_IN is a failure to programs such as pkcs11-tool
+	 * (kyso-pkcs11(7): C_Login cannot verify a PIN) */
+	if (rv == CKR_OK && pPin != NULL && unchecked)
+		kp_log("C_Login on token %s: logged in already for the user's programs; the PIN "
+		    "given was not checked", token);
 	pthread_mutex_lock(&kp.mu);
 	if (kp_still(epoch) != CKR_OK) {
 		rv = CKR_CRYPTOKI_NOT_INITIALIZED;

@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include "encode.h"
 #include "kp11_v3.h"
 #include "kyso_err.h"
 
@@ -68,12 +69,20 @@ CK_RV
 kp_sign_context_pin(struct kp_sign_op *op, const char *pin, size_t len)
 {
 	pin_wipe(op);
-	if (len > 4096 || (op->pin = malloc(len + 1)) == NULL)
+	if (len > KP_PIN_MAX)
+		return CKR_PIN_LEN_RANGE;
+	if ((op->pin = malloc(len + 1)) == NULL)
 		return CKR_HOST_MEMORY;
 	(void)mlock(op->pin, len + 1);
 	memcpy(op->pin, pin, len);
 	op->pin[len] = '\0';
 	op->pin_len = len;
+	/* kysod's protocol is JSON text: a PIN that is not UTF-8 cannot be sent */
+	for (size_t i = 0, n; i < len; i += n)
+		if ((n = utf8_seq((const unsigned char *)op->pin + i)) == 0) {
+			pin_wipe(op);
+			return CKR_PIN_INVALID;
+		}
 	return CKR_OK;
 }
 

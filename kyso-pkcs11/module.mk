@@ -22,7 +22,7 @@ KP11_SRCS += kyso-pkcs11/kp11_unsupported.c
 KP11_OBJS := $(call obj,$(KP11_SRCS))
 # the parts of common/ libkyso uses; not log.c (the module never writes to stderr):
 # kp11_logshim.c sends its lines to the module's debug log
-KP11_COMMON_OBJS := $(call obj,common/buf.c common/encode.c common/kyso_err.c \
+KP11_COMMON_OBJS := $(call obj,common/buf.c common/encode.c common/fdnum.c common/kyso_err.c \
 	common/secret.c common/sockpath.c common/wire.c)
 KP11_LIBS := $(shell pkg-config --libs jansson libcrypto p11-kit-1 inih 2>/dev/null) -lpthread
 

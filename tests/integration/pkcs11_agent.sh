@@ -126,4 +126,14 @@ t_eq "the audit log has every signature of the threads, by this program" 200 \
 	awk '{ print ($1 >= 200) ? 200 : $1 }')"
 t_kp11_quiet "  ... nothing on stdout or stderr" "$O"
 
+# ---- a daemon that closed its standard descriptors; more threads than kysod takes
+# connections of one process (32) ----
+kp11_probe "$O" nostdio init open 1 login "$TOK_PIN" find priv 03 signinit ecdsa \
+	sign "$T_DIR/h32" "$T_DIR/d1.sig" threads 50 4 "$T_DIR/h32" stdio final
+t_eq "a program without descriptors 0, 1 and 2 signs" "sign CKR_OK 64" "$(grep '^sign ' "$O")"
+t_eq "  ... and the module took none of them (the program's next printf is its own)" \
+	"stdio closed closed closed" "$(grep '^stdio' "$O")"
+t_eq "50 threads sign at once, 4 times each: every signature made (the module's calls wait \
+their turn, at most 16 at once)" "threads CKR_OK 200" "$(grep '^threads' "$O")"
+
 t_done

@@ -91,6 +91,25 @@ script "pin $TOK_PIN" refuse
 kp11_probe "$O" init open 1 login find priv 03 signinit ecdsa sign "$T_DIR/h32" "$T_DIR/x" final
 t_eq "confirm = yes and the officer refuses the signature: CKR_FUNCTION_REJECTED" \
 	"sign CKR_FUNCTION_REJECTED 64" "$(L 6)"
+# C_Finalize while another thread waits in C_Sign for the officer: the call is woken and
+# returns, rather than waiting for the dialog (here until pinentry_timeout, 20 s)
+echo "pinentry_timeout = 20" >> "$XDG_CONFIG_HOME/kyso/kysod.conf"
+export FAKE_PINENTRY_SHOWN=$T_DIR/shown  # kysod's dialogs inherit it
+rm -f "$FAKE_PINENTRY_SHOWN" "$T_DIR/go"
+restart --pinentry "$FAKE" || t_flunk "restart kysod"
+script "pin $TOK_PIN" "wait $T_DIR/go"  # the login's PIN, then the confirmation
+kp11_probe "$O" init open 1 login find priv 03 signinit ecdsa bg sign "$T_DIR/h32" "$T_DIR/x2" \
+	sh "for i in \$(seq 600); do grep -q CONFIRM '$FAKE_PINENTRY_SHOWN' && exit 0
+		sleep 0.05; done; exit 1" final join
+t_eq "C_Finalize while a thread waits in C_Sign for the officer's dialog: it returns" \
+	"final CKR_OK" "$(grep '^final' "$O")"
+t_match "  ... and the waiting C_Sign returns" "^sign CKR_CRYPTOKI_NOT_INITIALIZED" \
+	"$(grep '^sign' "$O")"
+t_ok "  ... woken by C_Finalize, not left waiting for the dialog's end (20 s)" \
+	test "$(grep '^joined sign' "$O" | sed 's/.*ms=//')" -lt 10000
+touch "$T_DIR/go"
+unset FAKE_PINENTRY_SHOWN
+sed -i '/^pinentry_timeout/d' "$XDG_CONFIG_HOME/kyso/kysod.conf"
 sed -i '/^confirm/d' "$XDG_CONFIG_HOME/kyso/kysod.conf"
 echo "login_cache = no" >> "$XDG_CONFIG_HOME/kyso/kysod.conf"
 restart --pinentry "$FAKE" || t_flunk "restart kysod"
@@ -134,6 +153,19 @@ t_eq "  ... a wrong PIN in the context-specific login: the C_Sign gives CKR_PIN_
 t_eq "  ... the right one: it signs" "ctxlogin CKR_OK,sign CKR_OK 64" "$(L 12),$(L 13)"
 t_ok "  ... (OpenSSL verifies)" verify_sig ecdsa-sha256 "$TOK_DIR/qualified.pub.pem" \
 	"$T_DIR/q.sig" "$doc" raw
+# another program, while kysod's login lasts: its PIN cannot be checked; bad
+# context-specific PINs are refused before any call
+kp11_probe "$O" init open 1 login "$WRONG" find priv 04 signinit ecdsa \
+	ctxlogin "$(printf '1%.0s' $(seq 257))" ctxlogin $'12\xff34' ctxlogin "$TOK_PIN" \
+	sign "$T_DIR/h32" "$T_DIR/q2.sig" final
+t_eq "  ... a PIN while the token is logged in for the user's programs is not checked: \
+CKR_OK (pkcs11-tool takes CKR_USER_ALREADY_LOGGED_IN for a failure)" "login CKR_OK" "$(L 3)"
+t_match "  ... and the debug log says it was not checked" "the PIN given was not checked" \
+	"$(cat "$T_DIR/debug.log")"
+t_eq "  ... a context-specific PIN longer than kysod takes (256 bytes): CKR_PIN_LEN_RANGE" \
+	"ctxlogin CKR_PIN_LEN_RANGE" "$(L 6)"
+t_eq "  ... one that is not UTF-8: CKR_PIN_INVALID" "ctxlogin CKR_PIN_INVALID" "$(L 7)"
+t_eq "  ... and the right one still signs" "ctxlogin CKR_OK,sign CKR_OK 64" "$(L 8),$(L 9)"
 unset KYSO_PKCS11_PIN
 printf '; the program asks for the PIN\npin = program\n' > "$XDG_CONFIG_HOME/kyso/kyso-pkcs11.conf"
 kp11_probe "$O" init token 1 final

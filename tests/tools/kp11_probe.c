@@ -57,6 +57,9 @@
  *                             "cycles CKR_OK N"
  *   selfsock PATH             this process listens on the Unix socket PATH (never
  *                             accepting): what kysod is to a module loaded into it
+ *   nostdio | stdio           (silent) closes descriptors 0, 1 and 2, as a daemon does
+ *                             (needs -o FILE) | says which of them are open:
+ *                             "stdio closed closed closed" (the module took none)
  *   untilflags N MASK MS      C_GetTokenInfo(N) every 20 ms until its flags have a bit of
  *                             MASK (hex), at most MS ms: "untilflags CKR_OK 0xFLAGS" or
  *                             "untilflags timeout 0xFLAGS"
@@ -586,6 +589,14 @@ run(int argc, char **argv, int *i)
 			waitpid(pid, &st, 0);
 		if (st != 0)
 			say("sh failed %d", st);
+	} else if (strcmp(c, "nostdio") == 0) {
+		close(0);
+		close(1);
+		close(2);
+	} else if (strcmp(c, "stdio") == 0) {
+		say("stdio %s %s %s", fcntl(0, F_GETFD) < 0 ? "closed" : "open",
+		    fcntl(1, F_GETFD) < 0 ? "closed" : "open",
+		    fcntl(2, F_GETFD) < 0 ? "closed" : "open");
 	} else if (strcmp(c, "selfsock") == 0) {
 		struct sockaddr_un sa = { .sun_family = AF_UNIX };
 		int fd;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "kyso_err.h"
+#include "monotime.h"
 #include "wire.h"
 
 static void
@@ -589,6 +590,49 @@ test_write_some_peer_gone(void **state)
 	close(sv[1]);
 }
 
+/* A peer that sends half a message and then nothing: the timed read gives up, keeps
+ * what came, and the rest still completes the message afterwards. */
+static void
+test_recv_ms_silent_peer(void **state)
+{
+	struct kbuf in;
+	json_t *obj = NULL;
+	struct timespec t0;
+	int sv[2];
+
+	(void)state;
+	make_pair(sv);
+	kbuf_init(&in, 4096);
+	assert_int_equal(wire_send_all(sv[1], (const unsigned char *)"{\"a\":", 5), KYSO_OK);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(wire_recv_ms(sv[0], &in, &obj, 100), KYSO_ERR_TIMEOUT);
+	assert_true(mono_us_since(&t0) >= 100000);
+	assert_null(obj);
+	assert_int_equal(in.len, 5);
+	assert_int_equal(wire_send_all(sv[1], (const unsigned char *)"1}", 3), KYSO_OK);
+	assert_int_equal(wire_recv_ms(sv[0], &in, &obj, 100), KYSO_OK);
+	assert_int_equal(json_integer_value(json_object_get(obj, "a")), 1);
+	json_decref(obj);
+	kbuf_free(&in);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* A peer that reads nothing: the timed send gives up once the socket's buffer is full,
+ * also on a blocking socket (libkyso's). */
+static void
+test_send_all_ms_peer_not_reading(void **state)
+{
+	static unsigned char big[1 << 20];
+	int sv[2];
+
+	(void)state;
+	make_pair(sv);
+	assert_int_equal(wire_send_all_ms(sv[0], big, sizeof(big), 100), KYSO_ERR_TIMEOUT);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int
 main(void)
 {
@@ -616,6 +660,8 @@ main(void)
 		cmocka_unit_test(test_send_all_to_closed_peer),
 		cmocka_unit_test(test_nonblocking_calls),
 		cmocka_unit_test(test_write_some_peer_gone),
+		cmocka_unit_test(test_recv_ms_silent_peer),
+		cmocka_unit_test(test_send_all_ms_peer_not_reading),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

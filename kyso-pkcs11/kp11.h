@@ -53,6 +53,9 @@
 #define KP_FINALIZE_WAIT_MS 2000
 #define KP_INIT_WAIT_MS 5000    /* C_Initialize waits this long for the agent's token list */
 #define KP_RETRY_MS 1000        /* a blocking C_WaitForSlotEvent retries the agent this often */
+#define KP_SUB_LIVED_MS 1000    /* a stream that lasted less ended "soon": back off */
+#define KP_SUB_BACKOFF_MIN_MS 100
+#define KP_SUB_BACKOFF_MAX_MS 5000
 /* The most an EdDSA signature signs: the document goes to kysod base64-encoded in one
  * call of at most 1 MiB (docs/protocol.md, Limits). */
 #define KP_MAX_DATA (760 * 1024)
@@ -196,6 +199,11 @@ struct kp_sub {                  /* the Subscribe stream (kp11_events.c) */
 	int fd;
 	struct kbuf in;
 	int agent_gone_said;         /* "no agent" already logged */
+	/* a stream that ends before kysod listed its tokens, or twice in a row soon after
+	 * it began (a peer that floods or drops it), is not opened again before retry_ms:
+	 * the wait doubles, KP_SUB_BACKOFF_MIN_MS to _MAX_MS */
+	long long opened_ms, retry_ms;
+	int backoff_ms, quick_ends;
 };
 
 struct kp_state {

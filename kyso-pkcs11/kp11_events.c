@@ -59,6 +59,43 @@ kp_sub_close(struct kp_sub *s, int inherited)
 	s->state = KP_SUB_DOWN;
 }
 
+static long long
+now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/*
+ * The stream s just ended (before kp_sub_close). One that had listed kysod's tokens and
+ * lasted KP_SUB_LIVED_MS, or is the first to end soon (kysod stopped or restarted), is
+ * opened again at once; one that ended before any list came (a peer that is not kysod,
+ * or floods the stream with garbage), or soon again, is not opened again for a while,
+ * the pause doubling each time: the program would otherwise reconnect in a loop, at
+ * 100 % CPU.
+ */
+static void
+sub_backoff(struct kp_sub *s)
+{
+	long long now = now_ms();
+	int quick = now - s->opened_ms < KP_SUB_LIVED_MS;
+
+	s->quick_ends = quick ? s->quick_ends + 1 : 0;
+	if (s->state == KP_SUB_UP && s->quick_ends < 2) {
+		s->backoff_ms = 0;
+		s->retry_ms = 0;
+		return;
+	}
+	s->backoff_ms = s->backoff_ms == 0 ? KP_SUB_BACKOFF_MIN_MS :
+	    s->backoff_ms >= KP_SUB_BACKOFF_MAX_MS / 2 ? KP_SUB_BACKOFF_MAX_MS : 2 * s->backoff_ms;
+	s->retry_ms = now + s->backoff_ms;
+	kp_log("kysod's event stream ended %lld ms after it began%s: not connecting again for "
+	    "%d ms", now - s->opened_ms, s->state == KP_SUB_UP ? "" : ", before any token list",
+	    s->backoff_ms);
+}
+
 /* Connects and subscribes; the reply is read later. Returns 1 if connected. */
 static int
 sub_open(struct kp_sub *s)
@@ -84,6 +121,7 @@ sub_open(struct kp_sub *s)
 	}
 	s->agent_gone_said = 0;
 	s->state = KP_SUB_WAITING;
+	s->opened_ms = now_ms();
 	return 1;
 }
 
@@ -184,6 +222,7 @@ kp_sub_start(struct kp_sub *s, int wait_ms, json_t **tokens)
 			break;
 	}
 	kp_log("kysod closed the event stream before listing its tokens");
+	sub_backoff(s);
 	kp_sub_close(s, 0);
 	return 1;
 }
@@ -240,8 +279,11 @@ kp_sub_drain(void)
 	if (s->state != KP_SUB_DOWN) {
 		kp_log("kysod closed the event stream (it stopped or restarted); connecting "
 		    "again");
+		sub_backoff(s);
 		kp_sub_close(s, 0);
 	}
+	if (s->retry_ms != 0 && now_ms() < s->retry_ms)
+		return;  /* backing off: the slots stay as they were until then */
 	/* no stream: try the agent again; a new one lists its tokens as its first reply */
 	if (sub_open(s)) {
 		(void)sub_pump(s);

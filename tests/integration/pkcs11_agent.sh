@@ -136,4 +136,17 @@ t_eq "  ... and the module took none of them (the program's next printf is its o
 t_eq "50 threads sign at once, 4 times each: every signature made (the module's calls wait \
 their turn, at most 16 at once)" "threads CKR_OK 200" "$(grep '^threads' "$O")"
 
+# ---- a peer at the socket that floods every connection with bytes that never end a message
+python3 "$T_TOP/tests/tools/flood_agent.py" "$T_DIR/flood.sock" "$T_DIR/drops" &
+flood_pid=$!
+for _ in $(seq 400); do [ -S "$T_DIR/flood.sock" ] && break; sleep 0.05; done
+# a blocking C_WaitForSlotEvent for 2 s (the window in which connections are counted),
+# then C_Finalize
+KYSO_SOCKET=$T_DIR/flood.sock kp11_probe "$O" init bg wait sleep 2000 final join
+kill "$flood_pid" 2>/dev/null; wait "$flood_pid" 2>/dev/null
+t_eq "a peer at the socket that floods the stream: a blocking C_WaitForSlotEvent waits" \
+	"final CKR_OK" "$(grep '^final' "$O")"
+t_ok "  ... connecting again after a growing pause, not in a loop (connections in 2 s: \
+$(grep -c . "$T_DIR/drops"))" test "$(grep -c . "$T_DIR/drops")" -le 8
+
 t_done

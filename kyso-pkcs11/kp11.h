@@ -231,6 +231,7 @@ struct kp_state {
 	/* the calls in progress, each on a connection of its own (c NULL while it connects) */
 	struct kp_busy {
 		kyso_client *c;
+		int fd;                  /* c's socket when the call began, -1: none yet */
 		int used;
 	} busy[KP_CONN_MAX];
 	size_t nbusy;

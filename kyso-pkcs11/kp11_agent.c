@@ -103,6 +103,7 @@ conn_take(kyso_client **out, unsigned long *epoch, size_t *turn, struct kp_fail 
 	while (kp.busy[i].used)
 		i++;
 	kp.busy[i].used = 1;
+	kp.busy[i].fd = -1;  /* none until connected */
 	kp.nbusy++;
 	*turn = i;
 	while (c == NULL && kp.npool > 0) {
@@ -117,6 +118,7 @@ conn_take(kyso_client **out, unsigned long *epoch, size_t *turn, struct kp_fail 
 		e = kp_agent_connect(&c, f);
 	pthread_mutex_lock(&kp.mu);
 	kp.busy[i].c = c;  /* C_Finalize may shut it down from now on */
+	kp.busy[i].fd = c != NULL ? kyso_fd(c) : -1;
 	pthread_mutex_unlock(&kp.mu);
 	*out = c;
 	return e;
@@ -133,6 +135,7 @@ conn_give(kyso_client *c, unsigned long epoch, size_t turn, int e)
 
 	pthread_mutex_lock(&kp.mu);
 	kp.busy[turn].c = NULL;
+	kp.busy[turn].fd = -1;
 	kp.busy[turn].used = 0;
 	kp.nbusy--;
 	pthread_cond_broadcast(&kp.conn_cv);
@@ -151,9 +154,13 @@ kp_calls_end(void)
 	struct timespec until;
 	int shut = 0;
 
+	/* the socket as it was when the call began (the calling thread owns c and may be
+	 * changing it): a call that failed and closed it meanwhile is about to leave, and
+	 * in that instant the number could name another descriptor — C_Finalize while
+	 * calls are in progress is outside what PKCS#11 defines, and this only wakes them */
 	for (size_t i = 0; i < KP_CONN_MAX; i++)
-		if (kp.busy[i].used && kp.busy[i].c != NULL && kyso_fd(kp.busy[i].c) >= 0) {
-			(void)shutdown(kyso_fd(kp.busy[i].c), SHUT_RDWR);
+		if (kp.busy[i].used && kp.busy[i].fd >= 0) {
+			(void)shutdown(kp.busy[i].fd, SHUT_RDWR);
 			shut++;
 		}
 	pthread_cond_broadcast(&kp.conn_cv);  /* the calls waiting for a turn give up */
@@ -178,6 +185,7 @@ kp_calls_forget(void)
 	for (size_t i = 0; i < KP_CONN_MAX; i++) {
 		kyso_disconnect(kp.busy[i].c);  /* the parent's: this child's copy only */
 		kp.busy[i].c = NULL;
+		kp.busy[i].fd = -1;
 		kp.busy[i].used = 0;
 	}
 	kp.nbusy = 0;

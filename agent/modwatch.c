@@ -9,6 +9,7 @@
 #include "kyso_err.h"
 #include "log.h"
 #include "modwatch.h"
+#include "monotime.h"
 #include "worker.h"
 
 static int64_t
@@ -24,16 +25,7 @@ now_ms(void)
 static struct timespec
 deadline_in(int64_t ms)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	t.tv_sec += (time_t)(ms / 1000);
-	t.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (t.tv_nsec >= 1000000000L) {
-		t.tv_sec++;
-		t.tv_nsec -= 1000000000L;
-	}
-	return t;
+	return clock_after_ms(CLOCK_MONOTONIC, (long)ms);
 }
 
 long

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "monotime.h"
 #include "pinentry.h"
 #include "pinentry_internal.h"
 
@@ -33,15 +34,7 @@ extern char **environ;
 static struct timespec
 ts_after_ms(const struct timespec *t, long ms)
 {
-	struct timespec r = *t;
-
-	r.tv_sec += ms / 1000;
-	r.tv_nsec += (ms % 1000) * 1000000L;
-	if (r.tv_nsec >= 1000000000L) {
-		r.tv_sec++;
-		r.tv_nsec -= 1000000000L;
-	}
-	return r;
+	return ts_add_ms(*t, ms);
 }
 
 static int

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "kyso_err.h"
+#include "monotime.h"
 #include "wire.h"
 
 int
@@ -180,13 +181,7 @@ deadline_in(struct timespec *d, int timeout_ms)
 {
 	if (timeout_ms < 0)
 		return NULL;
-	clock_gettime(CLOCK_MONOTONIC, d);
-	d->tv_sec += timeout_ms / 1000;
-	d->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (d->tv_nsec >= 1000000000L) {
-		d->tv_sec++;
-		d->tv_nsec -= 1000000000L;
-	}
+	*d = clock_after_ms(CLOCK_MONOTONIC, timeout_ms);
 	return d;
 }
 

@@ -19,6 +19,7 @@
 #include "kp11.h"
 #include "kyso_err.h"
 #include "libkyso_internal.h"
+#include "monotime.h"
 
 int
 kp_agent_connect(kyso_client **out, struct kp_fail *f)
@@ -164,13 +165,7 @@ kp_calls_end(void)
 			shut++;
 		}
 	pthread_cond_broadcast(&kp.conn_cv);  /* the calls waiting for a turn give up */
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += KP_FINALIZE_WAIT_MS / 1000;
-	until.tv_nsec += (KP_FINALIZE_WAIT_MS % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	until = clock_after_ms(CLOCK_REALTIME, KP_FINALIZE_WAIT_MS);
 	while (kp.nbusy > 0)
 		if (pthread_cond_timedwait(&kp.conn_cv, &kp.mu, &until) == ETIMEDOUT)
 			break;

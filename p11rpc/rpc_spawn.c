@@ -18,6 +18,7 @@
 
 #include "kyso_err.h"
 #include "log.h"
+#include "monotime.h"
 #include "rpc.h"
 #include "rpc_client.h"
 #include "rpc_helper.h"
@@ -299,15 +300,8 @@ rpc_helper_ref(struct rpc_helper *h)
 static int
 wait_ended_locked(struct rpc_helper *h, long ms)
 {
-	struct timespec until;
+	struct timespec until = clock_after_ms(CLOCK_REALTIME, ms);
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	while (!h->ended)
 		if (pthread_cond_timedwait(&h->cv, &h->mu, &until) == ETIMEDOUT)
 			break;

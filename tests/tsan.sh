@@ -3,10 +3,11 @@
 # ThreadSanitizer (BUILD made with `make SAN=thread BUILD=BUILD`): the audit log's group
 # commit, the token's lanes and session pool with Lock racing signatures, records written
 # ahead of signatures and synced while the token signs (groups too), many clients at
-# once, document batches, the helper's channels, kysod-whois asked off the loop. The
-# tests' own checks count as usual; then "no ThreadSanitizer report" is one more test,
-# which fails with the reports printed (kysod's, the helpers' and the unit test's, each
-# written to its own file). Part of `make check` (tests/check.sh), after the normal and
+# once, document batches, the helper's channels, kysod-whois asked off the loop, and
+# kyso-pkcs11 in a program (threads signing through its 16 turns, C_Finalize waking the
+# calls in progress, fork, its event stream). The tests' own checks count as usual; then
+# "no ThreadSanitizer report" is one more test, which fails with the reports printed
+# (kysod's, the helpers', the unit test's and the probe's, each written to its own file). Part of `make check` (tests/check.sh), after the normal and
 # the ASan+UBSan runs.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,7 +24,9 @@ bash tests/run.sh "$BUILD" \
 	tests/integration/sign_digests.sh \
 	tests/integration/sign_ahead.sh \
 	tests/integration/documents_sync.sh \
-	tests/integration/whois_async.sh
+	tests/integration/whois_async.sh \
+	tests/integration/pkcs11_agent.sh \
+	tests/integration/pkcs11_login.sh
 rc=$?
 read -r p f s < "$BUILD/counts" || { p=0 f=1 s=0; }
 reports=$(grep -l "WARNING: ThreadSanitizer" "$logs"/tsan.* 2>/dev/null)

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "logind.h"
 #include "logins.h"
+#include "monotime.h"
 #include "p11.h"
 #include "record.h"
 #include "sockpath.h"
@@ -487,10 +488,7 @@ agent_now(void)
 long
 agent_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long)mono_now_ms();
 }
 
 /* The shorter of two epoll timeouts (-1: none). */

@@ -13,6 +13,7 @@
 #include "job.h"
 #include "kyso_err.h"
 #include "log.h"
+#include "monotime.h"
 #include "p11.h"
 #include "record.h"
 #include "request.h"
@@ -154,10 +155,7 @@ document_ops_done(struct job *j)
 long long
 document_ops_now_ms(void)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+	return mono_now_ms();
 }
 
 void

@@ -12,15 +12,6 @@
 #include "monotime.h"
 #include "worker.h"
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The absolute CLOCK_MONOTONIC time ms from now, for the cond var's timed waits. */
 static struct timespec
 deadline_in(int64_t ms)
@@ -232,7 +223,7 @@ static int
 scanner_wait_locked(struct modwatch *w)
 {
 	for (;;) {
-		int64_t now = now_ms(), t;
+		int64_t now = mono_now_ms(), t;
 		struct timespec until;
 
 		if (w->stopping)
@@ -285,7 +276,7 @@ scanner_scan(struct modwatch *w, int broken, int initial)
 			w->fail = f;
 		w->broken = 1;
 		w->failures++;
-		w->retry_at = now_ms() + modwatch_retry_delay_ms(w->failures);
+		w->retry_at = mono_now_ms() + modwatch_retry_delay_ms(w->failures);
 	} else {
 		w->broken = 0;
 		w->failures = 0;
@@ -388,7 +379,7 @@ modwatch_burst(struct modwatch *w)
 {
 	pthread_mutex_lock(&w->mu);
 	w->scan_asked = 1;
-	w->burst_until = now_ms() + MODWATCH_BURST_LEN_MS;
+	w->burst_until = mono_now_ms() + MODWATCH_BURST_LEN_MS;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 }
@@ -396,7 +387,7 @@ modwatch_burst(struct modwatch *w)
 void
 modwatch_status(struct modwatch *w, struct modwatch_status *st)
 {
-	int64_t now = now_ms();
+	int64_t now = mono_now_ms();
 
 	pthread_mutex_lock(&w->mu);
 	/* while broken, how it was watched when it last worked */

@@ -15,6 +15,16 @@ mono_us_since(const struct timespec *t0)
 	return (now.tv_sec - t0->tv_sec) * 1000000L + (now.tv_nsec - t0->tv_nsec) / 1000;
 }
 
+/* Now on CLOCK_MONOTONIC, in milliseconds. */
+static inline long long
+mono_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 /* t plus ms milliseconds (ms >= 0). */
 static inline struct timespec
 ts_add_ms(struct timespec t, long ms)

@@ -24,6 +24,7 @@
 
 #include "kp11.h"
 #include "kyso_err.h"
+#include "monotime.h"
 #include "wire.h"
 
 /* Sends the Subscribe call on s's connection. */
@@ -59,15 +60,6 @@ kp_sub_close(struct kp_sub *s, int inherited)
 	s->state = KP_SUB_DOWN;
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /*
  * The stream s just ended (before kp_sub_close). One that had listed kysod's tokens and
  * lasted KP_SUB_LIVED_MS, or is the first to end soon (kysod stopped or restarted), is
@@ -79,7 +71,7 @@ now_ms(void)
 static void
 sub_backoff(struct kp_sub *s)
 {
-	long long now = now_ms();
+	long long now = mono_now_ms();
 	int quick = now - s->opened_ms < KP_SUB_LIVED_MS;
 
 	s->quick_ends = quick ? s->quick_ends + 1 : 0;
@@ -121,7 +113,7 @@ sub_open(struct kp_sub *s)
 	}
 	s->agent_gone_said = 0;
 	s->state = KP_SUB_WAITING;
-	s->opened_ms = now_ms();
+	s->opened_ms = mono_now_ms();
 	return 1;
 }
 
@@ -282,7 +274,7 @@ kp_sub_drain(void)
 		sub_backoff(s);
 		kp_sub_close(s, 0);
 	}
-	if (s->retry_ms != 0 && now_ms() < s->retry_ms)
+	if (s->retry_ms != 0 && mono_now_ms() < s->retry_ms)
 		return;  /* backing off: the slots stay as they were until then */
 	/* no stream: try the agent again; a new one lists its tokens as its first reply */
 	if (sub_open(s)) {
